@@ -1,0 +1,17 @@
+//! The wire types of the Gatehouse admin API (`../shared/spec/ADMIN-API.md`): what the gateway
+//! serves and what every client reads. Plain data with serde, OpenAPI schemas (utoipa) and
+//! TypeScript bindings (ts-rs).
+//!
+//! Must not depend on a web server, a database driver, an HTTP client or Tauri: both the gateway
+//! and the desktop app build on it.
+
+mod problem;
+mod resources;
+mod secret;
+
+pub use problem::{ErrorCode, FieldError, Problem};
+pub use resources::*;
+pub use secret::Secret;
+
+/// Media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -1,0 +1,101 @@
+//! Bearer tokens: 256 random bits, stored only as a SHA-256 hash. A token is found by its hash
+//! (an index lookup), so no comparison of secret bytes ever runs on attacker input.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse_api::{ErrorCode, Role, Secret, UserStatus};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::db::{self, Tx};
+use crate::error::{ApiError, ApiResult};
+use crate::permissions::{self, Permission};
+
+/// Prefix of the admin API's bearer tokens.
+pub const TOKEN_PREFIX: &str = "gat_";
+
+/// A fresh secret with `prefix`, and the hash under which it is stored.
+pub fn new_secret(prefix: &str) -> (Secret, String) {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = hash_secret(&secret);
+    (Secret::new(secret), hash)
+}
+
+pub fn hash_secret(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creates a token for `user_id` and returns its secret, the only time it exists in clear.
+pub async fn issue_token(tx: &mut Tx, user_id: &str, name: &str) -> Result<Secret, sqlx::Error> {
+    let (secret, hash) = new_secret(TOKEN_PREFIX);
+    sqlx::query(
+        "INSERT INTO tokens (id, user_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(crate::new_id("tok"))
+    .bind(user_id)
+    .bind(name)
+    .bind(hash)
+    .bind(db::now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(secret)
+}
+
+/// The authenticated caller of an admin API request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn require(&self, permission: Permission, what: &str) -> ApiResult<()> {
+        if permissions::allows(self.role, permission) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(what))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(ApiError::unauthorized)?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| t.starts_with(TOKEN_PREFIX))
+            .ok_or_else(ApiError::unauthorized)?;
+        let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT u.id, u.role, u.status, t.expires_at FROM tokens t \
+             JOIN users u ON u.id = t.user_id WHERE t.secret_hash = $1",
+        )
+        .bind(hash_secret(token))
+        .fetch_optional(&state.db.pool)
+        .await?;
+        let (user_id, role, status, expires_at) = row.ok_or_else(ApiError::unauthorized)?;
+        if expires_at.is_some_and(|e| e <= db::now()) {
+            return Err(ApiError::new(ErrorCode::Unauthorized, "The token has expired."));
+        }
+        match UserStatus::parse(&status) {
+            Some(UserStatus::Active) => {}
+            Some(UserStatus::Suspended) => {
+                return Err(ApiError::new(ErrorCode::AccountSuspended, "This account is suspended."));
+            }
+            _ => return Err(ApiError::new(ErrorCode::Forbidden, "This account is not active yet.")),
+        }
+        let role = Role::parse(&role).ok_or_else(|| ApiError::Internal(format!("bad role {role}")))?;
+        Ok(Caller { user_id, role })
+    }
+}

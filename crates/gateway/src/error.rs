@@ -1,0 +1,70 @@
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_api::{ErrorCode, FieldError, PROBLEM_JSON, Problem};
+
+/// Every error a handler returns. It becomes a problem+json response; internal causes are
+/// logged here and never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Problem(Problem),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::Problem(Problem::new(code, detail))
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(ErrorCode::Unauthorized, "A valid bearer token is required.")
+    }
+
+    pub fn forbidden(what: &str) -> Self {
+        Self::new(ErrorCode::Forbidden, format!("Your role may not {what}."))
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("No such {what}."))
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::Problem(
+            Problem::new(ErrorCode::ValidationFailed, format!("{field}: {message}"))
+                .with_errors(vec![FieldError { field: field.to_owned(), message }]),
+        )
+    }
+
+    pub fn problem(&self) -> Problem {
+        match self {
+            Self::Problem(p) => p.clone(),
+            Self::Db(_) | Self::Internal(_) => {
+                Problem::new(ErrorCode::Internal, "The gateway failed to handle this request.")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if !matches!(self, Self::Problem(_)) {
+            tracing::error!(error = %self, "request failed");
+        }
+        problem_response(&self.problem())
+    }
+}
+
+pub fn problem_response(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, axum::Json(problem)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

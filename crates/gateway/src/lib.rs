@@ -1,0 +1,228 @@
+//! The Gatehouse gateway as a library: the admin API (`/admin/v1`), the OpenAPI document, the
+//! database and the demo organisation. The `gatehouse-gateway` binary serves it; the desktop app
+//! embeds it to run a demo gateway in-process.
+//!
+//! Must not depend on Tauri or on anything of the desktop app.
+
+pub mod auth;
+pub mod db;
+pub mod demo;
+pub mod error;
+mod extract;
+mod me;
+pub mod org;
+pub mod permissions;
+mod sql;
+mod sync;
+pub mod users;
+pub mod workspaces;
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use gatehouse_api::{ErrorCode, Health, Problem, Secret};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use db::Db;
+
+/// Largest request body the gateway reads.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: Db,
+}
+
+/// A new opaque id: `prefix_` and a time-ordered UUIDv7, so ids sort in creation order.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Gatehouse admin API", description = "The contract between the Gatehouse gateway and its clients."),
+    paths(openapi_json),
+    modifiers(&BearerAuth),
+    components(schemas(Problem, ErrorCode))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The gateway is alive and its database answers
+#[utoipa::path(get, path = "/healthz", tag = "meta", responses(
+    (status = 200, description = "Healthy", body = Health),
+    (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+))]
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    match sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.db.pool).await {
+        Ok(_) => Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() }).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            let mut p = Problem::new(ErrorCode::Internal, "The database does not answer.");
+            p.status = 503;
+            error::problem_response(&p)
+        }
+    }
+}
+
+/// The OpenAPI 3.1 document of this server
+///
+/// Documented here, served by `router` from the document it builds once.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses(
+    (status = 200, description = "This document", content_type = "application/json"),
+))]
+#[allow(dead_code)]
+async fn openapi_json() {}
+
+/// The OpenAPI document, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(me::me))
+        .routes(routes!(users::list))
+        .routes(routes!(sync::sync))
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::not_found("resource at this path")
+}
+
+/// The whole HTTP surface of the gateway.
+pub fn router(state: AppState) -> Router {
+    let (router, doc) = api_router().split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    router
+        .route("/openapi.json", axum::routing::get(move || async move { Json(doc.as_ref().clone()) }))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+        .method_not_allowed_fallback(|| async {
+            error::problem_response(&Problem {
+                status: StatusCode::METHOD_NOT_ALLOWED.as_u16(),
+                title: "Method not allowed".into(),
+                ..Problem::new(ErrorCode::NotFound, "This path does not take that method.")
+            })
+        })
+}
+
+/// Creates the organisation and its first admin; returns the admin's token.
+pub async fn init(db: &Db, org_name: &str, admin_email: &str, seat_limit: i64) -> anyhow::Result<Secret> {
+    if org::get(&db.pool).await?.is_some() {
+        anyhow::bail!("this gateway is already initialised");
+    }
+    let email = admin_email.trim().to_lowercase();
+    if !demo::looks_like_email(&email) {
+        anyhow::bail!("{admin_email:?} is not an e-mail address");
+    }
+    let local = email.split('@').next().unwrap_or("admin");
+    let mut tx = db.begin_write().await?;
+    org::insert(&mut tx, org_name, seat_limit).await?;
+    let admin = users::insert(
+        &mut tx,
+        &users::NewUser {
+            email: email.clone(),
+            first_name: capitalise(local),
+            last_name: String::new(),
+            role: gatehouse_api::Role::Admin,
+            status: gatehouse_api::UserStatus::Active,
+            workspace_ids: vec![],
+            password_hash: None,
+            created_at: db::now(),
+            last_active_at: None,
+        },
+    )
+    .await?;
+    let token = auth::issue_token(&mut tx, &admin, "init").await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// A gateway serving on a socket of its own, in this process, until dropped or stopped.
+#[derive(Debug)]
+pub struct RunningGateway {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningGateway {
+    /// Serves `db` on `listener` in a background task.
+    pub fn spawn(db: Db, listener: TcpListener) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let state = AppState { db };
+        let app = router(state.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "gateway stopped");
+            }
+        });
+        Ok(Self { addr, state, stop: Some(stop), task: Some(task) })
+    }
+
+    /// Binds 127.0.0.1 on a free port and serves `db` there.
+    pub async fn start_on_loopback(db: Db) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::spawn(db, listener)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, finishes requests in flight and waits for the server task.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningGateway {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+

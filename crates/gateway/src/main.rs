@@ -1,0 +1,94 @@
+//! `gatehouse-gateway`: initialise and serve a Gatehouse gateway.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gatehouse_gateway::{Db, RunningGateway, demo};
+
+#[derive(Parser)]
+#[command(name = "gatehouse-gateway", version, about = "The Gatehouse AI gateway")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the organisation and its first admin; prints the admin's token on the last line.
+    Init {
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long, default_value = "My organisation")]
+        org_name: String,
+        #[arg(long, default_value_t = 10)]
+        seat_limit: i64,
+        /// sqlite://PATH or postgres://…; default: a SQLite file in the data folder.
+        #[arg(long, env = "GATEHOUSE_DB")]
+        db: Option<String>,
+    },
+    /// Seed the demo organisation into an empty database; prints its admin's token last.
+    Demo {
+        #[arg(long, env = "GATEHOUSE_DB")]
+        db: Option<String>,
+    },
+    /// Serve the admin API.
+    Serve {
+        #[arg(long, env = "GATEHOUSE_DB")]
+        db: Option<String>,
+        #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+}
+
+fn default_db() -> anyhow::Result<String> {
+    let dir = std::env::var_os("GATEHOUSE_DATA_DIR")
+        .map(PathBuf::from)
+        .or_else(|| dirs::data_dir().map(|d| d.join("gatehouse-gateway")))
+        .context("no data folder; pass --db")?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(format!("sqlite://{}", dir.join("gateway.db").display()))
+}
+
+async fn open(db: Option<String>) -> anyhow::Result<Db> {
+    let url = match db {
+        Some(url) => url,
+        None => default_db()?,
+    };
+    Db::connect(&url).await.context("opening the database")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Init { admin_email, org_name, seat_limit, db } => {
+            let db = open(db).await?;
+            let token = gatehouse_gateway::init(&db, &org_name, &admin_email, seat_limit).await?;
+            println!("Initialised {org_name:?} with admin {admin_email}. Their token, shown once:");
+            println!("{}", token.expose());
+        }
+        Command::Demo { db } => {
+            let db = open(db).await?;
+            let token = demo::seed(&db).await?;
+            println!("Seeded the demo organisation {:?}; admin {}. Token, shown once:", demo::DEMO_ORG, demo::DEMO_ADMIN_EMAIL);
+            println!("{}", token.expose());
+        }
+        Command::Serve { db, listen } => {
+            let db = open(db).await?;
+            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+            let gateway = RunningGateway::spawn(db, listener)?;
+            tracing::info!("gatehouse-gateway listening on {}", gateway.url());
+            println!("listening on {}", gateway.url());
+            tokio::signal::ctrl_c().await?;
+            gateway.stop().await;
+        }
+    }
+    Ok(())
+}
