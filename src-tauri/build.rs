@@ -1,1 +1,14 @@
-fn main(){}
+// The app's commands live in an inlined plugin, `console`, so that Tauri generates an
+// allow/deny permission per command and the capability can grant exactly the ones the UI uses.
+fn main() {
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .capabilities_path_pattern("src-tauri/capabilities/**/*")
+            .plugin(
+                "console",
+                tauri_build::InlinedPlugin::new().commands(&["app_status", "list_users", "sync_now"]),
+            ),
+    )
+    .expect("tauri build script");
+}

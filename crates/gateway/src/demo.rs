@@ -64,9 +64,15 @@ pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
         .bind(DEMO_ADMIN_EMAIL)
         .execute(&mut *tx)
         .await?;
+    let admin_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(DEMO_ADMIN_EMAIL)
+        .fetch_one(&mut *tx)
+        .await?;
     let mut workspace_ids = Vec::new();
     for (name, slug) in WORKSPACES {
-        workspace_ids.push(workspaces::insert(&mut tx, name, slug).await?);
+        let id = workspaces::insert(&mut tx, name, slug).await?;
+        workspaces::put_member(&mut tx, &id, &admin_id, Role::Admin).await?;
+        workspace_ids.push(id);
     }
     let now = Utc::now();
     let mut taken = std::collections::HashSet::from([DEMO_ADMIN_EMAIL.to_owned()]);

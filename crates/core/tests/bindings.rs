@@ -1,11 +1,12 @@
 //! The UI's TypeScript types are generated from these Rust types and committed under
 //! `ui/src/bindings`. This test fails when they drift; `UPDATE_BINDINGS=1 cargo test -p
-//! gatehouse-api --test bindings` writes them anew.
+//! gatehouse-core --test bindings` writes them anew.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use gatehouse_api::*;
+use gatehouse_core::ipc::*;
 use ts_rs::TS;
 
 fn export_all(dir: &Path) {
@@ -20,22 +21,30 @@ fn export_all(dir: &Path) {
         SyncPage,
         Membership,
         Health,
+        IpcError,
+        AppStatus,
+        UserFilter,
+        UserRows,
+        SyncReport,
     );
 }
 
+/// Every `.ts` file below `dir`, by path relative to it.
 fn read_dir(dir: &Path) -> BTreeMap<String, String> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|e| e == "ts"))
-                .map(|p| {
-                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                    (name, std::fs::read_to_string(&p).unwrap())
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for path in entries.map(|e| e.unwrap().path()) {
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if path.extension().is_some_and(|e| e == "ts") {
+                let name = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                out.insert(name, std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
 }
 
 #[test]
@@ -54,12 +63,12 @@ fn typescript_bindings_match_the_rust_types() {
     assert_eq!(
         actual.keys().collect::<Vec<_>>(),
         expected.keys().collect::<Vec<_>>(),
-        "ui/src/bindings has other files than the Rust types produce; run UPDATE_BINDINGS=1 cargo test -p gatehouse-api --test bindings"
+        "ui/src/bindings has other files than the Rust types produce; run UPDATE_BINDINGS=1 cargo test -p gatehouse-core --test bindings"
     );
     for (name, text) in &expected {
         assert_eq!(
             &actual[name], text,
-            "ui/src/bindings/{name} is out of date; run UPDATE_BINDINGS=1 cargo test -p gatehouse-api --test bindings"
+            "ui/src/bindings/{name} is out of date; run UPDATE_BINDINGS=1 cargo test -p gatehouse-core --test bindings"
         );
     }
 }

@@ -1,0 +1,249 @@
+//! The SQLite cache of one profile: every list and chart of the app reads it, so the app works
+//! offline. Changes from the gateway's change feed are applied a batch per transaction, together
+//! with the revision they reach, so a crash leaves the cache at the end of some batch.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use gatehouse_api::{Membership, Org, Role, SyncChange, SyncKind, User, UserStatus, Workspace};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+use crate::error::{CoreError, CoreResult};
+use crate::ipc::{UserFilter, UserRow, UserRows, UserSort};
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone)]
+pub struct Cache {
+    pool: SqlitePool,
+}
+
+fn parse_time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(change: &SyncChange) -> CoreResult<T> {
+    let data = change.data.clone().ok_or_else(|| CoreError::Protocol(format!("{:?} {} without data", change.kind, change.id)))?;
+    serde_json::from_value(data).map_err(|e| CoreError::Protocol(format!("{:?} {}: {e}", change.kind, change.id)))
+}
+
+impl Cache {
+    /// Opens (creating when missing) and migrates the cache file at `path`.
+    pub async fn open(path: &Path) -> CoreResult<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        MIGRATIONS.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The revision the cache has reached and when it last synced.
+    pub async fn sync_state(&self) -> CoreResult<(i64, Option<DateTime<Utc>>)> {
+        let row = sqlx::query("SELECT since, synced_at FROM sync_state WHERE id = 1").fetch_one(&self.pool).await?;
+        let synced_at: Option<String> = row.get(1);
+        Ok((row.get(0), synced_at.as_deref().map(parse_time)))
+    }
+
+    /// Applies one batch of changes and records `next_since`, all in one transaction.
+    pub async fn apply(&self, changes: &[SyncChange], next_since: i64) -> CoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for change in changes {
+            apply_one(&mut tx, change).await?;
+        }
+        sqlx::query("UPDATE sync_state SET since = $1 WHERE id = 1").bind(next_since).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn mark_synced(&self, at: DateTime<Utc>) -> CoreResult<()> {
+        sqlx::query("UPDATE sync_state SET synced_at = $1 WHERE id = 1").bind(at.to_rfc3339()).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn org(&self) -> CoreResult<Option<Org>> {
+        let data: Option<String> = sqlx::query_scalar("SELECT data FROM org LIMIT 1").fetch_optional(&self.pool).await?;
+        data.map(|d| serde_json::from_str(&d).map_err(|e| CoreError::Protocol(e.to_string()))).transpose()
+    }
+
+    pub async fn count_users(&self) -> CoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+        Ok(n as u64)
+    }
+
+    /// The users matching `filter`, sorted and paged, with the total count.
+    pub async fn users(&self, filter: &UserFilter) -> CoreResult<UserRows> {
+        fn conditions<'a>(q: &mut QueryBuilder<'a, Sqlite>, filter: &'a UserFilter) {
+            q.push(" WHERE 1 = 1");
+            let text = filter.query.trim();
+            if !text.is_empty() {
+                // instr() is a plain substring test: no LIKE wildcards to escape.
+                q.push(" AND instr(u.search_text, ").push_bind(text.to_lowercase()).push(") > 0");
+            }
+            if let Some(role) = filter.role {
+                q.push(" AND u.role = ").push_bind(role.as_str());
+            }
+            if let Some(status) = filter.status {
+                q.push(" AND u.status = ").push_bind(status.as_str());
+            }
+            if let Some(ws) = &filter.workspace_id {
+                q.push(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.workspace_id = ")
+                    .push_bind(ws.as_str())
+                    .push(")");
+            }
+        }
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM users u");
+        conditions(&mut count, filter);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT u.id, u.email, u.name, u.role, u.status, u.created_at, u.last_active_at, \
+             (SELECT group_concat(w.name, char(31)) FROM memberships m JOIN workspaces w ON w.id = m.workspace_id \
+              WHERE m.user_id = u.id) AS workspaces FROM users u",
+        );
+        conditions(&mut q, filter);
+        let column = match filter.sort {
+            UserSort::Name => "u.name COLLATE NOCASE",
+            UserSort::Email => "u.email",
+            UserSort::Role => "u.role",
+            UserSort::Status => "u.status",
+            UserSort::CreatedAt => "u.created_at",
+            UserSort::LastActiveAt => "u.last_active_at",
+        };
+        let direction = if filter.descending { "DESC" } else { "ASC" };
+        q.push(format!(" ORDER BY {column} {direction}, u.id {direction} LIMIT "));
+        q.push_bind(if filter.limit == 0 { 100 } else { filter.limit.min(1000) });
+        q.push(" OFFSET ").push_bind(filter.offset);
+        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                let workspaces: Option<String> = r.get("workspaces");
+                let last_active: Option<String> = r.get("last_active_at");
+                UserRow {
+                    id: r.get("id"),
+                    email: r.get("email"),
+                    name: r.get("name"),
+                    role: Role::parse(r.get("role")).unwrap_or(Role::Member),
+                    status: UserStatus::parse(r.get("status")).unwrap_or(UserStatus::Suspended),
+                    workspaces: workspaces
+                        .map(|w| {
+                            let mut names: Vec<String> = w.split('\u{1f}').map(str::to_owned).collect();
+                            names.sort();
+                            names
+                        })
+                        .unwrap_or_default(),
+                    created_at: parse_time(r.get("created_at")),
+                    last_active_at: last_active.as_deref().map(parse_time),
+                }
+            })
+            .collect();
+        Ok(UserRows { total: total as u64, rows })
+    }
+}
+
+async fn apply_one(tx: &mut sqlx::Transaction<'_, Sqlite>, change: &SyncChange) -> CoreResult<()> {
+    let table = match change.kind {
+        SyncKind::Org => "org",
+        SyncKind::User => "users",
+        SyncKind::Workspace => "workspaces",
+        SyncKind::Membership => "memberships",
+        _ => "entities",
+    };
+    if change.deleted {
+        if table == "entities" {
+            sqlx::query("DELETE FROM entities WHERE kind = $1 AND id = $2")
+                .bind(kind_name(change.kind))
+                .bind(&change.id)
+                .execute(&mut **tx)
+                .await?;
+        } else {
+            sqlx::query(&format!("DELETE FROM {table} WHERE id = $1")).bind(&change.id).execute(&mut **tx).await?;
+        }
+        return Ok(());
+    }
+    let data = change.data.as_ref().map(|d| d.to_string()).unwrap_or_default();
+    match change.kind {
+        SyncKind::Org => {
+            let _: Org = decode(change)?;
+            sqlx::query("INSERT OR REPLACE INTO org (id, data, revision) VALUES ($1, $2, $3)")
+                .bind(&change.id)
+                .bind(&data)
+                .bind(change.revision)
+                .execute(&mut **tx)
+                .await?;
+        }
+        SyncKind::User => {
+            let u: User = decode(change)?;
+            let name = format!("{} {}", u.first_name, u.last_name).trim().to_owned();
+            let search = format!("{name} {}", u.email).to_lowercase();
+            sqlx::query(
+                "INSERT OR REPLACE INTO users (id, email, name, role, status, created_at, last_active_at, search_text, data, revision) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&u.id)
+            .bind(&u.email)
+            .bind(name)
+            .bind(u.role.as_str())
+            .bind(u.status.as_str())
+            .bind(u.created_at.to_rfc3339())
+            .bind(u.last_active_at.map(|t| t.to_rfc3339()))
+            .bind(search)
+            .bind(&data)
+            .bind(change.revision)
+            .execute(&mut **tx)
+            .await?;
+        }
+        SyncKind::Workspace => {
+            let w: Workspace = decode(change)?;
+            sqlx::query("INSERT OR REPLACE INTO workspaces (id, name, data, revision) VALUES ($1, $2, $3, $4)")
+                .bind(&w.id)
+                .bind(&w.name)
+                .bind(&data)
+                .bind(change.revision)
+                .execute(&mut **tx)
+                .await?;
+        }
+        SyncKind::Membership => {
+            let m: Membership = decode(change)?;
+            sqlx::query(
+                "INSERT OR REPLACE INTO memberships (id, workspace_id, user_id, role, revision) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&change.id)
+            .bind(&m.workspace_id)
+            .bind(&m.user_id)
+            .bind(m.role.as_str())
+            .bind(change.revision)
+            .execute(&mut **tx)
+            .await?;
+        }
+        _ => {
+            sqlx::query("INSERT OR REPLACE INTO entities (kind, id, data, revision) VALUES ($1, $2, $3, $4)")
+                .bind(kind_name(change.kind))
+                .bind(&change.id)
+                .bind(&data)
+                .bind(change.revision)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+fn kind_name(kind: SyncKind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}

@@ -1,0 +1,84 @@
+use gatehouse_api::{ErrorCode, Problem};
+
+use crate::ipc::IpcError;
+
+/// Everything that can go wrong in the desktop core.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The gateway answered with a problem document.
+    #[error("{0}")]
+    Api(Problem),
+    /// The gateway could not be reached.
+    #[error("the gateway at {url} is unreachable")]
+    Offline { url: String },
+    #[error("no usable keychain: {0}")]
+    KeychainUnavailable(String),
+    #[error("keychain: {0}")]
+    Keychain(String),
+    #[error("not signed in to this profile")]
+    SignedOut,
+    #[error("no such profile")]
+    NoProfile,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the gateway sent something unexpected: {0}")]
+    Protocol(String),
+    #[error("cache: {0}")]
+    Cache(#[from] sqlx::Error),
+    #[error("cache migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("embedded gateway: {0}")]
+    Embedded(String),
+}
+
+impl CoreError {
+    /// The stable code the UI acts on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Api(p) => p.code.as_str(),
+            Self::Offline { .. } => "offline",
+            Self::KeychainUnavailable(_) => "keychain_unavailable",
+            Self::Keychain(_) => "keychain",
+            Self::SignedOut => "signed_out",
+            Self::NoProfile => "no_profile",
+            Self::Invalid(_) => "invalid",
+            Self::Protocol(_) => "protocol",
+            Self::Cache(_) | Self::Migrate(_) => "cache",
+            Self::Io(_) => "io",
+            Self::Embedded(_) => "embedded_gateway",
+        }
+    }
+
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Self::Api(p) if p.code == ErrorCode::Unauthorized)
+    }
+
+    /// What a person is shown. Internal details (SQL, paths, I/O) are logged, not shown.
+    pub fn to_ipc(&self) -> IpcError {
+        let message = match self {
+            Self::Api(p) => p.detail.clone(),
+            Self::Offline { .. } | Self::KeychainUnavailable(_) | Self::SignedOut | Self::NoProfile | Self::Invalid(_) => {
+                upper_first(&self.to_string())
+            }
+            Self::Keychain(_) => "The keychain refused the request; see the log for details.".into(),
+            Self::Protocol(_) => "The gateway sent a response this app does not understand.".into(),
+            Self::Cache(_) | Self::Migrate(_) | Self::Io(_) => {
+                "The local cache could not be read or written; see the log for details.".into()
+            }
+            Self::Embedded(_) => "The demo gateway could not start; see the log for details.".into(),
+        };
+        if !matches!(self, Self::Api(_) | Self::Offline { .. } | Self::SignedOut | Self::Invalid(_)) {
+            tracing::error!(error = %self, code = self.code(), "operation failed");
+        }
+        IpcError { code: self.code().to_owned(), message }
+    }
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default() + "."
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;

@@ -1,0 +1,114 @@
+//! What the desktop shell hands the web UI: plain data with TypeScript bindings.
+
+use chrono::{DateTime, Utc};
+use gatehouse_api::{Me, Role, UserStatus};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// The one error type at the IPC boundary: a stable code the UI acts on and a message for people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct IpcError {
+    pub code: String,
+    pub message: String,
+}
+
+/// A profile as the UI sees it; the credential never leaves the keychain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ProfileSummary {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    /// The demo gateway that runs inside the app.
+    pub embedded: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Opening the profile, starting the demo gateway, first sync.
+    Starting,
+    Ready,
+    /// Nothing can be shown; `error` says why.
+    Failed,
+}
+
+/// Progress of a running sync, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+pub struct SyncProgress {
+    #[ts(type = "number")]
+    pub applied: u64,
+    /// The revision the sync has reached and the highest it knows of, when known.
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+/// Everything the UI shows about the connection and the cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct AppStatus {
+    pub phase: Phase,
+    pub profile: Option<ProfileSummary>,
+    pub me: Option<Me>,
+    /// The gateway did not answer the last time it was asked; the data is as of `synced_at`.
+    pub offline: bool,
+    pub synced_at: Option<DateTime<Utc>>,
+    pub syncing: Option<SyncProgress>,
+    pub error: Option<IpcError>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum UserSort {
+    #[default]
+    Name,
+    Email,
+    Role,
+    Status,
+    CreatedAt,
+    LastActiveAt,
+}
+
+/// A query of the cached users.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct UserFilter {
+    /// Case-insensitive substring of the name or e-mail.
+    pub query: String,
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
+    pub workspace_id: Option<String>,
+    pub sort: UserSort,
+    pub descending: bool,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// One row of the users table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub status: UserStatus,
+    pub workspaces: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_active_at: Option<DateTime<Utc>>,
+}
+
+/// One page of cached users and how many match in all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct UserRows {
+    #[ts(type = "number")]
+    pub total: u64,
+    pub rows: Vec<UserRow>,
+}
+
+/// What a finished sync did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct SyncReport {
+    #[ts(type = "number")]
+    pub applied: u64,
+    #[ts(type = "number")]
+    pub revision: i64,
+    pub synced_at: DateTime<Utc>,
+}

@@ -1,0 +1,30 @@
+//! Incremental sync of the cache from the gateway's change feed.
+
+use chrono::Utc;
+
+use crate::cache::Cache;
+use crate::client::AdminApi;
+use crate::error::CoreResult;
+use crate::ipc::{SyncProgress, SyncReport};
+
+/// Changes asked for per request; each batch is applied in one transaction.
+pub const BATCH: u32 = 2000;
+
+/// Brings `cache` up to date with the gateway behind `api`, from where it stopped last.
+pub async fn sync(api: &impl AdminApi, cache: &Cache, mut progress: impl FnMut(SyncProgress)) -> CoreResult<SyncReport> {
+    let (mut since, _) = cache.sync_state().await?;
+    let mut applied = 0u64;
+    loop {
+        let page = api.sync(since, BATCH).await?;
+        cache.apply(&page.changes, page.next_since).await?;
+        applied += page.changes.len() as u64;
+        since = page.next_since;
+        progress(SyncProgress { applied, revision: since });
+        if !page.has_more {
+            break;
+        }
+    }
+    let synced_at = Utc::now();
+    cache.mark_synced(synced_at).await?;
+    Ok(SyncReport { applied, revision: since, synced_at })
+}

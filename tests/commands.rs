@@ -1,0 +1,82 @@
+//! The app's commands through Tauri's IPC with the mock runtime, the real capabilities from
+//! tauri.conf.json and src-tauri/capabilities, the embedded gateway and the real keychain.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gatehouse_app::{console_plugin, start_console};
+use gatehouse_core::AppDirs;
+use gatehouse_core::credentials::{CredentialStore, Keychain};
+use gatehouse_core::ipc::{AppStatus, Phase, UserRows};
+use serde_json::json;
+use tauri::Manager;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
+use tauri::webview::InvokeRequest;
+
+fn request(cmd: &str, body: serde_json::Value) -> InvokeRequest {
+    InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        // What a Linux webview reports for the bundled UI.
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(body),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.into(),
+    }
+}
+
+fn invoke<T: serde::de::DeserializeOwned>(
+    webview: &tauri::WebviewWindow<MockRuntime>,
+    cmd: &str,
+    body: serde_json::Value,
+) -> Result<T, serde_json::Value> {
+    get_ipc_response(webview, request(cmd, body)).map(|b| b.deserialize::<T>().unwrap())
+}
+
+#[test]
+fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = mock_builder().plugin(console_plugin()).build(tauri::generate_context!()).unwrap();
+    let keychain = Arc::new(Keychain::new(format!("dev.gatehouse.test.commands.{}", std::process::id())));
+    let dirs = AppDirs { config: dir.path().join("config"), data: dir.path().join("data") };
+    start_console(app.handle(), dirs, keychain.clone());
+
+    let main = match app.get_webview_window("main") {
+        Some(w) => w,
+        None => tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap(),
+    };
+
+    let started = Instant::now();
+    let status = loop {
+        let status: AppStatus = invoke(&main, "plugin:console|app_status", json!({})).unwrap();
+        if status.phase != Phase::Starting && status.synced_at.is_some() || started.elapsed() > Duration::from_secs(60) {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.phase, Phase::Ready, "{:?}", status.error);
+
+    let users: UserRows = invoke(
+        &main,
+        "plugin:console|list_users",
+        json!({ "filter": { "query": "quinn", "limit": 50, "sort": "email" } }),
+    )
+    .unwrap();
+    assert!(users.total >= 1);
+    assert!(users.rows.iter().any(|u| u.email == gatehouse_gateway::demo::DEMO_ADMIN_EMAIL));
+
+    // A malformed argument is a readable error, not a panic.
+    let bad = invoke::<UserRows>(&main, "plugin:console|list_users", json!({ "filter": { "role": "emperor" } }));
+    assert!(bad.unwrap_err().to_string().contains("emperor"));
+
+    // A window the capability does not name may call nothing.
+    let other = tauri::WebviewWindowBuilder::new(&app, "other", Default::default()).build().unwrap();
+    let denied = invoke::<AppStatus>(&other, "plugin:console|app_status", json!({}));
+    let denied = denied.unwrap_err().to_string();
+    assert!(denied.contains("not allowed"), "a window outside the capability was allowed: {denied}");
+
+    let profile = status.profile.unwrap();
+    keychain.delete(&profile.id).unwrap();
+}

@@ -1,0 +1,191 @@
+// An in-memory backend for component tests: deterministic users, and filtering, sorting and
+// paging with the same rules as the Rust cache (see crates/core/src/cache.rs `users`).
+import type { AppStatus } from "../bindings/AppStatus";
+import type { IpcError } from "../bindings/IpcError";
+import type { Role } from "../bindings/Role";
+import type { SyncReport } from "../bindings/SyncReport";
+import type { UserFilter } from "../bindings/UserFilter";
+import type { UserRow } from "../bindings/UserRow";
+import type { UserRows } from "../bindings/UserRows";
+import type { UserSort } from "../bindings/UserSort";
+import type { UserStatus } from "../bindings/UserStatus";
+import type { Backend } from "./backend";
+
+const FIRST = [
+  "Avery", "Blake", "Casey", "Dana", "Eli", "Farah", "Gus", "Hana", "Ivan", "Jo", "Kiran", "Lena",
+  "Milo", "Nia", "Omar", "Pia", "Quinn", "Rosa", "Sami", "Tess", "Uma", "Vik", "Wren", "Yara",
+];
+const LAST = [
+  "Quinn", "Adler", "Brooks", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Haddad", "Ito",
+  "Jensen", "Kowalski", "Lopez", "Moreau", "Novak", "Okafor", "Patel", "Rossi", "Silva", "Tanaka",
+  "Ueda", "Varga", "Weber", "Zhou",
+];
+const WORKSPACES = ["Platform", "Research", "Sales", "Support"];
+const CREATED_BASE = Date.parse("2024-01-15T09:00:00Z");
+const ACTIVE_BASE = Date.parse("2025-06-01T12:00:00Z");
+const HOUR = 3_600_000;
+
+function role(i: number): Role {
+  const r = i % 12;
+  if (r === 0) return "admin";
+  if (r <= 2) return "operator";
+  if (r <= 4) return "auditor";
+  return "member";
+}
+
+function status(i: number): UserStatus {
+  if (i % 9 === 4) return "pending";
+  if (i % 13 === 7) return "suspended";
+  return "active";
+}
+
+/** `count` users, the same ones every time; user 0 is Avery Quinn, an admin. */
+export function mockUsers(count: number): UserRow[] {
+  return Array.from({ length: count }, (_, i) => {
+    const first = FIRST[i % FIRST.length]!;
+    const last = LAST[Math.floor(i / FIRST.length) % LAST.length]!;
+    // Names repeat after FIRST × LAST users; the e-mail stays unique.
+    const suffix = i < FIRST.length * LAST.length ? "" : String(i);
+    const bits = (i * 5 + 3) % 16;
+    const st = status(i);
+    return {
+      id: `usr_${String(i).padStart(5, "0")}`,
+      name: `${first} ${last}`,
+      email: `${first}.${last}${suffix}@northwind.example`.toLowerCase(),
+      role: role(i),
+      status: st,
+      workspaces: WORKSPACES.filter((_, w) => bits & (1 << w)),
+      created_at: new Date(CREATED_BASE + i * 37 * HOUR).toISOString(),
+      last_active_at:
+        st === "pending" || i % 7 === 3 ? null : new Date(ACTIVE_BASE - ((i * 53) % 2000) * HOUR).toISOString(),
+    };
+  });
+}
+
+function compare(a: UserRow, b: UserRow, sort: UserSort): number {
+  const key = (u: UserRow): string | null => {
+    switch (sort) {
+      case "name":
+        return u.name.toLowerCase(); // COLLATE NOCASE
+      case "email":
+        return u.email;
+      case "role":
+        return u.role;
+      case "status":
+        return u.status;
+      case "created_at":
+        return u.created_at;
+      case "last_active_at":
+        return u.last_active_at;
+    }
+  };
+  const x = key(a);
+  const y = key(b);
+  // SQLite orders NULL before any value.
+  if (x === y) return 0;
+  if (x === null) return -1;
+  if (y === null) return 1;
+  return x < y ? -1 : 1;
+}
+
+/** The page of `users` that `filter` selects, as `list_users` answers it. */
+export function queryUsers(users: readonly UserRow[], filter: UserFilter): UserRows {
+  const text = filter.query.trim().toLowerCase();
+  const matching = users.filter(
+    (u) =>
+      (text === "" || u.name.toLowerCase().includes(text) || u.email.toLowerCase().includes(text)) &&
+      (filter.role === null || u.role === filter.role) &&
+      (filter.status === null || u.status === filter.status) &&
+      (filter.workspace_id === null || u.workspaces.includes(filter.workspace_id)),
+  );
+  const direction = filter.descending ? -1 : 1;
+  matching.sort((a, b) => direction * (compare(a, b, filter.sort) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+  const limit = filter.limit === 0 ? 100 : Math.min(filter.limit, 1000);
+  return { total: matching.length, rows: matching.slice(filter.offset, filter.offset + limit) };
+}
+
+export function readyStatus(overrides: Partial<AppStatus> = {}): AppStatus {
+  return {
+    phase: "ready",
+    profile: { id: "demo", name: "Demo organisation (on this computer)", url: "http://127.0.0.1:4100", embedded: true },
+    me: {
+      user: {
+        id: "usr_00000",
+        email: "avery.quinn@northwind.example",
+        first_name: "Avery",
+        last_name: "Quinn",
+        role: "admin",
+        status: "active",
+        workspace_ids: [],
+        created_at: new Date(CREATED_BASE).toISOString(),
+        updated_at: new Date(CREATED_BASE).toISOString(),
+        last_active_at: null,
+        revision: 1,
+      },
+      workspace_roles: [],
+      permissions: [],
+      org: {
+        id: "org_1",
+        name: "Northwind Labs",
+        seat_limit: 100,
+        seats_used: 64,
+        invite_ttl_days: 7,
+        time_zone: "UTC",
+        require_approval: false,
+        revision: 1,
+      },
+    },
+    offline: false,
+    synced_at: new Date(Date.now() - 2 * 60_000).toISOString(),
+    syncing: null,
+    error: null,
+    ...overrides,
+  };
+}
+
+export interface MockBackend extends Backend {
+  /** The users `listUsers` answers from; tests may replace it, then emit a new `synced_at`. */
+  users: UserRow[];
+  status: AppStatus;
+  /** Every filter `listUsers` was called with, oldest first. */
+  readonly listUsersCalls: UserFilter[];
+  /** When set, `listUsers` rejects with it. */
+  listUsersError: IpcError | null;
+  /** Replaces the status and tells the listeners, like the backend's `status` event. */
+  emitStatus(status: AppStatus): void;
+}
+
+export function createMockBackend(options: { users?: number | UserRow[]; status?: AppStatus } = {}): MockBackend {
+  const listeners = new Set<(s: AppStatus) => void>();
+  const users = options.users ?? 64;
+  const mock: MockBackend = {
+    users: typeof users === "number" ? mockUsers(users) : users,
+    status: options.status ?? readyStatus(),
+    listUsersCalls: [],
+    listUsersError: null,
+    emitStatus(status) {
+      mock.status = status;
+      for (const cb of listeners) cb(status);
+    },
+    async appStatus() {
+      return mock.status;
+    },
+    async listUsers(filter) {
+      mock.listUsersCalls.push(filter);
+      if (mock.listUsersError) throw mock.listUsersError;
+      return queryUsers(mock.users, filter);
+    },
+    async syncNow(): Promise<SyncReport> {
+      mock.emitStatus({ ...mock.status, syncing: { applied: 0, revision: 0 } });
+      await Promise.resolve();
+      const report = { applied: 0, revision: 1, synced_at: new Date().toISOString() };
+      mock.emitStatus({ ...mock.status, syncing: null, offline: false, synced_at: report.synced_at });
+      return report;
+    },
+    async onStatus(cb) {
+      listeners.add(cb);
+      return () => listeners.delete(cb);
+    },
+  };
+  return mock;
+}

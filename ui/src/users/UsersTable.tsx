@@ -1,0 +1,146 @@
+import { useTable, type Header, type OnChangeFn, type SortingState } from "@tanstack/react-table";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useEffect, useRef, type CSSProperties } from "react";
+import type { UserRow } from "../bindings/UserRow";
+import { columns, features } from "./columns";
+import type { UserPages } from "./useUserPages";
+
+// Fixed heights keep the virtualizer exact without measuring rows; the CSS reads them from
+// the custom properties set below.
+const ROW_HEIGHT = 32;
+const HEADER_HEIGHT = 34;
+
+interface Props {
+  users: UserPages;
+  sorting: SortingState;
+  onSortingChange: OnChangeFn<SortingState>;
+  /** Shown instead of rows when there are none. */
+  emptyText: string;
+  /** The list scrolls back to the top when this changes: another query is another list. */
+  scrollKey: string;
+}
+
+export function UsersTable({ users, sorting, onSortingChange, emptyText, scrollKey }: Props) {
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const table = useTable({
+    features,
+    columns,
+    data: users.data,
+    getRowId: (u) => u.id,
+    state: { sorting },
+    onSortingChange,
+    manualSorting: true,
+    enableMultiSort: false,
+    enableSortingRemoval: false,
+  });
+
+  const count = users.total ?? 0;
+  const virtualizer = useVirtualizer({
+    count,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+    // The sticky header scrolls with the rows, above the first one.
+    scrollMargin: HEADER_HEIGHT,
+  });
+  const items = virtualizer.getVirtualItems();
+  const first = items[0]?.index ?? 0;
+  const last = items.at(-1)?.index ?? 0;
+  const { setVisibleRows } = users;
+  useEffect(() => setVisibleRows(first, last), [setVisibleRows, first, last]);
+
+  useEffect(() => {
+    scrollRef.current?.scrollTo({ top: 0 });
+  }, [scrollKey]);
+
+  const rows = table.getRowModel().rows;
+  const sizes = { "--row-height": `${ROW_HEIGHT}px`, "--header-height": `${HEADER_HEIGHT}px` } as CSSProperties;
+
+  return (
+    <div className="table-frame">
+      <div
+        ref={scrollRef}
+        className="users-table"
+        role="table"
+        aria-label="Users"
+        aria-rowcount={count + 1}
+        aria-busy={users.stale}
+        data-testid="users-table"
+        style={sizes}
+      >
+        <div role="rowgroup" className="thead">
+          {table.getHeaderGroups().map((group) => (
+            <div role="row" aria-rowindex={1} className="tr" key={group.id}>
+              {group.headers.map((header) => (
+                <HeaderCell key={header.id} header={header}>
+                  <table.FlexRender header={header} />
+                </HeaderCell>
+              ))}
+            </div>
+          ))}
+        </div>
+        <div role="rowgroup" className="tbody" style={{ height: virtualizer.getTotalSize() }}>
+          {items.map((item) => {
+            const at = users.dataIndex(item.index);
+            const row = at === undefined ? undefined : rows[at];
+            const common = {
+              role: "row",
+              "aria-rowindex": item.index + 2,
+              style: { transform: `translateY(${item.start - HEADER_HEIGHT}px)` },
+            };
+            // Keyed by position: scrolling reuses the same few row elements.
+            return row ? (
+              <div key={item.key} {...common} className="tr" data-testid="user-row">
+                {row.getAllCells().map((cell) => (
+                  <div role="cell" className="td" key={cell.column.id}>
+                    <table.FlexRender cell={cell} />
+                  </div>
+                ))}
+              </div>
+            ) : (
+              <div key={item.key} {...common} className="tr placeholder" aria-busy="true">
+                <div role="cell" className="td">
+                  <span className="skeleton" />
+                </div>
+              </div>
+            );
+          })}
+        </div>
+      </div>
+      {users.error ? (
+        <div className="table-message error" role="alert">
+          {users.error.message}
+        </div>
+      ) : users.total === 0 ? (
+        <div className="table-message" data-testid="users-empty">
+          {emptyText}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function HeaderCell({ header, children }: { header: Header<typeof features, UserRow, unknown>; children: React.ReactNode }) {
+  const sorted = header.column.getIsSorted();
+  if (!header.column.getCanSort()) {
+    return (
+      <div role="columnheader" className="th">
+        {children}
+      </div>
+    );
+  }
+  return (
+    <div
+      role="columnheader"
+      className="th"
+      aria-sort={sorted === "asc" ? "ascending" : sorted === "desc" ? "descending" : undefined}
+    >
+      <button type="button" className="sort" onClick={header.column.getToggleSortingHandler()}>
+        {children}
+        <span className="sort-mark" aria-hidden="true">
+          {sorted === "asc" ? "▲" : sorted === "desc" ? "▼" : ""}
+        </span>
+      </button>
+    </div>
+  );
+}
