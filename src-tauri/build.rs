@@ -7,7 +7,11 @@ fn main() {
             .capabilities_path_pattern("src-tauri/capabilities/**/*")
             .plugin(
                 "console",
-                tauri_build::InlinedPlugin::new().commands(&["app_status", "list_users", "sync_now"]),
+                tauri_build::InlinedPlugin::new().commands(&[
+                    "app_status",
+                    "list_users",
+                    "sync_now",
+                ]),
             ),
     )
     .expect("tauri build script");

@@ -38,20 +38,33 @@ fn invoke<T: serde::de::DeserializeOwned>(
 #[test]
 fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
     let dir = tempfile::tempdir().unwrap();
-    let app = mock_builder().plugin(console_plugin()).build(tauri::generate_context!()).unwrap();
-    let keychain = Arc::new(Keychain::new(format!("dev.gatehouse.test.commands.{}", std::process::id())));
-    let dirs = AppDirs { config: dir.path().join("config"), data: dir.path().join("data") };
+    let app = mock_builder()
+        .plugin(console_plugin())
+        .build(tauri::generate_context!())
+        .unwrap();
+    let keychain = Arc::new(Keychain::new(format!(
+        "dev.gatehouse.test.commands.{}",
+        std::process::id()
+    )));
+    let dirs = AppDirs {
+        config: dir.path().join("config"),
+        data: dir.path().join("data"),
+    };
     start_console(app.handle(), dirs, keychain.clone());
 
     let main = match app.get_webview_window("main") {
         Some(w) => w,
-        None => tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap(),
+        None => tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .unwrap(),
     };
 
     let started = Instant::now();
     let status = loop {
         let status: AppStatus = invoke(&main, "plugin:console|app_status", json!({})).unwrap();
-        if status.phase != Phase::Starting && status.synced_at.is_some() || started.elapsed() > Duration::from_secs(60) {
+        if status.phase != Phase::Starting && status.synced_at.is_some()
+            || started.elapsed() > Duration::from_secs(60)
+        {
             break status;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -65,17 +78,31 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
     )
     .unwrap();
     assert!(users.total >= 1);
-    assert!(users.rows.iter().any(|u| u.email == gatehouse_gateway::demo::DEMO_ADMIN_EMAIL));
+    assert!(
+        users
+            .rows
+            .iter()
+            .any(|u| u.email == gatehouse_gateway::demo::DEMO_ADMIN_EMAIL)
+    );
 
     // A malformed argument is a readable error, not a panic.
-    let bad = invoke::<UserRows>(&main, "plugin:console|list_users", json!({ "filter": { "role": "emperor" } }));
+    let bad = invoke::<UserRows>(
+        &main,
+        "plugin:console|list_users",
+        json!({ "filter": { "role": "emperor" } }),
+    );
     assert!(bad.unwrap_err().to_string().contains("emperor"));
 
     // A window the capability does not name may call nothing.
-    let other = tauri::WebviewWindowBuilder::new(&app, "other", Default::default()).build().unwrap();
+    let other = tauri::WebviewWindowBuilder::new(&app, "other", Default::default())
+        .build()
+        .unwrap();
     let denied = invoke::<AppStatus>(&other, "plugin:console|app_status", json!({}));
     let denied = denied.unwrap_err().to_string();
-    assert!(denied.contains("not allowed"), "a window outside the capability was allowed: {denied}");
+    assert!(
+        denied.contains("not allowed"),
+        "a window outside the capability was allowed: {denied}"
+    );
 
     let profile = status.profile.unwrap();
     keychain.delete(&profile.id).unwrap();

@@ -12,7 +12,10 @@ pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcErro
 }
 
 #[tauri::command]
-pub async fn list_users(state: State<'_, AppState>, filter: UserFilter) -> Result<UserRows, IpcError> {
+pub async fn list_users(
+    state: State<'_, AppState>,
+    filter: UserFilter,
+) -> Result<UserRows, IpcError> {
     state.console.users(&filter).await.map_err(|e| e.to_ipc())
 }
 

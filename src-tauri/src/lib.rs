@@ -21,7 +21,11 @@ pub const STATUS_EVENT: &str = "status";
 /// The `console` plugin: the app's own commands, each with its own permission.
 pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
     tauri::plugin::Builder::new("console")
-        .invoke_handler(tauri::generate_handler![commands::app_status, commands::list_users, commands::sync_now])
+        .invoke_handler(tauri::generate_handler![
+            commands::app_status,
+            commands::list_users,
+            commands::sync_now
+        ])
         .build()
 }
 
@@ -39,14 +43,19 @@ pub fn start_console<R: Runtime>(
         }
     });
     let console = Arc::new(Console::new(dirs, credentials, sink));
-    app.manage(AppState { console: console.clone() });
+    app.manage(AppState {
+        console: console.clone(),
+    });
     let starting = console.clone();
     tauri::async_runtime::spawn(async move { starting.start().await });
     console
 }
 
 fn app_dirs<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<AppDirs> {
-    Ok(AppDirs { config: app.path().app_config_dir()?, data: app.path().app_data_dir()? })
+    Ok(AppDirs {
+        config: app.path().app_config_dir()?,
+        data: app.path().app_data_dir()?,
+    })
 }
 
 pub fn run() {

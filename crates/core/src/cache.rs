@@ -22,12 +22,17 @@ pub struct Cache {
 }
 
 fn parse_time(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
 }
 
 fn decode<T: serde::de::DeserializeOwned>(change: &SyncChange) -> CoreResult<T> {
-    let data = change.data.clone().ok_or_else(|| CoreError::Protocol(format!("{:?} {} without data", change.kind, change.id)))?;
-    serde_json::from_value(data).map_err(|e| CoreError::Protocol(format!("{:?} {}: {e}", change.kind, change.id)))
+    let data = change.data.clone().ok_or_else(|| {
+        CoreError::Protocol(format!("{:?} {} without data", change.kind, change.id))
+    })?;
+    serde_json::from_value(data)
+        .map_err(|e| CoreError::Protocol(format!("{:?} {}: {e}", change.kind, change.id)))
 }
 
 impl Cache {
@@ -43,7 +48,10 @@ impl Cache {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         MIGRATIONS.run(&pool).await?;
         Ok(Self { pool })
     }
@@ -54,7 +62,9 @@ impl Cache {
 
     /// The revision the cache has reached and when it last synced.
     pub async fn sync_state(&self) -> CoreResult<(i64, Option<DateTime<Utc>>)> {
-        let row = sqlx::query("SELECT since, synced_at FROM sync_state WHERE id = 1").fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT since, synced_at FROM sync_state WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
         let synced_at: Option<String> = row.get(1);
         Ok((row.get(0), synced_at.as_deref().map(parse_time)))
     }
@@ -65,23 +75,34 @@ impl Cache {
         for change in changes {
             apply_one(&mut tx, change).await?;
         }
-        sqlx::query("UPDATE sync_state SET since = $1 WHERE id = 1").bind(next_since).execute(&mut *tx).await?;
+        sqlx::query("UPDATE sync_state SET since = $1 WHERE id = 1")
+            .bind(next_since)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn mark_synced(&self, at: DateTime<Utc>) -> CoreResult<()> {
-        sqlx::query("UPDATE sync_state SET synced_at = $1 WHERE id = 1").bind(at.to_rfc3339()).execute(&self.pool).await?;
+        sqlx::query("UPDATE sync_state SET synced_at = $1 WHERE id = 1")
+            .bind(at.to_rfc3339())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     pub async fn org(&self) -> CoreResult<Option<Org>> {
-        let data: Option<String> = sqlx::query_scalar("SELECT data FROM org LIMIT 1").fetch_optional(&self.pool).await?;
-        data.map(|d| serde_json::from_str(&d).map_err(|e| CoreError::Protocol(e.to_string()))).transpose()
+        let data: Option<String> = sqlx::query_scalar("SELECT data FROM org LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        data.map(|d| serde_json::from_str(&d).map_err(|e| CoreError::Protocol(e.to_string())))
+            .transpose()
     }
 
     pub async fn count_users(&self) -> CoreResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n as u64)
     }
 
@@ -92,7 +113,9 @@ impl Cache {
             let text = filter.query.trim();
             if !text.is_empty() {
                 // instr() is a plain substring test: no LIKE wildcards to escape.
-                q.push(" AND instr(u.search_text, ").push_bind(text.to_lowercase()).push(") > 0");
+                q.push(" AND instr(u.search_text, ")
+                    .push_bind(text.to_lowercase())
+                    .push(") > 0");
             }
             if let Some(role) = filter.role {
                 q.push(" AND u.role = ").push_bind(role.as_str());
@@ -125,8 +148,14 @@ impl Cache {
             UserSort::LastActiveAt => "u.last_active_at",
         };
         let direction = if filter.descending { "DESC" } else { "ASC" };
-        q.push(format!(" ORDER BY {column} {direction}, u.id {direction} LIMIT "));
-        q.push_bind(if filter.limit == 0 { 100 } else { filter.limit.min(1000) });
+        q.push(format!(
+            " ORDER BY {column} {direction}, u.id {direction} LIMIT "
+        ));
+        q.push_bind(if filter.limit == 0 {
+            100
+        } else {
+            filter.limit.min(1000)
+        });
         q.push(" OFFSET ").push_bind(filter.offset);
         let rows = q.build().fetch_all(&self.pool).await?;
         let rows = rows
@@ -142,7 +171,8 @@ impl Cache {
                     status: UserStatus::parse(r.get("status")).unwrap_or(UserStatus::Suspended),
                     workspaces: workspaces
                         .map(|w| {
-                            let mut names: Vec<String> = w.split('\u{1f}').map(str::to_owned).collect();
+                            let mut names: Vec<String> =
+                                w.split('\u{1f}').map(str::to_owned).collect();
                             names.sort();
                             names
                         })
@@ -152,7 +182,10 @@ impl Cache {
                 }
             })
             .collect();
-        Ok(UserRows { total: total as u64, rows })
+        Ok(UserRows {
+            total: total as u64,
+            rows,
+        })
     }
 }
 
@@ -172,11 +205,18 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, Sqlite>, change: &SyncChange) 
                 .execute(&mut **tx)
                 .await?;
         } else {
-            sqlx::query(&format!("DELETE FROM {table} WHERE id = $1")).bind(&change.id).execute(&mut **tx).await?;
+            sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
+                .bind(&change.id)
+                .execute(&mut **tx)
+                .await?;
         }
         return Ok(());
     }
-    let data = change.data.as_ref().map(|d| d.to_string()).unwrap_or_default();
+    let data = change
+        .data
+        .as_ref()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
     match change.kind {
         SyncKind::Org => {
             let _: Org = decode(change)?;
@@ -189,7 +229,9 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, Sqlite>, change: &SyncChange) 
         }
         SyncKind::User => {
             let u: User = decode(change)?;
-            let name = format!("{} {}", u.first_name, u.last_name).trim().to_owned();
+            let name = format!("{} {}", u.first_name, u.last_name)
+                .trim()
+                .to_owned();
             let search = format!("{name} {}", u.email).to_lowercase();
             sqlx::query(
                 "INSERT OR REPLACE INTO users (id, email, name, role, status, created_at, last_active_at, search_text, data, revision) \
@@ -245,5 +287,8 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, Sqlite>, change: &SyncChange) 
 }
 
 fn kind_name(kind: SyncKind) -> String {
-    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }

@@ -29,9 +29,12 @@ const RETRIES: u32 = 2;
 
 impl AdminClient {
     pub fn new(base: &str, token: Secret) -> CoreResult<Self> {
-        let base = Url::parse(base).map_err(|e| CoreError::Invalid(format!("{base:?} is not a URL: {e}")))?;
+        let base = Url::parse(base)
+            .map_err(|e| CoreError::Invalid(format!("{base:?} is not a URL: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(CoreError::Invalid("the gateway URL must start with http:// or https://".into()));
+            return Err(CoreError::Invalid(
+                "the gateway URL must start with http:// or https://".into(),
+            ));
         }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -47,13 +50,22 @@ impl AdminClient {
     }
 
     fn offline(&self) -> CoreError {
-        CoreError::Offline { url: self.base.as_str().trim_end_matches('/').to_owned() }
+        CoreError::Offline {
+            url: self.base.as_str().trim_end_matches('/').to_owned(),
+        }
     }
 
     /// A GET, retried with backoff when the gateway is unreachable or answers 5xx: GETs are
     /// idempotent, so a retry cannot do anything twice.
-    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> CoreResult<T> {
-        let url = self.base.join(path).map_err(|e| CoreError::Invalid(e.to_string()))?;
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> CoreResult<T> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| CoreError::Invalid(e.to_string()))?;
         let mut attempt = 0;
         loop {
             let sent = self
@@ -94,14 +106,19 @@ async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> CoreResult<
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with(gatehouse_api::PROBLEM_JSON));
-    let bytes = response.bytes().await.map_err(|e| CoreError::Protocol(without_url(e)))?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| CoreError::Protocol(without_url(e)))?;
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|e| CoreError::Protocol(e.to_string()));
     }
     if is_problem && let Ok(problem) = serde_json::from_slice::<Problem>(&bytes) {
         return Err(CoreError::Api(problem));
     }
-    Err(CoreError::Protocol(format!("HTTP {status} without a problem document")))
+    Err(CoreError::Protocol(format!(
+        "HTTP {status} without a problem document"
+    )))
 }
 
 impl AdminApi for AdminClient {
@@ -133,6 +150,10 @@ impl AdminApi for AdminClient {
     }
 
     async fn sync(&self, since: i64, limit: u32) -> CoreResult<SyncPage> {
-        self.get("admin/v1/sync", &[("since", since.to_string()), ("limit", limit.to_string())]).await
+        self.get(
+            "admin/v1/sync",
+            &[("since", since.to_string()), ("limit", limit.to_string())],
+        )
+        .await
     }
 }

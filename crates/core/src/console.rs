@@ -54,7 +54,9 @@ pub struct Console {
 
 impl std::fmt::Debug for Console {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Console").field("dirs", &self.dirs).finish_non_exhaustive()
+        f.debug_struct("Console")
+            .field("dirs", &self.dirs)
+            .finish_non_exhaustive()
     }
 }
 
@@ -71,7 +73,12 @@ impl Console {
             error: None,
             embedded: None,
         };
-        Self { dirs, credentials, inner: RwLock::new(inner), sink }
+        Self {
+            dirs,
+            credentials,
+            inner: RwLock::new(inner),
+            sink,
+        }
     }
 
     pub async fn status(&self) -> AppStatus {
@@ -122,12 +129,16 @@ impl Console {
         let active = profiles.active().cloned();
         let (profile, client) = match active {
             Some(profile) if !profile.embedded => {
-                let token = self.credentials.get(&profile.id)?.ok_or(CoreError::SignedOut)?;
+                let token = self
+                    .credentials
+                    .get(&profile.id)?
+                    .ok_or(CoreError::SignedOut)?;
                 let client = AdminClient::new(&profile.url, token)?;
                 (profile, client)
             }
             _ => {
-                let (gateway, token) = crate::embedded::start(&self.dirs.data.join("demo-gateway.db")).await?;
+                let (gateway, token) =
+                    crate::embedded::start(&self.dirs.data.join("demo-gateway.db")).await?;
                 let profile = Profile {
                     id: EMBEDDED_PROFILE_ID.into(),
                     name: "Demo organisation (on this computer)".into(),
@@ -154,12 +165,19 @@ impl Console {
         let mut inner = self.inner.write().await;
         inner.offline = me.is_none();
         inner.me = me;
-        inner.session = Some(Session { profile, client, cache });
+        inner.session = Some(Session {
+            profile,
+            client,
+            cache,
+        });
         Ok(())
     }
 
     fn cache_path(&self, profile_id: &str) -> PathBuf {
-        self.dirs.data.join("cache").join(format!("{profile_id}.sqlite"))
+        self.dirs
+            .data
+            .join("cache")
+            .join(format!("{profile_id}.sqlite"))
     }
 
     async fn session_parts(&self) -> CoreResult<(AdminClient, Cache)> {
@@ -203,6 +221,11 @@ impl Console {
 
     /// The URL of the embedded demo gateway, when it runs.
     pub async fn embedded_url(&self) -> Option<String> {
-        self.inner.read().await.embedded.as_ref().map(RunningGateway::url)
+        self.inner
+            .read()
+            .await
+            .embedded
+            .as_ref()
+            .map(RunningGateway::url)
     }
 }

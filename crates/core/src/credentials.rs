@@ -25,7 +25,9 @@ a Secret Service such as GNOME Keyring or KWallet: install and unlock one (for e
 
 impl Keychain {
     pub fn new(service: impl Into<String>) -> Self {
-        Self { service: service.into() }
+        Self {
+            service: service.into(),
+        }
     }
 
     fn entry(&self, profile_id: &str) -> CoreResult<keyring::Entry> {
@@ -57,7 +59,9 @@ impl CredentialStore for Keychain {
     }
 
     fn set(&self, profile_id: &str, secret: &Secret) -> CoreResult<()> {
-        self.entry(profile_id)?.set_password(secret.expose()).map_err(map_keyring)
+        self.entry(profile_id)?
+            .set_password(secret.expose())
+            .map_err(map_keyring)
     }
 
     fn delete(&self, profile_id: &str) -> CoreResult<()> {

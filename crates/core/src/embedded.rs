@@ -15,8 +15,12 @@ pub async fn start(db_path: &Path) -> CoreResult<(RunningGateway, Secret)> {
         std::fs::create_dir_all(dir)?;
     }
     let url = format!("sqlite://{}", db_path.display());
-    let db = Db::connect(&url).await.map_err(|e| CoreError::Embedded(e.to_string()))?;
-    let token = demo::open(&db, "desktop app").await.map_err(|e| CoreError::Embedded(e.to_string()))?;
+    let db = Db::connect(&url)
+        .await
+        .map_err(|e| CoreError::Embedded(e.to_string()))?;
+    let token = demo::open(&db, "desktop app")
+        .await
+        .map_err(|e| CoreError::Embedded(e.to_string()))?;
     let gateway = RunningGateway::start_on_loopback(db).await?;
     tracing::info!(url = %gateway.url(), "embedded demo gateway started");
     Ok((gateway, token))

@@ -59,26 +59,41 @@ impl CoreError {
     pub fn to_ipc(&self) -> IpcError {
         let message = match self {
             Self::Api(p) => p.detail.clone(),
-            Self::Offline { .. } | Self::KeychainUnavailable(_) | Self::SignedOut | Self::NoProfile | Self::Invalid(_) => {
-                upper_first(&self.to_string())
+            Self::Offline { .. }
+            | Self::KeychainUnavailable(_)
+            | Self::SignedOut
+            | Self::NoProfile
+            | Self::Invalid(_) => upper_first(&self.to_string()),
+            Self::Keychain(_) => {
+                "The keychain refused the request; see the log for details.".into()
             }
-            Self::Keychain(_) => "The keychain refused the request; see the log for details.".into(),
             Self::Protocol(_) => "The gateway sent a response this app does not understand.".into(),
             Self::Cache(_) | Self::Migrate(_) | Self::Io(_) => {
                 "The local cache could not be read or written; see the log for details.".into()
             }
-            Self::Embedded(_) => "The demo gateway could not start; see the log for details.".into(),
+            Self::Embedded(_) => {
+                "The demo gateway could not start; see the log for details.".into()
+            }
         };
-        if !matches!(self, Self::Api(_) | Self::Offline { .. } | Self::SignedOut | Self::Invalid(_)) {
+        if !matches!(
+            self,
+            Self::Api(_) | Self::Offline { .. } | Self::SignedOut | Self::Invalid(_)
+        ) {
             tracing::error!(error = %self, code = self.code(), "operation failed");
         }
-        IpcError { code: self.code().to_owned(), message }
+        IpcError {
+            code: self.code().to_owned(),
+            message,
+        }
     }
 }
 
 fn upper_first(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default() + "."
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect::<String>())
+        .unwrap_or_default()
+        + "."
 }
 
 pub type CoreResult<T> = Result<T, CoreError>;

@@ -20,7 +20,12 @@ pub struct Profile {
 
 impl Profile {
     pub fn summary(&self) -> ProfileSummary {
-        ProfileSummary { id: self.id.clone(), name: self.name.clone(), url: self.url.clone(), embedded: self.embedded }
+        ProfileSummary {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            url: self.url.clone(),
+            embedded: self.embedded,
+        }
     }
 }
 
@@ -43,8 +48,9 @@ impl Profiles {
     pub fn load(config_dir: &Path) -> CoreResult<Self> {
         let path = config_dir.join("profiles.json");
         let file = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| CoreError::Invalid(format!("{} is not a profiles file: {e}", path.display())))?,
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                CoreError::Invalid(format!("{} is not a profiles file: {e}", path.display()))
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => ProfilesFile::default(),
             Err(e) => return Err(e.into()),
         };
@@ -79,7 +85,10 @@ impl Profiles {
         let dir = self.path.parent().expect("profiles.json has a folder");
         std::fs::create_dir_all(dir)?;
         let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&self.file).expect("profiles serialize"))?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(&self.file).expect("profiles serialize"),
+        )?;
         std::fs::rename(&tmp, &self.path)?;
         Ok(())
     }

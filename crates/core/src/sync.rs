@@ -11,7 +11,11 @@ use crate::ipc::{SyncProgress, SyncReport};
 pub const BATCH: u32 = 2000;
 
 /// Brings `cache` up to date with the gateway behind `api`, from where it stopped last.
-pub async fn sync(api: &impl AdminApi, cache: &Cache, mut progress: impl FnMut(SyncProgress)) -> CoreResult<SyncReport> {
+pub async fn sync(
+    api: &impl AdminApi,
+    cache: &Cache,
+    mut progress: impl FnMut(SyncProgress),
+) -> CoreResult<SyncReport> {
     let (mut since, _) = cache.sync_state().await?;
     let mut applied = 0u64;
     loop {
@@ -19,12 +23,19 @@ pub async fn sync(api: &impl AdminApi, cache: &Cache, mut progress: impl FnMut(S
         cache.apply(&page.changes, page.next_since).await?;
         applied += page.changes.len() as u64;
         since = page.next_since;
-        progress(SyncProgress { applied, revision: since });
+        progress(SyncProgress {
+            applied,
+            revision: since,
+        });
         if !page.has_more {
             break;
         }
     }
     let synced_at = Utc::now();
     cache.mark_synced(synced_at).await?;
-    Ok(SyncReport { applied, revision: since, synced_at })
+    Ok(SyncReport {
+        applied,
+        revision: since,
+        synced_at,
+    })
 }

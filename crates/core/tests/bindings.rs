@@ -32,12 +32,18 @@ fn export_all(dir: &Path) {
 /// Every `.ts` file below `dir`, by path relative to it.
 fn read_dir(dir: &Path) -> BTreeMap<String, String> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for path in entries.map(|e| e.unwrap().path()) {
             if path.is_dir() {
                 walk(root, &path, out);
             } else if path.extension().is_some_and(|e| e == "ts") {
-                let name = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                let name = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.insert(name, std::fs::read_to_string(&path).unwrap());
             }
         }
@@ -58,7 +64,11 @@ fn typescript_bindings_match_the_rust_types() {
     let fresh = tempfile::tempdir().unwrap();
     export_all(fresh.path());
     let expected = read_dir(fresh.path());
-    assert!(expected.len() >= 10, "exported only {} files", expected.len());
+    assert!(
+        expected.len() >= 10,
+        "exported only {} files",
+        expected.len()
+    );
     let actual = read_dir(&committed);
     assert_eq!(
         actual.keys().collect::<Vec<_>>(),

@@ -10,8 +10,14 @@ use gatehouse_core::{AppDirs, Console};
 #[tokio::test]
 async fn first_start_runs_the_demo_gateway_and_shows_its_users() {
     let dir = tempfile::tempdir().unwrap();
-    let dirs = AppDirs { config: dir.path().join("config"), data: dir.path().join("data") };
-    let keychain = Arc::new(Keychain::new(format!("dev.gatehouse.test.console.{}", std::process::id())));
+    let dirs = AppDirs {
+        config: dir.path().join("config"),
+        data: dir.path().join("data"),
+    };
+    let keychain = Arc::new(Keychain::new(format!(
+        "dev.gatehouse.test.console.{}",
+        std::process::id()
+    )));
     let seen: Arc<Mutex<Vec<AppStatus>>> = Arc::default();
     let sink = {
         let seen = seen.clone();
@@ -28,14 +34,29 @@ async fn first_start_runs_the_demo_gateway_and_shows_its_users() {
     let profile = status.profile.unwrap();
     assert!(profile.embedded);
     assert!(profile.url.starts_with("http://127.0.0.1:"));
-    assert_eq!(status.me.unwrap().org.name, gatehouse_gateway::demo::DEMO_ORG);
-    assert!(seen.lock().unwrap().iter().any(|s| s.syncing.is_some()), "progress was published");
+    assert_eq!(
+        status.me.unwrap().org.name,
+        gatehouse_gateway::demo::DEMO_ORG
+    );
+    assert!(
+        seen.lock().unwrap().iter().any(|s| s.syncing.is_some()),
+        "progress was published"
+    );
 
-    let users = console.users(&UserFilter { limit: 500, ..Default::default() }).await.unwrap();
+    let users = console
+        .users(&UserFilter {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(users.total as usize, gatehouse_gateway::demo::DEMO_USERS);
 
     // The token is in the keychain and nowhere in the config folder.
-    let token = keychain.get(&profile.id).unwrap().expect("token in the keychain");
+    let token = keychain
+        .get(&profile.id)
+        .unwrap()
+        .expect("token in the keychain");
     for entry in std::fs::read_dir(&dirs.config).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         assert!(!text.contains(token.expose()));

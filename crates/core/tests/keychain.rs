@@ -13,9 +13,15 @@ fn store_read_and_delete_a_profile_credential() {
     assert_eq!(keychain.get(profile).unwrap(), None);
 
     keychain.set(profile, &Secret::new("gat_first")).unwrap();
-    assert_eq!(keychain.get(profile).unwrap().unwrap().expose(), "gat_first");
+    assert_eq!(
+        keychain.get(profile).unwrap().unwrap().expose(),
+        "gat_first"
+    );
     keychain.set(profile, &Secret::new("gat_second")).unwrap();
-    assert_eq!(keychain.get(profile).unwrap().unwrap().expose(), "gat_second");
+    assert_eq!(
+        keychain.get(profile).unwrap().unwrap().expose(),
+        "gat_second"
+    );
 
     // Entries are per profile.
     assert_eq!(keychain.get("another-profile").unwrap(), None);

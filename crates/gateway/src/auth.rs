@@ -69,7 +69,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(ApiError::unauthorized)?;
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(ApiError::unauthorized)?;
         let token = header
             .to_str()
             .ok()
@@ -86,16 +89,28 @@ impl FromRequestParts<AppState> for Caller {
         .await?;
         let (user_id, role, status, expires_at) = row.ok_or_else(ApiError::unauthorized)?;
         if expires_at.is_some_and(|e| e <= db::now()) {
-            return Err(ApiError::new(ErrorCode::Unauthorized, "The token has expired."));
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "The token has expired.",
+            ));
         }
         match UserStatus::parse(&status) {
             Some(UserStatus::Active) => {}
             Some(UserStatus::Suspended) => {
-                return Err(ApiError::new(ErrorCode::AccountSuspended, "This account is suspended."));
+                return Err(ApiError::new(
+                    ErrorCode::AccountSuspended,
+                    "This account is suspended.",
+                ));
             }
-            _ => return Err(ApiError::new(ErrorCode::Forbidden, "This account is not active yet.")),
+            _ => {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "This account is not active yet.",
+                ));
+            }
         }
-        let role = Role::parse(&role).ok_or_else(|| ApiError::Internal(format!("bad role {role}")))?;
+        let role =
+            Role::parse(&role).ok_or_else(|| ApiError::Internal(format!("bad role {role}")))?;
         Ok(Caller { user_id, role })
     }
 }

@@ -50,7 +50,11 @@ impl Db {
         };
         let pool = match backend {
             Backend::Sqlite => {
-                let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+                let url = if url.contains('?') {
+                    url.to_owned()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
                 let options = AnyConnectOptions::from_str(&url)?;
                 AnyPoolOptions::new()
                     .max_connections(8)
@@ -113,5 +117,7 @@ pub fn now() -> String {
 }
 
 pub fn parse_timestamp(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
 }

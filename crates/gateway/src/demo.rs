@@ -14,23 +14,65 @@ pub const DEMO_ADMIN_EMAIL: &str = "avery.quinn@northwind.example";
 pub const DEMO_USERS: usize = 64;
 
 const FIRST: [&str; 40] = [
-    "Avery", "Maya", "Jonas", "Priya", "Lucas", "Amara", "Theo", "Sofia", "Kenji", "Leila", "Mateo", "Hannah",
-    "Omar", "Ingrid", "Diego", "Chloe", "Ravi", "Nora", "Felix", "Aisha", "Elena", "Samuel", "Yuki", "Tomás",
-    "Grace", "Malik", "Freya", "Arjun", "Zoe", "Emeka", "Clara", "Bruno", "Mei", "Oskar", "Fatima", "Liam",
-    "Isabel", "Nikolai", "Ana", "Daniel",
+    "Avery", "Maya", "Jonas", "Priya", "Lucas", "Amara", "Theo", "Sofia", "Kenji", "Leila",
+    "Mateo", "Hannah", "Omar", "Ingrid", "Diego", "Chloe", "Ravi", "Nora", "Felix", "Aisha",
+    "Elena", "Samuel", "Yuki", "Tomás", "Grace", "Malik", "Freya", "Arjun", "Zoe", "Emeka",
+    "Clara", "Bruno", "Mei", "Oskar", "Fatima", "Liam", "Isabel", "Nikolai", "Ana", "Daniel",
 ];
 const LAST: [&str; 40] = [
-    "Quinn", "Patel", "Berg", "Okafor", "Martins", "Nakamura", "Rossi", "Schmidt", "Haddad", "Kowalski",
-    "Fernández", "Larsen", "Chen", "Dubois", "Mensah", "O'Brien", "Silva", "Novak", "Ahmed", "Johansson",
-    "García", "Müller", "Singh", "Kim", "Moreau", "Costa", "Ivanova", "Walsh", "Tanaka", "Hughes", "Rahman",
-    "Eriksen", "Lopez", "Baker", "Yilmaz", "Adeyemi", "Fischer", "Nguyen", "Murphy", "Santos",
+    "Quinn",
+    "Patel",
+    "Berg",
+    "Okafor",
+    "Martins",
+    "Nakamura",
+    "Rossi",
+    "Schmidt",
+    "Haddad",
+    "Kowalski",
+    "Fernández",
+    "Larsen",
+    "Chen",
+    "Dubois",
+    "Mensah",
+    "O'Brien",
+    "Silva",
+    "Novak",
+    "Ahmed",
+    "Johansson",
+    "García",
+    "Müller",
+    "Singh",
+    "Kim",
+    "Moreau",
+    "Costa",
+    "Ivanova",
+    "Walsh",
+    "Tanaka",
+    "Hughes",
+    "Rahman",
+    "Eriksen",
+    "Lopez",
+    "Baker",
+    "Yilmaz",
+    "Adeyemi",
+    "Fischer",
+    "Nguyen",
+    "Murphy",
+    "Santos",
 ];
-const WORKSPACES: [(&str, &str); 4] =
-    [("Research", "research"), ("Platform", "platform"), ("Support", "support"), ("Marketing", "marketing")];
+const WORKSPACES: [(&str, &str); 4] = [
+    ("Research", "research"),
+    ("Platform", "platform"),
+    ("Support", "support"),
+    ("Marketing", "marketing"),
+];
 
 /// A plausibility check, not RFC 5322: one `@`, something before it, a dot after it.
 pub fn looks_like_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && !domain.contains('@')
         && domain.contains('.')
@@ -95,12 +137,15 @@ pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
             11 => UserStatus::Suspended,
             _ => UserStatus::Active,
         };
-        let created = now - Duration::days(rng.gen_range(2..400)) - Duration::minutes(rng.gen_range(0..1440));
+        let created =
+            now - Duration::days(rng.gen_range(2..400)) - Duration::minutes(rng.gen_range(0..1440));
         let last_active = (status == UserStatus::Active)
             .then(|| db::timestamp(now - Duration::minutes(rng.gen_range(1..60 * 24 * 14))));
         let count = rng.gen_range(1..=2);
         let start = rng.gen_range(0..workspace_ids.len());
-        let ws = (0..count).map(|i| workspace_ids[(start + i) % workspace_ids.len()].clone()).collect();
+        let ws = (0..count)
+            .map(|i| workspace_ids[(start + i) % workspace_ids.len()].clone())
+            .collect();
         users::insert(
             &mut tx,
             &users::NewUser {

@@ -34,17 +34,22 @@ impl ApiError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         Self::Problem(
-            Problem::new(ErrorCode::ValidationFailed, format!("{field}: {message}"))
-                .with_errors(vec![FieldError { field: field.to_owned(), message }]),
+            Problem::new(ErrorCode::ValidationFailed, format!("{field}: {message}")).with_errors(
+                vec![FieldError {
+                    field: field.to_owned(),
+                    message,
+                }],
+            ),
         )
     }
 
     pub fn problem(&self) -> Problem {
         match self {
             Self::Problem(p) => p.clone(),
-            Self::Db(_) | Self::Internal(_) => {
-                Problem::new(ErrorCode::Internal, "The gateway failed to handle this request.")
-            }
+            Self::Db(_) | Self::Internal(_) => Problem::new(
+                ErrorCode::Internal,
+                "The gateway failed to handle this request.",
+            ),
         }
     }
 }

@@ -18,7 +18,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             Ok(Query(value)) => Ok(Self(value)),
             Err(rejection) => {
                 let text = rejection.body_text();
-                let message = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+                let message = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
                 Err(ApiError::invalid("query", message.to_owned()))
             }
         }

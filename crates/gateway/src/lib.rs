@@ -74,9 +74,18 @@ impl Modify for BearerAuth {
     (status = 200, description = "Healthy", body = Health),
     (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
 ))]
-async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
-    match sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.db.pool).await {
-        Ok(_) => Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() }).into_response(),
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    match sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(&state.db.pool)
+        .await
+    {
+        Ok(_) => Json(Health {
+            status: "ok".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        })
+        .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
             let mut p = Problem::new(ErrorCode::Internal, "The database does not answer.");
@@ -117,7 +126,10 @@ pub fn router(state: AppState) -> Router {
     let (router, doc) = api_router().split_for_parts();
     let doc = std::sync::Arc::new(doc);
     router
-        .route("/openapi.json", axum::routing::get(move || async move { Json(doc.as_ref().clone()) }))
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move { Json(doc.as_ref().clone()) }),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -132,7 +144,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Creates the organisation and its first admin; returns the admin's token.
-pub async fn init(db: &Db, org_name: &str, admin_email: &str, seat_limit: i64) -> anyhow::Result<Secret> {
+pub async fn init(
+    db: &Db,
+    org_name: &str,
+    admin_email: &str,
+    seat_limit: i64,
+) -> anyhow::Result<Secret> {
     if org::get(&db.pool).await?.is_some() {
         anyhow::bail!("this gateway is already initialised");
     }
@@ -165,7 +182,9 @@ pub async fn init(db: &Db, org_name: &str, admin_email: &str, seat_limit: i64) -
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// A gateway serving on a socket of its own, in this process, until dropped or stopped.
@@ -194,7 +213,12 @@ impl RunningGateway {
                 tracing::error!(error = %e, "gateway stopped");
             }
         });
-        Ok(Self { addr, state, stop: Some(stop), task: Some(task) })
+        Ok(Self {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     /// Binds 127.0.0.1 on a free port and serves `db` there.
@@ -225,4 +249,3 @@ impl Drop for RunningGateway {
         }
     }
 }
-

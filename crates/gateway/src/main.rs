@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use gatehouse_gateway::{Db, RunningGateway, demo};
 
 #[derive(Parser)]
-#[command(name = "gatehouse-gateway", version, about = "The Gatehouse AI gateway")]
+#[command(
+    name = "gatehouse-gateway",
+    version,
+    about = "The Gatehouse AI gateway"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,17 +32,16 @@ enum Command {
         #[arg(long, env = "GATEHOUSE_DB")]
         db: Option<String>,
     },
-    /// Seed the demo organisation into an empty database; prints its admin's token last.
-    Demo {
-        #[arg(long, env = "GATEHOUSE_DB")]
-        db: Option<String>,
-    },
     /// Serve the admin API.
     Serve {
         #[arg(long, env = "GATEHOUSE_DB")]
         db: Option<String>,
         #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Seed the demo organisation when the database is empty, and print a fresh token for
+        /// its admin.
+        #[arg(long = "demo")]
+        with_demo: bool,
     },
 }
 
@@ -63,26 +66,41 @@ async fn open(db: Option<String>) -> anyhow::Result<Db> {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Init { admin_email, org_name, seat_limit, db } => {
+        Command::Init {
+            admin_email,
+            org_name,
+            seat_limit,
+            db,
+        } => {
             let db = open(db).await?;
             let token = gatehouse_gateway::init(&db, &org_name, &admin_email, seat_limit).await?;
             println!("Initialised {org_name:?} with admin {admin_email}. Their token, shown once:");
             println!("{}", token.expose());
         }
-        Command::Demo { db } => {
+        Command::Serve {
+            db,
+            listen,
+            with_demo,
+        } => {
             let db = open(db).await?;
-            let token = demo::seed(&db).await?;
-            println!("Seeded the demo organisation {:?}; admin {}. Token, shown once:", demo::DEMO_ORG, demo::DEMO_ADMIN_EMAIL);
-            println!("{}", token.expose());
-        }
-        Command::Serve { db, listen } => {
-            let db = open(db).await?;
-            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+            if with_demo {
+                let token = demo::open(&db, "gateway --demo").await?;
+                println!(
+                    "Demo organisation {:?}; a token for its admin {}:",
+                    demo::DEMO_ORG,
+                    demo::DEMO_ADMIN_EMAIL
+                );
+                println!("{}", token.expose());
+            }
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
             let gateway = RunningGateway::spawn(db, listener)?;
             tracing::info!("gatehouse-gateway listening on {}", gateway.url());
             println!("listening on {}", gateway.url());

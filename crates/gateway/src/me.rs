@@ -22,11 +22,12 @@ use crate::{org, permissions, users};
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> {
     let pool = &state.db.pool;
     let user = users::get(pool, &caller.user_id).await?;
-    let roles: Vec<(String, String)> =
-        sqlx::query_as("SELECT workspace_id, role FROM memberships WHERE user_id = $1 ORDER BY workspace_id")
-            .bind(&caller.user_id)
-            .fetch_all(pool)
-            .await?;
+    let roles: Vec<(String, String)> = sqlx::query_as(
+        "SELECT workspace_id, role FROM memberships WHERE user_id = $1 ORDER BY workspace_id",
+    )
+    .bind(&caller.user_id)
+    .fetch_all(pool)
+    .await?;
     let workspace_roles = roles
         .into_iter()
         .map(|(workspace_id, role)| WorkspaceRole {
@@ -35,6 +36,13 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json
             role: Role::parse(&role).unwrap_or(Role::Member).max(caller.role),
         })
         .collect();
-    let org = org::get(pool).await?.ok_or_else(|| ApiError::Internal("no org".into()))?;
-    Ok(Json(Me { user, workspace_roles, permissions: permissions::permissions_of(caller.role), org }))
+    let org = org::get(pool)
+        .await?
+        .ok_or_else(|| ApiError::Internal("no org".into()))?;
+    Ok(Json(Me {
+        user,
+        workspace_roles,
+        permissions: permissions::permissions_of(caller.role),
+        org,
+    }))
 }

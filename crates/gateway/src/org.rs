@@ -47,13 +47,15 @@ where
 pub async fn insert(tx: &mut Tx, name: &str, seat_limit: i64) -> Result<String, sqlx::Error> {
     let id = crate::new_id("org");
     let revision = next_revision(tx).await?;
-    sqlx::query("INSERT INTO org (id, name, seat_limit, created_at, revision) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&id)
-        .bind(name)
-        .bind(seat_limit)
-        .bind(crate::db::now())
-        .bind(revision)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO org (id, name, seat_limit, created_at, revision) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(seat_limit)
+    .bind(crate::db::now())
+    .bind(revision)
+    .execute(&mut **tx)
+    .await?;
     Ok(id)
 }

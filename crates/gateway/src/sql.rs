@@ -13,7 +13,10 @@ pub struct SqlText {
 
 impl SqlText {
     pub fn new(sql: &str) -> Self {
-        Self { sql: sql.to_owned(), ..Self::default() }
+        Self {
+            sql: sql.to_owned(),
+            ..Self::default()
+        }
     }
 
     pub fn push(&mut self, sql: &str) -> &mut Self {

@@ -52,20 +52,32 @@ pub async fn sync(
     Ok(Json(changes_since(&state, since, limit).await?))
 }
 
-pub async fn changes_since(state: &AppState, since: i64, limit: i64) -> Result<SyncPage, sqlx::Error> {
+pub async fn changes_since(
+    state: &AppState,
+    since: i64,
+    limit: i64,
+) -> Result<SyncPage, sqlx::Error> {
     // One read transaction so that every kind is read from the same snapshot.
     let mut tx = state.db.pool.begin().await?;
     let fetch = limit + 1;
     let mut changes: Vec<SyncChange> = Vec::new();
 
-    let orgs: Vec<OrgRow> = sqlx::query_as(&format!("{ORG_SELECT} WHERE revision > $1 ORDER BY revision LIMIT $2"))
-        .bind(since)
-        .bind(fetch)
-        .fetch_all(&mut *tx)
-        .await?;
+    let orgs: Vec<OrgRow> = sqlx::query_as(&format!(
+        "{ORG_SELECT} WHERE revision > $1 ORDER BY revision LIMIT $2"
+    ))
+    .bind(since)
+    .bind(fetch)
+    .fetch_all(&mut *tx)
+    .await?;
     changes.extend(orgs.into_iter().map(|o| {
         let org = o.into_api();
-        SyncChange { kind: SyncKind::Org, id: org.id.clone(), revision: org.revision, deleted: false, data: json(org) }
+        SyncChange {
+            kind: SyncKind::Org,
+            id: org.id.clone(),
+            revision: org.revision,
+            deleted: false,
+            data: json(org),
+        }
     }));
 
     let users: Vec<UserRow> = sqlx::query_as(&format!(
@@ -85,15 +97,22 @@ pub async fn changes_since(state: &AppState, since: i64, limit: i64) -> Result<S
         });
     }
 
-    let workspaces: Vec<WorkspaceRow> =
-        sqlx::query_as(&format!("{WORKSPACE_SELECT} WHERE w.revision > $1 ORDER BY w.revision LIMIT $2"))
-            .bind(since)
-            .bind(fetch)
-            .fetch_all(&mut *tx)
-            .await?;
+    let workspaces: Vec<WorkspaceRow> = sqlx::query_as(&format!(
+        "{WORKSPACE_SELECT} WHERE w.revision > $1 ORDER BY w.revision LIMIT $2"
+    ))
+    .bind(since)
+    .bind(fetch)
+    .fetch_all(&mut *tx)
+    .await?;
     changes.extend(workspaces.into_iter().map(|w| {
         let ws = w.into_api();
-        SyncChange { kind: SyncKind::Workspace, id: ws.id.clone(), revision: ws.revision, deleted: false, data: json(ws) }
+        SyncChange {
+            kind: SyncKind::Workspace,
+            id: ws.id.clone(),
+            revision: ws.revision,
+            deleted: false,
+            data: json(ws),
+        }
     }));
 
     let memberships: Vec<MembershipRow> = sqlx::query_as(
@@ -111,14 +130,21 @@ pub async fn changes_since(state: &AppState, since: i64, limit: i64) -> Result<S
         data: json(m.into_api()),
     }));
 
-    let tombstones: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT kind, id, revision FROM tombstones WHERE revision > $1 ORDER BY revision LIMIT $2")
-            .bind(since)
-            .bind(fetch)
-            .fetch_all(&mut *tx)
-            .await?;
+    let tombstones: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT kind, id, revision FROM tombstones WHERE revision > $1 ORDER BY revision LIMIT $2",
+    )
+    .bind(since)
+    .bind(fetch)
+    .fetch_all(&mut *tx)
+    .await?;
     changes.extend(tombstones.into_iter().filter_map(|(kind, id, revision)| {
-        Some(SyncChange { kind: kind_from_str(&kind)?, id, revision, deleted: true, data: None })
+        Some(SyncChange {
+            kind: kind_from_str(&kind)?,
+            id,
+            revision,
+            deleted: true,
+            data: None,
+        })
     }));
     tx.commit().await?;
 
@@ -126,5 +152,9 @@ pub async fn changes_since(state: &AppState, since: i64, limit: i64) -> Result<S
     let has_more = changes.len() as i64 > limit;
     changes.truncate(limit as usize);
     let next_since = changes.last().map_or(since, |c| c.revision);
-    Ok(SyncPage { changes, next_since, has_more })
+    Ok(SyncPage {
+        changes,
+        next_since,
+        has_more,
+    })
 }

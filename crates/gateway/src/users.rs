@@ -17,8 +17,7 @@ use crate::extract::ApiQuery;
 use crate::permissions::Permission;
 use crate::sql::SqlText;
 
-pub const USER_COLUMNS: &str =
-    "id, email, first_name, last_name, role, status, created_at, updated_at, last_active_at, revision";
+pub const USER_COLUMNS: &str = "id, email, first_name, last_name, role, status, created_at, updated_at, last_active_at, revision";
 
 #[derive(Debug, FromRow)]
 pub struct UserRow {
@@ -53,7 +52,10 @@ impl UserRow {
 }
 
 /// The workspaces of each of `user_ids`, in one query.
-pub async fn workspace_ids_of<'e, E>(exec: E, user_ids: &[&str]) -> Result<HashMap<String, Vec<String>>, sqlx::Error>
+pub async fn workspace_ids_of<'e, E>(
+    exec: E,
+    user_ids: &[&str],
+) -> Result<HashMap<String, Vec<String>>, sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -92,10 +94,11 @@ where
 }
 
 pub async fn get(pool: &sqlx::AnyPool, id: &str) -> ApiResult<User> {
-    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let row: Option<UserRow> =
+        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
     let row = row.ok_or_else(|| ApiError::not_found("user"))?;
     Ok(attach_workspaces(pool, vec![row]).await?.remove(0))
 }
@@ -181,12 +184,23 @@ pub async fn list(
     caller.require(Permission::UsersRead, "list users")?;
     let limit = page_limit(query.limit)?;
     let mut q = SqlText::new(&format!("SELECT {USER_COLUMNS} FROM users u WHERE 1 = 1"));
-    if let Some(text) = query.query.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(text) = query
+        .query
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         if text.len() > 200 {
             return Err(ApiError::invalid("query", "is longer than 200 characters"));
         }
-        let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        q.push(" AND u.search_text LIKE ").bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+        let escaped = text
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        q.push(" AND u.search_text LIKE ")
+            .bind(format!("%{escaped}%"))
+            .push(" ESCAPE '\\'");
     }
     if let Some(role) = query.role {
         q.push(" AND u.role = ").bind(role.as_str().to_owned());
@@ -195,9 +209,11 @@ pub async fn list(
         q.push(" AND u.status = ").bind(status.as_str().to_owned());
     }
     if let Some(ws) = query.workspace_id {
-        q.push(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.workspace_id = ")
-            .bind(ws)
-            .push(")");
+        q.push(
+            " AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.workspace_id = ",
+        )
+        .bind(ws)
+        .push(")");
     }
     if query.group_id.is_some() {
         return Err(ApiError::invalid("group_id", "no such group"));
@@ -206,7 +222,9 @@ pub async fn list(
         q.push(" AND u.id > ").bind(decode_cursor(cursor)?);
     }
     q.push(" ORDER BY u.id LIMIT ").bind(limit + 1);
-    let mut rows: Vec<UserRow> = sqlx::query_as_with(&q.sql, q.args).fetch_all(&state.db.pool).await?;
+    let mut rows: Vec<UserRow> = sqlx::query_as_with(&q.sql, q.args)
+        .fetch_all(&state.db.pool)
+        .await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| URL_SAFE_NO_PAD.encode(&r.id))

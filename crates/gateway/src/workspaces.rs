@@ -34,19 +34,26 @@ pub const WORKSPACE_SELECT: &str = "SELECT w.id, w.name, w.slug, w.created_at, w
 pub async fn insert(tx: &mut Tx, name: &str, slug: &str) -> Result<String, sqlx::Error> {
     let id = crate::new_id("ws");
     let revision = next_revision(tx).await?;
-    sqlx::query("INSERT INTO workspaces (id, name, slug, created_at, revision) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&id)
-        .bind(name)
-        .bind(slug)
-        .bind(db::now())
-        .bind(revision)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO workspaces (id, name, slug, created_at, revision) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(slug)
+    .bind(db::now())
+    .bind(revision)
+    .execute(&mut **tx)
+    .await?;
     Ok(id)
 }
 
 /// Adds `user_id` to `workspace_id` with `role`, or changes the role of an existing member.
-pub async fn put_member(tx: &mut Tx, workspace_id: &str, user_id: &str, role: Role) -> Result<(), sqlx::Error> {
+pub async fn put_member(
+    tx: &mut Tx,
+    workspace_id: &str,
+    user_id: &str,
+    role: Role,
+) -> Result<(), sqlx::Error> {
     let revision = next_revision(tx).await?;
     sqlx::query(
         "INSERT INTO memberships (workspace_id, user_id, role, revision) VALUES ($1, $2, $3, $4) \

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use gatehouse_api::{ErrorCode, Me, Page, Problem, SyncPage, User};
+use gatehouse_api::{ErrorCode, Me, Page, Problem, Secret, SyncPage, User};
 use gatehouse_gateway::{Db, RunningGateway, demo};
 use reqwest::StatusCode;
 
@@ -15,29 +15,59 @@ struct Fixture {
 impl Fixture {
     async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}", dir.path().join("g.db").display())).await.unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("g.db").display()))
+            .await
+            .unwrap();
         let gateway = RunningGateway::start_on_loopback(db).await.unwrap();
-        Self { _dir: dir, gateway, http: reqwest::Client::new() }
+        Self {
+            _dir: dir,
+            gateway,
+            http: reqwest::Client::new(),
+        }
     }
 
     fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http.get(format!("{}{path}", self.gateway.url()))
     }
+
+    /// A GET with `token` that must succeed, decoded.
+    async fn get_ok<T: serde::de::DeserializeOwned>(&self, path: &str, token: &Secret) -> T {
+        let response = self
+            .get(path)
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
 }
 
 async fn problem(response: reqwest::Response) -> Problem {
-    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
     response.json().await.unwrap()
 }
 
 #[tokio::test]
 async fn init_then_the_token_works_and_others_get_401() {
     let f = Fixture::new().await;
-    let token = gatehouse_gateway::init(&f.gateway.state.db, "Acme", "Root@Acme.example", 10).await.unwrap();
+    let token = gatehouse_gateway::init(&f.gateway.state.db, "Acme", "Root@Acme.example", 10)
+        .await
+        .unwrap();
     assert!(token.expose().starts_with("gat_"));
-    assert!(token.expose().len() >= 4 + 43, "256 bits of randomness, base64url");
+    assert!(
+        token.expose().len() >= 4 + 43,
+        "256 bits of randomness, base64url"
+    );
 
-    let me: Me = f.get("/admin/v1/me").bearer_auth(token.expose()).send().await.unwrap().json().await.unwrap();
+    let me: Me = f.get_ok("/admin/v1/me", &token).await;
     assert_eq!(me.user.email, "root@acme.example");
     assert_eq!(me.org.name, "Acme");
     assert_eq!(me.org.seats_used, 1);
@@ -47,16 +77,30 @@ async fn init_then_the_token_works_and_others_get_401() {
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(problem(none).await.code, ErrorCode::Unauthorized);
 
-    let wrong = f.get("/admin/v1/users").bearer_auth("gat_not-a-real-token").send().await.unwrap();
+    let wrong = f
+        .get("/admin/v1/users")
+        .bearer_auth("gat_not-a-real-token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     let p = problem(wrong).await;
     assert_eq!((p.status, p.code), (401, ErrorCode::Unauthorized));
 
-    let basic = f.get("/admin/v1/users").header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap();
+    let basic = f
+        .get("/admin/v1/users")
+        .header("authorization", "Basic Zm9vOmJhcg==")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
 
     // init refuses to run twice.
-    assert!(gatehouse_gateway::init(&f.gateway.state.db, "Acme", "other@acme.example", 10).await.is_err());
+    assert!(
+        gatehouse_gateway::init(&f.gateway.state.db, "Acme", "other@acme.example", 10)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -85,23 +129,42 @@ async fn users_page_through_the_demo_org_without_repeats() {
     assert_eq!(pages, demo::DEMO_USERS.div_ceil(7));
 
     let found: Page<User> = f
-        .get("/admin/v1/users?query=QUINN&role=admin")
+        .get_ok("/admin/v1/users?query=QUINN&role=admin", &token)
+        .await;
+    assert!(
+        found
+            .items
+            .iter()
+            .any(|u| u.email == demo::DEMO_ADMIN_EMAIL)
+    );
+    assert!(
+        found
+            .items
+            .iter()
+            .all(|u| u.last_name.to_lowercase().contains("quinn") || u.email.contains("quinn"))
+    );
+
+    let bad = f
+        .get("/admin/v1/users?limit=0")
         .bearer_auth(token.expose())
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
-    assert!(found.items.iter().any(|u| u.email == demo::DEMO_ADMIN_EMAIL));
-    assert!(found.items.iter().all(|u| u.last_name.to_lowercase().contains("quinn") || u.email.contains("quinn")));
-
-    let bad = f.get("/admin/v1/users?limit=0").bearer_auth(token.expose()).send().await.unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem(bad).await.code, ErrorCode::ValidationFailed);
-    let unknown = f.get("/admin/v1/users?colour=red").bearer_auth(token.expose()).send().await.unwrap();
+    let unknown = f
+        .get("/admin/v1/users?colour=red")
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let cursor = f.get("/admin/v1/users?cursor=garbage").bearer_auth(token.expose()).send().await.unwrap();
+    let cursor = f
+        .get("/admin/v1/users?cursor=garbage")
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cursor.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -114,14 +177,8 @@ async fn sync_pages_cover_every_entity_in_revision_order() {
     let mut users = HashSet::new();
     loop {
         let page: SyncPage = f
-            .get(&format!("/admin/v1/sync?since={since}&limit=10"))
-            .bearer_auth(token.expose())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_ok(&format!("/admin/v1/sync?since={since}&limit=10"), &token)
+            .await;
         for c in &page.changes {
             assert!(c.revision > last, "revisions strictly increase");
             last = c.revision;
@@ -142,10 +199,26 @@ async fn health_and_openapi_are_public() {
     let f = Fixture::new().await;
     let health = f.get("/healthz").send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
-    let doc: serde_json::Value = f.get("/openapi.json").send().await.unwrap().json().await.unwrap();
+    let doc: serde_json::Value = f
+        .get("/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in ["/admin/v1/me", "/admin/v1/users", "/admin/v1/sync", "/healthz", "/openapi.json"] {
-        assert!(doc["paths"].get(path).is_some(), "{path} missing from the document");
+    for path in [
+        "/admin/v1/me",
+        "/admin/v1/users",
+        "/admin/v1/sync",
+        "/healthz",
+        "/openapi.json",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the document"
+        );
     }
     let missing = f.get("/admin/v1/nothing-here").send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);

@@ -40,6 +40,18 @@ function status(i: number): UserStatus {
 }
 
 /** `count` users, the same ones every time; user 0 is Avery Quinn, an admin. */
+/** A filter that matches every user, first 1000 by name; tests spread their changes over it. */
+export const ALL_USERS: UserFilter = {
+  query: "",
+  role: null,
+  status: null,
+  workspace_id: null,
+  sort: "name",
+  descending: false,
+  offset: 0,
+  limit: 1000,
+};
+
 export function mockUsers(count: number): UserRow[] {
   return Array.from({ length: count }, (_, i) => {
     const first = FIRST[i % FIRST.length]!;

@@ -7,17 +7,21 @@ import type { UserFilter } from "../bindings/UserFilter";
 import type { UserRows } from "../bindings/UserRows";
 import { toIpcError, type Backend } from "./backend";
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
-    return await invoke<T>(command, args);
+    return await invoke<T>(cmd, args);
   } catch (e) {
     throw toIpcError(e);
   }
 }
 
+// The commands belong to the shell's `console` plugin (src-tauri/src/lib.rs), which gives each
+// its own permission; a plugin's commands are invoked as `plugin:<plugin>|<command>`.
+const command = (name: string) => `plugin:console|${name}`;
+
 export const tauriBackend: Backend = {
-  appStatus: () => call<AppStatus>("app_status"),
-  listUsers: (filter: UserFilter) => call<UserRows>("list_users", { filter }),
-  syncNow: () => call<SyncReport>("sync_now"),
+  appStatus: () => call<AppStatus>(command("app_status")),
+  listUsers: (filter: UserFilter) => call<UserRows>(command("list_users"), { filter }),
+  syncNow: () => call<SyncReport>(command("sync_now")),
   onStatus: (cb) => listen<AppStatus>("status", (event) => cb(event.payload)),
 };

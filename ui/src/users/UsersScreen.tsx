@@ -1,5 +1,5 @@
 import type { SortingState } from "@tanstack/react-table";
-import { useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useEffect, useRef, useState, type KeyboardEvent, type RefObject } from "react";
 import type { Role } from "../bindings/Role";
 import type { UserStatus } from "../bindings/UserStatus";
 import { formatCount } from "../format";
@@ -104,7 +104,7 @@ export function UsersScreen({ syncing }: { syncing: boolean }) {
 }
 
 /** "/" anywhere but in a text field focuses `input`, as in most tools with a search box. */
-function useSlashFocuses(input: React.RefObject<HTMLInputElement | null>) {
+function useSlashFocuses(input: RefObject<HTMLInputElement | null>) {
   useEffect(() => {
     function onKey(e: globalThis.KeyboardEvent) {
       if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey || isEditable(e.target)) return;

@@ -1,6 +1,6 @@
 import { useTable, type Header, type OnChangeFn, type SortingState } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useRef, type CSSProperties } from "react";
+import { useEffect, useRef, type CSSProperties, type ReactNode } from "react";
 import type { UserRow } from "../bindings/UserRow";
 import { columns, features } from "./columns";
 import type { UserPages } from "./useUserPages";
@@ -9,6 +9,8 @@ import type { UserPages } from "./useUserPages";
 // the custom properties set below.
 const ROW_HEIGHT = 32;
 const HEADER_HEIGHT = 34;
+
+const rowId = (u: UserRow) => u.id;
 
 interface Props {
   users: UserPages;
@@ -26,7 +28,7 @@ export function UsersTable({ users, sorting, onSortingChange, emptyText, scrollK
     features,
     columns,
     data: users.data,
-    getRowId: (u) => u.id,
+    getRowId: rowId,
     state: { sorting },
     onSortingChange,
     manualSorting: true,
@@ -57,7 +59,7 @@ export function UsersTable({ users, sorting, onSortingChange, emptyText, scrollK
   const sizes = { "--row-height": `${ROW_HEIGHT}px`, "--header-height": `${HEADER_HEIGHT}px` } as CSSProperties;
 
   return (
-    <div className="table-frame">
+    <div className="table-frame" style={sizes}>
       <div
         ref={scrollRef}
         className="users-table"
@@ -66,7 +68,8 @@ export function UsersTable({ users, sorting, onSortingChange, emptyText, scrollK
         aria-rowcount={count + 1}
         aria-busy={users.stale}
         data-testid="users-table"
-        style={sizes}
+        // A scrolling region has to be reachable from the keyboard.
+        tabIndex={0}
       >
         <div role="rowgroup" className="thead">
           {table.getHeaderGroups().map((group) => (
@@ -120,7 +123,7 @@ export function UsersTable({ users, sorting, onSortingChange, emptyText, scrollK
   );
 }
 
-function HeaderCell({ header, children }: { header: Header<typeof features, UserRow, unknown>; children: React.ReactNode }) {
+function HeaderCell({ header, children }: { header: Header<typeof features, UserRow, unknown>; children: ReactNode }) {
   const sorted = header.column.getIsSorted();
   if (!header.column.getCanSort()) {
     return (

@@ -45,8 +45,8 @@ export function useUserPages(query: UserQuery): UserPages {
   const backend = useBackend();
   const client = useQueryClient();
   const [pages, setPages] = useState({ first: 0, last: 0 });
-  // The query whose rows are on screen: its pages stand in while a new query's load, so the
-  // table never empties between keystrokes.
+  // The query whose rows are on screen: its pages stand in while a new query's pages load, so
+  // the table never empties between keystrokes.
   const shown = useRef(query);
 
   const combine = useCallback(
@@ -85,7 +85,11 @@ export function useUserPages(query: UserQuery): UserPages {
     if (combined.total !== undefined && !combined.stale) shown.current = query;
   });
 
-  const { total } = combined;
+  // While the pages in view load, the count stays: losing it would empty the scroll range
+  // and move the view back to the top.
+  const [knownTotal, setKnownTotal] = useState<number>();
+  if (combined.total !== undefined && combined.total !== knownTotal) setKnownTotal(combined.total);
+  const total = combined.total ?? knownTotal;
   const setVisibleRows = useCallback(
     (first: number, last: number) => {
       const end = Math.max(0, Math.min(last + LOOKAHEAD, (total ?? 1) - 1));

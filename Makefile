@@ -1,0 +1,60 @@
+# Gatehouse: the two set-up commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+# Outside the clone, so that a fresh clone on a machine that built before starts warm.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/gatehouse/target
+export CARGO_TERM_COLOR ?= never
+APP := $(CARGO_TARGET_DIR)/debug/gatehouse
+TAURI := ui/node_modules/.bin/tauri
+
+.PHONY: run test deps deps-test ui-deps e2e-deps lint unit app e2e gateway
+
+## Installs what is missing, builds the app and launches it on the embedded demo gateway.
+run: deps ui-deps app
+	$(APP)
+
+## Installs what is missing and runs every check and test.
+test: deps-test ui-deps e2e-deps lint unit app e2e
+
+deps:
+	scripts/install-deps.sh run
+
+deps-test:
+	scripts/install-deps.sh test
+
+# npm ci only when the lock file changed since the last install.
+ui/node_modules/.installed: ui/package-lock.json
+	npm --prefix ui ci --no-audit --no-fund
+	touch $@
+
+tests/e2e/node_modules/.installed: tests/e2e/package-lock.json
+	npm --prefix tests/e2e ci --no-audit --no-fund
+	touch $@
+
+ui-deps: ui/node_modules/.installed
+e2e-deps: tests/e2e/node_modules/.installed
+
+lint:
+	cargo fmt --all --check
+	npm --prefix ui run check
+	npm --prefix ui run build
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+unit:
+	npm --prefix ui test
+	scripts/with-keyring.sh cargo test --workspace --locked
+
+## The app binary with the UI embedded (beforeBuildCommand builds the UI).
+app:
+	$(TAURI) build --debug --no-bundle
+
+e2e:
+	rm -rf target/e2e
+	GATEHOUSE_APP=$(APP) xvfb-run -a -s "-screen 0 1440x900x24" scripts/with-keyring.sh npm --prefix tests/e2e test
+
+## The gateway alone on 127.0.0.1:8080 with the demo organisation (its admin token is printed).
+gateway:
+	cargo build -p gatehouse-gateway
+	mkdir -p target
+	$(CARGO_TARGET_DIR)/debug/gatehouse-gateway serve --demo --db sqlite://$(CURDIR)/target/demo-gateway.db

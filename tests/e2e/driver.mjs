@@ -1,0 +1,92 @@
+// Starts the built app under tauri-driver (which runs WebKitWebDriver) and hands back a
+// WebdriverIO session. Each test gets a fresh profile: empty config and data folders.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { remote } from 'webdriverio';
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..');
+export const screenshotDir = path.join(repoRoot, 'target', 'e2e');
+
+function appPath() {
+  const app = process.env.GATEHOUSE_APP;
+  if (!app) throw new Error('GATEHOUSE_APP must name the built app binary (make test sets it)');
+  return app;
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function waitForPort(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`tauri-driver did not listen on ${port} within ${timeoutMs} ms`);
+}
+
+/** Launches the app with fresh folders; returns { browser, stop, home }. */
+export async function launchApp() {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-'));
+  const env = {
+    ...process.env,
+    XDG_CONFIG_HOME: path.join(home, 'config'),
+    XDG_DATA_HOME: path.join(home, 'data'),
+    XDG_CACHE_HOME: path.join(home, 'cache'),
+    RUST_LOG: process.env.RUST_LOG ?? 'info,sqlx=warn',
+    // Xvfb has no GPU: WebKit's accelerated compositing paints stale frames there.
+    WEBKIT_DISABLE_COMPOSITING_MODE: '1',
+  };
+  // The keyring daemon keeps its files in the XDG_DATA_HOME it started with; the app's folders
+  // are the fresh ones above.
+  const port = await freePort();
+  const nativePort = await freePort();
+  const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitForPort(port, 20_000);
+  const browser = await remote({
+    hostname: '127.0.0.1',
+    port,
+    logLevel: 'warn',
+    connectionRetryCount: 5,
+    capabilities: {
+      browserName: 'wry',
+      // WebKitWebDriver speaks classic WebDriver only; without this WebdriverIO asks for BiDi.
+      'wdio:enforceWebDriverClassic': true,
+      'tauri:options': { application: appPath() },
+    },
+  });
+  mkdirSync(screenshotDir, { recursive: true });
+  const stop = async () => {
+    try {
+      await browser.deleteSession();
+    } finally {
+      driver.kill();
+    }
+  };
+  return { browser, stop, home };
+}
+
+export async function screenshot(browser, name) {
+  await browser.saveScreenshot(path.join(screenshotDir, `${name}.png`));
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { formatCount, formatRelative } from "./format";
+
+const NOW = Date.parse("2025-06-01T12:00:00Z");
+const ago = (seconds: number) => new Date(NOW - seconds * 1000).toISOString();
+const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+describe("formatRelative", () => {
+  it("rounds to the largest unit that fits", () => {
+    expect(formatRelative(ago(10), NOW)).toBe("just now");
+    expect(formatRelative(ago(5 * 60), NOW)).toBe(rtf.format(-5, "minute"));
+    expect(formatRelative(ago(3 * 3600 + 600), NOW)).toBe(rtf.format(-3, "hour"));
+    expect(formatRelative(ago(26 * 3600), NOW)).toBe(rtf.format(-1, "day"));
+    expect(formatRelative(ago(400 * 24 * 3600), NOW)).toBe(rtf.format(-1, "year"));
+  });
+
+  it("treats a time slightly ahead as now, since clocks differ", () => {
+    expect(formatRelative(new Date(NOW + 20_000).toISOString(), NOW)).toBe("just now");
+  });
+});
+
+describe("formatCount", () => {
+  it("uses the singular for one only", () => {
+    expect(formatCount(1, "user", "users")).toBe("1 user");
+    expect(formatCount(0, "user", "users")).toBe("0 users");
+    expect(formatCount(64, "user", "users")).toBe("64 users");
+  });
+});
