@@ -5,10 +5,12 @@
 //! Must not depend on a web server, a database driver, an HTTP client or Tauri: both the gateway
 //! and the desktop app build on it.
 
+mod domain;
 mod problem;
 mod resources;
 mod secret;
 
+pub use domain::*;
 pub use problem::{ErrorCode, FieldError, Problem};
 pub use resources::*;
 pub use secret::Secret;

@@ -177,6 +177,20 @@ pub struct SyncChange {
     pub data: Option<serde_json::Value>,
 }
 
+impl SyncChange {
+    /// A created or updated entity.
+    pub fn upsert<T: Serialize>(kind: SyncKind, id: String, revision: i64, data: &T) -> Self {
+        let data = serde_json::to_value(data).expect("wire types serialize");
+        Self {
+            kind,
+            id,
+            revision,
+            deleted: false,
+            data: Some(data),
+        }
+    }
+}
+
 /// `GET /admin/v1/sync` response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct SyncPage {

@@ -56,6 +56,10 @@ pub struct Caller {
 }
 
 impl Caller {
+    pub fn allows(&self, permission: Permission) -> bool {
+        permissions::allows(self.role, permission)
+    }
+
     pub fn require(&self, permission: Permission, what: &str) -> ApiResult<()> {
         if permissions::allows(self.role, permission) {
             Ok(())

@@ -4,7 +4,9 @@
 //!
 //! Must not depend on Tauri or on anything of the desktop app.
 
+pub mod audit;
 pub mod auth;
+mod cursor;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -115,6 +117,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::me))
         .routes(routes!(users::list))
         .routes(routes!(sync::sync))
+        .routes(routes!(audit::list))
 }
 
 async fn not_found() -> error::ApiError {

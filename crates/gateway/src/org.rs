@@ -1,6 +1,6 @@
 //! The organisation: one per gateway.
 
-use gatehouse_api::Org;
+use gatehouse_api::{Org, SyncChange, SyncKind};
 use sqlx::FromRow;
 
 use crate::db::{Tx, next_revision};
@@ -58,4 +58,25 @@ pub async fn insert(tx: &mut Tx, name: &str, seat_limit: i64) -> Result<String, 
     .execute(&mut **tx)
     .await?;
     Ok(id)
+}
+
+pub async fn changed_since(
+    tx: &mut Tx,
+    since: i64,
+    fetch: i64,
+) -> Result<Vec<SyncChange>, sqlx::Error> {
+    let rows: Vec<OrgRow> = sqlx::query_as(&format!(
+        "{ORG_SELECT} WHERE revision > $1 ORDER BY revision LIMIT $2"
+    ))
+    .bind(since)
+    .bind(fetch)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let org = r.into_api();
+            SyncChange::upsert(SyncKind::Org, org.id.clone(), org.revision, &org)
+        })
+        .collect())
 }

@@ -4,9 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gatehouse_api::{Page, Role, User, UserListQuery, UserStatus};
+use gatehouse_api::{Page, Role, SyncChange, SyncKind, User, UserListQuery, UserStatus};
 use sqlx::FromRow;
 
 use crate::AppState;
@@ -147,15 +145,6 @@ pub async fn insert(tx: &mut Tx, user: &NewUser) -> Result<String, sqlx::Error> 
     Ok(id)
 }
 
-fn decode_cursor(cursor: &str) -> ApiResult<String> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .filter(|s| s.starts_with("usr_"))
-        .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this server issued"))
-}
-
 pub fn page_limit(limit: Option<u32>) -> ApiResult<i64> {
     match limit {
         None => Ok(100),
@@ -219,18 +208,35 @@ pub async fn list(
         return Err(ApiError::invalid("group_id", "no such group"));
     }
     if let Some(cursor) = query.cursor.as_deref() {
-        q.push(" AND u.id > ").bind(decode_cursor(cursor)?);
+        q.push(" AND u.id > ").bind(crate::cursor::decode(cursor)?);
     }
     q.push(" ORDER BY u.id LIMIT ").bind(limit + 1);
-    let mut rows: Vec<UserRow> = sqlx::query_as_with(&q.sql, q.args)
+    let rows: Vec<UserRow> = sqlx::query_as_with(&q.sql, q.args)
         .fetch_all(&state.db.pool)
         .await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| URL_SAFE_NO_PAD.encode(&r.id))
-    } else {
-        None
-    };
-    let items = attach_workspaces(&state.db.pool, rows).await?;
-    Ok(Json(Page { items, next_cursor }))
+    let page = crate::cursor::paginate(rows, limit, |r| r.id.clone());
+    let items = attach_workspaces(&state.db.pool, page.items).await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn changed_since(
+    tx: &mut Tx,
+    since: i64,
+    fetch: i64,
+) -> Result<Vec<SyncChange>, sqlx::Error> {
+    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE revision > $1 ORDER BY revision LIMIT $2"
+    ))
+    .bind(since)
+    .bind(fetch)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(attach_workspaces(&mut **tx, rows)
+        .await?
+        .into_iter()
+        .map(|u| SyncChange::upsert(SyncKind::User, u.id.clone(), u.revision, &u))
+        .collect())
 }

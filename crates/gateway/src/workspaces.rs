@@ -1,6 +1,6 @@
 //! Workspaces and their memberships.
 
-use gatehouse_api::{Membership, Role, Workspace};
+use gatehouse_api::{Membership, Role, SyncChange, SyncKind, Workspace};
 use sqlx::FromRow;
 
 use crate::db::{self, Tx, next_revision};
@@ -90,4 +90,43 @@ impl MembershipRow {
             revision: self.revision,
         }
     }
+}
+
+pub async fn changed_since(
+    tx: &mut Tx,
+    since: i64,
+    fetch: i64,
+) -> Result<Vec<SyncChange>, sqlx::Error> {
+    let rows: Vec<WorkspaceRow> = sqlx::query_as(&format!(
+        "{WORKSPACE_SELECT} WHERE w.revision > $1 ORDER BY w.revision LIMIT $2"
+    ))
+    .bind(since)
+    .bind(fetch)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let ws = r.into_api();
+            SyncChange::upsert(SyncKind::Workspace, ws.id.clone(), ws.revision, &ws)
+        })
+        .collect())
+}
+
+pub async fn memberships_changed_since(
+    tx: &mut Tx,
+    since: i64,
+    fetch: i64,
+) -> Result<Vec<SyncChange>, sqlx::Error> {
+    let rows: Vec<MembershipRow> = sqlx::query_as(
+        "SELECT workspace_id, user_id, role, revision FROM memberships WHERE revision > $1 ORDER BY revision LIMIT $2",
+    )
+    .bind(since)
+    .bind(fetch)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| SyncChange::upsert(SyncKind::Membership, m.sync_id(), m.revision, &m.into_api()))
+        .collect())
 }

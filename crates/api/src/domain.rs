@@ -1,0 +1,663 @@
+//! The rest of the admin API's resources: requests and responses beyond users and sync.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{Role, User};
+
+/// `PATCH /org`: only the fields present change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct OrgPatch {
+    #[ts(optional)]
+    pub name: Option<String>,
+    #[ts(optional, type = "number")]
+    pub seat_limit: Option<i64>,
+    /// 1 to 30.
+    #[ts(optional, type = "number")]
+    pub invite_ttl_days: Option<i64>,
+    /// An IANA time zone such as `Europe/Berlin`; budget periods follow it.
+    #[ts(optional)]
+    pub time_zone: Option<String>,
+    #[ts(optional)]
+    pub require_approval: Option<bool>,
+}
+
+/// A built-in role and what it may do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct RoleInfo {
+    pub role: Role,
+    pub description: String,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceCreate {
+    pub name: String,
+    /// Lower-case letters, digits and dashes; made from the name when absent.
+    #[ts(optional)]
+    pub slug: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspacePatch {
+    #[ts(optional)]
+    pub name: Option<String>,
+    #[ts(optional)]
+    pub slug: Option<String>,
+}
+
+/// `PUT /workspaces/{id}/members/{user_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct MemberRole {
+    pub role: Role,
+}
+
+/// `POST /users`: add an account directly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreate {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    #[serde(default)]
+    pub workspace_ids: Vec<String>,
+    /// Without one the user is mailed a link to set a password.
+    #[serde(default)]
+    #[ts(optional)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[ts(optional)]
+    pub first_name: Option<String>,
+    #[ts(optional)]
+    pub last_name: Option<String>,
+    #[ts(optional)]
+    pub role: Option<Role>,
+}
+
+/// `POST /auth/login`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A session token, returned once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+/// A personal access token; its secret is shown only when it is made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct AccessToken {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct AccessTokenCreate {
+    pub name: String,
+    /// 1 to 365; never expires when absent.
+    #[serde(default)]
+    #[ts(optional, type = "number")]
+    pub expires_in_days: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct AccessTokenCreated {
+    pub token: AccessToken,
+    pub secret: String,
+}
+
+/// Who a grant, limit or budget belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    User,
+    Group,
+}
+
+impl SubjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Group => "group",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupRole {
+    Member,
+    Manager,
+}
+
+impl GroupRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Manager => "manager",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    #[ts(type = "number")]
+    pub member_count: i64,
+    pub created_at: DateTime<Utc>,
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct GroupCreate {
+    pub name: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPatch {
+    #[ts(optional)]
+    pub name: Option<String>,
+    #[ts(optional)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct GroupMember {
+    pub group_id: String,
+    pub user_id: String,
+    pub role: GroupRole,
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMemberRole {
+    pub role: GroupRole,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    /// Built in: answers with the prompt, deterministically. For demos and tests.
+    Echo,
+    /// Any OpenAI-compatible upstream.
+    Openai,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Echo => "echo",
+            Self::Openai => "openai",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct Model {
+    pub id: String,
+    pub display_name: String,
+    pub provider: Provider,
+    pub upstream_base_url: Option<String>,
+    pub input_usd_per_mtok: f64,
+    pub output_usd_per_mtok: f64,
+    pub created_at: DateTime<Utc>,
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ModelCreate {
+    /// A slug the admin picks, e.g. `gpt-4o-mini`.
+    pub id: String,
+    pub display_name: String,
+    pub provider: Provider,
+    #[serde(default)]
+    #[ts(optional)]
+    pub upstream_base_url: Option<String>,
+    pub input_usd_per_mtok: f64,
+    pub output_usd_per_mtok: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPatch {
+    #[ts(optional)]
+    pub display_name: Option<String>,
+    #[ts(optional)]
+    pub provider: Option<Provider>,
+    #[ts(optional)]
+    pub upstream_base_url: Option<String>,
+    #[ts(optional)]
+    pub input_usd_per_mtok: Option<f64>,
+    #[ts(optional)]
+    pub output_usd_per_mtok: Option<f64>,
+}
+
+/// A model granted to a user or a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct Grant {
+    pub subject_kind: SubjectKind,
+    pub subject_id: String,
+    pub model_id: String,
+    pub created_at: DateTime<Utc>,
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+/// Rate limits; `null` is unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[ts(type = "number | null")]
+    pub requests_per_min: Option<i64>,
+    #[ts(type = "number | null")]
+    pub input_tokens_per_min: Option<i64>,
+    #[ts(type = "number | null")]
+    pub output_tokens_per_min: Option<i64>,
+    #[ts(type = "number | null")]
+    pub max_concurrent: Option<i64>,
+}
+
+/// Budget caps in USD; `null` is none. Thresholds are percents of each cap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    pub daily_usd: Option<f64>,
+    pub weekly_usd: Option<f64>,
+    pub monthly_usd: Option<f64>,
+    #[serde(default = "default_thresholds")]
+    pub alert_thresholds: Vec<u32>,
+}
+
+fn default_thresholds() -> Vec<u32> {
+    vec![50, 80, 100]
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self {
+            daily_usd: None,
+            weekly_usd: None,
+            monthly_usd: None,
+            alert_thresholds: default_thresholds(),
+        }
+    }
+}
+
+/// A limit or a budget cap as stored for one subject, for sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct SubjectLimits {
+    pub subject_kind: SubjectKind,
+    pub subject_id: String,
+    pub limits: Limits,
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct SubjectBudget {
+    pub subject_kind: SubjectKind,
+    pub subject_id: String,
+    pub budget: Budget,
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+/// One effective value and where it comes from: `user`, or the id of a group. No source when
+/// nothing sets it (unlimited).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct Effective<T> {
+    pub value: Option<T>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct EffectiveGrant {
+    pub model_id: String,
+    /// `user` and/or the ids of the groups that grant it.
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct EffectiveLimits {
+    pub requests_per_min: Effective<i64>,
+    pub input_tokens_per_min: Effective<i64>,
+    pub output_tokens_per_min: Effective<i64>,
+    pub max_concurrent: Effective<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct EffectiveBudget {
+    pub daily_usd: Effective<f64>,
+    pub weekly_usd: Effective<f64>,
+    pub monthly_usd: Effective<f64>,
+}
+
+/// `GET /users/{id}/effective`: the strictest of the user's own values and every group's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct EffectivePolicy {
+    pub user_id: String,
+    pub grants: Vec<EffectiveGrant>,
+    pub limits: EffectiveLimits,
+    pub budget: EffectiveBudget,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct ApiKey {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    /// The first characters of the secret, to recognise it.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyCreate {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct ApiKeyCreated {
+    pub key: ApiKey,
+    /// Shown this once; only its hash is kept.
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityProvider {
+    Any,
+    Google,
+    Microsoft,
+}
+
+impl IdentityProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Any => "any",
+            Self::Google => "google",
+            Self::Microsoft => "microsoft",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Expired,
+    Revoked,
+}
+
+impl InvitationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct Invitation {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub workspace_ids: Vec<String>,
+    pub identity_provider: IdentityProvider,
+    pub tenant_id: Option<String>,
+    pub notification_email: Option<String>,
+    pub status: InvitationStatus,
+    pub invited_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// The invitee's link; present only for callers allowed to invite.
+    pub link: Option<String>,
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationCreate {
+    pub email: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub last_name: Option<String>,
+    pub role: Role,
+    #[serde(default)]
+    pub workspace_ids: Vec<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub identity_provider: Option<IdentityProvider>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub tenant_id: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub notification_email: Option<String>,
+}
+
+/// `POST /invitations/bulk`: addresses are extracted from `text` and/or taken from `emails`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct BulkInvite {
+    #[serde(default)]
+    #[ts(optional)]
+    pub text: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub emails: Option<Vec<String>>,
+    pub role: Role,
+    #[serde(default)]
+    pub workspace_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkOutcome {
+    Invited,
+    AlreadyMember,
+    Duplicate,
+    Invalid,
+    SeatLimitReached,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct BulkInviteItem {
+    pub email: String,
+    pub outcome: BulkOutcome,
+    pub invitation: Option<Invitation>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct BulkInviteResult {
+    pub results: Vec<BulkInviteItem>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InvitationListQuery {
+    pub status: Option<InvitationStatus>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// One day of one user's use of one model in one workspace (`""` when none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct UsageDaily {
+    pub day: NaiveDate,
+    pub user_id: String,
+    pub model_id: String,
+    pub workspace_id: String,
+    #[ts(type = "number")]
+    pub requests: i64,
+    #[ts(type = "number")]
+    pub input_tokens: i64,
+    #[ts(type = "number")]
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UsageQuery {
+    /// First day, inclusive (`YYYY-MM-DD`).
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive.
+    pub to: Option<NaiveDate>,
+    pub user_id: Option<String>,
+    pub group_id: Option<String>,
+    pub model_id: Option<String>,
+    pub workspace_id: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetPeriod {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+impl BudgetPeriod {
+    pub const ALL: [BudgetPeriod; 3] = [Self::Daily, Self::Weekly, Self::Monthly];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Daily => "daily",
+            Self::Weekly => "weekly",
+            Self::Monthly => "monthly",
+        }
+    }
+}
+
+/// A budget threshold crossed in one period; raised once per period and threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct Alert {
+    pub id: String,
+    pub subject_kind: SubjectKind,
+    pub subject_id: String,
+    pub period: BudgetPeriod,
+    pub period_start: DateTime<Utc>,
+    pub threshold: u32,
+    pub spent_usd: f64,
+    pub cap_usd: f64,
+    pub created_at: DateTime<Utc>,
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+/// One change made through the admin API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct AuditEntry {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: String,
+    /// What changed: `before` and `after` where they apply.
+    #[schema(value_type = Object)]
+    pub summary: serde_json::Value,
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    pub actor_id: Option<String>,
+    pub target_id: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// The invitee's form: `POST /invite/{token}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitation {
+    #[serde(default)]
+    #[ts(optional)]
+    pub password: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub last_name: Option<String>,
+}
+
+/// `POST /reset/{token}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    pub password: String,
+}
