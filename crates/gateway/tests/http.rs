@@ -2,50 +2,13 @@
 
 use std::collections::HashSet;
 
-use gatehouse_api::{ErrorCode, Me, Page, Problem, Secret, SyncPage, User};
-use gatehouse_gateway::{Db, RunningGateway, demo};
+use gatehouse_api::{ErrorCode, Me, Page, Problem, SyncPage, User};
+use gatehouse_gateway::demo;
 use reqwest::StatusCode;
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    gateway: RunningGateway,
-    http: reqwest::Client,
-}
+mod common;
 
-impl Fixture {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}", dir.path().join("g.db").display()))
-            .await
-            .unwrap();
-        let gateway = RunningGateway::start_on_loopback(db).await.unwrap();
-        Self {
-            _dir: dir,
-            gateway,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.get(format!("{}{path}", self.gateway.url()))
-    }
-
-    /// A GET with `token` that must succeed, decoded.
-    async fn get_ok<T: serde::de::DeserializeOwned>(&self, path: &str, token: &Secret) -> T {
-        let response = self
-            .get(path)
-            .bearer_auth(token.expose())
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "GET {path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
-    }
-}
+use common::backends;
 
 async fn problem(response: reqwest::Response) -> Problem {
     assert_eq!(
@@ -57,170 +20,174 @@ async fn problem(response: reqwest::Response) -> Problem {
 
 #[tokio::test]
 async fn init_then_the_token_works_and_others_get_401() {
-    let f = Fixture::new().await;
-    let token = gatehouse_gateway::init(&f.gateway.state.db, "Acme", "Root@Acme.example", 10)
-        .await
-        .unwrap();
-    assert!(token.expose().starts_with("gat_"));
-    assert!(
-        token.expose().len() >= 4 + 43,
-        "256 bits of randomness, base64url"
-    );
-
-    let me: Me = f.get_ok("/admin/v1/me", &token).await;
-    assert_eq!(me.user.email, "root@acme.example");
-    assert_eq!(me.org.name, "Acme");
-    assert_eq!(me.org.seats_used, 1);
-    assert!(me.permissions.contains(&"users.read".to_owned()));
-
-    let none = f.get("/admin/v1/me").send().await.unwrap();
-    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(problem(none).await.code, ErrorCode::Unauthorized);
-
-    let wrong = f
-        .get("/admin/v1/users")
-        .bearer_auth("gat_not-a-real-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    let p = problem(wrong).await;
-    assert_eq!((p.status, p.code), (401, ErrorCode::Unauthorized));
-
-    let basic = f
-        .get("/admin/v1/users")
-        .header("authorization", "Basic Zm9vOmJhcg==")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
-
-    // init refuses to run twice.
-    assert!(
-        gatehouse_gateway::init(&f.gateway.state.db, "Acme", "other@acme.example", 10)
+    for f in backends().await {
+        let token = gatehouse_gateway::init(f.db(), "Acme", "Root@Acme.example", 10)
             .await
-            .is_err()
-    );
+            .unwrap();
+        assert!(token.expose().starts_with("gat_"));
+        assert!(
+            token.expose().len() >= 4 + 43,
+            "256 bits of randomness, base64url"
+        );
+
+        let me: Me = f.get_ok("/admin/v1/me", &token).await;
+        assert_eq!(me.user.email, "root@acme.example");
+        assert_eq!(me.org.name, "Acme");
+        assert_eq!(me.org.seats_used, 1);
+        assert!(me.permissions.contains(&"users.read".to_owned()));
+
+        let none = f.get("/admin/v1/me").send().await.unwrap();
+        assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(problem(none).await.code, ErrorCode::Unauthorized);
+
+        let wrong = f
+            .get("/admin/v1/users")
+            .bearer_auth("gat_not-a-real-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        let p = problem(wrong).await;
+        assert_eq!((p.status, p.code), (401, ErrorCode::Unauthorized));
+
+        let basic = f
+            .get("/admin/v1/users")
+            .header("authorization", "Basic Zm9vOmJhcg==")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+
+        // init refuses to run twice.
+        assert!(
+            gatehouse_gateway::init(f.db(), "Acme", "other@acme.example", 10)
+                .await
+                .is_err()
+        );
+    }
 }
 
 #[tokio::test]
 async fn users_page_through_the_demo_org_without_repeats() {
-    let f = Fixture::new().await;
-    let token = demo::seed(&f.gateway.state.db).await.unwrap();
-    let mut seen = HashSet::new();
-    let mut cursor: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let mut req = f.get("/admin/v1/users?limit=7").bearer_auth(token.expose());
-        if let Some(c) = &cursor {
-            req = req.query(&[("cursor", c)]);
+    for f in backends().await {
+        let token = demo::seed(f.db()).await.unwrap();
+        let mut seen = HashSet::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let mut req = f.get("/admin/v1/users?limit=7").bearer_auth(token.expose());
+            if let Some(c) = &cursor {
+                req = req.query(&[("cursor", c)]);
+            }
+            let page: Page<User> = req.send().await.unwrap().json().await.unwrap();
+            pages += 1;
+            for u in &page.items {
+                assert!(seen.insert(u.id.clone()), "{} repeated", u.id);
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
         }
-        let page: Page<User> = req.send().await.unwrap().json().await.unwrap();
-        pages += 1;
-        for u in &page.items {
-            assert!(seen.insert(u.id.clone()), "{} repeated", u.id);
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
+        assert_eq!(seen.len(), demo::DEMO_USERS);
+        assert_eq!(pages, demo::DEMO_USERS.div_ceil(7));
+
+        let found: Page<User> = f
+            .get_ok("/admin/v1/users?query=QUINN&role=admin", &token)
+            .await;
+        assert!(
+            found
+                .items
+                .iter()
+                .any(|u| u.email == demo::DEMO_ADMIN_EMAIL)
+        );
+        assert!(
+            found
+                .items
+                .iter()
+                .all(|u| u.last_name.to_lowercase().contains("quinn") || u.email.contains("quinn"))
+        );
+
+        let bad = f
+            .get("/admin/v1/users?limit=0")
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem(bad).await.code, ErrorCode::ValidationFailed);
+        let unknown = f
+            .get("/admin/v1/users?colour=red")
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let cursor = f
+            .get("/admin/v1/users?cursor=garbage")
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cursor.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
-    assert_eq!(seen.len(), demo::DEMO_USERS);
-    assert_eq!(pages, demo::DEMO_USERS.div_ceil(7));
-
-    let found: Page<User> = f
-        .get_ok("/admin/v1/users?query=QUINN&role=admin", &token)
-        .await;
-    assert!(
-        found
-            .items
-            .iter()
-            .any(|u| u.email == demo::DEMO_ADMIN_EMAIL)
-    );
-    assert!(
-        found
-            .items
-            .iter()
-            .all(|u| u.last_name.to_lowercase().contains("quinn") || u.email.contains("quinn"))
-    );
-
-    let bad = f
-        .get("/admin/v1/users?limit=0")
-        .bearer_auth(token.expose())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(problem(bad).await.code, ErrorCode::ValidationFailed);
-    let unknown = f
-        .get("/admin/v1/users?colour=red")
-        .bearer_auth(token.expose())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let cursor = f
-        .get("/admin/v1/users?cursor=garbage")
-        .bearer_auth(token.expose())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cursor.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]
 async fn sync_pages_cover_every_entity_in_revision_order() {
-    let f = Fixture::new().await;
-    let token = demo::seed(&f.gateway.state.db).await.unwrap();
-    let mut since = 0;
-    let mut last = 0;
-    let mut users = HashSet::new();
-    loop {
-        let page: SyncPage = f
-            .get_ok(&format!("/admin/v1/sync?since={since}&limit=10"), &token)
-            .await;
-        for c in &page.changes {
-            assert!(c.revision > last, "revisions strictly increase");
-            last = c.revision;
-            if c.kind == gatehouse_api::SyncKind::User {
-                users.insert(c.id.clone());
+    for f in backends().await {
+        let token = demo::seed(f.db()).await.unwrap();
+        let mut since = 0;
+        let mut last = 0;
+        let mut users = HashSet::new();
+        loop {
+            let page: SyncPage = f
+                .get_ok(&format!("/admin/v1/sync?since={since}&limit=10"), &token)
+                .await;
+            for c in &page.changes {
+                assert!(c.revision > last, "revisions strictly increase");
+                last = c.revision;
+                if c.kind == gatehouse_api::SyncKind::User {
+                    users.insert(c.id.clone());
+                }
+            }
+            since = page.next_since;
+            if !page.has_more {
+                break;
             }
         }
-        since = page.next_since;
-        if !page.has_more {
-            break;
-        }
+        assert_eq!(users.len(), demo::DEMO_USERS);
     }
-    assert_eq!(users.len(), demo::DEMO_USERS);
 }
 
 #[tokio::test]
 async fn health_and_openapi_are_public() {
-    let f = Fixture::new().await;
-    let health = f.get("/healthz").send().await.unwrap();
-    assert_eq!(health.status(), StatusCode::OK);
-    let doc: serde_json::Value = f
-        .get("/openapi.json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(doc["openapi"], "3.1.0");
-    for path in [
-        "/admin/v1/me",
-        "/admin/v1/users",
-        "/admin/v1/sync",
-        "/healthz",
-        "/openapi.json",
-    ] {
-        assert!(
-            doc["paths"].get(path).is_some(),
-            "{path} missing from the document"
-        );
+    for f in backends().await {
+        let health = f.get("/healthz").send().await.unwrap();
+        assert_eq!(health.status(), StatusCode::OK);
+        let doc: serde_json::Value = f
+            .get("/openapi.json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for path in [
+            "/admin/v1/me",
+            "/admin/v1/users",
+            "/admin/v1/sync",
+            "/healthz",
+            "/openapi.json",
+        ] {
+            assert!(
+                doc["paths"].get(path).is_some(),
+                "{path} missing from the document"
+            );
+        }
+        let missing = f.get("/admin/v1/nothing-here").send().await.unwrap();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(problem(missing).await.code, ErrorCode::NotFound);
     }
-    let missing = f.get("/admin/v1/nothing-here").send().await.unwrap();
-    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    assert_eq!(problem(missing).await.code, ErrorCode::NotFound);
 }
