@@ -26,3 +26,33 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         }
     }
 }
+
+/// `Json<T>` whose rejections are problem+json: 413 `payload_too_large` past the body limit,
+/// 422 `validation_failed` for malformed JSON, a wrong content type, wrong types or unknown
+/// fields (the wire types deny them).
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    return Err(ApiError::new(
+                        gatehouse_api::ErrorCode::PayloadTooLarge,
+                        format!("The request body is larger than {} bytes.", crate::BODY_LIMIT),
+                    ));
+                }
+                let message = match &rejection {
+                    JsonRejection::MissingJsonContentType(_) => "expected Content-Type: application/json".to_owned(),
+                    other => other.body_text(),
+                };
+                Err(ApiError::invalid("body", message))
+            }
+        }
+    }
+}
