@@ -44,15 +44,35 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJ
                 if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                     return Err(ApiError::new(
                         gatehouse_api::ErrorCode::PayloadTooLarge,
-                        format!("The request body is larger than {} bytes.", crate::BODY_LIMIT),
+                        format!(
+                            "The request body is larger than {} bytes.",
+                            crate::BODY_LIMIT
+                        ),
                     ));
                 }
                 let message = match &rejection {
-                    JsonRejection::MissingJsonContentType(_) => "expected Content-Type: application/json".to_owned(),
+                    JsonRejection::MissingJsonContentType(_) => {
+                        "expected Content-Type: application/json".to_owned()
+                    }
                     other => other.body_text(),
                 };
                 Err(ApiError::invalid("body", message))
             }
+        }
+    }
+}
+
+/// `Path<T>` that answers a bad path segment with `validation_failed`.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::invalid("path", rejection.body_text())),
         }
     }
 }

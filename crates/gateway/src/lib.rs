@@ -11,12 +11,16 @@ pub mod db;
 pub mod demo;
 pub mod error;
 mod extract;
+pub mod groups;
 mod me;
 pub mod org;
+pub mod passwords;
 pub mod permissions;
+pub mod policy;
 mod sql;
 mod sync;
 pub mod users;
+mod validate;
 pub mod workspaces;
 
 use std::net::SocketAddr;
@@ -115,7 +119,24 @@ fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(me::me))
-        .routes(routes!(users::list))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::show, users::patch, users::delete))
+        .routes(routes!(users::suspend))
+        .routes(routes!(users::reactivate))
+        .routes(routes!(users::approve))
+        .routes(routes!(users::decline))
+        .routes(routes!(org::show, org::patch))
+        .routes(routes!(org::roles))
+        .routes(routes!(workspaces::list, workspaces::create))
+        .routes(routes!(
+            workspaces::show,
+            workspaces::patch,
+            workspaces::delete
+        ))
+        .routes(routes!(
+            workspaces::put_member_handler,
+            workspaces::delete_member
+        ))
         .routes(routes!(sync::sync))
         .routes(routes!(audit::list))
 }
