@@ -12,6 +12,9 @@ pub mod demo;
 pub mod error;
 mod extract;
 pub mod groups;
+pub mod invitations;
+mod invite_mail;
+pub mod keys;
 mod me;
 pub mod org;
 pub mod passwords;
@@ -47,6 +50,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: Db,
+    /// The base URL people reach this gateway at; links in pages and mails start with it.
+    pub public_url: String,
 }
 
 /// A new opaque id: `prefix_` and a time-ordered UUIDv7, so ids sort in creation order.
@@ -139,6 +144,23 @@ fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(sync::sync))
         .routes(routes!(audit::list))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::show, groups::patch, groups::delete))
+        .routes(routes!(groups::put_member, groups::delete_member))
+        .routes(routes!(policy::user_grant_put, policy::user_grant_delete))
+        .routes(routes!(policy::user_limits_get, policy::user_limits_put))
+        .routes(routes!(policy::user_budget_get, policy::user_budget_put))
+        .routes(routes!(policy::group_grant_put, policy::group_grant_delete))
+        .routes(routes!(policy::group_limits_get, policy::group_limits_put))
+        .routes(routes!(policy::group_budget_get, policy::group_budget_put))
+        .routes(routes!(policy::user_effective))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(invitations::list, invitations::create))
+        .routes(routes!(invitations::bulk))
+        .routes(routes!(invitations::show))
+        .routes(routes!(invitations::resend))
+        .routes(routes!(invitations::revoke))
 }
 
 async fn not_found() -> error::ApiError {
@@ -224,7 +246,10 @@ impl RunningGateway {
     /// Serves `db` on `listener` in a background task.
     pub fn spawn(db: Db, listener: TcpListener) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
-        let state = AppState { db };
+        let state = AppState {
+            db,
+            public_url: format!("http://{addr}"),
+        };
         let app = router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

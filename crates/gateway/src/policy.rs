@@ -451,7 +451,7 @@ fn strictest<T: PartialOrd + Copy>(values: &[(String, Option<T>)]) -> Effective<
 }
 
 /// The effective policy of `user_id`.
-pub async fn effective<'c>(
+pub async fn effective(
     conn: &mut sqlx::AnyConnection,
     user_id: &str,
 ) -> Result<EffectivePolicy, sqlx::Error> {
