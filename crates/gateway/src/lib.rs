@@ -18,6 +18,7 @@ pub mod keys;
 mod me;
 pub mod org;
 pub mod passwords;
+pub mod periods;
 pub mod permissions;
 pub mod policy;
 mod sql;
