@@ -659,7 +659,7 @@ pub async fn open(tx: &mut Tx, token: &str) -> ApiResult<InvitationRow> {
 /// Accepts the invitation behind `token` with a password: the invitee becomes a user (pending
 /// where the org requires approval). Changes nothing unless it succeeds.
 pub async fn accept(state: &AppState, token: &str, input: &AcceptInvitation) -> ApiResult<User> {
-    let password_hash = crate::passwords::hash_new(input.password.as_deref().unwrap_or(""))?;
+    let password_hash = crate::passwords::hash_new(input.password.as_deref().unwrap_or("")).await?;
     let mut tx = state.db.begin_write().await?;
     let row = open(&mut tx, token).await?;
     if provider(&row.identity_provider) != IdentityProvider::Any {

@@ -15,7 +15,7 @@ pub const MAX_LEN: usize = 1024;
 pub const RESET_TTL_HOURS: i64 = 1;
 
 /// Checks a new password's length and hashes it with argon2id.
-pub fn hash_new(password: &str) -> ApiResult<String> {
+pub async fn hash_new(password: &str) -> ApiResult<String> {
     let n = password.chars().count();
     if !(MIN_LEN..=MAX_LEN).contains(&n) {
         return Err(ApiError::invalid(
@@ -23,11 +23,17 @@ pub fn hash_new(password: &str) -> ApiResult<String> {
             format!("must be {MIN_LEN} to {MAX_LEN} characters"),
         ));
     }
-    let salt = SaltString::generate(&mut OsRng);
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| ApiError::Internal(format!("hashing a password: {e}")))
+    let password = password.to_owned();
+    // Hashing takes tens of milliseconds of CPU on purpose: keep it off the async workers.
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("hashing a password: {e}")))?
+    .map_err(|e| ApiError::Internal(format!("hashing a password: {e}")))
 }
 
 /// Creates a single-use reset token for `user_id`, stored as a hash; returns the token.

@@ -53,7 +53,10 @@ fn next_first_day(period: BudgetPeriod, first: NaiveDate) -> NaiveDate {
 pub fn bounds(period: BudgetPeriod, now: DateTime<Utc>, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
     let local = now.with_timezone(&tz).date_naive();
     let first = first_day(period, local);
-    (start_of_day(tz, first), start_of_day(tz, next_first_day(period, first)))
+    (
+        start_of_day(tz, first),
+        start_of_day(tz, next_first_day(period, first)),
+    )
 }
 
 /// Parses the org's time zone; UTC when it is not one (the API refuses such values).

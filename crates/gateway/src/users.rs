@@ -335,7 +335,7 @@ pub async fn create(
     let first_name = validate::name("first_name", &input.first_name)?;
     let last_name = validate::name("last_name", &input.last_name)?;
     let password_hash = match input.password.as_deref() {
-        Some(p) => Some(crate::passwords::hash_new(p)?),
+        Some(p) => Some(crate::passwords::hash_new(p).await?),
         None => None,
     };
     let mut tx = state.db.begin_write().await?;
