@@ -14,9 +14,11 @@ mod extract;
 pub mod groups;
 pub mod invitations;
 mod invite_mail;
+mod invite_pages;
 pub mod keys;
 mod me;
 pub mod org;
+pub mod pages;
 pub mod passwords;
 pub mod periods;
 pub mod permissions;
@@ -145,6 +147,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(sync::sync))
         .routes(routes!(audit::list))
+        .routes(routes!(invite_pages::show, invite_pages::accept))
         .routes(routes!(groups::list, groups::create))
         .routes(routes!(groups::show, groups::patch, groups::delete))
         .routes(routes!(groups::put_member, groups::delete_member))
