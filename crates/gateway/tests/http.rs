@@ -1,4 +1,4 @@
-//! The gateway over real HTTP on 127.0.0.1 with a real SQLite file.
+//! The gateway over real HTTP on 127.0.0.1, on every backend: a SQLite file and a PostgreSQL database.
 
 use std::collections::HashSet;
 
