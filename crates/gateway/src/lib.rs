@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 mod extract;
 mod me;
+mod nul;
 pub mod org;
 pub mod permissions;
 mod sql;
@@ -135,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(nul::reject_nul))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
         .method_not_allowed_fallback(|| async {
