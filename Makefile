@@ -43,7 +43,7 @@ lint:
 
 unit:
 	npm --prefix ui test
-	scripts/with-keyring.sh cargo test --workspace --locked
+	scripts/with-postgres.sh scripts/with-keyring.sh cargo test --workspace --locked
 
 ## The app binary with the UI embedded (beforeBuildCommand builds the UI).
 app:

@@ -14,6 +14,8 @@ pub fn decode(cursor: &str) -> ApiResult<String> {
         .decode(cursor)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
+        // PostgreSQL cannot compare with a NUL (see `nul`), and no key of ours holds one.
+        .filter(|key| !key.contains('\0'))
         .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this server issued"))
 }
 

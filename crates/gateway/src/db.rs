@@ -90,12 +90,46 @@ impl Db {
         Ok(db)
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
-    /// IMMEDIATE`), so that two writers never both read and then fail to upgrade.
+    /// Starts a write transaction, which holds the gateway's write lock from its first statement
+    /// to its end, on both backends, so that writers run one at a time: what a handler reads
+    /// before it writes is still true when it commits, revisions commit in the order they were
+    /// taken, and no two writers can deadlock on rows they lock in different orders.
+    ///
+    /// SQLite takes its database lock at once (`BEGIN IMMEDIATE`), so that two writers never both
+    /// read and then fail to upgrade. PostgreSQL locks the revision counter's row. It runs READ
+    /// COMMITTED whatever the server's default: each statement then sees every writer that
+    /// committed before it, where REPEATABLE READ or SERIALIZABLE would fail the lock with a
+    /// serialization error once the writer before it commits.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Postgres => {
+                let mut tx = self
+                    .pool
+                    .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+                    .await?;
+                sqlx::query("SELECT value FROM revision_counter WHERE id = 1 FOR UPDATE")
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    /// Starts a read-only transaction whose statements all see one snapshot, so that several
+    /// queries (the kinds of one sync page) agree on which writers have committed. SQLite's
+    /// deferred transaction reads one WAL snapshot from its first read; PostgreSQL needs
+    /// REPEATABLE READ, as under its default READ COMMITTED each statement takes a new snapshot
+    /// and a commit landing between two queries would show one kind's revision and not an
+    /// earlier revision of another kind, which a client paging by revision would then skip.
+    pub async fn begin_read(&self) -> Result<Tx, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin().await,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await
+            }
         }
     }
 }

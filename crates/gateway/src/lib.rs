@@ -17,6 +17,7 @@ mod invite_mail;
 mod invite_pages;
 pub mod keys;
 mod me;
+mod nul;
 pub mod org;
 pub mod pages;
 pub mod passwords;
@@ -182,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(nul::reject_nul))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
         .method_not_allowed_fallback(|| async {

@@ -80,8 +80,8 @@ pub async fn changes_since(
     since: i64,
     limit: i64,
 ) -> Result<SyncPage, sqlx::Error> {
-    // One read transaction, so that every kind is read from the same snapshot.
-    let mut tx = state.db.pool.begin().await?;
+    // One snapshot for every kind (see `Db::begin_read`).
+    let mut tx = state.db.begin_read().await?;
     let fetch = limit + 1;
     let mut changes: Vec<SyncChange> = Vec::new();
     changes.extend(org::changed_since(&mut tx, since, fetch).await?);

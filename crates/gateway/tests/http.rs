@@ -1,4 +1,4 @@
-//! The gateway over real HTTP on 127.0.0.1 with a real SQLite file.
+//! The gateway over real HTTP on 127.0.0.1, on every backend: a SQLite file and a PostgreSQL database.
 
 use std::collections::HashSet;
 
@@ -189,5 +189,57 @@ async fn health_and_openapi_are_public() {
         let missing = f.get("/admin/v1/nothing-here").send().await.unwrap();
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
         assert_eq!(problem(missing).await.code, ErrorCode::NotFound);
+    }
+}
+
+#[tokio::test]
+async fn nul_characters_are_422_on_every_backend_never_500() {
+    for f in backends().await {
+        let token = f.init(10).await;
+        // PostgreSQL fails any statement with U+0000 in a TEXT value; SQLite would store it.
+        for path in [
+            "/admin/v1/audit?actor_id=a%00b",
+            "/admin/v1/users?query=x%00",
+            "/admin/v1/users?workspace_id=%00",
+            // A cursor that decodes to "\0".
+            "/admin/v1/users?cursor=AA",
+            "/admin/v1/audit?cursor=AA",
+            "/admin/v1/users%00",
+        ] {
+            let response = f
+                .get(path)
+                .bearer_auth(token.expose())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}: {path}",
+                f.name
+            );
+            assert_eq!(problem(response).await.code, ErrorCode::ValidationFailed);
+        }
+        let nul_body = f
+            .request(reqwest::Method::POST, "/admin/v1/nothing", Some(&token))
+            .header("content-type", "application/json")
+            .body(r#"{"name":"a\u0000b"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(nul_body.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let p = problem(nul_body).await;
+        assert_eq!(p.errors.unwrap()[0].field, "body");
+        // The same body without the NUL goes on to routing.
+        let clean = f
+            .request(reqwest::Method::POST, "/admin/v1/nothing", Some(&token))
+            .header("content-type", "application/json")
+            .body(r#"{"name":"a\\u0000b"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(clean.status(), StatusCode::NOT_FOUND);
+        let ok: Page<User> = f.get_ok("/admin/v1/users?query=root", &token).await;
+        assert_eq!(ok.items.len(), 1, "{}", f.name);
     }
 }

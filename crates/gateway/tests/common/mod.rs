@@ -6,17 +6,23 @@ use gatehouse_gateway::{Db, RunningGateway, demo};
 use reqwest::{Method, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sqlx::Connection;
 
 pub struct TestGateway {
     pub gateway: RunningGateway,
     pub http: reqwest::Client,
     pub name: &'static str,
-    _dir: tempfile::TempDir,
+    /// What the gateway's database lives in: a folder, or a database of its own in the cluster.
+    _storage: Storage,
 }
 
-/// One gateway per database backend the suite runs on.
+/// Where the PostgreSQL backend comes from: the base URL of a server on which the tests may
+/// create databases. `scripts/with-postgres.sh` starts a throwaway one and sets it.
+pub const POSTGRES_ENV: &str = "GATEHOUSE_TEST_POSTGRES";
+
+/// One gateway per database backend the suite runs on, each on a fresh database.
 pub async fn backends() -> Vec<TestGateway> {
-    vec![TestGateway::sqlite().await]
+    vec![TestGateway::sqlite().await, TestGateway::postgres().await]
 }
 
 impl TestGateway {
@@ -28,16 +34,38 @@ impl TestGateway {
         ))
         .await
         .unwrap();
-        Self::serve(db, "sqlite", dir).await
+        Self::serve(db, "sqlite", Storage::Dir(dir)).await
     }
 
-    async fn serve(db: Db, name: &'static str, dir: tempfile::TempDir) -> Self {
+    /// A gateway on a database of its own, created for it on the server of `GATEHOUSE_TEST_POSTGRES`.
+    pub async fn postgres() -> Self {
+        let base = std::env::var(POSTGRES_ENV).unwrap_or_default();
+        assert!(
+            !base.is_empty(),
+            "{POSTGRES_ENV} is not set: the gateway tests run on PostgreSQL too and need a server. \
+             Run them through `make test`, or wrap them in scripts/with-postgres.sh \
+             (e.g. `scripts/with-postgres.sh cargo test -p gatehouse-gateway`), which starts a \
+             throwaway cluster and sets {POSTGRES_ENV}."
+        );
+        let name = format!("gatehouse_test_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = sqlx::PgConnection::connect(&base)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {POSTGRES_ENV}={base}: {e}"));
+        sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE \"{name}\"").as_str())
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let db = Db::connect(&database_url(&base, &name)).await.unwrap();
+        Self::serve(db, "postgres", Storage::Postgres { base, name }).await
+    }
+
+    async fn serve(db: Db, name: &'static str, storage: Storage) -> Self {
         let gateway = RunningGateway::start_on_loopback(db).await.unwrap();
         Self {
             gateway,
             http: reqwest::Client::new(),
             name,
-            _dir: dir,
+            _storage: storage,
         }
     }
 
@@ -114,6 +142,56 @@ impl TestGateway {
         body: &impl Serialize,
     ) -> T {
         ok(self.send(method, path, token, Some(body)).await, path).await
+    }
+}
+
+enum Storage {
+    Dir(tempfile::TempDir),
+    Postgres { base: String, name: String },
+}
+
+impl Drop for Storage {
+    /// Drops the test's database. `Drop` cannot await, so this runs on a runtime of its own in
+    /// a thread of its own; `WITH (FORCE)` ends the connections the gateway's pool still holds.
+    fn drop(&mut self) {
+        let Storage::Postgres { base, name } = self else {
+            return;
+        };
+        let base = base.clone();
+        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&base).await?;
+                sqlx::Executor::execute(&mut admin, sql.as_str()).await?;
+                admin.close().await
+            })
+        })
+        .join();
+        // A database left behind goes with the throwaway cluster; the test's verdict stands.
+        if let Ok(Err(e)) = dropped {
+            eprintln!("could not drop test database {name}: {e}");
+        }
+    }
+}
+
+/// `base` (`postgres://…/DB?…`) with its database replaced by `name`.
+fn database_url(base: &str, name: &str) -> String {
+    let (url, query) = match base.split_once('?') {
+        Some((url, query)) => (url, Some(query)),
+        None => (base, None),
+    };
+    let authority_end = url.find("://").map_or(0, |i| i + 3);
+    let prefix = match url[authority_end..].find('/') {
+        Some(slash) => &url[..authority_end + slash],
+        None => url,
+    };
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
     }
 }
 
