@@ -232,7 +232,7 @@ async fn add_existing(
         .remove(0))
 }
 
-/// Inserts a pending invitation holding a seat. Call after `org::lock_writes`.
+/// Inserts a pending invitation holding a seat.
 async fn insert(
     tx: &mut Tx,
     caller: &Caller,
@@ -303,7 +303,6 @@ pub async fn create(
     let invite = validate_create(&input)?;
     require_invite(&caller, invite.role)?;
     let mut tx = state.db.begin_write().await?;
-    org::lock_writes(&mut tx, state.db.backend).await?;
     workspaces::ensure_exist(&mut tx, &invite.workspace_ids).await?;
     if let Some(user_id) = user_id_by_email(&mut tx, &invite.email).await? {
         let user = add_existing(&mut tx, &caller, &user_id, &invite).await?;
@@ -374,7 +373,6 @@ pub async fn bulk(
         ));
     }
     let mut tx = state.db.begin_write().await?;
-    org::lock_writes(&mut tx, state.db.backend).await?;
     workspaces::ensure_exist(&mut tx, &input.workspace_ids).await?;
     let mut seen = std::collections::HashSet::new();
     let mut results = Vec::new();
@@ -536,7 +534,6 @@ pub async fn resend(
 ) -> ApiResult<Json<Invitation>> {
     caller.require(Permission::InvitationsWrite, "resend invitations")?;
     let mut tx = state.db.begin_write().await?;
-    org::lock_writes(&mut tx, state.db.backend).await?;
     let before = get_in(&mut tx, &id).await?;
     match before.status() {
         InvitationStatus::Pending => {}

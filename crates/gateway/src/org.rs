@@ -8,7 +8,7 @@ use sqlx::FromRow;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::db::{self, Backend, Tx, next_revision};
+use crate::db::{self, Tx, next_revision};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::permissions::{self, Permission};
@@ -70,20 +70,8 @@ pub async fn get_in(tx: &mut Tx) -> Result<Org, sqlx::Error> {
     Ok(row.into_api(used))
 }
 
-/// Serialises writers that must see each other's effects, such as two invitations competing for
-/// the last seat. SQLite write transactions already hold the database lock (`BEGIN
-/// IMMEDIATE`); on PostgreSQL this takes the revision counter's row lock, which every writer
-/// takes anyway, until the transaction ends.
-pub async fn lock_writes(tx: &mut Tx, backend: Backend) -> Result<(), sqlx::Error> {
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT value FROM revision_counter WHERE id = 1 FOR UPDATE")
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Fails with `seat_limit_reached` unless `adding` more seats fit. Call after `lock_writes`.
+/// Fails with `seat_limit_reached` unless `adding` more seats fit. Inside a write transaction
+/// (`Db::begin_write` serialises writers), so two requests never both take the last seat.
 pub async fn check_seats(tx: &mut Tx, adding: i64) -> ApiResult<()> {
     let org = get_in(tx).await?;
     if org.seats_used + adding > org.seat_limit {

@@ -339,7 +339,6 @@ pub async fn create(
         None => None,
     };
     let mut tx = state.db.begin_write().await?;
-    crate::org::lock_writes(&mut tx, state.db.backend).await?;
     if exists_email(&mut tx, &email).await? {
         return Err(ApiError::new(
             gatehouse_api::ErrorCode::Conflict,
@@ -618,7 +617,6 @@ async fn lifecycle(
         ));
     }
     let mut tx = state.db.begin_write().await?;
-    crate::org::lock_writes(&mut tx, state.db.backend).await?;
     let before = get_in(&mut tx, id).await?;
     if before.status != step.from() {
         return Err(ApiError::new(
