@@ -11,7 +11,9 @@ pub mod db;
 pub mod demo;
 pub mod error;
 mod extract;
+pub mod mail;
 mod me;
+pub mod options;
 pub mod org;
 pub mod permissions;
 mod sql;
@@ -20,6 +22,7 @@ pub mod users;
 pub mod workspaces;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
@@ -35,6 +38,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use db::Db;
+pub use options::GatewayOptions;
 
 /// Largest request body the gateway reads.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -43,6 +47,16 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: Db,
+    pub mailer: mail::Mailer,
+    /// Base of every link the gateway hands out (mails, invitations), without a trailing slash.
+    pub public_url: Arc<str>,
+}
+
+impl AppState {
+    /// `path` (starting with `/`) under the public URL.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
 }
 
 /// A new opaque id: `prefix_` and a time-ordered UUIDv7, so ids sort in creation order.
@@ -200,10 +214,19 @@ pub struct RunningGateway {
 }
 
 impl RunningGateway {
-    /// Serves `db` on `listener` in a background task.
+    /// Serves `db` on `listener` in a background task, with the default options (no mail).
     pub fn spawn(db: Db, listener: TcpListener) -> std::io::Result<Self> {
+        Self::spawn_with(db, listener, GatewayOptions::default()).map_err(std::io::Error::other)
+    }
+
+    /// Serves `db` on `listener` in a background task.
+    pub fn spawn_with(
+        db: Db,
+        listener: TcpListener,
+        options: GatewayOptions,
+    ) -> anyhow::Result<Self> {
         let addr = listener.local_addr()?;
-        let state = AppState { db };
+        let state = options.into_state(db, addr)?;
         let app = router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -228,6 +251,12 @@ impl RunningGateway {
     pub async fn start_on_loopback(db: Db) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         Self::spawn(db, listener)
+    }
+
+    /// Binds 127.0.0.1 on a free port and serves `db` there with `options`.
+    pub async fn start_on_loopback_with(db: Db, options: GatewayOptions) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::spawn_with(db, listener, options)
     }
 
     pub fn url(&self) -> String {
