@@ -15,9 +15,12 @@ pub mod mail;
 mod me;
 pub mod options;
 pub mod org;
+pub mod password;
 pub mod permissions;
+mod sessions;
 mod sql;
 mod sync;
+pub mod throttle;
 pub mod users;
 pub mod workspaces;
 
@@ -50,6 +53,8 @@ pub struct AppState {
     pub mailer: mail::Mailer,
     /// Base of every link the gateway hands out (mails, invitations), without a trailing slash.
     pub public_url: Arc<str>,
+    /// Per node, in memory: see `throttle`.
+    pub sign_in_throttle: Arc<throttle::SignInThrottle>,
 }
 
 impl AppState {
@@ -132,6 +137,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list))
         .routes(routes!(sync::sync))
         .routes(routes!(audit::list))
+        .routes(routes!(sessions::login))
 }
 
 async fn not_found() -> error::ApiError {
@@ -227,7 +233,8 @@ impl RunningGateway {
     ) -> anyhow::Result<Self> {
         let addr = listener.local_addr()?;
         let state = options.into_state(db, addr)?;
-        let app = router(state.clone());
+        // The peer address is what sign-in throttling counts per client.
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)

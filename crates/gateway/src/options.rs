@@ -44,6 +44,7 @@ impl GatewayOptions {
             db,
             mailer,
             public_url: Arc::from(public_url),
+            sign_in_throttle: Arc::default(),
         })
     }
 }
