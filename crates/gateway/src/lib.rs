@@ -21,6 +21,7 @@ mod sessions;
 mod sql;
 mod sync;
 pub mod throttle;
+mod tokens;
 pub mod users;
 pub mod workspaces;
 
@@ -138,6 +139,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sync::sync))
         .routes(routes!(audit::list))
         .routes(routes!(sessions::login))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::delete))
 }
 
 async fn not_found() -> error::ApiError {
