@@ -15,8 +15,10 @@ pub mod mail;
 mod me;
 pub mod options;
 pub mod org;
+pub mod pages;
 pub mod password;
 pub mod permissions;
+mod reset;
 mod sessions;
 mod sql;
 mod sync;
@@ -141,6 +143,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::login))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::delete))
+        .routes(routes!(reset::request))
+        .routes(routes!(reset::page, reset::submit))
 }
 
 async fn not_found() -> error::ApiError {
