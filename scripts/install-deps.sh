@@ -32,3 +32,17 @@ command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustu
 if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --locked
 fi
+
+# The gateway's mail tests talk to a real SMTP server (aiosmtpd, scripts/smtp-sink.py) run from
+# this venv; the Makefile's `unit` target points GATEHOUSE_TEST_PYTHON at it. Reinstalled only
+# when scripts/test-requirements.txt changes.
+if [ "$mode" = test ]; then
+  venv="$HOME/.cache/gatehouse/venv"
+  stamp="$venv/.requirements"
+  if ! cmp -s scripts/test-requirements.txt "$stamp"; then
+    echo "setting up the test venv in $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/test-requirements.txt
+    cp scripts/test-requirements.txt "$stamp"
+  fi
+fi

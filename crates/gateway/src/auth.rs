@@ -32,20 +32,41 @@ pub fn hash_secret(secret: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Creates a token for `user_id` and returns its secret, the only time it exists in clear.
+/// `tokens.kind` of a personal access token: made by its owner, may live forever.
+pub const KIND_PAT: &str = "pat";
+/// `tokens.kind` of a sign-in session: always expires, revoked when the password is reset.
+pub const KIND_SESSION: &str = "session";
+
+/// Creates a personal access token for `user_id` that never expires and returns its secret,
+/// the only time it exists in clear.
 pub async fn issue_token(tx: &mut Tx, user_id: &str, name: &str) -> Result<Secret, sqlx::Error> {
+    Ok(issue(tx, user_id, name, KIND_PAT, None).await?.1)
+}
+
+/// Creates a token of `kind` for `user_id`; returns its id and its secret.
+pub async fn issue(
+    tx: &mut Tx,
+    user_id: &str,
+    name: &str,
+    kind: &str,
+    expires_at: Option<&str>,
+) -> Result<(String, Secret), sqlx::Error> {
     let (secret, hash) = new_secret(TOKEN_PREFIX);
+    let id = crate::new_id("tok");
     sqlx::query(
-        "INSERT INTO tokens (id, user_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO tokens (id, user_id, name, secret_hash, created_at, expires_at, kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(crate::new_id("tok"))
+    .bind(&id)
     .bind(user_id)
     .bind(name)
     .bind(hash)
     .bind(db::now())
+    .bind(expires_at.map(str::to_owned))
+    .bind(kind)
     .execute(&mut **tx)
     .await?;
-    Ok(secret)
+    Ok((id, secret))
 }
 
 /// The authenticated caller of an admin API request.
