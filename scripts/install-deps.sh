@@ -32,3 +32,16 @@ command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustu
 if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --locked
 fi
+
+# Test tools from PyPI (schemathesis for `make api-fuzz`) live in this venv, reinstalled only when
+# scripts/test-requirements.txt changes.
+if [ "$mode" = test ]; then
+  venv="$HOME/.cache/gatehouse/venv"
+  stamp="$venv/.requirements"
+  if ! cmp -s scripts/test-requirements.txt "$stamp"; then
+    echo "setting up the test venv in $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/test-requirements.txt
+    cp scripts/test-requirements.txt "$stamp"
+  fi
+fi
