@@ -9,7 +9,7 @@ pub enum ApiError {
     #[error("{0}")]
     Problem(Problem),
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -51,6 +51,28 @@ impl ApiError {
                 "The gateway failed to handle this request.",
             ),
         }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    /// A constraint that two concurrent requests raced for is the client's conflict, not a
+    /// server failure; everything else is internal.
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                return Self::new(
+                    ErrorCode::Conflict,
+                    "That conflicts with a change made at the same time; try again.",
+                );
+            }
+            if db.is_foreign_key_violation() {
+                return Self::new(
+                    ErrorCode::Conflict,
+                    "Something this refers to was removed at the same time; try again.",
+                );
+            }
+        }
+        Self::Db(e)
     }
 }
 

@@ -11,13 +11,23 @@ pub mod db;
 pub mod demo;
 pub mod error;
 mod extract;
+pub mod groups;
+pub mod invitations;
+mod invite_mail;
+mod invite_pages;
+pub mod keys;
 mod me;
 mod nul;
 pub mod org;
+pub mod pages;
+pub mod passwords;
+pub mod periods;
 pub mod permissions;
+pub mod policy;
 mod sql;
 mod sync;
 pub mod users;
+mod validate;
 pub mod workspaces;
 
 use std::net::SocketAddr;
@@ -44,6 +54,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: Db,
+    /// The base URL people reach this gateway at; links in pages and mails start with it.
+    pub public_url: String,
 }
 
 /// A new opaque id: `prefix_` and a time-ordered UUIDv7, so ids sort in creation order.
@@ -116,9 +128,44 @@ fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(me::me))
-        .routes(routes!(users::list))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::show, users::patch, users::delete))
+        .routes(routes!(users::suspend))
+        .routes(routes!(users::reactivate))
+        .routes(routes!(users::approve))
+        .routes(routes!(users::decline))
+        .routes(routes!(org::show, org::patch))
+        .routes(routes!(org::roles))
+        .routes(routes!(workspaces::list, workspaces::create))
+        .routes(routes!(
+            workspaces::show,
+            workspaces::patch,
+            workspaces::delete
+        ))
+        .routes(routes!(
+            workspaces::put_member_handler,
+            workspaces::delete_member
+        ))
         .routes(routes!(sync::sync))
         .routes(routes!(audit::list))
+        .routes(routes!(invite_pages::show, invite_pages::accept))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::show, groups::patch, groups::delete))
+        .routes(routes!(groups::put_member, groups::delete_member))
+        .routes(routes!(policy::user_grant_put, policy::user_grant_delete))
+        .routes(routes!(policy::user_limits_get, policy::user_limits_put))
+        .routes(routes!(policy::user_budget_get, policy::user_budget_put))
+        .routes(routes!(policy::group_grant_put, policy::group_grant_delete))
+        .routes(routes!(policy::group_limits_get, policy::group_limits_put))
+        .routes(routes!(policy::group_budget_get, policy::group_budget_put))
+        .routes(routes!(policy::user_effective))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(invitations::list, invitations::create))
+        .routes(routes!(invitations::bulk))
+        .routes(routes!(invitations::show))
+        .routes(routes!(invitations::resend))
+        .routes(routes!(invitations::revoke))
 }
 
 async fn not_found() -> error::ApiError {
@@ -205,7 +252,10 @@ impl RunningGateway {
     /// Serves `db` on `listener` in a background task.
     pub fn spawn(db: Db, listener: TcpListener) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
-        let state = AppState { db };
+        let state = AppState {
+            db,
+            public_url: format!("http://{addr}"),
+        };
         let app = router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

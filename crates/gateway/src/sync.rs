@@ -12,7 +12,7 @@ use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::permissions::Permission;
-use crate::{audit, org, users, workspaces};
+use crate::{audit, groups, invitations, keys, org, policy, users, workspaces};
 
 fn kind_from_str(s: &str) -> Option<SyncKind> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
@@ -88,6 +88,16 @@ pub async fn changes_since(
     changes.extend(users::changed_since(&mut tx, since, fetch).await?);
     changes.extend(workspaces::changed_since(&mut tx, since, fetch).await?);
     changes.extend(workspaces::memberships_changed_since(&mut tx, since, fetch).await?);
+    changes.extend(groups::changed_since(&mut tx, since, fetch).await?);
+    changes.extend(groups::members_changed_since(&mut tx, since, fetch).await?);
+    changes.extend(policy::changed_since(&mut tx, since, fetch).await?);
+    changes.extend(keys::changed_since(&mut tx, since, fetch).await?);
+    let links = caller
+        .allows(Permission::InvitationsWrite)
+        .then_some(state.public_url.as_str());
+    if caller.allows(Permission::InvitationsRead) || links.is_some() {
+        changes.extend(invitations::changed_since(&mut tx, since, fetch, links).await?);
+    }
     if caller.allows(Permission::AuditRead) {
         changes.extend(audit::changed_since(&mut tx, since, fetch).await?);
     }

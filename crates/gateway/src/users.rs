@@ -4,16 +4,21 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
-use gatehouse_api::{Page, Role, SyncChange, SyncKind, User, UserListQuery, UserStatus};
+use axum::http::StatusCode;
+use gatehouse_api::{
+    Page, Role, SyncChange, SyncKind, User, UserCreate, UserListQuery, UserPatch, UserStatus,
+};
+use serde_json::json;
 use sqlx::FromRow;
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::db::{self, Tx, next_revision};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::permissions::Permission;
 use crate::sql::SqlText;
+use crate::validate;
 
 pub const USER_COLUMNS: &str = "id, email, first_name, last_name, role, status, created_at, updated_at, last_active_at, revision";
 
@@ -240,4 +245,501 @@ pub async fn changed_since(
         .into_iter()
         .map(|u| SyncChange::upsert(SyncKind::User, u.id.clone(), u.revision, &u))
         .collect())
+}
+
+fn user_path_error() -> ApiError {
+    ApiError::not_found("user")
+}
+
+/// Fails unless the caller has `permission` or is the user `id` themselves.
+fn require_self_or(caller: &Caller, id: &str, permission: Permission, what: &str) -> ApiResult<()> {
+    if caller.user_id == id {
+        Ok(())
+    } else {
+        caller.require(permission, what)
+    }
+}
+
+async fn get_in(tx: &mut Tx, id: &str) -> ApiResult<User> {
+    let row: Option<UserRow> =
+        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let row = row.ok_or_else(user_path_error)?;
+    Ok(attach_workspaces(&mut **tx, vec![row]).await?.remove(0))
+}
+
+/// Another admin keeps the org manageable: the last active admin may not be suspended, demoted
+/// or removed.
+async fn ensure_another_admin(tx: &mut Tx, user: &User) -> ApiResult<()> {
+    if user.role != Role::Admin || user.status != UserStatus::Active {
+        return Ok(());
+    }
+    let others: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active' AND id <> $1",
+    )
+    .bind(&user.id)
+    .fetch_one(&mut **tx)
+    .await?;
+    if others == 0 {
+        return Err(ApiError::new(
+            gatehouse_api::ErrorCode::Conflict,
+            "This is the organisation's last active admin; make another admin first.",
+        ));
+    }
+    Ok(())
+}
+
+/// One user
+#[utoipa::path(
+    get, path = "/admin/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<User>> {
+    require_self_or(&caller, &id, Permission::UsersRead, "read other users")?;
+    Ok(Json(get(&state.db.pool, &id).await?))
+}
+
+/// Add an account directly
+#[utoipa::path(
+    post, path = "/admin/v1/users", tag = "users",
+    request_body = UserCreate,
+    responses(
+        (status = 201, description = "The new user", body = User),
+        (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The e-mail has an account, or no seat is free (`seat_limit_reached`)", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<UserCreate>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    caller.require(Permission::UsersWrite, "add users")?;
+    let email = validate::email("email", &input.email)?;
+    let first_name = validate::name("first_name", &input.first_name)?;
+    let last_name = validate::name("last_name", &input.last_name)?;
+    let password_hash = match input.password.as_deref() {
+        Some(p) => Some(crate::passwords::hash_new(p).await?),
+        None => None,
+    };
+    let mut tx = state.db.begin_write().await?;
+    if exists_email(&mut tx, &email).await? {
+        return Err(ApiError::new(
+            gatehouse_api::ErrorCode::Conflict,
+            format!("{email} already has an account."),
+        ));
+    }
+    crate::workspaces::ensure_exist(&mut tx, &input.workspace_ids).await?;
+    crate::org::check_seats(&mut tx, 1).await?;
+    let id = insert(
+        &mut tx,
+        &NewUser {
+            email,
+            first_name,
+            last_name,
+            role: input.role,
+            status: UserStatus::Active,
+            workspace_ids: input.workspace_ids.clone(),
+            password_hash: password_hash.clone(),
+            created_at: db::now(),
+            last_active_at: None,
+        },
+    )
+    .await?;
+    let user = get_in(&mut tx, &id).await?;
+    crate::audit::record(
+        &mut tx,
+        Some(&caller.user_id),
+        "user.created",
+        "user",
+        &id,
+        json!({ "after": user }),
+    )
+    .await?;
+    let reset = if password_hash.is_none() {
+        Some(crate::passwords::issue_reset(&mut tx, &id).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    if let Some(reset) = reset {
+        crate::passwords::mail_set_password(&state, &user, &reset).await;
+    }
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+pub async fn exists_email(tx: &mut Tx, email: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Writes `user`'s new fields and a fresh revision.
+async fn update_row(tx: &mut Tx, user: &User, status: UserStatus) -> Result<(), sqlx::Error> {
+    let revision = next_revision(tx).await?;
+    let search = format!("{} {} {}", user.first_name, user.last_name, user.email).to_lowercase();
+    sqlx::query(
+        "UPDATE users SET first_name = $1, last_name = $2, role = $3, status = $4, search_text = $5, \
+         updated_at = $6, revision = $7 WHERE id = $8",
+    )
+    .bind(&user.first_name)
+    .bind(&user.last_name)
+    .bind(user.role.as_str())
+    .bind(status.as_str())
+    .bind(search)
+    .bind(db::now())
+    .bind(revision)
+    .bind(&user.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Edit a user's name or role
+#[utoipa::path(
+    patch, path = "/admin/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    request_body = UserPatch,
+    responses(
+        (status = 200, description = "The changed user", body = User),
+        (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last admin may not be demoted", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<UserPatch>,
+) -> ApiResult<Json<User>> {
+    // Everyone edits their own name; roles and other people need users.write.
+    if input.role.is_some() || caller.user_id != id {
+        caller.require(Permission::UsersWrite, "edit users or roles")?;
+    }
+    let first_name = input
+        .first_name
+        .as_deref()
+        .map(|v| validate::name("first_name", v))
+        .transpose()?;
+    let last_name = input
+        .last_name
+        .as_deref()
+        .map(|v| validate::name("last_name", v))
+        .transpose()?;
+    let mut tx = state.db.begin_write().await?;
+    let before = get_in(&mut tx, &id).await?;
+    if input.role.is_some_and(|r| r != Role::Admin) {
+        ensure_another_admin(&mut tx, &before).await?;
+    }
+    let mut after = before.clone();
+    if let Some(v) = first_name {
+        after.first_name = v;
+    }
+    if let Some(v) = last_name {
+        after.last_name = v;
+    }
+    if let Some(v) = input.role {
+        after.role = v;
+    }
+    update_row(&mut tx, &after, before.status).await?;
+    let after = get_in(&mut tx, &id).await?;
+    crate::audit::record(
+        &mut tx,
+        Some(&caller.user_id),
+        "user.updated",
+        "user",
+        &id,
+        json!({ "before": before, "after": after }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(after))
+}
+
+/// Removes an account and everything that hangs on it (memberships, group memberships, grants,
+/// limits, budget, API keys, tokens); usage and audit history stay.
+async fn remove_account(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
+    let memberships: Vec<(String,)> =
+        sqlx::query_as("SELECT workspace_id FROM memberships WHERE user_id = $1")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?;
+    for (ws,) in memberships {
+        crate::audit::tombstone(tx, SyncKind::Membership, &format!("{ws}:{id}")).await?;
+    }
+    let groups: Vec<(String,)> =
+        sqlx::query_as("SELECT group_id FROM group_members WHERE user_id = $1")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?;
+    for (group,) in groups {
+        crate::audit::tombstone(tx, SyncKind::GroupMember, &format!("{group}:{id}")).await?;
+    }
+    let grants: Vec<(String,)> = sqlx::query_as(
+        "SELECT model_id FROM grants WHERE subject_kind = 'user' AND subject_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (model,) in grants {
+        crate::audit::tombstone(tx, SyncKind::Grant, &format!("user:{id}:{model}")).await?;
+    }
+    let keys: Vec<(String,)> = sqlx::query_as("SELECT id FROM api_keys WHERE user_id = $1")
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?;
+    for (key,) in keys {
+        crate::audit::tombstone(tx, SyncKind::ApiKey, &key).await?;
+    }
+    crate::audit::tombstone(tx, SyncKind::Limit, &format!("user:{id}")).await?;
+    crate::audit::tombstone(tx, SyncKind::Budget, &format!("user:{id}")).await?;
+    crate::audit::tombstone(tx, SyncKind::User, id).await?;
+    for sql in [
+        "DELETE FROM memberships WHERE user_id = $1",
+        "DELETE FROM group_members WHERE user_id = $1",
+        "DELETE FROM grants WHERE subject_kind = 'user' AND subject_id = $1",
+        "DELETE FROM limits WHERE subject_kind = 'user' AND subject_id = $1",
+        "DELETE FROM budgets WHERE subject_kind = 'user' AND subject_id = $1",
+        "DELETE FROM api_keys WHERE user_id = $1",
+        "DELETE FROM tokens WHERE user_id = $1",
+        "DELETE FROM password_resets WHERE user_id = $1",
+        "DELETE FROM users WHERE id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Delete a user; usage and audit history stay
+#[utoipa::path(
+    delete, path = "/admin/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The caller or the last admin", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(Permission::UsersLifecycle, "delete users")?;
+    if caller.user_id == id {
+        return Err(ApiError::new(
+            gatehouse_api::ErrorCode::Conflict,
+            "You cannot delete your own account.",
+        ));
+    }
+    let mut tx = state.db.begin_write().await?;
+    let before = get_in(&mut tx, &id).await?;
+    ensure_another_admin(&mut tx, &before).await?;
+    remove_account(&mut tx, &id).await?;
+    crate::audit::record(
+        &mut tx,
+        Some(&caller.user_id),
+        "user.deleted",
+        "user",
+        &id,
+        json!({ "before": before }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The lifecycle steps: which status each starts from and ends in.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Suspend,
+    Reactivate,
+    Approve,
+    Decline,
+}
+
+impl Step {
+    fn from(self) -> UserStatus {
+        match self {
+            Self::Suspend => UserStatus::Active,
+            Self::Reactivate => UserStatus::Suspended,
+            Self::Approve | Self::Decline => UserStatus::Pending,
+        }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            Self::Suspend => "user.suspended",
+            Self::Reactivate => "user.reactivated",
+            Self::Approve => "user.approved",
+            Self::Decline => "user.declined",
+        }
+    }
+}
+
+async fn lifecycle(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    step: Step,
+) -> ApiResult<Option<User>> {
+    caller.require(Permission::UsersLifecycle, "change a user's status")?;
+    if caller.user_id == id {
+        return Err(ApiError::new(
+            gatehouse_api::ErrorCode::Conflict,
+            "You cannot change your own status.",
+        ));
+    }
+    let mut tx = state.db.begin_write().await?;
+    let before = get_in(&mut tx, id).await?;
+    if before.status != step.from() {
+        return Err(ApiError::new(
+            gatehouse_api::ErrorCode::Conflict,
+            format!(
+                "The user is {}; only {} users can be {}.",
+                before.status.as_str(),
+                step.from().as_str(),
+                &step.action()[5..]
+            ),
+        ));
+    }
+    let after = match step {
+        Step::Decline => {
+            remove_account(&mut tx, id).await?;
+            None
+        }
+        Step::Suspend => {
+            ensure_another_admin(&mut tx, &before).await?;
+            update_row(&mut tx, &before, UserStatus::Suspended).await?;
+            Some(get_in(&mut tx, id).await?)
+        }
+        Step::Approve => {
+            // A pending account already holds a seat; approval fails only when the limit was
+            // lowered below what is in use.
+            crate::org::check_seats(&mut tx, 0).await?;
+            update_row(&mut tx, &before, UserStatus::Active).await?;
+            Some(get_in(&mut tx, id).await?)
+        }
+        Step::Reactivate => {
+            update_row(&mut tx, &before, UserStatus::Active).await?;
+            Some(get_in(&mut tx, id).await?)
+        }
+    };
+    crate::audit::record(
+        &mut tx,
+        Some(&caller.user_id),
+        step.action(),
+        "user",
+        id,
+        json!({ "before": before, "after": after }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+macro_rules! lifecycle_handler {
+    ($name:ident, $step:expr, $path:literal, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            post, path = $path, tag = "users",
+            params(("id" = String, Path, description = "User id")),
+            responses(
+                (status = 200, description = "The user after the step", body = User),
+                (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+                (status = 403, description = "Forbidden", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+                (status = 404, description = "No such user", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+                (status = 409, description = "Not in the status this step starts from, the caller, the last admin, or no seat (`seat_limit_reached`)", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            ApiPath(id): ApiPath<String>,
+        ) -> ApiResult<Json<User>> {
+            let user = lifecycle(&state, &caller, &id, $step).await?;
+            Ok(Json(user.expect("only decline removes the account")))
+        }
+    };
+}
+
+lifecycle_handler!(
+    suspend,
+    Step::Suspend,
+    "/admin/v1/users/{id}/suspend",
+    "Suspend a user: blocks sign-in and every token and key at once"
+);
+lifecycle_handler!(
+    reactivate,
+    Step::Reactivate,
+    "/admin/v1/users/{id}/reactivate",
+    "Reactivate a suspended user"
+);
+lifecycle_handler!(
+    approve,
+    Step::Approve,
+    "/admin/v1/users/{id}/approve",
+    "Approve a pending user"
+);
+
+/// Decline a pending user: the account is removed
+#[utoipa::path(
+    post, path = "/admin/v1/users/{id}/decline", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Declined and removed"),
+        (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user is not pending", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn decline(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    lifecycle(&state, &caller, &id, Step::Decline).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn ensure_exists(tx: &mut Tx, id: &str) -> ApiResult<()> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    if n == 0 {
+        Err(user_path_error())
+    } else {
+        Ok(())
+    }
 }

@@ -211,3 +211,45 @@ pub async fn problem(response: Response, status: StatusCode) -> Problem {
     );
     response.json().await.unwrap()
 }
+
+/// Adds an active user with `role` straight into the database and returns (id, token).
+pub async fn user_with_role(
+    gw: &TestGateway,
+    email: &str,
+    role: gatehouse_api::Role,
+) -> (String, Secret) {
+    use gatehouse_gateway::{auth, db, users};
+    let mut tx = gw.db().begin_write().await.unwrap();
+    let id = users::insert(
+        &mut tx,
+        &users::NewUser {
+            email: email.into(),
+            first_name: "Test".into(),
+            last_name: role.as_str().into(),
+            role,
+            status: gatehouse_api::UserStatus::Active,
+            workspace_ids: vec![],
+            password_hash: None,
+            created_at: db::now(),
+            last_active_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    let token = auth::issue_token(&mut tx, &id, "test").await.unwrap();
+    tx.commit().await.unwrap();
+    (id, token)
+}
+
+/// A model in the catalog, written straight into the database.
+pub async fn model(gw: &TestGateway, id: &str) {
+    sqlx::query(
+        "INSERT INTO models (id, display_name, provider, upstream_base_url, input_usd_per_mtok, output_usd_per_mtok, \
+         created_at, revision) VALUES ($1, $1, 'echo', NULL, 1.0, 2.0, $2, 0)",
+    )
+    .bind(id)
+    .bind(gatehouse_gateway::db::now())
+    .execute(&gw.db().pool)
+    .await
+    .unwrap();
+}

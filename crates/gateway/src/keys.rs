@@ -1,0 +1,242 @@
+//! Users' API keys for the data plane: 256 random bits behind a `gk_` prefix, stored as a hash;
+//! the secret is shown once.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use gatehouse_api::{ApiKey, ApiKeyCreate, ApiKeyCreated, SyncChange, SyncKind};
+use serde_json::json;
+use sqlx::FromRow;
+
+use crate::auth::{Caller, new_secret};
+use crate::db::{self, Tx, next_revision};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::permissions::Permission;
+use crate::{AppState, audit, validate};
+
+pub const KEY_PREFIX: &str = "gk_";
+/// How much of the secret the key shows, to recognise it.
+const SHOWN: usize = 10;
+
+#[derive(Debug, FromRow)]
+pub struct KeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub revision: i64,
+}
+
+impl KeyRow {
+    pub fn into_api(self) -> ApiKey {
+        ApiKey {
+            id: self.id,
+            user_id: self.user_id,
+            name: self.name,
+            prefix: self.prefix,
+            created_at: db::parse_timestamp(&self.created_at),
+            last_used_at: self.last_used_at.as_deref().map(db::parse_timestamp),
+            revoked_at: self.revoked_at.as_deref().map(db::parse_timestamp),
+            revision: self.revision,
+        }
+    }
+}
+
+const KEY_COLUMNS: &str =
+    "id, user_id, name, prefix, created_at, last_used_at, revoked_at, revision";
+
+fn require_owner_or(
+    caller: &Caller,
+    user_id: &str,
+    permission: Permission,
+    what: &str,
+) -> ApiResult<()> {
+    if caller.user_id == user_id {
+        Ok(())
+    } else {
+        caller.require(permission, what)
+    }
+}
+
+pub async fn changed_since(
+    tx: &mut Tx,
+    since: i64,
+    fetch: i64,
+) -> Result<Vec<SyncChange>, sqlx::Error> {
+    let rows: Vec<KeyRow> = sqlx::query_as(&format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE revision > $1 ORDER BY revision LIMIT $2"
+    ))
+    .bind(since)
+    .bind(fetch)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let key = r.into_api();
+            SyncChange::upsert(SyncKind::ApiKey, key.id.clone(), key.revision, &key)
+        })
+        .collect())
+}
+
+/// A user's API keys (never their secrets)
+#[utoipa::path(
+    get, path = "/admin/v1/users/{id}/keys", tag = "keys",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The keys, newest first", body = Vec<ApiKey>),
+        (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<ApiKey>>> {
+    require_owner_or(&caller, &id, Permission::KeysRead, "read other users' keys")?;
+    let mut tx = state.db.pool.begin().await?;
+    crate::users::ensure_exists(&mut tx, &id).await?;
+    let rows: Vec<KeyRow> = sqlx::query_as(&format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY id DESC"
+    ))
+    .bind(&id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Json(rows.into_iter().map(KeyRow::into_api).collect()))
+}
+
+/// Create an API key for a user; the secret is returned this once
+#[utoipa::path(
+    post, path = "/admin/v1/users/{id}/keys", tag = "keys",
+    params(("id" = String, Path, description = "User id")),
+    request_body = ApiKeyCreate,
+    responses(
+        (status = 201, description = "The key and its secret", body = ApiKeyCreated),
+        (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid name", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<ApiKeyCreate>,
+) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
+    require_owner_or(
+        &caller,
+        &id,
+        Permission::KeysWrite,
+        "create keys for other users",
+    )?;
+    let name = validate::text("name", &input.name, 1, 100)?;
+    let mut tx = state.db.begin_write().await?;
+    crate::users::ensure_exists(&mut tx, &id).await?;
+    let (secret, hash) = new_secret(KEY_PREFIX);
+    let key_id = crate::new_id("key");
+    let revision = next_revision(&mut tx).await?;
+    let prefix: String = secret.expose().chars().take(SHOWN).collect();
+    sqlx::query(
+        "INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, created_at, revision) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&key_id)
+    .bind(&id)
+    .bind(&name)
+    .bind(&prefix)
+    .bind(hash)
+    .bind(db::now())
+    .bind(revision)
+    .execute(&mut *tx)
+    .await?;
+    let row: KeyRow = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
+        .bind(&key_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let key = row.into_api();
+    audit::record(
+        &mut tx,
+        Some(&caller.user_id),
+        "key.created",
+        "api_key",
+        &key_id,
+        json!({ "after": key }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ApiKeyCreated {
+            key,
+            secret: secret.expose().to_owned(),
+        }),
+    ))
+}
+
+/// Revoke an API key at once
+#[utoipa::path(
+    delete, path = "/admin/v1/keys/{id}", tag = "keys",
+    params(("id" = String, Path, description = "Key id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such key", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already revoked", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin_write().await?;
+    let row: Option<KeyRow> =
+        sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let row = row.ok_or_else(|| ApiError::not_found("key"))?;
+    require_owner_or(
+        &caller,
+        &row.user_id,
+        Permission::KeysWrite,
+        "revoke other users' keys",
+    )?;
+    if row.revoked_at.is_some() {
+        return Err(ApiError::new(
+            gatehouse_api::ErrorCode::Conflict,
+            "The key is already revoked.",
+        ));
+    }
+    let revision = next_revision(&mut tx).await?;
+    sqlx::query("UPDATE api_keys SET revoked_at = $1, revision = $2 WHERE id = $3")
+        .bind(db::now())
+        .bind(revision)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        Some(&caller.user_id),
+        "key.revoked",
+        "api_key",
+        &id,
+        json!({ "before": row.into_api() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,805 @@
+//! The user-management domain over real HTTP, on every backend.
+
+mod common;
+
+use common::{TestGateway, backends, model, problem, user_with_role};
+use gatehouse_api::*;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+async fn sync_all(gw: &TestGateway, token: &Secret) -> Vec<SyncChange> {
+    let mut since = 0;
+    let mut out = Vec::new();
+    loop {
+        let page: SyncPage = gw
+            .get_ok(&format!("/admin/v1/sync?since={since}&limit=500"), token)
+            .await;
+        out.extend(page.changes);
+        since = page.next_since;
+        if !page.has_more {
+            return out;
+        }
+    }
+}
+
+#[tokio::test]
+async fn user_lifecycle_from_creation_to_deletion() {
+    for gw in backends().await {
+        let admin = gw.init(10).await;
+        let ws: Workspace = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/workspaces",
+                &admin,
+                &json!({ "name": "Research Lab" }),
+            )
+            .await;
+        assert_eq!(ws.slug, "research-lab");
+
+        let created: User = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/users",
+                &admin,
+                &json!({ "email": "Maya.Patel@Acme.example", "first_name": "Maya", "last_name": "Patel",
+                         "role": "member", "workspace_ids": [ws.id], "password": "correct horse battery" }),
+            )
+            .await;
+        assert_eq!(created.email, "maya.patel@acme.example");
+        assert_eq!(created.workspace_ids, vec![ws.id.clone()]);
+
+        let dup = gw
+            .send(
+                Method::POST,
+                "/admin/v1/users",
+                &admin,
+                Some(&json!({ "email": "maya.patel@acme.example",
+                "first_name": "M", "last_name": "P", "role": "member" })),
+            )
+            .await;
+        assert_eq!(
+            problem(dup, StatusCode::CONFLICT).await.code,
+            ErrorCode::Conflict
+        );
+        for bad in [
+            json!({ "email": "not-an-email", "first_name": "A", "last_name": "B", "role": "member" }),
+            json!({ "email": "a@b.example", "first_name": "A", "last_name": "B", "role": "emperor" }),
+            json!({ "email": "a@b.example", "first_name": "A", "last_name": "B", "role": "member", "extra": 1 }),
+            json!({ "email": "a@b.example", "first_name": "x".repeat(5000), "last_name": "B", "role": "member" }),
+            json!({ "email": "a@b.example", "first_name": "A", "last_name": "B", "role": "member", "password": "short" }),
+        ] {
+            let r = gw
+                .send(Method::POST, "/admin/v1/users", &admin, Some(&bad))
+                .await;
+            assert_eq!(
+                problem(r, StatusCode::UNPROCESSABLE_ENTITY).await.code,
+                ErrorCode::ValidationFailed,
+                "{bad}"
+            );
+        }
+
+        let patched: User = gw
+            .json_ok(
+                Method::PATCH,
+                &format!("/admin/v1/users/{}", created.id),
+                &admin,
+                &json!({ "role": "operator" }),
+            )
+            .await;
+        assert_eq!(patched.role, Role::Operator);
+
+        // A token of the user stops working the moment they are suspended.
+        let token = {
+            let mut tx = gw.db().begin_write().await.unwrap();
+            let t = gatehouse_gateway::auth::issue_token(&mut tx, &created.id, "t")
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            t
+        };
+        let _: Me = gw.get_ok("/admin/v1/me", &token).await;
+        let suspended: User = gw
+            .json_ok(
+                Method::POST,
+                &format!("/admin/v1/users/{}/suspend", created.id),
+                &admin,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(suspended.status, UserStatus::Suspended);
+        let blocked = gw
+            .request(Method::GET, "/admin/v1/me", Some(&token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            problem(blocked, StatusCode::FORBIDDEN).await.code,
+            ErrorCode::AccountSuspended
+        );
+        let again = gw
+            .send(
+                Method::POST,
+                &format!("/admin/v1/users/{}/suspend", created.id),
+                &admin,
+                None::<&()>,
+            )
+            .await;
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+        let _: User = gw
+            .json_ok(
+                Method::POST,
+                &format!("/admin/v1/users/{}/reactivate", created.id),
+                &admin,
+                &json!({}),
+            )
+            .await;
+        let _: Me = gw.get_ok("/admin/v1/me", &token).await;
+
+        // Deleting removes keys and memberships, keeps the audit trail, and syncs as tombstones.
+        let key: ApiKeyCreated = gw
+            .json_ok(
+                Method::POST,
+                &format!("/admin/v1/users/{}/keys", created.id),
+                &admin,
+                &json!({ "name": "laptop" }),
+            )
+            .await;
+        let deleted = gw
+            .send(
+                Method::DELETE,
+                &format!("/admin/v1/users/{}", created.id),
+                &admin,
+                None::<&()>,
+            )
+            .await;
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+        let gone = gw
+            .request(
+                Method::GET,
+                &format!("/admin/v1/users/{}", created.id),
+                Some(&admin),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+        let changes = sync_all(&gw, &admin).await;
+        let tomb = |kind: SyncKind, id: &str| {
+            changes
+                .iter()
+                .any(|c| c.kind == kind && c.id == id && c.deleted)
+        };
+        assert!(
+            tomb(SyncKind::User, &created.id),
+            "user tombstone on {}",
+            gw.name
+        );
+        assert!(tomb(SyncKind::ApiKey, &key.key.id));
+        assert!(tomb(
+            SyncKind::Membership,
+            &format!("{}:{}", ws.id, created.id)
+        ));
+        let audit: Page<AuditEntry> = gw
+            .get_ok(&format!("/admin/v1/audit?target_id={}", created.id), &admin)
+            .await;
+        let actions: Vec<_> = audit.items.iter().map(|a| a.action.as_str()).collect();
+        for a in [
+            "user.created",
+            "user.updated",
+            "user.suspended",
+            "user.reactivated",
+            "user.deleted",
+        ] {
+            assert!(actions.contains(&a), "{a} missing from {actions:?}");
+        }
+
+        // The last admin can be neither demoted nor suspended.
+        let me: Me = gw.get_ok("/admin/v1/me", &admin).await;
+        let (_, other_admin) = user_with_role(&gw, "second@acme.example", Role::Admin).await;
+        let _: User = gw
+            .json_ok(
+                Method::PATCH,
+                &format!("/admin/v1/users/{}", me.user.id),
+                &other_admin,
+                &json!({ "role": "member" }),
+            )
+            .await;
+        let (second_id, _) = {
+            let me2: Me = gw.get_ok("/admin/v1/me", &other_admin).await;
+            (me2.user.id, ())
+        };
+        let last = gw
+            .send(
+                Method::PATCH,
+                &format!("/admin/v1/users/{second_id}"),
+                &other_admin,
+                Some(&json!({ "role": "member" })),
+            )
+            .await;
+        assert_eq!(last.status(), StatusCode::CONFLICT, "{}", gw.name);
+    }
+}
+
+#[tokio::test]
+async fn seats_limit_users_and_invitations_and_never_oversubscribe() {
+    for gw in backends().await {
+        let admin = gw.init(3).await;
+        let _: User = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/users",
+                &admin,
+                &json!({ "email": "a@acme.example", "first_name": "A",
+                "last_name": "A", "role": "member", "password": "a long enough password" }),
+            )
+            .await;
+        // Two seats used, one free: 20 invitations race for it.
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let http = gw.http.clone();
+            let url = gw.url("/admin/v1/invitations");
+            let token = admin.expose().to_owned();
+            tasks.push(tokio::spawn(async move {
+                http.post(url)
+                    .bearer_auth(token)
+                    .json(&json!({ "email": format!("racer{i}@acme.example"), "role": "member" }))
+                    .send()
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut created = 0;
+        let mut full = 0;
+        for t in tasks {
+            let r = t.await.unwrap();
+            match r.status() {
+                StatusCode::CREATED => created += 1,
+                StatusCode::CONFLICT => {
+                    let p = problem(r, StatusCode::CONFLICT).await;
+                    assert_eq!(p.code, ErrorCode::SeatLimitReached);
+                    assert_eq!(p.detail, "3 of 3 seats used.");
+                    full += 1;
+                }
+                other => panic!("unexpected {other} on {}", gw.name),
+            }
+        }
+        assert_eq!((created, full), (1, 19), "on {}", gw.name);
+        let org: Org = gw.get_ok("/admin/v1/org", &admin).await;
+        assert_eq!((org.seats_used, org.seat_limit), (3, 3));
+    }
+}
+
+#[tokio::test]
+async fn invitations_links_resend_revoke_accept_and_bulk() {
+    for gw in backends().await {
+        let admin = gw.init(50).await;
+        let (_, auditor) = user_with_role(&gw, "audit@acme.example", Role::Auditor).await;
+        let ws: Workspace = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/workspaces",
+                &admin,
+                &json!({ "name": "Ops" }),
+            )
+            .await;
+        let inv: Invitation = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/invitations",
+                &admin,
+                &json!({ "email": "new.person@acme.example", "first_name": "New", "last_name": "Person",
+                         "role": "member", "workspace_ids": [ws.id] }),
+            )
+            .await;
+        let link = inv.link.clone().expect("the link comes back on create");
+        assert!(link.starts_with(&gw.gateway.url()) && link.contains("/invite/"));
+        assert_eq!(inv.status, InvitationStatus::Pending);
+        let days = (inv.expires_at - inv.created_at).num_hours();
+        assert_eq!(days, 7 * 24, "org default TTL");
+
+        let seen_by_admin: Invitation = gw
+            .get_ok(&format!("/admin/v1/invitations/{}", inv.id), &admin)
+            .await;
+        assert_eq!(seen_by_admin.link.as_deref(), Some(link.as_str()));
+        let seen_by_auditor: Invitation = gw
+            .get_ok(&format!("/admin/v1/invitations/{}", inv.id), &auditor)
+            .await;
+        assert_eq!(
+            seen_by_auditor.link, None,
+            "auditors may not invite, so they get no link"
+        );
+
+        let dup = gw
+            .send(
+                Method::POST,
+                "/admin/v1/invitations",
+                &admin,
+                Some(&json!({ "email": "new.person@acme.example", "role": "member" })),
+            )
+            .await;
+        assert_eq!(dup.status(), StatusCode::CONFLICT);
+
+        let resent: Invitation = gw
+            .json_ok(
+                Method::POST,
+                &format!("/admin/v1/invitations/{}/resend", inv.id),
+                &admin,
+                &json!({}),
+            )
+            .await;
+        assert!(resent.expires_at >= inv.expires_at);
+        assert_eq!(resent.link, inv.link, "resend keeps the link");
+
+        // Accepting makes the invitee a user in the invited workspaces; the link is then used.
+        let token = link.rsplit('/').next().unwrap().to_owned();
+        let user = gatehouse_gateway::invitations::accept(
+            &gw.gateway.state,
+            &token,
+            &AcceptInvitation {
+                password: Some("a long enough password".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (user.email.as_str(), user.status),
+            ("new.person@acme.example", UserStatus::Active)
+        );
+        assert_eq!(user.workspace_ids, vec![ws.id.clone()]);
+        let again = gatehouse_gateway::invitations::accept(
+            &gw.gateway.state,
+            &token,
+            &AcceptInvitation {
+                password: Some("a long enough password".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(again.problem().code, ErrorCode::InviteUsed);
+        let accepted: Page<Invitation> = gw
+            .get_ok("/admin/v1/invitations?status=accepted", &admin)
+            .await;
+        assert!(accepted.items.iter().any(|i| i.id == inv.id));
+
+        // Revoked links stop working.
+        let other: Invitation = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/invitations",
+                &admin,
+                &json!({ "email": "other@acme.example", "role": "member" }),
+            )
+            .await;
+        let _: Invitation = gw
+            .json_ok(
+                Method::POST,
+                &format!("/admin/v1/invitations/{}/revoke", other.id),
+                &admin,
+                &json!({}),
+            )
+            .await;
+        let other_token = other.link.unwrap().rsplit('/').next().unwrap().to_owned();
+        let revoked = gatehouse_gateway::invitations::accept(
+            &gw.gateway.state,
+            &other_token,
+            &AcceptInvitation {
+                password: Some("a long enough password".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(revoked.problem().code, ErrorCode::InviteRevoked);
+
+        // Inviting an existing account adds it to the workspaces instead.
+        let ws2: Workspace = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/workspaces",
+                &admin,
+                &json!({ "name": "Sales" }),
+            )
+            .await;
+        let r = gw
+            .send(
+                Method::POST,
+                "/admin/v1/invitations",
+                &admin,
+                Some(&json!({ "email": "NEW.person@acme.example",
+                "role": "member", "workspace_ids": [ws2.id] })),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let existing: User = r.json().await.unwrap();
+        assert!(existing.workspace_ids.contains(&ws2.id));
+
+        // Bulk: any pasted text, a result per address.
+        let text = "Please add Jo <jo@acme.example>, sam@acme.example; sam@ACME.example\n\
+                    broken@ and new.person@acme.example (already in) and mailto:kim@acme.example.";
+        let result: BulkInviteResult = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/invitations/bulk",
+                &admin,
+                &json!({ "text": text, "role": "member" }),
+            )
+            .await;
+        let outcomes: Vec<(String, BulkOutcome)> = result
+            .results
+            .iter()
+            .map(|r| (r.email.to_lowercase(), r.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                ("jo@acme.example".into(), BulkOutcome::Invited),
+                ("sam@acme.example".into(), BulkOutcome::Invited),
+                ("sam@acme.example".into(), BulkOutcome::Duplicate),
+                ("broken@".into(), BulkOutcome::Invalid),
+                ("new.person@acme.example".into(), BulkOutcome::AlreadyMember),
+                ("kim@acme.example".into(), BulkOutcome::Invited),
+            ],
+            "on {}",
+            gw.name
+        );
+        assert!(
+            result.results[0]
+                .invitation
+                .as_ref()
+                .unwrap()
+                .link
+                .is_some()
+        );
+    }
+}
+
+#[tokio::test]
+async fn effective_policy_is_the_strictest_with_its_source() {
+    for gw in backends().await {
+        let admin = gw.init(20).await;
+        model(&gw, "gpt-4o-mini").await;
+        model(&gw, "claude-haiku").await;
+        let (user_id, user_token) = user_with_role(&gw, "u@acme.example", Role::Member).await;
+        let (manager_id, manager) = user_with_role(&gw, "m@acme.example", Role::Member).await;
+        let group: Group = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/groups",
+                &admin,
+                &json!({ "name": "Interns" }),
+            )
+            .await;
+        let _: GroupMember = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/groups/{}/members/{user_id}", group.id),
+                &admin,
+                &json!({ "role": "member" }),
+            )
+            .await;
+        let _: GroupMember = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/groups/{}/members/{manager_id}", group.id),
+                &admin,
+                &json!({ "role": "manager" }),
+            )
+            .await;
+        let _: Limits = gw
+            .json_ok(Method::PUT, &format!("/admin/v1/users/{user_id}/limits"), &admin,
+                &json!({ "requests_per_min": 100, "input_tokens_per_min": 1000, "output_tokens_per_min": null, "max_concurrent": 4 }))
+            .await;
+        let _: Limits = gw
+            .json_ok(Method::PUT, &format!("/admin/v1/groups/{}/limits", group.id), &admin,
+                &json!({ "requests_per_min": 30, "input_tokens_per_min": 5000, "output_tokens_per_min": 800, "max_concurrent": null }))
+            .await;
+        let _: Budget = gw
+            .json_ok(Method::PUT, &format!("/admin/v1/groups/{}/budget", group.id), &admin,
+                &json!({ "daily_usd": 5.0, "weekly_usd": null, "monthly_usd": 50.0, "alert_thresholds": [80, 50, 100, 80] }))
+            .await;
+        let _: Budget = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/users/{user_id}/budget"),
+                &admin,
+                &json!({ "daily_usd": 10.0, "weekly_usd": 20.0, "monthly_usd": 40.0 }),
+            )
+            .await;
+        let _: Grant = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/groups/{}/grants/gpt-4o-mini", group.id),
+                &admin,
+                &json!({}),
+            )
+            .await;
+        let _: Grant = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/users/{user_id}/grants/gpt-4o-mini"),
+                &admin,
+                &json!({}),
+            )
+            .await;
+
+        let eff: EffectivePolicy = gw
+            .get_ok(&format!("/admin/v1/users/{user_id}/effective"), &user_token)
+            .await;
+        let g = Some(group.id.clone());
+        let u = Some("user".to_owned());
+        assert_eq!(
+            (
+                eff.limits.requests_per_min.value,
+                &eff.limits.requests_per_min.source
+            ),
+            (Some(30), &g)
+        );
+        assert_eq!(
+            (
+                eff.limits.input_tokens_per_min.value,
+                &eff.limits.input_tokens_per_min.source
+            ),
+            (Some(1000), &u)
+        );
+        assert_eq!(
+            (
+                eff.limits.output_tokens_per_min.value,
+                &eff.limits.output_tokens_per_min.source
+            ),
+            (Some(800), &g)
+        );
+        assert_eq!(
+            (
+                eff.limits.max_concurrent.value,
+                &eff.limits.max_concurrent.source
+            ),
+            (Some(4), &u)
+        );
+        assert_eq!(
+            (eff.budget.daily_usd.value, &eff.budget.daily_usd.source),
+            (Some(5.0), &g)
+        );
+        assert_eq!(
+            (eff.budget.weekly_usd.value, &eff.budget.weekly_usd.source),
+            (Some(20.0), &u)
+        );
+        assert_eq!(
+            (eff.budget.monthly_usd.value, &eff.budget.monthly_usd.source),
+            (Some(40.0), &u)
+        );
+        assert_eq!(eff.grants.len(), 1);
+        assert_eq!(
+            eff.grants[0].sources,
+            vec!["user".to_owned(), group.id.clone()]
+        );
+        let budget: Budget = gw
+            .get_ok(&format!("/admin/v1/groups/{}/budget", group.id), &admin)
+            .await;
+        assert_eq!(budget.alert_thresholds, vec![50, 80, 100]);
+
+        // The group's manager works within the group's own policy only.
+        let within = gw
+            .send(
+                Method::PUT,
+                &format!("/admin/v1/users/{user_id}/grants/gpt-4o-mini"),
+                &manager,
+                None::<&()>,
+            )
+            .await;
+        assert_eq!(within.status(), StatusCode::OK);
+        let beyond = gw
+            .send(
+                Method::PUT,
+                &format!("/admin/v1/users/{user_id}/grants/claude-haiku"),
+                &manager,
+                None::<&()>,
+            )
+            .await;
+        assert_eq!(beyond.status(), StatusCode::FORBIDDEN);
+        let loose = gw
+            .send(
+                Method::PUT,
+                &format!("/admin/v1/users/{user_id}/limits"),
+                &manager,
+                Some(&json!({ "requests_per_min": 31,
+                "input_tokens_per_min": 10, "output_tokens_per_min": 10 })),
+            )
+            .await;
+        assert_eq!(loose.status(), StatusCode::FORBIDDEN);
+        let tight = gw
+            .send(
+                Method::PUT,
+                &format!("/admin/v1/users/{user_id}/limits"),
+                &manager,
+                Some(&json!({ "requests_per_min": 10,
+                "input_tokens_per_min": 10, "output_tokens_per_min": 10 })),
+            )
+            .await;
+        assert_eq!(tight.status(), StatusCode::OK);
+        let own_group = gw
+            .send(
+                Method::PUT,
+                &format!("/admin/v1/groups/{}/limits", group.id),
+                &manager,
+                Some(&json!({ "requests_per_min": 1000 })),
+            )
+            .await;
+        assert_eq!(own_group.status(), StatusCode::FORBIDDEN);
+        let make_manager = gw
+            .send(
+                Method::PUT,
+                &format!("/admin/v1/groups/{}/members/{user_id}", group.id),
+                &manager,
+                Some(&json!({ "role": "manager" })),
+            )
+            .await;
+        assert_eq!(make_manager.status(), StatusCode::FORBIDDEN);
+
+        for bad in [
+            json!({ "requests_per_min": -1 }),
+            json!({ "requests_per_min": "many" }),
+        ] {
+            let r = gw
+                .send(
+                    Method::PUT,
+                    &format!("/admin/v1/users/{user_id}/limits"),
+                    &admin,
+                    Some(&bad),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        }
+        let nan = gw
+            .send(
+                Method::PUT,
+                &format!("/admin/v1/users/{user_id}/budget"),
+                &admin,
+                Some(&json!({ "daily_usd": -5 })),
+            )
+            .await;
+        assert_eq!(nan.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let missing = gw
+            .send(
+                Method::PUT,
+                &format!("/admin/v1/users/{user_id}/grants/no-such-model"),
+                &admin,
+                None::<&()>,
+            )
+            .await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+        // Deleting the group takes its policy with it.
+        let del = gw
+            .send(
+                Method::DELETE,
+                &format!("/admin/v1/groups/{}", group.id),
+                &admin,
+                None::<&()>,
+            )
+            .await;
+        assert_eq!(del.status(), StatusCode::NO_CONTENT);
+        let eff: EffectivePolicy = gw
+            .get_ok(&format!("/admin/v1/users/{user_id}/effective"), &admin)
+            .await;
+        assert_eq!(eff.limits.requests_per_min.value, Some(10));
+        assert_eq!(eff.budget.daily_usd.value, Some(10.0));
+    }
+}
+
+#[tokio::test]
+async fn api_keys_show_their_secret_once() {
+    for gw in backends().await {
+        let admin = gw.init(10).await;
+        let (member_id, member) = user_with_role(&gw, "k@acme.example", Role::Member).await;
+        let created: ApiKeyCreated = gw
+            .json_ok(
+                Method::POST,
+                &format!("/admin/v1/users/{member_id}/keys"),
+                &member,
+                &json!({ "name": "cli" }),
+            )
+            .await;
+        assert!(
+            created.secret.starts_with("gk_") && created.secret.starts_with(&created.key.prefix)
+        );
+        let listed: Vec<ApiKey> = gw
+            .get_ok(&format!("/admin/v1/users/{member_id}/keys"), &admin)
+            .await;
+        assert_eq!(listed.len(), 1);
+        let text = serde_json::to_string(&listed).unwrap();
+        assert!(
+            !text.contains(&created.secret),
+            "the list never shows the secret"
+        );
+        let (_, other) = user_with_role(&gw, "other@acme.example", Role::Member).await;
+        let r = gw
+            .send(
+                Method::DELETE,
+                &format!("/admin/v1/keys/{}", created.key.id),
+                &other,
+                None::<&()>,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = gw
+            .send(
+                Method::DELETE,
+                &format!("/admin/v1/keys/{}", created.key.id),
+                &member,
+                None::<&()>,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        let listed: Vec<ApiKey> = gw
+            .get_ok(&format!("/admin/v1/users/{member_id}/keys"), &member)
+            .await;
+        assert!(listed[0].revoked_at.is_some());
+        let audit: Page<AuditEntry> = gw
+            .get_ok("/admin/v1/audit?action=key.created", &admin)
+            .await;
+        assert_eq!(audit.items.len(), 1);
+        assert!(!audit.items[0].summary.to_string().contains(&created.secret));
+    }
+}
+
+#[tokio::test]
+async fn org_settings_are_validated_and_audited() {
+    for gw in backends().await {
+        let admin = gw.init(10).await;
+        let org: Org = gw
+            .json_ok(
+                Method::PATCH,
+                "/admin/v1/org",
+                &admin,
+                &json!({ "invite_ttl_days": 14, "time_zone": "Europe/Berlin" }),
+            )
+            .await;
+        assert_eq!(
+            (org.invite_ttl_days, org.time_zone.as_str()),
+            (14, "Europe/Berlin")
+        );
+        for bad in [
+            json!({ "invite_ttl_days": 31 }),
+            json!({ "time_zone": "Mars/Olympus" }),
+            json!({ "seat_limit": 0 }),
+        ] {
+            let r = gw
+                .send(Method::PATCH, "/admin/v1/org", &admin, Some(&bad))
+                .await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        }
+        let after: Org = gw.get_ok("/admin/v1/org", &admin).await;
+        assert_eq!(
+            after.invite_ttl_days, 14,
+            "a rejected change changes nothing"
+        );
+        let roles: Vec<RoleInfo> = gw.get_ok("/admin/v1/roles", &admin).await;
+        assert_eq!(roles.len(), 4);
+        let huge = gw
+            .request(Method::PATCH, "/admin/v1/org", Some(&admin))
+            .header("content-type", "application/json")
+            .body(format!("{{\"name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            problem(huge, StatusCode::PAYLOAD_TOO_LARGE).await.code,
+            ErrorCode::PayloadTooLarge
+        );
+        let malformed = gw
+            .request(Method::PATCH, "/admin/v1/org", Some(&admin))
+            .header("content-type", "application/json")
+            .body("{\"name\": ")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            problem(malformed, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+                .code,
+            ErrorCode::ValidationFailed
+        );
+    }
+}
