@@ -418,6 +418,11 @@ async fn put_budget(
     .bind(budget.monthly_usd)
     .bind(serde_json::to_string(&budget.alert_thresholds).expect("numbers serialize"))
     .bind(revision)
+    // Prepared afresh each time: sqlx's Any driver sends a NULL `Option<f64>` to PostgreSQL as
+    // REAL and a number as DOUBLE PRECISION, and a statement cached with the types of its first
+    // use then fails ("incorrect binary data format") when a cap changes between null and a
+    // number.
+    .persistent(false)
     .execute(&mut *tx)
     .await?;
     let target = format!("{}:{id}", kind.as_str());
