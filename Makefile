@@ -8,14 +8,14 @@ export CARGO_TERM_COLOR ?= never
 APP := $(CARGO_TARGET_DIR)/debug/gatehouse
 TAURI := ui/node_modules/.bin/tauri
 
-.PHONY: run test deps deps-test ui-deps e2e-deps lint unit app e2e gateway
+.PHONY: run test deps deps-test ui-deps e2e-deps lint unit api-fuzz app e2e gateway
 
 ## Installs what is missing, builds the app and launches it on the embedded demo gateway.
 run: deps ui-deps app
 	$(APP)
 
 ## Installs what is missing and runs every check and test.
-test: deps-test ui-deps e2e-deps lint unit app e2e
+test: deps-test ui-deps e2e-deps lint unit api-fuzz app e2e
 
 deps:
 	scripts/install-deps.sh run
@@ -46,6 +46,11 @@ unit: export GATEHOUSE_TEST_PYTHON ?= $(HOME)/.cache/gatehouse/venv/bin/python
 unit:
 	npm --prefix ui test
 	scripts/with-postgres.sh scripts/with-keyring.sh cargo test --workspace --locked
+
+## schemathesis over every operation of the admin API against its OpenAPI document, on a live
+## demo gateway: no 5xx, every response as documented.
+api-fuzz:
+	scripts/schemathesis.sh
 
 ## The app binary with the UI embedded (beforeBuildCommand builds the UI).
 app:

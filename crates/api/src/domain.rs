@@ -290,7 +290,8 @@ pub struct Limits {
     pub max_concurrent: Option<i64>,
 }
 
-/// Budget caps in USD; `null` is none. Thresholds are percents of each cap.
+/// Budget caps in USD, kept to the micro-dollar; `null` is none. Thresholds are percents of each
+/// cap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
@@ -529,6 +530,7 @@ pub struct BulkInviteResult {
 #[into_params(parameter_in = Query)]
 pub struct InvitationListQuery {
     pub status: Option<InvitationStatus>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -563,6 +565,7 @@ pub struct UsageQuery {
     pub group_id: Option<String>,
     pub model_id: Option<String>,
     pub workspace_id: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -628,6 +631,7 @@ pub struct AuditQuery {
     pub action: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -636,6 +640,7 @@ pub struct AuditQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -134,12 +134,14 @@ pub struct Page<T> {
 #[into_params(parameter_in = Query)]
 pub struct UserListQuery {
     /// Substring of the name or e-mail, case-insensitive.
+    #[param(max_length = 200)]
     pub query: Option<String>,
     pub role: Option<Role>,
     pub status: Option<UserStatus>,
     pub workspace_id: Option<String>,
     pub group_id: Option<String>,
     /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -206,8 +208,10 @@ pub struct SyncPage {
 #[into_params(parameter_in = Query)]
 pub struct SyncQuery {
     /// Changes after this revision; 0 is a full snapshot.
+    #[param(minimum = 0)]
     pub since: Option<i64>,
     /// 1 to 5000, default 1000.
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<u32>,
 }
 

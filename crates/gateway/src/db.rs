@@ -2,6 +2,14 @@
 //! both through sqlx's `Any` driver so that every query is written once. The SQL sticks to what
 //! both understand: `$n` placeholders, BIGINT for integers and booleans, TEXT timestamps in one
 //! fixed RFC 3339 form (so they sort as text).
+//!
+//! What PostgreSQL refuses that SQLite takes, through `Any` (the tests run on both):
+//! - A result column of a type `Any` cannot decode: NUMERIC, which is what `SUM` and `AVG` of a
+//!   BIGINT give; cast it (`CAST(SUM(x) AS BIGINT)`). `COUNT(*)` is BIGINT, which decodes as i64.
+//! - U+0000 in TEXT: the `nul` middleware turns it away at the edge.
+//! - A bind whose SQL type changes between uses of one cached statement: a NULL `Option<f64>` is
+//!   sent as REAL, a number as DOUBLE PRECISION. Nullable amounts are stored as BIGINT micro-USD
+//!   (`policy::micros`), whose NULL and numbers bind alike.
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -31,7 +31,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 /// 422 `validation_failed` for malformed JSON, a wrong content type, wrong types or unknown
 /// fields (the wire types deny them).
 #[derive(Debug)]
-#[allow(dead_code)] // no handler takes a JSON body yet; the next resources do
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {

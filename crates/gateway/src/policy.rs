@@ -439,8 +439,9 @@ async fn put_budget(
         json!({ "before": before, "after": budget }),
     )
     .await?;
+    let (stored, _) = budget_of(&mut *tx, kind, id).await?;
     tx.commit().await?;
-    Ok(budget)
+    Ok(stored)
 }
 
 /// The strictest set value and its source; the user's own wins a tie.

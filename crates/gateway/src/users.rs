@@ -184,7 +184,8 @@ pub async fn list(
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        if text.len() > 200 {
+        // Characters, as the document's maxLength counts them, not bytes.
+        if text.chars().count() > 200 {
             return Err(ApiError::invalid("query", "is longer than 200 characters"));
         }
         let escaped = text
