@@ -336,11 +336,19 @@ pub struct SubjectBudget {
     pub revision: i64,
 }
 
-/// One effective value and where it comes from: `user`, or the id of a group. No source when
+/// One effective limit and where it comes from: `user`, or the id of a group. No source when
 /// nothing sets it (unlimited).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
-pub struct Effective<T> {
-    pub value: Option<T>,
+pub struct EffectiveCount {
+    #[ts(type = "number | null")]
+    pub value: Option<i64>,
+    pub source: Option<String>,
+}
+
+/// One effective budget cap in USD and where it comes from, as for [`EffectiveCount`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct EffectiveUsd {
+    pub value: Option<f64>,
     pub source: Option<String>,
 }
 
@@ -353,17 +361,17 @@ pub struct EffectiveGrant {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct EffectiveLimits {
-    pub requests_per_min: Effective<i64>,
-    pub input_tokens_per_min: Effective<i64>,
-    pub output_tokens_per_min: Effective<i64>,
-    pub max_concurrent: Effective<i64>,
+    pub requests_per_min: EffectiveCount,
+    pub input_tokens_per_min: EffectiveCount,
+    pub output_tokens_per_min: EffectiveCount,
+    pub max_concurrent: EffectiveCount,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct EffectiveBudget {
-    pub daily_usd: Effective<f64>,
-    pub weekly_usd: Effective<f64>,
-    pub monthly_usd: Effective<f64>,
+    pub daily_usd: EffectiveUsd,
+    pub weekly_usd: EffectiveUsd,
+    pub monthly_usd: EffectiveUsd,
 }
 
 /// `GET /users/{id}/effective`: the strictest of the user's own values and every group's.

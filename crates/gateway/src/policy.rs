@@ -8,8 +8,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_api::{
-    Budget, Effective, EffectiveBudget, EffectiveGrant, EffectiveLimits, EffectivePolicy, Grant,
-    Limits, SubjectBudget, SubjectKind, SubjectLimits, SyncChange, SyncKind,
+    Budget, EffectiveBudget, EffectiveCount, EffectiveGrant, EffectiveLimits, EffectivePolicy,
+    EffectiveUsd, Grant, Limits, SubjectBudget, SubjectKind, SubjectLimits, SyncChange, SyncKind,
 };
 use serde_json::json;
 
@@ -445,7 +445,7 @@ async fn put_budget(
 }
 
 /// The strictest set value and its source; the user's own wins a tie.
-fn strictest<T: PartialOrd + Copy>(values: &[(String, Option<T>)]) -> Effective<T> {
+fn strictest<T: PartialOrd + Copy>(values: &[(String, Option<T>)]) -> (Option<T>, Option<String>) {
     let mut best: Option<(T, &str)> = None;
     for (source, value) in values {
         if let Some(v) = value
@@ -454,10 +454,7 @@ fn strictest<T: PartialOrd + Copy>(values: &[(String, Option<T>)]) -> Effective<
             best = Some((*v, source));
         }
     }
-    Effective {
-        value: best.map(|(v, _)| v),
-        source: best.map(|(_, s)| s.to_owned()),
-    }
+    (best.map(|(v, _)| v), best.map(|(_, s)| s.to_owned()))
 }
 
 /// The effective policy of `user_id`.
@@ -502,20 +499,14 @@ pub async fn effective(
     }
     grants.sort_by(|a, b| a.model_id.cmp(&b.model_id));
     let pick_l = |f: fn(&Limits) -> Option<i64>| {
-        strictest(
-            &limits
-                .iter()
-                .map(|(s, l)| (s.clone(), f(l)))
-                .collect::<Vec<_>>(),
-        )
+        let values: Vec<_> = limits.iter().map(|(s, l)| (s.clone(), f(l))).collect();
+        let (value, source) = strictest(&values);
+        EffectiveCount { value, source }
     };
     let pick_b = |f: fn(&Budget) -> Option<f64>| {
-        strictest(
-            &budgets
-                .iter()
-                .map(|(s, b)| (s.clone(), f(b)))
-                .collect::<Vec<_>>(),
-        )
+        let values: Vec<_> = budgets.iter().map(|(s, b)| (s.clone(), f(b))).collect();
+        let (value, source) = strictest(&values);
+        EffectiveUsd { value, source }
     };
     Ok(EffectivePolicy {
         user_id: user_id.to_owned(),

@@ -270,27 +270,6 @@ async fn get_in(tx: &mut Tx, id: &str) -> ApiResult<User> {
     Ok(attach_workspaces(&mut **tx, vec![row]).await?.remove(0))
 }
 
-/// Another admin keeps the org manageable: the last active admin may not be suspended, demoted
-/// or removed.
-async fn ensure_another_admin(tx: &mut Tx, user: &User) -> ApiResult<()> {
-    if user.role != Role::Admin || user.status != UserStatus::Active {
-        return Ok(());
-    }
-    let others: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active' AND id <> $1",
-    )
-    .bind(&user.id)
-    .fetch_one(&mut **tx)
-    .await?;
-    if others == 0 {
-        return Err(ApiError::new(
-            gatehouse_api::ErrorCode::Conflict,
-            "This is the organisation's last active admin; make another admin first.",
-        ));
-    }
-    Ok(())
-}
-
 /// One user
 #[utoipa::path(
     get, path = "/admin/v1/users/{id}", tag = "users",
@@ -466,8 +445,12 @@ pub async fn patch(
         .transpose()?;
     let mut tx = state.db.begin_write().await?;
     let before = get_in(&mut tx, &id).await?;
-    if input.role.is_some_and(|r| r != Role::Admin) {
-        ensure_another_admin(&mut tx, &before).await?;
+    // Nobody changes their own role: an admin demoting themselves by a slip locks themselves out.
+    if caller.user_id == id && input.role.is_some_and(|r| r != before.role) {
+        return Err(ApiError::new(
+            gatehouse_api::ErrorCode::Conflict,
+            "You cannot change your own role; ask another admin.",
+        ));
     }
     let mut after = before.clone();
     if let Some(v) = first_name {
@@ -575,7 +558,6 @@ pub async fn delete(
     }
     let mut tx = state.db.begin_write().await?;
     let before = get_in(&mut tx, &id).await?;
-    ensure_another_admin(&mut tx, &before).await?;
     remove_account(&mut tx, &id).await?;
     crate::audit::record(
         &mut tx,
@@ -650,7 +632,6 @@ async fn lifecycle(
             None
         }
         Step::Suspend => {
-            ensure_another_admin(&mut tx, &before).await?;
             update_row(&mut tx, &before, UserStatus::Suspended).await?;
             Some(get_in(&mut tx, id).await?)
         }

@@ -193,30 +193,31 @@ async fn user_lifecycle_from_creation_to_deletion() {
             assert!(actions.contains(&a), "{a} missing from {actions:?}");
         }
 
-        // The last admin can be neither demoted nor suspended.
+        // Nobody changes their own role or status, or deletes themselves: no admin locks the
+        // org out by a slip.
         let me: Me = gw.get_ok("/admin/v1/me", &admin).await;
-        let (_, other_admin) = user_with_role(&gw, "second@acme.example", Role::Admin).await;
-        let _: User = gw
-            .json_ok(
+        let own = format!("/admin/v1/users/{}", me.user.id);
+        for (method, path, body) in [
+            (
                 Method::PATCH,
-                &format!("/admin/v1/users/{}", me.user.id),
-                &other_admin,
-                &json!({ "role": "member" }),
-            )
-            .await;
-        let (second_id, _) = {
-            let me2: Me = gw.get_ok("/admin/v1/me", &other_admin).await;
-            (me2.user.id, ())
-        };
-        let last = gw
-            .send(
-                Method::PATCH,
-                &format!("/admin/v1/users/{second_id}"),
-                &other_admin,
-                Some(&json!({ "role": "member" })),
-            )
-            .await;
-        assert_eq!(last.status(), StatusCode::CONFLICT, "{}", gw.name);
+                own.clone(),
+                Some(json!({ "role": "member" })),
+            ),
+            (Method::POST, format!("{own}/suspend"), None),
+            (Method::DELETE, own.clone(), None),
+        ] {
+            let r = gw.send(method.clone(), &path, &admin, body.as_ref()).await;
+            assert_eq!(
+                problem(r, StatusCode::CONFLICT).await.code,
+                ErrorCode::Conflict,
+                "{method} {path}"
+            );
+        }
+        let still: Me = gw.get_ok("/admin/v1/me", &admin).await;
+        assert_eq!(
+            (still.user.role, still.user.status),
+            (Role::Admin, UserStatus::Active)
+        );
     }
 }
 
