@@ -23,6 +23,7 @@ pub mod permissions;
 pub mod policy;
 mod sql;
 mod sync;
+mod trace;
 pub mod users;
 mod validate;
 pub mod workspaces;
@@ -179,7 +180,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(trace::span))
         .with_state(state)
         .method_not_allowed_fallback(|| async {
             error::problem_response(&Problem {
