@@ -16,6 +16,7 @@ pub mod invitations;
 mod invite_mail;
 pub mod keys;
 mod me;
+pub mod oidc;
 pub mod org;
 pub mod passwords;
 pub mod periods;
@@ -29,6 +30,7 @@ mod validate;
 pub mod workspaces;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
@@ -54,6 +56,8 @@ pub struct AppState {
     pub db: Db,
     /// The base URL people reach this gateway at; links in pages and mails start with it.
     pub public_url: String,
+    /// The identity providers invitees restricted to one sign in with.
+    pub oidc: Arc<oidc::OidcConfig>,
 }
 
 /// A new opaque id: `prefix_` and a time-ordered UUIDv7, so ids sort in creation order.
@@ -163,6 +167,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(invitations::show))
         .routes(routes!(invitations::resend))
         .routes(routes!(invitations::revoke))
+        .routes(routes!(oidc::signin))
+        .routes(routes!(oidc::callback))
 }
 
 async fn not_found() -> error::ApiError {
@@ -247,10 +253,21 @@ pub struct RunningGateway {
 impl RunningGateway {
     /// Serves `db` on `listener` in a background task.
     pub fn spawn(db: Db, listener: TcpListener) -> std::io::Result<Self> {
+        Self::spawn_with_oidc(db, listener, oidc::OidcConfig::default())
+    }
+
+    /// Serves `db` on `listener` in a background task, with identity-provider sign-in for
+    /// invitations restricted to one.
+    pub fn spawn_with_oidc(
+        db: Db,
+        listener: TcpListener,
+        oidc: oidc::OidcConfig,
+    ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let state = AppState {
             db,
             public_url: format!("http://{addr}"),
+            oidc: Arc::new(oidc),
         };
         let app = router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -274,8 +291,16 @@ impl RunningGateway {
 
     /// Binds 127.0.0.1 on a free port and serves `db` there.
     pub async fn start_on_loopback(db: Db) -> std::io::Result<Self> {
+        Self::start_on_loopback_with_oidc(db, oidc::OidcConfig::default()).await
+    }
+
+    /// Binds 127.0.0.1 on a free port and serves `db` there with `oidc`.
+    pub async fn start_on_loopback_with_oidc(
+        db: Db,
+        oidc: oidc::OidcConfig,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-        Self::spawn(db, listener)
+        Self::spawn_with_oidc(db, listener, oidc)
     }
 
     pub fn url(&self) -> String {
