@@ -55,6 +55,11 @@ fn provider(s: &str) -> IdentityProvider {
 }
 
 impl InvitationRow {
+    /// The identity provider the invitee must sign in with (`Any`: a password will do).
+    pub fn identity_provider(&self) -> IdentityProvider {
+        provider(&self.identity_provider)
+    }
+
     /// The status as of now: a pending invitation past its expiry is expired.
     pub fn status(&self) -> InvitationStatus {
         match self.status.as_str() {
@@ -647,7 +652,17 @@ pub async fn open(tx: &mut Tx, token: &str) -> ApiResult<InvitationRow> {
     .bind(hash_secret(token))
     .fetch_optional(&mut **tx)
     .await?;
-    let row = row.ok_or_else(|| ApiError::not_found("invitation"))?;
+    acceptable(row.ok_or_else(|| ApiError::not_found("invitation"))?)
+}
+
+/// The invitation with `id`, if it can still be accepted: for a sign-in that comes back from an
+/// identity provider, which knows the invitation by id rather than by its link.
+pub async fn open_by_id(tx: &mut Tx, id: &str) -> ApiResult<InvitationRow> {
+    acceptable(get_in(tx, id).await?)
+}
+
+/// `row` if it can still be accepted, else the problem that says why not.
+fn acceptable(row: InvitationRow) -> ApiResult<InvitationRow> {
     match row.status() {
         InvitationStatus::Pending => Ok(row),
         InvitationStatus::Expired => Err(ApiError::new(
@@ -690,29 +705,54 @@ pub async fn accept(state: &AppState, token: &str, input: &AcceptInvitation) -> 
         Some(n) => validate::name("last_name", n)?,
         None => row.last_name.clone(),
     };
+    let user = redeem(
+        &mut tx,
+        &row,
+        first_name,
+        last_name,
+        Some(password_hash),
+        "password",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Turns an invitation that `open` or `open_by_id` returned into an account (or adds the
+/// existing account with its e-mail to the invited workspaces) and marks it accepted, inside
+/// `tx`. The one place where an invitee joins, whichever way they proved who they are
+/// (`method`: `password`, `google`, `microsoft`); the caller commits.
+pub async fn redeem(
+    tx: &mut Tx,
+    row: &InvitationRow,
+    first_name: String,
+    last_name: String,
+    password_hash: Option<String>,
+    method: &str,
+) -> ApiResult<User> {
     let workspace_ids: Vec<String> = serde_json::from_str(&row.workspace_ids).unwrap_or_default();
     let role = Role::parse(&row.role).unwrap_or(Role::Member);
-    let org = org::get_in(&mut tx).await?;
+    let org = org::get_in(tx).await?;
     // Workspaces deleted since the invitation was made are skipped.
     let mut existing = Vec::new();
     for ws in workspace_ids {
-        if workspaces::ensure_exist(&mut tx, std::slice::from_ref(&ws))
+        if workspaces::ensure_exist(tx, std::slice::from_ref(&ws))
             .await
             .is_ok()
         {
             existing.push(ws);
         }
     }
-    let user_id = match user_id_by_email(&mut tx, &row.email).await? {
+    let user_id = match user_id_by_email(tx, &row.email).await? {
         Some(id) => {
             for ws in &existing {
-                workspaces::put_member(&mut tx, ws, &id, role).await?;
+                workspaces::put_member(tx, ws, &id, role).await?;
             }
             id
         }
         None => {
             users::insert(
-                &mut tx,
+                tx,
                 &users::NewUser {
                     email: row.email.clone(),
                     first_name,
@@ -724,7 +764,7 @@ pub async fn accept(state: &AppState, token: &str, input: &AcceptInvitation) -> 
                         UserStatus::Active
                     },
                     workspace_ids: existing,
-                    password_hash: Some(password_hash),
+                    password_hash,
                     created_at: db::now(),
                     last_active_at: Some(db::now()),
                 },
@@ -732,23 +772,32 @@ pub async fn accept(state: &AppState, token: &str, input: &AcceptInvitation) -> 
             .await?
         }
     };
-    let revision = next_revision(&mut tx).await?;
-    sqlx::query(
-        "UPDATE invitations SET status = 'accepted', accepted_at = $1, accepted_user_id = $2, revision = $3 WHERE id = $4",
+    let revision = next_revision(tx).await?;
+    // Only a still-pending invitation turns into an account: of two acceptances that raced
+    // past `open`, the second finds it accepted and changes nothing.
+    let claimed = sqlx::query(
+        "UPDATE invitations SET status = 'accepted', accepted_at = $1, accepted_user_id = $2, revision = $3 \
+         WHERE id = $4 AND status = 'pending'",
     )
     .bind(db::now())
     .bind(&user_id)
     .bind(revision)
     .bind(&row.id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
+    if claimed.rows_affected() != 1 {
+        return Err(ApiError::new(
+            ErrorCode::InviteUsed,
+            "This invitation has been used already. Sign in instead.",
+        ));
+    }
     audit::record(
-        &mut tx,
+        tx,
         Some(&user_id),
         "invitation.accepted",
         "invitation",
         &row.id,
-        json!({ "user_id": user_id }),
+        json!({ "user_id": user_id, "method": method }),
     )
     .await?;
     let user_row: users::UserRow = sqlx::query_as(&format!(
@@ -756,11 +805,9 @@ pub async fn accept(state: &AppState, token: &str, input: &AcceptInvitation) -> 
         users::USER_COLUMNS
     ))
     .bind(&user_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
-    let user = users::attach_workspaces(&mut *tx, vec![user_row])
+    Ok(users::attach_workspaces(&mut **tx, vec![user_row])
         .await?
-        .remove(0);
-    tx.commit().await?;
-    Ok(user)
+        .remove(0))
 }

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod mail;
 mod me;
 mod nul;
+pub mod oidc;
 pub mod options;
 pub mod org;
 pub mod pages;
@@ -32,6 +33,7 @@ mod sql;
 mod sync;
 pub mod throttle;
 mod tokens;
+mod trace;
 pub mod users;
 mod validate;
 pub mod workspaces;
@@ -67,6 +69,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Per node, in memory: see `throttle`.
     pub sign_in_throttle: Arc<throttle::SignInThrottle>,
+    /// The identity providers invitees restricted to one sign in with.
+    pub oidc: Arc<oidc::OidcConfig>,
 }
 
 impl AppState {
@@ -189,6 +193,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::delete))
         .routes(routes!(reset::request))
         .routes(routes!(reset::page, reset::submit))
+        .routes(routes!(oidc::signin))
+        .routes(routes!(oidc::callback))
 }
 
 async fn not_found() -> error::ApiError {
@@ -207,7 +213,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(nul::reject_nul))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(trace::span))
         .with_state(state)
         .method_not_allowed_fallback(|| async {
             error::problem_response(&Problem {
@@ -308,8 +314,9 @@ impl RunningGateway {
 
     /// Binds 127.0.0.1 on a free port and serves `db` there.
     pub async fn start_on_loopback(db: Db) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-        Self::spawn(db, listener)
+        Self::start_on_loopback_with(db, GatewayOptions::default())
+            .await
+            .map_err(std::io::Error::other)
     }
 
     /// Binds 127.0.0.1 on a free port and serves `db` there with `options`.

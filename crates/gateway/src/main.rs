@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gatehouse_api::Secret;
+use gatehouse_gateway::oidc::{self, OidcConfig, ProviderConfig};
 use gatehouse_gateway::{Db, GatewayOptions, RunningGateway, demo};
 
 #[derive(Parser)]
@@ -54,7 +55,67 @@ enum Command {
         /// listen address.
         #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
         public_url: Option<String>,
+        #[command(flatten)]
+        oidc: OidcArgs,
     },
+}
+
+/// Sign-in with Google or Microsoft for invitations restricted to one. A provider is on when it
+/// has a client id; its redirect URI to register is `{public URL}/oidc/callback`. Prefer the
+/// environment for the secrets: flags show in the process list.
+#[derive(clap::Args)]
+struct OidcArgs {
+    #[arg(long, env = "GATEHOUSE_OIDC_GOOGLE_ISSUER", default_value = oidc::GOOGLE_ISSUER)]
+    oidc_google_issuer: String,
+    #[arg(long, env = "GATEHOUSE_OIDC_GOOGLE_CLIENT_ID")]
+    oidc_google_client_id: Option<String>,
+    #[arg(
+        long,
+        env = "GATEHOUSE_OIDC_GOOGLE_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    oidc_google_client_secret: Option<String>,
+    /// `{tenant}` becomes the invitation's tenant id, or `common` when it names none.
+    #[arg(long, env = "GATEHOUSE_OIDC_MICROSOFT_ISSUER", default_value = oidc::MICROSOFT_ISSUER)]
+    oidc_microsoft_issuer: String,
+    #[arg(long, env = "GATEHOUSE_OIDC_MICROSOFT_CLIENT_ID")]
+    oidc_microsoft_client_id: Option<String>,
+    #[arg(
+        long,
+        env = "GATEHOUSE_OIDC_MICROSOFT_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    oidc_microsoft_client_secret: Option<String>,
+}
+
+impl OidcArgs {
+    fn into_config(self) -> anyhow::Result<OidcConfig> {
+        let config = OidcConfig {
+            google: ProviderConfig::from_settings(
+                "Google",
+                &self.oidc_google_issuer,
+                self.oidc_google_client_id,
+                self.oidc_google_client_secret,
+            )
+            .map_err(anyhow::Error::msg)?,
+            microsoft: ProviderConfig::from_settings(
+                "Microsoft",
+                &self.oidc_microsoft_issuer,
+                self.oidc_microsoft_client_id,
+                self.oidc_microsoft_client_secret,
+            )
+            .map_err(anyhow::Error::msg)?,
+        };
+        for (name, provider) in [("google", &config.google), ("microsoft", &config.microsoft)] {
+            match provider {
+                Some(p) => {
+                    tracing::info!(provider = name, issuer = %p.issuer, "invitee sign-in on")
+                }
+                None => tracing::info!(provider = name, "invitee sign-in off: no client id"),
+            }
+        }
+        Ok(config)
+    }
 }
 
 fn default_db() -> anyhow::Result<String> {
@@ -102,7 +163,9 @@ async fn main() -> anyhow::Result<()> {
             smtp_url,
             mail_from,
             public_url,
+            oidc,
         } => {
+            let oidc = oidc.into_config()?;
             let db = open(db).await?;
             if with_demo {
                 let token = demo::open(&db, "gateway --demo").await?;
@@ -120,6 +183,7 @@ async fn main() -> anyhow::Result<()> {
                 smtp_url: smtp_url.map(Secret::new),
                 mail_from: Some(mail_from),
                 public_url,
+                oidc,
             };
             let gateway = RunningGateway::spawn_with(db, listener, options)?;
             tracing::info!(

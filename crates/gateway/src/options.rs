@@ -7,6 +7,7 @@ use std::sync::Arc;
 use gatehouse_api::Secret;
 
 use crate::mail::{MailConfig, Mailer};
+use crate::oidc::OidcConfig;
 use crate::{AppState, Db};
 
 /// Options of [`crate::RunningGateway::spawn_with`]; the default sends no mail and builds links
@@ -19,6 +20,8 @@ pub struct GatewayOptions {
     pub mail_from: Option<String>,
     /// `http(s)://host[:port][/path]` as people reach the gateway; `None`: the listen address.
     pub public_url: Option<String>,
+    /// The identity providers invitees restricted to one sign in with; none by default.
+    pub oidc: OidcConfig,
 }
 
 impl GatewayOptions {
@@ -45,6 +48,7 @@ impl GatewayOptions {
             mailer,
             public_url: Arc::from(public_url),
             sign_in_throttle: Arc::default(),
+            oidc: Arc::new(self.oidc),
         })
     }
 }

@@ -69,11 +69,17 @@ pub fn page(title: &str, body_html: &str) -> String {
 /// credentials in their path, hence no caching and no referrer.
 pub fn respond(status: StatusCode, title: &str, body_html: &str) -> Response {
     let mut response = (status, page(title, body_html)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
+    response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
+    secure_headers(&mut response);
+    response
+}
+
+/// The headers every response of a page flow carries, pages and redirects alike.
+pub fn secure_headers(response: &mut Response) {
+    let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(content_security_policy()),
@@ -88,7 +94,6 @@ pub fn respond(status: StatusCode, title: &str, body_html: &str) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    response
 }
 
 /// A page with a heading and one paragraph of text (both escaped).

@@ -35,6 +35,7 @@ async fn with_mail(gw: TestGateway, sink: &SmtpSink) -> TestGateway {
             smtp_url: Some(Secret::new(sink.url())),
             mail_from: Some("Gatehouse Test <gatehouse@test.example>".into()),
             public_url: Some(format!("{PUBLIC_URL}/")),
+            ..Default::default()
         },
     )
     .await

@@ -32,7 +32,7 @@ async fn invitation_resend_and_welcome_mails_arrive_with_working_links() {
             .with_options(GatewayOptions {
                 smtp_url: Some(Secret::new(sink.url())),
                 mail_from: Some("Gatehouse <gatehouse@test.example>".into()),
-                public_url: None,
+                ..Default::default()
             })
             .await;
         let base = gw.gateway.url();

@@ -22,11 +22,6 @@ pub const POSTGRES_ENV: &str = "GATEHOUSE_TEST_POSTGRES";
 
 /// One gateway per database backend the suite runs on, each on a fresh database.
 pub async fn backends() -> Vec<TestGateway> {
-    // The gateway's log, shown with a failing test's output.
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter("warn,gatehouse_gateway=info")
-        .try_init();
     vec![TestGateway::sqlite().await, TestGateway::postgres().await]
 }
 
