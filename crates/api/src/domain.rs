@@ -343,6 +343,28 @@ pub struct Effective<T> {
     pub source: Option<String>,
 }
 
+// The document's schemas for `Effective<i64>` and `Effective<f64>`: utoipa leaves a generic
+// `Option<T>` out of `required` but does not let it be null, so the document refused the `null`
+// the server sends for "unlimited". Concrete copies are typed right.
+
+/// An effective whole number and where it comes from: `user`, or the id of a group. Both are
+/// null when nothing sets it (unlimited).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct EffectiveInteger {
+    value: Option<i64>,
+    source: Option<String>,
+}
+
+/// An effective amount in USD and where it comes from: `user`, or the id of a group. Both are
+/// null when nothing sets it (no cap).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct EffectiveUsd {
+    value: Option<f64>,
+    source: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct EffectiveGrant {
     pub model_id: String,
@@ -352,16 +374,23 @@ pub struct EffectiveGrant {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct EffectiveLimits {
+    #[schema(value_type = EffectiveInteger)]
     pub requests_per_min: Effective<i64>,
+    #[schema(value_type = EffectiveInteger)]
     pub input_tokens_per_min: Effective<i64>,
+    #[schema(value_type = EffectiveInteger)]
     pub output_tokens_per_min: Effective<i64>,
+    #[schema(value_type = EffectiveInteger)]
     pub max_concurrent: Effective<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct EffectiveBudget {
+    #[schema(value_type = EffectiveUsd)]
     pub daily_usd: Effective<f64>,
+    #[schema(value_type = EffectiveUsd)]
     pub weekly_usd: Effective<f64>,
+    #[schema(value_type = EffectiveUsd)]
     pub monthly_usd: Effective<f64>,
 }
 
@@ -664,4 +693,35 @@ pub struct AcceptInvitation {
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
     pub password: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    /// "Unlimited" is sent as `{"value": null, "source": null}`; the document must allow it.
+    #[test]
+    fn an_effective_value_may_be_null_in_the_document() {
+        #[derive(OpenApi)]
+        #[openapi(components(schemas(super::EffectivePolicy)))]
+        struct Doc;
+        let doc = serde_json::to_value(Doc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        for (parent, field) in [
+            ("EffectiveLimits", "requests_per_min"),
+            ("EffectiveBudget", "monthly_usd"),
+        ] {
+            let reference = schemas[parent]["properties"][field]["$ref"]
+                .as_str()
+                .unwrap();
+            let name = reference.rsplit('/').next().unwrap();
+            let value = &schemas[name]["properties"]["value"];
+            assert!(
+                value["type"]
+                    .as_array()
+                    .is_some_and(|t| t.contains(&"null".into())),
+                "{name}: {value}"
+            );
+        }
+    }
 }
