@@ -41,6 +41,8 @@ lint:
 	npm --prefix ui run build
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The gateway's mail tests run a real SMTP server with the venv's Python (scripts/install-deps.sh test).
+unit: export GATEHOUSE_TEST_PYTHON ?= $(HOME)/.cache/gatehouse/venv/bin/python
 unit:
 	npm --prefix ui test
 	scripts/with-postgres.sh scripts/with-keyring.sh cargo test --workspace --locked

@@ -33,8 +33,9 @@ if [ "$mode" = test ] && ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --locked
 fi
 
-# Test tools from PyPI (schemathesis for `make api-fuzz`) live in this venv, reinstalled only when
-# scripts/test-requirements.txt changes.
+# Test tools from PyPI live in this venv: aiosmtpd (a real SMTP server for the gateway's mail
+# tests, scripts/smtp-sink.py; the Makefile's `unit` target points GATEHOUSE_TEST_PYTHON at it)
+# and schemathesis (`make api-fuzz`). Reinstalled only when scripts/test-requirements.txt changes.
 if [ "$mode" = test ]; then
   venv="$HOME/.cache/gatehouse/venv"
   stamp="$venv/.requirements"

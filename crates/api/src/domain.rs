@@ -290,7 +290,8 @@ pub struct Limits {
     pub max_concurrent: Option<i64>,
 }
 
-/// Budget caps in USD; `null` is none. Thresholds are percents of each cap.
+/// Budget caps in USD, kept to the micro-dollar; `null` is none. Thresholds are percents of each
+/// cap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {

@@ -15,6 +15,10 @@ pub enum ErrorCode {
     InviteExpired,
     InviteRevoked,
     InviteUsed,
+    // A password-reset link past its hour (plain comments: ts-rs would not render variant docs).
+    ResetExpired,
+    // A password-reset link already used, or replaced by a newer one.
+    ResetUsed,
     ValidationFailed,
     PayloadTooLarge,
     RateLimited,
@@ -29,7 +33,11 @@ impl ErrorCode {
             Self::Forbidden | Self::AccountSuspended => 403,
             Self::NotFound => 404,
             Self::Conflict | Self::SeatLimitReached => 409,
-            Self::InviteExpired | Self::InviteRevoked | Self::InviteUsed => 410,
+            Self::InviteExpired
+            | Self::InviteRevoked
+            | Self::InviteUsed
+            | Self::ResetExpired
+            | Self::ResetUsed => 410,
             Self::PayloadTooLarge => 413,
             Self::ValidationFailed => 422,
             Self::RateLimited | Self::BudgetExceeded => 429,
@@ -48,6 +56,8 @@ impl ErrorCode {
             Self::InviteExpired => "invite_expired",
             Self::InviteRevoked => "invite_revoked",
             Self::InviteUsed => "invite_used",
+            Self::ResetExpired => "reset_expired",
+            Self::ResetUsed => "reset_used",
             Self::ValidationFailed => "validation_failed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::RateLimited => "rate_limited",
@@ -67,6 +77,8 @@ impl ErrorCode {
             Self::InviteExpired => "Invitation expired",
             Self::InviteRevoked => "Invitation revoked",
             Self::InviteUsed => "Invitation already used",
+            Self::ResetExpired => "Reset link expired",
+            Self::ResetUsed => "Reset link already used",
             Self::ValidationFailed => "Validation failed",
             Self::PayloadTooLarge => "Payload too large",
             Self::RateLimited => "Rate limited",

@@ -32,20 +32,41 @@ pub fn hash_secret(secret: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Creates a token for `user_id` and returns its secret, the only time it exists in clear.
+/// `tokens.kind` of a personal access token: made by its owner, may live forever.
+pub const KIND_PAT: &str = "pat";
+/// `tokens.kind` of a sign-in session: always expires, revoked when the password is reset.
+pub const KIND_SESSION: &str = "session";
+
+/// Creates a personal access token for `user_id` that never expires and returns its secret,
+/// the only time it exists in clear.
 pub async fn issue_token(tx: &mut Tx, user_id: &str, name: &str) -> Result<Secret, sqlx::Error> {
+    Ok(issue(tx, user_id, name, KIND_PAT, None).await?.1)
+}
+
+/// Creates a token of `kind` for `user_id`; returns its id and its secret.
+pub async fn issue(
+    tx: &mut Tx,
+    user_id: &str,
+    name: &str,
+    kind: &str,
+    expires_at: Option<&str>,
+) -> Result<(String, Secret), sqlx::Error> {
     let (secret, hash) = new_secret(TOKEN_PREFIX);
+    let id = crate::new_id("tok");
     sqlx::query(
-        "INSERT INTO tokens (id, user_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO tokens (id, user_id, name, secret_hash, created_at, expires_at, kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(crate::new_id("tok"))
+    .bind(&id)
     .bind(user_id)
     .bind(name)
     .bind(hash)
     .bind(db::now())
+    .bind(expires_at.map(str::to_owned))
+    .bind(kind)
     .execute(&mut **tx)
     .await?;
-    Ok(secret)
+    Ok((id, secret))
 }
 
 /// The authenticated caller of an admin API request.
@@ -84,14 +105,15 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|t| t.starts_with(TOKEN_PREFIX))
             .ok_or_else(ApiError::unauthorized)?;
-        let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT u.id, u.role, u.status, t.expires_at FROM tokens t \
+        let row: Option<TokenRow> = sqlx::query_as(
+            "SELECT u.id, u.role, u.status, t.id, t.expires_at, t.last_used_at FROM tokens t \
              JOIN users u ON u.id = t.user_id WHERE t.secret_hash = $1",
         )
         .bind(hash_secret(token))
         .fetch_optional(&state.db.pool)
         .await?;
-        let (user_id, role, status, expires_at) = row.ok_or_else(ApiError::unauthorized)?;
+        let (user_id, role, status, token_id, expires_at, last_used_at) =
+            row.ok_or_else(ApiError::unauthorized)?;
         if expires_at.is_some_and(|e| e <= db::now()) {
             return Err(ApiError::new(
                 ErrorCode::Unauthorized,
@@ -115,6 +137,52 @@ impl FromRequestParts<AppState> for Caller {
         }
         let role =
             Role::parse(&role).ok_or_else(|| ApiError::Internal(format!("bad role {role}")))?;
+        touch(state, &token_id, &user_id, last_used_at.as_deref());
         Ok(Caller { user_id, role })
     }
+}
+
+type TokenRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// How stale `last_used_at` and `last_active_at` may get: writing them on every request would
+/// take the write lock for every read.
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Records, in the background, that the token and its user were just used.
+fn touch(state: &AppState, token_id: &str, user_id: &str, last_used_at: Option<&str>) {
+    let now = chrono::Utc::now();
+    if last_used_at.is_some_and(|t| db::parse_timestamp(t) > now - TOUCH_EVERY) {
+        return;
+    }
+    let (db, token_id, user_id) = (state.db.clone(), token_id.to_owned(), user_id.to_owned());
+    tokio::spawn(async move {
+        let result = async {
+            let mut tx = db.begin_write().await?;
+            let at = db::timestamp(now);
+            sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(&at)
+                .bind(&token_id)
+                .execute(&mut *tx)
+                .await?;
+            let revision = db::next_revision(&mut tx).await?;
+            sqlx::query("UPDATE users SET last_active_at = $1, revision = $2 WHERE id = $3")
+                .bind(&at)
+                .bind(revision)
+                .bind(&user_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not record token use");
+        }
+    });
 }

@@ -8,6 +8,12 @@ use gatehouse_api::{ErrorCode, FieldError, PROBLEM_JSON, Problem};
 pub enum ApiError {
     #[error("{0}")]
     Problem(Problem),
+    /// A problem the client may retry after `retry_after_secs`, sent with `Retry-After`.
+    #[error("{problem}")]
+    Retry {
+        problem: Problem,
+        retry_after_secs: u64,
+    },
     #[error("database: {0}")]
     Db(sqlx::Error),
     #[error("internal: {0}")]
@@ -43,9 +49,17 @@ impl ApiError {
         )
     }
 
+    /// 429 `rate_limited` with `Retry-After`.
+    pub fn rate_limited(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self::Retry {
+            problem: Problem::new(ErrorCode::RateLimited, detail),
+            retry_after_secs,
+        }
+    }
+
     pub fn problem(&self) -> Problem {
         match self {
-            Self::Problem(p) => p.clone(),
+            Self::Problem(p) | Self::Retry { problem: p, .. } => p.clone(),
             Self::Db(_) | Self::Internal(_) => Problem::new(
                 ErrorCode::Internal,
                 "The gateway failed to handle this request.",
@@ -78,10 +92,19 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if !matches!(self, Self::Problem(_)) {
+        if matches!(self, Self::Db(_) | Self::Internal(_)) {
             tracing::error!(error = %self, "request failed");
         }
-        problem_response(&self.problem())
+        let mut response = problem_response(&self.problem());
+        if let Self::Retry {
+            retry_after_secs, ..
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
 }
 

@@ -96,7 +96,7 @@ pub fn link(public_url: &str, token: &str) -> String {
 fn link_base<'a>(state: &'a AppState, caller: &Caller) -> Option<&'a str> {
     caller
         .allows(Permission::InvitationsWrite)
-        .then_some(state.public_url.as_str())
+        .then_some(&*state.public_url)
 }
 
 async fn get_in(tx: &mut Tx, id: &str) -> ApiResult<InvitationRow> {
@@ -320,7 +320,11 @@ pub async fn create(
     }
     let (row, token) = insert(&mut tx, &caller, &invite).await?;
     tx.commit().await?;
-    crate::invite_mail::send(&state, &row, &token).await;
+    let org = org::get(&state.db.pool)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    crate::invite_mail::send(&state, &org, &row, &token);
     Ok((
         StatusCode::CREATED,
         Json(row.into_api(link_base(&state, &caller))),
@@ -430,8 +434,12 @@ pub async fn bulk(
         }
     }
     tx.commit().await?;
+    let org = org::get(&state.db.pool)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
     for (row, token) in &sent {
-        crate::invite_mail::send(&state, row, token).await;
+        crate::invite_mail::send(&state, &org, row, token);
     }
     Ok(Json(BulkInviteResult { results }))
 }
@@ -573,7 +581,11 @@ pub async fn resend(
     .await?;
     tx.commit().await?;
     let token = Secret::new(after.token.clone());
-    crate::invite_mail::send(&state, &after, &token).await;
+    let org = org::get(&state.db.pool)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    crate::invite_mail::send(&state, &org, &after, &token);
     Ok(Json(after.into_api(link_base(&state, &caller))))
 }
 
@@ -656,7 +668,9 @@ pub async fn open(tx: &mut Tx, token: &str) -> ApiResult<InvitationRow> {
 /// Accepts the invitation behind `token` with a password: the invitee becomes a user (pending
 /// where the org requires approval). Changes nothing unless it succeeds.
 pub async fn accept(state: &AppState, token: &str, input: &AcceptInvitation) -> ApiResult<User> {
-    let password_hash = crate::passwords::hash_new(input.password.as_deref().unwrap_or("")).await?;
+    let password = input.password.as_deref().unwrap_or("");
+    crate::password::validate("password", password)?;
+    let password_hash = crate::password::hash(password.to_owned()).await?;
     let mut tx = state.db.begin_write().await?;
     let row = open(&mut tx, token).await?;
     if provider(&row.identity_provider) != IdentityProvider::Any {

@@ -3,20 +3,21 @@
 //! or JSON. Expired, revoked and used links get a clear page and change nothing.
 
 use axum::Json;
-use axum::extract::{FromRequest, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use gatehouse_api::{AcceptInvitation, IdentityProvider, Problem};
+use gatehouse_api::{AcceptInvitation, IdentityProvider};
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::ApiPath;
 use crate::invitations::{self, InvitationRow};
-use crate::pages::{escape, page};
+use crate::pages::{Submitted, error_page, escape, respond};
 use crate::{AppState, org};
 
-fn problem_page(p: &Problem) -> Response {
-    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
-    page(status, &p.title, &format!("<p>{}</p>", escape(&p.detail)))
+const TITLE: &str = "Join your team";
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    respond(status, title, &format!("<h1>{}</h1>{body}", escape(title)))
 }
 
 fn form(row: &InvitationRow, org_name: &str, token: &str, error: Option<&str>) -> String {
@@ -55,7 +56,7 @@ fn form(row: &InvitationRow, org_name: &str, token: &str, error: Option<&str>) -
             token = escape(token),
             first = escape(&row.first_name),
             last = escape(&row.last_name),
-            min = crate::passwords::MIN_LEN,
+            min = crate::password::MIN_LEN,
         ));
     }
     body
@@ -86,7 +87,7 @@ pub async fn show(State(state): State<AppState>, ApiPath(token): ApiPath<String>
             "Join your team",
             &form(&row, &org_name, &token, None),
         ),
-        Err(e) => problem_page(&e.problem()),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -107,28 +108,16 @@ pub async fn show(State(state): State<AppState>, ApiPath(token): ApiPath<String>
 pub async fn accept(
     State(state): State<AppState>,
     ApiPath(token): ApiPath<String>,
-    request: Request,
+    body: Submitted<AcceptInvitation, AcceptInvitation>,
 ) -> Response {
-    let is_json = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
-        let input = match ApiJson::<AcceptInvitation>::from_request(request, &state).await {
-            Ok(ApiJson(input)) => input,
-            Err(e) => return e.into_response(),
-        };
-        return match invitations::accept(&state, &token, &input).await {
-            Ok(user) => Json(user).into_response(),
-            Err(e) => e.into_response(),
-        };
-    }
-    let input = match axum::Form::<AcceptInvitation>::from_request(request, &state).await {
-        Ok(axum::Form(input)) => input,
-        Err(e) => {
-            return problem_page(&ApiError::invalid("form", e.body_text()).problem());
+    let input = match body {
+        Submitted::Json(input) => {
+            return match invitations::accept(&state, &token, &input).await {
+                Ok(user) => Json(user).into_response(),
+                Err(e) => e.into_response(),
+            };
         }
+        Submitted::Form(input) => input,
     };
     match invitations::accept(&state, &token, &input).await {
         Ok(user) => {
@@ -166,12 +155,12 @@ pub async fn accept(
             match reopened {
                 Ok((row, org_name)) => page(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "Join your team",
+                    TITLE,
                     &form(&row, &org_name, &token, Some(&p.detail)),
                 ),
-                Err(e) => problem_page(&e.problem()),
+                Err(e) => error_page(&e),
             }
         }
-        Err(e) => problem_page(&e.problem()),
+        Err(e) => error_page(&e),
     }
 }

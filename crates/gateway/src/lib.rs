@@ -16,21 +16,28 @@ pub mod invitations;
 mod invite_mail;
 mod invite_pages;
 pub mod keys;
+pub mod mail;
 mod me;
 mod nul;
+pub mod options;
 pub mod org;
 pub mod pages;
-pub mod passwords;
+pub mod password;
 pub mod periods;
 pub mod permissions;
 pub mod policy;
+mod reset;
+mod sessions;
 mod sql;
 mod sync;
+pub mod throttle;
+mod tokens;
 pub mod users;
 mod validate;
 pub mod workspaces;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
@@ -46,6 +53,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use db::Db;
+pub use options::GatewayOptions;
 
 /// Largest request body the gateway reads.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -54,8 +62,18 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: Db,
-    /// The base URL people reach this gateway at; links in pages and mails start with it.
-    pub public_url: String,
+    pub mailer: mail::Mailer,
+    /// Base of every link the gateway hands out (mails, invitations), without a trailing slash.
+    pub public_url: Arc<str>,
+    /// Per node, in memory: see `throttle`.
+    pub sign_in_throttle: Arc<throttle::SignInThrottle>,
+}
+
+impl AppState {
+    /// `path` (starting with `/`) under the public URL.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
 }
 
 /// A new opaque id: `prefix_` and a time-ordered UUIDv7, so ids sort in creation order.
@@ -166,6 +184,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(invitations::show))
         .routes(routes!(invitations::resend))
         .routes(routes!(invitations::revoke))
+        .routes(routes!(sessions::login))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::delete))
+        .routes(routes!(reset::request))
+        .routes(routes!(reset::page, reset::submit))
 }
 
 async fn not_found() -> error::ApiError {
@@ -249,14 +272,21 @@ pub struct RunningGateway {
 }
 
 impl RunningGateway {
-    /// Serves `db` on `listener` in a background task.
+    /// Serves `db` on `listener` in a background task, with the default options (no mail).
     pub fn spawn(db: Db, listener: TcpListener) -> std::io::Result<Self> {
+        Self::spawn_with(db, listener, GatewayOptions::default()).map_err(std::io::Error::other)
+    }
+
+    /// Serves `db` on `listener` in a background task.
+    pub fn spawn_with(
+        db: Db,
+        listener: TcpListener,
+        options: GatewayOptions,
+    ) -> anyhow::Result<Self> {
         let addr = listener.local_addr()?;
-        let state = AppState {
-            db,
-            public_url: format!("http://{addr}"),
-        };
-        let app = router(state.clone());
+        let state = options.into_state(db, addr)?;
+        // The peer address is what sign-in throttling counts per client.
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -280,6 +310,12 @@ impl RunningGateway {
     pub async fn start_on_loopback(db: Db) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         Self::spawn(db, listener)
+    }
+
+    /// Binds 127.0.0.1 on a free port and serves `db` there with `options`.
+    pub async fn start_on_loopback_with(db: Db, options: GatewayOptions) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::spawn_with(db, listener, options)
     }
 
     pub fn url(&self) -> String {

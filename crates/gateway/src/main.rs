@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use gatehouse_gateway::{Db, RunningGateway, demo};
+use gatehouse_api::Secret;
+use gatehouse_gateway::{Db, GatewayOptions, RunningGateway, demo};
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +43,17 @@ enum Command {
         /// its admin.
         #[arg(long = "demo")]
         with_demo: bool,
+        /// The SMTP server for outgoing mail: smtp://host:port, smtp://user:pass@host:587?tls=required
+        /// (STARTTLS) or smtps://host:465. Without it no mail is sent (and that is logged).
+        #[arg(long, env = "GATEHOUSE_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// The sender of every mail, `Name <address>` or an address.
+        #[arg(long, env = "GATEHOUSE_MAIL_FROM", default_value = gatehouse_gateway::mail::DEFAULT_FROM)]
+        mail_from: String,
+        /// The base URL people reach this gateway at, for the links in mails; default: the
+        /// listen address.
+        #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+        public_url: Option<String>,
     },
 }
 
@@ -87,6 +99,9 @@ async fn main() -> anyhow::Result<()> {
             db,
             listen,
             with_demo,
+            smtp_url,
+            mail_from,
+            public_url,
         } => {
             let db = open(db).await?;
             if with_demo {
@@ -101,7 +116,17 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
-            let gateway = RunningGateway::spawn(db, listener)?;
+            let options = GatewayOptions {
+                smtp_url: smtp_url.map(Secret::new),
+                mail_from: Some(mail_from),
+                public_url,
+            };
+            let gateway = RunningGateway::spawn_with(db, listener, options)?;
+            tracing::info!(
+                mailer = ?gateway.state.mailer,
+                public_url = %gateway.state.public_url,
+                "mail settings"
+            );
             tracing::info!("gatehouse-gateway listening on {}", gateway.url());
             println!("listening on {}", gateway.url());
             tokio::signal::ctrl_c().await?;

@@ -1,17 +1,43 @@
-//! Server-rendered pages (invitee and password-reset links): plain HTML, no scripts, a strict
-//! Content-Security-Policy.
+//! Server-rendered pages for people who arrive from a mail (password reset, invitations): plain
+//! HTML forms, no JavaScript. Every page carries one inline stylesheet, allowed by its hash, so
+//! the Content-Security-Policy can forbid everything else: scripts, frames, other origins.
+//!
+//! Everything interpolated into a page goes through [`escape`].
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use std::sync::LazyLock;
 
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1b1f24}\
-h1{font-size:1.5rem}label{display:block;margin:.75rem 0}input{display:block;width:100%;padding:.5rem;font:inherit}\
-button,.button{display:inline-block;margin-top:1rem;padding:.5rem 1rem;background:#3b5bdb;color:#fff;border:0;border-radius:6px;\
-font:inherit;text-decoration:none}.error{color:#a32626}";
+use crate::error::ApiError;
+use crate::extract::ApiJson;
 
-/// Escapes text for HTML element content and attribute values.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}\
+main{max-width:28rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;\
+box-shadow:0 1px 3px rgba(0,0,0,.12)}h1{font-size:1.4rem;margin-top:0}\
+label{display:block;margin:1rem 0 .3rem;font-weight:600}\
+input{width:100%;box-sizing:border-box;padding:.55rem;font-size:1rem;border:1px solid #b8bfcc;border-radius:4px}\
+button{margin-top:1.4rem;padding:.6rem 1.2rem;font-size:1rem;border:0;border-radius:4px;background:#2354d6;color:#fff}\
+.error{color:#a4161a;background:#fde8e8;padding:.6rem;border-radius:4px}.muted{color:#5b6475}";
+
+/// The policy every page is sent with.
+pub fn content_security_policy() -> &'static str {
+    static CSP: LazyLock<String> = LazyLock::new(|| {
+        let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+        format!(
+            "default-src 'none'; style-src 'sha256-{hash}'; form-action 'self'; \
+             base-uri 'none'; frame-ancestors 'none'"
+        )
+    });
+    &CSP
+}
+
+/// `s` with `& < > " '` replaced by entities, safe in element content and quoted attributes.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -27,36 +53,160 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// A whole page; `title` is escaped here, `body` must be escaped HTML already.
-pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let title = escape(title);
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+/// A whole document. `title` is escaped here; `body_html` must already be safe HTML.
+pub fn page(title: &str, body_html: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · Gatehouse</title><style>{STYLE}</style></head>\
-         <body><main><h1>{title}</h1>{body}</main></body></html>"
-    );
-    let mut response = (status, Html(html)).into_response();
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <title>{} · Gatehouse</title><style>{STYLE}</style></head>\
+         <body><main>{body_html}</main></body></html>\n",
+        escape(title)
+    )
+}
+
+/// A page as a response, with the headers every page needs. Links to these pages carry
+/// credentials in their path, hence no caching and no referrer.
+pub fn respond(status: StatusCode, title: &str, body_html: &str) -> Response {
+    let mut response = (status, page(title, body_html)).into_response();
     let headers = response.headers_mut();
     headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
     );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(content_security_policy()),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
+}
+
+/// A page with a heading and one paragraph of text (both escaped).
+pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    respond(
+        status,
+        title,
+        &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(text)),
+    )
+}
+
+/// The page for an error of a form submission: its status, its detail as the text.
+pub fn error_page(error: &ApiError) -> Response {
+    let problem = error.problem();
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if matches!(error, ApiError::Db(_) | ApiError::Internal(_)) {
+        tracing::error!(error = %error, "page request failed");
+    }
+    message(status, &problem.title, &problem.detail)
+}
+
+/// The body of a page's POST: JSON from programs (`J`), a form from browsers (`F`). The two
+/// answer differently: JSON callers get JSON and problem+json, browsers get pages.
+#[derive(Debug)]
+pub enum Submitted<J, F> {
+    Json(J),
+    Form(F),
+}
+
+/// Whether a request's body is JSON, by its Content-Type.
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| {
+            let v = v.trim().to_ascii_lowercase();
+            v == "application/json" || v.ends_with("+json")
+        })
+        .unwrap_or(false)
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+impl<J, F, S> FromRequest<S> for Submitted<J, F>
+where
+    J: DeserializeOwned,
+    F: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        if is_json(req.headers()) {
+            return match ApiJson::<J>::from_request(req, state).await {
+                Ok(ApiJson(body)) => Ok(Self::Json(body)),
+                Err(e) => Err(e.into_response()),
+            };
+        }
+        if !is_form(req.headers()) {
+            return Err(ApiError::invalid(
+                "body",
+                "expected Content-Type: application/json or application/x-www-form-urlencoded",
+            )
+            .into_response());
+        }
+        match axum::Form::<F>::from_request(req, state).await {
+            Ok(axum::Form(body)) => Ok(Self::Form(body)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too much data",
+                "The form sent more data than this page takes.",
+            )),
+            Err(_) => Err(message(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The form could not be read",
+                "Go back, fill in every field and send it again.",
+            )),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn escape_covers_markup_and_quotes() {
+    fn escape_covers_element_content_and_attributes() {
         assert_eq!(
-            super::escape("<a href=\"x\">O'Brien & co</a>"),
-            "&lt;a href=&quot;x&quot;&gt;O&#39;Brien &amp; co&lt;/a&gt;"
+            escape(r#"<a href="x" onclick='y'>&</a>"#),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
         );
+        assert_eq!(escape("plain text"), "plain text");
+    }
+
+    #[test]
+    fn the_policy_allows_exactly_the_inline_stylesheet() {
+        let csp = content_security_policy();
+        assert!(csp.starts_with("default-src 'none';"));
+        assert!(!csp.contains("unsafe-inline"));
+        let hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+        assert!(csp.contains(&format!("'sha256-{hash}'")));
+        assert!(page("t", "").contains(&format!("<style>{STYLE}</style>")));
+    }
+
+    #[test]
+    fn titles_are_escaped() {
+        let html = page("<script>", "<p>ok</p>");
+        assert!(html.contains("<title>&lt;script&gt; · Gatehouse</title>"));
+        assert!(html.contains("<p>ok</p>"));
     }
 }

@@ -235,7 +235,16 @@ where
     }))
 }
 
-type BudgetRow = (Option<f64>, Option<f64>, Option<f64>, String, i64);
+/// USD as stored: whole micro-dollars.
+pub fn micros(usd: f64) -> i64 {
+    (usd * 1e6).round() as i64
+}
+
+pub fn usd(micros: i64) -> f64 {
+    micros as f64 / 1e6
+}
+
+type BudgetRow = (Option<i64>, Option<i64>, Option<i64>, String, i64);
 
 pub async fn budget_of<'e, E>(
     exec: E,
@@ -246,7 +255,7 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let row: Option<BudgetRow> = sqlx::query_as(
-        "SELECT daily_usd, weekly_usd, monthly_usd, alert_thresholds, revision \
+        "SELECT daily_micros, weekly_micros, monthly_micros, alert_thresholds, revision \
          FROM budgets WHERE subject_kind = $1 AND subject_id = $2",
     )
     .bind(kind.as_str())
@@ -258,9 +267,9 @@ where
             serde_json::from_str(&t).unwrap_or_else(|_| Budget::default().alert_thresholds);
         (
             Budget {
-                daily_usd: d,
-                weekly_usd: w,
-                monthly_usd: m,
+                daily_usd: d.map(usd),
+                weekly_usd: w.map(usd),
+                monthly_usd: m.map(usd),
                 alert_thresholds,
             },
             rev,
@@ -405,24 +414,19 @@ async fn put_budget(
     let (before, _) = budget_of(&mut *tx, kind, id).await?;
     let revision = next_revision(&mut tx).await?;
     sqlx::query(
-        "INSERT INTO budgets (subject_kind, subject_id, daily_usd, weekly_usd, monthly_usd, alert_thresholds, revision) \
+        "INSERT INTO budgets (subject_kind, subject_id, daily_micros, weekly_micros, monthly_micros, alert_thresholds, revision) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (subject_kind, subject_id) DO UPDATE SET daily_usd = excluded.daily_usd, \
-         weekly_usd = excluded.weekly_usd, monthly_usd = excluded.monthly_usd, \
+         ON CONFLICT (subject_kind, subject_id) DO UPDATE SET daily_micros = excluded.daily_micros, \
+         weekly_micros = excluded.weekly_micros, monthly_micros = excluded.monthly_micros, \
          alert_thresholds = excluded.alert_thresholds, revision = excluded.revision",
     )
     .bind(kind.as_str())
     .bind(id)
-    .bind(budget.daily_usd)
-    .bind(budget.weekly_usd)
-    .bind(budget.monthly_usd)
+    .bind(budget.daily_usd.map(micros))
+    .bind(budget.weekly_usd.map(micros))
+    .bind(budget.monthly_usd.map(micros))
     .bind(serde_json::to_string(&budget.alert_thresholds).expect("numbers serialize"))
     .bind(revision)
-    // Prepared afresh each time: sqlx's Any driver sends a NULL `Option<f64>` to PostgreSQL as
-    // REAL and a number as DOUBLE PRECISION, and a statement cached with the types of its first
-    // use then fails ("incorrect binary data format") when a cap changes between null and a
-    // number.
-    .persistent(false)
     .execute(&mut *tx)
     .await?;
     let target = format!("{}:{id}", kind.as_str());
@@ -435,8 +439,9 @@ async fn put_budget(
         json!({ "before": before, "after": budget }),
     )
     .await?;
+    let (stored, _) = budget_of(&mut *tx, kind, id).await?;
     tx.commit().await?;
-    Ok(budget)
+    Ok(stored)
 }
 
 /// The strictest set value and its source; the user's own wins a tie.

@@ -94,7 +94,7 @@ pub async fn changes_since(
     changes.extend(keys::changed_since(&mut tx, since, fetch).await?);
     let links = caller
         .allows(Permission::InvitationsWrite)
-        .then_some(state.public_url.as_str());
+        .then_some(&*state.public_url);
     if caller.allows(Permission::InvitationsRead) || links.is_some() {
         changes.extend(invitations::changed_since(&mut tx, since, fetch, links).await?);
     }

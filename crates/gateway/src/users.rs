@@ -336,7 +336,10 @@ pub async fn create(
     let first_name = validate::name("first_name", &input.first_name)?;
     let last_name = validate::name("last_name", &input.last_name)?;
     let password_hash = match input.password.as_deref() {
-        Some(p) => Some(crate::passwords::hash_new(p).await?),
+        Some(p) => {
+            crate::password::validate("password", p)?;
+            Some(crate::password::hash(p.to_owned()).await?)
+        }
         None => None,
     };
     let mut tx = state.db.begin_write().await?;
@@ -374,13 +377,24 @@ pub async fn create(
     )
     .await?;
     let reset = if password_hash.is_none() {
-        Some(crate::passwords::issue_reset(&mut tx, &id).await?)
+        Some(crate::reset::issue(&mut tx, &id).await?.0)
     } else {
         None
     };
     tx.commit().await?;
     if let Some(reset) = reset {
-        crate::passwords::mail_set_password(&state, &user, &reset).await;
+        let org = crate::org::get(&state.db.pool)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        crate::reset::send(
+            &state,
+            crate::reset::Purpose::Welcome,
+            &user.email,
+            &user.first_name,
+            &org,
+            &reset,
+        );
     }
     Ok((StatusCode::CREATED, Json(user)))
 }

@@ -803,3 +803,33 @@ async fn org_settings_are_validated_and_audited() {
         );
     }
 }
+
+#[tokio::test]
+async fn using_a_token_records_last_active_and_last_used() {
+    for gw in backends().await {
+        let admin = gw.init(10).await;
+        let (id, token) = user_with_role(&gw, "busy@acme.example", Role::Member).await;
+        let before: User = gw.get_ok(&format!("/admin/v1/users/{id}"), &admin).await;
+        assert_eq!(before.last_active_at, None);
+        let _: Me = gw.get_ok("/admin/v1/me", &token).await;
+        let mut seen = None;
+        for _ in 0..100 {
+            let user: User = gw.get_ok(&format!("/admin/v1/users/{id}"), &admin).await;
+            if user.last_active_at.is_some() {
+                seen = Some(user);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let after = seen.expect("last_active_at was recorded");
+        assert!(
+            after.revision > before.revision,
+            "the change reaches the sync feed"
+        );
+        let tokens: serde_json::Value = gw.get_ok("/admin/v1/me/tokens", &token).await;
+        assert!(
+            tokens.to_string().contains("last_used_at\":\"20"),
+            "{tokens}"
+        );
+    }
+}

@@ -263,6 +263,19 @@ fn endpoints(t: &Targets) -> Vec<(Method, String, Option<Value>, Vec<Permission>
             vec![InvitationsWrite],
         ),
         (Method::GET, "/admin/v1/audit".into(), None, vec![AuditRead]),
+        (Method::GET, "/admin/v1/me/tokens".into(), None, vec![]),
+        (
+            Method::POST,
+            "/admin/v1/me/tokens".into(),
+            Some(json!({ "name": "script" })),
+            vec![],
+        ),
+        (
+            Method::POST,
+            format!("/admin/v1/users/{u}/password-reset"),
+            None,
+            vec![UsersLifecycle],
+        ),
         (Method::GET, "/admin/v1/sync".into(), None, vec![SyncRead]),
         (
             Method::POST,

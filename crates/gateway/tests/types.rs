@@ -18,7 +18,7 @@ async fn budget_caps_switch_between_null_and_a_number_on_one_statement() {
         // Requests one after another share one pooled connection, so the same cached statement
         // sees a NULL cap first and a number in the same position next, and then the reverse.
         for (daily, weekly, monthly) in [
-            (None, None, Some(5.828_524_188_250_68e-106)),
+            (None, None, Some(0.000_001)),
             (Some(12.5), None, None),
             (None, Some(80.0), Some(300.25)),
             (Some(0.01), Some(0.5), None),
@@ -43,5 +43,15 @@ async fn budget_caps_switch_between_null_and_a_number_on_one_statement() {
                 f.name
             );
         }
+        // Caps are kept to the micro-dollar.
+        let put: Budget = f
+            .json_ok(
+                Method::PUT,
+                &path,
+                &admin,
+                &json!({ "daily_usd": 1.234_567_8 }),
+            )
+            .await;
+        assert_eq!(put.daily_usd, Some(1.234_568), "{}", f.name);
     }
 }

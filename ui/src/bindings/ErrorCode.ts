@@ -3,4 +3,4 @@
 /**
  * The machine-readable error codes of the contract. Clients act on these, never on text.
  */
-export type ErrorCode = "unauthorized" | "forbidden" | "account_suspended" | "not_found" | "conflict" | "seat_limit_reached" | "invite_expired" | "invite_revoked" | "invite_used" | "validation_failed" | "payload_too_large" | "rate_limited" | "budget_exceeded" | "internal";
+export type ErrorCode = "unauthorized" | "forbidden" | "account_suspended" | "not_found" | "conflict" | "seat_limit_reached" | "invite_expired" | "invite_revoked" | "invite_used" | "reset_expired" | "reset_used" | "validation_failed" | "payload_too_large" | "rate_limited" | "budget_exceeded" | "internal";

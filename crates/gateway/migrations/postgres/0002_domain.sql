@@ -87,9 +87,10 @@ CREATE INDEX limits_revision ON limits (revision);
 CREATE TABLE budgets (
     subject_kind TEXT NOT NULL,
     subject_id TEXT NOT NULL,
-    daily_usd DOUBLE PRECISION,
-    weekly_usd DOUBLE PRECISION,
-    monthly_usd DOUBLE PRECISION,
+    -- Caps in micro-USD: whole numbers bind the same way on both backends, NULL or not.
+    daily_micros BIGINT,
+    weekly_micros BIGINT,
+    monthly_micros BIGINT,
     alert_thresholds TEXT NOT NULL,
     revision BIGINT NOT NULL,
     PRIMARY KEY (subject_kind, subject_id)

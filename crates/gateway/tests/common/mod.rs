@@ -22,6 +22,11 @@ pub const POSTGRES_ENV: &str = "GATEHOUSE_TEST_POSTGRES";
 
 /// One gateway per database backend the suite runs on, each on a fresh database.
 pub async fn backends() -> Vec<TestGateway> {
+    // The gateway's log, shown with a failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("warn,gatehouse_gateway=info")
+        .try_init();
     vec![TestGateway::sqlite().await, TestGateway::postgres().await]
 }
 
@@ -67,6 +72,15 @@ impl TestGateway {
             name,
             _storage: storage,
         }
+    }
+
+    /// The same database served again with `options` (mail, public URL).
+    pub async fn with_options(mut self, options: gatehouse_gateway::GatewayOptions) -> Self {
+        let db = self.db().clone();
+        self.gateway = RunningGateway::start_on_loopback_with(db, options)
+            .await
+            .unwrap();
+        self
     }
 
     pub fn db(&self) -> &Db {

@@ -1,0 +1,88 @@
+//! What a running gateway is told besides its database: how it sends mail and the URL people
+//! reach it at, which links in mails and invitations are built on.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use gatehouse_api::Secret;
+
+use crate::mail::{MailConfig, Mailer};
+use crate::{AppState, Db};
+
+/// Options of [`crate::RunningGateway::spawn_with`]; the default sends no mail and builds links
+/// on the listen address.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayOptions {
+    /// See [`MailConfig::smtp_url`]; `None` sends no mail.
+    pub smtp_url: Option<Secret>,
+    /// The sender of every mail; [`crate::mail::DEFAULT_FROM`] when `None`.
+    pub mail_from: Option<String>,
+    /// `http(s)://host[:port][/path]` as people reach the gateway; `None`: the listen address.
+    pub public_url: Option<String>,
+}
+
+impl GatewayOptions {
+    /// The state the handlers share, for a gateway listening on `addr`.
+    pub fn into_state(self, db: Db, addr: SocketAddr) -> anyhow::Result<AppState> {
+        let mailer = Mailer::new(&MailConfig {
+            smtp_url: self.smtp_url,
+            from: self.mail_from,
+        })?;
+        let public_url = match self.public_url {
+            Some(url) => normalise_public_url(&url)?,
+            None => {
+                if addr.ip().is_unspecified() {
+                    tracing::warn!(
+                        "links in mails point at http://{addr}, which nobody can open: \
+                         set --public-url"
+                    );
+                }
+                format!("http://{addr}")
+            }
+        };
+        Ok(AppState {
+            db,
+            mailer,
+            public_url: Arc::from(public_url),
+            sign_in_throttle: Arc::default(),
+        })
+    }
+}
+
+/// `url` checked (absolute http or https, no query or fragment) and without a trailing slash,
+/// so that `{public_url}/reset/…` is always one slash.
+pub fn normalise_public_url(url: &str) -> anyhow::Result<String> {
+    let parsed = url::Url::parse(url.trim())
+        .map_err(|e| anyhow::anyhow!("--public-url {url:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        anyhow::bail!("--public-url {url:?} must be an http:// or https:// URL with a host");
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        anyhow::bail!("--public-url {url:?} must not have a query or a fragment");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        anyhow::bail!("--public-url must not carry credentials");
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_public_url;
+
+    #[test]
+    fn public_urls_lose_their_trailing_slash_and_must_be_http() {
+        assert_eq!(
+            normalise_public_url("https://gw.example.com/").unwrap(),
+            "https://gw.example.com"
+        );
+        assert_eq!(
+            normalise_public_url("https://gw.example.com/gatehouse/").unwrap(),
+            "https://gw.example.com/gatehouse"
+        );
+        assert!(normalise_public_url("ftp://gw.example.com").is_err());
+        assert!(normalise_public_url("gw.example.com").is_err());
+        assert!(normalise_public_url("https://gw.example.com/?a=b").is_err());
+        assert!(normalise_public_url("https://u:p@gw.example.com").is_err());
+    }
+}

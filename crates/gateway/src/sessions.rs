@@ -1,0 +1,173 @@
+//! Password sign-in: `POST /admin/v1/auth/login` trades an e-mail address and a password for a
+//! session token that expires after [`SESSION_TTL`].
+//!
+//! Every wrong answer looks the same from outside: an unknown address, an account without a
+//! password and a wrong password all take one argon2 verification and get the same 401. Whether
+//! an account is suspended or pending is only said to whoever knows its password.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use chrono::Utc;
+use gatehouse_api::{ErrorCode, LoginRequest, LoginResponse, UserStatus};
+use serde_json::json;
+
+use crate::AppState;
+use crate::auth::{self, KIND_SESSION};
+use crate::db::{self, next_revision};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::{audit, password, throttle, users};
+
+/// How long a sign-in session lasts.
+pub const SESSION_TTL: chrono::Duration = chrono::Duration::hours(12);
+
+/// Longest e-mail address a mailbox can have (RFC 5321 path limit); longer is not worth a hash.
+const MAX_EMAIL_LEN: usize = 254;
+
+/// The TCP peer of the request, when the server was started with connect info.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
+    }
+}
+
+fn wrong_credentials() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthorized,
+        "The e-mail address or the password is wrong.",
+    )
+}
+
+/// Sign in with an e-mail address and a password
+///
+/// Returns a session token that expires after 12 hours. After 5 failed attempts within 15
+/// minutes for one e-mail address, or from one client address, further attempts get 429 until
+/// the oldest failure is 15 minutes old (counted per gateway node).
+#[utoipa::path(
+    post, path = "/admin/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in: a session token, shown once", body = LoginResponse),
+        (status = 401, description = "Wrong e-mail address or password (which of the two is not said)", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is suspended (`account_suspended`) or awaits approval (`forbidden`)", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a sign-in request", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed sign-ins for this address or from this client", body = gatehouse_api::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let email = request.email.trim().to_lowercase();
+    if email.is_empty() || email.len() > MAX_EMAIL_LEN {
+        return Err(ApiError::invalid(
+            "email",
+            format!("must be 1 to {MAX_EMAIL_LEN} characters long"),
+        ));
+    }
+    if request.password.chars().count() > password::MAX_LEN {
+        return Err(ApiError::invalid(
+            "password",
+            format!("must be at most {} characters long", password::MAX_LEN),
+        ));
+    }
+    let attempt = state
+        .sign_in_throttle
+        .begin(&email, client)
+        .map_err(|wait| {
+            tracing::info!(client = ?client, "sign-in throttled");
+            ApiError::rate_limited(
+                "Too many failed sign-ins. Wait before trying again.",
+                throttle::retry_after_secs(wait),
+            )
+        })?;
+
+    let account: Option<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT id, status, password_hash FROM users WHERE email = $1")
+            .bind(&email)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let (user_id, status, stored) = match account {
+        Some((id, status, hash)) => (Some(id), Some(status), hash),
+        None => (None, None, None),
+    };
+    if !password::verify(request.password, stored).await? {
+        attempt.failed();
+        tracing::info!(client = ?client, "sign-in failed");
+        return Err(wrong_credentials());
+    }
+    // A hash only verifies for an existing account.
+    let (Some(user_id), Some(status)) = (user_id, status) else {
+        return Err(wrong_credentials());
+    };
+    match UserStatus::parse(&status) {
+        Some(UserStatus::Active) => {}
+        Some(UserStatus::Suspended) => {
+            attempt.forgive();
+            return Err(ApiError::new(
+                ErrorCode::AccountSuspended,
+                "This account is suspended. Ask an admin to reactivate it.",
+            ));
+        }
+        _ => {
+            attempt.forgive();
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "This account is waiting for an admin's approval and cannot sign in yet.",
+            ));
+        }
+    }
+    attempt.succeeded();
+
+    let now = Utc::now();
+    let expires_at = db::timestamp(now + SESSION_TTL);
+    let mut tx = state.db.begin_write().await?;
+    let (token_id, secret) = auth::issue(
+        &mut tx,
+        &user_id,
+        "sign-in",
+        KIND_SESSION,
+        Some(&expires_at),
+    )
+    .await?;
+    let revision = next_revision(&mut tx).await?;
+    sqlx::query("UPDATE users SET last_active_at = $1, revision = $2 WHERE id = $3")
+        .bind(db::timestamp(now))
+        .bind(revision)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        Some(&user_id),
+        "session.create",
+        "user",
+        &user_id,
+        json!({ "after": { "token_id": token_id, "kind": KIND_SESSION, "expires_at": expires_at } }),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user = %user_id, "signed in");
+
+    let user = users::get(&state.db.pool, &user_id).await?;
+    Ok(Json(LoginResponse {
+        token: secret.expose().to_owned(),
+        expires_at: db::parse_timestamp(&expires_at),
+        user,
+    }))
+}
