@@ -48,9 +48,9 @@ unit:
 	scripts/with-postgres.sh scripts/with-keyring.sh cargo test --workspace --locked
 
 ## schemathesis over every operation of the admin API against its OpenAPI document, on a live
-## demo gateway: no 5xx, every response as documented.
+## demo gateway over SQLite and over PostgreSQL: no 5xx, every response as documented.
 api-fuzz:
-	scripts/schemathesis.sh
+	scripts/with-postgres.sh scripts/schemathesis.sh
 
 ## The app binary with the UI embedded (beforeBuildCommand builds the UI).
 app:

@@ -674,3 +674,34 @@ pub struct AcceptInvitation {
 pub struct PasswordReset {
     pub password: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    /// "Unlimited" is sent as `{"value": null, "source": null}`; the document must allow it.
+    #[test]
+    fn an_effective_value_may_be_null_in_the_document() {
+        #[derive(OpenApi)]
+        #[openapi(components(schemas(super::EffectivePolicy)))]
+        struct Doc;
+        let doc = serde_json::to_value(Doc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        for (parent, field) in [
+            ("EffectiveLimits", "requests_per_min"),
+            ("EffectiveBudget", "monthly_usd"),
+        ] {
+            let reference = schemas[parent]["properties"][field]["$ref"]
+                .as_str()
+                .unwrap();
+            let name = reference.rsplit('/').next().unwrap();
+            let value = &schemas[name]["properties"]["value"];
+            assert!(
+                value["type"]
+                    .as_array()
+                    .is_some_and(|t| t.contains(&"null".into())),
+                "{name}: {value}"
+            );
+        }
+    }
+}

@@ -212,7 +212,7 @@ pub async fn show(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Group>> {
     require_read(&state, &caller, &id).await?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let g = get_in(&mut tx, &id).await?;
     tx.commit().await?;
     Ok(Json(g))

@@ -521,7 +521,7 @@ pub async fn show(
     if !caller.allows(Permission::InvitationsRead) {
         caller.require(Permission::InvitationsWrite, "read invitations")?;
     }
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let row = get_in(&mut tx, &id).await?;
     tx.commit().await?;
     Ok(Json(row.into_api(link_base(&state, &caller))))

@@ -74,7 +74,7 @@ fn form(row: &InvitationRow, org_name: &str, token: &str, error: Option<&str>) -
 )]
 pub async fn show(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> Response {
     let result = async {
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin_read().await?;
         let row = invitations::open(&mut tx, &token).await?;
         let org = org::get_in(&mut tx).await?;
         tx.commit().await?;
@@ -145,7 +145,7 @@ pub async fn accept(
         Err(ApiError::Problem(p)) if p.code == gatehouse_api::ErrorCode::ValidationFailed => {
             // Show the form again with what was wrong, when the invitation is still open.
             let reopened = async {
-                let mut tx = state.db.pool.begin().await?;
+                let mut tx = state.db.begin_read().await?;
                 let row = invitations::open(&mut tx, &token).await?;
                 let org = org::get_in(&mut tx).await?;
                 tx.commit().await?;

@@ -101,7 +101,7 @@ pub async fn list(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<ApiKey>>> {
     require_owner_or(&caller, &id, Permission::KeysRead, "read other users' keys")?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     crate::users::ensure_exists(&mut tx, &id).await?;
     let rows: Vec<KeyRow> = sqlx::query_as(&format!(
         "SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY id DESC"

@@ -676,7 +676,7 @@ macro_rules! policy_handlers {
             ApiPath(id): ApiPath<String>,
         ) -> ApiResult<Json<Limits>> {
             require_read(&state, &caller, $kind, &id).await?;
-            let mut tx = state.db.pool.begin().await?;
+            let mut tx = state.db.begin_read().await?;
             subject_exists(&mut tx, $kind, &id).await?;
             let (limits, _) = limits_of(&mut *tx, $kind, &id).await?;
             tx.commit().await?;
@@ -725,7 +725,7 @@ macro_rules! policy_handlers {
             ApiPath(id): ApiPath<String>,
         ) -> ApiResult<Json<Budget>> {
             require_read(&state, &caller, $kind, &id).await?;
-            let mut tx = state.db.pool.begin().await?;
+            let mut tx = state.db.begin_read().await?;
             subject_exists(&mut tx, $kind, &id).await?;
             let (budget, _) = budget_of(&mut *tx, $kind, &id).await?;
             tx.commit().await?;
@@ -806,7 +806,7 @@ pub async fn user_effective(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<EffectivePolicy>> {
     require_read(&state, &caller, SubjectKind::User, &id).await?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     subject_exists(&mut tx, SubjectKind::User, &id).await?;
     let policy = effective(&mut tx, &id).await?;
     tx.commit().await?;

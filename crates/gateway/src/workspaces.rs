@@ -256,7 +256,7 @@ pub async fn show(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Workspace>> {
     caller.require(Permission::WorkspacesRead, "read workspaces")?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let ws = get_in(&mut tx, &id).await?;
     tx.commit().await?;
     Ok(Json(ws))
