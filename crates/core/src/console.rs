@@ -204,6 +204,12 @@ impl Console {
                 }
             }
         };
+        // A short sync can finish within one poll, before its progress was read: show where it
+        // got to before showing it done.
+        if let Some(last) = std::iter::from_fn(|| progress_rx.try_recv().ok()).last() {
+            self.inner.write().await.syncing = Some(last);
+            self.publish().await;
+        }
         {
             let mut inner = self.inner.write().await;
             inner.syncing = None;
