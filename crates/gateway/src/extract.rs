@@ -44,11 +44,16 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJ
                 if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                     return Err(ApiError::new(
                         gatehouse_api::ErrorCode::PayloadTooLarge,
-                        format!("The request body is larger than {} bytes.", crate::BODY_LIMIT),
+                        format!(
+                            "The request body is larger than {} bytes.",
+                            crate::BODY_LIMIT
+                        ),
                     ));
                 }
                 let message = match &rejection {
-                    JsonRejection::MissingJsonContentType(_) => "expected Content-Type: application/json".to_owned(),
+                    JsonRejection::MissingJsonContentType(_) => {
+                        "expected Content-Type: application/json".to_owned()
+                    }
                     other => other.body_text(),
                 };
                 Err(ApiError::invalid("body", message))
