@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 mod extract;
 mod me;
+pub mod models;
 pub mod org;
 pub mod permissions;
 mod sql;
@@ -118,6 +119,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list))
         .routes(routes!(sync::sync))
         .routes(routes!(audit::list))
+        .routes(routes!(models::list, models::create))
+        .routes(routes!(models::show, models::patch, models::delete))
 }
 
 async fn not_found() -> error::ApiError {
