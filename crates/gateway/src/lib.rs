@@ -4,6 +4,7 @@
 //!
 //! Must not depend on Tauri or on anything of the desktop app.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 mod cursor;
@@ -17,6 +18,7 @@ pub mod org;
 pub mod permissions;
 mod sql;
 mod sync;
+pub mod usage;
 pub mod users;
 pub mod workspaces;
 
@@ -121,6 +123,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
         .routes(routes!(models::list, models::create))
         .routes(routes!(models::show, models::patch, models::delete))
+        .routes(routes!(usage::daily))
+        .routes(routes!(usage::export_csv))
+        .routes(routes!(alerts::list))
 }
 
 async fn not_found() -> error::ApiError {

@@ -12,7 +12,7 @@ use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::permissions::Permission;
-use crate::{audit, models, org, users, workspaces};
+use crate::{alerts, audit, models, org, usage, users, workspaces};
 
 fn kind_from_str(s: &str) -> Option<SyncKind> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
@@ -89,6 +89,10 @@ pub async fn changes_since(
     changes.extend(workspaces::changed_since(&mut tx, since, fetch).await?);
     changes.extend(workspaces::memberships_changed_since(&mut tx, since, fetch).await?);
     changes.extend(models::changed_since(&mut tx, since, fetch).await?);
+    if caller.allows(Permission::UsageRead) {
+        changes.extend(usage::changed_since(&mut tx, since, fetch).await?);
+        changes.extend(alerts::changed_since(&mut tx, since, fetch).await?);
+    }
     if caller.allows(Permission::AuditRead) {
         changes.extend(audit::changed_since(&mut tx, since, fetch).await?);
     }
