@@ -397,3 +397,42 @@ async fn deleting_a_model_removes_its_grants_and_reports_tombstones() {
             .await;
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_new_operations() {
+    for f in backends().await {
+        let doc: serde_json::Value = f
+            .get("/openapi.json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for (path, verbs) in [
+            ("/admin/v1/models", &["get", "post"][..]),
+            ("/admin/v1/models/{id}", &["get", "patch", "delete"][..]),
+            ("/admin/v1/usage/daily", &["get"][..]),
+            ("/admin/v1/usage/export.csv", &["get"][..]),
+            ("/admin/v1/alerts", &["get"][..]),
+        ] {
+            for verb in verbs {
+                let op = &doc["paths"][path][verb];
+                assert!(op.is_object(), "{verb} {path} missing");
+                let responses = op["responses"].as_object().unwrap();
+                for status in ["401", "403"] {
+                    let content = &responses[status]["content"];
+                    assert!(
+                        content.get("application/problem+json").is_some(),
+                        "{verb} {path} {status} is not problem+json"
+                    );
+                }
+            }
+        }
+        assert!(
+            doc["paths"]["/admin/v1/usage/export.csv"]["get"]["responses"]["200"]["content"]
+                .get("text/csv")
+                .is_some()
+        );
+    }
+}
