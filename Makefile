@@ -8,7 +8,7 @@ export CARGO_TERM_COLOR ?= never
 APP := $(CARGO_TARGET_DIR)/debug/gatehouse
 TAURI := ui/node_modules/.bin/tauri
 
-.PHONY: run test deps deps-test ui-deps e2e-deps lint unit api-fuzz app e2e gateway
+.PHONY: run test deps deps-test ui-deps e2e-deps lint unit api-fuzz app e2e gateway bench
 
 ## Installs what is missing, builds the app and launches it on the embedded demo gateway.
 run: deps ui-deps app
@@ -65,3 +65,7 @@ gateway:
 	cargo build -p gatehouse-gateway
 	mkdir -p target
 	$(CARGO_TARGET_DIR)/debug/gatehouse-gateway serve --demo --db sqlite://$(CURDIR)/target/demo-gateway.db
+
+## The admin API over real HTTP against a 100,000-user SQLite gateway; prints BENCH lines.
+bench:
+	cargo bench -p gatehouse-gateway --bench admin_api

@@ -1,13 +1,13 @@
 //! The demo organisation: realistic people, roles, statuses and workspaces, the same on every
 //! machine (a seeded generator), so that a fresh install shows a full console.
 
-use chrono::{Duration, Utc};
-use gatehouse_api::{Role, Secret, UserStatus};
+use chrono::{Datelike, Duration, Timelike, Utc};
+use gatehouse_api::{ModelCreate, Provider, Role, Secret, UserStatus};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::db::{self, Db};
-use crate::{auth, org, users, workspaces};
+use crate::{auth, models, org, usage, users, workspaces};
 
 pub const DEMO_ORG: &str = "Northwind Labs";
 pub const DEMO_ADMIN_EMAIL: &str = "avery.quinn@northwind.example";
@@ -163,8 +163,201 @@ pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
         .await?;
         made += 1;
     }
+    seed_models_and_usage(&mut tx, &admin_id, &mut rng).await?;
     tx.commit().await?;
     Ok(token)
+}
+
+/// The demo catalog: id, display name, provider, USD per million input and output tokens, and
+/// a typical request's input and output tokens.
+const DEMO_MODELS: [(&str, &str, Provider, f64, f64, i64, i64); 5] = [
+    ("gpt-4o", "GPT-4o", Provider::Openai, 2.50, 10.00, 2400, 550),
+    (
+        "gpt-4o-mini",
+        "GPT-4o mini",
+        Provider::Openai,
+        0.15,
+        0.60,
+        1500,
+        400,
+    ),
+    (
+        "gpt-4.1",
+        "GPT-4.1",
+        Provider::Openai,
+        2.00,
+        8.00,
+        5200,
+        900,
+    ),
+    (
+        "o3-mini",
+        "o3-mini (reasoning)",
+        Provider::Openai,
+        1.10,
+        4.40,
+        1800,
+        2600,
+    ),
+    (
+        "echo",
+        "Echo (built-in test model)",
+        Provider::Echo,
+        0.0,
+        0.0,
+        300,
+        300,
+    ),
+];
+
+/// Days of usage history in the demo, today included.
+pub const DEMO_USAGE_DAYS: i64 = 90;
+
+/// Never called: the demo's OpenAI-provider models only need a well-formed upstream.
+const DEMO_UPSTREAM: &str = "http://127.0.0.1:9/v1";
+
+/// The model catalog and 90 days of daily usage, so that the charts have a shape: busier
+/// weekdays, quiet weekends, slowly growing adoption, a few heavy users and many light ones,
+/// each with a couple of favourite models spread over their workspaces.
+async fn seed_models_and_usage(
+    tx: &mut db::Tx,
+    admin_id: &str,
+    rng: &mut StdRng,
+) -> anyhow::Result<()> {
+    for (id, name, provider, input, output, _, _) in DEMO_MODELS {
+        let upstream = (provider == Provider::Openai).then(|| DEMO_UPSTREAM.to_owned());
+        models::insert(
+            tx,
+            &ModelCreate {
+                id: id.to_owned(),
+                display_name: name.to_owned(),
+                provider,
+                upstream_base_url: upstream,
+                input_usd_per_mtok: input,
+                output_usd_per_mtok: output,
+            },
+            Some(admin_id),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding model {id}: {e}"))?;
+    }
+
+    let people: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, status, created_at FROM users ORDER BY id")
+            .fetch_all(&mut **tx)
+            .await?;
+    let memberships: Vec<(String, String)> = sqlx::query_as(
+        "SELECT user_id, workspace_id FROM memberships ORDER BY user_id, workspace_id",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let tz = usage::org_time_zone(tx).await?;
+    let now = Utc::now();
+    let today = now.with_timezone(&tz).date_naive();
+    let first_day = today - Duration::days(DEMO_USAGE_DAYS - 1);
+    // Today is still under way: it gets the share of the day that has passed, and a little even
+    // just after midnight so that the history always reaches today.
+    let today_share =
+        (f64::from(now.with_timezone(&tz).time().num_seconds_from_midnight()) / 86_400.0).max(0.1);
+
+    let mut rows = Vec::new();
+    for (user_id, status, created_at) in people {
+        let status = UserStatus::parse(&status);
+        if status == Some(UserStatus::Pending) {
+            continue;
+        }
+        let workspaces: Vec<&str> = memberships
+            .iter()
+            .filter(|(u, _)| *u == user_id)
+            .map(|(_, w)| w.as_str())
+            .collect();
+        // Requests on a busy weekday, and how often the user shows up at all.
+        let (daily_requests, presence) = match rng.gen_range(0..100) {
+            0..=11 => (rng.gen_range(150.0..400.0), 0.95),
+            12..=59 => (rng.gen_range(30.0..120.0), 0.85),
+            _ => (rng.gen_range(2.0..25.0), 0.45),
+        };
+        let favourites = favourite_models(rng);
+        let start = db::parse_timestamp(&created_at)
+            .with_timezone(&tz)
+            .date_naive()
+            .max(first_day);
+        // A suspended account stopped some weeks ago.
+        let end = match status {
+            Some(UserStatus::Suspended) => today - Duration::days(rng.gen_range(7..45)),
+            _ => today,
+        };
+        let mut day = start;
+        while day <= end {
+            let weekend = day.weekday().number_from_monday() >= 6;
+            let present = if weekend { presence * 0.2 } else { presence };
+            if rng.gen_bool(present) {
+                let age = (day - first_day).num_days() as f64 / DEMO_USAGE_DAYS as f64;
+                let mut expected = daily_requests * (0.7 + 0.4 * age) * rng.gen_range(0.55..1.45);
+                if weekend {
+                    expected *= 0.3;
+                }
+                if day == today {
+                    expected *= today_share;
+                }
+                for &(model, share) in &favourites {
+                    let requests = (expected * share).round() as i64;
+                    if requests == 0 {
+                        continue;
+                    }
+                    let (_, _, _, price_in, price_out, tokens_in, tokens_out) = DEMO_MODELS[model];
+                    let input = requests * tokens_in * rng.gen_range(70..130) / 100;
+                    let output = requests * tokens_out * rng.gen_range(70..130) / 100;
+                    // Most work happens in the first workspace; the rest is spread out.
+                    let workspace = match workspaces.len() {
+                        0 => "",
+                        n if rng.gen_bool(0.75) || n == 1 => workspaces[0],
+                        n => workspaces[rng.gen_range(1..n)],
+                    };
+                    rows.push(usage::DailyRow {
+                        day,
+                        user_id: user_id.clone(),
+                        model_id: DEMO_MODELS[model].0.to_owned(),
+                        workspace_id: workspace.to_owned(),
+                        requests,
+                        input_tokens: input,
+                        output_tokens: output,
+                        cost_micros: usage::cost_micros(input, output, price_in, price_out),
+                    });
+                }
+            }
+            day += Duration::days(1);
+        }
+    }
+    usage::add_daily(tx, &rows).await?;
+    Ok(())
+}
+
+/// One to three models (indexes into `DEMO_MODELS`) and the share of requests each gets.
+fn favourite_models(rng: &mut StdRng) -> Vec<(usize, f64)> {
+    // Weights of the paid models by popularity; echo is what the platform team tests with.
+    const POPULARITY: [u32; 5] = [30, 40, 15, 12, 3];
+    let count = rng.gen_range(1..=3);
+    let mut picked: Vec<usize> = Vec::new();
+    while picked.len() < count {
+        let mut roll = rng.gen_range(0..POPULARITY.iter().sum::<u32>());
+        let mut model = 0;
+        while roll >= POPULARITY[model] {
+            roll -= POPULARITY[model];
+            model += 1;
+        }
+        if !picked.contains(&model) {
+            picked.push(model);
+        }
+    }
+    // The first favourite takes the lion's share.
+    let weights: Vec<f64> = (0..count).map(|i| 1.0 / (1.0 + 2.0 * i as f64)).collect();
+    let total: f64 = weights.iter().sum();
+    picked
+        .into_iter()
+        .zip(weights)
+        .map(|(m, w)| (m, w / total))
+        .collect()
 }
 
 /// Seeds the demo organisation if `db` has none yet, and returns a fresh token for its admin.

@@ -4,6 +4,7 @@
 //!
 //! Must not depend on Tauri or on anything of the desktop app.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 mod cursor;
@@ -18,6 +19,7 @@ mod invite_pages;
 pub mod keys;
 pub mod mail;
 mod me;
+pub mod models;
 mod nul;
 pub mod oidc;
 pub mod options;
@@ -34,6 +36,7 @@ mod sync;
 pub mod throttle;
 mod tokens;
 mod trace;
+pub mod usage;
 pub mod users;
 mod validate;
 pub mod workspaces;
@@ -195,6 +198,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(reset::page, reset::submit))
         .routes(routes!(oidc::signin))
         .routes(routes!(oidc::callback))
+        .routes(routes!(models::list, models::create))
+        .routes(routes!(models::show, models::patch, models::delete))
+        .routes(routes!(usage::daily))
+        .routes(routes!(usage::export_csv))
+        .routes(routes!(alerts::list))
 }
 
 async fn not_found() -> error::ApiError {

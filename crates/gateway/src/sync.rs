@@ -12,7 +12,9 @@ use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::permissions::Permission;
-use crate::{audit, groups, invitations, keys, org, policy, users, workspaces};
+use crate::{
+    alerts, audit, groups, invitations, keys, models, org, policy, usage, users, workspaces,
+};
 
 fn kind_from_str(s: &str) -> Option<SyncKind> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
@@ -97,6 +99,11 @@ pub async fn changes_since(
         .then_some(&*state.public_url);
     if caller.allows(Permission::InvitationsRead) || links.is_some() {
         changes.extend(invitations::changed_since(&mut tx, since, fetch, links).await?);
+    }
+    changes.extend(models::changed_since(&mut tx, since, fetch).await?);
+    if caller.allows(Permission::UsageRead) {
+        changes.extend(usage::changed_since(&mut tx, since, fetch).await?);
+        changes.extend(alerts::changed_since(&mut tx, since, fetch).await?);
     }
     if caller.allows(Permission::AuditRead) {
         changes.extend(audit::changed_since(&mut tx, since, fetch).await?);

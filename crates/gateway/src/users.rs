@@ -240,9 +240,26 @@ pub async fn changed_since(
     .bind(fetch)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(attach_workspaces(&mut **tx, rows)
-        .await?
+    // The same window as a join: binding thousands of ids makes sqlx-sqlite quadratic.
+    let pairs: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.user_id, m.workspace_id FROM \
+         (SELECT id FROM users WHERE revision > $1 ORDER BY revision LIMIT $2) w \
+         JOIN memberships m ON m.user_id = w.id ORDER BY m.workspace_id",
+    )
+    .bind(since)
+    .bind(fetch)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut workspaces: HashMap<String, Vec<String>> = HashMap::new();
+    for (user, workspace) in pairs {
+        workspaces.entry(user).or_default().push(workspace);
+    }
+    Ok(rows
         .into_iter()
+        .map(|r| {
+            let ws = workspaces.remove(&r.id).unwrap_or_default();
+            r.into_api(ws)
+        })
         .map(|u| SyncChange::upsert(SyncKind::User, u.id.clone(), u.revision, &u))
         .collect())
 }

@@ -263,6 +263,48 @@ fn endpoints(t: &Targets) -> Vec<(Method, String, Option<Value>, Vec<Permission>
             vec![InvitationsWrite],
         ),
         (Method::GET, "/admin/v1/audit".into(), None, vec![AuditRead]),
+        (
+            Method::GET,
+            "/admin/v1/models".into(),
+            None,
+            vec![ModelsRead],
+        ),
+        (
+            Method::GET,
+            "/admin/v1/models/m1".into(),
+            None,
+            vec![ModelsRead],
+        ),
+        (
+            Method::POST,
+            "/admin/v1/models".into(),
+            Some(
+                json!({ "id": "m2", "display_name": "M2", "provider": "echo",
+                         "input_usd_per_mtok": 1.0, "output_usd_per_mtok": 1.0 }),
+            ),
+            vec![ModelsWrite],
+        ),
+        (
+            Method::PATCH,
+            "/admin/v1/models/m1".into(),
+            Some(json!({ "display_name": "M" })),
+            vec![ModelsWrite],
+        ),
+        // Members read their own usage only (usage.rs tests that).
+        (Method::GET, "/admin/v1/usage/daily".into(), None, vec![]),
+        // Members read their own usage only (usage.rs tests that).
+        (
+            Method::GET,
+            "/admin/v1/usage/export.csv".into(),
+            None,
+            vec![],
+        ),
+        (
+            Method::GET,
+            "/admin/v1/alerts".into(),
+            None,
+            vec![UsageRead],
+        ),
         (Method::GET, "/admin/v1/me/tokens".into(), None, vec![]),
         (
             Method::POST,
@@ -302,6 +344,12 @@ fn endpoints(t: &Targets) -> Vec<(Method, String, Option<Value>, Vec<Permission>
             vec![UsersLifecycle],
         ),
         // Destructive calls last, so that the targets live through the round.
+        (
+            Method::DELETE,
+            "/admin/v1/models/m2".into(),
+            None,
+            vec![ModelsWrite],
+        ),
         (
             Method::DELETE,
             format!("/admin/v1/groups/{g}"),

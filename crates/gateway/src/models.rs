@@ -1,0 +1,451 @@
+//! The model catalog: storage and the `/admin/v1/models` handlers.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use gatehouse_api::{
+    ErrorCode, FieldError, ListQuery, Model, ModelCreate, ModelPatch, Page, Problem, Provider,
+    SyncChange, SyncKind,
+};
+use serde_json::json;
+use sqlx::FromRow;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::db::{self, Tx, next_revision};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::permissions::Permission;
+use crate::sql::SqlText;
+
+pub const MODEL_COLUMNS: &str = "id, display_name, provider, upstream_base_url, input_usd_per_mtok, output_usd_per_mtok, created_at, revision";
+
+const MAX_ID_LEN: usize = 64;
+const MAX_NAME_LEN: usize = 200;
+const MAX_URL_LEN: usize = 2048;
+
+#[derive(Debug, FromRow)]
+pub struct ModelRow {
+    pub id: String,
+    pub display_name: String,
+    pub provider: String,
+    pub upstream_base_url: Option<String>,
+    pub input_usd_per_mtok: f64,
+    pub output_usd_per_mtok: f64,
+    pub created_at: String,
+    pub revision: i64,
+}
+
+impl ModelRow {
+    pub fn into_api(self) -> Model {
+        Model {
+            // Only this module writes the column, always from a `Provider`.
+            provider: if self.provider == Provider::Openai.as_str() {
+                Provider::Openai
+            } else {
+                Provider::Echo
+            },
+            created_at: db::parse_timestamp(&self.created_at),
+            id: self.id,
+            display_name: self.display_name,
+            upstream_base_url: self.upstream_base_url,
+            input_usd_per_mtok: self.input_usd_per_mtok,
+            output_usd_per_mtok: self.output_usd_per_mtok,
+            revision: self.revision,
+        }
+    }
+}
+
+/// Lower-case letters, digits, `.`, `-` and `_`, 1 to 64 characters: the id appears in URLs,
+/// in the data plane's `model` field and in CSV exports, so it must need no escaping anywhere.
+pub fn is_model_id(id: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_'))
+}
+
+fn check_price(field: &str, price: f64, errors: &mut Vec<FieldError>) {
+    if !price.is_finite() || price < 0.0 {
+        errors.push(FieldError {
+            field: field.to_owned(),
+            message: "must be a number of USD, 0 or more".to_owned(),
+        });
+    }
+}
+
+fn check_url(url: Option<&str>, provider: Provider, errors: &mut Vec<FieldError>) {
+    let field = "upstream_base_url".to_owned();
+    match url {
+        None if provider == Provider::Openai => errors.push(FieldError {
+            field,
+            message: "is required for the openai provider".to_owned(),
+        }),
+        None => {}
+        Some(u) => {
+            let ok = u.len() <= MAX_URL_LEN
+                && url::Url::parse(u).is_ok_and(|p| {
+                    matches!(p.scheme(), "http" | "https") && p.host_str().is_some()
+                });
+            if !ok {
+                errors.push(FieldError {
+                    field,
+                    message: "must be an http:// or https:// URL".to_owned(),
+                });
+            }
+        }
+    }
+}
+
+/// Every problem of a model at once, so that a form can mark all bad fields in one round trip.
+fn validate(model: &ModelCreate) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    if !is_model_id(&model.id) {
+        errors.push(FieldError {
+            field: "id".to_owned(),
+            message: "must be 1 to 64 lower-case letters, digits, '.', '-' or '_'".to_owned(),
+        });
+    }
+    let name = model.display_name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+        errors.push(FieldError {
+            field: "display_name".to_owned(),
+            message: format!("must be 1 to {MAX_NAME_LEN} characters"),
+        });
+    }
+    check_url(
+        model.upstream_base_url.as_deref(),
+        model.provider,
+        &mut errors,
+    );
+    check_price("input_usd_per_mtok", model.input_usd_per_mtok, &mut errors);
+    check_price(
+        "output_usd_per_mtok",
+        model.output_usd_per_mtok,
+        &mut errors,
+    );
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let detail = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(ApiError::Problem(
+        Problem::new(ErrorCode::ValidationFailed, detail).with_errors(errors),
+    ))
+}
+
+async fn find(tx: &mut Tx, id: &str) -> Result<Option<Model>, sqlx::Error> {
+    let row: Option<ModelRow> =
+        sqlx::query_as(&format!("SELECT {MODEL_COLUMNS} FROM models WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(ModelRow::into_api))
+}
+
+/// Validates and adds a model to the catalog, with its audit entry, in `tx`. An id already in
+/// the catalog is `conflict`.
+pub async fn insert(tx: &mut Tx, model: &ModelCreate, actor: Option<&str>) -> ApiResult<Model> {
+    let model = ModelCreate {
+        display_name: model.display_name.trim().to_owned(),
+        upstream_base_url: model
+            .upstream_base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned),
+        ..model.clone()
+    };
+    validate(&model)?;
+    let revision = next_revision(tx).await?;
+    // DO NOTHING rather than catching the unique violation: on PostgreSQL a failed statement
+    // poisons the whole transaction.
+    let done = sqlx::query(
+        "INSERT INTO models (id, display_name, provider, upstream_base_url, input_usd_per_mtok, \
+         output_usd_per_mtok, created_at, revision) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&model.id)
+    .bind(&model.display_name)
+    .bind(model.provider.as_str())
+    .bind(model.upstream_base_url.clone())
+    .bind(model.input_usd_per_mtok)
+    .bind(model.output_usd_per_mtok)
+    .bind(db::now())
+    .bind(revision)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("A model with the id {:?} already exists.", model.id),
+        ));
+    }
+    let created = find(tx, &model.id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("model vanished after insert".into()))?;
+    crate::audit::record(
+        tx,
+        actor,
+        "model.created",
+        "model",
+        &created.id,
+        json!({ "after": created }),
+    )
+    .await?;
+    Ok(created)
+}
+
+/// List the model catalog
+#[utoipa::path(
+    get, path = "/admin/v1/models", tag = "models",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of models, ordered by id", body = Page<Model>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not read models", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<Model>>> {
+    caller.require(Permission::ModelsRead, "read models")?;
+    let limit = crate::users::page_limit(query.limit)?;
+    let mut q = SqlText::new(&format!("SELECT {MODEL_COLUMNS} FROM models WHERE 1 = 1"));
+    if let Some(cursor) = query.cursor.as_deref() {
+        q.push(" AND id > ").bind(crate::cursor::decode(cursor)?);
+    }
+    q.push(" ORDER BY id LIMIT ").bind(limit + 1);
+    let rows: Vec<ModelRow> = sqlx::query_as_with(&q.sql, q.args)
+        .fetch_all(&state.db.pool)
+        .await?;
+    let page = crate::cursor::paginate(rows, limit, |r| r.id.clone());
+    Ok(Json(Page {
+        items: page.items.into_iter().map(ModelRow::into_api).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Add a model to the catalog
+#[utoipa::path(
+    post, path = "/admin/v1/models", tag = "models",
+    request_body = ModelCreate,
+    responses(
+        (status = 201, description = "The new model", body = Model),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not change models", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A model with this id exists (`conflict`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad id, URL or price", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ModelCreate>,
+) -> ApiResult<(StatusCode, Json<Model>)> {
+    caller.require(Permission::ModelsWrite, "change models")?;
+    let mut tx = state.db.begin_write().await?;
+    let model = insert(&mut tx, &body, Some(&caller.user_id)).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(model)))
+}
+
+/// One model of the catalog
+#[utoipa::path(
+    get, path = "/admin/v1/models/{id}", tag = "models",
+    params(("id" = String, Path, description = "The model's id")),
+    responses(
+        (status = 200, description = "The model", body = Model),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not read models", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Model>> {
+    caller.require(Permission::ModelsRead, "read models")?;
+    let row: Option<ModelRow> =
+        sqlx::query_as(&format!("SELECT {MODEL_COLUMNS} FROM models WHERE id = $1"))
+            .bind(&id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    row.map(|r| Json(r.into_api()))
+        .ok_or_else(|| ApiError::not_found("model"))
+}
+
+/// Change a model; only the fields present change
+///
+/// An empty `upstream_base_url` removes the URL, which only an `echo` model may lack. The id
+/// cannot change: grants and usage refer to it.
+#[utoipa::path(
+    patch, path = "/admin/v1/models/{id}", tag = "models",
+    params(("id" = String, Path, description = "The model's id")),
+    request_body = ModelPatch,
+    responses(
+        (status = 200, description = "The changed model", body = Model),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not change models", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad URL or price", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ModelPatch>,
+) -> ApiResult<Json<Model>> {
+    caller.require(Permission::ModelsWrite, "change models")?;
+    let mut tx = state.db.begin_write().await?;
+    let before = find(&mut tx, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("model"))?;
+    let upstream_base_url = match body.upstream_base_url {
+        Some(u) if u.trim().is_empty() => None,
+        Some(u) => Some(u.trim().to_owned()),
+        None => before.upstream_base_url.clone(),
+    };
+    let merged = ModelCreate {
+        id: before.id.clone(),
+        display_name: body
+            .display_name
+            .as_deref()
+            .map_or_else(|| before.display_name.clone(), |n| n.trim().to_owned()),
+        provider: body.provider.unwrap_or(before.provider),
+        upstream_base_url,
+        input_usd_per_mtok: body.input_usd_per_mtok.unwrap_or(before.input_usd_per_mtok),
+        output_usd_per_mtok: body
+            .output_usd_per_mtok
+            .unwrap_or(before.output_usd_per_mtok),
+    };
+    validate(&merged)?;
+    let revision = next_revision(&mut tx).await?;
+    sqlx::query(
+        "UPDATE models SET display_name = $1, provider = $2, upstream_base_url = $3, \
+         input_usd_per_mtok = $4, output_usd_per_mtok = $5, revision = $6 WHERE id = $7",
+    )
+    .bind(&merged.display_name)
+    .bind(merged.provider.as_str())
+    .bind(merged.upstream_base_url.clone())
+    .bind(merged.input_usd_per_mtok)
+    .bind(merged.output_usd_per_mtok)
+    .bind(revision)
+    .bind(&id)
+    .execute(&mut *tx)
+    .await?;
+    let after = find(&mut tx, &id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("model vanished during update".into()))?;
+    crate::audit::record(
+        &mut tx,
+        Some(&caller.user_id),
+        "model.updated",
+        "model",
+        &id,
+        json!({ "before": before, "after": after }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(after))
+}
+
+/// Remove a model from the catalog, with every grant of it
+///
+/// Usage already recorded for the model is kept.
+#[utoipa::path(
+    delete, path = "/admin/v1/models/{id}", tag = "models",
+    params(("id" = String, Path, description = "The model's id")),
+    responses(
+        (status = 204, description = "Deleted, with its grants"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not change models", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such model", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(Permission::ModelsWrite, "change models")?;
+    let mut tx = state.db.begin_write().await?;
+    let before = find(&mut tx, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("model"))?;
+    let grants: Vec<(String, String)> = sqlx::query_as(
+        "SELECT subject_kind, subject_id FROM grants WHERE model_id = $1 \
+         ORDER BY subject_kind, subject_id",
+    )
+    .bind(&id)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM grants WHERE model_id = $1")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    for (subject_kind, subject_id) in &grants {
+        crate::audit::tombstone(
+            &mut tx,
+            SyncKind::Grant,
+            &format!("{subject_kind}:{subject_id}:{id}"),
+        )
+        .await?;
+    }
+    sqlx::query("DELETE FROM models WHERE id = $1")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    crate::audit::tombstone(&mut tx, SyncKind::Model, &id).await?;
+    let revoked: Vec<String> = grants
+        .iter()
+        .map(|(kind, subject)| format!("{kind}:{subject}"))
+        .collect();
+    crate::audit::record(
+        &mut tx,
+        Some(&caller.user_id),
+        "model.deleted",
+        "model",
+        &id,
+        json!({ "before": before, "grants_removed": revoked }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn changed_since(
+    tx: &mut Tx,
+    since: i64,
+    fetch: i64,
+) -> Result<Vec<SyncChange>, sqlx::Error> {
+    let rows: Vec<ModelRow> = sqlx::query_as(&format!(
+        "SELECT {MODEL_COLUMNS} FROM models WHERE revision > $1 ORDER BY revision LIMIT $2"
+    ))
+    .bind(since)
+    .bind(fetch)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let model = r.into_api();
+            SyncChange::upsert(SyncKind::Model, model.id.clone(), model.revision, &model)
+        })
+        .collect())
+}

@@ -1,0 +1,551 @@
+//! Metering: the per-request events the data plane records, their daily aggregates, and the
+//! `/admin/v1/usage` handlers (a keyset-paginated JSON list and a streamed CSV export).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use futures_util::StreamExt;
+use gatehouse_api::{Page, Problem, SyncChange, SyncKind, UsageDaily, UsageQuery};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::FromRow;
+use utoipa::IntoParams;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::db::Tx;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiQuery;
+use crate::permissions::Permission;
+use crate::sql::SqlText;
+
+const DAY_FORMAT: &str = "%Y-%m-%d";
+
+/// One data-plane request, as the data plane meters it.
+#[derive(Debug, Clone)]
+pub struct UsageEvent {
+    pub at: DateTime<Utc>,
+    pub user_id: String,
+    pub key_id: Option<String>,
+    pub model_id: String,
+    /// The workspace the request was made in, if any.
+    pub workspace_id: Option<String>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_micros: i64,
+    /// The HTTP status the caller got.
+    pub status: u16,
+}
+
+/// The cost in micro-USD of a request at a model's prices (USD per million tokens). Per million
+/// tokens and per micro-dollar cancel out: micro-USD = tokens × USD/Mtok.
+pub fn cost_micros(
+    input_tokens: i64,
+    output_tokens: i64,
+    input_usd_per_mtok: f64,
+    output_usd_per_mtok: f64,
+) -> i64 {
+    (input_tokens as f64 * input_usd_per_mtok + output_tokens as f64 * output_usd_per_mtok).round()
+        as i64
+}
+
+/// The org's time zone; days and budget periods follow it. A name that chrono-tz does not know
+/// (the org setting is validated on write, so only a hand-edited database has one) counts as UTC
+/// rather than failing every request.
+pub async fn org_time_zone(tx: &mut Tx) -> Result<Tz, sqlx::Error> {
+    let name: Option<String> = sqlx::query_scalar("SELECT time_zone FROM org")
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(name
+        .and_then(|n| {
+            n.parse::<Tz>()
+                .inspect_err(|_| tracing::warn!(time_zone = %n, "unknown org time zone; using UTC"))
+                .ok()
+        })
+        .unwrap_or(Tz::UTC))
+}
+
+/// Meters one request: writes its event and adds it to its day (in the org's time zone) in
+/// `usage_daily`, in `tx`. Returns the event's id.
+pub async fn record(tx: &mut Tx, event: &UsageEvent) -> Result<String, sqlx::Error> {
+    let id = crate::new_id("uev");
+    let workspace_id = event.workspace_id.clone().unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO usage_events (id, at, user_id, key_id, model_id, workspace_id, input_tokens, \
+         output_tokens, cost_micros, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&id)
+    .bind(crate::db::timestamp(event.at))
+    .bind(&event.user_id)
+    .bind(event.key_id.clone())
+    .bind(&event.model_id)
+    .bind(&workspace_id)
+    .bind(event.input_tokens)
+    .bind(event.output_tokens)
+    .bind(event.cost_micros)
+    .bind(i64::from(event.status))
+    .execute(&mut **tx)
+    .await?;
+    let tz = org_time_zone(tx).await?;
+    add_daily(
+        tx,
+        &[DailyRow {
+            day: event.at.with_timezone(&tz).date_naive(),
+            user_id: event.user_id.clone(),
+            model_id: event.model_id.clone(),
+            workspace_id,
+            requests: 1,
+            input_tokens: event.input_tokens,
+            output_tokens: event.output_tokens,
+            cost_micros: event.cost_micros,
+        }],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// An amount of use to add to one day of one user, model and workspace (`""` for none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyRow {
+    pub day: NaiveDate,
+    pub user_id: String,
+    pub model_id: String,
+    pub workspace_id: String,
+    pub requests: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_micros: i64,
+}
+
+/// Takes `n` consecutive revisions at once. Inside the write transaction that is the same as
+/// taking them one by one, and it lets bulk writers use one statement instead of `n`.
+async fn reserve_revisions(tx: &mut Tx, n: i64) -> Result<i64, sqlx::Error> {
+    let last: i64 = sqlx::query_scalar(
+        "UPDATE revision_counter SET value = value + $1 WHERE id = 1 RETURNING value",
+    )
+    .bind(n)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(last - n + 1)
+}
+
+/// Rows per INSERT. Small on purpose: sqlx-sqlite looks up every `$n` by a linear scan of the
+/// statement's parameters, so binding is quadratic in their number. Measured for 100,000 rows on
+/// SQLite: 500 rows (4,500 parameters) a statement 7.8 s, 100 rows 1.4 s, 25 rows 0.6 s.
+const ROWS_PER_STATEMENT: usize = 25;
+
+/// Adds `rows` to `usage_daily` (summing into rows that exist), each changed row taking a fresh
+/// revision. The one writer of the table: the data plane (through `record`), the demo and the
+/// benchmark all come here.
+pub async fn add_daily(tx: &mut Tx, rows: &[DailyRow]) -> Result<(), sqlx::Error> {
+    // PostgreSQL refuses an upsert that touches the same row twice in one statement, so rows
+    // with the same key are summed first.
+    let mut merged: BTreeMap<(NaiveDate, &str, &str, &str), [i64; 4]> = BTreeMap::new();
+    for r in rows {
+        let sums = merged
+            .entry((
+                r.day,
+                r.user_id.as_str(),
+                r.model_id.as_str(),
+                r.workspace_id.as_str(),
+            ))
+            .or_default();
+        sums[0] += r.requests;
+        sums[1] += r.input_tokens;
+        sums[2] += r.output_tokens;
+        sums[3] += r.cost_micros;
+    }
+    if merged.is_empty() {
+        return Ok(());
+    }
+    let mut revision = reserve_revisions(tx, merged.len() as i64).await?;
+    let merged: Vec<_> = merged.into_iter().collect();
+    for chunk in merged.chunks(ROWS_PER_STATEMENT) {
+        let mut q = SqlText::new(
+            "INSERT INTO usage_daily (day, user_id, model_id, workspace_id, requests, input_tokens, \
+             output_tokens, cost_micros, revision) VALUES ",
+        );
+        for (i, ((day, user, model, workspace), sums)) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" });
+            q.bind(day.format(DAY_FORMAT).to_string()).push(", ");
+            q.bind(user.to_string()).push(", ");
+            q.bind(model.to_string()).push(", ");
+            q.bind(workspace.to_string());
+            for v in sums {
+                q.push(", ").bind(*v);
+            }
+            q.push(", ").bind(revision).push(")");
+            revision += 1;
+        }
+        q.push(
+            " ON CONFLICT (day, user_id, model_id, workspace_id) DO UPDATE SET \
+             requests = usage_daily.requests + excluded.requests, \
+             input_tokens = usage_daily.input_tokens + excluded.input_tokens, \
+             output_tokens = usage_daily.output_tokens + excluded.output_tokens, \
+             cost_micros = usage_daily.cost_micros + excluded.cost_micros, \
+             revision = excluded.revision",
+        );
+        sqlx::query_with(&q.sql, q.args).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+const DAILY_COLUMNS: &str = "day, user_id, model_id, workspace_id, requests, input_tokens, output_tokens, cost_micros, revision";
+const DAILY_ORDER: &str = " ORDER BY day, user_id, model_id, workspace_id";
+
+#[derive(Debug, FromRow)]
+pub struct DailyDbRow {
+    pub day: String,
+    pub user_id: String,
+    pub model_id: String,
+    pub workspace_id: String,
+    pub requests: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_micros: i64,
+    pub revision: i64,
+}
+
+impl DailyDbRow {
+    fn key(&self) -> [&str; 4] {
+        [&self.day, &self.user_id, &self.model_id, &self.workspace_id]
+    }
+
+    pub fn into_api(self) -> UsageDaily {
+        UsageDaily {
+            day: NaiveDate::parse_from_str(&self.day, DAY_FORMAT).unwrap_or_default(),
+            user_id: self.user_id,
+            model_id: self.model_id,
+            workspace_id: self.workspace_id,
+            requests: self.requests,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cost_usd: self.cost_micros as f64 / 1e6,
+            revision: self.revision,
+        }
+    }
+}
+
+/// The filters the list and the export share.
+#[derive(Debug, Clone, Default)]
+struct Filter {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    user_id: Option<String>,
+    group_id: Option<String>,
+    model_id: Option<String>,
+    workspace_id: Option<String>,
+}
+
+impl Filter {
+    /// Checks the range and narrows a caller without `UsageRead` (a member) to their own usage.
+    fn scoped(mut self, caller: &Caller) -> ApiResult<Self> {
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            return Err(ApiError::invalid("from", "must not be after to"));
+        }
+        if !caller.allows(Permission::UsageRead) {
+            match &self.user_id {
+                Some(other) if *other != caller.user_id => {
+                    return Err(ApiError::forbidden("read other users' usage"));
+                }
+                _ => self.user_id = Some(caller.user_id.clone()),
+            }
+        }
+        Ok(self)
+    }
+
+    fn select(&self) -> SqlText {
+        let mut q = SqlText::new(&format!(
+            "SELECT {DAILY_COLUMNS} FROM usage_daily WHERE 1 = 1"
+        ));
+        if let Some(from) = self.from {
+            q.push(" AND day >= ")
+                .bind(from.format(DAY_FORMAT).to_string());
+        }
+        if let Some(to) = self.to {
+            q.push(" AND day <= ")
+                .bind(to.format(DAY_FORMAT).to_string());
+        }
+        if let Some(user) = &self.user_id {
+            q.push(" AND user_id = ").bind(user.clone());
+        }
+        if let Some(group) = &self.group_id {
+            q.push(" AND user_id IN (SELECT user_id FROM group_members WHERE group_id = ")
+                .bind(group.clone())
+                .push(")");
+        }
+        if let Some(model) = &self.model_id {
+            q.push(" AND model_id = ").bind(model.clone());
+        }
+        if let Some(workspace) = &self.workspace_id {
+            q.push(" AND workspace_id = ").bind(workspace.clone());
+        }
+        q
+    }
+}
+
+impl From<UsageQuery> for Filter {
+    fn from(q: UsageQuery) -> Self {
+        Self {
+            from: q.from,
+            to: q.to,
+            user_id: q.user_id,
+            group_id: q.group_id,
+            model_id: q.model_id,
+            workspace_id: q.workspace_id,
+        }
+    }
+}
+
+fn decode_cursor(cursor: &str) -> ApiResult<[String; 4]> {
+    serde_json::from_str(&crate::cursor::decode(cursor)?)
+        .map_err(|_| ApiError::invalid("cursor", "is not a cursor this server issued"))
+}
+
+/// Daily usage per user, model and workspace
+///
+/// Ordered by day, then user, model and workspace. A caller without `usage.read` sees only
+/// their own usage; asking for someone else's is `forbidden`.
+#[utoipa::path(
+    get, path = "/admin/v1/usage/daily", tag = "usage",
+    params(UsageQuery),
+    responses(
+        (status = 200, description = "One page of daily rows", body = Page<UsageDaily>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A member asked for another user's usage", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad filter, `from` after `to`, or a bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn daily(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<UsageQuery>,
+) -> ApiResult<Json<Page<UsageDaily>>> {
+    let limit = crate::users::page_limit(query.limit)?;
+    let cursor = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut q = Filter::from(query).scoped(&caller)?.select();
+    if let Some([day, user, model, workspace]) = cursor {
+        // The leading `day >=` lets every planner start an index range scan there; the row
+        // value comparison then skips what the previous page already returned.
+        q.push(" AND day >= ").bind(day.clone());
+        q.push(" AND (day, user_id, model_id, workspace_id) > (")
+            .bind(day)
+            .push(", ")
+            .bind(user)
+            .push(", ")
+            .bind(model)
+            .push(", ")
+            .bind(workspace)
+            .push(")");
+    }
+    q.push(DAILY_ORDER).push(" LIMIT ").bind(limit + 1);
+    let rows: Vec<DailyDbRow> = sqlx::query_as_with(&q.sql, q.args)
+        .fetch_all(&state.db.pool)
+        .await?;
+    let page = crate::cursor::paginate(rows, limit, |r| {
+        serde_json::to_string(&r.key()).expect("strings serialize")
+    });
+    Ok(Json(Page {
+        items: page.items.into_iter().map(DailyDbRow::into_api).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// `GET /usage/export.csv` query: the list's filters; the export is every matching row, so it
+/// takes no limit or cursor.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UsageExportQuery {
+    /// First day, inclusive (`YYYY-MM-DD`).
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive.
+    pub to: Option<NaiveDate>,
+    pub user_id: Option<String>,
+    pub group_id: Option<String>,
+    pub model_id: Option<String>,
+    pub workspace_id: Option<String>,
+}
+
+impl From<UsageExportQuery> for Filter {
+    fn from(q: UsageExportQuery) -> Self {
+        Self {
+            from: q.from,
+            to: q.to,
+            user_id: q.user_id,
+            group_id: q.group_id,
+            model_id: q.model_id,
+            workspace_id: q.workspace_id,
+        }
+    }
+}
+
+pub const CSV_HEADER: &str =
+    "day,user_id,model_id,workspace_id,requests,input_tokens,output_tokens,cost_usd\r\n";
+
+/// Flushes the CSV to the socket in chunks of about this size rather than one frame per row.
+const CSV_CHUNK: usize = 32 * 1024;
+
+/// One RFC 4180 field: quoted when it holds a comma, a quote or a line break, quotes doubled.
+fn csv_field(out: &mut String, field: &str) {
+    if field.contains([',', '"', '\r', '\n']) {
+        out.push('"');
+        out.push_str(&field.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(field);
+    }
+}
+
+/// Micro-USD as an exact decimal, never through a float.
+fn usd(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let m = micros.unsigned_abs();
+    format!("{sign}{}.{:06}", m / 1_000_000, m % 1_000_000)
+}
+
+fn csv_row(out: &mut String, r: &DailyDbRow) {
+    for field in r.key() {
+        csv_field(out, field);
+        out.push(',');
+    }
+    let _ = write!(
+        out,
+        "{},{},{},{}\r\n",
+        r.requests,
+        r.input_tokens,
+        r.output_tokens,
+        usd(r.cost_micros)
+    );
+}
+
+/// Daily usage as CSV, streamed
+///
+/// The same rows and order as `/usage/daily`, every page at once: a header row, then one row
+/// per day, user, model and workspace, RFC 4180 with CRLF line ends; `cost_usd` is exact to the
+/// micro-dollar. Rows are sent as the database yields them.
+#[utoipa::path(
+    get, path = "/admin/v1/usage/export.csv", tag = "usage",
+    params(UsageExportQuery),
+    responses(
+        (status = 200, description = "The rows as CSV", body = String, content_type = "text/csv"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A member asked for another user's usage", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad filter, or `from` after `to`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn export_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<UsageExportQuery>,
+) -> ApiResult<Response> {
+    let mut q = Filter::from(query).scoped(&caller)?.select();
+    q.push(DAILY_ORDER);
+    let pool = state.db.pool.clone();
+    let body = async_stream::stream! {
+        yield Ok::<Bytes, std::io::Error>(Bytes::from_static(CSV_HEADER.as_bytes()));
+        let SqlText { sql, args, .. } = q;
+        let mut rows = sqlx::query_as_with::<_, DailyDbRow, _>(&sql, args).fetch(&pool);
+        let mut buf = String::with_capacity(CSV_CHUNK + 512);
+        while let Some(row) = rows.next().await {
+            match row {
+                Ok(r) => {
+                    csv_row(&mut buf, &r);
+                    if buf.len() >= CSV_CHUNK {
+                        yield Ok(Bytes::from(std::mem::take(&mut buf)));
+                    }
+                }
+                Err(e) => {
+                    // The status is already sent; breaking the body is how the client learns
+                    // that the export is incomplete.
+                    tracing::error!(error = %e, "usage export failed");
+                    yield Err(std::io::Error::other("the usage export failed"));
+                    return;
+                }
+            }
+        }
+        if !buf.is_empty() {
+            yield Ok(Bytes::from(buf));
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"usage.csv\"",
+            ),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// The change-feed reader for `usage_daily`, by far the largest kind. The database builds each
+/// page as one JSON text (`[[id, revision, row], ...]`): going through sqlx row by row costs
+/// several allocations per column, and this halves the time of a 5,000-row page. The objects
+/// are the wire form of `UsageDaily` (with `cost_usd` added here); a test compares them with
+/// the list's.
+pub async fn changed_since(
+    tx: &mut Tx,
+    since: i64,
+    fetch: i64,
+) -> Result<Vec<SyncChange>, sqlx::Error> {
+    const WINDOW: &str = "(SELECT day, user_id, model_id, workspace_id, requests, input_tokens, \
+         output_tokens, cost_micros, revision FROM usage_daily WHERE revision > $1 \
+         ORDER BY revision LIMIT $2) w";
+    const ID: &str = "w.day || ':' || w.user_id || ':' || w.model_id || ':' || w.workspace_id";
+    const FIELDS: &str = "'day', w.day, 'user_id', w.user_id, 'model_id', w.model_id, \
+         'workspace_id', w.workspace_id, 'requests', w.requests, 'input_tokens', w.input_tokens, \
+         'output_tokens', w.output_tokens, 'cost_micros', w.cost_micros, 'revision', w.revision";
+    let sql = if tx.backend_name() == "PostgreSQL" {
+        format!(
+            "SELECT COALESCE(json_agg(json_build_array({ID}, w.revision, json_build_object({FIELDS})) \
+             ORDER BY w.revision), '[]'::json)::text FROM {WINDOW}"
+        )
+    } else {
+        format!(
+            "SELECT json_group_array(json_array({ID}, w.revision, json_object({FIELDS}))) FROM {WINDOW}"
+        )
+    };
+    let page: String = sqlx::query_scalar(&sql)
+        .bind(since)
+        .bind(fetch)
+        .fetch_one(&mut **tx)
+        .await?;
+    let rows: Vec<(String, i64, serde_json::Value)> =
+        serde_json::from_str(&page).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, revision, mut data)| {
+            // Dollars are computed here, like everywhere else: SQLite's float-to-text
+            // conversion is not correctly rounded, so a price computed in SQL could come back
+            // as a different f64.
+            if let Some(row) = data.as_object_mut() {
+                let micros = row
+                    .remove("cost_micros")
+                    .and_then(|m| m.as_i64())
+                    .unwrap_or_default();
+                row.insert("cost_usd".to_owned(), json!(micros as f64 / 1e6));
+            }
+            SyncChange {
+                kind: SyncKind::UsageDaily,
+                id,
+                revision,
+                deleted: false,
+                data: Some(data),
+            }
+        })
+        .collect())
+}
