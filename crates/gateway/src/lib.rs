@@ -31,6 +31,7 @@ pub mod permissions;
 pub mod policy;
 mod reset;
 mod sessions;
+pub mod spend;
 mod sql;
 mod sync;
 pub mod throttle;

@@ -210,8 +210,12 @@ pub async fn list(
         .bind(ws)
         .push(")");
     }
-    if query.group_id.is_some() {
-        return Err(ApiError::invalid("group_id", "no such group"));
+    if let Some(group) = query.group_id {
+        q.push(
+            " AND EXISTS (SELECT 1 FROM group_members g WHERE g.user_id = u.id AND g.group_id = ",
+        )
+        .bind(group)
+        .push(")");
     }
     if let Some(cursor) = query.cursor.as_deref() {
         q.push(" AND u.id > ").bind(crate::cursor::decode(cursor)?);

@@ -112,3 +112,107 @@ async fn invitation_resend_and_welcome_mails_arrive_with_working_links() {
         assert_eq!(login.status(), StatusCode::OK);
     }
 }
+
+#[tokio::test]
+async fn crossing_a_budget_threshold_alerts_once_and_mails_the_admins() {
+    use gatehouse_api::{Alert, Budget, Page, Role};
+    use gatehouse_gateway::{spend, usage};
+
+    for gw in backends().await {
+        let sink = SmtpSink::start();
+        let admin = gw.init(10).await;
+        let gw = gw
+            .with_options(GatewayOptions {
+                smtp_url: Some(Secret::new(sink.url())),
+                ..Default::default()
+            })
+            .await;
+        common::model(&gw, "m1").await;
+        let (user_id, _) = common::user_with_role(&gw, "spender@acme.example", Role::Member).await;
+        let group: gatehouse_api::Group = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/groups",
+                &admin,
+                &json!({ "name": "Spenders" }),
+            )
+            .await;
+        let _: serde_json::Value = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/groups/{}/members/{user_id}", group.id),
+                &admin,
+                &json!({ "role": "member" }),
+            )
+            .await;
+        let members: Page<User> = gw
+            .get_ok(&format!("/admin/v1/users?group_id={}", group.id), &admin)
+            .await;
+        assert_eq!(
+            members
+                .items
+                .iter()
+                .map(|u| u.id.as_str())
+                .collect::<Vec<_>>(),
+            vec![user_id.as_str()]
+        );
+        let _: Budget = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/users/{user_id}/budget"),
+                &admin,
+                &json!({ "daily_usd": 1.0, "alert_thresholds": [50, 100] }),
+            )
+            .await;
+
+        // Spend $0.60, then $0.50: the 50% alert once, then the 100% alert once.
+        let mut raised = Vec::new();
+        for cost in [600_000, 500_000, 10_000] {
+            let now = chrono::Utc::now();
+            let mut tx = gw.db().begin_write().await.unwrap();
+            usage::record(
+                &mut tx,
+                &usage::UsageEvent {
+                    at: now,
+                    user_id: user_id.clone(),
+                    key_id: None,
+                    model_id: "m1".into(),
+                    workspace_id: None,
+                    input_tokens: 10,
+                    output_tokens: 10,
+                    cost_micros: cost,
+                    status: 200,
+                },
+            )
+            .await
+            .unwrap();
+            let alerts = spend::check_alerts(&mut tx, &user_id, now).await.unwrap();
+            tx.commit().await.unwrap();
+            spend::mail_admins(&gw.gateway.state, &alerts)
+                .await
+                .unwrap();
+            raised.push(alerts.iter().map(|a| a.threshold).collect::<Vec<_>>());
+        }
+        assert_eq!(raised, vec![vec![50], vec![100], vec![]], "on {}", gw.name);
+
+        // Mail goes out in the background, so the two may arrive in either order.
+        let mut subjects = Vec::new();
+        for _ in 0..2 {
+            let mail = sink.next_mail().await;
+            assert_eq!(mail.rcpt_tos, vec!["root@acme.example".to_owned()]);
+            assert!(mail.text.unwrap().contains("spender@acme.example"));
+            subjects.push(mail.subject);
+        }
+        subjects.sort();
+        assert!(
+            subjects[0].contains("100%") && subjects[1].contains("50%"),
+            "{subjects:?}"
+        );
+        let listed: Page<Alert> = gw.get_ok("/admin/v1/alerts", &admin).await;
+        assert_eq!(listed.items.len(), 2);
+        let audit: Page<gatehouse_api::AuditEntry> = gw
+            .get_ok("/admin/v1/audit?action=alert.raised", &admin)
+            .await;
+        assert_eq!(audit.items.len(), 2);
+    }
+}
