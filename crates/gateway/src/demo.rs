@@ -6,7 +6,7 @@ use gatehouse_api::{ModelCreate, Provider, Role, Secret, UserStatus};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::db::{self, Db};
+use crate::db::{self, Db, Tx, next_revision};
 use crate::{auth, models, org, usage, users, workspaces};
 
 pub const DEMO_ORG: &str = "Northwind Labs";
@@ -164,8 +164,203 @@ pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
         made += 1;
     }
     seed_models_and_usage(&mut tx, &admin_id, &mut rng).await?;
+    seed_groups_and_invitations(&mut tx, &admin_id, &mut rng).await?;
     tx.commit().await?;
     Ok(token)
+}
+
+/// Groups with members, a manager, grants, limits and budgets, and invitations in every state,
+/// so that each screen of the console has something to show.
+async fn seed_groups_and_invitations(
+    tx: &mut Tx,
+    admin_id: &str,
+    rng: &mut StdRng,
+) -> anyhow::Result<()> {
+    let members: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM users WHERE role = 'member' AND status = 'active' ORDER BY id",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    // name, description, models, (rpm, input/min, output/min, concurrent), (daily, monthly) USD, members
+    let groups: [(
+        &str,
+        &str,
+        &[&str],
+        [Option<i64>; 4],
+        (Option<f64>, Option<f64>),
+        usize,
+    ); 3] = [
+        (
+            "Interns",
+            "Summer interns: small models, tight limits",
+            &["gpt-4o-mini", "echo"],
+            [Some(30), Some(50_000), Some(10_000), Some(2)],
+            (Some(2.0), Some(30.0)),
+            8,
+        ),
+        (
+            "Data science",
+            "Model evaluation and analytics",
+            &["gpt-4o", "gpt-4.1", "gpt-4o-mini", "o3-mini"],
+            [Some(120), Some(400_000), Some(100_000), Some(8)],
+            (None, Some(500.0)),
+            6,
+        ),
+        (
+            "Support agents",
+            "Drafting replies to customers",
+            &["gpt-4o-mini"],
+            [Some(60), None, None, Some(4)],
+            (Some(10.0), Some(150.0)),
+            6,
+        ),
+    ];
+    let mut next = 0;
+    for (name, description, models, limits, (daily, monthly), count) in groups {
+        let group = crate::groups::insert(tx, name, description).await?;
+        for (i, user) in members.iter().skip(next).take(count).enumerate() {
+            let revision = next_revision(tx).await?;
+            sqlx::query("INSERT INTO group_members (group_id, user_id, role, revision) VALUES ($1, $2, $3, $4)")
+                .bind(&group)
+                .bind(user)
+                .bind(if i == 0 { "manager" } else { "member" })
+                .bind(revision)
+                .execute(&mut **tx)
+                .await?;
+        }
+        next += count;
+        for model in models {
+            let revision = next_revision(tx).await?;
+            sqlx::query(
+                "INSERT INTO grants (subject_kind, subject_id, model_id, created_at, revision) \
+                 VALUES ('group', $1, $2, $3, $4)",
+            )
+            .bind(&group)
+            .bind(*model)
+            .bind(db::now())
+            .bind(revision)
+            .execute(&mut **tx)
+            .await?;
+        }
+        let revision = next_revision(tx).await?;
+        sqlx::query(
+            "INSERT INTO limits (subject_kind, subject_id, requests_per_min, input_tokens_per_min, \
+             output_tokens_per_min, max_concurrent, revision) VALUES ('group', $1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&group)
+        .bind(limits[0])
+        .bind(limits[1])
+        .bind(limits[2])
+        .bind(limits[3])
+        .bind(revision)
+        .execute(&mut **tx)
+        .await?;
+        let revision = next_revision(tx).await?;
+        sqlx::query(
+            "INSERT INTO budgets (subject_kind, subject_id, daily_micros, weekly_micros, monthly_micros, \
+             alert_thresholds, revision) VALUES ('group', $1, $2, NULL, $3, '[50,80,100]', $4)",
+        )
+        .bind(&group)
+        .bind(daily.map(crate::policy::micros))
+        .bind(monthly.map(crate::policy::micros))
+        .bind(revision)
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    // Invitations: pending (one restricted to Google, one to a Microsoft tenant), expired, revoked.
+    let now = Utc::now();
+    let invitations = [
+        (
+            "jordan.lee@northwind.example",
+            "Jordan",
+            "Lee",
+            "any",
+            None,
+            "pending",
+            1,
+        ),
+        (
+            "sam.rivera@northwind.example",
+            "Sam",
+            "Rivera",
+            "google",
+            None,
+            "pending",
+            3,
+        ),
+        (
+            "kai.moreno@northwind.example",
+            "Kai",
+            "Moreno",
+            "microsoft",
+            Some("72f988bf-86f1-41af-91ab-2d7cd011db47"),
+            "pending",
+            6,
+        ),
+        (
+            "robin.ito@northwind.example",
+            "Robin",
+            "Ito",
+            "any",
+            None,
+            "pending",
+            12,
+        ),
+        (
+            "alex.novak@northwind.example",
+            "Alex",
+            "Novak",
+            "any",
+            None,
+            "expired",
+            20,
+        ),
+        (
+            "drew.park@northwind.example",
+            "Drew",
+            "Park",
+            "any",
+            None,
+            "revoked",
+            4,
+        ),
+    ];
+    let workspace: String = sqlx::query_scalar("SELECT id FROM workspaces ORDER BY id LIMIT 1")
+        .fetch_one(&mut **tx)
+        .await?;
+    for (email, first, last, provider, tenant, state, days_ago) in invitations {
+        let (token, hash) = auth::new_secret("");
+        let sent = now - Duration::days(days_ago) - Duration::minutes(rng.gen_range(0..600));
+        let expires = if state == "expired" {
+            now - Duration::days(1)
+        } else {
+            sent + Duration::days(14)
+        };
+        let revision = next_revision(tx).await?;
+        sqlx::query(
+            "INSERT INTO invitations (id, email, first_name, last_name, role, workspace_ids, identity_provider, \
+             tenant_id, notification_email, token, token_hash, status, invited_by, created_at, sent_at, expires_at, \
+             revision) VALUES ($1, $2, $3, $4, 'member', $5, $6, $7, NULL, $8, $9, $10, $11, $12, $12, $13, $14)",
+        )
+        .bind(crate::new_id("inv"))
+        .bind(email)
+        .bind(first)
+        .bind(last)
+        .bind(serde_json::to_string(&[&workspace]).expect("ids serialize"))
+        .bind(provider)
+        .bind(tenant)
+        .bind(token.expose().to_owned())
+        .bind(hash)
+        .bind(if state == "revoked" { "revoked" } else { "pending" })
+        .bind(admin_id)
+        .bind(db::timestamp(sent))
+        .bind(db::timestamp(expires))
+        .bind(revision)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The demo catalog: id, display name, provider, USD per million input and output tokens, and

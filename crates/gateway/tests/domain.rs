@@ -834,3 +834,37 @@ async fn using_a_token_records_last_active_and_last_used() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_demo_org_has_groups_policies_and_invitations_in_every_state() {
+    for gw in backends().await {
+        let admin = gw.demo().await;
+        let groups: Page<Group> = gw.get_ok("/admin/v1/groups", &admin).await;
+        assert_eq!(groups.items.len(), 3);
+        let interns = groups.items.iter().find(|g| g.name == "Interns").unwrap();
+        assert_eq!(interns.member_count, 8);
+        let members: Page<User> = gw
+            .get_ok(&format!("/admin/v1/users?group_id={}", interns.id), &admin)
+            .await;
+        let eff: EffectivePolicy = gw
+            .get_ok(
+                &format!("/admin/v1/users/{}/effective", members.items[0].id),
+                &admin,
+            )
+            .await;
+        assert_eq!(eff.limits.max_concurrent.value, Some(2));
+        assert_eq!(
+            eff.limits.max_concurrent.source.as_deref(),
+            Some(interns.id.as_str())
+        );
+        assert!(eff.grants.iter().any(|g| g.model_id == "gpt-4o-mini"));
+        let mut states = Vec::new();
+        for status in ["pending", "expired", "revoked"] {
+            let page: Page<Invitation> = gw
+                .get_ok(&format!("/admin/v1/invitations?status={status}"), &admin)
+                .await;
+            states.push(page.items.len());
+        }
+        assert_eq!(states, vec![4, 1, 1], "on {}", gw.name);
+    }
+}
