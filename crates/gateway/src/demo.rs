@@ -169,6 +169,17 @@ pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
     Ok(token)
 }
 
+/// name, description, models, (rpm, input/min, output/min, concurrent), (daily, monthly) USD,
+/// how many members.
+type DemoGroup = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    [Option<i64>; 4],
+    (Option<f64>, Option<f64>),
+    usize,
+);
+
 /// Groups with members, a manager, grants, limits and budgets, and invitations in every state,
 /// so that each screen of the console has something to show.
 async fn seed_groups_and_invitations(
@@ -181,15 +192,7 @@ async fn seed_groups_and_invitations(
     )
     .fetch_all(&mut **tx)
     .await?;
-    // name, description, models, (rpm, input/min, output/min, concurrent), (daily, monthly) USD, members
-    let groups: [(
-        &str,
-        &str,
-        &[&str],
-        [Option<i64>; 4],
-        (Option<f64>, Option<f64>),
-        usize,
-    ); 3] = [
+    let groups: [DemoGroup; 3] = [
         (
             "Interns",
             "Summer interns: small models, tight limits",
