@@ -59,7 +59,7 @@ pub struct MemberRole {
 }
 
 /// `POST /users`: add an account directly.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct UserCreate {
     pub email: String,
@@ -86,7 +86,7 @@ pub struct UserPatch {
 }
 
 /// `POST /auth/login`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
@@ -654,7 +654,7 @@ pub struct ListQuery {
 }
 
 /// The invitee's form: `POST /invite/{token}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvitation {
     #[serde(default)]
@@ -669,7 +669,7 @@ pub struct AcceptInvitation {
 }
 
 /// `POST /reset/{token}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
     pub password: String,
@@ -701,6 +701,55 @@ mod tests {
                     .as_array()
                     .is_some_and(|t| t.contains(&"null".into())),
                 "{name}: {value}"
+            );
+        }
+    }
+}
+
+/// Requests that carry a password print it as `<redacted>`, so a debug log line cannot leak it.
+macro_rules! redacted_debug {
+    ($ty:ident { $($field:ident),* } password) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    .field("password", &"<redacted>")
+                    .finish()
+            }
+        }
+    };
+}
+
+redacted_debug!(UserCreate { email, first_name, last_name, role, workspace_ids } password);
+redacted_debug!(LoginRequest { email } password);
+redacted_debug!(AcceptInvitation { first_name, last_name } password);
+redacted_debug!(PasswordReset {} password);
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn requests_never_print_their_password() {
+        let login = LoginRequest {
+            email: "a@b.example".into(),
+            password: "hunter2hunter2".into(),
+        };
+        let accept = AcceptInvitation {
+            password: Some("hunter2hunter2".into()),
+            ..Default::default()
+        };
+        let reset = PasswordReset {
+            password: "hunter2hunter2".into(),
+        };
+        for text in [
+            format!("{login:?}"),
+            format!("{accept:?}"),
+            format!("{reset:?}"),
+        ] {
+            assert!(
+                !text.contains("hunter2") && text.contains("<redacted>"),
+                "{text}"
             );
         }
     }
