@@ -82,93 +82,38 @@ pub async fn changes_since(
     since: i64,
     limit: i64,
 ) -> Result<SyncPage, sqlx::Error> {
+    // One snapshot for every kind (see `Db::begin_read`).
+    let mut tx = state.db.begin_read().await?;
+    let fetch = limit + 1;
+    let mut changes: Vec<SyncChange> = Vec::new();
+    changes.extend(org::changed_since(&mut tx, since, fetch).await?);
+    changes.extend(users::changed_since(&mut tx, since, fetch).await?);
+    changes.extend(workspaces::changed_since(&mut tx, since, fetch).await?);
+    changes.extend(workspaces::memberships_changed_since(&mut tx, since, fetch).await?);
+    changes.extend(groups::changed_since(&mut tx, since, fetch).await?);
+    changes.extend(groups::members_changed_since(&mut tx, since, fetch).await?);
+    changes.extend(policy::changed_since(&mut tx, since, fetch).await?);
+    changes.extend(keys::changed_since(&mut tx, since, fetch).await?);
     let links = caller
         .allows(Permission::InvitationsWrite)
         .then_some(&*state.public_url);
-    let mut tables = vec![
-        "org",
-        "users",
-        "workspaces",
-        "memberships",
-        "groups",
-        "group_members",
-        "grants",
-        "limits",
-        "budgets",
-        "api_keys",
-        "models",
-        "tombstones",
-    ];
     if caller.allows(Permission::InvitationsRead) || links.is_some() {
-        tables.push("invitations");
+        changes.extend(invitations::changed_since(&mut tx, since, fetch, links).await?);
     }
+    changes.extend(models::changed_since(&mut tx, since, fetch).await?);
     if caller.allows(Permission::UsageRead) {
-        tables.extend(["usage_daily", "alerts"]);
+        changes.extend(usage::changed_since(&mut tx, since, fetch).await?);
+        changes.extend(alerts::changed_since(&mut tx, since, fetch).await?);
     }
     if caller.allows(Permission::AuditRead) {
-        tables.push("audit");
+        changes.extend(audit::changed_since(&mut tx, since, fetch).await?);
     }
-
-    // One snapshot for every kind (see `Db::begin_read`).
-    let mut tx = state.db.begin_read().await?;
-    // Which revisions make this page, from the revision indexes alone; then each kind reads
-    // just its share of full rows, instead of every kind reading a whole page of them.
-    let union = tables
-        .iter()
-        .map(|t| {
-            format!(
-                "SELECT '{t}' AS t, revision FROM \
-                 (SELECT revision FROM {t} WHERE revision > $1 ORDER BY revision LIMIT $2) AS r_{t}"
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let mut page: Vec<(String, i64)> = sqlx::query_as(&format!(
-        "SELECT t, revision FROM ({union}) AS u ORDER BY revision LIMIT $2"
-    ))
-    .bind(since)
-    .bind(limit + 1)
-    .fetch_all(&mut *tx)
-    .await?;
-    let has_more = page.len() as i64 > limit;
-    page.truncate(limit as usize);
-    let share = |table: &str| page.iter().filter(|(t, _)| t == table).count() as i64;
-
-    let mut changes: Vec<SyncChange> = Vec::new();
-    macro_rules! read {
-        ($table:literal, $reader:expr) => {
-            let n = share($table);
-            if n > 0 {
-                changes.extend($reader(&mut tx, since, n).await?);
-            }
-        };
-    }
-    read!("org", org::changed_since);
-    read!("users", users::changed_since);
-    read!("workspaces", workspaces::changed_since);
-    read!("memberships", workspaces::memberships_changed_since);
-    read!("groups", groups::changed_since);
-    read!("group_members", groups::members_changed_since);
-    read!("api_keys", keys::changed_since);
-    read!("models", models::changed_since);
-    read!("tombstones", tombstones_since);
-    read!("usage_daily", usage::changed_since);
-    read!("alerts", alerts::changed_since);
-    read!("audit", audit::changed_since);
-    let n = share("invitations");
-    if n > 0 {
-        changes.extend(invitations::changed_since(&mut tx, since, n, links).await?);
-    }
-    // Grants, limits and budgets are read together; the largest share covers each of them,
-    // and what lies beyond the page is cut below.
-    let n = share("grants").max(share("limits")).max(share("budgets"));
-    if n > 0 {
-        changes.extend(policy::changed_since(&mut tx, since, n).await?);
-    }
+    changes.extend(tombstones_since(&mut tx, since, fetch).await?);
     tx.commit().await?;
 
     changes.sort_by_key(|c| c.revision);
-    changes.truncate(page.len());
+    let has_more = changes.len() as i64 > limit;
+    changes.truncate(limit as usize);
     let next_since = changes.last().map_or(since, |c| c.revision);
     Ok(SyncPage {
         changes,
