@@ -167,8 +167,9 @@ pub enum SyncKind {
     Audit,
 }
 
-/// One changed entity; `data` is absent for a deletion (a tombstone).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+/// One changed entity; `data` is absent for a deletion (a tombstone). `data` is the entity's JSON
+/// as the gateway wrote it: clients parse it by `kind`, and nobody pays for a generic JSON tree.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct SyncChange {
     pub kind: SyncKind,
     pub id: String,
@@ -176,13 +177,14 @@ pub struct SyncChange {
     pub revision: i64,
     pub deleted: bool,
     #[schema(value_type = Option<Object>)]
-    pub data: Option<serde_json::Value>,
+    #[ts(type = "unknown")]
+    pub data: Option<Box<serde_json::value::RawValue>>,
 }
 
 impl SyncChange {
     /// A created or updated entity.
     pub fn upsert<T: Serialize>(kind: SyncKind, id: String, revision: i64, data: &T) -> Self {
-        let data = serde_json::to_value(data).expect("wire types serialize");
+        let data = serde_json::value::to_raw_value(data).expect("wire types serialize");
         Self {
             kind,
             id,
@@ -194,7 +196,7 @@ impl SyncChange {
 }
 
 /// `GET /admin/v1/sync` response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct SyncPage {
     pub changes: Vec<SyncChange>,
     #[ts(type = "number")]

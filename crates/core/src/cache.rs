@@ -28,10 +28,10 @@ fn parse_time(s: &str) -> DateTime<Utc> {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(change: &SyncChange) -> CoreResult<T> {
-    let data = change.data.clone().ok_or_else(|| {
+    let data = change.data.as_ref().ok_or_else(|| {
         CoreError::Protocol(format!("{:?} {} without data", change.kind, change.id))
     })?;
-    serde_json::from_value(data)
+    serde_json::from_str(data.get())
         .map_err(|e| CoreError::Protocol(format!("{:?} {}: {e}", change.kind, change.id)))
 }
 
@@ -215,7 +215,7 @@ async fn apply_one(tx: &mut sqlx::Transaction<'_, Sqlite>, change: &SyncChange) 
     let data = change
         .data
         .as_ref()
-        .map(|d| d.to_string())
+        .map(|d| d.get().to_owned())
         .unwrap_or_default();
     match change.kind {
         SyncKind::Org => {

@@ -14,7 +14,6 @@ use chrono_tz::Tz;
 use futures_util::StreamExt;
 use gatehouse_api::{Page, Problem, SyncChange, SyncKind, UsageDaily, UsageQuery};
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::FromRow;
 use utoipa::IntoParams;
 
@@ -524,28 +523,39 @@ pub async fn changed_since(
         .bind(fetch)
         .fetch_one(&mut **tx)
         .await?;
-    let rows: Vec<(String, i64, serde_json::Value)> =
+    // Read as typed rows (no generic JSON tree) and written straight to the wire form.
+    #[derive(serde::Deserialize)]
+    struct Row {
+        day: NaiveDate,
+        user_id: String,
+        model_id: String,
+        workspace_id: String,
+        requests: i64,
+        input_tokens: i64,
+        output_tokens: i64,
+        cost_micros: i64,
+        revision: i64,
+    }
+    let rows: Vec<(String, i64, Row)> =
         serde_json::from_str(&page).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(rows
         .into_iter()
-        .map(|(id, revision, mut data)| {
+        .map(|(id, revision, r)| {
             // Dollars are computed here, like everywhere else: SQLite's float-to-text
             // conversion is not correctly rounded, so a price computed in SQL could come back
             // as a different f64.
-            if let Some(row) = data.as_object_mut() {
-                let micros = row
-                    .remove("cost_micros")
-                    .and_then(|m| m.as_i64())
-                    .unwrap_or_default();
-                row.insert("cost_usd".to_owned(), json!(micros as f64 / 1e6));
-            }
-            SyncChange {
-                kind: SyncKind::UsageDaily,
-                id,
-                revision,
-                deleted: false,
-                data: Some(data),
-            }
+            let row = UsageDaily {
+                day: r.day,
+                user_id: r.user_id,
+                model_id: r.model_id,
+                workspace_id: r.workspace_id,
+                requests: r.requests,
+                input_tokens: r.input_tokens,
+                output_tokens: r.output_tokens,
+                cost_usd: r.cost_micros as f64 / 1e6,
+                revision: r.revision,
+            };
+            SyncChange::upsert(SyncKind::UsageDaily, id, revision, &row)
         })
         .collect())
 }

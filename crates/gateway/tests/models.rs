@@ -383,7 +383,8 @@ async fn deleting_a_model_removes_its_grants_and_reports_tombstones() {
             .changes
             .iter()
             .find(|c| c.kind == SyncKind::Audit)
-            .and_then(|c| c.data.clone())
+            .and_then(|c| c.data.as_ref())
+            .map(|d| serde_json::from_str::<serde_json::Value>(d.get()).unwrap())
             .expect("the deletion is audited");
         assert_eq!(audit["action"], "model.deleted");
         assert_eq!(audit["target_id"], "gpt-4o-mini");

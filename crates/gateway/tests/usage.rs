@@ -217,11 +217,10 @@ async fn usage_lands_on_the_local_day_of_the_org() {
                     c.id == format!("{}:{}:{}:{}", r.day, r.user_id, r.model_id, r.workspace_id)
                 })
                 .expect("every synced row is listed");
-            assert_eq!(
-                c.data.as_ref().unwrap(),
-                &serde_json::to_value(listed).unwrap()
-            );
-            let typed: UsageDaily = serde_json::from_value(c.data.clone().unwrap()).unwrap();
+            let value: serde_json::Value =
+                serde_json::from_str(c.data.as_ref().unwrap().get()).unwrap();
+            assert_eq!(value, serde_json::to_value(listed).unwrap());
+            let typed: UsageDaily = serde_json::from_str(c.data.as_ref().unwrap().get()).unwrap();
             assert_eq!(&typed, listed);
         }
 
@@ -687,7 +686,9 @@ async fn alerts_are_raised_once_listed_newest_first_and_synced() {
             sync.changes
                 .iter()
                 .filter(|c| c.kind == SyncKind::Audit
-                    && c.data.as_ref().unwrap()["action"] == "alert.raised")
+                    && serde_json::from_str::<serde_json::Value>(c.data.as_ref().unwrap().get())
+                        .unwrap()["action"]
+                        == "alert.raised")
                 .count(),
             3
         );
@@ -730,7 +731,7 @@ async fn the_demo_has_ninety_days_of_usage_with_a_weekly_rhythm() {
                 .iter()
                 .filter(|c| c.kind == SyncKind::UsageDaily)
             {
-                let row: UsageDaily = serde_json::from_value(c.data.clone().unwrap()).unwrap();
+                let row: UsageDaily = serde_json::from_str(c.data.as_ref().unwrap().get()).unwrap();
                 assert_eq!(
                     c.id,
                     format!(
