@@ -505,17 +505,25 @@ pub async fn changed_since(
          output_tokens, cost_micros, revision FROM usage_daily WHERE revision > $1 \
          ORDER BY revision LIMIT $2) w";
     const ID: &str = "w.day || ':' || w.user_id || ':' || w.model_id || ':' || w.workspace_id";
+    // The wire form of `UsageDaily`, built by the database. `cost_usd` is printed exactly from
+    // micro-dollars (at most six decimals), so it parses to the same f64 as `micros / 1e6`;
+    // letting the database divide in floating point would not round the same way.
     const FIELDS: &str = "'day', w.day, 'user_id', w.user_id, 'model_id', w.model_id, \
          'workspace_id', w.workspace_id, 'requests', w.requests, 'input_tokens', w.input_tokens, \
-         'output_tokens', w.output_tokens, 'cost_micros', w.cost_micros, 'revision', w.revision";
+         'output_tokens', w.output_tokens, 'cost_usd', COST, 'revision', w.revision";
     let sql = if tx.backend_name() == "PostgreSQL" {
+        let fields = FIELDS.replace("COST", "round(w.cost_micros::numeric / 1000000, 6)");
         format!(
-            "SELECT COALESCE(json_agg(json_build_array({ID}, w.revision, json_build_object({FIELDS})) \
+            "SELECT COALESCE(json_agg(json_build_array({ID}, w.revision, json_build_object({fields})) \
              ORDER BY w.revision), '[]'::json)::text FROM {WINDOW}"
         )
     } else {
+        let fields = FIELDS.replace(
+            "COST",
+            "json(printf('%d.%06d', w.cost_micros / 1000000, w.cost_micros % 1000000))",
+        );
         format!(
-            "SELECT json_group_array(json_array({ID}, w.revision, json_object({FIELDS}))) FROM {WINDOW}"
+            "SELECT json_group_array(json_array({ID}, w.revision, json_object({fields}))) FROM {WINDOW}"
         )
     };
     let page: String = sqlx::query_scalar(&sql)
@@ -523,39 +531,17 @@ pub async fn changed_since(
         .bind(fetch)
         .fetch_one(&mut **tx)
         .await?;
-    // Read as typed rows (no generic JSON tree) and written straight to the wire form.
-    #[derive(serde::Deserialize)]
-    struct Row {
-        day: NaiveDate,
-        user_id: String,
-        model_id: String,
-        workspace_id: String,
-        requests: i64,
-        input_tokens: i64,
-        output_tokens: i64,
-        cost_micros: i64,
-        revision: i64,
-    }
-    let rows: Vec<(String, i64, Row)> =
+    // Each entity is passed on as the database wrote it: no JSON tree, no re-serialising.
+    let rows: Vec<(String, i64, Box<serde_json::value::RawValue>)> =
         serde_json::from_str(&page).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(rows
         .into_iter()
-        .map(|(id, revision, r)| {
-            // Dollars are computed here, like everywhere else: SQLite's float-to-text
-            // conversion is not correctly rounded, so a price computed in SQL could come back
-            // as a different f64.
-            let row = UsageDaily {
-                day: r.day,
-                user_id: r.user_id,
-                model_id: r.model_id,
-                workspace_id: r.workspace_id,
-                requests: r.requests,
-                input_tokens: r.input_tokens,
-                output_tokens: r.output_tokens,
-                cost_usd: r.cost_micros as f64 / 1e6,
-                revision: r.revision,
-            };
-            SyncChange::upsert(SyncKind::UsageDaily, id, revision, &row)
+        .map(|(id, revision, data)| SyncChange {
+            kind: SyncKind::UsageDaily,
+            id,
+            revision,
+            deleted: false,
+            data: Some(data),
         })
         .collect())
 }
