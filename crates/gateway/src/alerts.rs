@@ -160,12 +160,13 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<AlertRow> = sqlx::query_as(&format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts WHERE revision > $1 ORDER BY revision LIMIT $2"
-    ))
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
+    let rows: Vec<AlertRow> = crate::sync::rows_since(
+        tx,
+        &format!("SELECT {ALERT_COLUMNS} FROM alerts"),
+        "revision",
+        since,
+        fetch,
+    )
     .await?;
     Ok(rows
         .into_iter()

@@ -94,12 +94,13 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<AuditRow> = sqlx::query_as(&format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit WHERE revision > $1 ORDER BY revision LIMIT $2"
-    ))
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
+    let rows: Vec<AuditRow> = crate::sync::rows_since(
+        tx,
+        &format!("SELECT {AUDIT_COLUMNS} FROM audit"),
+        "revision",
+        since,
+        fetch,
+    )
     .await?;
     Ok(rows
         .into_iter()

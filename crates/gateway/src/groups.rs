@@ -114,13 +114,8 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<GroupRow> = sqlx::query_as(&format!(
-        "{GROUP_SELECT} WHERE g.revision > $1 ORDER BY g.revision LIMIT $2"
-    ))
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
-    .await?;
+    let rows: Vec<GroupRow> =
+        crate::sync::rows_since(tx, GROUP_SELECT, "g.revision", since, fetch).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -135,12 +130,13 @@ pub async fn members_changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<GroupMemberRow> = sqlx::query_as(
-        "SELECT group_id, user_id, role, revision FROM group_members WHERE revision > $1 ORDER BY revision LIMIT $2",
+    let rows: Vec<GroupMemberRow> = crate::sync::rows_since(
+        tx,
+        "SELECT group_id, user_id, role, revision FROM group_members",
+        "revision",
+        since,
+        fetch,
     )
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
     .await?;
     Ok(rows
         .into_iter()

@@ -119,12 +119,13 @@ pub async fn changed_since(
     fetch: i64,
     public_url: Option<&str>,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<InvitationRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM invitations WHERE revision > $1 ORDER BY revision LIMIT $2"
-    ))
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
+    let rows: Vec<InvitationRow> = crate::sync::rows_since(
+        tx,
+        &format!("SELECT {COLUMNS} FROM invitations"),
+        "revision",
+        since,
+        fetch,
+    )
     .await?;
     Ok(rows
         .into_iter()

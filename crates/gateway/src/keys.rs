@@ -67,12 +67,13 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<KeyRow> = sqlx::query_as(&format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE revision > $1 ORDER BY revision LIMIT $2"
-    ))
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
+    let rows: Vec<KeyRow> = crate::sync::rows_since(
+        tx,
+        &format!("SELECT {KEY_COLUMNS} FROM api_keys"),
+        "revision",
+        since,
+        fetch,
+    )
     .await?;
     Ok(rows
         .into_iter()

@@ -434,12 +434,13 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<ModelRow> = sqlx::query_as(&format!(
-        "SELECT {MODEL_COLUMNS} FROM models WHERE revision > $1 ORDER BY revision LIMIT $2"
-    ))
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
+    let rows: Vec<ModelRow> = crate::sync::rows_since(
+        tx,
+        &format!("SELECT {MODEL_COLUMNS} FROM models"),
+        "revision",
+        since,
+        fetch,
+    )
     .await?;
     Ok(rows
         .into_iter()

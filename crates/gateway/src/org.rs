@@ -104,13 +104,8 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<OrgRow> = sqlx::query_as(&format!(
-        "{ORG_SELECT} WHERE revision > $1 ORDER BY revision LIMIT $2"
-    ))
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
-    .await?;
+    let rows: Vec<OrgRow> =
+        crate::sync::rows_since(tx, ORG_SELECT, "revision", since, fetch).await?;
     let used = if rows.is_empty() {
         0
     } else {

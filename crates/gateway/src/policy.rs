@@ -562,12 +562,13 @@ pub async fn changed_since(
             &grant,
         ));
     }
-    let limits: Vec<(String, String)> = sqlx::query_as(
-        "SELECT subject_kind, subject_id FROM limits WHERE revision > $1 ORDER BY revision LIMIT $2",
+    let limits: Vec<(String, String)> = crate::sync::rows_since(
+        tx,
+        "SELECT subject_kind, subject_id FROM limits",
+        "revision",
+        since,
+        fetch,
     )
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
     .await?;
     for (kind, id) in limits {
         let subject_kind = subject_kind_of(&kind);
@@ -585,12 +586,13 @@ pub async fn changed_since(
             &data,
         ));
     }
-    let budgets: Vec<(String, String)> = sqlx::query_as(
-        "SELECT subject_kind, subject_id FROM budgets WHERE revision > $1 ORDER BY revision LIMIT $2",
+    let budgets: Vec<(String, String)> = crate::sync::rows_since(
+        tx,
+        "SELECT subject_kind, subject_id FROM budgets",
+        "revision",
+        since,
+        fetch,
     )
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
     .await?;
     for (kind, id) in budgets {
         let subject_kind = subject_kind_of(&kind);

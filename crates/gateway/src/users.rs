@@ -237,12 +237,13 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<UserRow> = sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE revision > $1 ORDER BY revision LIMIT $2"
-    ))
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
+    let rows: Vec<UserRow> = crate::sync::rows_since(
+        tx,
+        &format!("SELECT {USER_COLUMNS} FROM users"),
+        "revision",
+        since,
+        fetch,
+    )
     .await?;
     // The same window as a join: binding thousands of ids makes sqlx-sqlite quadratic.
     let pairs: Vec<(String, String)> = sqlx::query_as(

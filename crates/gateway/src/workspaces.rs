@@ -110,13 +110,8 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<WorkspaceRow> = sqlx::query_as(&format!(
-        "{WORKSPACE_SELECT} WHERE w.revision > $1 ORDER BY w.revision LIMIT $2"
-    ))
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
-    .await?;
+    let rows: Vec<WorkspaceRow> =
+        crate::sync::rows_since(tx, WORKSPACE_SELECT, "w.revision", since, fetch).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -131,12 +126,13 @@ pub async fn memberships_changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<MembershipRow> = sqlx::query_as(
-        "SELECT workspace_id, user_id, role, revision FROM memberships WHERE revision > $1 ORDER BY revision LIMIT $2",
+    let rows: Vec<MembershipRow> = crate::sync::rows_since(
+        tx,
+        "SELECT workspace_id, user_id, role, revision FROM memberships",
+        "revision",
+        since,
+        fetch,
     )
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
     .await?;
     Ok(rows
         .into_iter()
