@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use gatehouse_app::{console_plugin, start_console};
 use gatehouse_core::AppDirs;
-use gatehouse_core::credentials::{CredentialStore, Keychain};
+use gatehouse_core::credentials::{CredentialStore, Keychain, Slot};
 use gatehouse_core::ipc::{AppStatus, Phase, UserRows};
 use serde_json::json;
 use tauri::Manager;
@@ -105,5 +105,5 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
     );
 
     let profile = status.profile.unwrap();
-    keychain.delete(&profile.id).unwrap();
+    keychain.delete(Slot::Token(&profile.id)).unwrap();
 }

@@ -13,12 +13,14 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::error::{CoreError, CoreResult};
 use crate::ipc::{UserFilter, UserRow, UserRows, UserSort};
+use crate::seal::Seal;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Debug, Clone)]
 pub struct Cache {
     pool: SqlitePool,
+    seal: Seal,
 }
 
 fn parse_time(s: &str) -> DateTime<Utc> {
@@ -36,8 +38,9 @@ fn decode<T: serde::de::DeserializeOwned>(change: &SyncChange) -> CoreResult<T> 
 }
 
 impl Cache {
-    /// Opens (creating when missing) and migrates the cache file at `path`.
-    pub async fn open(path: &Path) -> CoreResult<Self> {
+    /// Opens (creating when missing) and migrates the cache file at `path`; `seal` is the
+    /// profile's cache key, which seals the secrets the cache keeps (invitation links).
+    pub async fn open(path: &Path, seal: Seal) -> CoreResult<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -53,11 +56,16 @@ impl Cache {
             .connect_with(options)
             .await?;
         MIGRATIONS.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, seal })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The profile's cache key.
+    pub fn seal(&self) -> &Seal {
+        &self.seal
     }
 
     /// The revision the cache has reached and when it last synced.

@@ -11,10 +11,11 @@ use tokio::sync::RwLock;
 
 use crate::cache::Cache;
 use crate::client::{AdminApi, AdminClient};
-use crate::credentials::CredentialStore;
+use crate::credentials::{CredentialStore, Slot};
 use crate::error::{CoreError, CoreResult};
 use crate::ipc::{AppStatus, IpcError, Phase, SyncProgress, SyncReport, UserFilter, UserRows};
 use crate::profiles::{Profile, Profiles};
+use crate::seal::Seal;
 
 /// Where the app keeps its files.
 #[derive(Debug, Clone)]
@@ -131,7 +132,7 @@ impl Console {
             Some(profile) if !profile.embedded => {
                 let token = self
                     .credentials
-                    .get(&profile.id)?
+                    .get(Slot::Token(&profile.id))?
                     .ok_or(CoreError::SignedOut)?;
                 let client = AdminClient::new(&profile.url, token)?;
                 (profile, client)
@@ -147,7 +148,7 @@ impl Console {
                 };
                 // The demo token is minted afresh at every start, so the app works without a
                 // keychain too; it is still kept there like any other profile's when one exists.
-                if let Err(e) = self.credentials.set(&profile.id, &token) {
+                if let Err(e) = self.credentials.set(Slot::Token(&profile.id), &token) {
                     tracing::warn!(code = e.code(), "demo token kept in memory only");
                 }
                 profiles.put_active(profile.clone())?;
@@ -156,7 +157,7 @@ impl Console {
                 (profile, client)
             }
         };
-        let cache = Cache::open(&self.cache_path(&profile.id)).await?;
+        let cache = self.open_cache(&profile.id).await?;
         let me = match client.me().await {
             Ok(me) => Some(me),
             Err(CoreError::Offline { .. }) => None,
@@ -171,6 +172,27 @@ impl Console {
             cache,
         });
         Ok(())
+    }
+
+    /// The profile's cache, sealed with its key from the keychain. A cache whose key is gone
+    /// (first use, or the keychain was reset) is started afresh: what it sealed cannot be read.
+    async fn open_cache(&self, profile_id: &str) -> CoreResult<Cache> {
+        let path = self.cache_path(profile_id);
+        let seal = match self.credentials.get(Slot::CacheKey(profile_id)) {
+            Ok(Some(text)) => Seal::from_text(&text)?,
+            found => {
+                let (seal, text) = Seal::generate();
+                match found.and_then(|_| self.credentials.set(Slot::CacheKey(profile_id), &text)) {
+                    Ok(()) => {}
+                    // Only the demo gets here without a keychain (a real profile's token needs
+                    // one): its cache lives for this run.
+                    Err(e) => tracing::warn!(code = e.code(), "cache key kept in memory only"),
+                }
+                remove_cache_files(&path)?;
+                seal
+            }
+        };
+        Cache::open(&path, seal).await
     }
 
     fn cache_path(&self, profile_id: &str) -> PathBuf {
@@ -234,4 +256,18 @@ impl Console {
             .as_ref()
             .map(RunningGateway::url)
     }
+}
+
+/// Removes a cache database with its WAL and shared-memory files.
+fn remove_cache_files(path: &std::path::Path) -> CoreResult<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }

@@ -5,15 +5,33 @@ use gatehouse_api::Secret;
 
 use crate::error::{CoreError, CoreResult};
 
-/// A store of one secret per profile.
-pub trait CredentialStore: Send + Sync {
-    fn get(&self, profile_id: &str) -> CoreResult<Option<Secret>>;
-    fn set(&self, profile_id: &str, secret: &Secret) -> CoreResult<()>;
-    fn delete(&self, profile_id: &str) -> CoreResult<()>;
+/// The secrets a profile keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot<'a> {
+    /// The credential that signs in to the gateway, for the profile with this id.
+    Token(&'a str),
+    /// The key that seals the secrets in the profile's cache (see `seal.rs`).
+    CacheKey(&'a str),
 }
 
-/// The OS keychain through `keyring`; entries are named `<service>` / `profile:<id>`, where the
-/// service is the app's identifier.
+impl Slot<'_> {
+    fn account(self) -> String {
+        match self {
+            Self::Token(id) => format!("profile:{id}"),
+            Self::CacheKey(id) => format!("cache-key:{id}"),
+        }
+    }
+}
+
+/// A store of the profiles' secrets.
+pub trait CredentialStore: Send + Sync {
+    fn get(&self, slot: Slot<'_>) -> CoreResult<Option<Secret>>;
+    fn set(&self, slot: Slot<'_>, secret: &Secret) -> CoreResult<()>;
+    fn delete(&self, slot: Slot<'_>) -> CoreResult<()>;
+}
+
+/// The OS keychain through `keyring`; entries are named `<service>` / `profile:<id>` (and
+/// `cache-key:<id>`), where the service is the app's identifier.
 #[derive(Debug, Clone)]
 pub struct Keychain {
     service: String,
@@ -30,8 +48,8 @@ impl Keychain {
         }
     }
 
-    fn entry(&self, profile_id: &str) -> CoreResult<keyring::Entry> {
-        keyring::Entry::new(&self.service, &format!("profile:{profile_id}")).map_err(map_keyring)
+    fn entry(&self, slot: Slot<'_>) -> CoreResult<keyring::Entry> {
+        keyring::Entry::new(&self.service, &slot.account()).map_err(map_keyring)
     }
 }
 
@@ -50,22 +68,22 @@ fn map_keyring(e: keyring::Error) -> CoreError {
 }
 
 impl CredentialStore for Keychain {
-    fn get(&self, profile_id: &str) -> CoreResult<Option<Secret>> {
-        match self.entry(profile_id)?.get_password() {
+    fn get(&self, slot: Slot<'_>) -> CoreResult<Option<Secret>> {
+        match self.entry(slot)?.get_password() {
             Ok(s) => Ok(Some(Secret::new(s))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(map_keyring(e)),
         }
     }
 
-    fn set(&self, profile_id: &str, secret: &Secret) -> CoreResult<()> {
-        self.entry(profile_id)?
+    fn set(&self, slot: Slot<'_>, secret: &Secret) -> CoreResult<()> {
+        self.entry(slot)?
             .set_password(secret.expose())
             .map_err(map_keyring)
     }
 
-    fn delete(&self, profile_id: &str) -> CoreResult<()> {
-        match self.entry(profile_id)?.delete_credential() {
+    fn delete(&self, slot: Slot<'_>) -> CoreResult<()> {
+        match self.entry(slot)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(map_keyring(e)),
         }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use gatehouse_core::credentials::{CredentialStore, Keychain};
+use gatehouse_core::credentials::{CredentialStore, Keychain, Slot};
 use gatehouse_core::ipc::{AppStatus, Phase, UserFilter};
 use gatehouse_core::{AppDirs, Console};
 
@@ -54,12 +54,12 @@ async fn first_start_runs_the_demo_gateway_and_shows_its_users() {
 
     // The token is in the keychain and nowhere in the config folder.
     let token = keychain
-        .get(&profile.id)
+        .get(Slot::Token(&profile.id))
         .unwrap()
         .expect("token in the keychain");
     for entry in std::fs::read_dir(&dirs.config).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         assert!(!text.contains(token.expose()));
     }
-    keychain.delete(&profile.id).unwrap();
+    keychain.delete(Slot::Token(&profile.id)).unwrap();
 }

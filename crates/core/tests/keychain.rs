@@ -2,13 +2,13 @@
 //! `make test`).
 
 use gatehouse_api::Secret;
-use gatehouse_core::credentials::{CredentialStore, Keychain};
+use gatehouse_core::credentials::{CredentialStore, Keychain, Slot};
 
 #[test]
 fn store_read_and_delete_a_profile_credential() {
     let service = format!("dev.gatehouse.test.{}", std::process::id());
     let keychain = Keychain::new(&service);
-    let profile = "profile-under-test";
+    let profile = Slot::Token("profile-under-test");
     keychain.delete(profile).unwrap();
     assert_eq!(keychain.get(profile).unwrap(), None);
 
@@ -23,8 +23,12 @@ fn store_read_and_delete_a_profile_credential() {
         "gat_second"
     );
 
-    // Entries are per profile.
-    assert_eq!(keychain.get("another-profile").unwrap(), None);
+    // Entries are per profile and per kind of secret.
+    assert_eq!(
+        keychain.get(Slot::CacheKey("profile-under-test")).unwrap(),
+        None
+    );
+    assert_eq!(keychain.get(Slot::Token("another-profile")).unwrap(), None);
 
     keychain.delete(profile).unwrap();
     assert_eq!(keychain.get(profile).unwrap(), None);

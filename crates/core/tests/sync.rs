@@ -36,7 +36,12 @@ async fn first_sync_caches_every_user_and_the_next_sync_is_empty() {
         }
     }
 
-    let cache = Cache::open(&dir.path().join("cache.sqlite")).await.unwrap();
+    let cache = Cache::open(
+        &dir.path().join("cache.sqlite"),
+        gatehouse_core::seal::Seal::generate().0,
+    )
+    .await
+    .unwrap();
     let mut progress = Vec::new();
     let report = sync::sync(&client, &cache, |p| progress.push(p))
         .await
