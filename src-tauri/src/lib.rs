@@ -24,7 +24,16 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
             commands::list_users,
-            commands::sync_now
+            commands::sync_now,
+            commands::list_profiles,
+            commands::add_profile,
+            commands::edit_profile,
+            commands::remove_profile,
+            commands::activate_profile,
+            commands::sign_in,
+            commands::sign_out,
+            commands::get_settings,
+            commands::set_settings,
         ])
         .build()
 }
@@ -47,7 +56,10 @@ pub fn start_console<R: Runtime>(
         console: console.clone(),
     });
     let starting = console.clone();
-    tauri::async_runtime::spawn(async move { starting.start().await });
+    tauri::async_runtime::spawn(async move {
+        starting.start().await;
+        starting.run_background_sync().await;
+    });
     console
 }
 

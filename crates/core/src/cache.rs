@@ -63,6 +63,11 @@ impl Cache {
         &self.pool
     }
 
+    /// Closes the pool, so the files can be removed.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// The profile's cache key.
     pub fn seal(&self) -> &Seal {
         &self.seal

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gatehouse_api::{Me, Page, Problem, Secret, SyncPage, User, UserListQuery};
+use gatehouse_api::{LoginResponse, Me, Page, Problem, Secret, SyncPage, User, UserListQuery};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -43,6 +43,22 @@ impl AdminClient {
             .build()
             .map_err(|e| CoreError::Protocol(e.to_string()))?;
         Ok(Self { http, base, token })
+    }
+
+    /// Signs in with an e-mail and password; the token in the answer is the credential to keep.
+    pub async fn login(base: &str, email: &str, password: &Secret) -> CoreResult<LoginResponse> {
+        let client = Self::new(base, Secret::new(""))?;
+        let url = client
+            .base
+            .join("admin/v1/auth/login")
+            .map_err(|e| CoreError::Invalid(e.to_string()))?;
+        let body = serde_json::json!({ "email": email, "password": password.expose() });
+        let response = match client.http.post(url).json(&body).send().await {
+            Ok(r) => r,
+            Err(e) if e.is_connect() || e.is_timeout() => return Err(client.offline()),
+            Err(e) => return Err(CoreError::Protocol(without_url(e))),
+        };
+        decode(response).await
     }
 
     pub fn base_url(&self) -> &str {
@@ -91,6 +107,16 @@ impl AdminClient {
             };
             return decode(response).await;
         }
+    }
+}
+
+/// Checks that `pem` holds at least one certificate.
+pub fn check_ca(pem: &str) -> CoreResult<()> {
+    match reqwest::Certificate::from_pem_bundle(pem.as_bytes()) {
+        Ok(certs) if !certs.is_empty() => Ok(()),
+        _ => Err(CoreError::Invalid(
+            "the CA certificate must be PEM text starting with -----BEGIN CERTIFICATE-----".into(),
+        )),
     }
 }
 

@@ -1,26 +1,32 @@
-//! The console: the one object the desktop shell holds. It opens the active profile (or the
-//! embedded demo gateway on first start), keeps the client and the cache, syncs, and answers the
-//! UI's questions from the cache.
+//! The console: the one object the desktop shell holds. It knows the profiles, opens the active
+//! one (or the embedded demo gateway on first start), keeps its client and cache, syncs at start,
+//! on an interval, on demand and after every change, and answers the UI's questions from the
+//! cache, so everything stays readable while the gateway is away.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use gatehouse_api::Me;
+use gatehouse_api::{Me, Secret};
 use gatehouse_gateway::RunningGateway;
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, Notify, RwLock};
 
 use crate::cache::Cache;
 use crate::client::{AdminApi, AdminClient};
 use crate::credentials::{CredentialStore, Slot};
 use crate::error::{CoreError, CoreResult};
-use crate::ipc::{AppStatus, IpcError, Phase, SyncProgress, SyncReport, UserFilter, UserRows};
+use crate::ipc::{
+    AppStatus, IpcError, Phase, ProfileInput, ProfileSummary, SignIn, SyncProgress, SyncReport,
+    UserFilter, UserRows,
+};
 use crate::profiles::{Profile, Profiles};
 use crate::seal::Seal;
+use crate::settings::Settings;
 
 /// Where the app keeps its files.
 #[derive(Debug, Clone)]
 pub struct AppDirs {
-    /// profiles.json
+    /// profiles.json, settings.json
     pub config: PathBuf,
     /// caches and the demo gateway's database
     pub data: PathBuf,
@@ -31,7 +37,8 @@ pub type StatusSink = Arc<dyn Fn(AppStatus) + Send + Sync>;
 
 struct Session {
     profile: Profile,
-    client: AdminClient,
+    /// `None` while signed out: the cache is still readable.
+    client: Option<AdminClient>,
     cache: Cache,
 }
 
@@ -42,6 +49,7 @@ struct Inner {
     offline: bool,
     syncing: Option<SyncProgress>,
     error: Option<IpcError>,
+    settings: Settings,
     // Kept so the demo gateway serves as long as the console lives.
     embedded: Option<RunningGateway>,
 }
@@ -51,6 +59,10 @@ pub struct Console {
     credentials: Arc<dyn CredentialStore>,
     inner: RwLock<Inner>,
     sink: StatusSink,
+    /// One sync at a time: a second caller waits and then finds little left to do.
+    sync_lock: Mutex<()>,
+    /// Wakes the background loop early: settings changed, or a change found the gateway away.
+    wake: Notify,
 }
 
 impl std::fmt::Debug for Console {
@@ -63,8 +75,15 @@ impl std::fmt::Debug for Console {
 
 const EMBEDDED_PROFILE_ID: &str = "demo";
 
+/// How often an offline console asks whether the gateway is back, at most.
+const OFFLINE_PROBE: Duration = Duration::from_secs(5);
+
 impl Console {
     pub fn new(dirs: AppDirs, credentials: Arc<dyn CredentialStore>, sink: StatusSink) -> Self {
+        let settings = Settings::load(&dirs.config).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "settings unreadable; using the defaults");
+            Settings::default()
+        });
         let inner = Inner {
             phase: Phase::Starting,
             session: None,
@@ -72,6 +91,7 @@ impl Console {
             offline: false,
             syncing: None,
             error: None,
+            settings,
             embedded: None,
         };
         Self {
@@ -79,6 +99,8 @@ impl Console {
             credentials,
             inner: RwLock::new(inner),
             sink,
+            sync_lock: Mutex::new(()),
+            wake: Notify::new(),
         }
     }
 
@@ -90,7 +112,10 @@ impl Console {
         };
         AppStatus {
             phase: inner.phase,
-            profile: inner.session.as_ref().map(|s| s.profile.summary()),
+            profile: inner
+                .session
+                .as_ref()
+                .map(|s| s.profile.summary(s.client.is_some())),
             me: inner.me.clone(),
             offline: inner.offline,
             synced_at,
@@ -107,70 +132,113 @@ impl Console {
     /// Opens the active profile, or on first start the embedded demo gateway, then syncs.
     /// Failures end in `Phase::Failed` with the error in the status.
     pub async fn start(&self) {
-        match self.open().await {
-            Ok(()) => {
-                self.inner.write().await.phase = Phase::Ready;
-                self.publish().await;
-                if let Err(e) = self.sync_now().await {
-                    tracing::warn!(code = e.code(), "first sync failed");
-                }
-            }
-            Err(e) => {
-                let mut inner = self.inner.write().await;
-                inner.phase = Phase::Failed;
-                inner.error = Some(e.to_ipc());
-                drop(inner);
-                self.publish().await;
-            }
+        let profiles = Profiles::load(&self.dirs.config);
+        let active = match profiles {
+            Ok(p) => p.active().filter(|p| !p.embedded).map(|p| p.id.clone()),
+            Err(e) => return self.fail(e).await,
+        };
+        let opened = match active {
+            Some(id) => self.activate(&id).await,
+            None => self.open_embedded().await,
+        };
+        if let Err(e) = opened {
+            self.fail(e).await;
         }
     }
 
-    async fn open(&self) -> CoreResult<()> {
-        let mut profiles = Profiles::load(&self.dirs.config)?;
-        let active = profiles.active().cloned();
-        let (profile, client) = match active {
-            Some(profile) if !profile.embedded => {
-                let token = self
-                    .credentials
-                    .get(Slot::Token(&profile.id))?
-                    .ok_or(CoreError::SignedOut)?;
-                let client = AdminClient::new(&profile.url, token)?;
-                (profile, client)
-            }
-            _ => {
-                let (gateway, token) =
-                    crate::embedded::start(&self.dirs.data.join("demo-gateway.db")).await?;
-                let profile = Profile {
-                    id: EMBEDDED_PROFILE_ID.into(),
-                    name: "Demo organisation (on this computer)".into(),
-                    url: gateway.url(),
-                    embedded: true,
-                };
-                // The demo token is minted afresh at every start, so the app works without a
-                // keychain too; it is still kept there like any other profile's when one exists.
-                if let Err(e) = self.credentials.set(Slot::Token(&profile.id), &token) {
-                    tracing::warn!(code = e.code(), "demo token kept in memory only");
-                }
-                profiles.put_active(profile.clone())?;
-                let client = AdminClient::new(&profile.url, token)?;
-                self.inner.write().await.embedded = Some(gateway);
-                (profile, client)
-            }
+    async fn fail(&self, e: CoreError) {
+        let mut inner = self.inner.write().await;
+        inner.phase = Phase::Failed;
+        inner.error = Some(e.to_ipc());
+        drop(inner);
+        self.publish().await;
+    }
+
+    /// Starts the demo gateway in-process and opens its profile.
+    async fn open_embedded(&self) -> CoreResult<()> {
+        let (gateway, token) =
+            crate::embedded::start(&self.dirs.data.join("demo-gateway.db")).await?;
+        let profile = Profile {
+            id: EMBEDDED_PROFILE_ID.into(),
+            name: "Demo organisation (on this computer)".into(),
+            url: gateway.url(),
+            embedded: true,
+            ca_pem: None,
         };
+        // The demo token is minted afresh at every start, so the demo works without a keychain
+        // too; it is still kept there like any other profile's when one exists.
+        if let Err(e) = self.credentials.set(Slot::Token(&profile.id), &token) {
+            tracing::warn!(code = e.code(), "demo token kept in memory only");
+        }
+        Profiles::load(&self.dirs.config)?.put_active(profile.clone())?;
+        self.inner.write().await.embedded = Some(gateway);
+        self.open_session(profile, Some(token)).await
+    }
+
+    /// Makes the profile `id` the active one: the demo starts its gateway if it is not running;
+    /// any other opens with its credential from the keychain, or signed out without one.
+    pub async fn activate(&self, id: &str) -> CoreResult<()> {
+        let mut profiles = Profiles::load(&self.dirs.config)?;
+        let profile = profiles.get(id)?.clone();
+        if profile.embedded && self.inner.read().await.embedded.is_none() {
+            return self.open_embedded().await;
+        }
+        profiles.set_active(id)?;
+        let token = if profile.embedded {
+            self.credentials.get(Slot::Token(id)).ok().flatten()
+        } else {
+            self.credentials.get(Slot::Token(id))?
+        };
+        self.open_session(profile, token).await
+    }
+
+    /// Replaces the session with one for `profile`, then (with a credential) asks who the admin
+    /// is and syncs.
+    async fn open_session(&self, profile: Profile, token: Option<Secret>) -> CoreResult<()> {
         let cache = self.open_cache(&profile.id).await?;
+        let client = token
+            .map(|t| AdminClient::new(&profile.url, t))
+            .transpose()?;
+        {
+            let mut inner = self.inner.write().await;
+            inner.phase = if client.is_some() {
+                Phase::Starting
+            } else {
+                Phase::SignedOut
+            };
+            inner.me = None;
+            inner.offline = false;
+            inner.syncing = None;
+            inner.error = None;
+            inner.session = Some(Session {
+                profile,
+                client: client.clone(),
+                cache,
+            });
+        }
+        self.publish().await;
+        let Some(client) = client else {
+            return Ok(());
+        };
         let me = match client.me().await {
             Ok(me) => Some(me),
             Err(CoreError::Offline { .. }) => None,
+            Err(e) if e.is_unauthorized() => {
+                self.signed_out_by_gateway(&e).await;
+                return Ok(());
+            }
             Err(e) => return Err(e),
         };
-        let mut inner = self.inner.write().await;
-        inner.offline = me.is_none();
-        inner.me = me;
-        inner.session = Some(Session {
-            profile,
-            client,
-            cache,
-        });
+        {
+            let mut inner = self.inner.write().await;
+            inner.offline = me.is_none();
+            inner.me = me;
+            inner.phase = Phase::Ready;
+        }
+        self.publish().await;
+        if let Err(e) = self.sync_now().await {
+            tracing::warn!(code = e.code(), "first sync failed");
+        }
         Ok(())
     }
 
@@ -202,16 +270,181 @@ impl Console {
             .join(format!("{profile_id}.sqlite"))
     }
 
-    async fn session_parts(&self) -> CoreResult<(AdminClient, Cache)> {
+    /// Every profile, with whether the keychain holds its credential.
+    pub async fn profiles(&self) -> CoreResult<Vec<ProfileSummary>> {
+        let profiles = Profiles::load(&self.dirs.config)?;
+        Ok(profiles
+            .all()
+            .iter()
+            .map(|p| {
+                // An unusable keychain shows as signed out here; signing in says what is wrong.
+                let signed_in =
+                    p.embedded || matches!(self.credentials.get(Slot::Token(&p.id)), Ok(Some(_)));
+                p.summary(signed_in)
+            })
+            .collect())
+    }
+
+    /// Adds a profile for a gateway; sign in to it next.
+    pub async fn add_profile(&self, input: ProfileInput) -> CoreResult<ProfileSummary> {
+        let profile = checked_profile(uuid::Uuid::now_v7().simple().to_string(), input)?;
+        Profiles::load(&self.dirs.config)?.put(profile.clone())?;
+        Ok(profile.summary(false))
+    }
+
+    /// Changes a profile's name, URL or CA. The credential stays; a changed URL or CA applies
+    /// when the profile is next opened.
+    pub async fn edit_profile(&self, id: &str, input: ProfileInput) -> CoreResult<ProfileSummary> {
+        let mut profiles = Profiles::load(&self.dirs.config)?;
+        let existing = profiles.get(id)?.clone();
+        if existing.embedded {
+            return Err(CoreError::Invalid(
+                "the demo profile cannot be edited".into(),
+            ));
+        }
+        let profile = checked_profile(existing.id, input)?;
+        profiles.put(profile.clone())?;
+        let signed_in = self.credentials.get(Slot::Token(id))?.is_some();
+        let mut inner = self.inner.write().await;
+        if let Some(session) = inner.session.as_mut().filter(|s| s.profile.id == id) {
+            session.profile.name = profile.name.clone();
+        }
+        drop(inner);
+        self.publish().await;
+        Ok(profile.summary(signed_in))
+    }
+
+    /// Removes a profile with its credential, its cache key and its cache.
+    pub async fn remove_profile(&self, id: &str) -> CoreResult<()> {
+        let mut profiles = Profiles::load(&self.dirs.config)?;
+        if profiles.get(id)?.embedded {
+            return Err(CoreError::Invalid(
+                "the demo profile cannot be removed".into(),
+            ));
+        }
+        self.credentials.delete(Slot::Token(id))?;
+        self.credentials.delete(Slot::CacheKey(id))?;
+        let closed = {
+            let mut inner = self.inner.write().await;
+            let active = inner.session.as_ref().is_some_and(|s| s.profile.id == id);
+            if active {
+                let session = inner.session.take().expect("checked above");
+                session.cache.close().await;
+                inner.me = None;
+                inner.offline = false;
+                inner.phase = Phase::SignedOut;
+            }
+            active
+        };
+        profiles.remove(id)?;
+        remove_cache_files(&self.cache_path(id))?;
+        if closed {
+            self.publish().await;
+        }
+        Ok(())
+    }
+
+    /// Signs in to the profile `id` with a password or a token, keeps the credential in the
+    /// keychain (and nowhere else), and opens the profile.
+    pub async fn sign_in(&self, id: &str, how: SignIn) -> CoreResult<AppStatus> {
+        let profile = Profiles::load(&self.dirs.config)?.get(id)?.clone();
+        if profile.embedded {
+            return Err(CoreError::Invalid(
+                "the demo profile signs itself in".into(),
+            ));
+        }
+        let token = match how {
+            SignIn::Token { token } => {
+                let token = Secret::new(token.expose().trim());
+                if token.expose().is_empty() {
+                    return Err(CoreError::Invalid("paste a token to sign in".into()));
+                }
+                token
+            }
+            SignIn::Password { email, password } => {
+                let session = AdminClient::login(&profile.url, email.trim(), &password).await?;
+                Secret::new(session.token)
+            }
+        };
+        // A token that does not work is not kept.
+        AdminClient::new(&profile.url, token.clone())?.me().await?;
+        self.credentials.set(Slot::Token(id), &token)?;
+        self.activate(id).await?;
+        Ok(self.status().await)
+    }
+
+    /// Deletes the profile's credential from the keychain. The cache stays readable.
+    pub async fn sign_out(&self, id: &str) -> CoreResult<()> {
+        let profile = Profiles::load(&self.dirs.config)?.get(id)?.clone();
+        if profile.embedded {
+            return Err(CoreError::Invalid(
+                "the demo profile signs itself in".into(),
+            ));
+        }
+        self.credentials.delete(Slot::Token(id))?;
+        let mut inner = self.inner.write().await;
+        if let Some(session) = inner.session.as_mut().filter(|s| s.profile.id == id) {
+            session.client = None;
+            inner.phase = Phase::SignedOut;
+            inner.me = None;
+        }
+        drop(inner);
+        self.publish().await;
+        Ok(())
+    }
+
+    /// The gateway refused the credential (revoked, expired): ask for a new one, keep the cache.
+    async fn signed_out_by_gateway(&self, e: &CoreError) {
+        let mut inner = self.inner.write().await;
+        if let Some(session) = inner.session.as_mut() {
+            session.client = None;
+        }
+        inner.phase = Phase::SignedOut;
+        inner.error = Some(e.to_ipc());
+        drop(inner);
+        self.publish().await;
+    }
+
+    pub async fn settings(&self) -> Settings {
+        self.inner.read().await.settings.clone()
+    }
+
+    pub async fn set_settings(&self, settings: Settings) -> CoreResult<Settings> {
+        settings.save(&self.dirs.config)?;
+        self.inner.write().await.settings = settings.clone();
+        self.wake.notify_one();
+        Ok(settings)
+    }
+
+    async fn session_parts(&self) -> CoreResult<(Option<AdminClient>, Cache, String)> {
         let inner = self.inner.read().await;
         let session = inner.session.as_ref().ok_or(CoreError::NoProfile)?;
-        Ok((session.client.clone(), session.cache.clone()))
+        Ok((
+            session.client.clone(),
+            session.cache.clone(),
+            session.profile.id.clone(),
+        ))
+    }
+
+    /// The active profile's cache, for reads; it answers offline too.
+    pub async fn cache(&self) -> CoreResult<Cache> {
+        Ok(self.session_parts().await?.1)
+    }
+
+    async fn is_current(&self, profile_id: &str) -> bool {
+        let inner = self.inner.read().await;
+        inner
+            .session
+            .as_ref()
+            .is_some_and(|s| s.profile.id == profile_id)
     }
 
     /// Syncs the cache now, publishing progress; marks the console offline when the gateway
-    /// does not answer.
+    /// does not answer, and online again when it does.
     pub async fn sync_now(&self) -> CoreResult<SyncReport> {
-        let (client, cache) = self.session_parts().await?;
+        let _one_at_a_time = self.sync_lock.lock().await;
+        let (client, cache, profile_id) = self.session_parts().await?;
+        let client = client.ok_or(CoreError::SignedOut)?;
         let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
         let work = crate::sync::sync(&client, &cache, move |p| {
             let _ = progress_tx.send(p);
@@ -226,25 +459,112 @@ impl Console {
                 }
             }
         };
+        // The profile may have changed while this one synced: its state is not ours to set.
+        if !self.is_current(&profile_id).await {
+            return result;
+        }
         // A short sync can finish within one poll, before its progress was read: show where it
         // got to before showing it done.
         if let Some(last) = std::iter::from_fn(|| progress_rx.try_recv().ok()).last() {
             self.inner.write().await.syncing = Some(last);
             self.publish().await;
         }
-        {
+        let came_back = {
             let mut inner = self.inner.write().await;
             inner.syncing = None;
+            let was_offline = inner.offline;
             inner.offline = matches!(result, Err(CoreError::Offline { .. }));
+            was_offline && !inner.offline
+        };
+        if came_back && let Some(client) = self.session_parts().await?.0 {
+            // Whoever signed in may have changed role while we were away.
+            if let Ok(me) = client.me().await {
+                self.inner.write().await.me = Some(me);
+            }
         }
-        self.publish().await;
+        match &result {
+            Err(e) if e.is_unauthorized() => self.signed_out_by_gateway(e).await,
+            _ => self.publish().await,
+        }
         result
+    }
+
+    /// Runs one change against the gateway, then syncs so the cache shows it at once. Offline it
+    /// fails fast with `offline` (and asks the background loop to look for the gateway now).
+    pub async fn change<T, F, Fut>(&self, call: F) -> CoreResult<T>
+    where
+        F: FnOnce(AdminClient) -> Fut,
+        Fut: Future<Output = CoreResult<T>>,
+    {
+        let (client, _, _) = self.session_parts().await?;
+        let client = client.ok_or(CoreError::SignedOut)?;
+        if self.inner.read().await.offline {
+            self.wake.notify_one();
+            return Err(CoreError::Offline {
+                url: client.base_url().trim_end_matches('/').to_owned(),
+            });
+        }
+        match call(client).await {
+            Ok(value) => {
+                if let Err(e) = self.sync_now().await {
+                    tracing::warn!(code = e.code(), "sync after a change failed");
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                if matches!(e, CoreError::Offline { .. }) {
+                    self.inner.write().await.offline = true;
+                    self.publish().await;
+                } else if e.is_unauthorized() {
+                    self.signed_out_by_gateway(&e).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Syncs in the background for as long as the console lives: every `sync_interval_secs`,
+    /// and while offline every few seconds, so sync resumes by itself when the gateway is back.
+    pub async fn run_background_sync(self: Arc<Self>) {
+        loop {
+            let (interval, offline, ready) = {
+                let inner = self.inner.read().await;
+                (
+                    inner.settings.sync_interval_secs,
+                    inner.offline,
+                    inner.phase == Phase::Ready,
+                )
+            };
+            let wait = match (interval, offline) {
+                (0, false) => None,
+                (0, true) => Some(OFFLINE_PROBE),
+                (secs, false) => Some(Duration::from_secs(secs.into())),
+                (secs, true) => Some(Duration::from_secs(secs.into()).min(OFFLINE_PROBE)),
+            };
+            let woken = match wait {
+                Some(wait) => tokio::select! {
+                    () = tokio::time::sleep(wait) => false,
+                    () = self.wake.notified() => true,
+                },
+                None => {
+                    self.wake.notified().await;
+                    true
+                }
+            };
+            // A settings change only re-arms the timer; an offline change asks for a probe.
+            let probe = !woken || self.inner.read().await.offline;
+            if ready && probe {
+                match self.sync_now().await {
+                    Ok(_) | Err(CoreError::Offline { .. } | CoreError::SignedOut) => {}
+                    Err(e) => tracing::warn!(code = e.code(), "background sync failed"),
+                }
+            }
+        }
     }
 
     /// The cached users matching `filter`.
     pub async fn users(&self, filter: &UserFilter) -> CoreResult<UserRows> {
-        let (_, cache) = self.session_parts().await?;
-        cache.users(filter).await
+        self.cache().await?.users(filter).await
     }
 
     /// The URL of the embedded demo gateway, when it runs.
@@ -256,6 +576,36 @@ impl Console {
             .as_ref()
             .map(RunningGateway::url)
     }
+}
+
+/// A profile from what the admin entered, or why it cannot be one.
+fn checked_profile(id: String, input: ProfileInput) -> CoreResult<Profile> {
+    let name = input.name.trim();
+    if name.is_empty() {
+        return Err(CoreError::Invalid("give the profile a name".into()));
+    }
+    let url = input.url.trim();
+    let parsed =
+        url::Url::parse(url).map_err(|_| CoreError::Invalid(format!("{url:?} is not a URL")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(CoreError::Invalid(
+            "the gateway URL must start with https:// (or http://) and name a host".into(),
+        ));
+    }
+    let ca_pem = input
+        .ca_pem
+        .map(|pem| pem.trim().to_owned())
+        .filter(|pem| !pem.is_empty());
+    if let Some(pem) = &ca_pem {
+        crate::client::check_ca(pem)?;
+    }
+    Ok(Profile {
+        id,
+        name: name.to_owned(),
+        url: url.trim_end_matches('/').to_owned() + "/",
+        embedded: false,
+        ca_pem,
+    })
 }
 
 /// Removes a cache database with its WAL and shared-memory files.

@@ -1,7 +1,7 @@
 //! What the desktop shell hands the web UI: plain data with TypeScript bindings.
 
 use chrono::{DateTime, Utc};
-use gatehouse_api::{Me, Role, UserStatus};
+use gatehouse_api::{Me, Role, Secret, UserStatus};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -20,6 +20,38 @@ pub struct ProfileSummary {
     pub url: String,
     /// The demo gateway that runs inside the app.
     pub embedded: bool,
+    /// The profile trusts a CA certificate of its own.
+    pub custom_ca: bool,
+    /// The keychain holds a credential for it.
+    pub signed_in: bool,
+}
+
+/// A profile as the admin enters it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ProfileInput {
+    pub name: String,
+    /// The gateway's base URL, `https://…` (or `http://` on a trusted network).
+    pub url: String,
+    /// A PEM certificate (or bundle) to trust for this gateway besides the system's roots.
+    #[serde(default)]
+    pub ca_pem: Option<String>,
+}
+
+/// How an admin signs in to a profile. The password or token goes straight to the gateway and
+/// the keychain; it is never stored anywhere else, logged, or sent back to the UI.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum SignIn {
+    Password {
+        email: String,
+        #[ts(type = "string")]
+        password: Secret,
+    },
+    /// A personal access token made in the gateway (or printed by `gatehouse-gateway init`).
+    Token {
+        #[ts(type = "string")]
+        token: Secret,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -28,6 +60,9 @@ pub enum Phase {
     /// Opening the profile, starting the demo gateway, first sync.
     Starting,
     Ready,
+    /// The active profile has no credential, or the gateway refused it: sign in again. What the
+    /// cache holds stays readable.
+    SignedOut,
     /// Nothing can be shown; `error` says why.
     Failed,
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod ipc;
 pub mod profiles;
 pub mod seal;
+pub mod settings;
 pub mod sync;
 
 pub use console::{AppDirs, Console};

@@ -16,15 +16,22 @@ pub struct Profile {
     pub url: String,
     #[serde(default)]
     pub embedded: bool,
+    /// A PEM certificate (or bundle) to trust besides the system's roots, for a gateway behind
+    /// a company CA. Public, so it may live in this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
 }
 
 impl Profile {
-    pub fn summary(&self) -> ProfileSummary {
+    /// What the UI is shown; `signed_in` says whether the keychain holds a credential for it.
+    pub fn summary(&self, signed_in: bool) -> ProfileSummary {
         ProfileSummary {
             id: self.id.clone(),
             name: self.name.clone(),
             url: self.url.clone(),
             embedded: self.embedded,
+            custom_ca: self.ca_pem.is_some(),
+            signed_in,
         }
     }
 }
@@ -66,13 +73,16 @@ impl Profiles {
         self.file.profiles.iter().find(|p| p.id == id)
     }
 
-    pub fn embedded(&self) -> Option<&Profile> {
-        self.file.profiles.iter().find(|p| p.embedded)
+    pub fn get(&self, id: &str) -> CoreResult<&Profile> {
+        self.file
+            .profiles
+            .iter()
+            .find(|p| p.id == id)
+            .ok_or(CoreError::NoProfile)
     }
 
-    /// Adds or replaces `profile` and makes it the active one.
-    pub fn put_active(&mut self, profile: Profile) -> CoreResult<()> {
-        self.file.active = Some(profile.id.clone());
+    /// Adds or replaces `profile`, leaving the active one as it is.
+    pub fn put(&mut self, profile: Profile) -> CoreResult<()> {
         match self.file.profiles.iter_mut().find(|p| p.id == profile.id) {
             Some(existing) => *existing = profile,
             None => self.file.profiles.push(profile),
@@ -80,16 +90,50 @@ impl Profiles {
         self.save()
     }
 
-    /// Writes the file whole, through a temporary file, so a crash never leaves half of it.
-    fn save(&self) -> CoreResult<()> {
-        let dir = self.path.parent().expect("profiles.json has a folder");
-        std::fs::create_dir_all(dir)?;
-        let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec_pretty(&self.file).expect("profiles serialize"),
-        )?;
-        std::fs::rename(&tmp, &self.path)?;
-        Ok(())
+    /// Removes the profile `id`; when it was the active one, none is.
+    pub fn remove(&mut self, id: &str) -> CoreResult<Profile> {
+        let at = self
+            .file
+            .profiles
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or(CoreError::NoProfile)?;
+        let removed = self.file.profiles.remove(at);
+        if self.file.active.as_deref() == Some(id) {
+            self.file.active = None;
+        }
+        self.save()?;
+        Ok(removed)
     }
+
+    pub fn set_active(&mut self, id: &str) -> CoreResult<()> {
+        self.get(id)?;
+        self.file.active = Some(id.to_owned());
+        self.save()
+    }
+
+    /// Adds or replaces `profile` and makes it the active one.
+    pub fn put_active(&mut self, profile: Profile) -> CoreResult<()> {
+        self.file.active = Some(profile.id.clone());
+        self.put(profile)
+    }
+
+    fn save(&self) -> CoreResult<()> {
+        write_atomically(
+            &self.path,
+            &serde_json::to_vec_pretty(&self.file).expect("profiles serialize"),
+        )
+    }
+}
+
+/// Writes `path` whole, through a temporary file, so a crash never leaves half of it.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> CoreResult<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }

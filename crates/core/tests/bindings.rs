@@ -26,6 +26,10 @@ fn export_all(dir: &Path) {
         UserFilter,
         UserRows,
         SyncReport,
+        ProfileSummary,
+        ProfileInput,
+        SignIn,
+        gatehouse_core::settings::Settings,
     );
 }
 

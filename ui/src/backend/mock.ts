@@ -119,7 +119,7 @@ export function queryUsers(users: readonly UserRow[], filter: UserFilter): UserR
 export function readyStatus(overrides: Partial<AppStatus> = {}): AppStatus {
   return {
     phase: "ready",
-    profile: { id: "demo", name: "Demo organisation (on this computer)", url: "http://127.0.0.1:4100", embedded: true },
+    profile: { id: "demo", name: "Demo organisation (on this computer)", url: "http://127.0.0.1:4100", embedded: true, custom_ca: false, signed_in: true },
     me: {
       user: {
         id: "usr_00000",

@@ -7,4 +7,12 @@ export type ProfileSummary = { id: string, name: string, url: string,
 /**
  * The demo gateway that runs inside the app.
  */
-embedded: boolean, };
+embedded: boolean, 
+/**
+ * The profile trusts a CA certificate of its own.
+ */
+custom_ca: boolean, 
+/**
+ * The keychain holds a credential for it.
+ */
+signed_in: boolean, };

@@ -1,0 +1,316 @@
+//! Profiles for real gateways on loopback: sign in with a password or a pasted token (the
+//! credential goes to the real keychain and nowhere else), sign out, remove; offline reads from
+//! the cache, changes failing fast, and sync resuming by itself when the gateway is back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_api::Secret;
+use gatehouse_core::credentials::{CredentialStore, Keychain, Slot};
+use gatehouse_core::ipc::{Phase, ProfileInput, SignIn, UserFilter};
+use gatehouse_core::settings::Settings;
+use gatehouse_core::{AppDirs, Console, CoreError};
+use gatehouse_gateway::{Db, RunningGateway, demo};
+use serde_json::json;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    db: Db,
+    gateway: RunningGateway,
+    admin_token: Secret,
+    keychain: Arc<Keychain>,
+    console: Arc<Console>,
+}
+
+async fn fixture(name: &str) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&format!("sqlite://{}", dir.path().join("gw.db").display()))
+        .await
+        .unwrap();
+    let admin_token = demo::seed(&db).await.unwrap();
+    let gateway = RunningGateway::start_on_loopback(db.clone()).await.unwrap();
+    let keychain = Arc::new(Keychain::new(format!(
+        "dev.gatehouse.test.{name}.{}",
+        std::process::id()
+    )));
+    let dirs = AppDirs {
+        config: dir.path().join("config"),
+        data: dir.path().join("data"),
+    };
+    let console = Arc::new(Console::new(dirs, keychain.clone(), Arc::new(|_| {})));
+    Fixture {
+        dir,
+        db,
+        gateway,
+        admin_token,
+        keychain,
+        console,
+    }
+}
+
+fn input(url: &str) -> ProfileInput {
+    ProfileInput {
+        name: "Northwind production".into(),
+        url: url.into(),
+        ca_pem: None,
+    }
+}
+
+/// Every file under `dir`, as bytes.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for path in entries.map(|e| e.unwrap().path()) {
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+fn assert_nowhere_on_disk(dir: &std::path::Path, secret: &str) {
+    let files = files_under(dir);
+    assert!(!files.is_empty());
+    for (path, bytes) in files {
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("gw.db"))
+        {
+            continue; // the gateway's own database, not the app's
+        }
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{} holds a secret",
+            path.display()
+        );
+    }
+}
+
+#[tokio::test]
+async fn sign_in_with_a_password_or_a_token_then_sign_out_and_remove() {
+    let f = fixture("profiles").await;
+    let console = &f.console;
+
+    // Bad input changes nothing.
+    for (bad, why) in [
+        (input("ftp://example.com"), "https://"),
+        (input("not a url"), "not a URL"),
+        (
+            ProfileInput {
+                ca_pem: Some("hello".into()),
+                ..input("https://gw.example")
+            },
+            "PEM",
+        ),
+        (
+            ProfileInput {
+                name: " ".into(),
+                ..input("https://gw.example")
+            },
+            "name",
+        ),
+    ] {
+        let e = console.add_profile(bad).await.unwrap_err();
+        assert_eq!(e.code(), "invalid");
+        assert!(e.to_ipc().message.contains(why), "{}", e.to_ipc().message);
+    }
+    assert!(console.profiles().await.unwrap().is_empty());
+
+    // An operator with a password, made by the demo admin.
+    let password = "correct horse battery staple";
+    let created = reqwest::Client::new()
+        .post(format!("{}/admin/v1/users", f.gateway.url()))
+        .bearer_auth(f.admin_token.expose())
+        .json(
+            &json!({"email": "olive.op@northwind.example", "first_name": "Olive",
+            "last_name": "Op", "role": "operator", "workspace_ids": [], "password": password}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+
+    let profile = console.add_profile(input(&f.gateway.url())).await.unwrap();
+    assert!(!profile.signed_in);
+    assert!(profile.url.ends_with('/'));
+
+    // A wrong password: refused, nothing kept, and the password is in no message.
+    let e = console
+        .sign_in(
+            &profile.id,
+            SignIn::Password {
+                email: "olive.op@northwind.example".into(),
+                password: Secret::new("wrong password"),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "unauthorized");
+    assert!(!format!("{e} {e:?} {:?}", e.to_ipc()).contains("wrong password"));
+    assert_eq!(f.keychain.get(Slot::Token(&profile.id)).unwrap(), None);
+
+    let status = console
+        .sign_in(
+            &profile.id,
+            SignIn::Password {
+                email: " olive.op@northwind.example ".into(),
+                password: Secret::new(password),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.phase, Phase::Ready, "{:?}", status.error);
+    assert_eq!(status.me.unwrap().user.email, "olive.op@northwind.example");
+    assert!(status.synced_at.is_some());
+    assert!(status.profile.as_ref().unwrap().signed_in);
+    let token = f
+        .keychain
+        .get(Slot::Token(&profile.id))
+        .unwrap()
+        .expect("the session token is in the keychain");
+    assert!(console.users(&UserFilter::default()).await.unwrap().total > 0);
+    assert_nowhere_on_disk(f.dir.path(), token.expose());
+    assert_nowhere_on_disk(f.dir.path(), password);
+
+    // A second profile for the same gateway, signed in with a pasted token.
+    let second = console.add_profile(input(&f.gateway.url())).await.unwrap();
+    let e = console
+        .sign_in(
+            &second.id,
+            SignIn::Token {
+                token: Secret::new("gat_not_a_real_token"),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "unauthorized");
+    assert_eq!(f.keychain.get(Slot::Token(&second.id)).unwrap(), None);
+    let status = console
+        .sign_in(
+            &second.id,
+            SignIn::Token {
+                token: Secret::new(format!("  {}\n", f.admin_token.expose())),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.me.unwrap().user.email, demo::DEMO_ADMIN_EMAIL);
+    assert_eq!(status.profile.unwrap().id, second.id);
+    assert_nowhere_on_disk(f.dir.path(), f.admin_token.expose());
+
+    // Sign out: the credential is gone, the cache still answers.
+    console.sign_out(&second.id).await.unwrap();
+    assert_eq!(f.keychain.get(Slot::Token(&second.id)).unwrap(), None);
+    let status = console.status().await;
+    assert_eq!(status.phase, Phase::SignedOut);
+    assert!(!status.profile.unwrap().signed_in);
+    let cached = console.users(&UserFilter::default()).await.unwrap();
+    assert!(cached.total > 0);
+    assert_eq!(console.sync_now().await.unwrap_err().code(), "signed_out");
+
+    // Remove: credential, cache key and cache files go; the other profile stays.
+    let cache_file = f
+        .dir
+        .path()
+        .join("data/cache")
+        .join(format!("{}.sqlite", second.id));
+    assert!(cache_file.exists());
+    assert!(
+        f.keychain
+            .get(Slot::CacheKey(&second.id))
+            .unwrap()
+            .is_some()
+    );
+    console.remove_profile(&second.id).await.unwrap();
+    assert!(!cache_file.exists());
+    assert_eq!(f.keychain.get(Slot::CacheKey(&second.id)).unwrap(), None);
+    let left: Vec<_> = console
+        .profiles()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(left, vec![profile.id.clone()]);
+    assert_eq!(
+        console.remove_profile(&second.id).await.unwrap_err().code(),
+        "no_profile"
+    );
+
+    // Back to the first profile: its credential was kept.
+    console.activate(&profile.id).await.unwrap();
+    assert_eq!(console.status().await.phase, Phase::Ready);
+    console.remove_profile(&profile.id).await.unwrap();
+    assert_eq!(f.keychain.get(Slot::Token(&profile.id)).unwrap(), None);
+}
+
+#[tokio::test]
+async fn offline_reads_come_from_the_cache_and_sync_resumes_by_itself() {
+    let f = fixture("offline").await;
+    let console = f.console.clone();
+    let profile = console.add_profile(input(&f.gateway.url())).await.unwrap();
+    console
+        .sign_in(
+            &profile.id,
+            SignIn::Token {
+                token: f.admin_token.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let synced = console.status().await.synced_at.unwrap();
+    let before = console.users(&UserFilter::default()).await.unwrap();
+    assert_eq!(before.total as usize, demo::DEMO_USERS);
+
+    let addr = f.gateway.addr;
+    f.gateway.stop().await;
+
+    let e = console.sync_now().await.unwrap_err();
+    assert_eq!(e.code(), "offline");
+    let status = console.status().await;
+    assert!(status.offline);
+    assert_eq!(status.synced_at, Some(synced), "data as of the last sync");
+    assert_eq!(console.users(&UserFilter::default()).await.unwrap(), before);
+
+    // A change fails fast with `offline`, before any network call.
+    let e = console
+        .change(|_client| async { Ok::<_, CoreError>(()) })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "offline");
+
+    console
+        .set_settings(Settings {
+            sync_interval_secs: 1,
+        })
+        .await
+        .unwrap();
+    let background = tokio::spawn(console.clone().run_background_sync());
+
+    // The gateway comes back on the same address; nobody asks the console to sync.
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let _back = RunningGateway::spawn(f.db.clone(), listener).unwrap();
+    let mut waited = Duration::ZERO;
+    while console.status().await.offline {
+        assert!(
+            waited < Duration::from_secs(30),
+            "sync did not resume by itself"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+    let status = console.status().await;
+    assert!(status.synced_at.unwrap() > synced);
+    assert_eq!(status.phase, Phase::Ready);
+    let ran = console
+        .change(|_client| async { Ok::<_, CoreError>(7) })
+        .await
+        .unwrap();
+    assert_eq!(ran, 7);
+    background.abort();
+    console.remove_profile(&profile.id).await.unwrap();
+}
