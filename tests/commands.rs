@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use gatehouse_app::{console_plugin, start_console};
 use gatehouse_core::AppDirs;
 use gatehouse_core::credentials::{CredentialStore, Keychain, Slot};
-use gatehouse_core::ipc::{AppStatus, Phase, UserRows};
+use gatehouse_core::ipc::{AppStatus, Phase, ProfileSummary, UserRows};
+use gatehouse_core::settings::Settings;
 use serde_json::json;
 use tauri::Manager;
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -92,6 +93,41 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
         json!({ "filter": { "role": "emperor" } }),
     );
     assert!(bad.unwrap_err().to_string().contains("emperor"));
+
+    // Profiles: the demo is listed; bad input is an `{code, message}` error and adds nothing.
+    let profiles: Vec<ProfileSummary> =
+        invoke(&main, "plugin:console|list_profiles", json!({})).unwrap();
+    assert_eq!(profiles.len(), 1);
+    assert!(profiles[0].embedded && profiles[0].signed_in);
+    let refused = invoke::<ProfileSummary>(
+        &main,
+        "plugin:console|add_profile",
+        json!({ "input": { "name": "Prod", "url": "gopher://gw", "ca_pem": null } }),
+    )
+    .unwrap_err();
+    assert_eq!(refused["code"], "invalid", "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("https://"));
+    let profiles: Vec<ProfileSummary> =
+        invoke(&main, "plugin:console|list_profiles", json!({})).unwrap();
+    assert_eq!(profiles.len(), 1);
+
+    // Settings round-trip; an out-of-range interval is refused.
+    let saved: Settings = invoke(
+        &main,
+        "plugin:console|set_settings",
+        json!({ "settings": { "sync_interval_secs": 60 } }),
+    )
+    .unwrap();
+    assert_eq!(saved.sync_interval_secs, 60);
+    let read: Settings = invoke(&main, "plugin:console|get_settings", json!({})).unwrap();
+    assert_eq!(read, saved);
+    let refused = invoke::<Settings>(
+        &main,
+        "plugin:console|set_settings",
+        json!({ "settings": { "sync_interval_secs": 999999 } }),
+    )
+    .unwrap_err();
+    assert_eq!(refused["code"], "invalid", "{refused}");
 
     // A window the capability does not name may call nothing.
     let other = tauri::WebviewWindowBuilder::new(&app, "other", Default::default())
