@@ -183,7 +183,8 @@ impl AdminClient {
 
     fn build(base: &str, token: Option<Secret>, options: ClientOptions) -> CoreResult<Self> {
         let mut base = Url::parse(base.trim())
-            .map_err(|e| CoreError::Invalid(format!("{base:?} is not a URL: {e}")))?;
+            // Not echoed: a mistyped URL may still carry a password.
+            .map_err(|e| CoreError::Invalid(format!("the gateway URL is not a URL: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(CoreError::Invalid(
                 "the gateway URL must start with http:// or https://".into(),
