@@ -20,6 +20,7 @@ fn main() {
                     "sign_out",
                     "get_settings",
                     "set_settings",
+                    "apply_change",
                 ]),
             ),
     )

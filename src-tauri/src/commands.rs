@@ -1,11 +1,14 @@
 //! The commands the UI invokes (as `plugin:console|<name>`). Each takes the state and its
 //! arguments, calls one core function and maps the error.
 
+use gatehouse_api::Secret;
+use gatehouse_core::changes::{Change, Changed};
 use gatehouse_core::ipc::{
     AppStatus, IpcError, ProfileInput, ProfileSummary, SignIn, SyncReport, UserFilter, UserRows,
 };
 use gatehouse_core::settings::Settings;
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::AppState;
 
@@ -104,4 +107,33 @@ pub async fn set_settings(
         .set_settings(settings)
         .await
         .map_err(|e| e.to_ipc())
+}
+
+/// Runs one change through the gateway. A secret it produces (a new API key or token, an
+/// invitation's link) goes to the clipboard from here and never to the web view.
+#[tauri::command]
+pub async fn apply_change<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    change: Change,
+) -> Result<Changed, IpcError> {
+    let applied = state.console.apply(change).await.map_err(|e| e.to_ipc())?;
+    if let Some(secret) = applied.secret {
+        copy(&app, &secret)?;
+    }
+    Ok(applied.changed)
+}
+
+/// Puts `secret` on the clipboard.
+fn copy<R: Runtime>(app: &AppHandle<R>, secret: &Secret) -> Result<(), IpcError> {
+    app.clipboard()
+        .write_text(secret.expose().to_owned())
+        .map_err(|e| {
+            tracing::error!(error = %e, "clipboard refused the text");
+            IpcError {
+                code: "clipboard".into(),
+                message: "The clipboard could not be written; see the log for details.".into(),
+                fields: None,
+            }
+        })
 }

@@ -34,6 +34,7 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
             commands::sign_out,
             commands::get_settings,
             commands::set_settings,
+            commands::apply_change,
         ])
         .build()
 }
@@ -78,6 +79,7 @@ pub fn run() {
         )
         .init();
     tauri::Builder::default()
+        .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(console_plugin())
         .setup(|app| {
             let identifier = app.config().identifier.clone();

@@ -1,185 +1,821 @@
 //! The admin-API client: reqwest with rustls, timeouts, retries for idempotent calls, and
 //! problem+json parsed into [`CoreError::Api`].
+//!
+//! Every operation of the admin API (`ADMIN-API.md`) is one thin method on [`AdminClient`] over
+//! one generic [`AdminClient::request`] core, which decides the retry policy from the method:
+//! GET, PUT and DELETE are idempotent and are retried with exponential backoff and jitter when
+//! the gateway cannot be reached, times out or answers 5xx (or 429/503 with a `Retry-After` the
+//! client is willing to wait for); POST and PATCH are sent exactly once.
+//!
+//! Nothing here logs or formats a token, a password or a URL with its query: reqwest's errors are
+//! stripped of their URL, the `Authorization` header is marked sensitive, and request bodies are
+//! never logged.
 
+use std::path::Path;
 use std::time::Duration;
 
-use gatehouse_api::{LoginResponse, Me, Page, Problem, Secret, SyncPage, User, UserListQuery};
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use chrono::{DateTime, Utc};
+use gatehouse_api::{
+    AccessToken, AccessTokenCreate, AccessTokenCreated, Alert, ApiKey, ApiKeyCreate, ApiKeyCreated,
+    AuditEntry, AuditQuery, Budget, BulkInvite, BulkInviteResult, EffectivePolicy, Grant, Group,
+    GroupCreate, GroupMember, GroupMemberRole, GroupPatch, GroupRole, Invitation, InvitationCreate,
+    InvitationListQuery, Limits, ListQuery, LoginRequest, LoginResponse, Me, MemberRole,
+    Membership, Model, ModelCreate, ModelPatch, Org, OrgPatch, Page, Problem, Role, RoleInfo,
+    Secret, SyncPage, UsageDaily, UsageQuery, User, UserCreate, UserListQuery, UserPatch,
+    Workspace, WorkspaceCreate, WorkspacePatch,
+};
+use rand::Rng;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, Response, StatusCode};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use url::Url;
 
 use crate::error::{CoreError, CoreResult};
 
-/// The calls the core makes to a gateway. A trait so that the core's logic is independent of the
-/// transport; [`AdminClient`] is the one implementation.
+/// The calls the core's own logic makes to a gateway: the sync loop ([`crate::sync::sync`]) and
+/// the console's start-up (`me`). A trait so that this logic can be tested against another
+/// implementation without Tauri or a network; [`AdminClient`] is the real one.
+///
+/// It deliberately does not cover the whole API: every other operation is a plain pass-through
+/// that the UI triggers and no core logic branches on, so it lives as an inherent method of
+/// [`AdminClient`] only. A stand-in for tests then implements three methods, not sixty.
 pub trait AdminApi: Send + Sync {
     fn me(&self) -> impl Future<Output = CoreResult<Me>> + Send;
     fn users(&self, query: &UserListQuery) -> impl Future<Output = CoreResult<Page<User>>> + Send;
     fn sync(&self, since: i64, limit: u32) -> impl Future<Output = CoreResult<SyncPage>> + Send;
 }
 
+/// When and how often an idempotent request is tried again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Tries after the first; 0 never retries.
+    pub retries: u32,
+    /// The delay before the first retry; each further one doubles it, up to `max_delay`. The
+    /// actual delay is drawn between half of it and all of it (jitter).
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// The longest `Retry-After` (on 429 and 503) the client waits for; a longer one is not
+    /// retried: the error goes to the caller.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            retries: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retries: for tests and for callers that retry themselves.
+    pub fn none() -> Self {
+        Self {
+            retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// The delay before retry number `attempt` (1-based): exponential, capped, with jitter.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let full = self
+            .base_delay
+            .saturating_mul(1u32 << (attempt - 1).min(16))
+            .min(self.max_delay);
+        let half = full / 2;
+        half + full
+            .saturating_sub(half)
+            .mul_f64(rand::thread_rng().r#gen::<f64>())
+    }
+}
+
+/// How an [`AdminClient`] connects.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// PEM certificate(s) of a private CA that signed the gateway's certificate, trusted in
+    /// addition to the public roots.
+    pub ca_pem: Option<String>,
+    pub retry: RetryPolicy,
+    pub timeouts: Timeouts,
+}
+
+impl ClientOptions {
+    /// The defaults, trusting `ca_pem` too.
+    pub fn with_ca(ca_pem: Option<&str>) -> Self {
+        Self {
+            ca_pem: ca_pem.map(str::to_owned),
+            ..Self::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeouts {
+    /// Establishing the TCP and TLS connection.
+    pub connect: Duration,
+    /// A whole JSON request, from sending it to its last byte.
+    pub request: Duration,
+    /// Silence while reading a response; for streamed downloads the only limit.
+    pub read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(60),
+            read: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A signed-in session, from [`AdminClient::login`]. Unlike [`LoginResponse`] its token is a
+/// [`Secret`], so it cannot be printed by accident.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: Secret,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+/// What `POST /invitations` did: invited the address, or, as it already has an account, added
+/// that account to the workspaces.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invited {
+    Invitation(Box<Invitation>),
+    ExistingUser(Box<User>),
+}
+
+/// A client of one gateway's admin API, signed in with one token. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AdminClient {
     http: reqwest::Client,
     base: Url,
-    token: Secret,
+    token: Option<Secret>,
+    options: ClientOptions,
 }
 
-const RETRIES: u32 = 2;
+/// No query string.
+const NO_QUERY: &[(&str, &str)] = &[];
+
+/// A JSON body already encoded, so that a retry sends the same bytes.
+type Body = Option<Vec<u8>>;
 
 impl AdminClient {
+    /// A client of the gateway at `base` (`http://` or `https://`), with the default options.
     pub fn new(base: &str, token: Secret) -> CoreResult<Self> {
-        let base = Url::parse(base)
-            .map_err(|e| CoreError::Invalid(format!("{base:?} is not a URL: {e}")))?;
-        if !matches!(base.scheme(), "http" | "https") {
+        Self::with_options(base, token, ClientOptions::default())
+    }
+
+    /// A client of the gateway at `base` that trusts the CA certificate(s) in `ca_pem` as well.
+    pub fn with_ca(base: &str, token: Secret, ca_pem: Option<&str>) -> CoreResult<Self> {
+        Self::with_options(base, token, ClientOptions::with_ca(ca_pem))
+    }
+
+    pub fn with_options(base: &str, token: Secret, options: ClientOptions) -> CoreResult<Self> {
+        Self::build(base, Some(token), options)
+    }
+
+    fn build(base: &str, token: Option<Secret>, options: ClientOptions) -> CoreResult<Self> {
+        let mut base = Url::parse(base.trim())
+            // Not echoed: a mistyped URL may still carry a password.
+            .map_err(|e| CoreError::Invalid(format!("the gateway URL is not a URL: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(CoreError::Invalid(
                 "the gateway URL must start with http:// or https://".into(),
             ));
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(60))
-            .user_agent(concat!("gatehouse-desktop/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| CoreError::Protocol(e.to_string()))?;
-        Ok(Self { http, base, token })
-    }
-
-    /// Signs in with an e-mail and password; the token in the answer is the credential to keep.
-    pub async fn login(base: &str, email: &str, password: &Secret) -> CoreResult<LoginResponse> {
-        let client = Self::new(base, Secret::new(""))?;
-        let url = client
-            .base
-            .join("admin/v1/auth/login")
-            .map_err(|e| CoreError::Invalid(e.to_string()))?;
-        let body = serde_json::json!({ "email": email, "password": password.expose() });
-        let response = match client.http.post(url).json(&body).send().await {
-            Ok(r) => r,
-            Err(e) if e.is_connect() || e.is_timeout() => return Err(client.offline()),
-            Err(e) => return Err(CoreError::Protocol(without_url(e))),
-        };
-        decode(response).await
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(CoreError::Invalid(
+                "the gateway URL must not carry a user name or password".into(),
+            ));
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .connect_timeout(options.timeouts.connect)
+            .read_timeout(options.timeouts.read)
+            .user_agent(concat!("gatehouse-desktop/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &options.ca_pem {
+            for cert in ca_certificates(pem)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| {
+            CoreError::Invalid(format!(
+                "the HTTP client could not be set up (is the CA certificate valid?): {}",
+                e.without_url()
+            ))
+        })?;
+        Ok(Self {
+            http,
+            base,
+            token,
+            options,
+        })
     }
 
     pub fn base_url(&self) -> &str {
         self.base.as_str()
     }
 
+    /// Signs in with an e-mail address and a password (`POST /auth/login`); a wrong pair is
+    /// [`CoreError::Api`] with code `unauthorized`. Never retried: a sign-in is counted.
+    pub async fn login(
+        base: &str,
+        email: &str,
+        password: &Secret,
+        ca_pem: Option<&str>,
+    ) -> CoreResult<Session> {
+        let anonymous = Self::build(base, None, ClientOptions::with_ca(ca_pem))?;
+        let body = LoginRequest {
+            email: email.to_owned(),
+            password: password.expose().to_owned(),
+        };
+        let r: LoginResponse = anonymous
+            .request(Method::POST, &["auth", "login"], NO_QUERY, json(&body)?)
+            .await?;
+        Ok(Session {
+            token: Secret::new(r.token),
+            expires_at: r.expires_at,
+            user: r.user,
+        })
+    }
+
+    /// `/admin/v1/` and the percent-encoded `segments`: an id with `/` or `?` in it stays one
+    /// segment. An empty id, `.` or `..` would name another resource and is refused.
+    fn url(&self, segments: &[&str]) -> CoreResult<Url> {
+        if let Some(bad) = segments.iter().find(|s| matches!(**s, "" | "." | "..")) {
+            return Err(CoreError::Invalid(format!("{bad:?} is not an id")));
+        }
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| CoreError::Invalid("the gateway URL cannot have a path".into()))?
+            .pop_if_empty()
+            .extend(["admin", "v1"])
+            .extend(segments);
+        Ok(url)
+    }
+
     fn offline(&self) -> CoreError {
         CoreError::Offline {
-            url: self.base.as_str().trim_end_matches('/').to_owned(),
+            url: self.display_url(),
         }
     }
 
-    /// A GET, retried with backoff when the gateway is unreachable or answers 5xx: GETs are
-    /// idempotent, so a retry cannot do anything twice.
-    async fn get<T: DeserializeOwned>(
+    fn display_url(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// The one place a request is sent: retried as [`RetryPolicy`] says when `method` is
+    /// idempotent, and the response turned into `T` or a typed error.
+    async fn request<T: DeserializeOwned>(
         &self,
-        path: &str,
-        query: &[(&str, String)],
+        method: Method,
+        segments: &[&str],
+        query: &(impl Serialize + ?Sized),
+        body: Body,
     ) -> CoreResult<T> {
-        let url = self
-            .base
-            .join(path)
-            .map_err(|e| CoreError::Invalid(e.to_string()))?;
+        let response = self.send(method, segments, query, body, true).await?;
+        decode(response).await
+    }
+
+    /// Sends and retries; returns the final response when it is a success, the error otherwise.
+    /// `whole` bounds the whole exchange by the request timeout (not for streamed downloads).
+    async fn send(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &(impl Serialize + ?Sized),
+        body: Body,
+        whole: bool,
+    ) -> CoreResult<Response> {
+        let url = self.url(segments)?;
+        let idempotent = matches!(
+            method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        );
+        let policy = &self.options.retry;
         let mut attempt = 0;
         loop {
-            let sent = self
-                .http
-                .get(url.clone())
-                .header(AUTHORIZATION, format!("Bearer {}", self.token.expose()))
-                .query(query)
-                .send()
-                .await;
-            let retryable = match &sent {
-                Err(e) => e.is_connect() || e.is_timeout(),
-                Ok(r) => r.status().is_server_error(),
+            let mut request = self.http.request(method.clone(), url.clone()).query(query);
+            if whole {
+                request = request.timeout(self.options.timeouts.request);
+            }
+            if let Some(token) = &self.token {
+                let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose()))
+                    .map_err(|_| CoreError::Invalid("the token has invalid characters".into()))?;
+                value.set_sensitive(true);
+                request = request.header(AUTHORIZATION, value);
+            }
+            if let Some(body) = &body {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let sent = request.send().await;
+            let delay = match &sent {
+                _ if !idempotent || attempt >= policy.retries => None,
+                // A certificate the client rejects will be rejected again.
+                Err(e) if e.is_connect() || e.is_timeout() => tls_failure(e)
+                    .is_none()
+                    .then(|| policy.backoff(attempt + 1)),
+                Err(_) => None,
+                Ok(r) => retry_delay(r, policy, attempt + 1),
             };
-            if retryable && attempt < RETRIES {
+            if let Some(delay) = delay {
                 attempt += 1;
-                tokio::time::sleep(Duration::from_millis(100 * 4u64.pow(attempt - 1))).await;
+                tracing::debug!(%method, attempt, ?delay, "retrying an idempotent request");
+                tokio::time::sleep(delay).await;
                 continue;
             }
-            let response = match sent {
-                Ok(r) => r,
-                Err(e) if e.is_connect() || e.is_timeout() => return Err(self.offline()),
-                Err(e) => return Err(CoreError::Protocol(without_url(e))),
+            return match sent {
+                Ok(r) if r.status().is_success() => Ok(r),
+                Ok(r) => Err(problem(r).await),
+                Err(e) => Err(self.transport_error(e)),
             };
-            return decode(response).await;
         }
     }
-}
 
-/// Checks that `pem` holds at least one certificate.
-pub fn check_ca(pem: &str) -> CoreResult<()> {
-    match reqwest::Certificate::from_pem_bundle(pem.as_bytes()) {
-        Ok(certs) if !certs.is_empty() => Ok(()),
-        _ => Err(CoreError::Invalid(
-            "the CA certificate must be PEM text starting with -----BEGIN CERTIFICATE-----".into(),
-        )),
+    fn transport_error(&self, e: reqwest::Error) -> CoreError {
+        if let Some((certificate, reason)) = tls_failure(&e) {
+            let url = self.display_url();
+            return if certificate {
+                CoreError::Untrusted { url, reason }
+            } else {
+                CoreError::Tls { url, reason }
+            };
+        }
+        if e.is_connect() || e.is_timeout() {
+            return self.offline();
+        }
+        CoreError::Protocol(e.without_url().to_string())
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &(impl Serialize + ?Sized),
+    ) -> CoreResult<T> {
+        self.request(Method::GET, segments, query, None).await
+    }
+
+    /// A request with a JSON body and no query.
+    async fn with_body<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: &impl Serialize,
+    ) -> CoreResult<T> {
+        self.request(method, segments, NO_QUERY, json(body)?).await
+    }
+
+    /// A request without body nor query whose answer is empty or ignored.
+    async fn bare<T: DeserializeOwned>(&self, method: Method, segments: &[&str]) -> CoreResult<T> {
+        self.request(method, segments, NO_QUERY, None).await
+    }
+
+    // --- me ---------------------------------------------------------------------------------
+
+    pub async fn tokens(&self, q: &ListQuery) -> CoreResult<Page<AccessToken>> {
+        self.get(&["me", "tokens"], q).await
+    }
+    pub async fn create_token(&self, body: &AccessTokenCreate) -> CoreResult<AccessTokenCreated> {
+        self.with_body(Method::POST, &["me", "tokens"], body).await
+    }
+    pub async fn delete_token(&self, id: &str) -> CoreResult<()> {
+        self.bare(Method::DELETE, &["me", "tokens", id]).await
+    }
+
+    // --- org --------------------------------------------------------------------------------
+
+    pub async fn org(&self) -> CoreResult<Org> {
+        self.get(&["org"], NO_QUERY).await
+    }
+    pub async fn patch_org(&self, body: &OrgPatch) -> CoreResult<Org> {
+        self.with_body(Method::PATCH, &["org"], body).await
+    }
+    pub async fn roles(&self) -> CoreResult<Vec<RoleInfo>> {
+        self.get(&["roles"], NO_QUERY).await
+    }
+
+    // --- members of workspaces and groups (their other operations: see `collection!`) --------
+
+    pub async fn put_workspace_member(
+        &self,
+        id: &str,
+        user: &str,
+        role: Role,
+    ) -> CoreResult<Membership> {
+        let body = json(&MemberRole { role })?;
+        self.member(Method::PUT, "workspaces", id, user, body).await
+    }
+    pub async fn delete_workspace_member(&self, id: &str, user: &str) -> CoreResult<()> {
+        self.member(Method::DELETE, "workspaces", id, user, None)
+            .await
+    }
+    pub async fn put_group_member(
+        &self,
+        id: &str,
+        user: &str,
+        role: GroupRole,
+    ) -> CoreResult<GroupMember> {
+        let body = json(&GroupMemberRole { role })?;
+        self.member(Method::PUT, "groups", id, user, body).await
+    }
+    pub async fn delete_group_member(&self, id: &str, user: &str) -> CoreResult<()> {
+        self.member(Method::DELETE, "groups", id, user, None).await
+    }
+    /// `{collection}/{id}/members/{user}`.
+    async fn member<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        collection: &str,
+        id: &str,
+        user: &str,
+        body: Body,
+    ) -> CoreResult<T> {
+        self.request(method, &[collection, id, "members", user], NO_QUERY, body)
+            .await
+    }
+
+    // --- users ------------------------------------------------------------------------------
+
+    pub async fn create_user(&self, body: &UserCreate) -> CoreResult<User> {
+        self.with_body(Method::POST, &["users"], body).await
+    }
+    pub async fn user(&self, id: &str) -> CoreResult<User> {
+        self.get(&["users", id], NO_QUERY).await
+    }
+    pub async fn patch_user(&self, id: &str, body: &UserPatch) -> CoreResult<User> {
+        self.with_body(Method::PATCH, &["users", id], body).await
+    }
+    pub async fn delete_user(&self, id: &str) -> CoreResult<()> {
+        self.bare(Method::DELETE, &["users", id]).await
+    }
+    pub async fn suspend_user(&self, id: &str) -> CoreResult<User> {
+        self.bare(Method::POST, &["users", id, "suspend"]).await
+    }
+    pub async fn reactivate_user(&self, id: &str) -> CoreResult<User> {
+        self.bare(Method::POST, &["users", id, "reactivate"]).await
+    }
+    pub async fn approve_user(&self, id: &str) -> CoreResult<User> {
+        self.bare(Method::POST, &["users", id, "approve"]).await
+    }
+    /// Declines a pending sign-up; the account is removed.
+    pub async fn decline_user(&self, id: &str) -> CoreResult<()> {
+        self.bare(Method::POST, &["users", id, "decline"]).await
+    }
+    /// Mails the user a link to set a new password.
+    pub async fn reset_password(&self, id: &str) -> CoreResult<()> {
+        self.bare(Method::POST, &["users", id, "password-reset"])
+            .await
+    }
+    pub async fn effective(&self, id: &str) -> CoreResult<EffectivePolicy> {
+        self.get(&["users", id, "effective"], NO_QUERY).await
+    }
+    pub async fn user_keys(&self, id: &str) -> CoreResult<Vec<ApiKey>> {
+        self.get(&["users", id, "keys"], NO_QUERY).await
+    }
+    pub async fn create_key(&self, user_id: &str, name: &str) -> CoreResult<ApiKeyCreated> {
+        let body = ApiKeyCreate { name: name.into() };
+        self.with_body(Method::POST, &["users", user_id, "keys"], &body)
+            .await
+    }
+    pub async fn revoke_key(&self, id: &str) -> CoreResult<()> {
+        self.bare(Method::DELETE, &["keys", id]).await
+    }
+
+    // --- grants, limits and budgets, of a user or a group ------------------------------------
+
+    pub async fn put_grant(&self, subject: Subject<'_>, model_id: &str) -> CoreResult<Grant> {
+        let body = serde_json::Map::new();
+        self.with_body(Method::PUT, &subject.path(&["grants", model_id]), &body)
+            .await
+    }
+    pub async fn delete_grant(&self, subject: Subject<'_>, model_id: &str) -> CoreResult<()> {
+        self.bare(Method::DELETE, &subject.path(&["grants", model_id]))
+            .await
+    }
+    pub async fn limits(&self, subject: Subject<'_>) -> CoreResult<Limits> {
+        self.get(&subject.path(&["limits"]), NO_QUERY).await
+    }
+    pub async fn put_limits(&self, subject: Subject<'_>, body: &Limits) -> CoreResult<Limits> {
+        self.with_body(Method::PUT, &subject.path(&["limits"]), body)
+            .await
+    }
+    pub async fn budget(&self, subject: Subject<'_>) -> CoreResult<Budget> {
+        self.get(&subject.path(&["budget"]), NO_QUERY).await
+    }
+    pub async fn put_budget(&self, subject: Subject<'_>, body: &Budget) -> CoreResult<Budget> {
+        self.with_body(Method::PUT, &subject.path(&["budget"]), body)
+            .await
+    }
+
+    // --- invitations ------------------------------------------------------------------------
+
+    pub async fn invitations(&self, q: &InvitationListQuery) -> CoreResult<Page<Invitation>> {
+        self.get(&["invitations"], q).await
+    }
+    /// Invites one address; an address that already has an account is added to the workspaces
+    /// instead ([`Invited::ExistingUser`]).
+    pub async fn invite(&self, body: &InvitationCreate) -> CoreResult<Invited> {
+        let response = self
+            .send(Method::POST, &["invitations"], NO_QUERY, json(body)?, true)
+            .await?;
+        Ok(if response.status() == StatusCode::CREATED {
+            Invited::Invitation(decode(response).await?)
+        } else {
+            Invited::ExistingUser(decode(response).await?)
+        })
+    }
+    pub async fn bulk_invite(&self, body: &BulkInvite) -> CoreResult<BulkInviteResult> {
+        self.with_body(Method::POST, &["invitations", "bulk"], body)
+            .await
+    }
+    pub async fn invitation(&self, id: &str) -> CoreResult<Invitation> {
+        self.get(&["invitations", id], NO_QUERY).await
+    }
+    pub async fn resend_invitation(&self, id: &str) -> CoreResult<Invitation> {
+        self.bare(Method::POST, &["invitations", id, "resend"])
+            .await
+    }
+    pub async fn revoke_invitation(&self, id: &str) -> CoreResult<Invitation> {
+        self.bare(Method::POST, &["invitations", id, "revoke"])
+            .await
+    }
+
+    // --- usage, alerts, audit ---------------------------------------------------------------
+
+    pub async fn usage_daily(&self, q: &UsageQuery) -> CoreResult<Page<UsageDaily>> {
+        self.get(&["usage", "daily"], q).await
+    }
+
+    /// Streams `GET /usage/export.csv` (the filters of `q`; its `limit` and `cursor` do not
+    /// apply) into `out`; returns the bytes written. Only the read timeout bounds it.
+    pub async fn export_usage_csv(
+        &self,
+        q: &UsageQuery,
+        out: &mut (impl AsyncWrite + Unpin),
+    ) -> CoreResult<u64> {
+        let q = UsageQuery {
+            limit: None,
+            cursor: None,
+            ..q.clone()
+        };
+        let mut response = self
+            .send(Method::GET, &["usage", "export.csv"], &q, None, false)
+            .await?;
+        let mut written = 0u64;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e))?
+        {
+            out.write_all(&chunk).await?;
+            written += chunk.len() as u64;
+        }
+        out.flush().await?;
+        Ok(written)
+    }
+
+    /// [`Self::export_usage_csv`] into the file at `path`, written beside it first and renamed
+    /// into place when complete, so a failed export leaves no half file.
+    pub async fn export_usage_csv_to_file(&self, q: &UsageQuery, path: &Path) -> CoreResult<u64> {
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".part");
+        let partial = std::path::PathBuf::from(partial);
+        let mut file = tokio::fs::File::create(&partial).await?;
+        let written = self.export_usage_csv(q, &mut file).await;
+        drop(file);
+        match written {
+            Ok(n) => {
+                tokio::fs::rename(&partial, path).await?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                Err(e)
+            }
+        }
+    }
+
+    pub async fn alerts(&self, q: &ListQuery) -> CoreResult<Page<Alert>> {
+        self.get(&["alerts"], q).await
+    }
+    pub async fn audit(&self, q: &AuditQuery) -> CoreResult<Page<AuditEntry>> {
+        self.get(&["audit"], q).await
     }
 }
 
-/// reqwest's errors name the URL, which may carry query text; the log gets the kind only.
-fn without_url(e: reqwest::Error) -> String {
-    e.without_url().to_string()
+/// List, create, get, patch and delete of one collection under `/admin/v1/{path}`: the same five
+/// one-line methods for workspaces, groups and models.
+macro_rules! collection {
+    ($path:literal, $item:ty, $create:ty, $patch:ty,
+     $list_fn:ident, $create_fn:ident, $get_fn:ident, $patch_fn:ident, $delete_fn:ident) => {
+        impl AdminClient {
+            #[doc = concat!("`GET /", $path, "`")]
+            pub async fn $list_fn(&self, q: &ListQuery) -> CoreResult<Page<$item>> {
+                self.get(&[$path], q).await
+            }
+            #[doc = concat!("`POST /", $path, "`")]
+            pub async fn $create_fn(&self, body: &$create) -> CoreResult<$item> {
+                self.with_body(Method::POST, &[$path], body).await
+            }
+            #[doc = concat!("`GET /", $path, "/{id}`")]
+            pub async fn $get_fn(&self, id: &str) -> CoreResult<$item> {
+                self.get(&[$path, id], NO_QUERY).await
+            }
+            #[doc = concat!("`PATCH /", $path, "/{id}`: only the fields present change")]
+            pub async fn $patch_fn(&self, id: &str, body: &$patch) -> CoreResult<$item> {
+                self.with_body(Method::PATCH, &[$path, id], body).await
+            }
+            #[doc = concat!("`DELETE /", $path, "/{id}`")]
+            pub async fn $delete_fn(&self, id: &str) -> CoreResult<()> {
+                self.bare(Method::DELETE, &[$path, id]).await
+            }
+        }
+    };
 }
 
-async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> CoreResult<T> {
+collection!(
+    "workspaces",
+    Workspace,
+    WorkspaceCreate,
+    WorkspacePatch,
+    workspaces,
+    create_workspace,
+    workspace,
+    patch_workspace,
+    delete_workspace
+);
+collection!(
+    "groups",
+    Group,
+    GroupCreate,
+    GroupPatch,
+    groups,
+    create_group,
+    group,
+    patch_group,
+    delete_group
+);
+collection!(
+    "models",
+    Model,
+    ModelCreate,
+    ModelPatch,
+    models,
+    create_model,
+    model,
+    patch_model,
+    delete_model
+);
+
+/// Whose grants, limits or budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject<'a> {
+    User(&'a str),
+    Group(&'a str),
+}
+
+impl<'a> Subject<'a> {
+    /// `users/{id}` or `groups/{id}`, then `tail`.
+    fn path<'b>(self, tail: &[&'b str]) -> Vec<&'b str>
+    where
+        'a: 'b,
+    {
+        let head = match self {
+            Self::User(id) => ["users", id],
+            Self::Group(id) => ["groups", id],
+        };
+        head.into_iter().chain(tail.iter().copied()).collect()
+    }
+}
+
+fn json(body: &impl Serialize) -> CoreResult<Body> {
+    serde_json::to_vec(body)
+        .map(Some)
+        .map_err(|e| CoreError::Invalid(format!("the request could not be encoded: {e}")))
+}
+
+/// The delay before retrying after `response`, when it is worth retrying: any 5xx, and a 429
+/// with a `Retry-After`. A `Retry-After` (on 429 or 503) longer than the policy's cap is not
+/// waited for.
+fn retry_delay(response: &Response, policy: &RetryPolicy, attempt: u32) -> Option<Duration> {
+    let status = response.status();
+    let retry_after = matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    )
+    .then(|| response.headers().get(RETRY_AFTER))
+    .flatten()
+    .and_then(|v| v.to_str().ok())
+    .and_then(parse_retry_after);
+    match retry_after {
+        Some(wait) if wait > policy.max_retry_after => None,
+        Some(wait) => Some(wait.max(policy.backoff(attempt))),
+        None if status.is_server_error() => Some(policy.backoff(attempt)),
+        None => None,
+    }
+}
+
+/// `Retry-After`: delay-seconds or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    if let Ok(seconds) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = DateTime::parse_from_rfc2822(value.trim()).ok()?;
+    Some(
+        (at.with_timezone(&Utc) - Utc::now())
+            .to_std()
+            .unwrap_or_default(),
+    )
+}
+
+/// The TLS failure behind `e`, if it is one: whether the server's certificate was rejected, and
+/// rustls' reason.
+fn tls_failure(e: &reqwest::Error) -> Option<(bool, String)> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            let certificate = matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+            return Some((certificate, tls.to_string()));
+        }
+        // An io::Error hides the error it wraps from `source()`: step into it.
+        next = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
+}
+
+/// The certificates of a PEM bundle; an empty or malformed one is [`CoreError::Invalid`].
+fn ca_certificates(pem: &str) -> CoreResult<Vec<reqwest::Certificate>> {
+    let invalid = |why: &str| {
+        CoreError::Invalid(format!(
+            "the CA certificate is not usable: {why}; paste the PEM text, starting with \
+             -----BEGIN CERTIFICATE-----"
+        ))
+    };
+    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+        .map_err(|_| invalid("it is not valid PEM"))?;
+    if certs.is_empty() {
+        return Err(invalid("it holds no certificate"));
+    }
+    Ok(certs)
+}
+
+/// A success body as `T`; an empty body reads as JSON `null`, so `()` takes a 204.
+async fn decode<T: DeserializeOwned>(response: Response) -> CoreResult<T> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| CoreError::Protocol(e.without_url().to_string()))?;
+    let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+    serde_json::from_slice(bytes).map_err(|e| CoreError::Protocol(e.to_string()))
+}
+
+/// An error response as [`CoreError::Api`] when it is a problem document.
+async fn problem(response: Response) -> CoreError {
     let status = response.status();
     let is_problem = response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with(gatehouse_api::PROBLEM_JSON));
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| CoreError::Protocol(without_url(e)))?;
-    if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(|e| CoreError::Protocol(e.to_string()));
+    let Ok(bytes) = response.bytes().await else {
+        return CoreError::Protocol(format!("HTTP {status}, and its body could not be read"));
+    };
+    match serde_json::from_slice::<Problem>(&bytes) {
+        Ok(problem) if is_problem => CoreError::Api(problem),
+        _ => CoreError::Protocol(format!("HTTP {status} without a problem document")),
     }
-    if is_problem && let Ok(problem) = serde_json::from_slice::<Problem>(&bytes) {
-        return Err(CoreError::Api(problem));
-    }
-    Err(CoreError::Protocol(format!(
-        "HTTP {status} without a problem document"
-    )))
 }
 
 impl AdminApi for AdminClient {
     async fn me(&self) -> CoreResult<Me> {
-        self.get("admin/v1/me", &[]).await
+        self.get(&["me"], NO_QUERY).await
     }
 
     async fn users(&self, query: &UserListQuery) -> CoreResult<Page<User>> {
-        let mut q = Vec::new();
-        if let Some(v) = &query.query {
-            q.push(("query", v.clone()));
-        }
-        if let Some(v) = query.role {
-            q.push(("role", v.as_str().to_owned()));
-        }
-        if let Some(v) = query.status {
-            q.push(("status", v.as_str().to_owned()));
-        }
-        if let Some(v) = &query.workspace_id {
-            q.push(("workspace_id", v.clone()));
-        }
-        if let Some(v) = query.limit {
-            q.push(("limit", v.to_string()));
-        }
-        if let Some(v) = &query.cursor {
-            q.push(("cursor", v.clone()));
-        }
-        self.get("admin/v1/users", &q).await
+        self.get(&["users"], query).await
     }
 
     async fn sync(&self, since: i64, limit: u32) -> CoreResult<SyncPage> {
-        self.get(
-            "admin/v1/sync",
-            &[("since", since.to_string()), ("limit", limit.to_string())],
-        )
-        .await
+        self.get(&["sync"], &[("since", since), ("limit", i64::from(limit))])
+            .await
     }
 }

@@ -12,6 +12,7 @@ use gatehouse_gateway::RunningGateway;
 use tokio::sync::{Mutex, Notify, RwLock};
 
 use crate::cache::Cache;
+use crate::changes::{Applied, Change};
 use crate::client::{AdminApi, AdminClient};
 use crate::credentials::{CredentialStore, Slot};
 use crate::error::{CoreError, CoreResult};
@@ -197,7 +198,7 @@ impl Console {
     async fn open_session(&self, profile: Profile, token: Option<Secret>) -> CoreResult<()> {
         let cache = self.open_cache(&profile.id).await?;
         let client = token
-            .map(|t| AdminClient::new(&profile.url, t))
+            .map(|t| AdminClient::with_ca(&profile.url, t, profile.ca_pem.as_deref()))
             .transpose()?;
         {
             let mut inner = self.inner.write().await;
@@ -362,12 +363,20 @@ impl Console {
                 token
             }
             SignIn::Password { email, password } => {
-                let session = AdminClient::login(&profile.url, email.trim(), &password).await?;
-                Secret::new(session.token)
+                AdminClient::login(
+                    &profile.url,
+                    email.trim(),
+                    &password,
+                    profile.ca_pem.as_deref(),
+                )
+                .await?
+                .token
             }
         };
         // A token that does not work is not kept.
-        AdminClient::new(&profile.url, token.clone())?.me().await?;
+        AdminClient::with_ca(&profile.url, token.clone(), profile.ca_pem.as_deref())?
+            .me()
+            .await?;
         self.credentials.set(Slot::Token(id), &token)?;
         self.activate(id).await?;
         Ok(self.status().await)
@@ -523,6 +532,12 @@ impl Console {
         }
     }
 
+    /// Runs one of the app's changes (see [`Change`]) and syncs.
+    pub async fn apply(&self, change: Change) -> CoreResult<Applied> {
+        self.change(|client| async move { change.run(&client).await })
+            .await
+    }
+
     /// Syncs in the background for as long as the console lives: every `sync_interval_secs`,
     /// and while offline every few seconds, so sync resumes by itself when the gateway is back.
     pub async fn run_background_sync(self: Arc<Self>) {
@@ -597,7 +612,8 @@ fn checked_profile(id: String, input: ProfileInput) -> CoreResult<Profile> {
         .map(|pem| pem.trim().to_owned())
         .filter(|pem| !pem.is_empty());
     if let Some(pem) = &ca_pem {
-        crate::client::check_ca(pem)?;
+        // A client built with it proves the PEM holds certificates.
+        AdminClient::with_ca(url, Secret::new(""), Some(pem))?;
     }
     Ok(Profile {
         id,

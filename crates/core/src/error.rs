@@ -11,6 +11,15 @@ pub enum CoreError {
     /// The gateway could not be reached.
     #[error("the gateway at {url} is unreachable")]
     Offline { url: String },
+    /// The gateway's certificate is not trusted: a private CA belongs in the profile.
+    #[error(
+        "the gateway at {url} presented a certificate this app does not trust ({reason}); if it \
+         uses a private certificate authority, add that CA's certificate to the profile"
+    )]
+    Untrusted { url: String, reason: String },
+    /// Any other failure to set up TLS (e.g. an https:// URL to a plain-HTTP port).
+    #[error("no secure connection to the gateway at {url} could be made ({reason})")]
+    Tls { url: String, reason: String },
     #[error("no usable keychain: {0}")]
     KeychainUnavailable(String),
     #[error("keychain: {0}")]
@@ -39,6 +48,8 @@ impl CoreError {
         match self {
             Self::Api(p) => p.code.as_str(),
             Self::Offline { .. } => "offline",
+            Self::Untrusted { .. } => "untrusted_certificate",
+            Self::Tls { .. } => "tls",
             Self::KeychainUnavailable(_) => "keychain_unavailable",
             Self::Keychain(_) => "keychain",
             Self::SignedOut => "signed_out",
@@ -60,6 +71,8 @@ impl CoreError {
         let message = match self {
             Self::Api(p) => p.detail.clone(),
             Self::Offline { .. }
+            | Self::Untrusted { .. }
+            | Self::Tls { .. }
             | Self::KeychainUnavailable(_)
             | Self::SignedOut
             | Self::NoProfile
@@ -77,13 +90,23 @@ impl CoreError {
         };
         if !matches!(
             self,
-            Self::Api(_) | Self::Offline { .. } | Self::SignedOut | Self::Invalid(_)
+            Self::Api(_)
+                | Self::Offline { .. }
+                | Self::Untrusted { .. }
+                | Self::Tls { .. }
+                | Self::SignedOut
+                | Self::Invalid(_)
         ) {
             tracing::error!(error = %self, code = self.code(), "operation failed");
         }
+        let fields = match self {
+            Self::Api(p) => p.errors.clone().filter(|e| !e.is_empty()),
+            _ => None,
+        };
         IpcError {
             code: self.code().to_owned(),
             message,
+            fields,
         }
     }
 }

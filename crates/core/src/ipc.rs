@@ -1,15 +1,23 @@
 //! What the desktop shell hands the web UI: plain data with TypeScript bindings.
 
 use chrono::{DateTime, Utc};
-use gatehouse_api::{Me, Role, Secret, UserStatus};
+use gatehouse_api::{FieldError, Me, Role, Secret, UserStatus};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// The one error type at the IPC boundary: a stable code the UI acts on and a message for people.
+///
+/// Codes the UI acts on: `unauthorized` (sign in again), `seat_limit_reached` (show the seats;
+/// the message says "N of M seats used."), `validation_failed` (show `fields` next to the
+/// inputs), `offline`, `untrusted_certificate` (add the CA to the profile).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct IpcError {
     pub code: String,
     pub message: String,
+    /// The invalid fields of a `validation_failed` request; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub fields: Option<Vec<FieldError>>,
 }
 
 /// A profile as the UI sees it; the credential never leaves the keychain.

@@ -5,6 +5,7 @@
 //! Must not depend on Tauri or on anything that needs a window: it runs and is tested headless.
 
 pub mod cache;
+pub mod changes;
 pub mod client;
 pub mod console;
 pub mod credentials;

@@ -30,6 +30,8 @@ fn export_all(dir: &Path) {
         ProfileInput,
         SignIn,
         gatehouse_core::settings::Settings,
+        gatehouse_core::changes::Change,
+        gatehouse_core::changes::Changed,
     );
 }
 

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_api::Secret;
+use gatehouse_api::{Role, UserStatus};
+use gatehouse_core::changes::{Change, Changed};
 use gatehouse_core::credentials::{CredentialStore, Keychain, Slot};
 use gatehouse_core::ipc::{Phase, ProfileInput, SignIn, UserFilter};
 use gatehouse_core::settings::Settings;
@@ -312,5 +314,66 @@ async fn offline_reads_come_from_the_cache_and_sync_resumes_by_itself() {
         .unwrap();
     assert_eq!(ran, 7);
     background.abort();
+
+    // After a change the cache shows it at once: nobody syncs by hand.
+    let member = console
+        .users(&UserFilter {
+            role: Some(Role::Member),
+            status: Some(UserStatus::Active),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .rows
+        .remove(0);
+    let applied = console
+        .apply(Change::SuspendUser {
+            id: member.id.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(applied.secret.is_none());
+    assert!(matches!(applied.changed, Changed::User(ref u) if u.status == UserStatus::Suspended));
+    let suspended = console
+        .users(&UserFilter {
+            status: Some(UserStatus::Suspended),
+            query: member.email.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(suspended.total, 1);
+
+    // A refused change is the gateway's typed error, and changes nothing.
+    let e = console
+        .apply(Change::SuspendUser {
+            id: "usr_nobody".into(),
+        })
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "not_found");
+
+    // An invitation's link is handed back apart from what the UI sees.
+    let applied = console
+        .apply(Change::Invite {
+            invitation: serde_json::from_value(json!({
+                "email": "new.hire@northwind.example", "role": "member"
+            }))
+            .unwrap(),
+        })
+        .await
+        .unwrap();
+    let Changed::Invitation(invitation) = &applied.changed else {
+        panic!("not an invitation");
+    };
+    assert_eq!(invitation.link, None);
+    let link = applied.secret.expect("the link");
+    assert!(link.expose().contains("/invite/"));
+    assert!(
+        !serde_json::to_string(&applied.changed)
+            .unwrap()
+            .contains(link.expose())
+    );
     console.remove_profile(&profile.id).await.unwrap();
 }
