@@ -202,6 +202,11 @@ pub struct SyncPage {
     #[ts(type = "number")]
     pub next_since: i64,
     pub has_more: bool,
+    /// The highest revision the gateway had given out when the page was read: how far a sync
+    /// has to go, for a progress bar.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub head: i64,
 }
 
 /// `GET /admin/v1/sync` query.

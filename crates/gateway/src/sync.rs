@@ -132,6 +132,9 @@ pub async fn changes_since(
         changes.extend(audit::changed_since(&mut tx, since, fetch).await?);
     }
     changes.extend(tombstones_since(&mut tx, since, fetch).await?);
+    let head: i64 = sqlx::query_scalar("SELECT value FROM revision_counter WHERE id = 1")
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
 
     changes.sort_by_key(|c| c.revision);
@@ -142,5 +145,6 @@ pub async fn changes_since(
         changes,
         next_since,
         has_more,
+        head,
     })
 }

@@ -35,6 +35,12 @@ async fn pull(
                 }
             }
         }
+        assert!(
+            page.head >= page.next_since,
+            "head {} is behind the page's end {}",
+            page.head,
+            page.next_since
+        );
         since = page.next_since;
         if !page.has_more {
             return since;
