@@ -9,6 +9,7 @@ fn main() {
                 "console",
                 tauri_build::InlinedPlugin::new().commands(&[
                     "app_status",
+                    "app_version",
                     "list_users",
                     "sync_now",
                     "list_profiles",

@@ -137,3 +137,9 @@ fn copy<R: Runtime>(app: &AppHandle<R>, secret: &Secret) -> Result<(), IpcError>
             }
         })
 }
+
+/// The app's version, for Settings → About.
+#[tauri::command]
+pub fn app_version<R: Runtime>(app: AppHandle<R>) -> String {
+    app.package_info().version.to_string()
+}

@@ -23,6 +23,7 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
     tauri::plugin::Builder::new("console")
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
+            commands::app_version,
             commands::list_users,
             commands::sync_now,
             commands::list_profiles,
