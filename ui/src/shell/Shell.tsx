@@ -1,11 +1,30 @@
 import { useMutation } from "@tanstack/react-query";
-import type { ReactNode } from "react";
+import { useEffect, useEffectEvent, useRef, type KeyboardEvent, type ReactNode } from "react";
 import { toIpcError, useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
 import { formatCount, formatDateTime, formatRelative } from "../format";
+import { SCREENS, screenHref, type ScreenId } from "./router";
 import { useNow } from "./useNow";
 
-export function Shell({ status, children }: { status: AppStatus; children: ReactNode }) {
+interface ShellProps {
+  status: AppStatus;
+  current: ScreenId;
+  onNavigate: (id: ScreenId) => void;
+  children: ReactNode;
+}
+
+export function Shell({ status, current, onNavigate, children }: ShellProps) {
+  const main = useRef<HTMLElement>(null);
+  useScreenShortcuts((id) => {
+    onNavigate(id);
+    // The keyboard goes on from the top of the new screen, not from where it was.
+    main.current?.focus({ preventScroll: true });
+  });
+  const label = SCREENS.find((s) => s.id === current)?.label;
+  useEffect(() => {
+    document.title = label ? `${label} — Gatehouse` : "Gatehouse";
+  }, [label]);
+
   return (
     <div className="app">
       <aside className="sidebar">
@@ -13,19 +32,67 @@ export function Shell({ status, children }: { status: AppStatus; children: React
           <span className="brand-mark" aria-hidden="true" />
           Gatehouse
         </div>
-        <nav aria-label="Main">
-          <a href="#users" className="nav-item" aria-current="page">
-            Users
-          </a>
-        </nav>
+        <Sidebar current={current} onNavigate={onNavigate} />
       </aside>
       <div className="main">
         <TopBar status={status} />
         {status.offline && <OfflineBanner syncedAt={status.synced_at} />}
-        <main className="content">{children}</main>
+        <main className="content" ref={main} tabIndex={-1}>
+          {children}
+        </main>
       </div>
     </div>
   );
+}
+
+const IS_MAC = typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform);
+
+/** The links to every screen; ↑ and ↓ (Home, End) move between them, Enter opens one. */
+function Sidebar({ current, onNavigate }: { current: ScreenId; onNavigate: (id: ScreenId) => void }) {
+  function onKeyDown(e: KeyboardEvent<HTMLElement>) {
+    const links = Array.from(e.currentTarget.querySelectorAll<HTMLAnchorElement>("a"));
+    const at = links.indexOf(document.activeElement as HTMLAnchorElement);
+    const next = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: links.length - 1 }[e.key];
+    if (next === undefined || at === -1) return;
+    e.preventDefault();
+    links[(next + links.length) % links.length]?.focus();
+  }
+  return (
+    <nav aria-label="Main" className="nav" onKeyDown={onKeyDown}>
+      {SCREENS.map((s, i) => (
+        <a
+          key={s.id}
+          href={screenHref(s.id)}
+          className="nav-item"
+          aria-current={s.id === current ? "page" : undefined}
+          aria-keyshortcuts={`Control+${i + 1} Meta+${i + 1}`}
+          title={`${s.label} (${IS_MAC ? "⌘" : "Ctrl+"}${i + 1})`}
+          onClick={(e) => {
+            e.preventDefault();
+            onNavigate(s.id);
+          }}
+        >
+          {s.label}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+/** Ctrl+1…8 (⌘1…8 on a Mac) opens the screen at that place in the sidebar. */
+function useScreenShortcuts(open: (id: ScreenId) => void) {
+  const onOpen = useEffectEvent(open);
+  useEffect(() => {
+    function onKey(e: globalThis.KeyboardEvent) {
+      if (!(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
+      const screen = SCREENS[Number(e.key) - 1];
+      if (!/^[1-9]$/.test(e.key) || !screen) return;
+      e.preventDefault();
+      onOpen(screen.id);
+    }
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
 }
 
 function TopBar({ status }: { status: AppStatus }) {
@@ -75,6 +142,8 @@ function SyncIndicator({ status }: { status: AppStatus }) {
   let text: ReactNode;
   if (status.syncing) {
     text = `Syncing… ${formatCount(status.syncing.applied, "change", "changes")}`;
+  } else if (status.phase === "starting") {
+    text = "Connecting…";
   } else if (status.offline) {
     text = <span className="offline-text">Offline</span>;
   } else if (status.synced_at) {
