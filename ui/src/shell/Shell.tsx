@@ -3,6 +3,7 @@ import { useEffect, useEffectEvent, useRef, type KeyboardEvent, type ReactNode }
 import { toIpcError, useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
 import { formatCount, formatDateTime, formatRelative } from "../format";
+import { SignInForm } from "../settings/SignInForm";
 import { SCREENS, screenHref, type ScreenId } from "./router";
 import { useNow } from "./useNow";
 
@@ -36,6 +37,7 @@ export function Shell({ status, current, onNavigate, children }: ShellProps) {
       </aside>
       <div className="main">
         <TopBar status={status} />
+        {status.phase === "signed_out" && <SignedOutBanner status={status} onNavigate={onNavigate} />}
         {status.offline && <OfflineBanner syncedAt={status.synced_at} />}
         <main className="content" ref={main} tabIndex={-1}>
           {children}
@@ -168,5 +170,39 @@ function OfflineBanner({ syncedAt }: { syncedAt: string | null }) {
       <strong>{syncedAt ? `Offline — data as of ${formatDateTime(syncedAt)}` : "Offline — nothing synced yet"}</strong>
       <span>The gateway did not answer. Changes made there will show after the next sync.</span>
     </div>
+  );
+}
+
+/** Signed out (by the admin, or the gateway refused the credential): sign in again, or browse the cache. */
+function SignedOutBanner({ status, onNavigate }: { status: AppStatus; onNavigate: (id: ScreenId) => void }) {
+  const profile = status.profile;
+  const asOf = status.synced_at ? ` (data as of ${formatDateTime(status.synced_at)})` : "";
+  return (
+    <section className="signed-out-banner" aria-label="Signed out" data-testid="signed-out-banner">
+      {profile ? (
+        <>
+          <p>
+            <strong>Signed out of {profile.name}.</strong> The cached data stays readable{asOf}; sign in to sync and make
+            changes.
+          </p>
+          {status.error && <p className="banner-reason">{status.error.message}</p>}
+          <SignInForm profile={profile} compact />
+        </>
+      ) : (
+        <p>
+          <strong>No profile is open.</strong>{" "}
+          <a
+            href={screenHref("settings")}
+            onClick={(e) => {
+              e.preventDefault();
+              onNavigate("settings");
+            }}
+          >
+            Choose or add one in Settings
+          </a>
+          .
+        </p>
+      )}
+    </section>
   );
 }
