@@ -4,7 +4,7 @@ import { toIpcError, useBackend } from "../backend/backend";
 import type { IpcError } from "../bindings/IpcError";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import type { SignIn } from "../bindings/SignIn";
-import { Field, fieldMessages, FormError } from "../shell/forms";
+import { fieldMessages, FormError, TextField } from "../shell/forms";
 
 const SIGN_IN_FIELDS = ["email", "password", "token"] as const;
 
@@ -61,27 +61,19 @@ export function SignInForm({ profile, compact = false, onDone }: { profile: Prof
       <div className="form-row">
         {method === "password" ? (
           <>
-            <Field label="E-mail" error={messages.email}>
-              {(p) => (
-                <input
-                  {...p}
-                  type="email"
-                  className="input"
-                  autoComplete="username"
-                  required
-                  value={email}
-                  onChange={(e) => setEmail(e.target.value)}
-                />
-              )}
-            </Field>
-            <Field label="Password" error={messages.password}>
-              {(p) => <input {...p} ref={secret} type="password" className="input" autoComplete="current-password" required />}
-            </Field>
+            <TextField
+              label="E-mail"
+              error={messages.email}
+              type="email"
+              autoComplete="username"
+              required
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+            />
+            <TextField label="Password" error={messages.password} ref={secret} type="password" autoComplete="current-password" required />
           </>
         ) : (
-          <Field label="Token" error={messages.token}>
-            {(p) => <input {...p} ref={secret} type="password" className="input" autoComplete="off" spellCheck={false} required />}
-          </Field>
+          <TextField label="Token" error={messages.token} ref={secret} type="password" required />
         )}
         <button type="submit" className="button primary" disabled={pending}>
           {pending ? "Signing in…" : "Sign in"}

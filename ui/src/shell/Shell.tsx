@@ -97,10 +97,32 @@ function useScreenShortcuts(open: (id: ScreenId) => void) {
   }, []);
 }
 
-function TopBar({ status }: { status: AppStatus }) {
+/** "Sync now", and why the last one it started failed. */
+export function SyncNowButton({ status }: { status: AppStatus }) {
   const backend = useBackend();
   // Progress and the new data arrive as status events; only a failure is the button's to show.
   const sync = useMutation({ mutationFn: () => backend.syncNow() });
+  return (
+    <>
+      {sync.error && (
+        <span className="sync-error" role="alert">
+          {toIpcError(sync.error).message}
+        </span>
+      )}
+      <button
+        type="button"
+        className="button"
+        data-testid="sync-now"
+        disabled={sync.isPending || status.syncing !== null}
+        onClick={() => sync.mutate()}
+      >
+        Sync now
+      </button>
+    </>
+  );
+}
+
+function TopBar({ status }: { status: AppStatus }) {
   return (
     <header className="topbar">
       <div className="identity">
@@ -114,21 +136,8 @@ function TopBar({ status }: { status: AppStatus }) {
         )}
       </div>
       <div className="sync-area">
-        {sync.error && (
-          <span className="sync-error" role="alert">
-            {toIpcError(sync.error).message}
-          </span>
-        )}
         <SyncIndicator status={status} />
-        <button
-          type="button"
-          className="button"
-          data-testid="sync-now"
-          disabled={sync.isPending || status.syncing !== null}
-          onClick={() => sync.mutate()}
-        >
-          Sync now
-        </button>
+        <SyncNowButton status={status} />
       </div>
       {status.syncing && (
         <div className="progress" role="progressbar" aria-label="Syncing">

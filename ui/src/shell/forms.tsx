@@ -1,7 +1,7 @@
 // Form pieces shared by the screens: a labelled field with its error next to it, and the
 // error of a whole form. A `validation_failed` error's `fields` go next to their inputs;
 // any other error (or a field no input shows) is said once, above the buttons.
-import { useId, type ReactNode } from "react";
+import { useId, type ComponentProps, type ReactNode } from "react";
 import type { IpcError } from "../bindings/IpcError";
 
 export interface FieldProps {
@@ -33,6 +33,15 @@ export function Field(props: {
         </span>
       )}
     </div>
+  );
+}
+
+/** A `Field` holding one text input; every other prop (ref too) goes to the input. */
+export function TextField({ label, error, hint, ...input }: ComponentProps<"input"> & { label: string; error?: string | undefined; hint?: ReactNode }) {
+  return (
+    <Field label={label} error={error} hint={hint}>
+      {(p) => <input className="input" autoComplete="off" spellCheck={false} {...input} {...p} />}
+    </Field>
   );
 }
 
