@@ -16,6 +16,12 @@ describe("app shell", () => {
     expect(screen.queryByText("Starting the demo gateway and syncing…")).toBeNull();
   });
 
+  it("names the gateway it connects to when that is not the demo", async () => {
+    const profile = { ...readyStatus().profile!, id: "acme", name: "Acme prod", embedded: false };
+    renderApp(createMockBackend({ status: readyStatus({ phase: "starting", me: null, synced_at: null, profile }) }));
+    expect((await screen.findByTestId("app-starting")).textContent).toBe("Connecting to Acme prod and syncing…");
+  });
+
   it("shows why start-up failed, and only the message", async () => {
     const message = "The demo gateway could not listen on 127.0.0.1: address in use";
     renderApp(

@@ -1,6 +1,12 @@
 import { createContext, useContext } from "react";
 import type { AppStatus } from "../bindings/AppStatus";
+import type { Change } from "../bindings/Change";
+import type { Changed } from "../bindings/Changed";
 import type { IpcError } from "../bindings/IpcError";
+import type { ProfileInput } from "../bindings/ProfileInput";
+import type { ProfileSummary } from "../bindings/ProfileSummary";
+import type { Settings } from "../bindings/Settings";
+import type { SignIn } from "../bindings/SignIn";
 import type { SyncReport } from "../bindings/SyncReport";
 import type { UserFilter } from "../bindings/UserFilter";
 import type { UserRows } from "../bindings/UserRows";
@@ -12,6 +18,32 @@ export interface Backend {
   syncNow(): Promise<SyncReport>;
   /** Calls `cb` with every new status; resolves to the function that stops listening. */
   onStatus(cb: (s: AppStatus) => void): Promise<() => void>;
+
+  listProfiles(): Promise<ProfileSummary[]>;
+  /** A new profile, signed out; sign in to it next. */
+  addProfile(input: ProfileInput): Promise<ProfileSummary>;
+  /** A changed URL or CA applies when the profile is next opened; the credential stays. */
+  editProfile(id: string, input: ProfileInput): Promise<ProfileSummary>;
+  /** Deletes the profile with its credential and its cache. */
+  removeProfile(id: string): Promise<void>;
+  /** Opens the profile; the new status arrives as events. */
+  activateProfile(id: string): Promise<void>;
+  /** Signs in to the profile and opens it. The password or token goes to the keychain only. */
+  signIn(id: string, how: SignIn): Promise<AppStatus>;
+  /** Forgets the profile's credential; its cache stays readable. */
+  signOut(id: string): Promise<void>;
+
+  getSettings(): Promise<Settings>;
+  setSettings(settings: Settings): Promise<Settings>;
+
+  /**
+   * Runs one change through the gateway, then syncs. A secret it produces (a new API key, an
+   * invitation link) goes to the clipboard and is never returned.
+   */
+  applyChange(change: Change): Promise<Changed>;
+
+  /** The app's version, as the shell was built. */
+  appVersion(): Promise<string>;
 }
 
 export const BackendContext = createContext<Backend | null>(null);

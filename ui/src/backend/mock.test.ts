@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ALL_USERS as ALL, mockUsers, queryUsers } from "./mock";
+import { ALL_USERS as ALL, createMockBackend, MOCK_PASSWORD, mockProfile, mockUsers, queryUsers } from "./mock";
 
 const users = mockUsers(700);
 
@@ -59,5 +59,73 @@ describe("queryUsers, like the cache's list_users", () => {
     const descending = queryUsers(users, { ...ALL, sort: "created_at", descending: true }).rows;
     const ascending = queryUsers(users, { ...ALL, sort: "created_at" }).rows;
     expect(descending).toEqual([...ascending].reverse());
+  });
+});
+
+describe("mock profiles, like the core's", () => {
+  const good = { name: " Acme prod ", url: "https://gw.acme.example//", ca_pem: "  " };
+
+  it("refuses a profile without a name or with a URL that is not http(s) with a host, and keeps nothing", async () => {
+    const backend = createMockBackend();
+    for (const [input, message] of [
+      [{ ...good, name: "  " }, "Give the profile a name."],
+      [{ ...good, url: "gw.acme.example" }, '"gw.acme.example" is not a URL.'],
+      [{ ...good, url: "ftp://gw.acme.example" }, "The gateway URL must start with https:// (or http://) and name a host."],
+      [{ ...good, ca_pem: "not a certificate" }, expect.stringContaining("The CA certificate is not usable")],
+    ] as const) {
+      await expect(backend.addProfile(input)).rejects.toEqual({ code: "invalid", message });
+    }
+    expect((await backend.listProfiles()).map((p) => p.id)).toEqual(["demo"]);
+  });
+
+  it("adds a profile signed out, trimmed, with one trailing slash, and no CA for a blank one", async () => {
+    const backend = createMockBackend();
+    const added = await backend.addProfile(good);
+    expect(added).toMatchObject({ name: "Acme prod", url: "https://gw.acme.example/", custom_ca: false, signed_in: false, embedded: false });
+    expect((await backend.listProfiles()).map((p) => p.name)).toEqual(["Demo organisation (on this computer)", "Acme prod"]);
+    const edited = await backend.editProfile(added.id, { ...good, ca_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----" });
+    expect(edited.custom_ca).toBe(true);
+  });
+
+  it("signs in with the right password only, and opens the profile", async () => {
+    const backend = createMockBackend();
+    const { id } = await backend.addProfile(good);
+    const wrong = { method: "password", email: "a@acme.example", password: "wrong" } as const;
+    await expect(backend.signIn(id, wrong)).rejects.toEqual({ code: "unauthorized", message: "Wrong e-mail or password." });
+    expect(backend.status.profile?.id).toBe("demo");
+
+    const status = await backend.signIn(id, { ...wrong, password: MOCK_PASSWORD });
+    expect(status).toMatchObject({ phase: "ready", profile: { id, signed_in: true } });
+    expect(backend.status).toEqual(status);
+
+    await backend.signOut(id);
+    expect(backend.status).toMatchObject({ phase: "signed_out", me: null, profile: { id, signed_in: false } });
+    expect((await backend.listProfiles()).find((p) => p.id === id)?.signed_in).toBe(false);
+  });
+
+  it("will not edit, remove or sign out of the demo; removing the open profile leaves none open", async () => {
+    const backend = createMockBackend({ profiles: [mockProfile("acme", "Acme")] });
+    await expect(backend.removeProfile("demo")).rejects.toMatchObject({ code: "no_profile" });
+    await backend.activateProfile("acme");
+    await backend.removeProfile("acme");
+    expect(backend.status).toMatchObject({ phase: "signed_out", profile: null });
+    expect(await backend.listProfiles()).toEqual([]);
+
+    const withDemo = createMockBackend();
+    await expect(withDemo.removeProfile("demo")).rejects.toMatchObject({ code: "invalid" });
+    await expect(withDemo.signOut("demo")).rejects.toMatchObject({ code: "invalid" });
+  });
+
+  it("keeps settings within a day, and runs changes only while signed in and online", async () => {
+    const backend = createMockBackend();
+    expect(await backend.setSettings({ sync_interval_secs: 60 })).toEqual({ sync_interval_secs: 60 });
+    await expect(backend.setSettings({ sync_interval_secs: 90_000 })).rejects.toMatchObject({ code: "invalid" });
+    expect(await backend.getSettings()).toEqual({ sync_interval_secs: 60 });
+
+    const change = { op: "suspend_user", id: "usr_00001" } as const;
+    expect(await backend.applyChange(change)).toEqual({ kind: "done" });
+    backend.emitStatus({ ...backend.status, offline: true });
+    await expect(backend.applyChange(change)).rejects.toMatchObject({ code: "offline" });
+    expect(backend.changes).toEqual([change]);
   });
 });

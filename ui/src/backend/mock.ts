@@ -1,7 +1,11 @@
 // An in-memory backend for component tests: deterministic users, and filtering, sorting and
 // paging with the same rules as the Rust cache (see crates/core/src/cache.rs `users`).
 import type { AppStatus } from "../bindings/AppStatus";
+import type { Change } from "../bindings/Change";
 import type { IpcError } from "../bindings/IpcError";
+import type { ProfileInput } from "../bindings/ProfileInput";
+import type { ProfileSummary } from "../bindings/ProfileSummary";
+import type { Settings } from "../bindings/Settings";
 import type { Role } from "../bindings/Role";
 import type { SyncReport } from "../bindings/SyncReport";
 import type { UserFilter } from "../bindings/UserFilter";
@@ -10,6 +14,7 @@ import type { UserRows } from "../bindings/UserRows";
 import type { UserSort } from "../bindings/UserSort";
 import type { UserStatus } from "../bindings/UserStatus";
 import type { Backend } from "./backend";
+import { normalizedCa, normalizedUrl, profileInputErrors } from "./profileRules";
 
 const FIRST = [
   "Avery", "Blake", "Casey", "Dana", "Eli", "Farah", "Gus", "Hana", "Ivan", "Jo", "Kiran", "Lena",
@@ -155,6 +160,20 @@ export function readyStatus(overrides: Partial<AppStatus> = {}): AppStatus {
   };
 }
 
+/** The password the mock gateway accepts for any e-mail, and the token it accepts. */
+export const MOCK_PASSWORD = "correct horse";
+export const MOCK_TOKEN = "gw_mock_token";
+
+/** A profile as the mock keeps it: what the UI sees, and the CA the UI never gets back. */
+export interface MockProfile {
+  summary: ProfileSummary;
+  ca_pem: string | null;
+}
+
+function invalid(message: string): IpcError {
+  return { code: "invalid", message };
+}
+
 export interface MockBackend extends Backend {
   /** The users `listUsers` answers from; tests may replace it, then emit a new `synced_at`. */
   users: UserRow[];
@@ -165,11 +184,22 @@ export interface MockBackend extends Backend {
   listUsersError: IpcError | null;
   /** Replaces the status and tells the listeners, like the backend's `status` event. */
   emitStatus(status: AppStatus): void;
+  /** The profiles, in the order `listProfiles` answers; the demo comes first. */
+  profiles: MockProfile[];
+  settings: Settings;
+  /** Every settings `setSettings` was called with, oldest first. */
+  readonly setSettingsCalls: Settings[];
+  /** Every change `applyChange` ran, oldest first. */
+  readonly changes: Change[];
+  version: string;
 }
 
-export function createMockBackend(options: { users?: number | UserRow[]; status?: AppStatus } = {}): MockBackend {
+export function createMockBackend(
+  options: { users?: number | UserRow[]; status?: AppStatus; profiles?: MockProfile[] } = {},
+): MockBackend {
   const listeners = new Set<(s: AppStatus) => void>();
   const users = options.users ?? 64;
+  const demo = readyStatus().profile!;
   const mock: MockBackend = {
     users: typeof users === "number" ? mockUsers(users) : users,
     status: options.status ?? readyStatus(),
@@ -198,6 +228,127 @@ export function createMockBackend(options: { users?: number | UserRow[]; status?
       listeners.add(cb);
       return () => listeners.delete(cb);
     },
+
+    profiles: options.profiles ?? [{ summary: demo, ca_pem: null }],
+    settings: { sync_interval_secs: 300 },
+    setSettingsCalls: [],
+    changes: [],
+    version: "0.1.0",
+
+    async listProfiles() {
+      return mock.profiles.map((p) => ({ ...p.summary }));
+    },
+    async addProfile(input) {
+      const profile = checked(`prf_${String(nextId++).padStart(4, "0")}`, input, false);
+      mock.profiles.push(profile);
+      return { ...profile.summary };
+    },
+    async editProfile(id, input) {
+      const existing = find(id);
+      if (existing.summary.embedded) throw invalid("The demo profile cannot be edited.");
+      const profile = checked(id, input, existing.summary.signed_in);
+      mock.profiles[mock.profiles.indexOf(existing)] = profile;
+      if (isActive(id)) publish({ profile: activeSummary(profile) });
+      return { ...profile.summary };
+    },
+    async removeProfile(id) {
+      if (find(id).summary.embedded) throw invalid("The demo profile cannot be removed.");
+      mock.profiles = mock.profiles.filter((p) => p.summary.id !== id);
+      if (isActive(id)) publish({ phase: "signed_out", profile: null, me: null, offline: false, synced_at: null });
+    },
+    async activateProfile(id) {
+      const profile = find(id);
+      const signedIn = profile.summary.signed_in;
+      publish({
+        phase: signedIn ? "ready" : "signed_out",
+        profile: activeSummary(profile),
+        me: signedIn ? readyStatus().me : null,
+        offline: false,
+        syncing: null,
+        error: null,
+        synced_at: profile.summary.embedded ? readyStatus().synced_at : null,
+      });
+    },
+    async signIn(id, how) {
+      const profile = find(id);
+      if (profile.summary.embedded) throw invalid("The demo profile signs itself in.");
+      if (how.method === "token") {
+        if (how.token.trim() === "") throw invalid("Paste a token to sign in.");
+        if (how.token.trim() !== MOCK_TOKEN) throw { code: "unauthorized", message: "The token is not valid." };
+      } else if (how.password !== MOCK_PASSWORD) {
+        throw { code: "unauthorized", message: "Wrong e-mail or password." } satisfies IpcError;
+      }
+      profile.summary.signed_in = true;
+      await mock.activateProfile(id);
+      return mock.status;
+    },
+    async signOut(id) {
+      const profile = find(id);
+      if (profile.summary.embedded) throw invalid("The demo profile signs itself in.");
+      profile.summary.signed_in = false;
+      if (isActive(id)) publish({ phase: "signed_out", profile: activeSummary(profile), me: null });
+    },
+
+    async getSettings() {
+      return { ...mock.settings };
+    },
+    async setSettings(settings) {
+      mock.setSettingsCalls.push(settings);
+      if (settings.sync_interval_secs > 86_400) {
+        throw invalid("The sync interval must be at most 86400 seconds (a day).");
+      }
+      mock.settings = { ...settings };
+      return { ...mock.settings };
+    },
+
+    async applyChange(change) {
+      if (mock.status.phase !== "ready") throw { code: "signed_out", message: "Not signed in to this profile." };
+      if (mock.status.offline) throw { code: "offline", message: "The gateway is unreachable." };
+      mock.changes.push(change);
+      return { kind: "done" };
+    },
+
+    async appVersion() {
+      return mock.version;
+    },
   };
+
+  let nextId = 1;
+  function find(id: string): MockProfile {
+    const profile = mock.profiles.find((p) => p.summary.id === id);
+    if (!profile) throw { code: "no_profile", message: "No such profile." } satisfies IpcError;
+    return profile;
+  }
+  function isActive(id: string): boolean {
+    return mock.status.profile?.id === id;
+  }
+  function publish(changes: Partial<AppStatus>) {
+    mock.emitStatus({ ...mock.status, ...changes });
+  }
   return mock;
+}
+
+/** A profile from what the admin entered, or the core's refusal. */
+function checked(id: string, input: ProfileInput, signedIn: boolean): MockProfile {
+  const [error] = profileInputErrors(input);
+  if (error) throw invalid(error.message);
+  const ca_pem = normalizedCa(input.ca_pem);
+  if (ca_pem !== null && !ca_pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw invalid(
+      "The CA certificate is not usable: it holds no certificate; paste the PEM text, starting with -----BEGIN CERTIFICATE-----.",
+    );
+  }
+  const summary = { id, name: input.name.trim(), url: normalizedUrl(input.url), embedded: false, custom_ca: ca_pem !== null, signed_in: signedIn };
+  return { summary, ca_pem };
+}
+
+/** A copy of the profile's summary, so what the UI holds does not change under it. */
+function activeSummary(profile: MockProfile): ProfileSummary {
+  return { ...profile.summary };
+}
+
+/** A gateway profile (not the demo) for tests, signed in unless told otherwise. */
+export function mockProfile(id: string, name: string, overrides: Partial<ProfileSummary> = {}): MockProfile {
+  const summary = { id, name, url: `https://${id}.gateway.example/`, embedded: false, custom_ca: false, signed_in: true };
+  return { summary: { ...summary, ...overrides }, ca_pem: null };
 }

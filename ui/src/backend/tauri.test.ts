@@ -40,6 +40,43 @@ describe("the Tauri backend", () => {
     expect(calls[0]![1]).toEqual({ filter });
   });
 
+  it("passes profile, sign-in, settings and change arguments by the names the commands take", async () => {
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd.replace("plugin:console|", ""), args]);
+      if (cmd === "plugin:console|app_version") return "1.2.3";
+      if (cmd === "plugin:console|apply_change") return { kind: "done" };
+      return null;
+    });
+    const input = { name: "Acme", url: "https://gw.acme.example/", ca_pem: null };
+    const how = { method: "token", token: "gw_secret" } as const;
+    const change = { op: "revoke_key", id: "key_1" } as const;
+    await tauriBackend.listProfiles();
+    await tauriBackend.addProfile(input);
+    await tauriBackend.editProfile("p1", input);
+    await tauriBackend.removeProfile("p1");
+    await tauriBackend.activateProfile("p2");
+    await tauriBackend.signIn("p2", how);
+    await tauriBackend.signOut("p2");
+    await tauriBackend.getSettings();
+    await tauriBackend.setSettings({ sync_interval_secs: 60 });
+    expect(await tauriBackend.applyChange(change)).toEqual({ kind: "done" });
+    expect(await tauriBackend.appVersion()).toBe("1.2.3");
+    expect(calls).toEqual([
+      ["list_profiles", {}],
+      ["add_profile", { input }],
+      ["edit_profile", { id: "p1", input }],
+      ["remove_profile", { id: "p1" }],
+      ["activate_profile", { id: "p2" }],
+      ["sign_in", { id: "p2", how }],
+      ["sign_out", { id: "p2" }],
+      ["get_settings", {}],
+      ["set_settings", { settings: { sync_interval_secs: 60 } }],
+      ["apply_change", { change }],
+      ["app_version", {}],
+    ]);
+  });
+
   it("rejects with the command's IpcError, and turns other failures into one", async () => {
     mockIPC((cmd) => {
       if (cmd === "plugin:console|sync_now") throw { code: "offline", message: "The gateway did not answer." };

@@ -2,6 +2,9 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { AppStatus } from "../bindings/AppStatus";
+import type { Changed } from "../bindings/Changed";
+import type { ProfileSummary } from "../bindings/ProfileSummary";
+import type { Settings } from "../bindings/Settings";
 import type { SyncReport } from "../bindings/SyncReport";
 import type { UserFilter } from "../bindings/UserFilter";
 import type { UserRows } from "../bindings/UserRows";
@@ -24,4 +27,20 @@ export const tauriBackend: Backend = {
   listUsers: (filter: UserFilter) => call<UserRows>(command("list_users"), { filter }),
   syncNow: () => call<SyncReport>(command("sync_now")),
   onStatus: (cb) => listen<AppStatus>("status", (event) => cb(event.payload)),
+
+  // Tauri maps the Rust arguments' snake_case names to camelCase; these are all one word.
+  listProfiles: () => call<ProfileSummary[]>(command("list_profiles")),
+  addProfile: (input) => call<ProfileSummary>(command("add_profile"), { input }),
+  editProfile: (id, input) => call<ProfileSummary>(command("edit_profile"), { id, input }),
+  removeProfile: (id) => call<void>(command("remove_profile"), { id }),
+  activateProfile: (id) => call<void>(command("activate_profile"), { id }),
+  signIn: (id, how) => call<AppStatus>(command("sign_in"), { id, how }),
+  signOut: (id) => call<void>(command("sign_out"), { id }),
+
+  getSettings: () => call<Settings>(command("get_settings")),
+  setSettings: (settings) => call<Settings>(command("set_settings"), { settings }),
+
+  applyChange: (change) => call<Changed>(command("apply_change"), { change }),
+
+  appVersion: () => call<string>(command("app_version")),
 };

@@ -1,10 +1,11 @@
 import type { IpcError } from "../bindings/IpcError";
+import type { ProfileSummary } from "../bindings/ProfileSummary";
 
-export function Starting() {
+export function Starting({ profile }: { profile: ProfileSummary | null }) {
   return (
     <div className="center-screen" role="status" data-testid="app-starting">
       <div className="spinner" aria-hidden="true" />
-      <p>Starting the demo gateway and syncing…</p>
+      <p>{profile && !profile.embedded ? `Connecting to ${profile.name} and syncing…` : "Starting the demo gateway and syncing…"}</p>
     </div>
   );
 }

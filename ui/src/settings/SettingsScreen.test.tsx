@@ -1,0 +1,198 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { createMockBackend, MOCK_PASSWORD, mockProfile, readyStatus, type MockBackend } from "../backend/mock";
+import { renderApp } from "../test/render";
+
+const demo = () => ({ summary: readyStatus().profile!, ca_pem: null });
+
+async function renderSettings(backend: MockBackend = createMockBackend()) {
+  window.location.hash = "#settings";
+  renderApp(backend);
+  await screen.findByRole("heading", { name: "Settings" });
+  await waitFor(() => expect(screen.getAllByTestId("profile").length).toBe(backend.profiles.length));
+  return backend;
+}
+
+function row(name: string): HTMLElement {
+  return screen.getByRole("listitem", { name });
+}
+
+function fill(scope: HTMLElement, label: string, value: string) {
+  fireEvent.change(within(scope).getByLabelText(label), { target: { value } });
+}
+
+async function addForm(values: { name: string; url: string; ca?: string }): Promise<HTMLElement> {
+  fireEvent.click(screen.getByRole("button", { name: "Add profile" }));
+  const form = await screen.findByRole("form", { name: "Add a profile" });
+  fill(form, "Name", values.name);
+  fill(form, "Gateway URL", values.url);
+  if (values.ca !== undefined) fill(form, "CA certificate (optional)", values.ca);
+  fireEvent.submit(form);
+  return form;
+}
+
+describe("settings: profiles", () => {
+  it("lists each profile with its URL, badges, sign-in state and which one is active", async () => {
+    await renderSettings(
+      createMockBackend({ profiles: [demo(), mockProfile("acme", "Acme prod", { custom_ca: true, signed_in: false })] }),
+    );
+    const demoRow = row("Demo organisation (on this computer)");
+    expect(demoRow.textContent).toContain("Demo");
+    expect(demoRow.textContent).toContain("Active");
+    expect(demoRow.textContent).toContain("http://127.0.0.1:4100");
+    expect(within(demoRow).getByTestId("sign-in-state").textContent).toBe("Signed in");
+    // The demo signs itself in and cannot be removed.
+    expect(within(demoRow).queryByRole("button", { name: "Remove" })).toBeNull();
+
+    const acme = row("Acme prod");
+    expect(acme.textContent).toContain("Custom CA");
+    expect(acme.textContent).not.toContain("Active");
+    expect(acme.textContent).toContain("https://acme.gateway.example/");
+    expect(within(acme).getByTestId("sign-in-state").textContent).toBe("Signed out");
+    expect(within(acme).getByRole("button", { name: "Switch to" })).toBeTruthy();
+  });
+
+  it("shows a bad URL next to its field and adds nothing", async () => {
+    const backend = await renderSettings();
+    let adds = 0;
+    const add = backend.addProfile;
+    backend.addProfile = (input) => {
+      adds += 1;
+      return add(input);
+    };
+    const form = await addForm({ name: "Acme", url: "ftp://gw.acme.example" });
+    const url = within(form).getByLabelText("Gateway URL");
+    expect(url.getAttribute("aria-invalid")).toBe("true");
+    const error = document.getElementById(url.getAttribute("aria-describedby")!);
+    expect(error?.textContent).toBe("The gateway URL must start with https:// (or http://) and name a host.");
+    expect(url.closest(".field")?.contains(error!)).toBe(true);
+    expect(within(form).getByLabelText("Name").getAttribute("aria-invalid")).toBe("false");
+    expect(adds).toBe(0);
+    expect(screen.getAllByTestId("profile")).toHaveLength(1);
+    expect(await backend.listProfiles()).toHaveLength(1);
+  });
+
+  it("shows the core's refusal of a CA certificate and adds nothing", async () => {
+    const backend = await renderSettings();
+    const form = await addForm({ name: "Acme", url: "https://gw.acme.example", ca: "not a certificate" });
+    expect((await within(form).findByRole("alert")).textContent).toContain("The CA certificate is not usable");
+    expect(backend.profiles).toHaveLength(1);
+  });
+
+  it("puts a validation_failed error's fields next to their inputs", async () => {
+    const backend = await renderSettings();
+    backend.addProfile = () =>
+      Promise.reject({
+        code: "validation_failed",
+        message: "The request is not valid.",
+        fields: [{ field: "name", message: "A profile named Acme exists." }],
+      });
+    const form = await addForm({ name: "Acme", url: "https://gw.acme.example" });
+    const name = within(form).getByLabelText("Name");
+    await waitFor(() => expect(name.getAttribute("aria-invalid")).toBe("true"));
+    expect(within(form).getByTestId("field-error").textContent).toBe("A profile named Acme exists.");
+    expect(within(form).queryByRole("alert")).toBeNull();
+  });
+
+  it("adds a profile, then signs in to it; the password leaves the input when sent", async () => {
+    const backend = await renderSettings();
+    await addForm({ name: "  Acme prod ", url: "https://gw.acme.example" });
+    const acme = await screen.findByRole("listitem", { name: "Acme prod" });
+    expect(acme.textContent).toContain("https://gw.acme.example/");
+    expect(within(acme).getByTestId("sign-in-state").textContent).toBe("Signed out");
+    expect(screen.queryByRole("form", { name: "Add a profile" })).toBeNull();
+
+    const form = within(acme).getByRole("form", { name: "Sign in to Acme prod" });
+    fill(form, "E-mail", "avery.quinn@northwind.example");
+    const password = within(form).getByLabelText<HTMLInputElement>("Password");
+    expect(password.type).toBe("password");
+    fill(form, "Password", MOCK_PASSWORD);
+    fireEvent.submit(form);
+    expect(password.value).toBe("");
+
+    await waitFor(() => expect(within(row("Acme prod")).getByTestId("sign-in-state").textContent).toBe("Signed in"));
+    expect(row("Acme prod").textContent).toContain("Active");
+    expect(row("Demo organisation (on this computer)").textContent).not.toContain("Active");
+    expect(backend.status).toMatchObject({ phase: "ready", profile: { name: "Acme prod" } });
+    expect(screen.queryByRole("form", { name: "Sign in to Acme prod" })).toBeNull();
+  });
+
+  it("shows the gateway's message for a wrong password and stays signed out", async () => {
+    const backend = await renderSettings(createMockBackend({ profiles: [demo(), mockProfile("acme", "Acme prod", { signed_in: false })] }));
+    fireEvent.click(within(row("Acme prod")).getByRole("button", { name: "Sign in" }));
+    const form = within(row("Acme prod")).getByRole("form", { name: "Sign in to Acme prod" });
+    fill(form, "E-mail", "avery.quinn@northwind.example");
+    fill(form, "Password", "Tr0ub4dor&3");
+    fireEvent.submit(form);
+    expect((await within(form).findByRole("alert")).textContent).toBe("Wrong e-mail or password.");
+    expect(within(form).getByLabelText<HTMLInputElement>("Password").value).toBe("");
+    expect(within(row("Acme prod")).getByTestId("sign-in-state").textContent).toBe("Signed out");
+    expect(backend.status.profile?.id).toBe("demo");
+  });
+
+  it("asks before removing a profile, naming it and what goes with it", async () => {
+    const backend = await renderSettings(createMockBackend({ profiles: [demo(), mockProfile("acme", "Acme prod")] }));
+    fireEvent.click(within(row("Acme prod")).getByRole("button", { name: "Remove" }));
+    const confirm = screen.getByRole("alertdialog", { name: "Remove Acme prod?" });
+    expect(confirm.textContent).toMatch(/cached data and its saved credential are deleted/);
+    expect(backend.profiles).toHaveLength(2);
+
+    fireEvent.click(within(confirm).getByRole("button", { name: "Cancel" }));
+    expect(screen.queryByRole("alertdialog")).toBeNull();
+    expect(backend.profiles).toHaveLength(2);
+
+    fireEvent.click(within(row("Acme prod")).getByRole("button", { name: "Remove" }));
+    fireEvent.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "Remove profile" }));
+    await waitFor(() => expect(screen.queryByRole("listitem", { name: "Acme prod" })).toBeNull());
+    expect(backend.profiles.map((p) => p.summary.id)).toEqual(["demo"]);
+  });
+
+  it("switches to a profile, edits it, and signs out of it", async () => {
+    const backend = await renderSettings(createMockBackend({ profiles: [demo(), mockProfile("acme", "Acme prod")] }));
+    fireEvent.click(within(row("Acme prod")).getByRole("button", { name: "Switch to" }));
+    await waitFor(() => expect(row("Acme prod").textContent).toContain("Active"));
+    expect(backend.status.profile?.id).toBe("acme");
+
+    fireEvent.click(within(row("Acme prod")).getByRole("button", { name: "Edit" }));
+    const form = within(row("Acme prod")).getByRole("form", { name: "Edit Acme prod" });
+    expect(within(form).getByLabelText<HTMLInputElement>("Gateway URL").value).toBe("https://acme.gateway.example/");
+    fill(form, "Name", "Acme production");
+    fireEvent.submit(form);
+    expect(await screen.findByRole("listitem", { name: "Acme production" })).toBeTruthy();
+    expect(screen.getByTestId("profile-name").textContent).toBe("Acme production");
+
+    fireEvent.click(within(row("Acme production")).getByRole("button", { name: "Sign out" }));
+    await waitFor(() => expect(within(row("Acme production")).getByTestId("sign-in-state").textContent).toBe("Signed out"));
+    expect(await screen.findByTestId("signed-out-banner")).toBeTruthy();
+  });
+});
+
+describe("settings: sync and about", () => {
+  it("saves a new sync interval", async () => {
+    const backend = await renderSettings();
+    const select = screen.getByLabelText<HTMLSelectElement>("Background sync");
+    await waitFor(() => expect(select.value).toBe("300"));
+    expect(Array.from(select.options).map((o) => o.textContent)).toEqual([
+      "Off", "Every minute", "Every 5 minutes", "Every 15 minutes", "Every hour",
+    ]);
+    fireEvent.change(select, { target: { value: "60" } });
+    await waitFor(() => expect(backend.setSettingsCalls).toEqual([{ sync_interval_secs: 60 }]));
+    expect(backend.settings.sync_interval_secs).toBe(60);
+    await waitFor(() => expect(select.value).toBe("60"));
+
+    fireEvent.change(select, { target: { value: "0" } });
+    await waitFor(() => expect(backend.settings.sync_interval_secs).toBe(0));
+  });
+
+  it("shows the version, and the sections this version lacks as disabled", async () => {
+    const backend = createMockBackend();
+    backend.version = "1.4.2";
+    await renderSettings(backend);
+    expect((await screen.findByTestId("app-version")).textContent).toBe("Version 1.4.2");
+    const later = screen.getAllByTestId("unavailable-section");
+    expect(later.map((s) => s.getAttribute("aria-label"))).toEqual(["Cache size and clear", "Updates", "Logs"]);
+    for (const section of later) {
+      expect(within(section).getByRole<HTMLButtonElement>("button").disabled).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,65 @@
+// Form pieces shared by the screens: a labelled field with its error next to it, and the
+// error of a whole form. A `validation_failed` error's `fields` go next to their inputs;
+// any other error (or a field no input shows) is said once, above the buttons.
+import { useId, type ComponentProps, type ReactNode } from "react";
+import type { IpcError } from "../bindings/IpcError";
+
+export interface FieldProps {
+  id: string;
+  "aria-invalid": boolean;
+  "aria-describedby": string | undefined;
+}
+
+export function Field(props: {
+  label: string;
+  error?: string | undefined;
+  hint?: ReactNode;
+  children: (input: FieldProps) => ReactNode;
+}) {
+  const id = useId();
+  const describedBy = [props.error && `${id}-error`, props.hint && `${id}-hint`].filter(Boolean).join(" ");
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      {props.children({ id, "aria-invalid": Boolean(props.error), "aria-describedby": describedBy || undefined })}
+      {props.hint && (
+        <span className="field-hint muted" id={`${id}-hint`}>
+          {props.hint}
+        </span>
+      )}
+      {props.error && (
+        <span className="field-error" id={`${id}-error`} data-testid="field-error">
+          {props.error}
+        </span>
+      )}
+    </div>
+  );
+}
+
+/** A `Field` holding one text input; every other prop (ref too) goes to the input. */
+export function TextField({ label, error, hint, ...input }: ComponentProps<"input"> & { label: string; error?: string | undefined; hint?: ReactNode }) {
+  return (
+    <Field label={label} error={error} hint={hint}>
+      {(p) => <input className="input" autoComplete="off" spellCheck={false} {...input} {...p} />}
+    </Field>
+  );
+}
+
+/** The messages of `error`'s fields by field name, for those among `shown`. */
+export function fieldMessages(error: IpcError | null, shown: readonly string[]): Record<string, string> {
+  const messages: Record<string, string> = {};
+  for (const f of error?.fields ?? []) if (shown.includes(f.field)) messages[f.field] ??= f.message;
+  return messages;
+}
+
+/** `error`'s message, unless every part of it is already shown next to a field. */
+export function FormError({ error, shown = [] }: { error: IpcError | null; shown?: readonly string[] }) {
+  if (!error) return null;
+  const fields = error.fields ?? [];
+  if (fields.length > 0 && fields.every((f) => shown.includes(f.field))) return null;
+  return (
+    <p className="form-error" role="alert">
+      {error.message}
+    </p>
+  );
+}
