@@ -288,7 +288,7 @@ impl Console {
 
     /// Adds a profile for a gateway; sign in to it next.
     pub async fn add_profile(&self, input: ProfileInput) -> CoreResult<ProfileSummary> {
-        let profile = checked_profile(uuid::Uuid::now_v7().simple().to_string(), input)?;
+        let profile = checked_profile(uuid::Uuid::now_v7().simple().to_string(), input, None)?;
         Profiles::load(&self.dirs.config)?.put(profile.clone())?;
         Ok(profile.summary(false))
     }
@@ -303,7 +303,7 @@ impl Console {
                 "the demo profile cannot be edited".into(),
             ));
         }
-        let profile = checked_profile(existing.id, input)?;
+        let profile = checked_profile(existing.id, input, existing.ca_pem)?;
         profiles.put(profile.clone())?;
         let signed_in = self.credentials.get(Slot::Token(id))?.is_some();
         let mut inner = self.inner.write().await;
@@ -593,27 +593,37 @@ impl Console {
     }
 }
 
-/// A profile from what the admin entered, or why it cannot be one.
-fn checked_profile(id: String, input: ProfileInput) -> CoreResult<Profile> {
+/// A profile from what the admin entered, or which field is wrong and why. `current_ca` is the
+/// CA the profile has: an input without `ca_pem` keeps it, an empty one removes it.
+fn checked_profile(
+    id: String,
+    input: ProfileInput,
+    current_ca: Option<String>,
+) -> CoreResult<Profile> {
+    let invalid = |field, message: String| CoreError::InvalidField { field, message };
     let name = input.name.trim();
     if name.is_empty() {
-        return Err(CoreError::Invalid("give the profile a name".into()));
+        return Err(invalid("name", "give the profile a name".into()));
     }
     let url = input.url.trim();
     let parsed =
-        url::Url::parse(url).map_err(|_| CoreError::Invalid(format!("{url:?} is not a URL")))?;
+        url::Url::parse(url).map_err(|_| invalid("url", format!("{url:?} is not a URL")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-        return Err(CoreError::Invalid(
+        return Err(invalid(
+            "url",
             "the gateway URL must start with https:// (or http://) and name a host".into(),
         ));
     }
-    let ca_pem = input
-        .ca_pem
-        .map(|pem| pem.trim().to_owned())
-        .filter(|pem| !pem.is_empty());
+    let ca_pem = match input.ca_pem {
+        None => current_ca,
+        Some(pem) => Some(pem.trim().to_owned()).filter(|pem| !pem.is_empty()),
+    };
     if let Some(pem) = &ca_pem {
         // A client built with it proves the PEM holds certificates.
-        AdminClient::with_ca(url, Secret::new(""), Some(pem))?;
+        AdminClient::with_ca(url, Secret::new(""), Some(pem)).map_err(|e| match e {
+            CoreError::Invalid(message) => invalid("ca_pem", message),
+            other => other,
+        })?;
     }
     Ok(Profile {
         id,

@@ -30,6 +30,12 @@ pub enum CoreError {
     NoProfile,
     #[error("{0}")]
     Invalid(String),
+    /// Input the UI can point at: one field and what is wrong with it.
+    #[error("{message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     #[error("the gateway sent something unexpected: {0}")]
     Protocol(String),
     #[error("cache: {0}")]
@@ -54,7 +60,7 @@ impl CoreError {
             Self::Keychain(_) => "keychain",
             Self::SignedOut => "signed_out",
             Self::NoProfile => "no_profile",
-            Self::Invalid(_) => "invalid",
+            Self::Invalid(_) | Self::InvalidField { .. } => "invalid",
             Self::Protocol(_) => "protocol",
             Self::Cache(_) | Self::Migrate(_) => "cache",
             Self::Io(_) => "io",
@@ -76,7 +82,8 @@ impl CoreError {
             | Self::KeychainUnavailable(_)
             | Self::SignedOut
             | Self::NoProfile
-            | Self::Invalid(_) => upper_first(&self.to_string()),
+            | Self::Invalid(_)
+            | Self::InvalidField { .. } => upper_first(&self.to_string()),
             Self::Keychain(_) => {
                 "The keychain refused the request; see the log for details.".into()
             }
@@ -96,11 +103,16 @@ impl CoreError {
                 | Self::Tls { .. }
                 | Self::SignedOut
                 | Self::Invalid(_)
+                | Self::InvalidField { .. }
         ) {
             tracing::error!(error = %self, code = self.code(), "operation failed");
         }
         let fields = match self {
             Self::Api(p) => p.errors.clone().filter(|e| !e.is_empty()),
+            Self::InvalidField { field, .. } => Some(vec![gatehouse_api::FieldError {
+                field: (*field).to_owned(),
+                message: upper_first(&self.to_string()),
+            }]),
             _ => None,
         };
         IpcError {

@@ -41,6 +41,7 @@ pub struct ProfileInput {
     /// The gateway's base URL, `https://…` (or `http://` on a trusted network).
     pub url: String,
     /// A PEM certificate (or bundle) to trust for this gateway besides the system's roots.
+    /// Editing a profile, absent (`null`) keeps the CA it has and `""` removes it.
     #[serde(default)]
     pub ca_pem: Option<String>,
 }

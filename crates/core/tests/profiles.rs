@@ -98,14 +98,15 @@ async fn sign_in_with_a_password_or_a_token_then_sign_out_and_remove() {
     let console = &f.console;
 
     // Bad input changes nothing.
-    for (bad, why) in [
-        (input("ftp://example.com"), "https://"),
-        (input("not a url"), "not a URL"),
+    for (bad, field, why) in [
+        (input("ftp://example.com"), "url", "https://"),
+        (input("not a url"), "url", "not a URL"),
         (
             ProfileInput {
                 ca_pem: Some("hello".into()),
                 ..input("https://gw.example")
             },
+            "ca_pem",
             "PEM",
         ),
         (
@@ -114,11 +115,16 @@ async fn sign_in_with_a_password_or_a_token_then_sign_out_and_remove() {
                 ..input("https://gw.example")
             },
             "name",
+            "name",
         ),
     ] {
         let e = console.add_profile(bad).await.unwrap_err();
         assert_eq!(e.code(), "invalid");
-        assert!(e.to_ipc().message.contains(why), "{}", e.to_ipc().message);
+        let ipc = e.to_ipc();
+        assert!(ipc.message.contains(why), "{}", ipc.message);
+        let fields = ipc.fields.expect("the field to point at");
+        assert_eq!(fields[0].field, field);
+        assert!(fields[0].message.contains(why));
     }
     assert!(console.profiles().await.unwrap().is_empty());
 

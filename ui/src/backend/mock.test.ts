@@ -67,13 +67,13 @@ describe("mock profiles, like the core's", () => {
 
   it("refuses a profile without a name or with a URL that is not http(s) with a host, and keeps nothing", async () => {
     const backend = createMockBackend();
-    for (const [input, message] of [
-      [{ ...good, name: "  " }, "Give the profile a name."],
-      [{ ...good, url: "gw.acme.example" }, '"gw.acme.example" is not a URL.'],
-      [{ ...good, url: "ftp://gw.acme.example" }, "The gateway URL must start with https:// (or http://) and name a host."],
-      [{ ...good, ca_pem: "not a certificate" }, expect.stringContaining("The CA certificate is not usable")],
+    for (const [input, field, message] of [
+      [{ ...good, name: "  " }, "name", "Give the profile a name."],
+      [{ ...good, url: "gw.acme.example" }, "url", '"gw.acme.example" is not a URL.'],
+      [{ ...good, url: "ftp://gw.acme.example" }, "url", "The gateway URL must start with https:// (or http://) and name a host."],
+      [{ ...good, ca_pem: "not a certificate" }, "ca_pem", expect.stringContaining("The CA certificate is not usable")],
     ] as const) {
-      await expect(backend.addProfile(input)).rejects.toEqual({ code: "invalid", message });
+      await expect(backend.addProfile(input)).rejects.toEqual({ code: "invalid", message, fields: [{ field, message }] });
     }
     expect((await backend.listProfiles()).map((p) => p.id)).toEqual(["demo"]);
   });

@@ -246,7 +246,7 @@ export function createMockBackend(
     async editProfile(id, input) {
       const existing = find(id);
       if (existing.summary.embedded) throw invalid("The demo profile cannot be edited.");
-      const profile = checked(id, input, existing.summary.signed_in);
+      const profile = checked(id, input, existing.summary.signed_in, existing.ca_pem);
       mock.profiles[mock.profiles.indexOf(existing)] = profile;
       if (isActive(id)) publish({ profile: activeSummary(profile) });
       return { ...profile.summary };
@@ -329,14 +329,14 @@ export function createMockBackend(
 }
 
 /** A profile from what the admin entered, or the core's refusal. */
-function checked(id: string, input: ProfileInput, signedIn: boolean): MockProfile {
+function checked(id: string, input: ProfileInput, signedIn: boolean, currentCa: string | null = null): MockProfile {
   const [error] = profileInputErrors(input);
-  if (error) throw invalid(error.message);
-  const ca_pem = normalizedCa(input.ca_pem);
+  if (error) throw { code: "invalid", message: error.message, fields: [error] };
+  const ca_pem = input.ca_pem === null ? currentCa : normalizedCa(input.ca_pem);
   if (ca_pem !== null && !ca_pem.includes("-----BEGIN CERTIFICATE-----")) {
-    throw invalid(
-      "The CA certificate is not usable: it holds no certificate; paste the PEM text, starting with -----BEGIN CERTIFICATE-----.",
-    );
+    const message =
+      "The CA certificate is not usable: it holds no certificate; paste the PEM text, starting with -----BEGIN CERTIFICATE-----.";
+    throw { code: "invalid", message, fields: [{ field: "ca_pem", message }] };
   }
   const summary = { id, name: input.name.trim(), url: normalizedUrl(input.url), embedded: false, custom_ca: ca_pem !== null, signed_in: signedIn };
   return { summary, ca_pem };

@@ -1,6 +1,5 @@
 // The rules the core applies to a profile the admin enters (crates/core/src/console.rs
-// `checked_profile`), with its messages. The profile form checks them before asking, so a
-// mistake shows next to its field at once; the mock backend refuses with them as the core does.
+// `checked_profile`), with its messages, so the mock backend refuses as the core does.
 import type { FieldError } from "../bindings/FieldError";
 import type { ProfileInput } from "../bindings/ProfileInput";
 

@@ -10,5 +10,6 @@ export type ProfileInput = { name: string,
 url: string, 
 /**
  * A PEM certificate (or bundle) to trust for this gateway besides the system's roots.
+ * Editing a profile, absent (`null`) keeps the CA it has and `""` removes it.
  */
 ca_pem: string | null, };

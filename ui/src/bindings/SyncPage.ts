@@ -4,4 +4,9 @@ import type { SyncChange } from "./SyncChange";
 /**
  * `GET /admin/v1/sync` response.
  */
-export type SyncPage = { changes: Array<SyncChange>, next_since: number, has_more: boolean, };
+export type SyncPage = { changes: Array<SyncChange>, next_since: number, has_more: boolean, 
+/**
+ * The highest revision the gateway had given out when the page was read: how far a sync
+ * has to go, for a progress bar.
+ */
+head: number, };

@@ -1,8 +1,6 @@
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { toIpcError } from "../backend/backend";
-import { profileInputErrors } from "../backend/profileRules";
-import type { IpcError } from "../bindings/IpcError";
 import type { ProfileInput } from "../bindings/ProfileInput";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import { Field, fieldMessages, FormError, TextField } from "../shell/forms";
@@ -11,8 +9,7 @@ const PROFILE_FIELDS = ["name", "url", "ca_pem"] as const;
 
 /**
  * A profile's name, gateway URL and optional CA certificate, to add one (no `profile`) or edit
- * one. The core's rules are checked first, so a mistake shows next to its field without a
- * round trip; what only the core can judge (the CA's PEM) comes back as the form's error.
+ * one. The core checks what was entered and names the field that is wrong, shown next to it.
  */
 export function ProfileForm(props: {
   profile?: ProfileSummary;
@@ -22,21 +19,21 @@ export function ProfileForm(props: {
 }) {
   const { profile } = props;
   const [input, setInput] = useState<ProfileInput>({ name: profile?.name ?? "", url: profile?.url ?? "", ca_pem: "" });
-  const [checked, setChecked] = useState<IpcError | null>(null);
+  const [removeCa, setRemoveCa] = useState(false);
   const save = useMutation({ mutationFn: props.save, onSuccess: props.onSaved });
 
   function onSubmit(e: FormEvent) {
     e.preventDefault();
-    const fields = profileInputErrors(input);
-    setChecked(fields.length > 0 ? { code: "validation_failed", message: fields[0]!.message, fields } : null);
-    if (fields.length === 0) save.mutate({ ...input, ca_pem: input.ca_pem?.trim() ? input.ca_pem : null });
+    // Left empty, the CA field keeps the profile's certificate; "" asks the core to remove it.
+    const pasted = input.ca_pem?.trim() ? input.ca_pem : null;
+    save.mutate({ ...input, ca_pem: removeCa ? "" : pasted });
   }
 
-  const error = checked ?? (save.error ? toIpcError(save.error) : null);
+  const error = save.error ? toIpcError(save.error) : null;
   const messages = fieldMessages(error, PROFILE_FIELDS);
   const set = (key: keyof ProfileInput) => (e: { target: { value: string } }) => setInput({ ...input, [key]: e.target.value });
   const caHint = profile?.custom_ca
-    ? "This profile trusts a certificate of its own, which is not shown. Paste it again to keep it; left empty, the profile trusts only the system's certificates."
+    ? "This profile trusts a certificate of its own, which is not shown. Left empty, it keeps it; paste another to replace it."
     : "Only for a gateway whose certificate comes from a private certificate authority.";
 
   return (
@@ -67,6 +64,12 @@ export function ProfileForm(props: {
           />
         )}
       </Field>
+      {profile?.custom_ca && (
+        <label className="checkbox">
+          <input type="checkbox" checked={removeCa} onChange={(e) => setRemoveCa(e.target.checked)} />
+          Stop trusting this profile's own certificate
+        </label>
+      )}
       <FormError error={error} shown={PROFILE_FIELDS} />
       <div className="form-actions">
         <button type="submit" className="button primary" disabled={save.isPending}>

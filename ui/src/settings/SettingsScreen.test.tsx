@@ -62,20 +62,22 @@ describe("settings: profiles", () => {
     };
     const form = await addForm({ name: "Acme", url: "ftp://gw.acme.example" });
     const url = within(form).getByLabelText("Gateway URL");
-    expect(url.getAttribute("aria-invalid")).toBe("true");
+    await waitFor(() => expect(url.getAttribute("aria-invalid")).toBe("true"));
     const error = document.getElementById(url.getAttribute("aria-describedby")!);
     expect(error?.textContent).toBe("The gateway URL must start with https:// (or http://) and name a host.");
     expect(url.closest(".field")?.contains(error!)).toBe(true);
     expect(within(form).getByLabelText("Name").getAttribute("aria-invalid")).toBe("false");
-    expect(adds).toBe(0);
+    expect(adds).toBe(1);
     expect(screen.getAllByTestId("profile")).toHaveLength(1);
     expect(await backend.listProfiles()).toHaveLength(1);
   });
 
-  it("shows the core's refusal of a CA certificate and adds nothing", async () => {
+  it("shows the core's refusal of a CA certificate next to it and adds nothing", async () => {
     const backend = await renderSettings();
     const form = await addForm({ name: "Acme", url: "https://gw.acme.example", ca: "not a certificate" });
-    expect((await within(form).findByRole("alert")).textContent).toContain("The CA certificate is not usable");
+    const ca = within(form).getByLabelText("CA certificate (optional)");
+    await waitFor(() => expect(ca.getAttribute("aria-invalid")).toBe("true"));
+    expect(ca.closest(".field")?.textContent).toContain("The CA certificate is not usable");
     expect(backend.profiles).toHaveLength(1);
   });
 
