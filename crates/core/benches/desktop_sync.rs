@@ -54,6 +54,17 @@ fn peak_rss_mb() -> anyhow::Result<f64> {
     Ok(kb / 1024.0)
 }
 
+/// CPU seconds this process has used (user and system), for the stderr notes: whether the
+/// desktop side or the gateway sets the pace.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ, 100 on every Linux platform Rust targets.
+    Some(ticks / 100.0)
+}
+
 /// The child: a first sync into the empty cache at `cache`, then syncs with nothing changed.
 /// Prints `<name> <value>` lines for the parent.
 async fn child(cache: &Path) -> anyhow::Result<()> {
@@ -62,8 +73,16 @@ async fn child(cache: &Path) -> anyhow::Result<()> {
     let client = AdminClient::new(&url, token)?;
     let cache = Cache::open(cache, Seal::generate().0).await?;
     let started = Instant::now();
+    let cpu = cpu_seconds();
     let report = sync::sync(&client, &cache, |_| {}).await?;
     let took = started.elapsed();
+    if let (Some(before), Some(after)) = (cpu, cpu_seconds()) {
+        eprintln!(
+            "sync: the syncing process used {:.2} CPU-s in {:.2} s",
+            after - before,
+            took.as_secs_f64()
+        );
+    }
     println!("first_sync_s {}", took.as_secs_f64());
     println!("peak_rss_mb {}", peak_rss_mb()?);
     println!("applied {}", report.applied);
