@@ -402,6 +402,38 @@ async fn every_kind_reaches_its_table_and_deletions_reach_the_cache() {
     }
     assert_same_counts(&cache, &db).await;
 
+    // A member removed and added again: the feed holds the tombstone and, later, the row. A
+    // first sync into a new cache applies them in that order, as the incremental one does.
+    call(
+        &gateway,
+        &token,
+        reqwest::Method::PUT,
+        &format!("/admin/v1/workspaces/{workspace}/members/{leaver}"),
+        Some(serde_json::json!({ "role": "member" })),
+    )
+    .await;
+    let fresh = Cache::open(
+        &dir.path().join("fresh.sqlite"),
+        gatehouse_core::seal::Seal::generate().0,
+    )
+    .await
+    .unwrap();
+    sync::sync(&client, &fresh, |_| {}).await.unwrap();
+    sync::sync(&client, &cache, |_| {}).await.unwrap();
+    let rejoined = format!("{workspace}:{leaver}");
+    for c in [&cache, &fresh] {
+        assert_eq!(
+            scalar(
+                c,
+                "SELECT COUNT(*) FROM memberships WHERE id = $1",
+                &rejoined
+            )
+            .await,
+            1
+        );
+        assert_same_counts(c, &db).await;
+    }
+
     // No secret in the cache file, in the database or its write-ahead log.
     gateway.stop().await;
     let mut bytes = std::fs::read(&cache_path).unwrap();
