@@ -66,6 +66,8 @@ gateway:
 	mkdir -p target
 	$(CARGO_TARGET_DIR)/debug/gatehouse-gateway serve --demo --db sqlite://$(CURDIR)/target/demo-gateway.db
 
-## The admin API over real HTTP against a 100,000-user SQLite gateway; prints BENCH lines.
+## The admin API over real HTTP against a 100,000-user SQLite gateway, and the desktop's first
+## and incremental sync of it; prints BENCH lines.
 bench:
 	cargo bench -p gatehouse-gateway --features bench-seed --bench admin_api
+	cargo bench -p gatehouse-core --bench desktop_sync

@@ -286,26 +286,11 @@ async fn main() -> anyhow::Result<()> {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| dir.path().join("bench.db"));
     let db = Db::connect(&format!("sqlite://{}", path.display())).await?;
-    let built: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_daily")
-        .fetch_one(&db.pool)
+    let token = bench_seed::open_or_build(&db, bench_seed::LARGE).await?;
+    // Users made by an earlier run's create step would collide with this run's.
+    sqlx::query("DELETE FROM users WHERE email LIKE 'new.user.%'")
+        .execute(&db.pool)
         .await?;
-    let token = if built as usize >= USAGE_ROWS {
-        eprintln!("reusing {}", path.display());
-        let admin: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-            .bind(bench_seed::ADMIN_EMAIL)
-            .fetch_one(&db.pool)
-            .await?;
-        // Users made by an earlier run's create step would collide with this run's.
-        sqlx::query("DELETE FROM users WHERE email LIKE 'new.user.%'")
-            .execute(&db.pool)
-            .await?;
-        let mut tx = db.begin_write().await?;
-        let token = gatehouse_gateway::auth::issue_token(&mut tx, &admin, "bench").await?;
-        tx.commit().await?;
-        token
-    } else {
-        bench_seed::build(&db, bench_seed::LARGE).await?
-    };
     let gateway = RunningGateway::start_on_loopback(db.clone()).await?;
     let client = Client {
         http: reqwest::Client::builder()
