@@ -53,7 +53,7 @@ describe("app shell", () => {
   });
 
   it("shows sync progress while syncing", async () => {
-    renderApp(createMockBackend({ status: readyStatus({ syncing: { applied: 42, revision: 7 } }) }));
+    renderApp(createMockBackend({ status: readyStatus({ syncing: { applied: 42, start: 0, revision: 7, head: 14 } }) }));
     expect((await screen.findByTestId("sync-status")).textContent).toBe("Syncing… 42 changes");
     expect(screen.getByRole("progressbar", { name: "Syncing" })).toBeTruthy();
     expect(screen.getByTestId<HTMLButtonElement>("sync-now").disabled).toBe(true);
@@ -75,7 +75,7 @@ describe("app shell", () => {
     const calls = backend.listUsersCalls.length;
 
     backend.users = mockUsers(70);
-    act(() => backend.emitStatus({ ...backend.status, syncing: { applied: 6, revision: 9 } }));
+    act(() => backend.emitStatus({ ...backend.status, syncing: { applied: 6, start: 0, revision: 9, head: 18 } }));
     await screen.findByText("Syncing… 6 changes");
     expect(backend.listUsersCalls.length).toBe(calls);
     expect(screen.getByText("64 users")).toBeTruthy();

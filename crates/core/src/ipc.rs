@@ -76,14 +76,21 @@ pub enum Phase {
     Failed,
 }
 
-/// Progress of a running sync, for a progress bar.
+/// Progress of a running sync, for a progress bar: it has gone from `start` to `revision` of
+/// the way to `head`, so the bar is `(revision - start) / (head - start)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
 pub struct SyncProgress {
     #[ts(type = "number")]
     pub applied: u64,
-    /// The revision the sync has reached and the highest it knows of, when known.
+    /// The revision the sync started from.
+    #[ts(type = "number")]
+    pub start: i64,
+    /// The revision the cache has reached.
     #[ts(type = "number")]
     pub revision: i64,
+    /// The highest revision the gateway had when it sent the last page.
+    #[ts(type = "number")]
+    pub head: i64,
 }
 
 /// Everything the UI shows about the connection and the cache.

@@ -17,6 +17,7 @@ pub async fn sync(
     mut progress: impl FnMut(SyncProgress),
 ) -> CoreResult<SyncReport> {
     let (mut since, _) = cache.sync_state().await?;
+    let start = since;
     let mut applied = 0u64;
     let mut page = api.sync(since, BATCH).await?;
     loop {
@@ -34,7 +35,9 @@ pub async fn sync(
         since = page.next_since;
         progress(SyncProgress {
             applied,
+            start,
             revision: since,
+            head: page.head.max(since),
         });
         match next {
             Some(next) => page = next?,

@@ -218,7 +218,7 @@ export function createMockBackend(
       return queryUsers(mock.users, filter);
     },
     async syncNow(): Promise<SyncReport> {
-      mock.emitStatus({ ...mock.status, syncing: { applied: 0, revision: 0 } });
+      mock.emitStatus({ ...mock.status, syncing: { applied: 0, start: 0, revision: 0, head: 0 } });
       await Promise.resolve();
       const report = { applied: 0, revision: 1, synced_at: new Date().toISOString() };
       mock.emitStatus({ ...mock.status, syncing: null, offline: false, synced_at: report.synced_at });

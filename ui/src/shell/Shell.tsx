@@ -2,6 +2,7 @@ import { useMutation } from "@tanstack/react-query";
 import { useEffect, useEffectEvent, useRef, type KeyboardEvent, type ReactNode } from "react";
 import { toIpcError, useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
+import type { SyncProgress } from "../bindings/SyncProgress";
 import { formatCount, formatDateTime, formatRelative } from "../format";
 import { SignInForm } from "../settings/SignInForm";
 import { SCREENS, screenHref, type ScreenId } from "./router";
@@ -139,12 +140,27 @@ function TopBar({ status }: { status: AppStatus }) {
         <SyncIndicator status={status} />
         <SyncNowButton status={status} />
       </div>
-      {status.syncing && (
-        <div className="progress" role="progressbar" aria-label="Syncing">
-          <span />
-        </div>
-      )}
+      {status.syncing && <SyncProgressBar progress={status.syncing} />}
     </header>
+  );
+}
+
+/** How far the sync has come from where it started to the gateway's head; moving stripes until the
+ * first page says how far there is to go. */
+function SyncProgressBar({ progress }: { progress: SyncProgress }) {
+  const span = progress.head - progress.start;
+  const percent = span > 0 ? Math.min(100, Math.round(((progress.revision - progress.start) / span) * 100)) : null;
+  if (percent === null) {
+    return (
+      <div className="progress" role="progressbar" aria-label="Syncing">
+        <span />
+      </div>
+    );
+  }
+  return (
+    <div className="progress determinate" role="progressbar" aria-label="Syncing" aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent}>
+      <span style={{ width: `${percent}%` }} />
+    </div>
   );
 }
 
