@@ -18,17 +18,27 @@ pub async fn sync(
 ) -> CoreResult<SyncReport> {
     let (mut since, _) = cache.sync_state().await?;
     let mut applied = 0u64;
+    let mut page = api.sync(since, BATCH).await?;
     loop {
-        let page = api.sync(since, BATCH).await?;
-        cache.apply(&page.changes, page.next_since).await?;
+        // The next page is fetched while this one is applied: the gateway and the cache's
+        // SQLite thread work at the same time.
+        let apply = cache.apply(&page.changes, page.next_since);
+        let (applied_now, next) = if page.has_more {
+            let (a, n) = tokio::join!(apply, api.sync(page.next_since, BATCH));
+            (a, Some(n))
+        } else {
+            (apply.await, None)
+        };
+        applied_now?;
         applied += page.changes.len() as u64;
         since = page.next_since;
         progress(SyncProgress {
             applied,
             revision: since,
         });
-        if !page.has_more {
-            break;
+        match next {
+            Some(next) => page = next?,
+            None => break,
         }
     }
     let synced_at = Utc::now();

@@ -9,53 +9,14 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use axum::body::Bytes;
-use chrono::NaiveDate;
 use gatehouse_api::{Page, Role, Secret, User, UserCreate, UserStatus};
-use gatehouse_gateway::usage::{self, DailyRow};
-use gatehouse_gateway::{Db, RunningGateway, db, users, workspaces};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use gatehouse_gateway::{Db, RunningGateway, bench_seed, db, users};
 use reqwest::StatusCode;
 
-const USERS: usize = 100_000;
-const USAGE_ROWS: usize = 1_000_000;
-const USERS_PER_TX: usize = 10_000;
-const USAGE_ROWS_PER_TX: usize = 100_000;
-
-const FIRST: [&str; 24] = [
-    "Avery", "Maya", "Jonas", "Priya", "Lucas", "Amara", "Theo", "Sofia", "Kenji", "Leila",
-    "Mateo", "Hannah", "Omar", "Ingrid", "Diego", "Chloe", "Ravi", "Nora", "Felix", "Aisha",
-    "Elena", "Samuel", "Yuki", "Grace",
-];
-const LAST: [&str; 24] = [
-    "Quinn",
-    "Patel",
-    "Berg",
-    "Okafor",
-    "Martins",
-    "Nakamura",
-    "Rossi",
-    "Schmidt",
-    "Haddad",
-    "Kowalski",
-    "Larsen",
-    "Chen",
-    "Dubois",
-    "Mensah",
-    "Silva",
-    "Novak",
-    "Ahmed",
-    "Johansson",
-    "Singh",
-    "Kim",
-    "Moreau",
-    "Costa",
-    "Walsh",
-    "Tanaka",
-];
-const MODELS: [&str; 4] = ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "o3-mini"];
+const USERS: usize = bench_seed::LARGE.users;
+const USAGE_ROWS: usize = bench_seed::LARGE.usage_rows;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -80,98 +41,6 @@ fn cpu_seconds() -> Option<f64> {
 
 fn report(name: &str, value: f64, unit: &str) {
     println!("BENCH {name} {value:.3} {unit}");
-}
-
-async fn build(db: &Db) -> anyhow::Result<Secret> {
-    let admin = gatehouse_gateway::init(db, "Bench Org", "admin@bench.example", 10_000_000).await?;
-    let mut rng = StdRng::seed_from_u64(7);
-    let started = Instant::now();
-    let mut tx = db.begin_write().await?;
-    let mut workspace_ids = Vec::new();
-    for name in [
-        "Research",
-        "Platform",
-        "Support",
-        "Marketing",
-        "Sales",
-        "Legal",
-    ] {
-        workspace_ids.push(workspaces::insert(&mut tx, name, &name.to_lowercase()).await?);
-    }
-    tx.commit().await?;
-    let mut user_ids = Vec::with_capacity(USERS);
-    for chunk in 0..USERS / USERS_PER_TX {
-        let mut tx = db.begin_write().await?;
-        for i in chunk * USERS_PER_TX..(chunk + 1) * USERS_PER_TX {
-            let first = FIRST[rng.gen_range(0..FIRST.len())];
-            let last = LAST[rng.gen_range(0..LAST.len())];
-            let id = users::insert(
-                &mut tx,
-                &users::NewUser {
-                    email: format!(
-                        "{}.{}.{i}@bench.example",
-                        first.to_lowercase(),
-                        last.to_lowercase()
-                    ),
-                    first_name: first.to_owned(),
-                    last_name: last.to_owned(),
-                    role: if i % 50 == 0 {
-                        Role::Operator
-                    } else {
-                        Role::Member
-                    },
-                    status: if i % 40 == 0 {
-                        UserStatus::Suspended
-                    } else {
-                        UserStatus::Active
-                    },
-                    workspace_ids: vec![workspace_ids[i % workspace_ids.len()].clone()],
-                    password_hash: None,
-                    created_at: db::now(),
-                    last_active_at: None,
-                },
-            )
-            .await?;
-            user_ids.push(id);
-        }
-        tx.commit().await?;
-    }
-    eprintln!("{USERS} users in {:.1} s", started.elapsed().as_secs_f64());
-
-    let started = Instant::now();
-    let first_day = NaiveDate::from_ymd_opt(2025, 1, 1).context("a date")?;
-    // Ten distinct (day, model) slots per user make every key unique.
-    let slots = USAGE_ROWS / USERS;
-    let mut rows = Vec::with_capacity(USAGE_ROWS_PER_TX);
-    for k in 0..USAGE_ROWS {
-        let (slot, user) = (k / USERS, k % USERS);
-        let requests = rng.gen_range(1..300);
-        let input = requests * rng.gen_range(500..4000);
-        let output = requests * rng.gen_range(100..1200);
-        rows.push(DailyRow {
-            day: first_day + chrono::Duration::days((slot * 90 / slots) as i64),
-            user_id: user_ids[user].clone(),
-            model_id: MODELS[slot % MODELS.len()].to_owned(),
-            workspace_id: workspace_ids[user % workspace_ids.len()].clone(),
-            requests,
-            input_tokens: input,
-            output_tokens: output,
-            cost_micros: usage::cost_micros(input, output, 2.5, 10.0),
-        });
-        if rows.len() == USAGE_ROWS_PER_TX {
-            let mut tx = db.begin_write().await?;
-            usage::add_daily(&mut tx, &rows).await?;
-            tx.commit().await?;
-            rows.clear();
-        }
-    }
-    eprintln!(
-        "{USAGE_ROWS} usage rows in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    // Fresh statistics for the planner, as a long-running gateway would have.
-    sqlx::query("ANALYZE").execute(&db.pool).await?;
-    Ok(admin)
 }
 
 struct Client {
@@ -423,7 +292,7 @@ async fn main() -> anyhow::Result<()> {
     let token = if built as usize >= USAGE_ROWS {
         eprintln!("reusing {}", path.display());
         let admin: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-            .bind("admin@bench.example")
+            .bind(bench_seed::ADMIN_EMAIL)
             .fetch_one(&db.pool)
             .await?;
         // Users made by an earlier run's create step would collide with this run's.
@@ -435,7 +304,7 @@ async fn main() -> anyhow::Result<()> {
         tx.commit().await?;
         token
     } else {
-        build(&db).await?
+        bench_seed::build(&db, bench_seed::LARGE).await?
     };
     let gateway = RunningGateway::start_on_loopback(db.clone()).await?;
     let client = Client {

@@ -7,6 +7,8 @@
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+#[cfg(feature = "bench-seed")]
+pub mod bench_seed;
 mod cursor;
 pub mod db;
 pub mod demo;

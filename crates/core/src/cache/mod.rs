@@ -31,7 +31,7 @@ fn parse_time(s: &str) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-fn decode<T: serde::de::DeserializeOwned>(change: &SyncChange) -> CoreResult<T> {
+fn decode<'a, T: serde::Deserialize<'a>>(change: &'a SyncChange) -> CoreResult<T> {
     let data = change.data.as_ref().ok_or_else(|| {
         CoreError::Protocol(format!("{:?} {} without data", change.kind, change.id))
     })?;
