@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod error;
 pub mod ipc;
 pub mod profiles;
+pub mod queries;
 pub mod seal;
 pub mod sync;
 

@@ -26,6 +26,20 @@ fn export_all(dir: &Path) {
         UserFilter,
         UserRows,
         SyncReport,
+        UserDetail,
+        InvitationFilter,
+        InvitationRows,
+        UsageFilter,
+        UsageChart,
+        SpendSubject,
+        BudgetStatus,
+        Overview,
+        AuditFilter,
+        AuditRows,
+        WorkspaceRow,
+        GroupRow,
+        GroupMemberRow,
+        Model,
     );
 }
 
