@@ -69,3 +69,4 @@ gateway:
 ## The admin API over real HTTP against a 100,000-user SQLite gateway; prints BENCH lines.
 bench:
 	cargo bench -p gatehouse-gateway --features bench-seed --bench admin_api
+	cargo bench -p gatehouse-core --bench desktop_queries
