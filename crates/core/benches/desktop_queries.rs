@@ -339,6 +339,10 @@ async fn main() {
         percentile(&mut chart, 0.99)
     );
     println!("BENCH desktop_usage_rollup_ms {rollup_ms:.0} ms");
+    if std::env::var_os("GATEHOUSE_BENCH_KEEP").is_some() {
+        eprintln!("kept the cache in {}", dir.keep().display());
+        return;
+    }
     println!("BENCH desktop_usage_apply_with_stale_triggers_ms {with:.0} ms");
     println!("BENCH desktop_usage_apply_without_stale_triggers_ms {without:.0} ms");
 }
