@@ -67,7 +67,8 @@ gateway:
 	$(CARGO_TARGET_DIR)/debug/gatehouse-gateway serve --demo --db sqlite://$(CURDIR)/target/demo-gateway.db
 
 ## The admin API over real HTTP against a 100,000-user SQLite gateway, and the desktop's first
-## and incremental sync of it; prints BENCH lines.
+## and incremental sync of it, and the desktop cache's search and chart queries; prints BENCH lines.
 bench:
 	cargo bench -p gatehouse-gateway --features bench-seed --bench admin_api
 	cargo bench -p gatehouse-core --bench desktop_sync
+	cargo bench -p gatehouse-core --bench desktop_queries

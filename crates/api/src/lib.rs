@@ -6,6 +6,7 @@
 //! and the desktop app build on it.
 
 mod domain;
+pub mod effective;
 mod problem;
 mod resources;
 mod secret;

@@ -5,6 +5,9 @@ use gatehouse_api::{FieldError, Me, Role, Secret, UserStatus};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+mod queries;
+pub use queries::*;
+
 /// The one error type at the IPC boundary: a stable code the UI acts on and a message for people.
 ///
 /// Codes the UI acts on: `unauthorized` (sign in again), `seat_limit_reached` (show the seats;
@@ -127,9 +130,11 @@ pub struct UserFilter {
     pub role: Option<Role>,
     pub status: Option<UserStatus>,
     pub workspace_id: Option<String>,
+    pub group_id: Option<String>,
     pub sort: UserSort,
     pub descending: bool,
     pub offset: u32,
+    /// 1 to 1000; 0 is 100.
     pub limit: u32,
 }
 
@@ -141,9 +146,13 @@ pub struct UserRow {
     pub name: String,
     pub role: Role,
     pub status: UserStatus,
+    /// Names of the user's workspaces and groups, sorted.
     pub workspaces: Vec<String>,
+    pub groups: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub last_active_at: Option<DateTime<Utc>>,
+    /// Spend this month, in the org's time zone.
+    pub spend_mtd_usd: f64,
 }
 
 /// One page of cached users and how many match in all.

@@ -13,6 +13,7 @@ pub mod embedded;
 pub mod error;
 pub mod ipc;
 pub mod profiles;
+pub mod queries;
 pub mod seal;
 pub mod settings;
 pub mod sync;

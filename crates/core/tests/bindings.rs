@@ -32,6 +32,20 @@ fn export_all(dir: &Path) {
         gatehouse_core::settings::Settings,
         gatehouse_core::changes::Change,
         gatehouse_core::changes::Changed,
+        UserDetail,
+        InvitationFilter,
+        InvitationRows,
+        UsageFilter,
+        UsageChart,
+        SpendSubject,
+        BudgetStatus,
+        Overview,
+        AuditFilter,
+        AuditRows,
+        WorkspaceRow,
+        GroupRow,
+        GroupMemberRow,
+        Model,
     );
 }
 

@@ -7,9 +7,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use gatehouse_api::effective::{SubjectPolicy, USER_SOURCE};
 use gatehouse_api::{
-    Budget, EffectiveBudget, EffectiveCount, EffectiveGrant, EffectiveLimits, EffectivePolicy,
-    EffectiveUsd, Grant, Limits, SubjectBudget, SubjectKind, SubjectLimits, SyncChange, SyncKind,
+    Budget, EffectivePolicy, Grant, Limits, SubjectBudget, SubjectKind, SubjectLimits, SyncChange,
+    SyncKind,
 };
 use serde_json::json;
 
@@ -444,20 +445,8 @@ async fn put_budget(
     Ok(stored)
 }
 
-/// The strictest set value and its source; the user's own wins a tie.
-fn strictest<T: PartialOrd + Copy>(values: &[(String, Option<T>)]) -> (Option<T>, Option<String>) {
-    let mut best: Option<(T, &str)> = None;
-    for (source, value) in values {
-        if let Some(v) = value
-            && best.is_none_or(|(b, _)| *v < b)
-        {
-            best = Some((*v, source));
-        }
-    }
-    (best.map(|(v, _)| v), best.map(|(_, s)| s.to_owned()))
-}
-
-/// The effective policy of `user_id`.
+/// The effective policy of `user_id`: the rule is [`gatehouse_api::effective::effective`], fed
+/// with the user's own policy and then each group's, in group id order.
 pub async fn effective(
     conn: &mut sqlx::AnyConnection,
     user_id: &str,
@@ -468,61 +457,33 @@ pub async fn effective(
     .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
-    let mut subjects = vec![(SubjectKind::User, user_id.to_owned(), "user".to_owned())];
+    let mut subjects = vec![(
+        SubjectKind::User,
+        user_id.to_owned(),
+        USER_SOURCE.to_owned(),
+    )];
     subjects.extend(
         groups
             .iter()
             .map(|g| (SubjectKind::Group, g.clone(), g.clone())),
     );
-
-    let mut grants: Vec<EffectiveGrant> = Vec::new();
-    let mut limits = Vec::new();
-    let mut budgets = Vec::new();
-    for (kind, id, source) in &subjects {
-        let models: Vec<String> =
-            sqlx::query_scalar("SELECT model_id FROM grants WHERE subject_kind = $1 AND subject_id = $2 ORDER BY model_id")
-                .bind(kind.as_str())
-                .bind(id)
-                .fetch_all(&mut *conn)
-                .await?;
-        for model in models {
-            match grants.iter_mut().find(|g| g.model_id == model) {
-                Some(g) => g.sources.push(source.clone()),
-                None => grants.push(EffectiveGrant {
-                    model_id: model,
-                    sources: vec![source.clone()],
-                }),
-            }
-        }
-        limits.push((source.clone(), limits_of(&mut *conn, *kind, id).await?.0));
-        budgets.push((source.clone(), budget_of(&mut *conn, *kind, id).await?.0));
+    let mut policies = Vec::with_capacity(subjects.len());
+    for (kind, id, source) in subjects {
+        let grants: Vec<String> = sqlx::query_scalar(
+            "SELECT model_id FROM grants WHERE subject_kind = $1 AND subject_id = $2 ORDER BY model_id",
+        )
+        .bind(kind.as_str())
+        .bind(&id)
+        .fetch_all(&mut *conn)
+        .await?;
+        policies.push(SubjectPolicy {
+            source,
+            grants,
+            limits: limits_of(&mut *conn, kind, &id).await?.0,
+            budget: budget_of(&mut *conn, kind, &id).await?.0,
+        });
     }
-    grants.sort_by(|a, b| a.model_id.cmp(&b.model_id));
-    let pick_l = |f: fn(&Limits) -> Option<i64>| {
-        let values: Vec<_> = limits.iter().map(|(s, l)| (s.clone(), f(l))).collect();
-        let (value, source) = strictest(&values);
-        EffectiveCount { value, source }
-    };
-    let pick_b = |f: fn(&Budget) -> Option<f64>| {
-        let values: Vec<_> = budgets.iter().map(|(s, b)| (s.clone(), f(b))).collect();
-        let (value, source) = strictest(&values);
-        EffectiveUsd { value, source }
-    };
-    Ok(EffectivePolicy {
-        user_id: user_id.to_owned(),
-        grants,
-        limits: EffectiveLimits {
-            requests_per_min: pick_l(|l| l.requests_per_min),
-            input_tokens_per_min: pick_l(|l| l.input_tokens_per_min),
-            output_tokens_per_min: pick_l(|l| l.output_tokens_per_min),
-            max_concurrent: pick_l(|l| l.max_concurrent),
-        },
-        budget: EffectiveBudget {
-            daily_usd: pick_b(|b| b.daily_usd),
-            weekly_usd: pick_b(|b| b.weekly_usd),
-            monthly_usd: pick_b(|b| b.monthly_usd),
-        },
-    })
+    Ok(gatehouse_api::effective::effective(user_id, &policies))
 }
 
 fn subject_kind_of(kind: &str) -> SubjectKind {

@@ -51,6 +51,7 @@ export const ALL_USERS: UserFilter = {
   role: null,
   status: null,
   workspace_id: null,
+  group_id: null,
   sort: "name",
   descending: false,
   offset: 0,
@@ -72,9 +73,11 @@ export function mockUsers(count: number): UserRow[] {
       role: role(i),
       status: st,
       workspaces: WORKSPACES.filter((_, w) => bits & (1 << w)),
+      groups: [],
       created_at: new Date(CREATED_BASE + i * 37 * HOUR).toISOString(),
       last_active_at:
         st === "pending" || i % 7 === 3 ? null : new Date(ACTIVE_BASE - ((i * 53) % 2000) * HOUR).toISOString(),
+      spend_mtd_usd: 0,
     };
   });
 }

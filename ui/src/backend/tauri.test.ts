@@ -13,6 +13,7 @@ const filter: UserFilter = {
   role: "admin",
   status: null,
   workspace_id: null,
+  group_id: null,
   sort: "created_at",
   descending: true,
   offset: 200,

@@ -10,4 +10,8 @@ export type UserFilter = {
 /**
  * Case-insensitive substring of the name or e-mail.
  */
-query: string, role: Role | null, status: UserStatus | null, workspace_id: string | null, sort: UserSort, descending: boolean, offset: number, limit: number, };
+query: string, role: Role | null, status: UserStatus | null, workspace_id: string | null, group_id: string | null, sort: UserSort, descending: boolean, offset: number, 
+/**
+ * 1 to 1000; 0 is 100.
+ */
+limit: number, };

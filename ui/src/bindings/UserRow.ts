@@ -5,4 +5,12 @@ import type { UserStatus } from "./UserStatus";
 /**
  * One row of the users table.
  */
-export type UserRow = { id: string, email: string, name: string, role: Role, status: UserStatus, workspaces: Array<string>, created_at: string, last_active_at: string | null, };
+export type UserRow = { id: string, email: string, name: string, role: Role, status: UserStatus, 
+/**
+ * Names of the user's workspaces and groups, sorted.
+ */
+workspaces: Array<string>, groups: Array<string>, created_at: string, last_active_at: string | null, 
+/**
+ * Spend this month, in the org's time zone.
+ */
+spend_mtd_usd: number, };

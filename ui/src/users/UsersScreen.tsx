@@ -24,6 +24,7 @@ export function UsersScreen({ syncing }: { syncing: boolean }) {
     role,
     status,
     workspace_id: null,
+    group_id: null,
     sort: (sort && toUserSort(sort.id)) ?? "name",
     descending: sort?.desc ?? false,
   };

@@ -7,12 +7,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use gatehouse_api::{Org, Role, SyncChange, UserStatus};
+use gatehouse_api::{Org, SyncChange};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{Row, SqlitePool};
 
 use crate::error::{CoreError, CoreResult};
-use crate::ipc::{UserFilter, UserRow, UserRows, UserSort};
 use crate::seal::Seal;
 
 mod apply;
@@ -105,87 +104,5 @@ impl Cache {
             .fetch_one(&self.pool)
             .await?;
         Ok(n as u64)
-    }
-
-    /// The users matching `filter`, sorted and paged, with the total count.
-    pub async fn users(&self, filter: &UserFilter) -> CoreResult<UserRows> {
-        fn conditions<'a>(q: &mut QueryBuilder<'a, Sqlite>, filter: &'a UserFilter) {
-            q.push(" WHERE 1 = 1");
-            let text = filter.query.trim();
-            if !text.is_empty() {
-                // instr() is a plain substring test: no LIKE wildcards to escape.
-                q.push(" AND instr(u.search_text, ")
-                    .push_bind(text.to_lowercase())
-                    .push(") > 0");
-            }
-            if let Some(role) = filter.role {
-                q.push(" AND u.role = ").push_bind(role.as_str());
-            }
-            if let Some(status) = filter.status {
-                q.push(" AND u.status = ").push_bind(status.as_str());
-            }
-            if let Some(ws) = &filter.workspace_id {
-                q.push(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.workspace_id = ")
-                    .push_bind(ws.as_str())
-                    .push(")");
-            }
-        }
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM users u");
-        conditions(&mut count, filter);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
-
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT u.id, u.email, u.name, u.role, u.status, u.created_at, u.last_active_at, \
-             (SELECT group_concat(w.name, char(31)) FROM memberships m JOIN workspaces w ON w.id = m.workspace_id \
-              WHERE m.user_id = u.id) AS workspaces FROM users u",
-        );
-        conditions(&mut q, filter);
-        let column = match filter.sort {
-            UserSort::Name => "u.name COLLATE NOCASE",
-            UserSort::Email => "u.email",
-            UserSort::Role => "u.role",
-            UserSort::Status => "u.status",
-            UserSort::CreatedAt => "u.created_at",
-            UserSort::LastActiveAt => "u.last_active_at",
-        };
-        let direction = if filter.descending { "DESC" } else { "ASC" };
-        q.push(format!(
-            " ORDER BY {column} {direction}, u.id {direction} LIMIT "
-        ));
-        q.push_bind(if filter.limit == 0 {
-            100
-        } else {
-            filter.limit.min(1000)
-        });
-        q.push(" OFFSET ").push_bind(filter.offset);
-        let rows = q.build().fetch_all(&self.pool).await?;
-        let rows = rows
-            .into_iter()
-            .map(|r| {
-                let workspaces: Option<String> = r.get("workspaces");
-                let last_active: Option<String> = r.get("last_active_at");
-                UserRow {
-                    id: r.get("id"),
-                    email: r.get("email"),
-                    name: r.get("name"),
-                    role: Role::parse(r.get("role")).unwrap_or(Role::Member),
-                    status: UserStatus::parse(r.get("status")).unwrap_or(UserStatus::Suspended),
-                    workspaces: workspaces
-                        .map(|w| {
-                            let mut names: Vec<String> =
-                                w.split('\u{1f}').map(str::to_owned).collect();
-                            names.sort();
-                            names
-                        })
-                        .unwrap_or_default(),
-                    created_at: parse_time(r.get("created_at")),
-                    last_active_at: last_active.as_deref().map(parse_time),
-                }
-            })
-            .collect();
-        Ok(UserRows {
-            total: total as u64,
-            rows,
-        })
     }
 }

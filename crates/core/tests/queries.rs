@@ -1,0 +1,622 @@
+//! The screens' queries read a cache filled by a real sync of the demo gateway, and agree with
+//! what the gateway itself answers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+use chrono::{Duration, Utc};
+use gatehouse_api::{
+    EffectivePolicy, Group, Invitation, InvitationStatus, Page, Secret, SubjectKind, UsageDaily,
+    User, Workspace,
+};
+use gatehouse_core::cache::Cache;
+use gatehouse_core::client::AdminClient;
+use gatehouse_core::ipc::{
+    AuditFilter, InvitationFilter, SpendSubject, UsageFilter, UsageGroupBy, UserFilter, UserSort,
+};
+use gatehouse_core::{CoreError, sync};
+use gatehouse_gateway::{Db, RunningGateway, demo, periods};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// A demo gateway on loopback, a plain HTTP client of its admin API, and a cache synced from it
+/// after `prepare` has changed the gateway.
+struct Synced {
+    _dir: tempfile::TempDir,
+    _gateway: RunningGateway,
+    http: reqwest::Client,
+    url: String,
+    token: Secret,
+    cache: Cache,
+}
+
+impl Synced {
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> T {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "GET {path}: {}", res.status());
+        res.json().await.unwrap()
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) {
+        let res = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.url))
+            .bearer_auth(self.token.expose())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_success(),
+            "{method} {path}: {}",
+            res.status()
+        );
+    }
+
+    /// Every item of a paged list.
+    async fn all<T: DeserializeOwned>(&self, path: &str) -> Vec<T> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let page: Page<T> = self
+                .get(&match &cursor {
+                    Some(c) => format!("{path}{sep}limit=1000&cursor={c}"),
+                    None => format!("{path}{sep}limit=1000"),
+                })
+                .await;
+            items.extend(page.items);
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                return items;
+            }
+        }
+    }
+
+    async fn sync(&self) {
+        let client = AdminClient::new(&self.url, self.token.clone()).unwrap();
+        sync::sync(&client, &self.cache, |_| {}).await.unwrap();
+    }
+}
+
+async fn start() -> Synced {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&format!("sqlite://{}", dir.path().join("gw.db").display()))
+        .await
+        .unwrap();
+    let token = demo::seed(&db).await.unwrap();
+    let gateway = RunningGateway::start_on_loopback(db).await.unwrap();
+    let cache = Cache::open(
+        &dir.path().join("cache.sqlite"),
+        gatehouse_core::seal::Seal::generate().0,
+    )
+    .await
+    .unwrap();
+    Synced {
+        url: gateway.url(),
+        _dir: dir,
+        _gateway: gateway,
+        http: reqwest::Client::new(),
+        token,
+        cache,
+    }
+}
+
+async fn groups_by_name(s: &Synced) -> HashMap<String, Group> {
+    s.all::<Group>("/admin/v1/groups")
+        .await
+        .into_iter()
+        .map(|g| (g.name.clone(), g))
+        .collect()
+}
+
+async fn members_of(s: &Synced, group: &str) -> Vec<User> {
+    s.all(&format!("/admin/v1/users?group_id={group}")).await
+}
+
+#[tokio::test]
+async fn effective_policy_from_the_cache_is_the_gateways() {
+    let s = start().await;
+    let groups = groups_by_name(&s).await;
+    let interns = members_of(&s, &groups["Interns"].id).await;
+    let data = members_of(&s, &groups["Data science"].id).await;
+    // An intern with their own limits: one tie with the group (the user wins it), one
+    // stricter, one looser; their own grant and budget.
+    let intern = &interns[1].id;
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/admin/v1/users/{intern}/limits"),
+        json!({"requests_per_min": 30, "input_tokens_per_min": 1000, "output_tokens_per_min": 99999, "max_concurrent": null}),
+    )
+    .await;
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/admin/v1/users/{intern}/budget"),
+        json!({"daily_usd": 5.0, "weekly_usd": 12.5, "monthly_usd": null}),
+    )
+    .await;
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/admin/v1/users/{intern}/grants/gpt-4o"),
+        json!({}),
+    )
+    .await;
+    // A data scientist who is an intern too: two groups' values compete.
+    s.send(
+        reqwest::Method::PUT,
+        &format!(
+            "/admin/v1/groups/{}/members/{}",
+            groups["Interns"].id, data[2].id
+        ),
+        json!({"role": "member"}),
+    )
+    .await;
+    s.sync().await;
+
+    let me: Value = s.get("/admin/v1/me").await;
+    let admin = me["user"]["id"].as_str().unwrap().to_owned();
+    let users = [
+        intern.clone(),
+        interns[0].id.clone(),
+        data[2].id.clone(),
+        data[0].id.clone(),
+        admin.clone(),
+    ];
+    for id in &users {
+        let expected: EffectivePolicy = s.get(&format!("/admin/v1/users/{id}/effective")).await;
+        let detail = s.cache.user_detail(id).await.unwrap();
+        assert_eq!(detail.effective, expected, "user {id}");
+    }
+    let detail = s.cache.user_detail(intern).await.unwrap();
+    let e = &detail.effective;
+    assert_eq!(e.limits.requests_per_min.source.as_deref(), Some("user"));
+    assert_eq!(e.limits.input_tokens_per_min.value, Some(1000));
+    assert_eq!(
+        e.limits.output_tokens_per_min.source.as_deref(),
+        Some(groups["Interns"].id.as_str())
+    );
+    assert_eq!(e.budget.daily_usd.value, Some(2.0));
+    assert_eq!(e.budget.weekly_usd.value, Some(12.5));
+    assert_eq!(detail.budget.daily_usd, Some(5.0));
+    assert_eq!(detail.limits.requests_per_min, Some(30));
+    assert_eq!(
+        detail
+            .grants
+            .iter()
+            .map(|g| g.model_id.as_str())
+            .collect::<Vec<_>>(),
+        ["gpt-4o"]
+    );
+    assert_eq!(detail.groups.len(), 1);
+    assert_eq!(detail.groups[0].name, "Interns");
+    let actions: Vec<&str> = detail.audit.iter().map(|a| a.action.as_str()).collect();
+    for action in ["limits.set", "budget.set", "grant.set"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    assert!(detail.audit.windows(2).all(|w| w[0].at >= w[1].at));
+
+    let two = s.cache.user_detail(&data[2].id).await.unwrap();
+    assert_eq!(two.groups.len(), 2);
+    let admin_detail = s.cache.user_detail(&admin).await.unwrap();
+    assert_eq!(admin_detail.workspaces.len(), 4);
+    let file = std::fs::read(s._dir.path().join("cache.sqlite")).unwrap();
+    assert!(!String::from_utf8_lossy(&file).contains(s.token.expose()));
+
+    let err = s.cache.user_detail("usr_nobody").await.unwrap_err();
+    assert!(matches!(err, CoreError::Invalid(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn users_are_searched_filtered_by_group_and_show_their_spend() {
+    let s = start().await;
+    let groups = groups_by_name(&s).await;
+    let interns = members_of(&s, &groups["Interns"].id).await;
+    // A name a spreadsheet would run as a formula.
+    s.send(
+        reqwest::Method::PATCH,
+        &format!("/admin/v1/users/{}", interns[3].id),
+        json!({"first_name": "=HYPERLINK(\"http://evil.example\")"}),
+    )
+    .await;
+    s.sync().await;
+
+    let rows = s
+        .cache
+        .users(&UserFilter {
+            group_id: Some(groups["Interns"].id.clone()),
+            sort: UserSort::Email,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut expected: Vec<&str> = interns.iter().map(|u| u.email.as_str()).collect();
+    expected.sort();
+    assert_eq!(
+        rows.rows
+            .iter()
+            .map(|u| u.email.as_str())
+            .collect::<Vec<_>>(),
+        expected
+    );
+    assert_eq!(rows.total as usize, interns.len());
+    assert!(rows.rows.iter().all(|u| u.groups == ["Interns"]));
+
+    // Month-to-date spend, as the gateway's usage rows add up in the org's time zone.
+    let org: Value = s.get("/admin/v1/org").await;
+    let tz = periods::zone(org["time_zone"].as_str().unwrap());
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let first = today - Duration::days(i64::from(chrono::Datelike::day0(&today)));
+    for row in &rows.rows {
+        let usage: Vec<UsageDaily> = s
+            .all(&format!(
+                "/admin/v1/usage/daily?user_id={}&from={first}&to={today}",
+                row.id
+            ))
+            .await;
+        let micros: i64 = usage
+            .iter()
+            .map(|u| (u.cost_usd * 1e6).round() as i64)
+            .sum();
+        assert_eq!(
+            (row.spend_mtd_usd * 1e6).round() as i64,
+            micros,
+            "{}",
+            row.email
+        );
+    }
+    assert!(rows.rows.iter().any(|u| u.spend_mtd_usd > 0.0));
+
+    // Substring of a name or an e-mail, any case, with filters; LIKE wildcards are plain.
+    let quinn = s
+        .cache
+        .users(&UserFilter {
+            query: "QUINN@".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(quinn.total >= 1);
+    assert_eq!(quinn.total as usize, quinn.rows.len());
+    assert!(quinn.rows.iter().all(|u| u.email.contains("quinn@")));
+    assert!(quinn.rows.iter().any(|u| u.email == demo::DEMO_ADMIN_EMAIL));
+    let north = s
+        .cache
+        .users(&UserFilter {
+            query: "Northwind.Example".into(),
+            status: Some(gatehouse_api::UserStatus::Active),
+            limit: 5,
+            offset: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(north.rows.len(), 5);
+    assert!(north.total > 10);
+    assert!(
+        s.cache
+            .users(&UserFilter {
+                query: "%".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .total
+            == 0
+    );
+    let err = s
+        .cache
+        .users(&UserFilter {
+            limit: 5000,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Invalid(_)));
+    let err = UserSort::from_str("shoe_size").unwrap_err();
+    assert!(err.to_string().contains("shoe_size"), "{err}");
+    assert_eq!(
+        UserSort::from_str("last_active_at").unwrap(),
+        UserSort::LastActiveAt
+    );
+
+    // The CSV export: every match, quoted, formulas defused.
+    let path = s._dir.path().join("users.csv");
+    let n = s
+        .cache
+        .export_users_csv(
+            &UserFilter {
+                group_id: Some(groups["Interns"].id.clone()),
+                limit: 1,
+                ..Default::default()
+            },
+            &path,
+        )
+        .await
+        .unwrap();
+    assert_eq!(n as usize, interns.len());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), interns.len() + 1);
+    assert!(text.starts_with("id,name,email,role,"));
+    assert!(
+        text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn invitations_usage_budgets_overview_audit_and_lists() {
+    let s = start().await;
+    s.sync().await;
+
+    // Invitations: each status as the gateway lists it, links unsealed.
+    for status in [
+        InvitationStatus::Pending,
+        InvitationStatus::Expired,
+        InvitationStatus::Revoked,
+        InvitationStatus::Accepted,
+    ] {
+        let on_gateway: Vec<Invitation> = s
+            .all(&format!("/admin/v1/invitations?status={}", status.as_str()))
+            .await;
+        let cached = s
+            .cache
+            .invitations(&InvitationFilter {
+                status: Some(status),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut a: Vec<_> = on_gateway
+            .iter()
+            .map(|i| (i.id.clone(), i.status, i.link.clone()))
+            .collect();
+        let mut b: Vec<_> = cached
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.invitation.id.clone(),
+                    r.invitation.status,
+                    r.invitation.link.clone(),
+                )
+            })
+            .collect();
+        a.sort_by(|x, y| x.0.cmp(&y.0));
+        b.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(a, b, "{status:?}");
+        assert_eq!(cached.total as usize, on_gateway.len());
+        for r in &cached.rows {
+            assert_eq!(
+                r.seconds_left.is_some(),
+                status == InvitationStatus::Pending
+            );
+            assert!(r.seconds_left.is_none_or(|s| s > 0));
+        }
+    }
+    // A pending invitation is expired once its time is up.
+    let pending = s
+        .cache
+        .invitations(&InvitationFilter::default())
+        .await
+        .unwrap();
+    let later = pending
+        .rows
+        .iter()
+        .filter_map(|r| r.seconds_left)
+        .max()
+        .unwrap();
+    let all_expired = s
+        .cache
+        .invitations_at(
+            &InvitationFilter {
+                status: Some(InvitationStatus::Expired),
+                ..Default::default()
+            },
+            Utc::now() + Duration::seconds(later + 60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(all_expired.total, 5, "four pending and one expired");
+    assert!(pending.rows.iter().any(|r| r.invitation.link.is_some()));
+
+    // Usage: the chart adds up to the gateway's rows, top users first, then "other".
+    let to = Utc::now().date_naive();
+    let from = to - Duration::days(29);
+    let rows: Vec<UsageDaily> = s
+        .all(&format!("/admin/v1/usage/daily?from={from}&to={to}"))
+        .await;
+    let mut by_user: BTreeMap<String, i64> = BTreeMap::new();
+    for r in &rows {
+        *by_user.entry(r.user_id.clone()).or_default() += (r.cost_usd * 1e6).round() as i64;
+    }
+    let mut ranked: Vec<(String, i64)> = by_user.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let filter = UsageFilter {
+        from,
+        to,
+        group_by: UsageGroupBy::User,
+        top: 5,
+        user_id: None,
+        group_id: None,
+        model_id: None,
+        workspace_id: None,
+    };
+    let chart = s.cache.usage_chart(&filter).await.unwrap();
+    assert_eq!(chart.days.len(), 30);
+    assert_eq!(chart.series.len(), 6);
+    assert_eq!(
+        chart.series[..5]
+            .iter()
+            .map(|x| x.key.clone().unwrap())
+            .collect::<Vec<_>>(),
+        ranked[..5].iter().map(|x| x.0.clone()).collect::<Vec<_>>()
+    );
+    assert!(chart.series[5].key.is_none());
+    let total: i64 = ranked.iter().map(|x| x.1).sum();
+    assert_eq!((chart.total.cost_usd * 1e6).round() as i64, total);
+    assert_eq!(
+        chart.total.requests,
+        rows.iter().map(|r| r.requests).sum::<i64>()
+    );
+    for day in &chart.days {
+        let sum: i64 = day.values.iter().map(|v| v.requests).sum();
+        assert_eq!(sum, day.total.requests, "{}", day.day);
+    }
+    // Narrowed to a model, by workspace: the same sums as the gateway's rows.
+    let narrowed = s
+        .cache
+        .usage_chart(&UsageFilter {
+            group_by: UsageGroupBy::Workspace,
+            model_id: Some("gpt-4o".into()),
+            ..filter.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        narrowed.total.requests,
+        rows.iter()
+            .filter(|r| r.model_id == "gpt-4o")
+            .map(|r| r.requests)
+            .sum::<i64>()
+    );
+    let inverted = s
+        .cache
+        .usage_chart(&UsageFilter {
+            from: to,
+            to: from,
+            ..filter.clone()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(inverted, CoreError::Invalid(_)));
+    assert!(inverted.to_string().contains("before it starts"));
+    let path = s._dir.path().join("usage.csv");
+    let n = s.cache.export_usage_csv(&filter, &path).await.unwrap();
+    assert_eq!(n as usize, rows.len());
+
+    // Budgets: a group's spend in each capped period, its month day by day.
+    let groups = groups_by_name(&s).await;
+    let interns = &groups["Interns"];
+    let status = s
+        .cache
+        .budget_status(&SpendSubject {
+            kind: Some(SubjectKind::Group),
+            id: Some(interns.id.clone()),
+        })
+        .await
+        .unwrap();
+    let periods: Vec<_> = status.periods.iter().map(|p| p.period).collect();
+    assert_eq!(
+        periods,
+        [
+            gatehouse_api::BudgetPeriod::Daily,
+            gatehouse_api::BudgetPeriod::Monthly
+        ]
+    );
+    let monthly = &status.periods[1];
+    assert_eq!(monthly.cap_usd, Some(30.0));
+    let month_total = status.month.last().unwrap().cumulative_usd;
+    assert!((monthly.spent_usd - month_total).abs() < 1e-9);
+    let members = members_of(&s, &interns.id).await;
+    let tz = periods::zone(&status.time_zone);
+    let first = monthly.start.with_timezone(&tz).date_naive();
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let mut spent = 0;
+    for m in &members {
+        let usage: Vec<UsageDaily> = s
+            .all(&format!(
+                "/admin/v1/usage/daily?user_id={}&from={first}&to={today}",
+                m.id
+            ))
+            .await;
+        spent += usage
+            .iter()
+            .map(|u| (u.cost_usd * 1e6).round() as i64)
+            .sum::<i64>();
+    }
+    assert_eq!((monthly.spent_usd * 1e6).round() as i64, spent);
+    assert_eq!(
+        monthly.crossed,
+        monthly
+            .thresholds
+            .iter()
+            .copied()
+            .filter(|t| monthly.percent.unwrap() >= f64::from(*t))
+            .collect::<Vec<_>>()
+    );
+    let org = s
+        .cache
+        .budget_status(&SpendSubject::default())
+        .await
+        .unwrap();
+    assert_eq!(org.periods.len(), 3);
+    assert!(org.periods.iter().all(|p| p.cap_usd.is_none()));
+    assert!(
+        s.cache
+            .budget_status(&SpendSubject {
+                kind: Some(SubjectKind::User),
+                id: None
+            })
+            .await
+            .is_err()
+    );
+
+    // Overview.
+    let overview = s.cache.overview().await.unwrap();
+    assert_eq!(overview.total_users as usize, demo::DEMO_USERS);
+    assert_eq!(overview.pending_invitations, 4);
+    assert_eq!(overview.org_name, demo::DEMO_ORG);
+    assert!(overview.seat_limit >= overview.seats_used && overview.seats_used > 0);
+    let org_month = org.periods[2].spent_usd;
+    assert!((overview.spend_mtd_usd - org_month).abs() < 1e-9);
+
+    // Audit: filters, newest first, paging, and a bad range.
+    let all = s.cache.audit(&AuditFilter::default()).await.unwrap();
+    assert!(all.total > 0);
+    assert!(all.rows.windows(2).all(|w| w[0].at >= w[1].at));
+    let action = all.rows[0].action.clone();
+    let only = s
+        .cache
+        .audit(&AuditFilter {
+            action: Some(action.clone()),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(only.rows.len(), 1);
+    assert!(only.rows.iter().all(|a| a.action == action));
+    let now = Utc::now();
+    let err = s
+        .cache
+        .audit(&AuditFilter {
+            from: Some(now),
+            to: Some(now - Duration::days(1)),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Invalid(_)));
+
+    // Lists.
+    let workspaces: Vec<Workspace> = s.all("/admin/v1/workspaces").await;
+    let cached = s.cache.workspaces().await.unwrap();
+    assert_eq!(cached.len(), workspaces.len());
+    for w in &workspaces {
+        let c = cached.iter().find(|c| c.id == w.id).unwrap();
+        assert_eq!(c.member_count as i64, w.member_count, "{}", w.name);
+    }
+    let cached_groups = s.cache.groups().await.unwrap();
+    assert_eq!(cached_groups.len(), 3);
+    for g in &cached_groups {
+        assert_eq!(g.managers.len(), 1, "{}", g.name);
+        assert_eq!(g.member_count as i64, groups[&g.name].member_count);
+    }
+    assert_eq!(s.cache.models().await.unwrap().len(), 5);
+}
