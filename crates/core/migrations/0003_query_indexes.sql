@@ -1,11 +1,7 @@
 -- What the app's screens read fast from a large cache (100,000 users, 1,000,000 usage rows),
--- at little cost to a sync: one index replaced, two small ones added, and usage roll-ups that
--- a sync only marks stale (one tiny upsert per usage row); the queries rebuild the stale days.
-
--- The users table in name order, with what search and the role/status filters test, so that a
--- search scans this index and never the rows with their JSON. Replaces users_name.
-DROP INDEX users_name;
-CREATE INDEX users_by_name ON users (name COLLATE NOCASE, id, search_text, role, status);
+-- at little cost to a sync: two small indexes, and usage roll-ups that a sync only marks stale
+-- (one tiny upsert per usage row); the queries rebuild the stale days. The users table's search
+-- runs on an in-memory index (queries/user_index.rs), not on SQLite.
 -- Counting a role or status; "active now" on the overview.
 CREATE INDEX users_role_status ON users (role, status);
 CREATE INDEX users_last_active ON users (last_active_at);

@@ -620,3 +620,110 @@ async fn invitations_usage_budgets_overview_audit_and_lists() {
     }
     assert_eq!(s.cache.models().await.unwrap().len(), 5);
 }
+
+/// The in-memory search answers exactly what SQL over the cached rows answers, for every sort,
+/// both directions, substrings and filters; and it sees a change as soon as a sync brings it.
+#[tokio::test]
+async fn in_memory_search_matches_sql_for_every_sort_and_filter() {
+    let s = start().await;
+    s.sync().await;
+    let workspace: String = sqlx::query_scalar("SELECT workspace_id FROM memberships LIMIT 1")
+        .fetch_one(s.cache.pool())
+        .await
+        .unwrap();
+    let sorts = [
+        (UserSort::Name, "name COLLATE NOCASE"),
+        (UserSort::Email, "email"),
+        (UserSort::Role, "role"),
+        (UserSort::Status, "status"),
+        (UserSort::CreatedAt, "created_at"),
+        (UserSort::LastActiveAt, "last_active_at"),
+    ];
+    let filters = [
+        UserFilter::default(),
+        UserFilter {
+            query: "  AN ".into(),
+            ..Default::default()
+        },
+        UserFilter {
+            query: "northwind".into(),
+            role: Some(gatehouse_api::Role::Member),
+            ..Default::default()
+        },
+        UserFilter {
+            workspace_id: Some(workspace.clone()),
+            status: Some(gatehouse_api::UserStatus::Active),
+            ..Default::default()
+        },
+        UserFilter {
+            query: "zzz-no-such-person".into(),
+            ..Default::default()
+        },
+    ];
+    for filter in &filters {
+        for (sort, column) in sorts {
+            for descending in [false, true] {
+                let filter = UserFilter {
+                    sort,
+                    descending,
+                    limit: 1000,
+                    ..filter.clone()
+                };
+                let dir = if descending { "DESC" } else { "ASC" };
+                let expected: Vec<String> = sqlx::query_scalar(&format!(
+                    "SELECT id FROM users WHERE instr(search_text, $1) > 0 \
+                     AND ($2 IS NULL OR role = $2) AND ($3 IS NULL OR status = $3) \
+                     AND ($4 IS NULL OR id IN (SELECT user_id FROM memberships WHERE workspace_id = $4)) \
+                     ORDER BY {column} {dir}, id {dir}"
+                ))
+                .bind(filter.query.trim().to_lowercase())
+                .bind(filter.role.map(|r| r.as_str()))
+                .bind(filter.status.map(|r| r.as_str()))
+                .bind(filter.workspace_id.as_deref())
+                .fetch_all(s.cache.pool())
+                .await
+                .unwrap();
+                let got = s.cache.users(&filter).await.unwrap();
+                let ids: Vec<String> = got.rows.into_iter().map(|r| r.id).collect();
+                assert_eq!(got.total as usize, expected.len(), "{filter:?}");
+                assert_eq!(ids, expected, "{filter:?}");
+                // A page further on is the same slice.
+                let page = s
+                    .cache
+                    .users(&UserFilter {
+                        offset: 3,
+                        limit: 5,
+                        ..filter.clone()
+                    })
+                    .await
+                    .unwrap();
+                let ids: Vec<String> = page.rows.into_iter().map(|r| r.id).collect();
+                assert_eq!(
+                    ids,
+                    expected.iter().skip(3).take(5).cloned().collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+
+    // A user renamed on the gateway is found under the new name after the next sync.
+    let someone = s.cache.users(&UserFilter::default()).await.unwrap().rows[5].clone();
+    let renamed = s
+        .http
+        .patch(format!("{}/admin/v1/users/{}", s.url, someone.id))
+        .bearer_auth(s.token.expose())
+        .json(&serde_json::json!({ "last_name": "Quetzalcoatl" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(renamed.status().is_success());
+    let query = UserFilter {
+        query: "quetzal".into(),
+        ..Default::default()
+    };
+    assert_eq!(s.cache.users(&query).await.unwrap().total, 0);
+    s.sync().await;
+    let found = s.cache.users(&query).await.unwrap();
+    assert_eq!(found.total, 1);
+    assert_eq!(found.rows[0].id, someone.id);
+}

@@ -387,6 +387,15 @@ impl Cache {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        if changes.iter().any(|c| {
+            matches!(
+                c.kind,
+                SyncKind::User | SyncKind::Membership | SyncKind::GroupMember
+            )
+        }) {
+            self.users_version
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
         Ok(())
     }
 }

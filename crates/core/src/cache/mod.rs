@@ -4,6 +4,8 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -12,16 +14,32 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use crate::error::{CoreError, CoreResult};
+use crate::queries::user_index::UserIndex;
 use crate::seal::Seal;
 
 mod apply;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Cache {
     pool: SqlitePool,
     seal: Seal,
+    /// Moves whenever a batch changed users, memberships or group members: the in-memory user
+    /// index built at another value is stale.
+    users_version: Arc<AtomicU64>,
+    user_index: Arc<tokio::sync::Mutex<Option<BuiltIndex>>>,
+}
+
+/// The user index and the `users_version` it was built at.
+type BuiltIndex = (u64, Arc<UserIndex>);
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
 }
 
 fn parse_time(s: &str) -> DateTime<Utc> {
@@ -57,7 +75,12 @@ impl Cache {
             .connect_with(options)
             .await?;
         MIGRATIONS.run(&pool).await?;
-        Ok(Self { pool, seal })
+        Ok(Self {
+            pool,
+            seal,
+            users_version: Arc::default(),
+            user_index: Arc::default(),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -67,6 +90,20 @@ impl Cache {
     /// Closes the pool, so the files can be removed.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The in-memory index of the users table, built afresh when users changed since.
+    pub(crate) async fn user_index(&self) -> CoreResult<Arc<UserIndex>> {
+        let mut held = self.user_index.lock().await;
+        let version = self.users_version.load(AtomicOrdering::Acquire);
+        if let Some((built_at, index)) = held.as_ref()
+            && *built_at == version
+        {
+            return Ok(index.clone());
+        }
+        let index = UserIndex::build(&self.pool).await?;
+        *held = Some((version, index.clone()));
+        Ok(index)
     }
 
     /// The profile's cache key.

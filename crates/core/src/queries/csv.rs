@@ -64,7 +64,7 @@ impl Cache {
     /// Every user matching `filter` (its paging aside), in its order, as CSV at `path`.
     /// Returns the number of users written.
     pub async fn export_users_csv(&self, filter: &UserFilter, path: &Path) -> CoreResult<u64> {
-        let rows = self.user_rows(filter, None).await?;
+        let rows = self.all_user_rows(filter).await?;
         write_csv(
             path,
             &[

@@ -26,6 +26,7 @@ mod invitations;
 mod lists;
 mod overview;
 mod usage;
+pub(crate) mod user_index;
 mod users;
 
 pub use csv::{csv_cell, write_csv};

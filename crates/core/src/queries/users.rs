@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use gatehouse_api::{Role, UserStatus};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
 
 use super::{id_list, month_of, page, parse_time, usd};
 use crate::cache::Cache;
 use crate::error::CoreResult;
-use crate::ipc::{UserFilter, UserRow, UserRows, UserSort};
+use crate::ipc::{UserFilter, UserRow, UserRows};
 
 /// Splits a `char(31)`-joined list of names into a sorted vector.
 fn names(joined: Option<String>) -> Vec<String> {
@@ -21,128 +21,25 @@ fn names(joined: Option<String>) -> Vec<String> {
     names
 }
 
-/// `LIKE` pattern of a plain substring: its wildcards and the escape character escaped.
-fn like_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
-/// Appends the `WHERE` clause of `filter`.
-fn conditions<'a>(q: &mut QueryBuilder<'a, Sqlite>, filter: &'a UserFilter) {
-    q.push(" WHERE 1 = 1");
-    let text = filter.query.trim();
-    if !text.is_empty() {
-        // search_text is lower-cased; LIKE scans the users_by_name index, never the rows.
-        q.push(" AND u.search_text LIKE ")
-            .push_bind(like_pattern(&text.to_lowercase()))
-            .push(" ESCAPE '\\'");
-    }
-    if let Some(role) = filter.role {
-        q.push(" AND u.role = ").push_bind(role.as_str());
-    }
-    if let Some(status) = filter.status {
-        q.push(" AND u.status = ").push_bind(status.as_str());
-    }
-    if let Some(ws) = &filter.workspace_id {
-        q.push(" AND u.id IN (SELECT user_id FROM memberships WHERE workspace_id = ")
-            .push_bind(ws.as_str())
-            .push(")");
-    }
-    if let Some(group) = &filter.group_id {
-        q.push(" AND u.id IN (SELECT user_id FROM group_members WHERE group_id = ")
-            .push_bind(group.as_str())
-            .push(")");
-    }
-}
-
-/// How many matches a search fetches at once: when fewer match, that one scan of the index
-/// gives both the page and the count.
-const PROBE: i64 = 2000;
-
-/// The `FROM` of a search. A substring (or a workspace or group) is tested on the users_by_name
-/// index, which holds what the filters need, so a search scans that index once and never the
-/// rows with their JSON; SQLite would otherwise prefer the role index and read every row.
-fn from(filter: &UserFilter) -> &'static str {
-    if !filter.query.trim().is_empty() || filter.workspace_id.is_some() || filter.group_id.is_some()
-    {
-        " FROM users u INDEXED BY users_by_name"
-    } else {
-        " FROM users u"
-    }
-}
-
 impl Cache {
-    /// The users matching `filter`, sorted and paged, with the total count.
+    /// The users matching `filter`, sorted and paged, with the total count. The search runs on
+    /// the in-memory user index; the page's rows are read from the cache.
     pub async fn users(&self, filter: &UserFilter) -> CoreResult<UserRows> {
         let (limit, offset) = page(filter.limit, filter.offset)?;
-        // One scan: the first PROBE matches in order. Fewer? Then they are all of them.
-        let probe = self.user_ids(filter, Some((PROBE, 0))).await?;
-        let (total, ids) = if (probe.len() as i64) < PROBE {
-            let ids = probe.iter().skip(offset as usize).take(limit as usize);
-            (probe.len() as i64, ids.cloned().collect())
-        } else {
-            let mut count = QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(*){}", from(filter)));
-            conditions(&mut count, filter);
-            let total: i64 = count.build_query_scalar().fetch_one(self.pool()).await?;
-            let ids = if offset + limit <= PROBE {
-                probe
-                    .iter()
-                    .skip(offset as usize)
-                    .take(limit as usize)
-                    .cloned()
-                    .collect()
-            } else {
-                self.user_ids(filter, Some((limit, offset))).await?
-            };
-            (total, ids)
-        };
+        let (total, ids) = self
+            .user_index()
+            .await?
+            .search(filter, limit as usize, offset as usize);
         Ok(UserRows {
-            total: total as u64,
+            total,
             rows: self.user_rows_of(&ids).await?,
         })
     }
 
-    /// The rows of `filter` in its order: a page, or all of them (for an export).
-    pub(crate) async fn user_rows(
-        &self,
-        filter: &UserFilter,
-        page: Option<(i64, i64)>,
-    ) -> CoreResult<Vec<UserRow>> {
-        let ids = self.user_ids(filter, page).await?;
+    /// Every row of `filter` in its order, for an export.
+    pub(crate) async fn all_user_rows(&self, filter: &UserFilter) -> CoreResult<Vec<UserRow>> {
+        let (_, ids) = self.user_index().await?.search(filter, usize::MAX, 0);
         self.user_rows_of(&ids).await
-    }
-
-    /// The ids of `filter`'s users in its order, from the indexes alone.
-    async fn user_ids(
-        &self,
-        filter: &UserFilter,
-        page: Option<(i64, i64)>,
-    ) -> CoreResult<Vec<String>> {
-        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT u.id{}", from(filter)));
-        conditions(&mut q, filter);
-        let column = match filter.sort {
-            UserSort::Name => "u.name COLLATE NOCASE",
-            UserSort::Email => "u.email",
-            UserSort::Role => "u.role",
-            UserSort::Status => "u.status",
-            UserSort::CreatedAt => "u.created_at",
-            UserSort::LastActiveAt => "u.last_active_at",
-        };
-        let direction = if filter.descending { "DESC" } else { "ASC" };
-        q.push(format!(" ORDER BY {column} {direction}, u.id {direction}"));
-        if let Some((limit, offset)) = page {
-            q.push(" LIMIT ").push_bind(limit);
-            q.push(" OFFSET ").push_bind(offset);
-        }
-        Ok(q.build_query_scalar().fetch_all(self.pool()).await?)
     }
 
     /// What the table shows of `ids`, in their order, read for those rows only.
@@ -192,15 +89,5 @@ impl Cache {
                 (row.id.clone(), row)
             })
             .collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn like_wildcards_are_plain_characters() {
-        assert_eq!(like_pattern("a_b%c\\"), "%a\\_b\\%c\\\\%");
     }
 }
