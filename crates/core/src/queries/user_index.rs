@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use gatehouse_api::{Role, UserStatus};
 use memchr::memmem;
 use sqlx::SqlitePool;
 
@@ -16,8 +17,6 @@ use crate::ipc::{UserFilter, UserSort};
 
 struct Entry {
     id: Box<str>,
-    /// Lower-cased "name email", as the cache stores it.
-    search: Box<str>,
     /// The name with ASCII letters lower-cased: SQLite's NOCASE.
     name_nocase: Box<str>,
     email: Box<str>,
@@ -38,6 +37,13 @@ const SORTS: [UserSort; 6] = [
 
 pub(crate) struct UserIndex {
     entries: Vec<Entry>,
+    /// Every user's lower-cased "name email" (as the cache stores it), one after the other with
+    /// a NUL between them, so that a substring search is one pass of memmem over contiguous
+    /// memory rather than 100,000 scattered strings; `starts[i]` is where user `i`'s begins.
+    haystack: Vec<u8>,
+    starts: Vec<u32>,
+    roles: Vec<Option<Role>>,
+    statuses: Vec<Option<UserStatus>>,
     /// For each of [`SORTS`], the entries in ascending order, ties broken by id.
     orders: Vec<Vec<u32>>,
     /// Workspace id → its members; group id → its members.
@@ -63,18 +69,24 @@ impl UserIndex {
         )
         .fetch_all(pool)
         .await?;
+        let mut haystack = Vec::new();
+        let mut starts = Vec::with_capacity(rows.len());
         let entries: Vec<Entry> = rows
             .into_iter()
             .map(
-                |(id, search, name, email, role, status, created_at, last_active_at)| Entry {
-                    id: id.into(),
-                    search: search.into(),
-                    name_nocase: name.to_ascii_lowercase().into(),
-                    email: email.into(),
-                    role: role.into(),
-                    status: status.into(),
-                    created_at: created_at.into(),
-                    last_active_at: last_active_at.map(Into::into),
+                |(id, search, name, email, role, status, created_at, last_active_at)| {
+                    starts.push(haystack.len() as u32);
+                    haystack.extend_from_slice(search.as_bytes());
+                    haystack.push(0);
+                    Entry {
+                        id: id.into(),
+                        name_nocase: name.to_ascii_lowercase().into(),
+                        email: email.into(),
+                        role: role.into(),
+                        status: status.into(),
+                        created_at: created_at.into(),
+                        last_active_at: last_active_at.map(Into::into),
+                    }
                 },
             )
             .collect();
@@ -113,8 +125,17 @@ impl UserIndex {
                 order
             })
             .collect();
+        let roles = entries.iter().map(|e| Role::parse(&e.role)).collect();
+        let statuses = entries
+            .iter()
+            .map(|e| UserStatus::parse(&e.status))
+            .collect();
         Ok(Arc::new(Self {
             entries,
+            haystack,
+            starts,
+            roles,
+            statuses,
             orders,
             workspaces,
             groups,
@@ -129,7 +150,13 @@ impl UserIndex {
         offset: usize,
     ) -> (u64, Vec<String>) {
         let needle = filter.query.trim().to_lowercase();
-        let finder = (!needle.is_empty()).then(|| memmem::Finder::new(needle.as_bytes()));
+        let found = (!needle.is_empty()).then(|| {
+            let mut found = vec![false; self.entries.len()];
+            for at in memmem::find_iter(&self.haystack, needle.as_bytes()) {
+                found[self.starts.partition_point(|&s| s as usize <= at) - 1] = true;
+            }
+            found
+        });
         let only = |members: Option<&Vec<u32>>| {
             let mut allowed = vec![false; self.entries.len()];
             for &i in members.into_iter().flatten() {
@@ -142,18 +169,20 @@ impl UserIndex {
             .as_deref()
             .map(|ws| only(self.workspaces.get(ws)));
         let in_group = filter.group_id.as_deref().map(|g| only(self.groups.get(g)));
-        let role = filter.role.map(|r| r.as_str());
-        let status = filter.status.map(|s| s.as_str());
+
         let order = &self.orders[SORTS.iter().position(|&s| s == filter.sort).unwrap_or(0)];
+        // Only compact arrays are read per user: the entries themselves are touched for the
+        // page alone.
         let matches = |&&i: &&u32| {
-            let e = &self.entries[i as usize];
-            role.is_none_or(|r| &*e.role == r)
-                && status.is_none_or(|s| &*e.status == s)
+            filter
+                .role
+                .is_none_or(|r| self.roles[i as usize] == Some(r))
+                && filter
+                    .status
+                    .is_none_or(|s| self.statuses[i as usize] == Some(s))
                 && in_workspace.as_ref().is_none_or(|a| a[i as usize])
                 && in_group.as_ref().is_none_or(|a| a[i as usize])
-                && finder
-                    .as_ref()
-                    .is_none_or(|f| f.find(e.search.as_bytes()).is_some())
+                && found.as_ref().is_none_or(|f| f[i as usize])
         };
         let mut total = 0u64;
         let mut page = Vec::with_capacity(limit.min(1000));

@@ -26,14 +26,18 @@ impl Cache {
     /// the in-memory user index; the page's rows are read from the cache.
     pub async fn users(&self, filter: &UserFilter) -> CoreResult<UserRows> {
         let (limit, offset) = page(filter.limit, filter.offset)?;
-        let (total, ids) = self
-            .user_index()
-            .await?
-            .search(filter, limit as usize, offset as usize);
-        Ok(UserRows {
-            total,
-            rows: self.user_rows_of(&ids).await?,
-        })
+        let t0 = std::time::Instant::now();
+        let index = self.user_index().await?;
+        let t1 = t0.elapsed();
+        let (total, ids) = index.search(filter, limit as usize, offset as usize);
+        let t2 = t0.elapsed();
+        let rows = self.user_rows_of(&ids).await?;
+        eprintln!(
+            "TIMING index {t1:?} search {:?} rows {:?}",
+            t2 - t1,
+            t0.elapsed() - t2
+        );
+        Ok(UserRows { total, rows })
     }
 
     /// Every row of `filter` in its order, for an export.
@@ -63,7 +67,7 @@ impl Cache {
               WHERE gm.user_id = u.id) AS groups, \
              (SELECT COALESCE(SUM(r.cost_micros), 0) FROM usage_rollup r \
               WHERE r.dim = 'user' AND r.key = u.id AND r.day >= $2 AND r.day < $3) AS spend \
-             FROM users u WHERE u.id IN (SELECT value FROM json_each($1))",
+             FROM json_each($1) j CROSS JOIN users u ON u.id = j.value",
         )
         .bind(id_list(ids))
         .bind(first.to_string())
