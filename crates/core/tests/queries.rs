@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 /// after `prepare` has changed the gateway.
 struct Synced {
     _dir: tempfile::TempDir,
-    _gateway: RunningGateway,
+    gateway: RunningGateway,
     http: reqwest::Client,
     url: String,
     token: Secret,
@@ -101,7 +101,7 @@ async fn start() -> Synced {
     Synced {
         url: gateway.url(),
         _dir: dir,
-        _gateway: gateway,
+        gateway,
         http: reqwest::Client::new(),
         token,
         cache,
@@ -726,4 +726,59 @@ async fn in_memory_search_matches_sql_for_every_sort_and_filter() {
     let found = s.cache.users(&query).await.unwrap();
     assert_eq!(found.total, 1);
     assert_eq!(found.rows[0].id, someone.id);
+}
+
+/// After the first sync's whole rebuild, a sync bringing a little new usage brings the roll-ups
+/// up to date day by day: the chart's totals for the days touched are the raw rows' sums.
+#[tokio::test]
+async fn new_usage_after_the_first_sync_reaches_the_charts() {
+    let s = start().await;
+    s.sync().await;
+    let today = Utc::now().date_naive();
+    let filter = UsageFilter {
+        from: today - Duration::days(3),
+        to: today,
+        group_by: UsageGroupBy::User,
+        top: 5,
+        user_id: None,
+        group_id: None,
+        model_id: None,
+        workspace_id: None,
+    };
+    let before = s.cache.usage_chart(&filter).await.unwrap();
+    let user = s.cache.users(&UserFilter::default()).await.unwrap().rows[0]
+        .id
+        .clone();
+    let mut tx = s.gateway.state.db.begin_write().await.unwrap();
+    gatehouse_gateway::usage::add_daily(
+        &mut tx,
+        &[gatehouse_gateway::usage::DailyRow {
+            day: today - Duration::days(1),
+            user_id: user.clone(),
+            model_id: "echo".into(),
+            workspace_id: String::new(),
+            requests: 7,
+            input_tokens: 700,
+            output_tokens: 70,
+            cost_micros: 1_234_567,
+        }],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    s.sync().await;
+    let after = s.cache.usage_chart(&filter).await.unwrap();
+    assert_eq!(after.total.requests, before.total.requests + 7);
+    assert_eq!(after.total.input_tokens, before.total.input_tokens + 700);
+    assert!((after.total.cost_usd - before.total.cost_usd - 1.234567).abs() < 1e-6);
+    // The rolled-up days agree with the raw rows.
+    let raw: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(requests), 0) AS INTEGER) FROM usage_daily WHERE day >= $1 AND day <= $2",
+    )
+    .bind(filter.from.to_string())
+    .bind(filter.to.to_string())
+    .fetch_one(s.cache.pool())
+    .await
+    .unwrap();
+    assert_eq!(after.total.requests, raw);
 }

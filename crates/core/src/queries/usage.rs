@@ -152,6 +152,9 @@ fn by_cost(a: &(String, i64), b: &(String, i64)) -> std::cmp::Ordering {
     b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0))
 }
 
+/// More stale days than this and the roll-ups are rebuilt whole rather than day by day.
+const WHOLE_REBUILD_DAYS: usize = 14;
+
 impl Cache {
     /// Brings the usage roll-ups up to date for the days a sync changed; returns how many days
     /// it rebuilt. Every usage query calls it; a sync may call it too, to pay the cost early.
@@ -167,10 +170,43 @@ impl Cache {
         let days: Vec<String> = sqlx::query_scalar("SELECT day FROM usage_stale_days")
             .fetch_all(&mut *tx)
             .await?;
+        const DIMS: [(&str, &str); 4] = [
+            ("user", "user_id"),
+            ("model", "model_id"),
+            ("workspace", "workspace_id"),
+            ("all", "''"),
+        ];
+        if days.len() > WHOLE_REBUILD_DAYS {
+            // A large sync (the first one): one grouped pass per dimension over every usage row,
+            // written in key order, is far cheaper than rebuilding day by day into a large
+            // table at scattered places.
+            sqlx::query("DELETE FROM usage_rollup")
+                .execute(&mut *tx)
+                .await?;
+            for (dim, column) in DIMS {
+                sqlx::query(&format!(
+                    "INSERT INTO usage_rollup (dim, key, day, requests, input_tokens, output_tokens, cost_micros) \
+                     SELECT '{dim}', {column}, day, SUM(requests), SUM(input_tokens), SUM(output_tokens), \
+                     SUM(cost_micros) FROM usage_daily GROUP BY {column}, day ORDER BY {column}, day"
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("DELETE FROM usage_key_totals")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO usage_key_totals (dim, key, cost_micros) \
+                 SELECT dim, key, SUM(cost_micros) FROM usage_rollup WHERE dim <> 'all' \
+                 GROUP BY dim, key",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         const TOTALS: &str = "INSERT INTO usage_key_totals (dim, key, cost_micros) \
              SELECT dim, key, SIGN * cost_micros FROM usage_rollup WHERE day = $1 AND dim <> 'all' \
              ON CONFLICT (dim, key) DO UPDATE SET cost_micros = cost_micros + excluded.cost_micros";
-        for day in &days {
+        for day in days.iter().filter(|_| days.len() <= WHOLE_REBUILD_DAYS) {
             sqlx::query(&TOTALS.replace("SIGN", "-1"))
                 .bind(day)
                 .execute(&mut *tx)
@@ -179,12 +215,7 @@ impl Cache {
                 .bind(day)
                 .execute(&mut *tx)
                 .await?;
-            for (dim, column) in [
-                ("user", "user_id"),
-                ("model", "model_id"),
-                ("workspace", "workspace_id"),
-                ("all", "''"),
-            ] {
+            for (dim, column) in DIMS {
                 // The row id starts with the day: the primary key finds the day's rows.
                 sqlx::query(&format!(
                     "INSERT INTO usage_rollup (dim, key, day, requests, input_tokens, output_tokens, cost_micros) \
