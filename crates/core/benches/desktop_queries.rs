@@ -3,10 +3,7 @@
 //! Prints `BENCH <name> <value> ms` lines:
 //! - desktop_search_p50_ms / desktop_search_p99_ms: a page of 100 users for a mix of substring
 //!   searches (3 to 6 characters of a name or an e-mail) and role, status and workspace filters;
-//! - desktop_chart_query_p99_ms: 90 days of usage stacked by the top 10 users;
-//! - desktop_usage_rollup_ms: the one-off roll-up of the usage a first sync brought;
-//! - desktop_usage_apply_*: applying 200,000 usage rows to an empty cache with the triggers that
-//!   mark days stale for the roll-ups, and without them: what the roll-ups cost a sync.
+//! - desktop_chart_query_p99_ms: 90 days of usage stacked by the top 10 users.
 
 use std::time::Instant;
 
@@ -261,11 +258,6 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
 
-    let t = Instant::now();
-    let days = cache.refresh_usage_rollup().await.expect("roll-up");
-    let rollup_ms = ms(t);
-    eprintln!("rolled up {days} days");
-
     // Searches: a substring of someone's name or e-mail, with a filter three times in four.
     let mut search = Vec::new();
     let mut by_kind: [Vec<f64>; 4] = Default::default();
@@ -324,8 +316,6 @@ async fn main() {
         assert_eq!(c.days.len(), DAYS as usize);
     }
 
-    let (with, without) = trigger_cost(dir.path(), &mut rng).await;
-
     println!(
         "BENCH desktop_search_p50_ms {:.2} ms",
         percentile(&mut search, 0.5)
@@ -338,69 +328,8 @@ async fn main() {
         "BENCH desktop_chart_query_p99_ms {:.2} ms",
         percentile(&mut chart, 0.99)
     );
-    println!("BENCH desktop_usage_rollup_ms {rollup_ms:.0} ms");
     if std::env::var_os("GATEHOUSE_BENCH_KEEP").is_some() {
         eprintln!("kept the cache in {}", dir.keep().display());
         return;
     }
-    println!("BENCH desktop_usage_apply_with_stale_triggers_ms {with:.0} ms");
-    println!("BENCH desktop_usage_apply_without_stale_triggers_ms {without:.0} ms");
-}
-
-/// Milliseconds to apply 200,000 usage rows to an empty cache, with the stale-day triggers and
-/// without them (best of three each).
-async fn trigger_cost(dir: &std::path::Path, rng: &mut StdRng) -> (f64, f64) {
-    let mut fill = Fill {
-        changes: Vec::new(),
-        revision: 0,
-    };
-    let today = Utc::now().date_naive();
-    for i in 0..200_000 {
-        let day = today - Duration::days(i % DAYS);
-        let user = format!("usr_{:06}", rng.gen_range(0..USERS));
-        let model = MODELS[i as usize % MODELS.len()];
-        fill.push(
-            SyncKind::UsageDaily,
-            format!("{day}:{user}:{model}:{i}"),
-            &UsageDaily {
-                day,
-                user_id: user,
-                model_id: model.into(),
-                workspace_id: i.to_string(),
-                requests: 1,
-                input_tokens: 100,
-                output_tokens: 10,
-                cost_usd: 0.0001,
-                revision: 0,
-            },
-        );
-    }
-    let mut best = [f64::MAX, f64::MAX];
-    for round in 0..6 {
-        let with_triggers = round % 2 == 0;
-        let path = dir.join(format!("apply-{round}.sqlite"));
-        let cache = Cache::open(&path, gatehouse_core::seal::Seal::generate().0)
-            .await
-            .expect("cache");
-        if !with_triggers {
-            for t in [
-                "usage_daily_inserted",
-                "usage_daily_updated",
-                "usage_daily_deleted",
-            ] {
-                sqlx::query(&format!("DROP TRIGGER {t}"))
-                    .execute(cache.pool())
-                    .await
-                    .expect("drop trigger");
-            }
-        }
-        let t = Instant::now();
-        for batch in fill.changes.chunks(5000) {
-            let last = batch.last().map_or(0, |c| c.revision);
-            cache.apply(batch, last).await.expect("apply");
-        }
-        let i = usize::from(!with_triggers);
-        best[i] = best[i].min(ms(t));
-    }
-    (best[0], best[1])
 }

@@ -44,9 +44,6 @@ pub async fn sync(
             None => break,
         }
     }
-    // The usage roll-ups are brought up to date here, once per sync, so that no screen pays for
-    // a large sync's usage on its first read.
-    cache.refresh_usage_rollup().await?;
     let synced_at = Utc::now();
     cache.mark_synced(synced_at).await?;
     Ok(SyncReport {

@@ -749,28 +749,46 @@ async fn new_usage_after_the_first_sync_reaches_the_charts() {
     let user = s.cache.users(&UserFilter::default()).await.unwrap().rows[0]
         .id
         .clone();
-    let mut tx = s.gateway.state.db.begin_write().await.unwrap();
-    gatehouse_gateway::usage::add_daily(
-        &mut tx,
-        &[gatehouse_gateway::usage::DailyRow {
-            day: today - Duration::days(1),
-            user_id: user.clone(),
-            model_id: "echo".into(),
-            workspace_id: String::new(),
-            requests: 7,
-            input_tokens: 700,
-            output_tokens: 70,
-            cost_micros: 1_234_567,
-        }],
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    s.sync().await;
+    // The same day, user and model twice: the second time the gateway updates the row, and the
+    // cache replaces it, which must take the first amounts out of the roll-ups before adding.
+    for round in 1..=2 {
+        let mut tx = s.gateway.state.db.begin_write().await.unwrap();
+        gatehouse_gateway::usage::add_daily(
+            &mut tx,
+            &[gatehouse_gateway::usage::DailyRow {
+                day: today - Duration::days(1),
+                user_id: user.clone(),
+                model_id: "echo".into(),
+                workspace_id: String::new(),
+                requests: 7,
+                input_tokens: 700,
+                output_tokens: 70,
+                cost_micros: 1_234_567,
+            }],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        s.sync().await;
+        let after = s.cache.usage_chart(&filter).await.unwrap();
+        assert_eq!(after.total.requests, before.total.requests + 7 * round);
+        assert_eq!(
+            after.total.input_tokens,
+            before.total.input_tokens + 700 * round
+        );
+        let added = 1.234567 * round as f64;
+        assert!((after.total.cost_usd - before.total.cost_usd - added).abs() < 1e-6);
+        let by_model = s
+            .cache
+            .usage_chart(&UsageFilter {
+                group_by: UsageGroupBy::Model,
+                ..filter.clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_model.total, after.total);
+    }
     let after = s.cache.usage_chart(&filter).await.unwrap();
-    assert_eq!(after.total.requests, before.total.requests + 7);
-    assert_eq!(after.total.input_tokens, before.total.input_tokens + 700);
-    assert!((after.total.cost_usd - before.total.cost_usd - 1.234567).abs() < 1e-6);
     // The rolled-up days agree with the raw rows.
     let raw: i64 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(requests), 0) AS INTEGER) FROM usage_daily WHERE day >= $1 AND day <= $2",

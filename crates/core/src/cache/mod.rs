@@ -69,7 +69,9 @@ impl Cache {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // A replaced usage row's DELETE trigger keeps the usage roll-ups exact (0003).
+            .pragma("recursive_triggers", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)

@@ -33,7 +33,6 @@ impl Cache {
         first: NaiveDate,
         last: NaiveDate,
     ) -> CoreResult<HashMap<NaiveDate, i64>> {
-        self.refresh_usage_rollup().await?;
         let (sql, key) = match (subject.kind, subject.id.as_deref()) {
             (None, None) => (
                 "SELECT day, cost_micros FROM usage_rollup WHERE dim = 'all' AND key = $1 \
@@ -41,14 +40,14 @@ impl Cache {
                 "",
             ),
             (Some(SubjectKind::User), Some(id)) => (
-                "SELECT day, cost_micros FROM usage_rollup WHERE dim = 'user' AND key = $1 \
-                 AND day >= $2 AND day <= $3",
+                "SELECT day, SUM(cost_micros) FROM usage_daily WHERE user_id = $1 \
+                 AND day >= $2 AND day <= $3 GROUP BY day",
                 id,
             ),
             (Some(SubjectKind::Group), Some(id)) => (
-                "SELECT r.day, SUM(r.cost_micros) FROM group_members gm JOIN usage_rollup r \
-                 ON r.dim = 'user' AND r.key = gm.user_id AND r.day >= $2 AND r.day <= $3 \
-                 WHERE gm.group_id = $1 GROUP BY r.day",
+                "SELECT u.day, SUM(u.cost_micros) FROM group_members gm JOIN usage_daily u \
+                 ON u.user_id = gm.user_id AND u.day >= $2 AND u.day <= $3 \
+                 WHERE gm.group_id = $1 GROUP BY u.day",
                 id,
             ),
             _ => {

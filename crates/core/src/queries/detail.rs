@@ -91,11 +91,10 @@ impl Cache {
         .map(|d| parse::<AuditEntry>("audit entry", d))
         .collect::<CoreResult<Vec<_>>>()?;
 
-        self.refresh_usage_rollup().await?;
         let (first, next) = month_of(self.today(Utc::now()).await?);
         let spend: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(cost_micros), 0) FROM usage_rollup \
-             WHERE dim = 'user' AND key = $1 AND day >= $2 AND day < $3",
+            "SELECT COALESCE(SUM(cost_micros), 0) FROM usage_daily \
+             WHERE user_id = $1 AND day >= $2 AND day < $3",
         )
         .bind(user_id)
         .bind(first.to_string())

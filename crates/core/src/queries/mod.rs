@@ -2,9 +2,8 @@
 //! offline. Bad input (an inverted range, a page too large, an unknown sort) is
 //! [`CoreError::Invalid`] with a message for people, never a panic.
 //!
-//! Usage is read from roll-ups per day and user, model, workspace and org (migration 0003),
-//! which a sync only marks stale; [`Cache::refresh_usage_rollup`] rebuilds the stale days, and
-//! every query that reads usage calls it first.
+//! Usage is read from roll-ups per day and model, workspace and org, which triggers keep exact
+//! as usage rows change, and per user through a covering index (migration 0003).
 
 use std::str::FromStr;
 

@@ -152,93 +152,7 @@ fn by_cost(a: &(String, i64), b: &(String, i64)) -> std::cmp::Ordering {
     b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0))
 }
 
-/// More stale days than this and the roll-ups are rebuilt whole rather than day by day.
-const WHOLE_REBUILD_DAYS: usize = 14;
-
 impl Cache {
-    /// Brings the usage roll-ups up to date for the days a sync changed; returns how many days
-    /// it rebuilt. Every usage query calls it; a sync may call it too, to pay the cost early.
-    pub async fn refresh_usage_rollup(&self) -> CoreResult<u64> {
-        let stale: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM usage_stale_days)")
-            .fetch_one(self.pool())
-            .await?;
-        if !stale {
-            return Ok(0);
-        }
-        // IMMEDIATE: a second caller waits here, then finds nothing left to do.
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let days: Vec<String> = sqlx::query_scalar("SELECT day FROM usage_stale_days")
-            .fetch_all(&mut *tx)
-            .await?;
-        const DIMS: [(&str, &str); 4] = [
-            ("user", "user_id"),
-            ("model", "model_id"),
-            ("workspace", "workspace_id"),
-            ("all", "''"),
-        ];
-        if days.len() > WHOLE_REBUILD_DAYS {
-            // A large sync (the first one): one grouped pass per dimension over every usage row,
-            // written in key order, is far cheaper than rebuilding day by day into a large
-            // table at scattered places.
-            sqlx::query("DELETE FROM usage_rollup")
-                .execute(&mut *tx)
-                .await?;
-            for (dim, column) in DIMS {
-                sqlx::query(&format!(
-                    "INSERT INTO usage_rollup (dim, key, day, requests, input_tokens, output_tokens, cost_micros) \
-                     SELECT '{dim}', {column}, day, SUM(requests), SUM(input_tokens), SUM(output_tokens), \
-                     SUM(cost_micros) FROM usage_daily GROUP BY {column}, day ORDER BY {column}, day"
-                ))
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query("DELETE FROM usage_key_totals")
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO usage_key_totals (dim, key, cost_micros) \
-                 SELECT dim, key, SUM(cost_micros) FROM usage_rollup WHERE dim <> 'all' \
-                 GROUP BY dim, key",
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        const TOTALS: &str = "INSERT INTO usage_key_totals (dim, key, cost_micros) \
-             SELECT dim, key, SIGN * cost_micros FROM usage_rollup WHERE day = $1 AND dim <> 'all' \
-             ON CONFLICT (dim, key) DO UPDATE SET cost_micros = cost_micros + excluded.cost_micros";
-        for day in days.iter().filter(|_| days.len() <= WHOLE_REBUILD_DAYS) {
-            sqlx::query(&TOTALS.replace("SIGN", "-1"))
-                .bind(day)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM usage_rollup WHERE day = $1")
-                .bind(day)
-                .execute(&mut *tx)
-                .await?;
-            for (dim, column) in DIMS {
-                // The row id starts with the day: the primary key finds the day's rows.
-                sqlx::query(&format!(
-                    "INSERT INTO usage_rollup (dim, key, day, requests, input_tokens, output_tokens, cost_micros) \
-                     SELECT '{dim}', {column}, $1, SUM(requests), SUM(input_tokens), SUM(output_tokens), \
-                     SUM(cost_micros) FROM usage_daily \
-                     WHERE id >= $1 || ':' AND id < $1 || ';' AND day = $1 GROUP BY {column}"
-                ))
-                .bind(day)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query(&TOTALS.replace("SIGN", "1"))
-                .bind(day)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("DELETE FROM usage_stale_days")
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(days.len() as u64)
-    }
-
     /// Usage by day over `filter`'s range, stacked by its `group_by`.
     pub async fn usage_chart(&self, filter: &UsageFilter) -> CoreResult<UsageChart> {
         let (from, to, top) = checked(filter)?;
@@ -246,7 +160,6 @@ impl Cache {
         let (keys, day_totals) = if narrowed(filter) {
             self.top_from_rows(filter, column, (from, to), top).await?
         } else {
-            self.refresh_usage_rollup().await?;
             self.top_from_rollup(dim, (&from, &to), top).await?
         };
         let labels = self.labels(filter.group_by, &keys).await?;
@@ -313,15 +226,27 @@ impl Cache {
         (from, to): (&str, &str),
         top: usize,
     ) -> CoreResult<(Vec<KeyDays>, HashMap<NaiveDate, Sums>)> {
-        const DAYS: &str = "SELECT day, requests, input_tokens, output_tokens, cost_micros FROM usage_rollup \
-             WHERE dim = $1 AND key = $2 AND day >= $3 AND day <= $4";
+        // A user's days come from the usage rows by the covering usage_daily_user index; the
+        // other dimensions' (and the org's) from the roll-ups.
+        const ROLLUP_DAYS: &str = "SELECT day, requests, input_tokens, output_tokens, cost_micros \
+             FROM usage_rollup WHERE dim = $1 AND key = $2 AND day >= $3 AND day <= $4";
+        const USER_DAYS: &str = "SELECT day, SUM(requests), SUM(input_tokens), SUM(output_tokens), \
+             SUM(cost_micros) FROM usage_daily WHERE $1 = 'user' AND user_id = $2 AND day >= $3 \
+             AND day <= $4 GROUP BY day";
+        let days_of = |dim: &str| {
+            if dim == "user" {
+                USER_DAYS
+            } else {
+                ROLLUP_DAYS
+            }
+        };
         let read_days = |rows: Vec<SqliteRow>| -> HashMap<NaiveDate, Sums> {
             rows.iter()
                 .map(|r| (day_of(r.get(0)), Sums::read(r, 1)))
                 .collect()
         };
         let day_totals = read_days(
-            sqlx::query(DAYS)
+            sqlx::query(ROLLUP_DAYS)
                 .bind("all")
                 .bind("")
                 .bind(from)
@@ -351,20 +276,25 @@ impl Cache {
                 }
                 tried += 1;
                 if tried > THRESHOLD_KEYS {
-                    best = sqlx::query_as(
+                    let sql = if dim == "user" {
+                        "SELECT user_id, SUM(cost_micros) AS cost FROM usage_daily \
+                         WHERE $1 = 'user' AND day >= $2 AND day <= $3 GROUP BY user_id \
+                         ORDER BY cost DESC, user_id LIMIT $4"
+                    } else {
                         "SELECT key, SUM(cost_micros) AS cost FROM usage_rollup \
                          WHERE dim = $1 AND day >= $2 AND day <= $3 GROUP BY key \
-                         ORDER BY cost DESC, key LIMIT $4",
-                    )
-                    .bind(dim)
-                    .bind(from)
-                    .bind(to)
-                    .bind(top as i64)
-                    .fetch_all(self.pool())
-                    .await?;
+                         ORDER BY cost DESC, key LIMIT $4"
+                    };
+                    best = sqlx::query_as(sql)
+                        .bind(dim)
+                        .bind(from)
+                        .bind(to)
+                        .bind(top as i64)
+                        .fetch_all(self.pool())
+                        .await?;
                     found.clear();
                     for (key, _) in &best {
-                        let rows = sqlx::query(DAYS)
+                        let rows = sqlx::query(days_of(dim))
                             .bind(dim)
                             .bind(key)
                             .bind(from)
@@ -375,7 +305,7 @@ impl Cache {
                     }
                     break 'search;
                 }
-                let rows = sqlx::query(DAYS)
+                let rows = sqlx::query(days_of(dim))
                     .bind(dim)
                     .bind(&key)
                     .bind(from)

@@ -26,18 +26,12 @@ impl Cache {
     /// the in-memory user index; the page's rows are read from the cache.
     pub async fn users(&self, filter: &UserFilter) -> CoreResult<UserRows> {
         let (limit, offset) = page(filter.limit, filter.offset)?;
-        let t0 = std::time::Instant::now();
         let index = self.user_index().await?;
-        let t1 = t0.elapsed();
         let (total, ids) = index.search(filter, limit as usize, offset as usize);
-        let t2 = t0.elapsed();
-        let rows = self.user_rows_of(&ids).await?;
-        eprintln!(
-            "TIMING index {t1:?} search {:?} rows {:?}",
-            t2 - t1,
-            t0.elapsed() - t2
-        );
-        Ok(UserRows { total, rows })
+        Ok(UserRows {
+            total,
+            rows: self.user_rows_of(&ids).await?,
+        })
     }
 
     /// Every row of `filter` in its order, for an export.
@@ -57,7 +51,6 @@ impl Cache {
     }
 
     async fn user_rows_by_id(&self, ids: &[String]) -> CoreResult<HashMap<String, UserRow>> {
-        self.refresh_usage_rollup().await?;
         let (first, next) = month_of(self.today(Utc::now()).await?);
         let rows = sqlx::query(
             "SELECT u.id, u.email, u.name, u.role, u.status, u.created_at, u.last_active_at, \
@@ -65,8 +58,8 @@ impl Cache {
               WHERE m.user_id = u.id) AS workspaces, \
              (SELECT group_concat(g.name, char(31)) FROM group_members gm JOIN groups g ON g.id = gm.group_id \
               WHERE gm.user_id = u.id) AS groups, \
-             (SELECT COALESCE(SUM(r.cost_micros), 0) FROM usage_rollup r \
-              WHERE r.dim = 'user' AND r.key = u.id AND r.day >= $2 AND r.day < $3) AS spend \
+             (SELECT COALESCE(SUM(d.cost_micros), 0) FROM usage_daily d \
+              WHERE d.user_id = u.id AND d.day >= $2 AND d.day < $3) AS spend \
              FROM json_each($1) j CROSS JOIN users u ON u.id = j.value",
         )
         .bind(id_list(ids))
