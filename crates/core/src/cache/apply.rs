@@ -16,6 +16,7 @@ use gatehouse_api::{
 use serde::Deserialize;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::rollup::RollupDelta;
 use super::{Cache, decode};
 use crate::error::{CoreError, CoreResult};
 use crate::seal::Seal;
@@ -136,19 +137,26 @@ fn table(kind: SyncKind) -> &'static Table {
 /// A usage row as the gateway sends it, borrowed from the page: 1,000,000 of them make a first
 /// sync of a large organisation, so no owned strings.
 #[derive(Deserialize)]
-struct UsageWire<'a> {
+pub(super) struct UsageWire<'a> {
     #[serde(borrow)]
-    day: Cow<'a, str>,
+    pub day: Cow<'a, str>,
     #[serde(borrow)]
-    user_id: Cow<'a, str>,
+    pub user_id: Cow<'a, str>,
     #[serde(borrow)]
-    model_id: Cow<'a, str>,
+    pub model_id: Cow<'a, str>,
     #[serde(borrow)]
-    workspace_id: Cow<'a, str>,
-    requests: i64,
-    input_tokens: i64,
-    output_tokens: i64,
+    pub workspace_id: Cow<'a, str>,
+    pub requests: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
     cost_usd: f64,
+}
+
+impl UsageWire<'_> {
+    /// Exact: the gateway prints micro-dollars with six decimals.
+    pub fn cost_micros(&self) -> i64 {
+        (self.cost_usd * 1e6).round() as i64
+    }
 }
 
 /// The columns of an audit entry the cache indexes; its `summary` stays in `data` unparsed.
@@ -264,6 +272,7 @@ fn columns<'a>(change: &'a SyncChange, seal: &Seal, out: &mut Vec<Col<'a>>) -> C
         }
         SyncKind::UsageDaily => {
             let u: UsageWire = decode(change)?;
+            let cost = u.cost_micros();
             out.extend([
                 id(),
                 text(u.day),
@@ -273,8 +282,7 @@ fn columns<'a>(change: &'a SyncChange, seal: &Seal, out: &mut Vec<Col<'a>>) -> C
                 Col::Int(u.requests),
                 Col::Int(u.input_tokens),
                 Col::Int(u.output_tokens),
-                // Exact: the gateway prints micro-dollars with six decimals.
-                Col::Int((u.cost_usd * 1e6).round() as i64),
+                Col::Int(cost),
             ]);
         }
         SyncKind::Alert => {
@@ -363,6 +371,7 @@ impl Cache {
         let mut ordered: Vec<&SyncChange> = changes.iter().collect();
         ordered.sort_by_key(|c| c.kind as u8);
         let mut tx = self.pool.begin().await?;
+        let rollup = RollupDelta::of_batch(&mut tx, &ordered).await?;
         let mut values = Vec::new();
         for run in ordered.chunk_by(|a, b| a.kind == b.kind && a.deleted == b.deleted) {
             let table = table(run[0].kind);
@@ -382,6 +391,7 @@ impl Cache {
             insert(&mut tx, table, &values).await?;
         }
         drop(values);
+        rollup.write(&mut tx).await?;
         sqlx::query("UPDATE sync_state SET since = $1 WHERE id = 1")
             .bind(next_since)
             .execute(&mut *tx)

@@ -18,6 +18,7 @@ use crate::queries::user_index::UserIndex;
 use crate::seal::Seal;
 
 mod apply;
+mod rollup;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -69,9 +70,7 @@ impl Cache {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            // A replaced usage row's DELETE trigger keeps the usage roll-ups exact (0003).
-            .pragma("recursive_triggers", "ON");
+            .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
