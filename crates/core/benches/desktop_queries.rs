@@ -251,6 +251,8 @@ async fn main() {
         }
     }
     fill.flush(&cache).await;
+    // What the end of a sync does.
+    cache.refresh_usage_rollup().await.expect("roll-up");
     eprintln!(
         "filled {} users and {} usage rows in {:.1} s",
         USERS,

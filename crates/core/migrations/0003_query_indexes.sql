@@ -10,10 +10,25 @@ CREATE INDEX users_last_active ON users (last_active_at);
 CREATE INDEX usage_daily_user ON usage_daily
     (user_id, day, requests, input_tokens, output_tokens, cost_micros);
 
+-- The days whose usage changed since the roll-ups below were last brought up to date: a sync
+-- marks them (one tiny upsert per usage row) and brings the roll-ups up to date at its end
+-- (Cache::refresh_usage_rollup).
+CREATE TABLE usage_stale_days (day TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT OR IGNORE INTO usage_stale_days SELECT DISTINCT day FROM usage_daily;
+CREATE TRIGGER usage_daily_inserted AFTER INSERT ON usage_daily BEGIN
+    INSERT OR IGNORE INTO usage_stale_days (day) VALUES (new.day);
+END;
+CREATE TRIGGER usage_daily_updated AFTER UPDATE ON usage_daily BEGIN
+    INSERT OR IGNORE INTO usage_stale_days (day) VALUES (old.day);
+    INSERT OR IGNORE INTO usage_stale_days (day) VALUES (new.day);
+END;
+CREATE TRIGGER usage_daily_deleted AFTER DELETE ON usage_daily BEGIN
+    INSERT OR IGNORE INTO usage_stale_days (day) VALUES (old.day);
+END;
+
 -- Usage per day and per model (dim 'model'), workspace ('workspace') and for the whole org
--- ('all', key ''): a few thousand rows that stacked charts read instead of a million. Each
--- applied batch adds its usage rows' amounts and takes out those of the rows it replaced or
--- deleted (cache/rollup.rs), in the batch's transaction, so they are always exact.
+-- ('all', key ''): a few thousand rows that stacked charts read instead of a million, rebuilt
+-- for the stale days from the usage rows of those days.
 CREATE TABLE usage_rollup (
     dim TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -27,6 +42,8 @@ CREATE TABLE usage_rollup (
 
 -- Each user's, model's and workspace's cost over every cached day: an upper bound of its cost in
 -- any range, which lets a top-N chart stop after the few keys that can still make the top.
+-- Recomputed when usage changed: users' from the usage_daily_user index in one ordered pass,
+-- models' and workspaces' from the roll-up.
 CREATE TABLE usage_key_totals (
     dim TEXT NOT NULL,
     key TEXT NOT NULL,

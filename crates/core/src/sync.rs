@@ -44,6 +44,8 @@ pub async fn sync(
             None => break,
         }
     }
+    // The usage roll-ups are brought up to date once per sync, so no screen pays for them.
+    cache.refresh_usage_rollup().await?;
     let synced_at = Utc::now();
     cache.mark_synced(synced_at).await?;
     Ok(SyncReport {

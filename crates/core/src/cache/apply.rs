@@ -16,7 +16,6 @@ use gatehouse_api::{
 use serde::Deserialize;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::rollup::RollupDelta;
 use super::{Cache, decode};
 use crate::error::{CoreError, CoreResult};
 use crate::seal::Seal;
@@ -137,24 +136,24 @@ fn table(kind: SyncKind) -> &'static Table {
 /// A usage row as the gateway sends it, borrowed from the page: 1,000,000 of them make a first
 /// sync of a large organisation, so no owned strings.
 #[derive(Deserialize)]
-pub(super) struct UsageWire<'a> {
+struct UsageWire<'a> {
     #[serde(borrow)]
-    pub day: Cow<'a, str>,
+    day: Cow<'a, str>,
     #[serde(borrow)]
-    pub user_id: Cow<'a, str>,
+    user_id: Cow<'a, str>,
     #[serde(borrow)]
-    pub model_id: Cow<'a, str>,
+    model_id: Cow<'a, str>,
     #[serde(borrow)]
-    pub workspace_id: Cow<'a, str>,
-    pub requests: i64,
-    pub input_tokens: i64,
-    pub output_tokens: i64,
+    workspace_id: Cow<'a, str>,
+    requests: i64,
+    input_tokens: i64,
+    output_tokens: i64,
     cost_usd: f64,
 }
 
 impl UsageWire<'_> {
     /// Exact: the gateway prints micro-dollars with six decimals.
-    pub fn cost_micros(&self) -> i64 {
+    fn cost_micros(&self) -> i64 {
         (self.cost_usd * 1e6).round() as i64
     }
 }
@@ -371,7 +370,6 @@ impl Cache {
         let mut ordered: Vec<&SyncChange> = changes.iter().collect();
         ordered.sort_by_key(|c| c.kind as u8);
         let mut tx = self.pool.begin().await?;
-        let rollup = RollupDelta::of_batch(&mut tx, &ordered).await?;
         let mut values = Vec::new();
         for run in ordered.chunk_by(|a, b| a.kind == b.kind && a.deleted == b.deleted) {
             let table = table(run[0].kind);
@@ -391,7 +389,6 @@ impl Cache {
             insert(&mut tx, table, &values).await?;
         }
         drop(values);
-        rollup.write(&mut tx).await?;
         sqlx::query("UPDATE sync_state SET since = $1 WHERE id = 1")
             .bind(next_since)
             .execute(&mut *tx)

@@ -18,7 +18,6 @@ use crate::queries::user_index::UserIndex;
 use crate::seal::Seal;
 
 mod apply;
-mod rollup;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

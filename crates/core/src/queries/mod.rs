@@ -2,8 +2,9 @@
 //! offline. Bad input (an inverted range, a page too large, an unknown sort) is
 //! [`CoreError::Invalid`] with a message for people, never a panic.
 //!
-//! Usage is read from roll-ups per day and model, workspace and org, which triggers keep exact
-//! as usage rows change, and per user through a covering index (migration 0003).
+//! Usage is read from roll-ups per day and model, workspace and org, which each sync brings up
+//! to date for the days it changed ([`Cache::refresh_usage_rollup`]), and per user through a
+//! covering index (migration 0003).
 
 use std::str::FromStr;
 

@@ -153,6 +153,63 @@ fn by_cost(a: &(String, i64), b: &(String, i64)) -> std::cmp::Ordering {
 }
 
 impl Cache {
+    /// Brings the usage roll-ups up to date for the days whose usage changed; returns how many
+    /// days it rebuilt. A sync calls it at its end, so that no screen pays for a sync's usage.
+    pub async fn refresh_usage_rollup(&self) -> CoreResult<u64> {
+        // IMMEDIATE: a second caller waits here, then finds nothing left to do.
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let days: Vec<String> = sqlx::query_scalar("SELECT day FROM usage_stale_days")
+            .fetch_all(&mut *tx)
+            .await?;
+        if days.is_empty() {
+            return Ok(0);
+        }
+        for day in &days {
+            sqlx::query("DELETE FROM usage_rollup WHERE day = $1")
+                .bind(day)
+                .execute(&mut *tx)
+                .await?;
+            for (dim, column) in [
+                ("model", "model_id"),
+                ("workspace", "workspace_id"),
+                ("all", "''"),
+            ] {
+                // The row id starts with the day: the primary key finds the day's rows.
+                sqlx::query(&format!(
+                    "INSERT INTO usage_rollup (dim, key, day, requests, input_tokens, output_tokens, cost_micros) \
+                     SELECT '{dim}', {column}, $1, SUM(requests), SUM(input_tokens), SUM(output_tokens), \
+                     SUM(cost_micros) FROM usage_daily \
+                     WHERE id >= $1 || ':' AND id < $1 || ';' AND day = $1 GROUP BY {column}"
+                ))
+                .bind(day)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query("DELETE FROM usage_key_totals")
+            .execute(&mut *tx)
+            .await?;
+        // In the order of the users' index: one pass, no sort.
+        sqlx::query(
+            "INSERT INTO usage_key_totals (dim, key, cost_micros) \
+             SELECT 'user', user_id, SUM(cost_micros) FROM usage_daily INDEXED BY usage_daily_user \
+             GROUP BY user_id",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO usage_key_totals (dim, key, cost_micros) \
+             SELECT dim, key, SUM(cost_micros) FROM usage_rollup WHERE dim <> 'all' GROUP BY dim, key",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM usage_stale_days")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(days.len() as u64)
+    }
+
     /// Usage by day over `filter`'s range, stacked by its `group_by`.
     pub async fn usage_chart(&self, filter: &UsageFilter) -> CoreResult<UsageChart> {
         let (from, to, top) = checked(filter)?;
