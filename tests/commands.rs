@@ -129,6 +129,62 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
     .unwrap_err();
     assert_eq!(refused["code"], "invalid", "{refused}");
 
+    // The screens' reads answer from the cache; an invitation's link never crosses IPC.
+    let overview: serde_json::Value = invoke(&main, "plugin:console|overview", json!({})).unwrap();
+    assert_eq!(
+        overview["org_name"],
+        gatehouse_gateway::demo::DEMO_ORG,
+        "{overview}"
+    );
+    assert_eq!(overview["total_users"], gatehouse_gateway::demo::DEMO_USERS);
+    let invitations: serde_json::Value = invoke(
+        &main,
+        "plugin:console|list_invitations",
+        json!({ "filter": { "status": "pending" } }),
+    )
+    .unwrap();
+    let rows = invitations["rows"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r["has_link"] == true && r["invitation"]["link"].is_null())
+    );
+    assert!(!invitations.to_string().contains("/invite/"));
+    let workspaces: serde_json::Value =
+        invoke(&main, "plugin:console|list_workspaces", json!({})).unwrap();
+    assert!(!workspaces.as_array().unwrap().is_empty());
+    let today = chrono::Utc::now().date_naive();
+    let chart: serde_json::Value = invoke(
+        &main,
+        "plugin:console|usage_chart",
+        json!({ "filter": { "from": (today - chrono::Duration::days(29)).to_string(), "to": today.to_string(), "group_by": "model" } }),
+    )
+    .unwrap();
+    assert_eq!(chart["days"].as_array().unwrap().len(), 30);
+    let inverted = invoke::<serde_json::Value>(
+        &main,
+        "plugin:console|usage_chart",
+        json!({ "filter": { "from": today.to_string(), "to": (today - chrono::Duration::days(1)).to_string() } }),
+    )
+    .unwrap_err();
+    assert_eq!(inverted["code"], "invalid", "{inverted}");
+    let admin = users
+        .rows
+        .iter()
+        .find(|u| u.email == gatehouse_gateway::demo::DEMO_ADMIN_EMAIL)
+        .unwrap();
+    let detail: serde_json::Value = invoke(
+        &main,
+        "plugin:console|user_detail",
+        json!({ "id": admin.id }),
+    )
+    .unwrap();
+    assert_eq!(
+        detail["user"]["email"],
+        gatehouse_gateway::demo::DEMO_ADMIN_EMAIL,
+        "{detail}"
+    );
+
     // A window the capability does not name may call nothing.
     let other = tauri::WebviewWindowBuilder::new(&app, "other", Default::default())
         .build()

@@ -2,9 +2,15 @@
 //! arguments, calls one core function and maps the error.
 
 use gatehouse_api::Secret;
+use gatehouse_core::cache::Cache;
 use gatehouse_core::changes::{Change, Changed};
+use std::path::PathBuf;
+
+use gatehouse_api::Model;
 use gatehouse_core::ipc::{
-    AppStatus, IpcError, ProfileInput, ProfileSummary, SignIn, SyncReport, UserFilter, UserRows,
+    AppStatus, AuditFilter, AuditRows, BudgetStatus, GroupMemberRow, GroupRow, InvitationFilter,
+    InvitationRows, IpcError, Overview, ProfileInput, ProfileSummary, SignIn, SpendSubject,
+    SyncReport, UsageChart, UsageFilter, UserDetail, UserFilter, UserRows, WorkspaceRow,
 };
 use gatehouse_core::settings::Settings;
 use tauri::{AppHandle, Runtime, State};
@@ -142,4 +148,150 @@ fn copy<R: Runtime>(app: &AppHandle<R>, secret: &Secret) -> Result<(), IpcError>
 #[tauri::command]
 pub fn app_version<R: Runtime>(app: AppHandle<R>) -> String {
     app.package_info().version.to_string()
+}
+
+#[tauri::command]
+pub async fn user_detail(state: State<'_, AppState>, id: String) -> Result<UserDetail, IpcError> {
+    cached(&state)
+        .await?
+        .user_detail(&id)
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn list_invitations(
+    state: State<'_, AppState>,
+    filter: InvitationFilter,
+) -> Result<InvitationRows, IpcError> {
+    cached(&state)
+        .await?
+        .invitations(&filter)
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+/// Puts an invitation's link on the clipboard, from the cache: it works offline, and the link
+/// (the invitee's token) never reaches the web view.
+#[tauri::command]
+pub async fn copy_invite_link<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<(), IpcError> {
+    let link = cached(&state)
+        .await?
+        .invite_link(&id)
+        .await
+        .map_err(|e| e.to_ipc())?;
+    copy(&app, &link)
+}
+
+#[tauri::command]
+pub async fn usage_chart(
+    state: State<'_, AppState>,
+    filter: UsageFilter,
+) -> Result<UsageChart, IpcError> {
+    cached(&state)
+        .await?
+        .usage_chart(&filter)
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn budget_status(
+    state: State<'_, AppState>,
+    subject: SpendSubject,
+) -> Result<BudgetStatus, IpcError> {
+    cached(&state)
+        .await?
+        .budget_status(&subject)
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn overview(state: State<'_, AppState>) -> Result<Overview, IpcError> {
+    cached(&state)
+        .await?
+        .overview()
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn list_audit(
+    state: State<'_, AppState>,
+    filter: AuditFilter,
+) -> Result<AuditRows, IpcError> {
+    cached(&state)
+        .await?
+        .audit(&filter)
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn list_workspaces(state: State<'_, AppState>) -> Result<Vec<WorkspaceRow>, IpcError> {
+    cached(&state)
+        .await?
+        .workspaces()
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn list_groups(state: State<'_, AppState>) -> Result<Vec<GroupRow>, IpcError> {
+    cached(&state).await?.groups().await.map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn list_group_members(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<Vec<GroupMemberRow>, IpcError> {
+    cached(&state)
+        .await?
+        .group_members(&id)
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn list_models(state: State<'_, AppState>) -> Result<Vec<Model>, IpcError> {
+    cached(&state).await?.models().await.map_err(|e| e.to_ipc())
+}
+
+/// Writes the users matching `filter` as CSV to `path` (chosen in a save dialog); how many rows.
+#[tauri::command]
+pub async fn export_users_csv(
+    state: State<'_, AppState>,
+    filter: UserFilter,
+    path: PathBuf,
+) -> Result<u64, IpcError> {
+    cached(&state)
+        .await?
+        .export_users_csv(&filter, &path)
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+/// Writes the usage rows matching `filter` as CSV to `path`; how many rows.
+#[tauri::command]
+pub async fn export_usage_csv(
+    state: State<'_, AppState>,
+    filter: UsageFilter,
+    path: PathBuf,
+) -> Result<u64, IpcError> {
+    cached(&state)
+        .await?
+        .export_usage_csv(&filter, &path)
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+/// The active profile's cache, for the commands that read it.
+async fn cached(state: &State<'_, AppState>) -> Result<Cache, IpcError> {
+    state.console.cache().await.map_err(|e| e.to_ipc())
 }

@@ -36,6 +36,19 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
             commands::get_settings,
             commands::set_settings,
             commands::apply_change,
+            commands::user_detail,
+            commands::list_invitations,
+            commands::copy_invite_link,
+            commands::usage_chart,
+            commands::budget_status,
+            commands::overview,
+            commands::list_audit,
+            commands::list_workspaces,
+            commands::list_groups,
+            commands::list_group_members,
+            commands::list_models,
+            commands::export_users_csv,
+            commands::export_usage_csv,
         ])
         .build()
 }

@@ -376,17 +376,20 @@ async fn invitations_usage_budgets_overview_audit_and_lists() {
             .iter()
             .map(|i| (i.id.clone(), i.status, i.link.clone()))
             .collect();
-        let mut b: Vec<_> = cached
-            .rows
-            .iter()
-            .map(|r| {
-                (
-                    r.invitation.id.clone(),
-                    r.invitation.status,
-                    r.invitation.link.clone(),
-                )
-            })
-            .collect();
+        let mut b = Vec::new();
+        for r in &cached.rows {
+            assert_eq!(r.invitation.link, None, "a list never carries a link");
+            if r.invitation.status == InvitationStatus::Pending {
+                assert!(r.has_link, "a pending invitation's link is copyable");
+            }
+            let link = s.cache.invite_link(&r.invitation.id).await.ok();
+            assert_eq!(r.has_link, link.is_some());
+            b.push((
+                r.invitation.id.clone(),
+                r.invitation.status,
+                link.map(|l| l.expose().to_owned()),
+            ));
+        }
         a.sort_by(|x, y| x.0.cmp(&y.0));
         b.sort_by(|x, y| x.0.cmp(&y.0));
         assert_eq!(a, b, "{status:?}");
@@ -423,7 +426,15 @@ async fn invitations_usage_budgets_overview_audit_and_lists() {
         .await
         .unwrap();
     assert_eq!(all_expired.total, 5, "four pending and one expired");
-    assert!(pending.rows.iter().any(|r| r.invitation.link.is_some()));
+    assert!(pending.rows.iter().any(|r| r.has_link));
+    assert_eq!(
+        s.cache
+            .invite_link("inv_nonesuch")
+            .await
+            .unwrap_err()
+            .code(),
+        "invalid"
+    );
 
     // Usage: the chart adds up to the gateway's rows, top users first, then "other".
     let to = Utc::now().date_naive();

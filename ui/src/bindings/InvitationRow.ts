@@ -3,9 +3,13 @@ import type { Invitation } from "./Invitation";
 
 export type InvitationRow = { 
 /**
- * With its status as of now and its link unsealed (when the gateway sent one).
+ * With its status as of now and never its link: that carries the invitee's token.
  */
 invitation: Invitation, 
+/**
+ * The cache holds the link (copy it with `copy_invite_link`).
+ */
+has_link: boolean, 
 /**
  * Seconds until a pending invitation expires; `null` for any other status.
  */

@@ -57,8 +57,10 @@ pub struct InvitationFilter {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct InvitationRow {
-    /// With its status as of now and its link unsealed (when the gateway sent one).
+    /// With its status as of now and never its link: that carries the invitee's token.
     pub invitation: Invitation,
+    /// The cache holds the link (copy it with `copy_invite_link`).
+    pub has_link: bool,
     /// Seconds until a pending invitation expires; `null` for any other status.
     #[ts(type = "number | null")]
     pub seconds_left: Option<i64>,

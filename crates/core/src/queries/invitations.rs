@@ -1,12 +1,13 @@
-//! Invitations by status, as the gateway decides it, with their links unsealed.
+//! Invitations by status, as the gateway decides it. A link carries the invitee's token, so lists
+//! only say whether there is one; [`Cache::invite_link`] unseals it for the clipboard.
 
 use chrono::{DateTime, Utc};
-use gatehouse_api::{Invitation, InvitationStatus};
+use gatehouse_api::{Invitation, InvitationStatus, Secret};
 use sqlx::Row;
 
 use super::{page, parse, stamp};
 use crate::cache::Cache;
-use crate::error::CoreResult;
+use crate::error::{CoreError, CoreResult};
 use crate::ipc::{InvitationFilter, InvitationRow, InvitationRows};
 
 /// The status as of `now`, as the gateway decides it (invitations.rs `InvitationRow::status`):
@@ -39,6 +40,24 @@ fn condition(status: Option<InvitationStatus>) -> &'static str {
 }
 
 impl Cache {
+    /// The link of invitation `id`, unsealed; works offline. Not found: no such invitation,
+    /// or no link cached for it (the gateway sends links only to those who may invite).
+    pub async fn invite_link(&self, id: &str) -> CoreResult<Secret> {
+        let sealed: Option<Option<Vec<u8>>> =
+            sqlx::query_scalar("SELECT link_sealed FROM invitations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        let sealed = sealed
+            .flatten()
+            .ok_or_else(|| CoreError::Invalid("this invitation has no link in the cache".into()))?;
+        self.seal().open(&sealed).map(Secret::new).ok_or_else(|| {
+            CoreError::Invalid(
+                "this invitation's link cannot be read with this profile's key; sync again".into(),
+            )
+        })
+    }
+
     /// Invitations with `filter`'s status as of now, newest first.
     pub async fn invitations(&self, filter: &InvitationFilter) -> CoreResult<InvitationRows> {
         self.invitations_at(filter, Utc::now()).await
@@ -72,12 +91,13 @@ impl Cache {
             .map(|r| {
                 let mut invitation: Invitation = parse("invitation", r.get(0))?;
                 let sealed: Option<Vec<u8>> = r.get(1);
-                invitation.link = sealed.and_then(|s| self.seal().open(&s));
+                let has_link = sealed.is_some();
                 invitation.status = status_at(invitation.status, invitation.expires_at, now);
                 let seconds_left = (invitation.status == InvitationStatus::Pending)
                     .then(|| (invitation.expires_at - now).num_seconds());
                 Ok(InvitationRow {
                     invitation,
+                    has_link,
                     seconds_left,
                 })
             })
