@@ -15,6 +15,7 @@ use gatehouse_core::ipc::{
 use gatehouse_core::settings::Settings;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
+use tauri_plugin_dialog::DialogExt;
 
 use crate::AppState;
 
@@ -263,32 +264,54 @@ pub async fn list_models(state: State<'_, AppState>) -> Result<Vec<Model>, IpcEr
     cached(&state).await?.models().await.map_err(|e| e.to_ipc())
 }
 
-/// Writes the users matching `filter` as CSV to `path` (chosen in a save dialog); how many rows.
+/// Writes the users matching `filter` as CSV to a file the admin picks in a save dialog; how
+/// many rows, or `null` when they cancel. The path never comes from the web view.
 #[tauri::command]
-pub async fn export_users_csv(
+pub async fn export_users_csv<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     filter: UserFilter,
-    path: PathBuf,
-) -> Result<u64, IpcError> {
-    cached(&state)
-        .await?
+) -> Result<Option<u64>, IpcError> {
+    let Some(path) = save_path(&app, "users.csv").await else {
+        return Ok(None);
+    };
+    let cache = cached(&state).await?;
+    cache
         .export_users_csv(&filter, &path)
         .await
+        .map(Some)
         .map_err(|e| e.to_ipc())
 }
 
-/// Writes the usage rows matching `filter` as CSV to `path`; how many rows.
+/// Writes the usage rows matching `filter` as CSV to a file picked in a save dialog.
 #[tauri::command]
-pub async fn export_usage_csv(
+pub async fn export_usage_csv<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     filter: UsageFilter,
-    path: PathBuf,
-) -> Result<u64, IpcError> {
-    cached(&state)
-        .await?
+) -> Result<Option<u64>, IpcError> {
+    let Some(path) = save_path(&app, "usage.csv").await else {
+        return Ok(None);
+    };
+    let cache = cached(&state).await?;
+    cache
         .export_usage_csv(&filter, &path)
         .await
+        .map(Some)
         .map_err(|e| e.to_ipc())
+}
+
+/// Where the admin wants a CSV file saved; `None` when they cancel.
+async fn save_path<R: Runtime>(app: &AppHandle<R>, name: &str) -> Option<PathBuf> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_file_name(name)
+        .add_filter("CSV", &["csv"])
+        .save_file(move |path| {
+            let _ = tx.send(path);
+        });
+    rx.await.ok().flatten().and_then(|p| p.into_path().ok())
 }
 
 /// The active profile's cache, for the commands that read it.

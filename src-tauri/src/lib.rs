@@ -94,6 +94,7 @@ pub fn run() {
         .init();
     tauri::Builder::default()
         .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_dialog::init())
         .plugin(console_plugin())
         .setup(|app| {
             let identifier = app.config().identifier.clone();

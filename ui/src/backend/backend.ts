@@ -1,5 +1,19 @@
 import { createContext, useContext } from "react";
 import type { AppStatus } from "../bindings/AppStatus";
+import type { AuditFilter } from "../bindings/AuditFilter";
+import type { AuditRows } from "../bindings/AuditRows";
+import type { BudgetStatus } from "../bindings/BudgetStatus";
+import type { GroupMemberRow } from "../bindings/GroupMemberRow";
+import type { GroupRow } from "../bindings/GroupRow";
+import type { InvitationFilter } from "../bindings/InvitationFilter";
+import type { InvitationRows } from "../bindings/InvitationRows";
+import type { Model } from "../bindings/Model";
+import type { Overview } from "../bindings/Overview";
+import type { SpendSubject } from "../bindings/SpendSubject";
+import type { UsageChart } from "../bindings/UsageChart";
+import type { UsageFilter } from "../bindings/UsageFilter";
+import type { UserDetail } from "../bindings/UserDetail";
+import type { WorkspaceRow } from "../bindings/WorkspaceRow";
 import type { Change } from "../bindings/Change";
 import type { Changed } from "../bindings/Changed";
 import type { IpcError } from "../bindings/IpcError";
@@ -44,6 +58,23 @@ export interface Backend {
 
   /** The app's version, as the shell was built. */
   appVersion(): Promise<string>;
+
+  // What the screens read: all from the cache, so they work offline.
+  overview(): Promise<Overview>;
+  userDetail(id: string): Promise<UserDetail>;
+  listInvitations(filter: InvitationFilter): Promise<InvitationRows>;
+  /** Puts the invitation's link on the clipboard (from the cache, offline too); never returns it. */
+  copyInviteLink(id: string): Promise<void>;
+  usageChart(filter: UsageFilter): Promise<UsageChart>;
+  budgetStatus(subject: SpendSubject): Promise<BudgetStatus>;
+  listAudit(filter: AuditFilter): Promise<AuditRows>;
+  listWorkspaces(): Promise<WorkspaceRow[]>;
+  listGroups(): Promise<GroupRow[]>;
+  listGroupMembers(groupId: string): Promise<GroupMemberRow[]>;
+  listModels(): Promise<Model[]>;
+  /** Asks where to save (a native dialog), writes the CSV; the row count, or null if cancelled. */
+  exportUsersCsv(filter: UserFilter): Promise<number | null>;
+  exportUsageCsv(filter: UsageFilter): Promise<number | null>;
 }
 
 export const BackendContext = createContext<Backend | null>(null);

@@ -14,6 +14,17 @@ import type { UserRows } from "../bindings/UserRows";
 import type { UserSort } from "../bindings/UserSort";
 import type { UserStatus } from "../bindings/UserStatus";
 import type { Backend } from "./backend";
+import {
+  auditOf,
+  budgetStatusOf,
+  copyLink,
+  invitationsOf,
+  mockReads,
+  overviewOf,
+  usageChartOf,
+  userDetailOf,
+  type MockReads,
+} from "./mockReads";
 import { normalizedCa, normalizedUrl, profileInputErrors } from "./profileRules";
 
 const FIRST = [
@@ -195,6 +206,10 @@ export interface MockBackend extends Backend {
   /** Every change `applyChange` ran, oldest first. */
   readonly changes: Change[];
   version: string;
+  /** What the screens' reads answer from. */
+  reads: MockReads;
+  /** What the export commands answer: rows written, or null (the admin cancelled the dialog). */
+  exportAnswer: number | null;
 }
 
 export function createMockBackend(
@@ -313,6 +328,48 @@ export function createMockBackend(
 
     async appVersion() {
       return mock.version;
+    },
+    reads: mockReads(),
+    exportAnswer: 0,
+    async overview() {
+      const org = mock.status.me?.org;
+      return overviewOf(mock.users, mock.reads, org?.seat_limit ?? 0, org?.name ?? "");
+    },
+    async userDetail(id) {
+      return userDetailOf(mock.users, id);
+    },
+    async listInvitations(filter) {
+      return invitationsOf(mock.reads, filter);
+    },
+    async copyInviteLink(id) {
+      copyLink(mock.reads, id);
+    },
+    async usageChart(filter) {
+      return usageChartOf(filter);
+    },
+    async budgetStatus(subject) {
+      return budgetStatusOf(subject);
+    },
+    async listAudit(filter) {
+      return auditOf(mock.reads, filter);
+    },
+    async listWorkspaces() {
+      return mock.reads.workspaces;
+    },
+    async listGroups() {
+      return mock.reads.groups;
+    },
+    async listGroupMembers(groupId) {
+      return mock.reads.groupMembers[groupId] ?? [];
+    },
+    async listModels() {
+      return mock.reads.models;
+    },
+    async exportUsersCsv() {
+      return mock.exportAnswer;
+    },
+    async exportUsageCsv() {
+      return mock.exportAnswer;
     },
   };
 

@@ -43,4 +43,18 @@ export const tauriBackend: Backend = {
   applyChange: (change) => call<Changed>(command("apply_change"), { change }),
 
   appVersion: () => call<string>(command("app_version")),
+
+  overview: () => call(command("overview")),
+  userDetail: (id) => call(command("user_detail"), { id }),
+  listInvitations: (filter) => call(command("list_invitations"), { filter }),
+  copyInviteLink: (id) => call(command("copy_invite_link"), { id }),
+  usageChart: (filter) => call(command("usage_chart"), { filter }),
+  budgetStatus: (subject) => call(command("budget_status"), { subject }),
+  listAudit: (filter) => call(command("list_audit"), { filter }),
+  listWorkspaces: () => call(command("list_workspaces")),
+  listGroups: () => call(command("list_groups")),
+  listGroupMembers: (groupId) => call(command("list_group_members"), { id: groupId }),
+  listModels: () => call(command("list_models")),
+  exportUsersCsv: (filter) => call(command("export_users_csv"), { filter }),
+  exportUsageCsv: (filter) => call(command("export_usage_csv"), { filter }),
 };
