@@ -7,6 +7,7 @@ import { GroupsScreen } from "./groups/GroupsScreen";
 import { InvitationsScreen } from "./invitations/InvitationsScreen";
 import { OverviewScreen } from "./overview/OverviewScreen";
 import { SettingsScreen } from "./settings/SettingsScreen";
+import { StatusContext } from "./shell/permissions";
 import { useRoute, type ScreenId } from "./shell/router";
 import { Shell } from "./shell/Shell";
 import { Failed, Starting } from "./shell/Startup";
@@ -31,9 +32,11 @@ export function App() {
   if (!status || (status.phase === "starting" && status.synced_at === null)) return <Starting profile={status?.profile ?? null} />;
   if (status.phase === "failed") return <Failed error={status.error} />;
   return (
-    <Shell status={status} current={screen} onNavigate={navigate}>
-      <Screen id={screen} status={status} />
-    </Shell>
+    <StatusContext.Provider value={status}>
+      <Shell status={status} current={screen} onNavigate={navigate}>
+        <Screen id={screen} status={status} />
+      </Shell>
+    </StatusContext.Provider>
   );
 }
 

@@ -14,6 +14,7 @@ import type { UserRows } from "../bindings/UserRows";
 import type { UserSort } from "../bindings/UserSort";
 import type { UserStatus } from "../bindings/UserStatus";
 import type { Backend } from "./backend";
+import type { Permission } from "../shell/permissions";
 import {
   auditOf,
   budgetStatusOf,
@@ -154,7 +155,7 @@ export function readyStatus(overrides: Partial<AppStatus> = {}): AppStatus {
         revision: 1,
       },
       workspace_roles: [],
-      permissions: [],
+      permissions: ADMIN_PERMISSIONS,
       org: {
         id: "org_1",
         name: "Northwind Labs",
@@ -173,6 +174,31 @@ export function readyStatus(overrides: Partial<AppStatus> = {}): AppStatus {
     ...overrides,
   };
 }
+
+/** Every permission: what the gateway gives an admin. */
+export const ADMIN_PERMISSIONS: Permission[] = [
+  "org.read",
+  "org.write",
+  "users.read",
+  "users.write",
+  "users.lifecycle",
+  "invitations.read",
+  "invitations.write",
+  "workspaces.read",
+  "workspaces.write",
+  "groups.read",
+  "groups.write",
+  "models.read",
+  "models.write",
+  "policy.write",
+  "keys.read",
+  "keys.write",
+  "usage.read",
+  "audit.read",
+];
+
+/** What the gateway gives an auditor: read everything, change nothing. */
+export const AUDITOR_PERMISSIONS: Permission[] = ADMIN_PERMISSIONS.filter((p) => p.endsWith(".read"));
 
 /** The password the mock gateway accepts for any e-mail, and the token it accepts. */
 export const MOCK_PASSWORD = "correct horse";
