@@ -8,6 +8,7 @@ import type { ProfileSummary } from "../bindings/ProfileSummary";
 import type { Settings } from "../bindings/Settings";
 import type { Role } from "../bindings/Role";
 import type { SyncReport } from "../bindings/SyncReport";
+import type { UsageGroupBy } from "../bindings/UsageGroupBy";
 import type { UserFilter } from "../bindings/UserFilter";
 import type { UserRow } from "../bindings/UserRow";
 import type { UserRows } from "../bindings/UserRows";
@@ -17,12 +18,13 @@ import type { Backend } from "./backend";
 import type { Permission } from "../shell/permissions";
 import {
   auditOf,
-  budgetStatusOf,
+  orgBudgetStatusOf,
   copyLink,
   invitationsOf,
   mockReads,
   overviewOf,
   usageChartOf,
+  type UsageSubject,
   userDetailOf,
   type MockReads,
 } from "./mockReads";
@@ -371,10 +373,10 @@ export function createMockBackend(
       copyLink(mock.reads, id);
     },
     async usageChart(filter) {
-      return usageChartOf(filter);
+      return usageChartOf(filter, usageSubjects(mock, filter.group_by));
     },
     async budgetStatus(subject) {
-      return budgetStatusOf(subject);
+      return orgBudgetStatusOf(mock.reads, subject);
     },
     async listAudit(filter) {
       return auditOf(mock.reads, filter);
@@ -431,6 +433,18 @@ function checked(id: string, input: ProfileInput, signedIn: boolean, currentCa: 
 /** A copy of the profile's summary, so what the UI holds does not change under it. */
 function activeSummary(profile: MockProfile): ProfileSummary {
   return { ...profile.summary };
+}
+
+/** What usage is grouped by: the first users (a demo's worth), the models or the workspaces. */
+function usageSubjects(mock: MockBackend, groupBy: UsageGroupBy): UsageSubject[] {
+  switch (groupBy) {
+    case "user":
+      return mock.users.slice(0, 14).map((u) => ({ key: u.id, label: u.name }));
+    case "model":
+      return mock.reads.models.map((m) => ({ key: m.id, label: m.display_name }));
+    case "workspace":
+      return mock.reads.workspaces.map((w) => ({ key: w.id, label: w.name }));
+  }
 }
 
 /** A gateway profile (not the demo) for tests, signed in unless told otherwise. */

@@ -1,5 +1,6 @@
 // The mock backend's answers to the screens' reads: plain data the tests may replace, derived
 // from the mock's users where the real cache would derive it from its tables.
+import type { Alert } from "../bindings/Alert";
 import type { AuditEntry } from "../bindings/AuditEntry";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { AuditRows } from "../bindings/AuditRows";
@@ -12,6 +13,7 @@ import type { InvitationRows } from "../bindings/InvitationRows";
 import type { IpcError } from "../bindings/IpcError";
 import type { Model } from "../bindings/Model";
 import type { Overview } from "../bindings/Overview";
+import type { PeriodSpend } from "../bindings/PeriodSpend";
 import type { SpendSubject } from "../bindings/SpendSubject";
 import type { UsageChart } from "../bindings/UsageChart";
 import type { UsageFilter } from "../bindings/UsageFilter";
@@ -27,6 +29,12 @@ export interface MockReads {
   groupMembers: Record<string, GroupMemberRow[]>;
   models: Model[];
   audit: AuditEntry[];
+  /** The org's latest budget alerts, newest first, as `overview` answers them. */
+  alerts: Alert[];
+  /** The org's budget periods, as `budgetStatus` answers them for the org. */
+  orgPeriods: PeriodSpend[];
+  /** Users seen within the last minutes, as `overview` counts them. */
+  activeNow: number;
   /** Ids whose link `copyInviteLink` put on the clipboard, oldest first. */
   readonly copiedLinks: string[];
 }
@@ -54,6 +62,9 @@ export function mockReads(): MockReads {
       },
     ],
     audit: [],
+    alerts: [],
+    orgPeriods: [],
+    activeNow: 0,
     copiedLinks: [],
   };
 }
@@ -71,10 +82,10 @@ export function overviewOf(users: UserRow[], reads: MockReads, seatLimit: number
     seats_used: users.length + pending,
     seat_limit: seatLimit,
     total_users: users.length,
-    active_now: 0,
+    active_now: reads.activeNow,
     pending_invitations: pending,
     spend_mtd_usd: users.reduce((sum, u) => sum + u.spend_mtd_usd, 0),
-    recent_alerts: [],
+    recent_alerts: reads.alerts,
   };
 }
 
@@ -120,20 +131,73 @@ export function invitationsOf(reads: MockReads, filter: InvitationFilter): Invit
   return { total: rows.length, rows: rows.slice(filter.offset, filter.offset + limit) };
 }
 
-/** Every day of the range with nothing used: the mock has no usage unless a test gives some. */
-export function usageChartOf(filter: UsageFilter): UsageChart {
+/** A user, model or workspace usage can be grouped by. */
+export interface UsageSubject {
+  key: string;
+  label: string;
+}
+
+/**
+ * Every day of the range, empty ones with zeros. Without `subjects` nothing was used; with
+ * them, each subject used a made-up but deterministic amount each day, the top `filter.top`
+ * by cost as series and the rest as "Other", as the cache answers.
+ */
+export function usageChartOf(filter: UsageFilter, subjects: readonly UsageSubject[] = []): UsageChart {
   if (filter.to < filter.from) {
     throw { code: "invalid", message: `The range ends (${filter.to}) before it starts (${filter.from}).` };
   }
-  const days = [];
+  const dayKeys: string[] = [];
   for (let d = new Date(`${filter.from}T00:00:00Z`); d.toISOString().slice(0, 10) <= filter.to; d.setUTCDate(d.getUTCDate() + 1)) {
-    days.push({ day: d.toISOString().slice(0, 10), values: [], total: ZERO });
+    dayKeys.push(d.toISOString().slice(0, 10));
   }
-  return { series: [], days, total: ZERO };
+  const used = subjects.map((s) => ({ ...s, days: dayKeys.map((day) => demoUsage(s.key, day)) }));
+  const byCost = used
+    .map((s) => ({ s, total: sumTotals(s.days) }))
+    .sort((a, b) => b.total.cost_usd - a.total.cost_usd || a.s.key.localeCompare(b.s.key));
+  const top = byCost.slice(0, filter.top === 0 ? 10 : filter.top);
+  const rest = byCost.slice(top.length);
+  const series = top.map(({ s, total }) => ({ key: s.key as string | null, label: s.label, total }));
+  if (rest.length > 0) series.push({ key: null, label: "Other", total: sumTotals(rest.map((r) => r.total)) });
+  const days = dayKeys.map((day, i) => {
+    const values = top.map(({ s }) => s.days[i]!);
+    if (rest.length > 0) values.push(sumTotals(rest.map(({ s }) => s.days[i]!)));
+    return { day, values, total: sumTotals(values) };
+  });
+  return { series, days, total: sumTotals(days.map((d) => d.total)) };
+}
+
+/** One subject's usage on one day: a small hash of both, so every run agrees. */
+function demoUsage(key: string, day: string): UsageTotals {
+  let h = 2166136261;
+  for (const c of `${key}|${day}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  const requests = h % 40;
+  const input_tokens = requests * (200 + (h % 300));
+  const output_tokens = requests * (50 + ((h >>> 8) % 150));
+  // Whole cents, so sums stay exact in tests.
+  const cost_usd = Math.round(input_tokens / 2000 + output_tokens / 700) / 100;
+  return { requests, input_tokens, output_tokens, cost_usd };
+}
+
+export function sumTotals(all: readonly UsageTotals[]): UsageTotals {
+  return all.reduce(
+    (t, v) => ({
+      requests: t.requests + v.requests,
+      input_tokens: t.input_tokens + v.input_tokens,
+      output_tokens: t.output_tokens + v.output_tokens,
+      cost_usd: Math.round((t.cost_usd + v.cost_usd) * 100) / 100,
+    }),
+    ZERO,
+  );
 }
 
 export function budgetStatusOf(subject: SpendSubject): BudgetStatus {
   return { subject, time_zone: "UTC", periods: [], daily_cap_usd: null, monthly_cap_usd: null, month: [] };
+}
+
+/** The org's status: its periods from `reads`, the rest as for any subject. */
+export function orgBudgetStatusOf(reads: MockReads, subject: SpendSubject): BudgetStatus {
+  const status = budgetStatusOf(subject);
+  return subject.kind === null ? { ...status, periods: reads.orgPeriods } : status;
 }
 
 export function auditOf(reads: MockReads, filter: AuditFilter): AuditRows {
