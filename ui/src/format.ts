@@ -36,3 +36,16 @@ export function formatDateTime(iso: string): string {
 export function formatCount(n: number, one: string, many: string): string {
   return `${count.format(n)} ${n === 1 ? one : many}`;
 }
+
+const usd = new Intl.NumberFormat(undefined, { style: "currency", currency: "USD" });
+const number = new Intl.NumberFormat();
+
+/** "$1,234.50": spend, to the cent. */
+export function formatUsd(amount: number): string {
+  return usd.format(amount);
+}
+
+/** "12,345": a plain count, in the OS's grouping. */
+export function formatNumber(n: number): string {
+  return number.format(n);
+}
