@@ -1,5 +1,161 @@
-import { ScreenPlaceholder } from "../shell/ScreenPlaceholder";
+import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { useBackend } from "../backend/backend";
+import type { UsageChart } from "../bindings/UsageChart";
+import type { UsageFilter } from "../bindings/UsageFilter";
+import type { UsageGroupBy } from "../bindings/UsageGroupBy";
+import type { UsageTotals } from "../bindings/UsageTotals";
+import { StackedBars } from "../charts/StackedBars";
+import { formatCount, formatDate, formatNumber, formatUsd } from "../format";
+import { QueryError, ScreenHead } from "../overview/ScreenHead";
+
+const PRESETS = [7, 30, 90] as const;
+const GROUP_LABEL: Record<UsageGroupBy, string> = { user: "User", model: "Model", workspace: "Workspace" };
+const GROUPS = Object.keys(GROUP_LABEL) as UsageGroupBy[];
+
+type Metric = "cost" | "requests" | "tokens";
+const METRICS: { id: Metric; label: string; of: (t: UsageTotals) => number; format: (n: number) => string }[] = [
+  { id: "cost", label: "Cost", of: (t) => t.cost_usd, format: formatUsd },
+  { id: "requests", label: "Requests", of: (t) => t.requests, format: formatNumber },
+  { id: "tokens", label: "Tokens", of: (t) => t.input_tokens + t.output_tokens, format: formatNumber },
+];
+
+/** `YYYY-MM-DD` of the local day `daysAgo` before today. */
+export function localDay(daysAgo = 0, now: Date = new Date()): string {
+  const d = new Date(now.getFullYear(), now.getMonth(), now.getDate() - daysAgo);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
 
 export function UsageScreen() {
-  return <ScreenPlaceholder title="Usage">Requests, tokens and spend by user, workspace and model.</ScreenPlaceholder>;
+  const backend = useBackend();
+  const [from, setFrom] = useState(() => localDay(29));
+  const [to, setTo] = useState(() => localDay());
+  const [groupBy, setGroupBy] = useState<UsageGroupBy>("user");
+  const [metricId, setMetricId] = useState<Metric>("cost");
+  const metric = METRICS.find((m) => m.id === metricId)!;
+
+  const filter: UsageFilter = { from, to, group_by: groupBy, top: 8, user_id: null, group_id: null, model_id: null, workspace_id: null };
+  const chart = useQuery({
+    queryKey: ["usageChart", filter],
+    queryFn: () => backend.usageChart(filter),
+    placeholderData: keepPreviousData,
+    enabled: from !== "" && to !== "",
+  });
+  const exported = useMutation({ mutationFn: (f: UsageFilter) => backend.exportUsageCsv(f) });
+
+  function preset(days: number) {
+    setFrom(localDay(days - 1));
+    setTo(localDay());
+  }
+  const today = localDay();
+
+  return (
+    <section className="screen insights" aria-labelledby="usage-title">
+      <ScreenHead id="usage-title" title="Usage" />
+      <div className="toolbar usage-toolbar">
+        <div className="segmented-buttons" role="group" aria-label="Range">
+          {PRESETS.map((days) => (
+            <button
+              key={days}
+              type="button"
+              className="button"
+              aria-pressed={to === today && from === localDay(days - 1)}
+              onClick={() => preset(days)}
+            >
+              {days} days
+            </button>
+          ))}
+        </div>
+        <label className="inline-field">
+          From
+          <input type="date" className="input" value={from} max={to || undefined} onChange={(e) => setFrom(e.target.value)} data-testid="usage-from" />
+        </label>
+        <label className="inline-field">
+          To
+          <input type="date" className="input" value={to} onChange={(e) => setTo(e.target.value)} data-testid="usage-to" />
+        </label>
+        <label className="inline-field">
+          Group by
+          <select value={groupBy} onChange={(e) => setGroupBy(GROUPS.find((g) => g === e.target.value) ?? "user")} data-testid="usage-group-by">
+            {GROUPS.map((g) => (
+              <option key={g} value={g}>
+                {GROUP_LABEL[g]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <div className="segmented-buttons" role="group" aria-label="Measure">
+          {METRICS.map((m) => (
+            <button key={m.id} type="button" className="button" aria-pressed={m.id === metricId} onClick={() => setMetricId(m.id)}>
+              {m.label}
+            </button>
+          ))}
+        </div>
+        <button type="button" className="button" onClick={() => exported.mutate(filter)} disabled={exported.isPending || chart.isError}>
+          Export CSV
+        </button>
+      </div>
+      <div aria-live="polite">
+        {exported.data != null && !exported.isPending && (
+          <p className="export-note" role="status" data-testid="export-result">
+            Saved {formatCount(exported.data, "row", "rows")}
+          </p>
+        )}
+      </div>
+      <QueryError error={exported.error} />
+      {chart.isError ? (
+        <QueryError error={chart.error} />
+      ) : (
+        chart.data && <UsageView chart={chart.data} metric={metric} groupLabel={GROUP_LABEL[groupBy]} />
+      )}
+    </section>
+  );
+}
+
+function UsageView({ chart, metric, groupLabel }: { chart: UsageChart; metric: (typeof METRICS)[number]; groupLabel: string }) {
+  const series = chart.series.map((s) => ({ label: s.label, other: s.key === null }));
+  const bars = chart.days.map((d) => ({ key: d.day, label: formatDate(`${d.day}T12:00:00`), values: d.values.map(metric.of) }));
+  return (
+    <>
+      <StackedBars series={series} bars={bars} format={metric.format} title={`${metric.label} by ${groupLabel.toLowerCase()}`} />
+      {chart.series.length === 0 ? (
+        <p className="muted" data-testid="usage-empty">
+          No usage in this range.
+        </p>
+      ) : (
+        <table className="data-table" data-testid="usage-table">
+          <thead>
+            <tr>
+              <th scope="col">{groupLabel}</th>
+              <th scope="col" className="num">Requests</th>
+              <th scope="col" className="num">Input tokens</th>
+              <th scope="col" className="num">Output tokens</th>
+              <th scope="col" className="num">Cost</th>
+            </tr>
+          </thead>
+          <tbody>
+            {chart.series.map((s) => (
+              <TotalsRow key={s.key ?? "other"} label={s.label} totals={s.total} />
+            ))}
+          </tbody>
+          <tfoot>
+            <TotalsRow label="Total" totals={chart.total} />
+          </tfoot>
+        </table>
+      )}
+    </>
+  );
+}
+
+function TotalsRow({ label, totals }: { label: string; totals: UsageTotals }) {
+  return (
+    <tr>
+      <th scope="row">{label}</th>
+      <td className="num">{formatNumber(totals.requests)}</td>
+      <td className="num">{formatNumber(totals.input_tokens)}</td>
+      <td className="num">{formatNumber(totals.output_tokens)}</td>
+      <td className="num">{formatUsd(totals.cost_usd)}</td>
+    </tr>
+  );
 }

@@ -1,0 +1,97 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import { createMockBackend, type MockBackend } from "../backend/mock";
+import { formatNumber, formatUsd } from "../format";
+import { renderApp } from "../test/render";
+import { localDay } from "./UsageScreen";
+
+function open(backend: MockBackend = createMockBackend()) {
+  window.location.hash = "#usage";
+  const usageChart = vi.spyOn(backend, "usageChart");
+  return { ...renderApp(backend), usageChart };
+}
+
+function bars(): HTMLElement[] {
+  return within(screen.getByTestId("stacked-bars")).getAllByTestId("bar");
+}
+
+function footerCells(): string[] {
+  const foot = screen.getByTestId("usage-table").querySelector("tfoot tr")!;
+  return [...foot.children].map((c) => c.textContent ?? "");
+}
+
+describe("usage", () => {
+  it("draws one bar per day of the last 30 days, stacked by user, with a legend", async () => {
+    const { usageChart } = open();
+    await screen.findByTestId("usage-table");
+    expect(bars()).toHaveLength(30);
+    expect(usageChart.mock.calls[0]![0]).toMatchObject({ from: localDay(29), to: localDay(), group_by: "user" });
+    // 14 users: the top 8 then "Other".
+    const legend = within(screen.getByRole("list", { name: "Legend" })).getAllByRole("listitem");
+    expect(legend).toHaveLength(9);
+    expect(legend[8]!.textContent).toBe("Other");
+    const label = screen.getByRole("img").getAttribute("aria-label")!;
+    expect(label).toMatch(/^Cost by user: \$[\d,.]+ over 30 days; /);
+  });
+
+  it("totals in the table equal the chart's", async () => {
+    open();
+    await screen.findByTestId("usage-table");
+    fireEvent.click(screen.getByRole("button", { name: "Requests" }));
+    const requests = bars().reduce((sum, b) => sum + Number(b.getAttribute("data-total")), 0);
+    expect(requests).toBeGreaterThan(0);
+    expect(footerCells()[1]).toBe(formatNumber(requests));
+    fireEvent.click(screen.getByRole("button", { name: "Cost" }));
+    const cost = bars().reduce((sum, b) => sum + Number(b.getAttribute("data-total")), 0);
+    expect(footerCells()[4]).toBe(formatUsd(cost));
+    // Every series row adds up to the total too.
+    const rows = within(screen.getByTestId("usage-table").querySelector("tbody")!).getAllByRole("row");
+    const byRows = rows.reduce((sum, r) => sum + Number(r.children[1]!.textContent!.replace(/\D/g, "")), 0);
+    expect(byRows).toBe(requests);
+  });
+
+  it("asks again with the new grouping and range", async () => {
+    const { usageChart } = open();
+    await screen.findByTestId("usage-table");
+    fireEvent.change(screen.getByTestId("usage-group-by"), { target: { value: "model" } });
+    await waitFor(() => expect(usageChart.mock.lastCall![0].group_by).toBe("model"));
+    await waitFor(() => expect(within(screen.getByTestId("usage-table")).getByRole("rowheader", { name: "Echo" })).toBeTruthy());
+    fireEvent.click(screen.getByRole("button", { name: "7 days" }));
+    await waitFor(() => expect(bars()).toHaveLength(7));
+    expect(usageChart.mock.lastCall![0]).toMatchObject({ from: localDay(6), to: localDay(), group_by: "model" });
+    expect(screen.getByRole("button", { name: "7 days" }).getAttribute("aria-pressed")).toBe("true");
+  });
+
+  it("shows the backend's message for a range that ends before it starts", async () => {
+    open();
+    await screen.findByTestId("usage-table");
+    fireEvent.change(screen.getByTestId("usage-to"), { target: { value: "2020-01-01" } });
+    expect((await screen.findByRole("alert")).textContent).toMatch(/^The range ends \(2020-01-01\) before it starts/);
+    expect(screen.queryByTestId("usage-table")).toBeNull();
+  });
+
+  it("exports the current filter and says how many rows were saved", async () => {
+    const backend = createMockBackend();
+    const exportCsv = vi.spyOn(backend, "exportUsageCsv");
+    backend.exportAnswer = 42;
+    open(backend);
+    await screen.findByTestId("usage-table");
+    fireEvent.change(screen.getByTestId("usage-group-by"), { target: { value: "workspace" } });
+    fireEvent.click(screen.getByRole("button", { name: "Export CSV" }));
+    expect((await screen.findByTestId("export-result")).textContent).toBe("Saved 42 rows");
+    expect(exportCsv.mock.lastCall![0]).toMatchObject({ group_by: "workspace", from: localDay(29), to: localDay() });
+  });
+
+  it("says nothing when the save dialog is cancelled", async () => {
+    const backend = createMockBackend();
+    const exportCsv = vi.spyOn(backend, "exportUsageCsv");
+    backend.exportAnswer = null;
+    open(backend);
+    await screen.findByTestId("usage-table");
+    fireEvent.click(screen.getByRole("button", { name: "Export CSV" }));
+    await waitFor(() => expect(exportCsv).toHaveBeenCalledTimes(1));
+    await waitFor(() => expect(screen.getByRole("button", { name: "Export CSV" }).hasAttribute("disabled")).toBe(false));
+    expect(screen.queryByTestId("export-result")).toBeNull();
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
+});
