@@ -205,8 +205,12 @@ export function auditOf(reads: MockReads, filter: AuditFilter): AuditRows {
     (e) =>
       (filter.actor_id === null || e.actor_id === filter.actor_id) &&
       (filter.target_id === null || e.target_id === filter.target_id) &&
-      (filter.action === null || e.action === filter.action),
+      (filter.action === null || e.action === filter.action) &&
+      (filter.from === null || Date.parse(e.at) >= Date.parse(filter.from)) &&
+      (filter.to === null || Date.parse(e.at) < Date.parse(filter.to)),
   );
+  // Newest first, as the cache answers.
+  rows.sort((a, b) => b.at.localeCompare(a.at) || b.id.localeCompare(a.id));
   const limit = filter.limit === 0 ? 100 : filter.limit;
   return { total: rows.length, rows: rows.slice(filter.offset, filter.offset + limit) };
 }

@@ -1,0 +1,95 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import { createMockBackend } from "../backend/mock";
+import type { AuditEntry } from "../bindings/AuditEntry";
+import { renderApp } from "../test/render";
+import { AUDIT_PAGE } from "./AuditScreen";
+
+/** `count` entries an hour apart from 1 Nov 2026, alternating actions and actors. */
+function entries(count: number): AuditEntry[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `aud_${String(i).padStart(4, "0")}`,
+    at: new Date(Date.UTC(2026, 10, 1) + i * 3600_000).toISOString(),
+    actor_id: i % 2 === 0 ? "usr_00000" : "usr_00001",
+    action: i % 3 === 0 ? "user.update" : "workspace.create",
+    target_kind: "user",
+    target_id: `usr_${String(i % 5).padStart(5, "0")}`,
+    summary: { before: { role: "member" }, after: { role: "admin", n: i } },
+    revision: i + 1,
+  }));
+}
+
+function open(count = 120) {
+  const backend = createMockBackend();
+  backend.reads.audit = entries(count);
+  const listAudit = vi.spyOn(backend, "listAudit");
+  window.location.hash = "#audit";
+  return { ...renderApp(backend), listAudit };
+}
+
+function shownIds(): string[] {
+  return screen.getAllByTestId("audit-entry").map((e) => within(e).getByRole("button").textContent ?? "");
+}
+
+describe("audit log", () => {
+  it("lists the newest first, a page at a time, and pages with Next and Previous", async () => {
+    const { listAudit } = open(120);
+    expect((await screen.findByText("120 entries")).getAttribute("data-testid")).toBe("audit-count");
+    await waitFor(() => expect(screen.getAllByTestId("audit-entry")).toHaveLength(AUDIT_PAGE));
+    // Entry 119 is the newest; its actor is usr_00001 and its action workspace.create.
+    expect(shownIds()[0]).toContain("usr_00001");
+    expect(screen.getAllByTestId("audit-entry")[0]!.querySelector("time")!.getAttribute("datetime")).toBe(entries(120)[119]!.at);
+    expect(screen.getByRole("button", { name: "Previous" }).hasAttribute("disabled")).toBe(true);
+
+    fireEvent.click(screen.getByRole("button", { name: "Next" }));
+    await waitFor(() => expect(listAudit.mock.lastCall![0].offset).toBe(AUDIT_PAGE));
+    await waitFor(() => expect(screen.getByTestId("audit-range").textContent).toBe("51–100 of 120"));
+    fireEvent.click(screen.getByRole("button", { name: "Next" }));
+    await waitFor(() => expect(screen.getAllByTestId("audit-entry")).toHaveLength(20));
+    expect(listAudit.mock.lastCall![0].offset).toBe(2 * AUDIT_PAGE);
+    expect(screen.getByRole("button", { name: "Next" }).hasAttribute("disabled")).toBe(true);
+    // The page before was read already: it comes from the query cache.
+    fireEvent.click(screen.getByRole("button", { name: "Previous" }));
+    await waitFor(() => expect(screen.getByTestId("audit-range").textContent).toBe("51–100 of 120"));
+  });
+
+  it("filters by what was typed, from the first page", async () => {
+    const { listAudit } = open(120);
+    await screen.findByText("120 entries");
+    fireEvent.click(screen.getByRole("button", { name: "Next" }));
+    await waitFor(() => expect(listAudit.mock.lastCall![0].offset).toBe(AUDIT_PAGE));
+    fireEvent.change(screen.getByLabelText("Action"), { target: { value: " user.update " } });
+    fireEvent.change(screen.getByLabelText("Actor id"), { target: { value: "usr_00000" } });
+    fireEvent.change(screen.getByLabelText("From"), { target: { value: "2026-11-02" } });
+    fireEvent.change(screen.getByLabelText("To"), { target: { value: "2026-11-03" } });
+    fireEvent.click(screen.getByRole("button", { name: "Filter" }));
+    await waitFor(() => expect(listAudit.mock.lastCall![0].action).toBe("user.update"));
+    expect(listAudit.mock.lastCall![0]).toEqual({
+      action: "user.update",
+      actor_id: "usr_00000",
+      target_id: null,
+      from: new Date(2026, 10, 2).toISOString(),
+      to: new Date(2026, 10, 4).toISOString(),
+      offset: 0,
+      limit: AUDIT_PAGE,
+    });
+    await waitFor(() => expect(screen.getByTestId("audit-count").textContent).not.toBe("120 entries"));
+    for (const row of shownIds()) expect(row).toMatch(/usr_00000.*user\.update/);
+  });
+
+  it("shows an entry's summary as indented JSON when expanded", async () => {
+    open(3);
+    await waitFor(() => expect(screen.getAllByTestId("audit-entry")).toHaveLength(3));
+    const toggle = within(screen.getAllByTestId("audit-entry")[0]!).getByRole("button");
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
+    expect(screen.queryByTestId("audit-json")).toBeNull();
+    fireEvent.click(toggle);
+    expect(toggle.getAttribute("aria-expanded")).toBe("true");
+    expect(screen.getByTestId("audit-json").textContent).toBe(JSON.stringify({ before: { role: "member" }, after: { role: "admin", n: 2 } }, null, 2));
+  });
+
+  it("says when nothing matches", async () => {
+    open(0);
+    expect(await screen.findByTestId("audit-empty")).toBeTruthy();
+  });
+});
