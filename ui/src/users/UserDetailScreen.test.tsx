@@ -209,6 +209,19 @@ describe("user detail", () => {
     expect(names).toEqual(expect.arrayContaining(["Save profile", "Suspend", "Delete…", "Save rate limits", "Save budget", "Create key", "Revoke laptop"]));
   });
 
+  it("offers an operator the policy and keys, not the profile, lifecycle or audit trail", async () => {
+    const status = readyStatus();
+    const permissions = ["org.read", "users.read", "workspaces.read", "groups.read", "models.read", "policy.write", "keys.read", "keys.write", "usage.read"];
+    await openUser("usr_00000", richBackend(createMockBackend({ status: { ...status, me: { ...status.me!, permissions } } })));
+    await screen.findByTestId("policy-requests_per_min");
+    const names = within(detail()).getAllByRole("button").map((b) => b.textContent);
+    expect(names).toEqual(expect.arrayContaining(["Save rate limits", "Save budget", "Create key", "Grant"]));
+    expect(names).not.toContain("Save profile");
+    expect(names).not.toContain("Suspend");
+    expect(names).not.toContain("Delete…");
+    expect(screen.queryByRole("heading", { name: "Audit trail" })).toBeNull();
+  });
+
   it("shows the cache's error for an unknown user", async () => {
     window.location.hash = "#users/usr_nobody";
     renderApp();

@@ -61,7 +61,7 @@ function Loaded({ detail }: { detail: UserDetail }) {
       <UserPolicy key={`policy-${user.revision}`} detail={detail} />
       <BudgetSection detail={detail} />
       <ApiKeys detail={detail} />
-      <AuditTrail detail={detail} />
+      {can("audit.read") && <AuditTrail detail={detail} />}
     </>
   );
 }

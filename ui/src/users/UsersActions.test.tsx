@@ -127,6 +127,33 @@ describe("users table actions", () => {
     await waitFor(() => expect(window.location.hash).toBe("#invitations"));
   });
 
+  it("drops the ticks when the filter changes", async () => {
+    renderApp();
+    await screen.findByText("64 users");
+    fireEvent.click(screen.getByRole("checkbox", { name: "Select Avery Quinn" }));
+    expect(screen.getByTestId("bulk-bar")).toBeTruthy();
+    fireEvent.change(screen.getByRole("combobox", { name: "Role" }), { target: { value: "admin" } });
+    await waitFor(() => expect(screen.queryByTestId("bulk-bar")).toBeNull());
+    expect(screen.getByRole("checkbox", { name: "Select Avery Quinn" })).toHaveProperty("checked", false);
+  });
+
+  it("moves through the rows with the arrow keys and opens the focused one with Enter", async () => {
+    renderApp();
+    await screen.findByText("64 users");
+    const table = screen.getByTestId("users-table");
+    table.focus();
+    fireEvent.keyDown(table, { key: "ArrowDown" });
+    const rows = screen.getAllByTestId("user-row");
+    expect(document.activeElement).toBe(rows[0]);
+    fireEvent.keyDown(rows[0]!, { key: "ArrowDown" });
+    expect(document.activeElement).toBe(rows[1]);
+    fireEvent.keyDown(rows[1]!, { key: "ArrowUp" });
+    expect(document.activeElement).toBe(rows[0]);
+    fireEvent.keyDown(rows[0]!, { key: "Enter" });
+    const name = rows[0]!.querySelector(".name")!.textContent!;
+    expect(await screen.findByRole("heading", { level: 1, name })).toBeTruthy();
+  });
+
   it("offers an auditor no change: no ticks, bulk actions or invite", async () => {
     renderApp(auditorBackend());
     await screen.findByText("64 users");

@@ -65,6 +65,13 @@ function UsersList({ syncing }: { syncing: boolean }) {
     descending: sort?.desc ?? false,
   };
   const users = useUserPages(query);
+  // Another query is another list: ticks on users it no longer shows would act unseen.
+  const queryKey = JSON.stringify(query);
+  const [tickedFor, setTickedFor] = useState(queryKey);
+  if (tickedFor !== queryKey) {
+    setTickedFor(queryKey);
+    setSelected(new Map());
+  }
 
   const filtered = query.query !== "" || role !== null || status !== null || workspaceId !== null || groupId !== null;
 
@@ -163,7 +170,7 @@ function UsersList({ syncing }: { syncing: boolean }) {
         sorting={sorting}
         onSortingChange={setSorting}
         emptyText={emptyText}
-        scrollKey={JSON.stringify(query)}
+        scrollKey={queryKey}
         onOpen={openUser}
         />
       </SelectionContext.Provider>

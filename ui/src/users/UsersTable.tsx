@@ -79,8 +79,13 @@ export function UsersTable({ users, sorting, onSortingChange, emptyText, scrollK
         aria-rowcount={count + 1}
         aria-busy={users.stale}
         data-testid="users-table"
-        // A scrolling region has to be reachable from the keyboard.
+        // A scrolling region has to be reachable from the keyboard; Down enters its rows.
         tabIndex={0}
+        onKeyDown={(e) => {
+          if (e.target !== e.currentTarget || e.key !== "ArrowDown") return;
+          e.preventDefault();
+          e.currentTarget.querySelector<HTMLElement>("[data-testid=user-row]")?.focus();
+        }}
       >
         <div role="rowgroup" className="thead">
           {table.getHeaderGroups().map((group) => (
