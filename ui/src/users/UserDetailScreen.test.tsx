@@ -129,6 +129,7 @@ describe("user detail", () => {
     expect(screen.queryByRole("button", { name: "Suspend" })).toBeNull();
     fireEvent.click(screen.getByRole("button", { name: "Approve" }));
     await waitFor(() => expect(backend.changes).toEqual([{ op: "approve_user", id: "usr_00004" }]));
+    expect((await screen.findByText("Approved.")).getAttribute("role")).toBe("status");
     expect(screen.getByRole("button", { name: "Decline" })).toBeTruthy();
   });
 

@@ -109,15 +109,16 @@ function ProfileForm({ user }: { user: User }) {
 }
 
 /** The lifecycle changes that apply to a user in each status. */
-const ACTIONS: Record<User["status"], { label: string; op: "suspend_user" | "reactivate_user" | "approve_user" | "decline_user" | "send_password_reset" }[]> = {
+type LifecycleOp = "suspend_user" | "reactivate_user" | "approve_user" | "decline_user" | "send_password_reset";
+const ACTIONS: Record<User["status"], { label: string; op: LifecycleOp; done: string }[]> = {
   active: [
-    { label: "Suspend", op: "suspend_user" },
-    { label: "Send password reset", op: "send_password_reset" },
+    { label: "Suspend", op: "suspend_user", done: "Suspended." },
+    { label: "Send password reset", op: "send_password_reset", done: "A password reset e-mail is on its way." },
   ],
-  suspended: [{ label: "Reactivate", op: "reactivate_user" }],
+  suspended: [{ label: "Reactivate", op: "reactivate_user", done: "Reactivated." }],
   pending: [
-    { label: "Approve", op: "approve_user" },
-    { label: "Decline", op: "decline_user" },
+    { label: "Approve", op: "approve_user", done: "Approved." },
+    { label: "Decline", op: "decline_user", done: "Declined." },
   ],
 };
 
@@ -139,7 +140,7 @@ function Lifecycle({ user }: { user: User }) {
       <h2 id="lifecycle-title">Account</h2>
       <div className="form-actions">
         {ACTIONS[user.status].map((a) => (
-          <button key={a.op} type="button" className="button" disabled={runner.pending} onClick={() => run({ op: a.op, id: user.id }, `${a.label}: done.`)}>
+          <button key={a.op} type="button" className="button" disabled={runner.pending} onClick={() => run({ op: a.op, id: user.id }, a.done)}>
             {a.label}
           </button>
         ))}

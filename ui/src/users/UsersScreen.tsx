@@ -75,12 +75,16 @@ function UsersList({ syncing }: { syncing: boolean }) {
 
   const filtered = query.query !== "" || role !== null || status !== null || workspaceId !== null || groupId !== null;
 
+  const [exporting, setExporting] = useState(false);
   async function exportCsv() {
     setExported(null);
+    setExporting(true);
     try {
       setExported({ count: await backend.exportUsersCsv({ ...query, offset: 0, limit: 0 }), error: null });
     } catch (e) {
       setExported({ count: null, error: toIpcError(e) });
+    } finally {
+      setExporting(false);
     }
   }
   const emptyText = filtered ? "No users match" : syncing ? "Syncing users…" : "No users yet";
@@ -143,7 +147,7 @@ function UsersList({ syncing }: { syncing: boolean }) {
         <IdFilter label="Workspace" all="All workspaces" value={workspaceId} onChange={setWorkspaceId} options={workspaces.data} />
         <IdFilter label="Group" all="All groups" value={groupId} onChange={setGroupId} options={groups.data} />
         <span className="toolbar-end">
-          <button type="button" className="button" onClick={() => void exportCsv()}>
+          <button type="button" className="button" disabled={exporting} onClick={() => void exportCsv()}>
             Export CSV
           </button>
           {can("invitations.write") && (
