@@ -19,7 +19,8 @@ export type ScreenId = (typeof SCREENS)[number]["id"];
 export const DEFAULT_SCREEN: ScreenId = "users";
 
 export function screenFromHash(hash: string): ScreenId {
-  const id = hash.replace(/^#\/?/, "");
+  // A screen's own part follows a slash: `#users/usr_1` is the users screen, showing one user.
+  const id = hash.replace(/^#\/?/, "").split("/")[0];
   return SCREENS.find((s) => s.id === id)?.id ?? DEFAULT_SCREEN;
 }
 
@@ -36,7 +37,7 @@ function subscribe(onChange: () => void): () => void {
 export function useRoute(): [ScreenId, (id: ScreenId) => void] {
   const screen = useSyncExternalStore(subscribe, () => screenFromHash(window.location.hash));
   const navigate = useCallback((id: ScreenId) => {
-    if (screenFromHash(window.location.hash) === id && window.location.hash !== "") return;
+    if (window.location.hash === screenHref(id)) return;
     window.location.hash = screenHref(id);
   }, []);
   return [screen, navigate];

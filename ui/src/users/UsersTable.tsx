@@ -1,6 +1,6 @@
 import { useTable, type Header, type OnChangeFn, type SortingState } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useRef, type CSSProperties, type ReactNode } from "react";
+import { useEffect, useRef, type CSSProperties, type KeyboardEvent, type ReactNode } from "react";
 import type { UserRow } from "../bindings/UserRow";
 import { columns, features } from "./columns";
 import type { UserPages } from "./useUserPages";
@@ -20,9 +20,20 @@ interface Props {
   emptyText: string;
   /** The list scrolls back to the top when this changes: another query is another list. */
   scrollKey: string;
+  /** Opens a user: a click on their row, or Enter on it. */
+  onOpen(id: string): void;
 }
 
-export function UsersTable({ users, sorting, onSortingChange, emptyText, scrollKey }: Props) {
+/** Enter opens the focused row; the arrow keys move between rows. */
+function onRowKey(e: KeyboardEvent<HTMLDivElement>, open: () => void) {
+  const sibling = { ArrowDown: e.currentTarget.nextElementSibling, ArrowUp: e.currentTarget.previousElementSibling }[e.key];
+  if (e.key === "Enter") open();
+  else if (sibling instanceof HTMLElement) sibling.focus();
+  else return;
+  e.preventDefault();
+}
+
+export function UsersTable({ users, sorting, onSortingChange, emptyText, scrollKey, onOpen }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const table = useTable({
     features,
@@ -68,8 +79,13 @@ export function UsersTable({ users, sorting, onSortingChange, emptyText, scrollK
         aria-rowcount={count + 1}
         aria-busy={users.stale}
         data-testid="users-table"
-        // A scrolling region has to be reachable from the keyboard.
+        // A scrolling region has to be reachable from the keyboard; Down enters its rows.
         tabIndex={0}
+        onKeyDown={(e) => {
+          if (e.target !== e.currentTarget || e.key !== "ArrowDown") return;
+          e.preventDefault();
+          e.currentTarget.querySelector<HTMLElement>("[data-testid=user-row]")?.focus();
+        }}
       >
         <div role="rowgroup" className="thead">
           {table.getHeaderGroups().map((group) => (
@@ -93,7 +109,15 @@ export function UsersTable({ users, sorting, onSortingChange, emptyText, scrollK
             };
             // Keyed by position: scrolling reuses the same few row elements.
             return row ? (
-              <div key={item.key} {...common} className="tr" data-testid="user-row">
+              <div
+                key={item.key}
+                {...common}
+                className="tr clickable"
+                data-testid="user-row"
+                tabIndex={0}
+                onClick={() => onOpen(row.id)}
+                onKeyDown={(e) => onRowKey(e, () => onOpen(row.id))}
+              >
                 {row.getAllCells().map((cell) => (
                   <div role="cell" className="td" key={cell.column.id}>
                     <table.FlexRender cell={cell} />

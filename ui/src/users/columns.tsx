@@ -3,7 +3,9 @@ import type { Role } from "../bindings/Role";
 import type { UserRow } from "../bindings/UserRow";
 import type { UserSort } from "../bindings/UserSort";
 import type { UserStatus } from "../bindings/UserStatus";
+import { formatUsd } from "../charts/usd";
 import { formatDate, formatDateTime, formatRelative } from "../format";
+import { SelectBox } from "./selection";
 
 // Sorting is the cache's job (manualSorting); the feature only keeps the state and header toggles.
 export const features = tableFeatures({ rowSortingFeature });
@@ -21,6 +23,17 @@ export const STATUS_LABEL: Record<UserStatus, string> = {
   suspended: "Suspended",
 };
 
+export const ROLES = Object.keys(ROLE_LABEL) as Role[];
+
+/** The roles as a select's options, in rank order. */
+export function RoleOptions() {
+  return ROLES.map((r) => (
+    <option key={r} value={r}>
+      {ROLE_LABEL[r]}
+    </option>
+  ));
+}
+
 const SORTS: readonly string[] = ["name", "email", "role", "status", "created_at", "last_active_at"] satisfies UserSort[];
 
 /** The `UserSort` of a column id; sortable columns are named after their sort. */
@@ -31,21 +44,22 @@ export function toUserSort(columnId: string): UserSort | undefined {
 const col = createColumnHelper<typeof features, UserRow>();
 
 export const columns = col.columns([
-  col.accessor("name", { header: "Name", cell: (c) => <span className="name">{c.getValue()}</span> }),
+  col.accessor("name", {
+    header: "Name",
+    cell: (c) => (
+      <>
+        <SelectBox id={c.row.original.id} name={c.getValue()} />
+        <span className="name">{c.getValue()}</span>
+      </>
+    ),
+  }),
   col.accessor("email", { header: "E-mail", cell: (c) => <span title={c.getValue()}>{c.getValue()}</span> }),
   col.accessor("role", { header: "Role", cell: (c) => ROLE_LABEL[c.getValue()] }),
   col.accessor("status", {
     header: "Status",
     cell: (c) => <span className={`pill pill-${c.getValue()}`}>{STATUS_LABEL[c.getValue()]}</span>,
   }),
-  col.accessor("workspaces", {
-    header: "Workspaces",
-    enableSorting: false,
-    cell: (c) => {
-      const names = c.getValue().join(", ");
-      return names ? <span title={names}>{names}</span> : <span className="muted">—</span>;
-    },
-  }),
+  col.accessor("workspaces", { header: "Workspaces", enableSorting: false, cell: (c) => <NameList names={c.getValue()} /> }),
   col.accessor("last_active_at", {
     header: "Last active",
     // Most recent first is what one looks for.
@@ -70,4 +84,15 @@ export const columns = col.columns([
       </time>
     ),
   }),
+  col.accessor("groups", { header: "Groups", enableSorting: false, cell: (c) => <NameList names={c.getValue()} /> }),
+  col.accessor("spend_mtd_usd", {
+    header: "Spend (month)",
+    enableSorting: false,
+    cell: (c) => <span className="num">{formatUsd(c.getValue())}</span>,
+  }),
 ]);
+
+function NameList({ names }: { names: string[] }) {
+  const text = names.join(", ");
+  return text ? <span title={text}>{text}</span> : <span className="muted">—</span>;
+}

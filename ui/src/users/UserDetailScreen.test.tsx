@@ -1,0 +1,231 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { AUDITOR_PERMISSIONS, createMockBackend, readyStatus, type MockBackend } from "../backend/mock";
+import type { UserDetail } from "../bindings/UserDetail";
+import { renderApp } from "../test/render";
+
+/** The mock's detail of `id`, with a group, own and group values, a grant, a key and spend. */
+function richBackend(backend: MockBackend = createMockBackend()): MockBackend {
+  const plain = backend.userDetail;
+  backend.userDetail = async (id): Promise<UserDetail> => {
+    const d = await plain(id);
+    return {
+      ...d,
+      groups: [{ id: "grp_eng", name: "Engineering", role: "member" }],
+      workspaces: [{ id: "ws_research", name: "Research", role: "operator" }],
+      grants: [{ subject_kind: "user", subject_id: id, model_id: "echo", created_at: d.user.created_at, revision: 1 }],
+      limits: { ...d.limits, requests_per_min: 120 },
+      budget: { ...d.budget, monthly_usd: 100 },
+      effective: {
+        ...d.effective,
+        grants: [{ model_id: "echo", sources: ["user", "grp_eng"] }],
+        limits: { ...d.effective.limits, requests_per_min: { value: 60, source: "grp_eng" } },
+        budget: { ...d.effective.budget, monthly_usd: { value: 100, source: "user" } },
+      },
+      api_keys: [
+        { id: "key_1", user_id: id, name: "laptop", prefix: "gw_live_ab", created_at: d.user.created_at, last_used_at: null, revoked_at: null, revision: 1 },
+      ],
+      audit: [
+        { id: "aud_1", at: "2026-11-02T10:00:00Z", actor_id: "usr_99999", action: "user.suspend", target_kind: "user", target_id: id, summary: null, revision: 3 },
+      ],
+    };
+  };
+  backend.budgetStatus = async (subject) => ({
+    subject,
+    time_zone: "UTC",
+    periods: [],
+    daily_cap_usd: 5,
+    monthly_cap_usd: 100,
+    month: [
+      { day: "2026-11-01", spent_usd: 2, cumulative_usd: 2 },
+      { day: "2026-11-02", spent_usd: 7, cumulative_usd: 9 },
+    ],
+  });
+  return backend;
+}
+
+function auditorBackend(): MockBackend {
+  const status = readyStatus();
+  return richBackend(createMockBackend({ status: { ...status, me: { ...status.me!, permissions: AUDITOR_PERMISSIONS } } }));
+}
+
+async function openUser(id: string, backend: MockBackend) {
+  window.location.hash = `#users/${id}`;
+  const result = renderApp(backend);
+  await screen.findByRole("heading", { level: 1 });
+  return result;
+}
+
+function detail(): HTMLElement {
+  return screen.getByRole("region", { name: screen.getByRole("heading", { level: 1 }).textContent! });
+}
+
+describe("user detail", () => {
+  it("shows each effective limit and cap with where it comes from", async () => {
+    await openUser("usr_00000", richBackend());
+    expect(screen.getByRole("heading", { level: 1 }).textContent).toBe("Avery Quinn");
+    await waitFor(() => expect(screen.getByTestId("policy-requests_per_min")).toBeTruthy());
+    const rpm = screen.getByTestId("policy-requests_per_min");
+    expect(within(rpm).getByLabelText("Requests per minute")).toHaveProperty("value", "120");
+    expect(within(rpm).getByTestId("effective").textContent).toBe("Effective: 60 (from group Engineering)");
+    expect(within(screen.getByTestId("policy-monthly_usd")).getByTestId("effective").textContent).toBe("Effective: $100.00 (own)");
+    expect(within(screen.getByTestId("policy-daily_usd")).getByTestId("effective").textContent).toBe("Effective: none (not set anywhere)");
+    expect((await screen.findByTestId("grant")).textContent).toContain("Echo (own, from group Engineering)");
+    expect(screen.getByText("Research")).toBeTruthy();
+    expect(screen.getByTestId("audit-entry").textContent).toContain("user.suspend");
+    // The chart comes from the user's budget status.
+    expect((await screen.findAllByTestId("spend-bar")).length).toBe(2);
+  });
+
+  it("saves limits as one set_limits change, and shows the gateway's field errors next to the inputs", async () => {
+    const backend = richBackend();
+    const apply = backend.applyChange;
+    let refuse = true;
+    backend.applyChange = async (change) => {
+      if (refuse) {
+        refuse = false;
+        throw { code: "validation_failed", message: "Invalid limits.", fields: [{ field: "max_concurrent", message: "At most 1000." }] };
+      }
+      return apply(change);
+    };
+    await openUser("usr_00000", backend);
+    const concurrent = await screen.findByLabelText("Concurrent requests");
+    fireEvent.change(concurrent, { target: { value: "5000" } });
+    fireEvent.click(screen.getByRole("button", { name: "Save rate limits" }));
+    expect((await within(screen.getByTestId("policy-max_concurrent")).findByTestId("field-error")).textContent).toBe("At most 1000.");
+    expect(concurrent.getAttribute("aria-invalid")).toBe("true");
+
+    fireEvent.change(concurrent, { target: { value: "8" } });
+    fireEvent.click(screen.getByRole("button", { name: "Save rate limits" }));
+    await waitFor(() => expect(backend.changes).toHaveLength(1));
+    expect(backend.changes[0]).toEqual({
+      op: "set_limits",
+      subject_kind: "user",
+      subject_id: "usr_00000",
+      limits: { requests_per_min: 120, input_tokens_per_min: null, output_tokens_per_min: null, max_concurrent: 8 },
+    });
+  });
+
+  it("asks before deleting, naming the user and what goes and what stays", async () => {
+    const { backend } = await openUser("usr_00001", richBackend());
+    fireEvent.click(screen.getByRole("button", { name: "Delete…" }));
+    const dialog = screen.getByRole("alertdialog");
+    expect(within(dialog).getByText("Delete Blake Quinn?")).toBeTruthy();
+    const text = within(dialog).getByTestId("delete-confirmation").textContent!;
+    expect(text).toContain("Blake Quinn (blake.quinn@northwind.example)");
+    expect(text).toContain("API keys, model grants, and workspace and group memberships");
+    expect(text).toContain("usage and audit history stay");
+    expect(backend.changes).toHaveLength(0);
+
+    fireEvent.click(within(dialog).getByRole("button", { name: "Delete Blake Quinn" }));
+    await waitFor(() => expect(backend.changes).toEqual([{ op: "delete_user", id: "usr_00001" }]));
+    await waitFor(() => expect(window.location.hash).toBe("#users"));
+  });
+
+  it("offers the lifecycle changes of the user's status", async () => {
+    // User 4, Eli Quinn, is pending.
+    const { backend } = await openUser("usr_00004", richBackend());
+    expect(screen.getByRole("heading", { level: 1 }).textContent).toBe("Eli Quinn");
+    expect(screen.queryByRole("button", { name: "Suspend" })).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Approve" }));
+    await waitFor(() => expect(backend.changes).toEqual([{ op: "approve_user", id: "usr_00004" }]));
+    expect((await screen.findByText("Approved.")).getAttribute("role")).toBe("status");
+    expect(screen.getByRole("button", { name: "Decline" })).toBeTruthy();
+  });
+
+  it("edits the profile with only what changed, and shows a refusal's message", async () => {
+    const backend = richBackend();
+    const apply = backend.applyChange;
+    backend.applyChange = async (change) => {
+      if (change.op === "patch_user" && change.patch.role === "member") throw { code: "forbidden", message: "Admins cannot demote themselves." };
+      return apply(change);
+    };
+    await openUser("usr_00000", backend);
+    const save = screen.getByRole("button", { name: "Save profile" });
+    expect(save).toHaveProperty("disabled", true);
+    fireEvent.change(screen.getByLabelText("Role"), { target: { value: "member" } });
+    fireEvent.click(save);
+    expect((await screen.findByText("Admins cannot demote themselves.")).getAttribute("role")).toBe("alert");
+
+    fireEvent.change(screen.getByLabelText("Role"), { target: { value: "admin" } });
+    fireEvent.change(screen.getByLabelText("Last name"), { target: { value: "Quinn-Ray" } });
+    fireEvent.click(save);
+    await waitFor(() => expect(backend.changes).toEqual([{ op: "patch_user", id: "usr_00000", patch: { last_name: "Quinn-Ray" } }]));
+  });
+
+  it("creates a key, says it is on the clipboard, and never shows a secret", async () => {
+    const backend = richBackend();
+    const clipboard: string[] = [];
+    backend.applyChange = async (change) => {
+      backend.changes.push(change);
+      if (change.op !== "create_key") return { kind: "done" };
+      // The backend puts the secret on the clipboard; the UI gets the key without it.
+      clipboard.push("gw_live_abSECRETSECRET");
+      return { kind: "api_key", value: { id: "key_2", user_id: change.user_id, name: change.name, prefix: "gw_live_cd", created_at: "2026-11-03T00:00:00Z", last_used_at: null, revoked_at: null, revision: 2 } };
+    };
+    await openUser("usr_00000", backend);
+    const create = screen.getByRole("button", { name: "Create key" });
+    expect(create).toHaveProperty("disabled", true);
+    fireEvent.change(screen.getByLabelText("New key's name"), { target: { value: " ci runner " } });
+    fireEvent.click(create);
+    expect(await screen.findByText("The new key is on your clipboard; it is shown only this once.")).toBeTruthy();
+    expect(backend.changes).toEqual([{ op: "create_key", user_id: "usr_00000", name: "ci runner" }]);
+    expect(clipboard).toHaveLength(1);
+    expect(document.body.textContent).not.toContain("SECRET");
+
+    fireEvent.click(screen.getByRole("button", { name: "Revoke laptop" }));
+    await waitFor(() => expect(backend.changes.at(-1)).toEqual({ op: "revoke_key", id: "key_1" }));
+  });
+
+  it("grants a picked model and revokes the user's own grant", async () => {
+    const backend = richBackend();
+    backend.reads.models = [...backend.reads.models, { ...backend.reads.models[0]!, id: "gpt", display_name: "GPT" }];
+    await openUser("usr_00000", backend);
+    const picker = screen.getByRole("combobox", { name: "Model to grant" });
+    // Echo is granted already: only GPT is offered.
+    await waitFor(() => expect(within(picker).getAllByRole("option").map((o) => o.textContent)).toEqual(["Pick a model…", "GPT"]));
+    fireEvent.change(picker, { target: { value: "gpt" } });
+    fireEvent.click(screen.getByRole("button", { name: "Grant" }));
+    await waitFor(() => expect(backend.changes).toEqual([{ op: "grant", subject_kind: "user", subject_id: "usr_00000", model_id: "gpt" }]));
+    fireEvent.click(screen.getByRole("button", { name: "Revoke Echo" }));
+    await waitFor(() => expect(backend.changes.at(-1)).toEqual({ op: "revoke_grant", subject_kind: "user", subject_id: "usr_00000", model_id: "echo" }));
+  });
+
+  it("offers an auditor no change, while an admin sees the same user's actions", async () => {
+    await openUser("usr_00000", auditorBackend());
+    await screen.findByTestId("policy-requests_per_min");
+    const section = detail();
+    expect(within(section).queryAllByRole("button")).toHaveLength(0);
+    expect(within(section).queryAllByRole("textbox")).toHaveLength(0);
+    expect(within(section).queryAllByRole("combobox")).toHaveLength(0);
+    // Still readable: own and effective values, keys, memberships.
+    expect(within(screen.getByTestId("policy-requests_per_min")).getByTestId("effective").textContent).toBe("Effective: 60 (from group Engineering)");
+    expect(screen.getByTestId("api-key").textContent).toContain("laptop");
+  });
+
+  it("shows an admin the write actions the auditor does not get", async () => {
+    await openUser("usr_00000", richBackend());
+    await screen.findByTestId("policy-requests_per_min");
+    const names = within(detail()).getAllByRole("button").map((b) => b.textContent);
+    expect(names).toEqual(expect.arrayContaining(["Save profile", "Suspend", "Delete…", "Save rate limits", "Save budget", "Create key", "Revoke laptop"]));
+  });
+
+  it("offers an operator the policy and keys, not the profile, lifecycle or audit trail", async () => {
+    const status = readyStatus();
+    const permissions = ["org.read", "users.read", "workspaces.read", "groups.read", "models.read", "policy.write", "keys.read", "keys.write", "usage.read"];
+    await openUser("usr_00000", richBackend(createMockBackend({ status: { ...status, me: { ...status.me!, permissions } } })));
+    await screen.findByTestId("policy-requests_per_min");
+    const names = within(detail()).getAllByRole("button").map((b) => b.textContent);
+    expect(names).toEqual(expect.arrayContaining(["Save rate limits", "Save budget", "Create key", "Grant"]));
+    expect(names).not.toContain("Save profile");
+    expect(names).not.toContain("Suspend");
+    expect(names).not.toContain("Delete…");
+    expect(screen.queryByRole("heading", { name: "Audit trail" })).toBeNull();
+  });
+
+  it("shows the cache's error for an unknown user", async () => {
+    window.location.hash = "#users/usr_nobody";
+    renderApp();
+    expect((await screen.findByRole("alert")).textContent).toBe("No such user in the cache.");
+  });
+});
