@@ -8,7 +8,7 @@ import { formatCount } from "../format";
 import { FormError } from "../shell/forms";
 import { useCan, useStatus } from "../shell/permissions";
 import { BulkInviteForm } from "./BulkInviteForm";
-import { ConfirmButton, OfflineHint, Tabs, useChange } from "./changes";
+import { ActionsHeader, ConfirmButton, OfflineHint, Tabs, useChange } from "./changes";
 import { InviteForm } from "./InviteForm";
 
 type Tab = InvitationStatus | "all";
@@ -130,9 +130,7 @@ function InvitationTable({ rows, writable, onNotice }: { rows: InvitationRow[]; 
             <th>Role</th>
             <th>Status</th>
             <th>Time left</th>
-            <th>
-              <span className="visually-hidden">Actions</span>
-            </th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>

@@ -25,17 +25,22 @@ export function WorkspacePicker({ value, onChange }: { value: string[]; onChange
   );
 }
 
-/** An org role as a labelled select. */
-export function RoleSelect({ value, onChange }: { value: Role; onChange: (role: Role) => void }) {
+/** The roles as a select's options. */
+export function RoleOptions() {
+  return ROLES.map((r) => (
+    <option key={r.value} value={r.value}>
+      {r.label}
+    </option>
+  ));
+}
+
+/** A role as a labelled select. */
+export function RoleSelect({ id = "invite-role", label = "Role", value, onChange }: { id?: string; label?: string; value: Role; onChange: (role: Role) => void }) {
   return (
     <div className="field">
-      <label htmlFor="invite-role">Role</label>
-      <select id="invite-role" value={value} onChange={(e) => onChange(e.target.value as Role)}>
-        {ROLES.map((r) => (
-          <option key={r.value} value={r.value}>
-            {r.label}
-          </option>
-        ))}
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value as Role)}>
+        <RoleOptions />
       </select>
     </div>
   );

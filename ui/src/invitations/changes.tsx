@@ -165,3 +165,12 @@ export function SubmitCancel(props: { children: ReactNode; disabled?: boolean; o
     </div>
   );
 }
+
+/** The header of a table's actions column: named for screen readers, blank on screen. */
+export function ActionsHeader() {
+  return (
+    <th>
+      <span className="visually-hidden">Actions</span>
+    </th>
+  );
+}
