@@ -1,96 +1,42 @@
 import { useQuery } from "@tanstack/react-query";
-import { useId, useState, type FormEvent } from "react";
-import { toIpcError, useBackend } from "../backend/backend";
+import { useState } from "react";
+import { useBackend } from "../backend/backend";
 import type { Role } from "../bindings/Role";
-import type { WorkspaceCreate } from "../bindings/WorkspaceCreate";
 import type { WorkspaceRow } from "../bindings/WorkspaceRow";
-import { ActionsHeader, ConfirmButton, OfflineHint, SubmitCancel, useChange } from "../invitations/changes";
-import { FormError, TextField, fieldMessages } from "../shell/forms";
-import { useCan } from "../shell/permissions";
+import { ActionsHeader, ConfirmButton, useChange } from "../invitations/changes";
 import { RoleOptions, RoleSelect } from "../invitations/WorkspacePicker";
+import { FormError } from "../shell/forms";
+import { CreateForm, ListScreen, type Column } from "./ListScreen";
 import { UserSearch } from "./UserSearch";
+
+const COLUMNS: readonly Column<WorkspaceRow>[] = [
+  { header: "Slug", cell: (w) => <span className="muted">{w.slug}</span> },
+  { header: "Members", cell: (w) => w.member_count },
+];
 
 export function WorkspacesScreen() {
   const backend = useBackend();
-  const can = useCan();
-  const headingId = useId();
-  const writable = can("workspaces.write");
   const workspaces = useQuery({ queryKey: ["workspaces"], queryFn: () => backend.listWorkspaces() });
-  const [creating, setCreating] = useState(false);
-  const [openId, setOpenId] = useState<string | null>(null);
-  const open = workspaces.data?.find((w) => w.id === openId) ?? null;
-
   return (
-    <section className="screen admin-screen" aria-labelledby={headingId}>
-      <div className="screen-head">
-        <h1 id={headingId}>Workspaces</h1>
-        {workspaces.data && <span className="count">{workspaces.data.length}</span>}
-        {writable && (
-          <div className="head-actions">
-            <button type="button" className="button primary" onClick={() => setCreating(true)}>
-              New workspace
-            </button>
-          </div>
-        )}
-      </div>
-      <OfflineHint permission="workspaces.write" />
-      {writable && creating && <CreateWorkspace onDone={() => setCreating(false)} />}
-      {workspaces.error && (
-        <p className="table-message error" role="alert">
-          {toIpcError(workspaces.error).message}
-        </p>
+    <ListScreen
+      title="Workspaces"
+      permission="workspaces.write"
+      createLabel="New workspace"
+      rows={workspaces}
+      rowTestId="workspace-row"
+      columns={COLUMNS}
+      create={(onDone) => (
+        <CreateForm
+          title="New workspace"
+          optional={{ key: "slug", label: "Slug (optional)", hint: "Lower-case letters, digits and dashes; made from the name when empty." }}
+          submitLabel="Create workspace"
+          invalidate="workspaces"
+          toChange={(name, slug) => ({ op: "create_workspace", workspace: slug ? { name, slug } : { name } })}
+          onDone={onDone}
+        />
       )}
-      {workspaces.data?.length === 0 && <p className="table-message muted">No workspaces yet.</p>}
-      {workspaces.data && workspaces.data.length > 0 && (
-        <table className="simple-table">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Slug</th>
-              <th>Members</th>
-            </tr>
-          </thead>
-          <tbody>
-            {workspaces.data.map((w) => (
-              <tr key={w.id} data-testid="workspace-row" aria-selected={w.id === openId}>
-                <td>
-                  <button type="button" className="link-button" aria-expanded={w.id === openId} onClick={() => setOpenId(w.id === openId ? null : w.id)}>
-                    {w.name}
-                  </button>
-                </td>
-                <td className="muted">{w.slug}</td>
-                <td>{w.member_count}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {open && <WorkspaceMembers workspace={open} writable={writable} />}
-    </section>
-  );
-}
-
-function CreateWorkspace({ onDone }: { onDone: () => void }) {
-  const [name, setName] = useState("");
-  const [slug, setSlug] = useState("");
-  const create = useChange([["workspaces"]], onDone);
-  const errors = fieldMessages(create.error, ["name", "slug"]);
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    const workspace: WorkspaceCreate = { name: name.trim() };
-    if (slug.trim()) workspace.slug = slug.trim();
-    create.mutate({ op: "create_workspace", workspace });
-  };
-  return (
-    <form className="panel-form" aria-label="New workspace" onSubmit={submit}>
-      <h2>New workspace</h2>
-      <TextField label="Name" required autoFocus value={name} error={errors.name} onChange={(e) => setName(e.target.value)} />
-      <TextField label="Slug (optional)" value={slug} error={errors.slug} hint="Lower-case letters, digits and dashes; made from the name when empty." onChange={(e) => setSlug(e.target.value)} />
-      <FormError error={create.error} shown={["name", "slug"]} />
-      <SubmitCancel disabled={create.isPending} onCancel={onDone}>
-        Create workspace
-      </SubmitCancel>
-    </form>
+      detail={(w, writable) => <WorkspaceMembers workspace={w} writable={writable} />}
+    />
   );
 }
 
