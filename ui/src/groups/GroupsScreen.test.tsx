@@ -127,3 +127,12 @@ describe("groups", () => {
     expect(within(panel).getByRole("row", { name: "Blake Quinn" }).textContent).toContain("Manager");
   });
 });
+
+describe("groups: none yet", () => {
+  it("says what groups are for when there are none", async () => {
+    window.location.hash = "#groups";
+    renderApp(createMockBackend());
+    expect((await screen.findByTestId("empty-state")).textContent).toContain("share model access");
+    expect(screen.queryByRole("table")).toBeNull();
+  });
+});

@@ -23,6 +23,7 @@ export function GroupsScreen() {
       title="Groups"
       permission="groups.write"
       createLabel="New group"
+      emptyText={"Groups of users that share model access, limits and budgets."}
       rows={groups}
       rowTestId="group-row"
       columns={COLUMNS}

@@ -17,6 +17,8 @@ export function ListScreen<T extends { id: string; name: string }>(props: {
   title: string;
   permission: Permission;
   createLabel: string;
+  /** What the list would hold, said when it holds nothing. */
+  emptyText: string;
   rows: UseQueryResult<T[]>;
   rowTestId: string;
   columns: readonly Column<T>[];
@@ -32,6 +34,8 @@ export function ListScreen<T extends { id: string; name: string }>(props: {
   const { data, error } = props.rows;
   const open = data?.find((r) => r.id === openId) ?? null;
 
+  // The cache answers in moments: the screen appears with its list rather than before it.
+  if (props.rows.isPending) return <section className="screen admin-screen" aria-busy="true" aria-label={props.title} />;
   return (
     <section className="screen admin-screen" aria-labelledby={headingId}>
       <div className="screen-head">
@@ -52,7 +56,12 @@ export function ListScreen<T extends { id: string; name: string }>(props: {
           {toIpcError(error).message}
         </p>
       )}
-      {data?.length === 0 && <p className="table-message muted">None yet.</p>}
+      {data?.length === 0 && (
+        <div className="empty-state" data-testid="empty-state">
+          <p className="empty-title">Nothing here yet</p>
+          <p className="muted">{props.emptyText}</p>
+        </div>
+      )}
       {data && data.length > 0 && (
         <table className="simple-table">
           <thead>

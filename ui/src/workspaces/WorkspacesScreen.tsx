@@ -22,6 +22,7 @@ export function WorkspacesScreen() {
       title="Workspaces"
       permission="workspaces.write"
       createLabel="New workspace"
+      emptyText={"The organisation's workspaces, their members and their roles."}
       rows={workspaces}
       rowTestId="workspace-row"
       columns={COLUMNS}
