@@ -261,7 +261,9 @@ export function createMockBackend(
     async listUsers(filter) {
       mock.listUsersCalls.push(filter);
       if (mock.listUsersError) throw mock.listUsersError;
-      return queryUsers(mock.users, filter);
+      // The cache filters by workspace id; the mock's users list their workspaces by name.
+      const workspace = mock.reads.workspaces.find((w) => w.id === filter.workspace_id);
+      return queryUsers(mock.users, workspace ? { ...filter, workspace_id: workspace.name } : filter);
     },
     async syncNow(): Promise<SyncReport> {
       mock.emitStatus({ ...mock.status, syncing: { applied: 0, start: 0, revision: 0, head: 0 } });

@@ -1,5 +1,105 @@
-import { ScreenPlaceholder } from "../shell/ScreenPlaceholder";
+import { useQuery } from "@tanstack/react-query";
+import { useBackend } from "../backend/backend";
+import type { GroupRole } from "../bindings/GroupRole";
+import type { GroupRow } from "../bindings/GroupRow";
+import { ActionsHeader, ConfirmButton, useChange } from "../invitations/changes";
+import { FormError } from "../shell/forms";
+import { useCan } from "../shell/permissions";
+import { CreateForm, ListScreen, type Column } from "../workspaces/ListScreen";
+import { UserSearch } from "../workspaces/UserSearch";
+import { PolicyEditors } from "./PolicyEditors";
+
+const COLUMNS: readonly Column<GroupRow>[] = [
+  { header: "Members", cell: (g) => g.member_count },
+  { header: "Managers", cell: (g) => g.managers.map((m) => m.name).join(", ") || <span className="muted">—</span> },
+];
 
 export function GroupsScreen() {
-  return <ScreenPlaceholder title="Groups">Groups of users that share model access, limits and budgets.</ScreenPlaceholder>;
+  const backend = useBackend();
+  const can = useCan();
+  const groups = useQuery({ queryKey: ["groups"], queryFn: () => backend.listGroups() });
+  return (
+    <ListScreen
+      title="Groups"
+      permission="groups.write"
+      createLabel="New group"
+      emptyText={"Groups of users that share model access, limits and budgets."}
+      rows={groups}
+      rowTestId="group-row"
+      columns={COLUMNS}
+      nameNote={(g) => g.description && <div className="muted">{g.description}</div>}
+      create={(onDone) => (
+        <CreateForm
+          title="New group"
+          optional={{ key: "description", label: "Description (optional)" }}
+          submitLabel="Create group"
+          invalidate="groups"
+          toChange={(name, description) => ({ op: "create_group", group: description ? { name, description } : { name } })}
+          onDone={onDone}
+        />
+      )}
+      detail={(g, writable) => <GroupDetail group={g} writable={writable} policy={can("policy.write")} />}
+    />
+  );
+}
+
+function GroupDetail({ group, writable, policy }: { group: GroupRow; writable: boolean; policy: boolean }) {
+  const backend = useBackend();
+  const members = useQuery({ queryKey: ["groups", "members", group.id], queryFn: () => backend.listGroupMembers(group.id) });
+  const change = useChange([["groups"], ["users"]]);
+  const setRole = (user_id: string, role: GroupRole) => change.mutate({ op: "set_group_member", group_id: group.id, user_id, role });
+
+  return (
+    <section className="detail-panel" aria-label={`${group.name} members`}>
+      <h2>{group.name}: members</h2>
+      <FormError error={change.error} />
+      {writable && <UserSearch label="Add a member" exclude={members.data?.map((m) => m.person.id)} onPick={(u) => setRole(u.id, "member")} />}
+      {members.data?.length === 0 && <p className="muted">No members yet.</p>}
+      {members.data && members.data.length > 0 && (
+        <table className="simple-table">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>E-mail</th>
+              <th>Role</th>
+              <ActionsHeader />
+            </tr>
+          </thead>
+          <tbody>
+            {members.data.map(({ person, role }) => (
+              <tr key={person.id} data-testid="group-member-row" aria-label={person.name}>
+                <td>{person.name}</td>
+                <td>{person.email}</td>
+                <td>
+                  {writable ? (
+                    <select aria-label={`Role of ${person.name}`} value={role} disabled={change.isPending} onChange={(e) => setRole(person.id, e.target.value as GroupRole)}>
+                      <option value="member">Member</option>
+                      <option value="manager">Manager</option>
+                    </select>
+                  ) : role === "manager" ? (
+                    "Manager"
+                  ) : (
+                    "Member"
+                  )}
+                </td>
+                <td className="row-actions">
+                  {writable && (
+                    <ConfirmButton
+                      label="Remove"
+                      title={`Remove ${person.name} from ${group.name}?`}
+                      pending={change.isPending}
+                      onConfirm={() => change.mutate({ op: "remove_group_member", group_id: group.id, user_id: person.id })}
+                    >
+                      They lose what the group grants.
+                    </ConfirmButton>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {policy && <PolicyEditors groupId={group.id} />}
+    </section>
+  );
 }

@@ -1,0 +1,138 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { AUDITOR_PERMISSIONS, createMockBackend, readyStatus, type MockBackend } from "../backend/mock";
+import { renderApp } from "../test/render";
+import { parseThresholds } from "./PolicyEditors";
+
+const at = "2026-11-01T00:00:00Z";
+const ana = { id: "usr_00001", name: "Blake Quinn", email: "blake.quinn@northwind.example" };
+const bo = { id: "usr_00002", name: "Casey Quinn", email: "casey.quinn@northwind.example" };
+
+function seeded(backend: MockBackend = createMockBackend()): MockBackend {
+  backend.reads.groups = [
+    { id: "grp_ml", name: "ML team", description: "Model research", member_count: 2, managers: [ana], created_at: at },
+    { id: "grp_ops", name: "Ops", description: "", member_count: 0, managers: [], created_at: at },
+  ];
+  backend.reads.groupMembers = { grp_ml: [{ person: ana, role: "manager" }, { person: bo, role: "member" }] };
+  return backend;
+}
+
+async function renderGroups(backend: MockBackend = seeded()) {
+  window.location.hash = "#groups";
+  renderApp(backend);
+  await screen.findByRole("heading", { name: "Groups" });
+  await waitFor(() => expect(screen.getAllByTestId("group-row")).toHaveLength(2));
+  return backend;
+}
+
+async function openMl() {
+  fireEvent.click(screen.getByRole("button", { name: "ML team" }));
+  const panel = await screen.findByRole("region", { name: "ML team members" });
+  await waitFor(() => expect(within(panel).getAllByTestId("group-member-row")).toHaveLength(2));
+  return panel;
+}
+
+const fill = (scope: HTMLElement, label: string, value: string) => fireEvent.change(within(scope).getByLabelText(label), { target: { value } });
+
+describe("groups", () => {
+  it("lists groups with members and managers, and a group's members with their roles", async () => {
+    await renderGroups();
+    const cells = within(screen.getAllByTestId("group-row")[0]!).getAllByRole("cell").map((c) => c.textContent);
+    expect(cells).toEqual(["ML teamModel research", "2", "Blake Quinn"]);
+    const panel = await openMl();
+    expect((within(panel).getByLabelText("Role of Blake Quinn") as HTMLSelectElement).value).toBe("manager");
+    expect((within(panel).getByLabelText("Role of Casey Quinn") as HTMLSelectElement).value).toBe("member");
+  });
+
+  it("creates a group", async () => {
+    const backend = await renderGroups();
+    fireEvent.click(screen.getByRole("button", { name: "New group" }));
+    const form = await screen.findByRole("form", { name: "New group" });
+    fill(form, "Name", "Interns");
+    fill(form, "Description (optional)", "Summer 2027");
+    fireEvent.submit(form);
+    await waitFor(() => expect(backend.changes).toEqual([{ op: "create_group", group: { name: "Interns", description: "Summer 2027" } }]));
+  });
+
+  it("makes a member a manager, removes one after confirming, and adds one", async () => {
+    const backend = await renderGroups();
+    const panel = await openMl();
+    fill(panel, "Role of Casey Quinn", "manager");
+    await waitFor(() => expect(backend.changes).toEqual([{ op: "set_group_member", group_id: "grp_ml", user_id: bo.id, role: "manager" }]));
+
+    fireEvent.click(within(within(panel).getByRole("row", { name: "Blake Quinn" })).getByRole("button", { name: "Remove" }));
+    fireEvent.click(within(screen.getByRole("alertdialog", { name: "Remove Blake Quinn from ML team?" })).getByRole("button", { name: "Remove" }));
+    await waitFor(() => expect(backend.changes[1]).toEqual({ op: "remove_group_member", group_id: "grp_ml", user_id: ana.id }));
+
+    fill(panel, "Add a member", "avery.quinn@");
+    fireEvent.click(await within(panel).findByRole("button", { name: "Add Avery Quinn (avery.quinn@northwind.example)" }));
+    await waitFor(() => expect(backend.changes[2]).toEqual({ op: "set_group_member", group_id: "grp_ml", user_id: "usr_00000", role: "member" }));
+  });
+
+  it("grants a model, and sets limits and a budget with empty fields as none", async () => {
+    const backend = await renderGroups();
+    const panel = await openMl();
+    await within(panel).findByRole("option", { name: "Echo" });
+    fireEvent.click(within(panel).getByRole("button", { name: "Grant" }));
+    await waitFor(() => expect(backend.changes).toEqual([{ op: "grant", subject_kind: "group", subject_id: "grp_ml", model_id: "echo" }]));
+
+    const limits = within(panel).getByRole("form", { name: "Rate limits" });
+    fill(limits, "Requests per minute", "60");
+    fill(limits, "Concurrent requests", "4");
+    fireEvent.submit(limits);
+    await waitFor(() =>
+      expect(backend.changes[1]).toEqual({
+        op: "set_limits",
+        subject_kind: "group",
+        subject_id: "grp_ml",
+        limits: { requests_per_min: 60, input_tokens_per_min: null, output_tokens_per_min: null, max_concurrent: 4 },
+      }),
+    );
+
+    const budget = within(panel).getByRole("form", { name: "Budget" });
+    fill(budget, "Monthly (USD)", "250.5");
+    fill(budget, "Alert at (% of each cap)", "90 50");
+    fireEvent.submit(budget);
+    await waitFor(() =>
+      expect(backend.changes[2]).toEqual({
+        op: "set_budget",
+        subject_kind: "group",
+        subject_id: "grp_ml",
+        budget: { daily_usd: null, weekly_usd: null, monthly_usd: 250.5, alert_thresholds: [50, 90] },
+      }),
+    );
+  });
+
+  it("refuses a negative limit next to its field without sending it", async () => {
+    const backend = await renderGroups();
+    const panel = await openMl();
+    const limits = within(panel).getByRole("form", { name: "Rate limits" });
+    fill(limits, "Requests per minute", "-5");
+    fireEvent.submit(limits);
+    expect((await within(limits).findByTestId("field-error")).textContent).toContain("0 or more");
+    expect(backend.changes).toEqual([]);
+    expect(parseThresholds("50, x")).toBe("Whole percents, such as 50, 80, 100.");
+  });
+
+  it("offers an auditor no create, member change or policy editors", async () => {
+    const status = readyStatus();
+    status.me!.permissions = AUDITOR_PERMISSIONS;
+    await renderGroups(seeded(createMockBackend({ status })));
+    const panel = await openMl();
+    expect(screen.queryByRole("button", { name: "New group" })).toBeNull();
+    expect(within(panel).queryByRole("combobox")).toBeNull();
+    expect(within(panel).queryByRole("button", { name: "Remove" })).toBeNull();
+    expect(within(panel).queryByRole("form", { name: "Rate limits" })).toBeNull();
+    expect(within(panel).queryByRole("button", { name: "Grant" })).toBeNull();
+    expect(within(panel).getByRole("row", { name: "Blake Quinn" }).textContent).toContain("Manager");
+  });
+});
+
+describe("groups: none yet", () => {
+  it("says what groups are for when there are none", async () => {
+    window.location.hash = "#groups";
+    renderApp(createMockBackend());
+    expect((await screen.findByTestId("empty-state")).textContent).toContain("share model access");
+    expect(screen.queryByRole("table")).toBeNull();
+  });
+});
