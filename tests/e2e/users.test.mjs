@@ -1,4 +1,4 @@
-// The walking skeleton end to end: first start of the real app runs the demo gateway,
+// End to end in the real app: first start runs the demo gateway,
 // syncs it into the cache, and the users table shows the demo organisation.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -42,3 +42,63 @@ test('the users table shows the demo organisation and search narrows it', async 
   assert.match(await only[0].getText(), /Avery Quinn/);
   await screenshot(browser, 'users-search');
 });
+
+test('every screen opens on the demo organisation, and a user opens from the table', async () => {
+  const { browser } = app;
+  const screens = [
+    ['Overview', 'overview'],
+    ['Invitations', 'invitations'],
+    ['Workspaces', 'workspaces'],
+    ['Groups', 'groups'],
+    ['Usage', 'usage'],
+    ['Audit log', 'audit'],
+    ['Settings', 'settings'],
+  ];
+  for (const [label, name] of screens) {
+    const link = await navLink(browser, label);
+    await link.click();
+    let heading = '';
+    await browser
+      .waitUntil(
+        async () => {
+          heading = await (await browser.$('main h1')).getText();
+          return heading === label || heading.startsWith(`${label} — `);
+        },
+        { timeout: 10_000 },
+      )
+      .catch(async () => {
+        await screenshot(browser, `screen-${name}-failed`);
+        assert.fail(`the ${label} screen did not open; the heading says ${JSON.stringify(heading)}`);
+      });
+    // Give the screen's cache reads a moment to land before the picture.
+    await browser.pause(500);
+    await screenshot(browser, `screen-${name}`);
+  }
+  const overview = await navLink(browser, 'Overview');
+  await overview.click();
+  await browser.waitUntil(async () => (await (await browser.$('main')).getText()).includes('64'), {
+    timeout: 10_000,
+    timeoutMsg: 'the overview never showed the demo organisation\'s 64 users',
+  });
+
+  await (await navLink(browser, 'Users')).click();
+  const search = await browser.$('[data-testid="user-search"]');
+  await search.waitForExist({ timeout: 10_000 });
+  await search.setValue('Avery Quinn');
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="user-row"]')).length === 1, {
+    timeout: 10_000,
+    timeoutMsg: 'search did not narrow to one row',
+  });
+  await (await browser.$('[data-testid="user-row"]')).click();
+  await browser.waitUntil(async () => (await (await browser.$('main h1')).getText()) === 'Avery Quinn', {
+    timeout: 10_000,
+    timeoutMsg: 'the user detail did not open',
+  });
+  await browser.pause(500);
+  await screenshot(browser, 'screen-user-detail');
+});
+
+/** The sidebar's link to a screen, by its label. */
+async function navLink(browser, label) {
+  return (await browser.$('nav[aria-label="Main"]')).$(`a=${label}`);
+}
