@@ -102,3 +102,36 @@ test('every screen opens on the demo organisation, and a user opens from the tab
 async function navLink(browser, label) {
   return (await browser.$('nav[aria-label="Main"]')).$(`a=${label}`);
 }
+
+test('suspending a member and reactivating them goes through the gateway and shows at once', async () => {
+  const { browser } = app;
+  await (await navLink(browser, 'Users')).click();
+  const search = await browser.$('[data-testid="user-search"]');
+  await search.waitForExist({ timeout: 10_000 });
+  await search.clearValue();
+  await (await browser.$('select[aria-label="Role"]')).selectByAttribute('value', 'member');
+  await (await browser.$('select[aria-label="Status"]')).selectByAttribute('value', 'active');
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="user-row"]')).length > 0, {
+    timeout: 10_000,
+    timeoutMsg: 'no active member in the table',
+  });
+  await (await browser.$('[data-testid="user-row"]')).click();
+  const pill = async () => (await browser.$('.user-head .pill')).getText();
+  await browser.waitUntil(async () => (await pill()) === 'Active', {
+    timeout: 10_000,
+    timeoutMsg: 'the member\'s detail did not open as active',
+  });
+  const name = await (await browser.$('main h1')).getText();
+
+  await (await (await browser.$('main')).$('button=Suspend')).click();
+  await browser.waitUntil(async () => (await pill()) === 'Suspended', {
+    timeout: 20_000,
+    timeoutMsg: `${name} did not show as suspended after Suspend`,
+  });
+  await screenshot(browser, 'user-suspended');
+  await (await (await browser.$('main')).$('button=Reactivate')).click();
+  await browser.waitUntil(async () => (await pill()) === 'Active', {
+    timeout: 20_000,
+    timeoutMsg: `${name} did not show as active after Reactivate`,
+  });
+});
