@@ -21,6 +21,8 @@ fn main() {
                     "sign_out",
                     "get_settings",
                     "set_settings",
+                    "cache_info",
+                    "clear_cache",
                     "apply_change",
                     "user_detail",
                     "list_invitations",

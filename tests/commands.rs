@@ -129,6 +129,10 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
     .unwrap_err();
     assert_eq!(refused["code"], "invalid", "{refused}");
 
+    // The cache's size on disk, for Settings.
+    let cache: serde_json::Value = invoke(&main, "plugin:console|cache_info", json!({})).unwrap();
+    assert!(cache["bytes"].as_u64().unwrap() > 0, "{cache}");
+
     // The screens' reads answer from the cache; an invitation's link never crosses IPC.
     let overview: serde_json::Value = invoke(&main, "plugin:console|overview", json!({})).unwrap();
     assert_eq!(

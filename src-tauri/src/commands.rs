@@ -8,9 +8,10 @@ use std::path::PathBuf;
 
 use gatehouse_api::Model;
 use gatehouse_core::ipc::{
-    AppStatus, AuditFilter, AuditRows, BudgetStatus, GroupMemberRow, GroupRow, InvitationFilter,
-    InvitationRows, IpcError, Overview, ProfileInput, ProfileSummary, SignIn, SpendSubject,
-    SyncReport, UsageChart, UsageFilter, UserDetail, UserFilter, UserRows, WorkspaceRow,
+    AppStatus, AuditFilter, AuditRows, BudgetStatus, CacheInfo, GroupMemberRow, GroupRow,
+    InvitationFilter, InvitationRows, IpcError, Overview, ProfileInput, ProfileSummary, SignIn,
+    SpendSubject, SyncReport, UsageChart, UsageFilter, UserDetail, UserFilter, UserRows,
+    WorkspaceRow,
 };
 use gatehouse_core::settings::Settings;
 use tauri::{AppHandle, Runtime, State};
@@ -114,6 +115,16 @@ pub async fn set_settings(
         .set_settings(settings)
         .await
         .map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn cache_info(state: State<'_, AppState>) -> Result<CacheInfo, IpcError> {
+    state.console.cache_info().await.map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn clear_cache(state: State<'_, AppState>) -> Result<CacheInfo, IpcError> {
+    state.console.clear_cache().await.map_err(|e| e.to_ipc())
 }
 
 /// Runs one change through the gateway. A secret it produces (a new API key or token, an

@@ -35,6 +35,8 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
             commands::sign_out,
             commands::get_settings,
             commands::set_settings,
+            commands::cache_info,
+            commands::clear_cache,
             commands::apply_change,
             commands::user_detail,
             commands::list_invitations,

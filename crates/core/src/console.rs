@@ -17,8 +17,8 @@ use crate::client::{AdminApi, AdminClient};
 use crate::credentials::{CredentialStore, Slot};
 use crate::error::{CoreError, CoreResult};
 use crate::ipc::{
-    AppStatus, IpcError, Phase, ProfileInput, ProfileSummary, SignIn, SyncProgress, SyncReport,
-    UserFilter, UserRows,
+    AppStatus, CacheInfo, IpcError, Phase, ProfileInput, ProfileSummary, SignIn, SyncProgress,
+    SyncReport, UserFilter, UserRows,
 };
 use crate::profiles::{Profile, Profiles};
 use crate::seal::Seal;
@@ -440,6 +440,49 @@ impl Console {
         Ok(self.session_parts().await?.1)
     }
 
+    /// The open profile's cache: its size on disk and when it last synced.
+    pub async fn cache_info(&self) -> CoreResult<CacheInfo> {
+        let inner = self.inner.read().await;
+        let session = inner.session.as_ref().ok_or(CoreError::NoProfile)?;
+        let bytes = cache_files(&self.cache_path(&session.profile.id))
+            .filter_map(|file| std::fs::metadata(file).ok())
+            .map(|m| m.len())
+            .sum();
+        Ok(CacheInfo {
+            profile_name: session.profile.name.clone(),
+            bytes,
+            synced_at: session.cache.sync_state().await?.1,
+        })
+    }
+
+    /// Deletes the open profile's cache and fills a new one with a full sync. It needs the
+    /// gateway: offline (or signed out) it refuses, since a cleared cache would leave nothing
+    /// to read until the gateway is back.
+    pub async fn clear_cache(&self) -> CoreResult<CacheInfo> {
+        {
+            // Not while a sync writes to the cache being replaced.
+            let _one_at_a_time = self.sync_lock.lock().await;
+            let mut inner = self.inner.write().await;
+            let offline = inner.offline;
+            let session = inner.session.as_mut().ok_or(CoreError::NoProfile)?;
+            let client = session.client.as_ref().ok_or(CoreError::SignedOut)?;
+            if offline {
+                self.wake.notify_one();
+                return Err(CoreError::Offline {
+                    url: client.base_url().trim_end_matches('/').to_owned(),
+                });
+            }
+            let path = self.cache_path(&session.profile.id);
+            let seal = session.cache.seal().clone();
+            session.cache.close().await;
+            remove_cache_files(&path)?;
+            session.cache = Cache::open(&path, seal).await?;
+        }
+        self.publish().await;
+        self.sync_now().await?;
+        self.cache_info().await
+    }
+
     async fn is_current(&self, profile_id: &str) -> bool {
         let inner = self.inner.read().await;
         inner
@@ -635,10 +678,17 @@ fn checked_profile(
 }
 
 /// Removes a cache database with its WAL and shared-memory files.
-fn remove_cache_files(path: &std::path::Path) -> CoreResult<()> {
-    for suffix in ["", "-wal", "-shm"] {
+/// The database file of a cache and the files SQLite keeps beside it.
+fn cache_files(path: &std::path::Path) -> impl Iterator<Item = std::ffi::OsString> + '_ {
+    ["", "-wal", "-shm"].into_iter().map(|suffix| {
         let mut file = path.as_os_str().to_owned();
         file.push(suffix);
+        file
+    })
+}
+
+fn remove_cache_files(path: &std::path::Path) -> CoreResult<()> {
+    for file in cache_files(path) {
         match std::fs::remove_file(&file) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -163,6 +163,16 @@ pub struct UserRows {
     pub rows: Vec<UserRow>,
 }
 
+/// How much room the open profile's cache takes on this computer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct CacheInfo {
+    pub profile_name: String,
+    /// The database with its write-ahead log.
+    #[ts(type = "number")]
+    pub bytes: u64,
+    pub synced_at: Option<DateTime<Utc>>,
+}
+
 /// What a finished sync did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct SyncReport {

@@ -26,6 +26,7 @@ fn export_all(dir: &Path) {
         UserFilter,
         UserRows,
         SyncReport,
+        CacheInfo,
         ProfileSummary,
         ProfileInput,
         SignIn,

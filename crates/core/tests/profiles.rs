@@ -50,6 +50,25 @@ async fn fixture(name: &str) -> Fixture {
     }
 }
 
+/// A profile for the fixture's gateway, signed in with the admin's token.
+async fn signed_in_profile(f: &Fixture) -> gatehouse_core::ipc::ProfileSummary {
+    let profile = f
+        .console
+        .add_profile(input(&f.gateway.url()))
+        .await
+        .unwrap();
+    f.console
+        .sign_in(
+            &profile.id,
+            SignIn::Token {
+                token: f.admin_token.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    profile
+}
+
 fn input(url: &str) -> ProfileInput {
     ProfileInput {
         name: "Northwind production".into(),
@@ -260,16 +279,7 @@ async fn sign_in_with_a_password_or_a_token_then_sign_out_and_remove() {
 async fn offline_reads_come_from_the_cache_and_sync_resumes_by_itself() {
     let f = fixture("offline").await;
     let console = f.console.clone();
-    let profile = console.add_profile(input(&f.gateway.url())).await.unwrap();
-    console
-        .sign_in(
-            &profile.id,
-            SignIn::Token {
-                token: f.admin_token.clone(),
-            },
-        )
-        .await
-        .unwrap();
+    let profile = signed_in_profile(&f).await;
     let synced = console.status().await.synced_at.unwrap();
     let before = console.users(&UserFilter::default()).await.unwrap();
     assert_eq!(before.total as usize, demo::DEMO_USERS);
@@ -380,6 +390,44 @@ async fn offline_reads_come_from_the_cache_and_sync_resumes_by_itself() {
         !serde_json::to_string(&applied.changed)
             .unwrap()
             .contains(link.expose())
+    );
+    console.remove_profile(&profile.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn clearing_the_cache_fills_a_new_one_and_is_refused_offline() {
+    let f = fixture("clear").await;
+    let console = f.console.clone();
+    let profile = signed_in_profile(&f).await;
+    let before = console.cache_info().await.unwrap();
+    assert_eq!(before.profile_name, "Northwind production");
+    assert!(before.bytes > 0, "{before:?}");
+    // A row the gateway never sent: only a cache made anew is without it.
+    sqlx::query(
+        "INSERT INTO users (id, email, name, role, status, created_at, search_text, data, revision)
+         VALUES ('stray', 'stray@example.com', 'Stray', 'member', 'active', '2026-01-01T00:00:00Z',
+                 'stray stray@example.com', '{}', 1)",
+    )
+    .execute(console.cache().await.unwrap().pool())
+    .await
+    .unwrap();
+
+    let after = console.clear_cache().await.unwrap();
+    assert!(after.synced_at.unwrap() > before.synced_at.unwrap());
+    assert!(after.bytes > 0);
+    let users = console.users(&UserFilter::default()).await.unwrap();
+    assert_eq!(users.total as usize, demo::DEMO_USERS);
+    assert!(users.rows.iter().all(|u| u.id != "stray"));
+
+    // Offline, clearing would leave nothing to read: it is refused and the cache stays.
+    f.gateway.stop().await;
+    assert_eq!(console.sync_now().await.unwrap_err().code(), "offline");
+    assert_eq!(console.clear_cache().await.unwrap_err().code(), "offline");
+    let still = console.users(&UserFilter::default()).await.unwrap();
+    assert_eq!(still, users);
+    assert_eq!(
+        console.cache_info().await.unwrap().synced_at,
+        after.synced_at
     );
     console.remove_profile(&profile.id).await.unwrap();
 }

@@ -2,6 +2,7 @@ import { createContext, useContext } from "react";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { AuditRows } from "../bindings/AuditRows";
+import type { CacheInfo } from "../bindings/CacheInfo";
 import type { BudgetStatus } from "../bindings/BudgetStatus";
 import type { GroupMemberRow } from "../bindings/GroupMemberRow";
 import type { GroupRow } from "../bindings/GroupRow";
@@ -49,6 +50,11 @@ export interface Backend {
 
   getSettings(): Promise<Settings>;
   setSettings(settings: Settings): Promise<Settings>;
+
+  /** The open profile's cache: its size on this computer and when it last synced. */
+  cacheInfo(): Promise<CacheInfo>;
+  /** Deletes the open profile's cache and fills it again from the gateway; refused offline. */
+  clearCache(): Promise<CacheInfo>;
 
   /**
    * Runs one change through the gateway, then syncs. A secret it produces (a new API key, an

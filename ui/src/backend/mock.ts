@@ -229,6 +229,8 @@ export interface MockBackend extends Backend {
   /** The profiles, in the order `listProfiles` answers; the demo comes first. */
   profiles: MockProfile[];
   settings: Settings;
+  /** The size `cacheInfo` reports; `clearCache` sets it to what a fresh sync takes. */
+  cacheBytes: number;
   /** Every settings `setSettings` was called with, oldest first. */
   readonly setSettingsCalls: Settings[];
   /** Every change `applyChange` ran, oldest first. */
@@ -279,6 +281,7 @@ export function createMockBackend(
 
     profiles: options.profiles ?? [{ summary: demo, ca_pem: null }],
     settings: { sync_interval_secs: 300 },
+    cacheBytes: 48 * 1024 * 1024,
     setSettingsCalls: [],
     changes: [],
     version: "0.1.0",
@@ -347,6 +350,19 @@ export function createMockBackend(
       }
       mock.settings = { ...settings };
       return { ...mock.settings };
+    },
+
+    async cacheInfo() {
+      const profile = mock.status.profile;
+      if (!profile) throw { code: "no_profile", message: "No profile is open." } satisfies IpcError;
+      return { profile_name: profile.name, bytes: mock.cacheBytes, synced_at: mock.status.synced_at };
+    },
+    async clearCache() {
+      if (mock.status.phase === "signed_out") throw { code: "signed_out", message: "Not signed in to this profile." };
+      if (mock.status.offline) throw { code: "offline", message: "The gateway is unreachable." };
+      mock.cacheBytes = 4 * 1024 * 1024;
+      await mock.syncNow();
+      return mock.cacheInfo();
     },
 
     async applyChange(change) {

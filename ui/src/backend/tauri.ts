@@ -39,6 +39,8 @@ export const tauriBackend: Backend = {
 
   getSettings: () => call<Settings>(command("get_settings")),
   setSettings: (settings) => call<Settings>(command("set_settings"), { settings }),
+  cacheInfo: () => call(command("cache_info")),
+  clearCache: () => call(command("clear_cache")),
 
   applyChange: (change) => call<Changed>(command("apply_change"), { change }),
 

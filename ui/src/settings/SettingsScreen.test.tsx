@@ -192,9 +192,36 @@ describe("settings: sync and about", () => {
     await renderSettings(backend);
     expect((await screen.findByTestId("app-version")).textContent).toBe("Version 1.4.2");
     const later = screen.getAllByTestId("unavailable-section");
-    expect(later.map((s) => s.getAttribute("aria-label"))).toEqual(["Cache size and clear", "Updates", "Logs"]);
+    expect(later.map((s) => s.getAttribute("aria-label"))).toEqual(["Updates", "Logs"]);
     for (const section of later) {
       expect(within(section).getByRole<HTMLButtonElement>("button").disabled).toBe(true);
     }
+  });
+});
+
+describe("settings: cache", () => {
+  it("shows the cache's size and clears it after a confirmation, then reads everything again", async () => {
+    const backend = await renderSettings();
+    const section = screen.getByRole("region", { name: "Cache" });
+    await waitFor(() => expect(within(section).getByTestId("cache-size").textContent).toContain("50.3 MB"));
+    expect(within(section).getByTestId("cache-size").textContent).toContain("Demo organisation (on this computer)");
+
+    fireEvent.click(within(section).getByRole("button", { name: "Clear cache…" }));
+    const confirm = within(section).getByRole("alertdialog", { name: "Clear the cache of Demo organisation (on this computer)?" });
+    fireEvent.click(within(confirm).getByRole("button", { name: "Clear and sync again" }));
+    await within(section).findByText("Cleared and synced again.");
+    await waitFor(() => expect(within(section).getByTestId("cache-size").textContent).toContain("4.2 MB"));
+    expect(backend.cacheBytes).toBe(4 * 1024 * 1024);
+  });
+
+  it("offers no clearing while offline, and says why", async () => {
+    const backend = createMockBackend();
+    backend.status = { ...backend.status, offline: true };
+    await renderSettings(backend);
+    const section = screen.getByRole("region", { name: "Cache" });
+    await waitFor(() => expect(within(section).getByTestId("cache-size")).toBeTruthy());
+    expect(within(section).getByRole<HTMLButtonElement>("button", { name: "Clear cache…" }).disabled).toBe(true);
+    expect(within(section).getByTestId("cache-clear-hint").textContent).toBe("Clearing is off while the gateway is unreachable.");
+    expect(backend.cacheBytes).toBe(48 * 1024 * 1024);
   });
 });

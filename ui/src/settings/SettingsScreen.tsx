@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
+import { CacheSection } from "./CacheSection";
 import { ProfilesSection } from "./ProfilesSection";
 import { SyncSection } from "./SyncSection";
 
@@ -13,9 +14,7 @@ export function SettingsScreen({ status }: { status: AppStatus }) {
       <div className="settings-body">
         <ProfilesSection status={status} />
         <SyncSection status={status} />
-        <LaterSection title="Cache size and clear" action="Clear cache">
-          How much room this profile's cache takes on this computer, and clearing it.
-        </LaterSection>
+        <CacheSection status={status} />
         <LaterSection title="Updates" action="Check for updates">
           Checking for and installing new versions of the app.
         </LaterSection>
