@@ -56,9 +56,12 @@ api-fuzz:
 app:
 	$(TAURI) build --debug --no-bundle
 
+## The app on its embedded gateway, and on a gateway of its own process that the tests stop and
+## start (offline, an auditor's sign-in).
 e2e:
 	rm -rf target/e2e
-	GATEHOUSE_APP=$(APP) xvfb-run -a -s "-screen 0 1440x900x24" scripts/with-keyring.sh npm --prefix tests/e2e test
+	cargo build -p gatehouse-gateway
+	GATEHOUSE_APP=$(APP) GATEHOUSE_GATEWAY=$(CARGO_TARGET_DIR)/debug/gatehouse-gateway xvfb-run -a -s "-screen 0 1440x900x24" scripts/with-keyring.sh npm --prefix tests/e2e test
 
 ## The gateway alone on 127.0.0.1:8080 with the demo organisation (its admin token is printed).
 gateway:

@@ -1,7 +1,7 @@
 // Starts the built app under tauri-driver (which runs WebKitWebDriver) and hands back a
 // WebdriverIO session. Each test gets a fresh profile: empty config and data folders.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -98,4 +98,157 @@ export async function screenshot(browser, name) {
     requestAnimationFrame(() => setTimeout(() => blip.remove(), 50));
   });
   await browser.saveScreenshot(path.join(screenshotDir, `${name}.png`));
+}
+
+/** The input, select or textarea labelled `label` inside `scope` (a form, a section). */
+export async function field(scope, label) {
+  const labelled = `.//div[contains(@class,"field")][label[normalize-space()="${label}"]]`;
+  return scope.$(`${labelled}//input | ${labelled}//select | ${labelled}//textarea`);
+}
+
+/** The sidebar's link to a screen, by its label. */
+export async function navLink(browser, label) {
+  return (await browser.$('nav[aria-label="Main"]')).$(`a=${label}`);
+}
+
+/** Opens a screen from the sidebar and waits for its heading. */
+export async function openScreen(browser, label) {
+  await (await navLink(browser, label)).click();
+  await browser.waitUntil(
+    async () => {
+      const heading = await (await browser.$('main h1')).getText().catch(() => '');
+      return heading === label || heading.startsWith(`${label} — `);
+    },
+    { timeout: 10_000, timeoutMsg: `the ${label} screen did not open` },
+  );
+}
+
+/** What the X clipboard holds as text ('' when nothing), as another program would paste it. */
+export function readClipboard() {
+  const out = spawnSync('xclip', ['-o', '-selection', 'clipboard'], { encoding: 'utf8', timeout: 5_000 });
+  return out.status === 0 ? out.stdout : '';
+}
+
+/** Puts `text` on the clipboard, so a later read shows whether the app replaced it. */
+export function writeClipboard(text) {
+  // xclip stays in the background to serve the selection until another program takes it.
+  const child = spawn('xclip', ['-i', '-selection', 'clipboard', '-loops', '1'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin.end(text);
+}
+
+/** Waits until the clipboard holds something other than `before`, and returns it. */
+export async function clipboardChangedFrom(browser, before, what) {
+  let text = '';
+  await browser.waitUntil(
+    async () => {
+      text = readClipboard();
+      return text !== '' && text !== before;
+    },
+    { timeout: 10_000, timeoutMsg: `${what} never reached the clipboard` },
+  );
+  return text;
+}
+
+/**
+ * Every secret the app's keychain entries hold (tokens, cache keys), through the Secret Service
+ * as any other program would see them.
+ */
+export function keychainSecrets() {
+  const out = spawnSync('secret-tool', ['search', '--all', 'service', 'dev.gatehouse.console'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  if (out.error) throw out.error;
+  return [...`${out.stdout}\n${out.stderr}`.matchAll(/^secret = (.+)$/gm)].map((m) => m[1]);
+}
+
+/**
+ * Fails when any file the app wrote under `home` (its config, its caches, its logs) contains any
+ * of `secrets`. The embedded demo gateway's own database is not the app's: it is the server
+ * side, which keeps invitations' links so admins can copy them, so it is left out.
+ */
+export function assertNoFileHolds(home, secrets) {
+  const files = filesUnder(home).filter((f) => !path.basename(f).startsWith('demo-gateway.db'));
+  // The scan covers what the app keeps, or it proves nothing.
+  for (const kept of [/\/profiles\.json$/, /\/cache\/[^/]+\.sqlite$/]) {
+    if (!files.some((f) => kept.test(f))) throw new Error(`no file like ${kept} under ${home}: ${files.join(', ')}`);
+  }
+  const hits = [];
+  for (const file of files) {
+    const bytes = readFileSync(path.join(home, file));
+    for (const secret of secrets) {
+      if (bytes.includes(Buffer.from(secret))) hits.push(`${file}: a secret of ${secret.length} characters`);
+    }
+  }
+  if (hits.length > 0) throw new Error(`secrets in the app's files:\n${hits.join('\n')}`);
+}
+
+/** Every file under `dir`, relative to it. */
+function filesUnder(dir) {
+  const out = [];
+  const walk = (d) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const file = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (entry.isFile()) out.push(path.relative(dir, file));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/**
+ * A gateway of our own in a separate process (the `gatehouse-gateway` binary, demo organisation,
+ * SQLite in a temp folder) on 127.0.0.1. `stop()` kills it; `start()` brings it back on the same
+ * address and database.
+ */
+export async function startGateway() {
+  const bin = process.env.GATEHOUSE_GATEWAY;
+  if (!bin) throw new Error('GATEHOUSE_GATEWAY must name the gateway binary (make e2e sets it)');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-gw-'));
+  const db = `sqlite://${path.join(dir, 'gateway.db')}`;
+  const gateway = { url: '', token: '', child: null };
+  const run = (listen) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(bin, ['serve', '--demo', '--db', db, '--listen', listen], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, RUST_LOG: 'warn' },
+      });
+      let out = '';
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+        const listening = out.match(/^listening on (http:\/\/\S+)$/m);
+        if (!listening) return;
+        // The last line before "listening on" is the admin's token.
+        const lines = out.split('\n');
+        gateway.token = lines[lines.findIndex((l) => l.startsWith('listening on')) - 1].trim();
+        gateway.url = listening[1];
+        resolve(child);
+      });
+      child.on('exit', (code) => reject(new Error(`gatehouse-gateway exited with ${code} before listening`)));
+      child.on('error', reject);
+    });
+  gateway.child = await run('127.0.0.1:0');
+  gateway.stop = async () => {
+    const child = gateway.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  gateway.start = async () => {
+    gateway.child = await run(new URL(gateway.url).host);
+  };
+  /** Calls the admin API as the demo admin. */
+  gateway.api = async (method, apiPath, body) => {
+    const response = await fetch(`${gateway.url}/admin/v1${apiPath}`, {
+      method,
+      headers: { authorization: `Bearer ${gateway.token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${apiPath}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  return gateway;
 }

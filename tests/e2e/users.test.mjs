@@ -1,19 +1,40 @@
-// End to end in the real app: first start runs the demo gateway,
-// syncs it into the cache, and the users table shows the demo organisation.
+// End to end in the real app on the embedded demo gateway: first start runs it, syncs it into
+// the cache, and the users table shows the demo organisation; then an invitation goes out and is
+// accepted over HTTP, a budget reaches the chart, a member is suspended and reactivated. At the
+// end, no secret the run used is in any file the app wrote.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { launchApp, screenshot } from './driver.mjs';
+import {
+  assertNoFileHolds,
+  clipboardChangedFrom,
+  field,
+  keychainSecrets,
+  launchApp,
+  navLink,
+  openScreen,
+  screenshot,
+  writeClipboard,
+} from './driver.mjs';
 
 let app;
+/** Every secret this run handled: what it typed, and what the app put on the clipboard. */
+const secrets = new Set();
 
+let appHome;
 before(async () => {
   app = await launchApp();
+  appHome = app.home;
 });
 
 after(async () => {
   await app?.stop();
 });
+
+/** The main area's button labelled `label`. */
+async function button(browser, label) {
+  return (await browser.$('main')).$(`button=${label}`);
+}
 
 test('the users table shows the demo organisation and search narrows it', async () => {
   const { browser } = app;
@@ -98,11 +119,6 @@ test('every screen opens on the demo organisation, and a user opens from the tab
   await screenshot(browser, 'screen-user-detail');
 });
 
-/** The sidebar's link to a screen, by its label. */
-async function navLink(browser, label) {
-  return (await browser.$('nav[aria-label="Main"]')).$(`a=${label}`);
-}
-
 test('suspending a member and reactivating them goes through the gateway and shows at once', async () => {
   const { browser } = app;
   await (await navLink(browser, 'Users')).click();
@@ -134,4 +150,110 @@ test('suspending a member and reactivating them goes through the gateway and sho
     timeout: 20_000,
     timeoutMsg: `${name} did not show as active after Reactivate`,
   });
+});
+
+test('an invitation copied from the app lets the invitee join over HTTP, and they show as active', async () => {
+  const { browser } = app;
+  const email = 'robin.e2e@northwind.example';
+  await openScreen(browser, 'Invitations');
+  await (await button(browser, 'Invite')).click();
+  const form = await browser.$('form[aria-label="Invite a user"]');
+  await (await field(form, 'E-mail')).setValue(email);
+  await (await field(form, 'First name')).setValue('Robin');
+  await (await field(form, 'Last name')).setValue('Endtoend');
+  writeClipboard('nothing yet');
+  await (await form.$('button=Send invitation')).click();
+  const link = await clipboardChangedFrom(browser, 'nothing yet', 'the new invitation\'s link');
+  secrets.add(link);
+  const token = link.split('/invite/')[1];
+  secrets.add(token);
+  assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/invite\/[A-Za-z0-9_-]{20,}$/);
+  const notice = await browser.$('main .notice');
+  assert.equal(await notice.getText(), 'Invitation sent; the link is on your clipboard.');
+  await screenshot(browser, 'invitation-sent');
+
+  // The pending list has it, and its Copy link gives the same link again.
+  const row = await browser.$(`tr[aria-label="${email}"]`);
+  await row.waitForExist({ timeout: 10_000, timeoutMsg: 'the new invitation is not in the pending list' });
+  assert.doesNotMatch(await (await browser.$('main')).getText(), new RegExp(token), 'the link is in the web view');
+  writeClipboard('copied before');
+  await (await row.$('button=Copy link')).click();
+  assert.equal(await clipboardChangedFrom(browser, 'copied before', 'the copied link'), link);
+
+  // The invitee accepts over HTTP, as their browser would.
+  const password = 'e2e invitee passphrase 7f3a';
+  secrets.add(password);
+  const accepted = await fetch(link, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ password }),
+  });
+  const joined = await accepted.json();
+  assert.equal(accepted.status, 200, JSON.stringify(joined));
+  assert.equal(joined.status, 'active');
+  assert.equal(joined.email, email);
+
+  // The app learns of it at its next sync.
+  await (await browser.$('[data-testid="sync-now"]')).click();
+  await openScreen(browser, 'Users');
+  const search = await browser.$('[data-testid="user-search"]');
+  await search.clearValue();
+  await search.setValue('robin.e2e');
+  await browser.waitUntil(
+    async () => {
+      const rows = await browser.$$('[data-testid="user-row"]');
+      return rows.length === 1 && (await rows[0].getText()).includes('Active');
+    },
+    { timeout: 20_000, timeoutMsg: `${email} did not show as an active user` },
+  );
+  await screenshot(browser, 'invitee-active');
+});
+
+test('a budget set on a user reaches their chart as caps, and a new API key goes to the clipboard only', async () => {
+  const { browser } = app;
+  // The invitee of the test before.
+  await (await browser.$('[data-testid="user-row"]')).click();
+  await browser.waitUntil(async () => (await (await browser.$('main h1')).getText()) === 'Robin Endtoend', {
+    timeout: 10_000,
+    timeoutMsg: 'the invitee\'s detail did not open',
+  });
+  const chart = await browser.$('[data-testid="budget-chart"]');
+  await chart.waitForExist({ timeout: 10_000 });
+  assert.equal(await (await browser.$('[data-testid="monthly-cap"]')).isExisting(), false, 'a cap before any was set');
+
+  const budget = await browser.$('form[aria-label="Budget"]');
+  await (await field(budget, 'Daily cap (USD)')).setValue('5');
+  await (await field(budget, 'Monthly cap (USD)')).setValue('120');
+  await (await budget.$('button=Save budget')).click();
+  await browser.waitUntil(async () => (await browser.$('[data-testid="monthly-cap"]')).isExisting(), {
+    timeout: 20_000,
+    timeoutMsg: 'the monthly cap never reached the chart',
+  });
+  assert.ok(await (await browser.$('[data-testid="daily-cap"]')).isExisting(), 'no daily cap line');
+  assert.match(await chart.getAttribute('aria-label'), /of a \$\s?120\.00 monthly cap; .* against a \$\s?5\.00 daily cap/);
+  const effective = await (await browser.$('[data-testid="policy-monthly_usd"] [data-testid="effective"]')).getText();
+  assert.match(effective, /^Effective: \$\s?120\.00 \(own\)$/);
+  await chart.scrollIntoView();
+  await screenshot(browser, 'budget-chart');
+
+  const keys = await browser.$('section[aria-labelledby="keys-title"]');
+  await (await field(keys, "New key's name")).setValue('e2e laptop');
+  writeClipboard('no key yet');
+  await (await keys.$('button=Create key')).click();
+  const key = await clipboardChangedFrom(browser, 'no key yet', 'the new API key');
+  secrets.add(key);
+  await browser.waitUntil(async () => (await keys.getText()).includes('e2e laptop'), {
+    timeout: 10_000,
+    timeoutMsg: 'the new key is not listed',
+  });
+  assert.ok(!(await (await browser.$('body')).getText()).includes(key), 'the API key is shown in the web view');
+});
+
+test('no secret this run used is in the app\'s logs, caches or config', async () => {
+  // Read the keychain while the app's entries exist, then stop the app so its files are final.
+  for (const secret of keychainSecrets()) secrets.add(secret);
+  assert.ok(secrets.size >= 6, `only ${secrets.size} secrets to look for`);
+  await app.stop();
+  app = null;
+  assertNoFileHolds(appHome, [...secrets]);
 });

@@ -521,13 +521,18 @@ impl Console {
             self.inner.write().await.syncing = Some(last);
             self.publish().await;
         }
-        let came_back = {
+        let (came_back, went_away) = {
             let mut inner = self.inner.write().await;
             inner.syncing = None;
             let was_offline = inner.offline;
             inner.offline = matches!(result, Err(CoreError::Offline { .. }));
-            was_offline && !inner.offline
+            (was_offline && !inner.offline, !was_offline && inner.offline)
         };
+        if went_away {
+            // The background loop may be asleep for a whole sync interval: from now on it
+            // should look for the gateway every few seconds.
+            self.wake.notify_one();
+        }
         if came_back && let Some(client) = self.session_parts().await?.0 {
             // Whoever signed in may have changed role while we were away.
             if let Ok(me) = client.me().await {

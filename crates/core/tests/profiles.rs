@@ -275,6 +275,19 @@ async fn sign_in_with_a_password_or_a_token_then_sign_out_and_remove() {
     assert_eq!(f.keychain.get(Slot::Token(&profile.id)).unwrap(), None);
 }
 
+/// Waits (30 s at most) for the console to find its gateway again by itself.
+async fn wait_until_online(console: &Console) {
+    let mut waited = Duration::ZERO;
+    while console.status().await.offline {
+        assert!(
+            waited < Duration::from_secs(30),
+            "sync did not resume by itself"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+}
+
 #[tokio::test]
 async fn offline_reads_come_from_the_cache_and_sync_resumes_by_itself() {
     let f = fixture("offline").await;
@@ -301,26 +314,17 @@ async fn offline_reads_come_from_the_cache_and_sync_resumes_by_itself() {
         .unwrap_err();
     assert_eq!(e.code(), "offline");
 
-    console
-        .set_settings(Settings {
-            sync_interval_secs: 1,
-        })
-        .await
-        .unwrap();
+    // The default interval (5 minutes): coming back must not wait for it.
+    assert_eq!(console.settings().await, Settings::default());
     let background = tokio::spawn(console.clone().run_background_sync());
 
     // The gateway comes back on the same address; nobody asks the console to sync.
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let _back = RunningGateway::spawn(f.db.clone(), listener).unwrap();
-    let mut waited = Duration::ZERO;
-    while console.status().await.offline {
-        assert!(
-            waited < Duration::from_secs(30),
-            "sync did not resume by itself"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        waited += Duration::from_millis(100);
-    }
+    let back = RunningGateway::spawn(
+        f.db.clone(),
+        tokio::net::TcpListener::bind(addr).await.unwrap(),
+    )
+    .unwrap();
+    wait_until_online(&console).await;
     let status = console.status().await;
     assert!(status.synced_at.unwrap() > synced);
     assert_eq!(status.phase, Phase::Ready);
@@ -329,6 +333,17 @@ async fn offline_reads_come_from_the_cache_and_sync_resumes_by_itself() {
         .await
         .unwrap();
     assert_eq!(ran, 7);
+
+    // Gone again while the background loop sleeps through its interval: the sync that finds it
+    // gone has the loop look for it every few seconds.
+    back.stop().await;
+    assert_eq!(console.sync_now().await.unwrap_err().code(), "offline");
+    let _again = RunningGateway::spawn(
+        f.db.clone(),
+        tokio::net::TcpListener::bind(addr).await.unwrap(),
+    )
+    .unwrap();
+    wait_until_online(&console).await;
     background.abort();
 
     // After a change the cache shows it at once: nobody syncs by hand.

@@ -4,6 +4,7 @@ import { toIpcError, useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import { FormError } from "../shell/forms";
+import { ROLE_LABEL } from "../users/columns";
 import { ProfileForm } from "./ProfileForm";
 import { SignInForm } from "./SignInForm";
 
@@ -58,6 +59,11 @@ export function ProfilesSection({ status }: { status: AppStatus }) {
                   <div className={signedIn ? "signed-in" : "signed-out"} data-testid="sign-in-state">
                     {signedIn ? "Signed in" : "Signed out"}
                   </div>
+                  {signedIn && active && status.me && (
+                    <div className="muted" data-testid="signed-in-as">
+                      as {status.me.user.email}, {ROLE_LABEL[status.me.user.role].toLowerCase()}
+                    </div>
+                  )}
                 </div>
                 <div className="profile-actions">
                   {!active && (

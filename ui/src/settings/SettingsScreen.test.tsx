@@ -41,6 +41,8 @@ describe("settings: profiles", () => {
     expect(demoRow.textContent).toContain("Active");
     expect(demoRow.textContent).toContain("http://127.0.0.1:4100");
     expect(within(demoRow).getByTestId("sign-in-state").textContent).toBe("Signed in");
+    // Who is signed in, for the open profile only.
+    expect(within(demoRow).getByTestId("signed-in-as").textContent).toBe("as avery.quinn@northwind.example, admin");
     // The demo signs itself in and cannot be removed.
     expect(within(demoRow).queryByRole("button", { name: "Remove" })).toBeNull();
 
@@ -49,6 +51,7 @@ describe("settings: profiles", () => {
     expect(acme.textContent).not.toContain("Active");
     expect(acme.textContent).toContain("https://acme.gateway.example/");
     expect(within(acme).getByTestId("sign-in-state").textContent).toBe("Signed out");
+    expect(within(acme).queryByTestId("signed-in-as")).toBeNull();
     expect(within(acme).getByRole("button", { name: "Switch to" })).toBeTruthy();
   });
 
@@ -102,6 +105,7 @@ describe("settings: profiles", () => {
     const acme = await screen.findByRole("listitem", { name: "Acme prod" });
     expect(acme.textContent).toContain("https://gw.acme.example/");
     expect(within(acme).getByTestId("sign-in-state").textContent).toBe("Signed out");
+    expect(within(acme).queryByTestId("signed-in-as")).toBeNull();
     expect(screen.queryByRole("form", { name: "Add a profile" })).toBeNull();
 
     const form = within(acme).getByRole("form", { name: "Sign in to Acme prod" });
