@@ -14,7 +14,7 @@ const GROUP_LABEL: Record<UsageGroupBy, string> = { user: "User", model: "Model"
 const GROUPS = Object.keys(GROUP_LABEL) as UsageGroupBy[];
 
 type Metric = "cost" | "requests" | "tokens";
-const METRICS: { id: Metric; label: string; of: (t: UsageTotals) => number; format: (n: number) => string }[] = [
+export const METRICS: { id: Metric; label: string; of: (t: UsageTotals) => number; format: (n: number) => string }[] = [
   { id: "cost", label: "Cost", of: (t) => t.cost_usd, format: formatUsd },
   { id: "requests", label: "Requests", of: (t) => t.requests, format: formatNumber },
   { id: "tokens", label: "Tokens", of: (t) => t.input_tokens + t.output_tokens, format: formatNumber },
@@ -113,7 +113,8 @@ export function UsageScreen() {
   );
 }
 
-function UsageView({ chart, metric, groupLabel }: { chart: UsageChart; metric: (typeof METRICS)[number]; groupLabel: string }) {
+/** A usage chart and its table of series with totals. */
+export function UsageView({ chart, metric, groupLabel }: { chart: UsageChart; metric: (typeof METRICS)[number]; groupLabel: string }) {
   const series = chart.series.map((s) => ({ label: s.label, other: s.key === null }));
   const bars = chart.days.map((d) => ({ key: d.day, label: formatDate(`${d.day}T12:00:00`), values: d.values.map(metric.of) }));
   return (

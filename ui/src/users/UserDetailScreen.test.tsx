@@ -1,6 +1,7 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { AUDITOR_PERMISSIONS, createMockBackend, readyStatus, type MockBackend } from "../backend/mock";
+import type { UsageFilter } from "../bindings/UsageFilter";
 import type { UserDetail } from "../bindings/UserDetail";
 import { renderApp } from "../test/render";
 
@@ -75,6 +76,25 @@ describe("user detail", () => {
     expect(screen.getByTestId("audit-entry").textContent).toContain("user.suspend");
     // The chart comes from the user's budget status.
     expect((await screen.findAllByTestId("spend-bar")).length).toBe(2);
+  });
+
+  it("shows the user's usage by model over the last 30 days, asked of the cache for that user", async () => {
+    const backend = richBackend();
+    const asked: UsageFilter[] = [];
+    const chart = backend.usageChart;
+    backend.usageChart = (filter) => {
+      asked.push(filter);
+      return chart(filter);
+    };
+    await openUser("usr_00007", backend);
+    const trend = await screen.findByRole("region", { name: "Usage by model, last 30 days" });
+    const table = await within(trend).findByTestId("usage-table");
+    const models = within(table).getAllByRole("row").map((r) => r.querySelector("th")?.textContent);
+    expect(models.slice(1, -1).length).toBeGreaterThan(0);
+    expect(models.at(-1)).toBe("Total");
+    expect(asked.at(-1)).toMatchObject({ group_by: "model", user_id: "usr_00007" });
+    const days = (Date.parse(asked.at(-1)!.to) - Date.parse(asked.at(-1)!.from)) / 86_400_000 + 1;
+    expect(days).toBe(30);
   });
 
   it("saves limits as one set_limits change, and shows the gateway's field errors next to the inputs", async () => {

@@ -1,17 +1,20 @@
-// One user: their profile and role, lifecycle, memberships, models, limits, budget, API keys and
-// audit trail. Only what the admin's role may do is offered.
+// One user: their profile and role, lifecycle, memberships, models, limits, budget, usage by
+// model, API keys and audit trail. Only what the admin's role may do is offered.
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { toIpcError, useBackend } from "../backend/backend";
 import type { Change } from "../bindings/Change";
 import type { Role } from "../bindings/Role";
 import type { User } from "../bindings/User";
+import type { UsageFilter } from "../bindings/UsageFilter";
 import type { UserDetail } from "../bindings/UserDetail";
 import { BudgetChart } from "../charts/BudgetChart";
 import { formatUsd } from "../charts/usd";
 import { formatDateTime } from "../format";
 import { fieldMessages, Field, FormError, TextField } from "../shell/forms";
+import { QueryError } from "../overview/ScreenHead";
 import { useCan } from "../shell/permissions";
+import { localDay, METRICS, UsageView } from "../usage/UsageScreen";
 import { ROLE_LABEL, STATUS_LABEL, ROLES, RoleOptions } from "./columns";
 import { ApiKeys } from "./ApiKeys";
 import { useChange } from "./useChange";
@@ -60,6 +63,7 @@ function Loaded({ detail }: { detail: UserDetail }) {
       <Memberships detail={detail} />
       <UserPolicy key={`policy-${user.revision}`} detail={detail} />
       <BudgetSection detail={detail} />
+      {can("usage.read") && <UsageTrend id={user.id} />}
       <ApiKeys detail={detail} />
       {can("audit.read") && <AuditTrail detail={detail} />}
     </>
@@ -227,6 +231,34 @@ function BudgetSection({ detail }: { detail: UserDetail }) {
           thresholds={detail.budget.alert_thresholds}
         />
       ) : null}
+    </section>
+  );
+}
+
+const TREND_DAYS = 30;
+
+/** What the user spent on each model, day by day, over the last 30 days. */
+function UsageTrend({ id }: { id: string }) {
+  const backend = useBackend();
+  const filter: UsageFilter = {
+    from: localDay(TREND_DAYS - 1),
+    to: localDay(),
+    group_by: "model",
+    top: 6,
+    user_id: id,
+    group_id: null,
+    model_id: null,
+    workspace_id: null,
+  };
+  const chart = useQuery({ queryKey: ["usageChart", filter], queryFn: () => backend.usageChart(filter) });
+  return (
+    <section className="detail-section" aria-labelledby="trend-title">
+      <h2 id="trend-title">Usage by model, last {TREND_DAYS} days</h2>
+      {chart.error ? (
+        <QueryError error={chart.error} />
+      ) : (
+        chart.data && <UsageView chart={chart.data} metric={METRICS[0]!} groupLabel="Model" />
+      )}
     </section>
   );
 }
