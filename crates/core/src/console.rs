@@ -197,6 +197,7 @@ impl Console {
     /// is and syncs.
     async fn open_session(&self, profile: Profile, token: Option<Secret>) -> CoreResult<()> {
         let cache = self.open_cache(&profile.id).await?;
+        cache.warm_user_index();
         let client = token
             .map(|t| AdminClient::with_ca(&profile.url, t, profile.ca_pem.as_deref()))
             .transpose()?;
@@ -514,6 +515,9 @@ impl Console {
         // The profile may have changed while this one synced: its state is not ours to set.
         if !self.is_current(&profile_id).await {
             return result;
+        }
+        if result.as_ref().is_ok_and(|r| r.applied > 0) {
+            cache.warm_user_index();
         }
         // A short sync can finish within one poll, before its progress was read: show where it
         // got to before showing it done.

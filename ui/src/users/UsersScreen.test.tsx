@@ -4,6 +4,7 @@ import { ALL_USERS as ALL, createMockBackend, mockUsers, queryUsers } from "../b
 import type { UserFilter } from "../bindings/UserFilter";
 import type { UserRows } from "../bindings/UserRows";
 import { columnTexts, renderApp } from "../test/render";
+import { PAGE_SIZE } from "./useUserPages";
 
 
 /** What the real backend would list first for `filter`, by name. */
@@ -39,7 +40,7 @@ describe("users table", () => {
     const rendered = screen.getAllByTestId("user-row").length;
     expect(rendered).toBeGreaterThan(10);
     expect(rendered).toBeLessThan(100);
-    expect(backend.listUsersCalls.every((f) => f.limit === 200)).toBe(true);
+    expect(backend.listUsersCalls.every((f) => f.limit === PAGE_SIZE)).toBe(true);
     expect(backend.listUsersCalls.map((f) => f.offset)).toEqual([0]);
   });
 
@@ -81,14 +82,22 @@ describe("users table", () => {
     await screen.findByText("64 users");
     const before = columnTexts("name");
 
+    const rowsFor = () => {
+      const json = screen.getByTestId("users-table").getAttribute("data-rows-for");
+      return json === null ? null : (JSON.parse(json) as { query: string }).query;
+    };
+    expect(rowsFor()).toBe("");
     fireEvent.change(screen.getByTestId("user-search"), { target: { value: "avery" } });
     await waitFor(() => expect(screen.getByTestId("users-table").getAttribute("aria-busy")).toBe("true"));
     expect(columnTexts("name")).toEqual(before);
     expect(screen.queryByText("No users match")).toBeNull();
+    // The rows on screen are not the new search's yet.
+    expect(rowsFor()).toBeNull();
 
     act(() => release());
     await waitFor(() => expect(columnTexts("name").every((n) => n.includes("Avery"))).toBe(true));
     expect(screen.getByTestId("users-table").getAttribute("aria-busy")).toBe("false");
+    expect(rowsFor()).toBe("avery");
   });
 
   it("says so when nothing matches", async () => {

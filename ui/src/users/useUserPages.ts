@@ -6,7 +6,7 @@ import type { UserFilter } from "../bindings/UserFilter";
 import type { UserRow } from "../bindings/UserRow";
 import type { UserRows } from "../bindings/UserRows";
 
-export const PAGE_SIZE = 200;
+export const PAGE_SIZE = 100;
 /** Rows beyond the visible ones whose pages are fetched ahead, so scrolling rarely waits. */
 const LOOKAHEAD = 50;
 

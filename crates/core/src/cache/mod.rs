@@ -92,6 +92,17 @@ impl Cache {
         self.pool.close().await;
     }
 
+    /// Builds the users index now, in the background, so that the first search does not wait
+    /// for it: on opening a profile, and after a sync changed users.
+    pub fn warm_user_index(&self) {
+        let cache = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = cache.user_index().await {
+                tracing::debug!(code = e.code(), "user index not built ahead");
+            }
+        });
+    }
+
     /// The in-memory index of the users table, built afresh when users changed since.
     pub(crate) async fn user_index(&self) -> CoreResult<Arc<UserIndex>> {
         let mut held = self.user_index.lock().await;
@@ -101,7 +112,13 @@ impl Cache {
         {
             return Ok(index.clone());
         }
+        let started = std::time::Instant::now();
         let index = UserIndex::build(&self.pool).await?;
+        tracing::debug!(
+            users = index.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "user index built"
+        );
         *held = Some((version, index.clone()));
         Ok(index)
     }

@@ -52,6 +52,10 @@ pub(crate) struct UserIndex {
 }
 
 impl UserIndex {
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     pub(crate) async fn build(pool: &SqlitePool) -> CoreResult<Arc<Self>> {
         type UserRow = (
             String,

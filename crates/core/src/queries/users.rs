@@ -26,12 +26,19 @@ impl Cache {
     /// the in-memory user index; the page's rows are read from the cache.
     pub async fn users(&self, filter: &UserFilter) -> CoreResult<UserRows> {
         let (limit, offset) = page(filter.limit, filter.offset)?;
+        let started = std::time::Instant::now();
         let index = self.user_index().await?;
         let (total, ids) = index.search(filter, limit as usize, offset as usize);
-        Ok(UserRows {
+        let searched = started.elapsed();
+        let rows = self.user_rows_of(&ids).await?;
+        tracing::debug!(
             total,
-            rows: self.user_rows_of(&ids).await?,
-        })
+            rows = rows.len(),
+            search_us = searched.as_micros() as u64,
+            rows_us = (started.elapsed() - searched).as_micros() as u64,
+            "users"
+        );
+        Ok(UserRows { total, rows })
     }
 
     /// Every row of `filter` in its order, for an export.
