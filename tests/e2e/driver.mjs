@@ -43,9 +43,11 @@ async function waitForPort(port, timeoutMs) {
   throw new Error(`tauri-driver did not listen on ${port} within ${timeoutMs} ms`);
 }
 
-/** Launches the app with fresh folders; returns { browser, stop, home }. */
-export async function launchApp() {
-  const home = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-'));
+/**
+ * Launches the app with its config, data and cache folders under `home` (fresh ones unless
+ * given); returns { browser, stop, home, driverPid }.
+ */
+export async function launchApp({ home = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-')) } = {}) {
   const env = {
     ...process.env,
     XDG_CONFIG_HOME: path.join(home, 'config'),
@@ -84,7 +86,7 @@ export async function launchApp() {
       driver.kill();
     }
   };
-  return { browser, stop, home };
+  return { browser, stop, home, driverPid: driver.pid };
 }
 
 export async function screenshot(browser, name) {
