@@ -22,7 +22,7 @@ use crate::ipc::{
 };
 use crate::profiles::{Profile, Profiles};
 use crate::seal::Seal;
-use crate::settings::Settings;
+use crate::settings::{LogLevel, Settings};
 
 /// Where the app keeps its files.
 #[derive(Debug, Clone)]
@@ -35,6 +35,9 @@ pub struct AppDirs {
 
 /// Called with the new status whenever it changes.
 pub type StatusSink = Arc<dyn Fn(AppStatus) + Send + Sync>;
+
+/// Called with the log level whenever the settings change it (see [`crate::logs::Logs`]).
+pub type LevelSink = Arc<dyn Fn(LogLevel) + Send + Sync>;
 
 struct Session {
     profile: Profile,
@@ -60,6 +63,7 @@ pub struct Console {
     credentials: Arc<dyn CredentialStore>,
     inner: RwLock<Inner>,
     sink: StatusSink,
+    levels: Option<LevelSink>,
     /// One sync at a time: a second caller waits and then finds little left to do.
     sync_lock: Mutex<()>,
     /// Wakes the background loop early: settings changed, or a change found the gateway away.
@@ -100,9 +104,17 @@ impl Console {
             credentials,
             inner: RwLock::new(inner),
             sink,
+            levels: None,
             sync_lock: Mutex::new(()),
             wake: Notify::new(),
         }
+    }
+
+    /// Applies the settings' log level through `levels` now and whenever it changes.
+    pub fn with_log_levels(mut self, levels: LevelSink) -> Self {
+        levels(self.inner.get_mut().settings.log_level);
+        self.levels = Some(levels);
+        self
     }
 
     pub async fn status(&self) -> AppStatus {
@@ -420,7 +432,12 @@ impl Console {
 
     pub async fn set_settings(&self, settings: Settings) -> CoreResult<Settings> {
         settings.save(&self.dirs.config)?;
-        self.inner.write().await.settings = settings.clone();
+        let before = std::mem::replace(&mut self.inner.write().await.settings, settings.clone());
+        if before.log_level != settings.log_level
+            && let Some(levels) = &self.levels
+        {
+            levels(settings.log_level);
+        }
         self.wake.notify_one();
         Ok(settings)
     }

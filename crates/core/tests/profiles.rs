@@ -294,6 +294,7 @@ async fn offline_reads_come_from_the_cache_and_sync_resumes_by_itself() {
     console
         .set_settings(Settings {
             sync_interval_secs: 1,
+            ..Settings::default()
         })
         .await
         .unwrap();
