@@ -1,8 +1,10 @@
 import { useQuery } from "@tanstack/react-query";
 import { useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
+import { LogsSection } from "./LogsSection";
 import { ProfilesSection } from "./ProfilesSection";
 import { SyncSection } from "./SyncSection";
+import { UpdatesSection } from "./UpdatesSection";
 
 export function SettingsScreen({ status }: { status: AppStatus }) {
   return (
@@ -16,12 +18,8 @@ export function SettingsScreen({ status }: { status: AppStatus }) {
         <LaterSection title="Cache size and clear" action="Clear cache">
           How much room this profile's cache takes on this computer, and clearing it.
         </LaterSection>
-        <LaterSection title="Updates" action="Check for updates">
-          Checking for and installing new versions of the app.
-        </LaterSection>
-        <LaterSection title="Logs" action="Open logs folder">
-          The app's log files, to look into a problem or send with a report.
-        </LaterSection>
+        <UpdatesSection />
+        <LogsSection />
         <AboutSection />
       </div>
     </section>
