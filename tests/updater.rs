@@ -17,6 +17,7 @@ use axum::routing::get;
 use gatehouse_app::console_plugin;
 use gatehouse_app::updates::{self, PROGRESS_EVENT};
 use gatehouse_core::ipc::{UpdateInfo, UpdateProgress};
+use gatehouse_core::settings::Settings;
 use serde_json::json;
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
@@ -224,6 +225,24 @@ fn a_newer_signed_build_is_found_downloaded_verified_and_installed_and_bad_ones_
             .push(serde_json::from_str(event.payload()).unwrap());
     });
 
+    // The check at start asks the server only when the settings say so.
+    serve(
+        release_manifest("9.9.9", &url, &signature),
+        artifact.clone(),
+    );
+    let handle = app.handle().clone();
+    let off = Settings {
+        check_updates_at_start: false,
+        ..Settings::default()
+    };
+    runtime.block_on(updates::check_at_start(&handle, &off));
+    let none: Option<UpdateInfo> = invoke(&window, "available_update").unwrap();
+    assert_eq!(none, None);
+    runtime.block_on(updates::check_at_start(&handle, &Settings::default()));
+    let at_start: Option<UpdateInfo> = invoke(&window, "available_update").unwrap();
+    assert_eq!(at_start.map(|u| u.version), Some("9.9.9".to_owned()));
+    assert_eq!(server.lock().unwrap().downloads, 0);
+
     // The server offers the running version: nothing to do.
     serve(
         release_manifest("0.1.0", &url, &signature),
@@ -269,7 +288,6 @@ fn a_newer_signed_build_is_found_downloaded_verified_and_installed_and_bad_ones_
     std::fs::create_dir_all(installed.parent().unwrap()).unwrap();
     std::fs::write(&installed, b"\x7fELF the running version").unwrap();
     std::fs::set_permissions(&installed, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let handle = app.handle().clone();
     runtime.block_on(async {
         let update = handle
             .updater_builder()

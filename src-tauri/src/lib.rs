@@ -161,13 +161,10 @@ pub fn run() {
                 Arc::new(Keychain::new(identifier)),
                 logs,
             );
-            if settings.check_updates_at_start {
-                let app = app.handle().clone();
-                tauri::async_runtime::spawn(async move {
-                    // A failure is logged by the updater and shown only when asked from Settings.
-                    let _ = app.state::<updates::Updates>().check(&app).await;
-                });
-            }
+            let app = app.handle().clone();
+            tauri::async_runtime::spawn(
+                async move { updates::check_at_start(&app, &settings).await },
+            );
             Ok(())
         })
         .run(tauri::generate_context!())

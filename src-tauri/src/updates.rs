@@ -3,7 +3,8 @@
 //! by a check and the verified bytes of its download wait here until the next step.
 
 use gatehouse_core::ipc::{IpcError, UpdateInfo, UpdateProgress};
-use tauri::{AppHandle, Emitter, Runtime};
+use gatehouse_core::settings::Settings;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_updater::{Error, Update, UpdaterExt};
 use tokio::sync::Mutex;
 
@@ -69,6 +70,14 @@ impl Updates {
                 fields: None,
             }),
         }
+    }
+}
+
+/// The check at start, when the settings ask for it. What it finds waits for Settings → Updates
+/// (`available_update`); a failure is only logged.
+pub async fn check_at_start<R: Runtime>(app: &AppHandle<R>, settings: &Settings) {
+    if settings.check_updates_at_start {
+        let _ = app.state::<Updates>().check(app).await;
     }
 }
 

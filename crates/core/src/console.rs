@@ -110,9 +110,9 @@ impl Console {
         }
     }
 
-    /// Applies the settings' log level through `levels` now and whenever it changes.
+    /// Hands every new log level the settings get to `levels` (the level at start is the
+    /// caller's, from the same settings file).
     pub fn with_log_levels(mut self, levels: LevelSink) -> Self {
-        levels(self.inner.get_mut().settings.log_level);
         self.levels = Some(levels);
         self
     }
@@ -485,6 +485,13 @@ impl Console {
                 }
             }
         };
+        match &result {
+            Ok(r) if r.applied > 0 => {
+                tracing::info!(applied = r.applied, revision = r.revision, "synced")
+            }
+            Ok(r) => tracing::debug!(revision = r.revision, "synced; nothing new"),
+            Err(e) => tracing::info!(code = e.code(), "sync failed"),
+        }
         // The profile may have changed while this one synced: its state is not ours to set.
         if !self.is_current(&profile_id).await {
             return result;
