@@ -5,8 +5,9 @@ set -euo pipefail
 mode=${1:-run}
 cd "$(dirname "$0")/.."
 
+# xdg-utils opens the log folder; squashfs-tools packs the AppImage (`make bundle`).
 pkgs=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev libxdo-dev
-      libayatana-appindicator3-dev librsvg2-dev libgtk-3-dev)
+      libayatana-appindicator3-dev librsvg2-dev libgtk-3-dev xdg-utils squashfs-tools)
 if [ "$mode" = test ]; then
   pkgs+=(xvfb webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-1-0 at-spi2-core
          xauth postgresql python3-venv)

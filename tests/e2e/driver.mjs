@@ -1,7 +1,7 @@
 // Starts the built app under tauri-driver (which runs WebKitWebDriver) and hands back a
 // WebdriverIO session. Each test gets a fresh profile: empty config and data folders.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,6 +46,10 @@ async function waitForPort(port, timeoutMs) {
 /** Launches the app with fresh folders; returns { browser, stop, home }. */
 export async function launchApp() {
   const home = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-'));
+  // No update check at start: tests talk to loopback only.
+  const config = path.join(home, 'config', 'dev.gatehouse.console');
+  mkdirSync(config, { recursive: true });
+  writeFileSync(path.join(config, 'settings.json'), JSON.stringify({ check_updates_at_start: false }));
   const env = {
     ...process.env,
     XDG_CONFIG_HOME: path.join(home, 'config'),
