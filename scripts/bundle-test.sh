@@ -48,7 +48,8 @@ root="$work/root"
 mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
 touch "$root/var/lib/dpkg/status"
 # Dependencies live in the real system, not in this root (checked above).
-dpkg --root="$root" --log=/dev/null --force-depends --force-script-chrootless -i "$deb" >/dev/null
+dpkg --root="$root" --log=/dev/null --force-depends --force-script-chrootless -i "$deb" \
+  >"$work/dpkg.txt" 2>&1 || fail "dpkg -i failed: $(cat "$work/dpkg.txt")"
 dpkg --root="$root" -s gatehouse | grep -q "^Status: install ok installed" || fail "dpkg did not install it"
 installed_files=$(dpkg --root="$root" -L gatehouse)
 for f in /usr/bin/gatehouse /usr/share/applications/Gatehouse.desktop \

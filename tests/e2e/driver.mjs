@@ -43,8 +43,8 @@ async function waitForPort(port, timeoutMs) {
   throw new Error(`tauri-driver did not listen on ${port} within ${timeoutMs} ms`);
 }
 
-/** Launches the app with fresh folders; returns { browser, stop, home }. */
-export async function launchApp() {
+/** Launches the app with fresh folders (and `env` added to its environment); returns { browser, stop, home }. */
+export async function launchApp({ env: extraEnv = {} } = {}) {
   const home = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-'));
   // No update check at start: tests talk to loopback only.
   const config = path.join(home, 'config', 'dev.gatehouse.console');
@@ -58,6 +58,7 @@ export async function launchApp() {
     RUST_LOG: process.env.RUST_LOG ?? 'info,sqlx=warn',
     // Xvfb has no GPU: WebKit's accelerated compositing paints stale frames there.
     WEBKIT_DISABLE_COMPOSITING_MODE: '1',
+    ...extraEnv,
   };
   // The keyring daemon keeps its files in the XDG_DATA_HOME it started with; the app's folders
   // are the fresh ones above.

@@ -110,7 +110,7 @@ impl Logs {
             return;
         }
         match self.filter.reload(EnvFilter::new(directives(level, None))) {
-            Ok(()) => tracing::info!(level = level.as_str(), "log level changed"),
+            Ok(()) => tracing::info!(level = %level.as_str(), "log level changed"),
             Err(e) => tracing::warn!(error = %e, "the log level could not be changed"),
         }
     }

@@ -61,14 +61,14 @@ export function UpdatesSection() {
         Check for updates when the app starts
       </label>
       <FormError error={settingsError} />
-      <div>
+      <div className="update-check">
         <button type="button" className="button" disabled={busy} onClick={() => check.mutate()}>
           {check.isPending ? "Checking…" : "Check for updates"}
         </button>
+        <span role="status" data-testid="update-status">
+          {updateText(update, check.isSuccess, download.isSuccess, install.isPending)}
+        </span>
       </div>
-      <p role="status" data-testid="update-status">
-        {updateText(update, check.isSuccess, download.isSuccess, install.isPending)}
-      </p>
       {update?.notes && <p className="muted update-notes">{update.notes}</p>}
       {update && !download.isSuccess && (
         <div>
