@@ -68,7 +68,9 @@ e2e:
 
 ## The Linux installers from the release build: a .deb, and an AppImage made from it
 ## (scripts/appimage.sh); with TAURI_SIGNING_PRIVATE_KEY set, signed for the updater.
+# Old bundles go first: a .sig from a signed build must not sit beside an unsigned package.
 bundle: deps ui-deps
+	rm -rf $(RELEASE_BUNDLES)
 	$(TAURI) build --bundles deb $(UNSIGNED)
 	scripts/appimage.sh $(RELEASE_BUNDLES)
 
@@ -78,6 +80,7 @@ bundle-test: deps-test bundle
 
 ## The same installers and checks on the debug build that `make test` has just built.
 bundle-debug:
+	rm -rf $(DEBUG_BUNDLES)
 	$(TAURI) build --debug --bundles deb $(UNSIGNED)
 	scripts/appimage.sh $(DEBUG_BUNDLES)
 
