@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use gatehouse_app::console_plugin;
-use gatehouse_app::updates::{self, PROGRESS_EVENT};
+use gatehouse_app::updates::{self, FOUND_EVENT, PROGRESS_EVENT};
 use gatehouse_core::ipc::{UpdateInfo, UpdateProgress};
 use gatehouse_core::settings::Settings;
 use serde_json::json;
@@ -225,6 +225,15 @@ fn a_newer_signed_build_is_found_downloaded_verified_and_installed_and_bad_ones_
             .push(serde_json::from_str(event.payload()).unwrap());
     });
 
+    let announced: Arc<Mutex<Vec<Option<UpdateInfo>>>> = Arc::default();
+    let heard = announced.clone();
+    app.listen_any(FOUND_EVENT, move |event| {
+        heard
+            .lock()
+            .unwrap()
+            .push(serde_json::from_str(event.payload()).unwrap());
+    });
+
     // The check at start asks the server only when the settings say so.
     serve(
         release_manifest("9.9.9", &url, &signature),
@@ -238,9 +247,14 @@ fn a_newer_signed_build_is_found_downloaded_verified_and_installed_and_bad_ones_
     runtime.block_on(updates::check_at_start(&handle, &off));
     let none: Option<UpdateInfo> = invoke(&window, "available_update").unwrap();
     assert_eq!(none, None);
+    assert!(announced.lock().unwrap().is_empty());
     runtime.block_on(updates::check_at_start(&handle, &Settings::default()));
     let at_start: Option<UpdateInfo> = invoke(&window, "available_update").unwrap();
     assert_eq!(at_start.map(|u| u.version), Some("9.9.9".to_owned()));
+    // The UI hears of it, however late it came up.
+    let heard: Vec<_> = std::mem::take(&mut *announced.lock().unwrap());
+    assert_eq!(heard.len(), 1);
+    assert_eq!(heard[0].as_ref().map(|u| u.version.as_str()), Some("9.9.9"));
     assert_eq!(server.lock().unwrap().downloads, 0);
 
     // The server offers the running version: nothing to do.
@@ -250,6 +264,7 @@ fn a_newer_signed_build_is_found_downloaded_verified_and_installed_and_bad_ones_
     );
     let none: Option<UpdateInfo> = invoke(&window, "check_update").unwrap();
     assert_eq!(none, None);
+    assert_eq!(announced.lock().unwrap().last(), Some(&None));
     let refused = invoke::<UpdateInfo>(&window, "download_update").unwrap_err();
     assert_eq!(refused["code"], "no_update", "{refused}");
 

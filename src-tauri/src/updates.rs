@@ -11,6 +11,10 @@ use tokio::sync::Mutex;
 /// Name of the event that carries each [`UpdateProgress`] to the UI.
 pub const PROGRESS_EVENT: &str = "update-progress";
 
+/// Name of the event that tells the UI what each check found (an `UpdateInfo` or `null`), so
+/// that a check at start can show its result once the UI is up.
+pub const FOUND_EVENT: &str = "update-found";
+
 /// Bytes between two progress events when the size is not known.
 const PROGRESS_STEP: u64 = 256 * 1024;
 
@@ -36,6 +40,9 @@ impl Updates {
             None => tracing::info!("no update available"),
         }
         *self.found.lock().await = update;
+        if let Err(e) = app.emit(FOUND_EVENT, &info) {
+            tracing::warn!(error = %e, "could not emit the update found");
+        }
         Ok(info)
     }
 

@@ -67,6 +67,8 @@ export interface Backend {
   checkUpdate(): Promise<UpdateInfo | null>;
   /** What the last check (at start or from Settings) found, without asking again. */
   availableUpdate(): Promise<UpdateInfo | null>;
+  /** Calls `cb` with what each check finds (the check at start may end after the UI is up). */
+  onUpdateFound(cb: (u: UpdateInfo | null) => void): Promise<() => void>;
   /** Downloads the update found and verifies its signature; progress goes to `onUpdateProgress`. */
   downloadUpdate(): Promise<UpdateInfo>;
   /** Calls `cb` with each step of a download; resolves to the function that stops listening. */

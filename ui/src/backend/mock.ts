@@ -251,6 +251,8 @@ export interface MockBackend extends Backend {
   updateHalfway: Promise<void> | null;
   /** When set, `downloadUpdate` reports its progress, then refuses with this (a bad signature). */
   updateRefusal: IpcError | null;
+  /** Plays a check (the one at start) finding `update`, as the backend's `update-found` event. */
+  emitUpdateFound(update: UpdateInfo | null): void;
   /** The update steps run, oldest first: "check", "download", "install", "restart". */
   readonly updateSteps: string[];
   logs: LogInfo;
@@ -268,6 +270,7 @@ export function createMockBackend(
 ): MockBackend {
   const listeners = new Set<(s: AppStatus) => void>();
   const progressListeners = new Set<(p: UpdateProgress) => void>();
+  const foundListeners = new Set<(u: UpdateInfo | null) => void>();
   const users = options.users ?? 64;
   const demo = readyStatus().profile!;
   const mock: MockBackend = {
@@ -392,11 +395,19 @@ export function createMockBackend(
     updateSteps: [],
     async checkUpdate() {
       mock.updateSteps.push("check");
-      mock.updateFound = mock.updateOffer;
+      mock.emitUpdateFound(mock.updateOffer);
       return mock.updateFound;
     },
     async availableUpdate() {
       return mock.updateFound;
+    },
+    emitUpdateFound(update) {
+      mock.updateFound = update;
+      for (const cb of foundListeners) cb(update);
+    },
+    async onUpdateFound(cb) {
+      foundListeners.add(cb);
+      return () => foundListeners.delete(cb);
     },
     async downloadUpdate() {
       mock.updateSteps.push("download");

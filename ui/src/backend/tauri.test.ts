@@ -113,6 +113,18 @@ describe("the Tauri backend", () => {
     expect(seen).toEqual([{ phase: "downloading", received: 10, total: 40 }, { phase: "verified" }]);
   });
 
+  it("passes on what an update check found", async () => {
+    mockIPC(() => undefined, { shouldMockEvents: true });
+    const seen: unknown[] = [];
+    const stop = await tauriBackend.onUpdateFound((u) => seen.push(u));
+    const update = { version: "0.2.0", current_version: "0.1.0", notes: null, date: null };
+    await emit("update-found", update);
+    await emit("update-found", null);
+    stop();
+    await emit("update-found", update);
+    expect(seen).toEqual([update, null]);
+  });
+
   it("passes on status events until told to stop", async () => {
     mockIPC(() => undefined, { shouldMockEvents: true });
     const seen: AppStatus[] = [];

@@ -6,6 +6,7 @@ import type { Changed } from "../bindings/Changed";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import type { Settings } from "../bindings/Settings";
 import type { SyncReport } from "../bindings/SyncReport";
+import type { UpdateInfo } from "../bindings/UpdateInfo";
 import type { UpdateProgress } from "../bindings/UpdateProgress";
 import type { UserFilter } from "../bindings/UserFilter";
 import type { UserRows } from "../bindings/UserRows";
@@ -47,6 +48,7 @@ export const tauriBackend: Backend = {
 
   checkUpdate: () => call(command("check_update")),
   availableUpdate: () => call(command("available_update")),
+  onUpdateFound: (cb) => listen<UpdateInfo | null>("update-found", (event) => cb(event.payload)),
   downloadUpdate: () => call(command("download_update")),
   onUpdateProgress: (cb) => listen<UpdateProgress>("update-progress", (event) => cb(event.payload)),
   installUpdate: () => call(command("install_update")),

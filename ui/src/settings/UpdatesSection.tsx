@@ -1,9 +1,11 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import { toIpcError, useBackend } from "../backend/backend";
+import { useBackendEvent } from "../backend/useBackendEvent";
 import type { UpdateInfo } from "../bindings/UpdateInfo";
 import type { UpdateProgress } from "../bindings/UpdateProgress";
 import { FormError } from "../shell/forms";
+import { useAvailableUpdate } from "./useAvailableUpdate";
 import { useSettings } from "./useSettings";
 
 /**
@@ -16,21 +18,13 @@ export function UpdatesSection() {
   const client = useQueryClient();
   const { settings, change, saving, error: settingsError } = useSettings();
   // What the check at start found, or the last check from here.
-  const found = useQuery({ queryKey: ["update"], queryFn: () => backend.availableUpdate() });
+  const found = useAvailableUpdate();
   const check = useMutation({
     mutationFn: () => backend.checkUpdate(),
     onSuccess: (update) => client.setQueryData(["update"], update),
   });
   const [progress, setProgress] = useState<UpdateProgress | null>(null);
-  useEffect(() => {
-    let stop: (() => void) | undefined;
-    let gone = false;
-    void backend.onUpdateProgress(setProgress).then((s) => (gone ? s() : (stop = s)));
-    return () => {
-      gone = true;
-      stop?.();
-    };
-  }, [backend]);
+  useBackendEvent(backend.onUpdateProgress, setProgress);
   const download = useMutation({
     mutationFn: () => {
       setProgress(null);
