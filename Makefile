@@ -7,15 +7,21 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/gatehouse/target
 export CARGO_TERM_COLOR ?= never
 APP := $(CARGO_TARGET_DIR)/debug/gatehouse
 TAURI := ui/node_modules/.bin/tauri
+RELEASE_BUNDLES := $(CARGO_TARGET_DIR)/release/bundle
+DEBUG_BUNDLES := $(CARGO_TARGET_DIR)/debug/bundle
+# Updater signatures need the release key (README: cutting a release); without it the bundles
+# are built unsigned.
+UNSIGNED := $(if $(TAURI_SIGNING_PRIVATE_KEY),,--config '{"bundle":{"createUpdaterArtifacts":false}}')
 
-.PHONY: run test deps deps-test ui-deps e2e-deps lint unit api-fuzz app e2e gateway bench
+.PHONY: run test deps deps-test ui-deps e2e-deps lint unit api-fuzz app e2e gateway bench \
+	bundle bundle-test bundle-debug bundle-debug-test icons
 
 ## Installs what is missing, builds the app and launches it on the embedded demo gateway.
 run: deps ui-deps app
 	$(APP)
 
 ## Installs what is missing and runs every check and test.
-test: deps-test ui-deps e2e-deps lint unit api-fuzz app e2e
+test: deps-test ui-deps e2e-deps lint unit api-fuzz app e2e bundle-debug-test
 
 deps:
 	scripts/install-deps.sh run
@@ -62,6 +68,31 @@ e2e:
 	rm -rf target/e2e
 	cargo build -p gatehouse-gateway
 	GATEHOUSE_APP=$(APP) GATEHOUSE_GATEWAY=$(CARGO_TARGET_DIR)/debug/gatehouse-gateway xvfb-run -a -s "-screen 0 1440x900x24" scripts/with-keyring.sh npm --prefix tests/e2e test
+
+## The Linux installers from the release build: a .deb, and an AppImage made from it
+## (scripts/appimage.sh); with TAURI_SIGNING_PRIVATE_KEY set, signed for the updater.
+# Old bundles go first: a .sig from a signed build must not sit beside an unsigned package.
+bundle: deps ui-deps
+	rm -rf $(RELEASE_BUNDLES)
+	$(TAURI) build --bundles deb $(UNSIGNED)
+	scripts/appimage.sh $(RELEASE_BUNDLES)
+
+## Installs the release .deb into a throwaway root, starts it and the AppImage, prints sizes.
+bundle-test: deps-test bundle
+	scripts/bundle-test.sh $(RELEASE_BUNDLES)
+
+## The same installers and checks on the debug build that `make test` has just built.
+bundle-debug:
+	rm -rf $(DEBUG_BUNDLES)
+	$(TAURI) build --debug --bundles deb $(UNSIGNED)
+	scripts/appimage.sh $(DEBUG_BUNDLES)
+
+bundle-debug-test: bundle-debug
+	scripts/bundle-test.sh $(DEBUG_BUNDLES)
+
+## Every icon in icons/ (Linux, Windows .ico, macOS .icns, Windows Store) from icons/icon.svg.
+icons: ui-deps
+	$(TAURI) icon icons/icon.svg -o icons
 
 ## The gateway alone on 127.0.0.1:8080 with the demo organisation (its admin token is printed).
 gateway:

@@ -5,8 +5,9 @@ set -euo pipefail
 mode=${1:-run}
 cd "$(dirname "$0")/.."
 
+# xdg-utils opens the log folder; squashfs-tools packs the AppImage (`make bundle`).
 pkgs=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev libxdo-dev
-      libayatana-appindicator3-dev librsvg2-dev libgtk-3-dev)
+      libayatana-appindicator3-dev librsvg2-dev libgtk-3-dev xdg-utils squashfs-tools)
 # Tests: Xvfb and WebKitWebDriver for the real app, a Secret Service, PostgreSQL, and xclip and
 # secret-tool, with which the end-to-end tests read the clipboard and the keychain as any other
 # program would.

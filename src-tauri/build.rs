@@ -37,6 +37,13 @@ fn main() {
                     "list_models",
                     "export_users_csv",
                     "export_usage_csv",
+                    "check_update",
+                    "available_update",
+                    "download_update",
+                    "install_update",
+                    "restart_app",
+                    "log_info",
+                    "open_log_folder",
                 ]),
             ),
     )

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use gatehouse_app::{console_plugin, start_console};
 use gatehouse_core::AppDirs;
 use gatehouse_core::credentials::{CredentialStore, Keychain, Slot};
-use gatehouse_core::ipc::{AppStatus, Phase, ProfileSummary, UserRows};
-use gatehouse_core::settings::Settings;
+use gatehouse_core::ipc::{AppStatus, LogInfo, Phase, ProfileSummary, UserRows};
+use gatehouse_core::logs::Logs;
+use gatehouse_core::settings::{LogLevel, Settings};
 use serde_json::json;
 use tauri::Manager;
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -51,7 +52,8 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
         config: dir.path().join("config"),
         data: dir.path().join("data"),
     };
-    start_console(app.handle(), dirs, keychain.clone());
+    let logs = Logs::init(&dir.path().join("logs"), LogLevel::Info, None).unwrap();
+    start_console(app.handle(), dirs, keychain.clone(), Some(logs));
 
     let main = match app.get_webview_window("main") {
         Some(w) => w,
@@ -111,16 +113,36 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
         invoke(&main, "plugin:console|list_profiles", json!({})).unwrap();
     assert_eq!(profiles.len(), 1);
 
-    // Settings round-trip; an out-of-range interval is refused.
+    // Settings round-trip; an out-of-range interval is refused. The log level applies at once.
+    let info: LogInfo = invoke(&main, "plugin:console|log_info", json!({})).unwrap();
+    assert_eq!(info.dir, dir.path().join("logs").display().to_string());
+    assert!(!info.level_from_env);
+    tracing::debug!("a debug line before the change");
     let saved: Settings = invoke(
         &main,
         "plugin:console|set_settings",
-        json!({ "settings": { "sync_interval_secs": 60 } }),
+        json!({ "settings": { "sync_interval_secs": 60, "check_updates_at_start": false, "log_level": "debug" } }),
     )
     .unwrap();
     assert_eq!(saved.sync_interval_secs, 60);
+    assert!(!saved.check_updates_at_start);
+    assert_eq!(saved.log_level, LogLevel::Debug);
     let read: Settings = invoke(&main, "plugin:console|get_settings", json!({})).unwrap();
     assert_eq!(read, saved);
+    tracing::debug!("a debug line after the change");
+    let logged: String = std::fs::read_dir(dir.path().join("logs"))
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect();
+    assert!(logged.contains("a debug line after the change"), "{logged}");
+    assert!(
+        !logged.contains("a debug line before the change"),
+        "{logged}"
+    );
+    // Settings saved by an older version (no update or log fields) read with the defaults.
+    let old: Settings = serde_json::from_str(r#"{ "sync_interval_secs": 60 }"#).unwrap();
+    assert_eq!(old.log_level, LogLevel::Info);
+    assert!(old.check_updates_at_start);
     let refused = invoke::<Settings>(
         &main,
         "plugin:console|set_settings",

@@ -9,16 +9,18 @@ use std::path::PathBuf;
 use gatehouse_api::Model;
 use gatehouse_core::ipc::{
     AppStatus, AuditFilter, AuditRows, BudgetStatus, CacheInfo, GroupMemberRow, GroupRow,
-    InvitationFilter, InvitationRows, IpcError, Overview, ProfileInput, ProfileSummary, SignIn,
-    SpendSubject, SyncReport, UsageChart, UsageFilter, UserDetail, UserFilter, UserRows,
-    WorkspaceRow,
+    InvitationFilter, InvitationRows, IpcError, LogInfo, Overview, ProfileInput, ProfileSummary,
+    SignIn, SpendSubject, SyncReport, UpdateInfo, UsageChart, UsageFilter, UserDetail, UserFilter,
+    UserRows, WorkspaceRow,
 };
 use gatehouse_core::settings::Settings;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_dialog::DialogExt;
+use tauri_plugin_opener::OpenerExt;
 
 use crate::AppState;
+use crate::updates::Updates;
 
 #[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcError> {
@@ -323,6 +325,81 @@ async fn save_path<R: Runtime>(app: &AppHandle<R>, name: &str) -> Option<PathBuf
             let _ = tx.send(path);
         });
     rx.await.ok().flatten().and_then(|p| p.into_path().ok())
+}
+
+/// Asks the update server whether a newer version exists.
+#[tauri::command]
+pub async fn check_update<R: Runtime>(
+    app: AppHandle<R>,
+    updates: State<'_, Updates>,
+) -> Result<Option<UpdateInfo>, IpcError> {
+    updates.check(&app).await
+}
+
+/// What the last check (at start or from Settings) found, without asking again.
+#[tauri::command]
+pub async fn available_update(updates: State<'_, Updates>) -> Result<Option<UpdateInfo>, IpcError> {
+    Ok(updates.found().await)
+}
+
+/// Downloads the update found and verifies its signature; progress arrives as
+/// `update-progress` events.
+#[tauri::command]
+pub async fn download_update<R: Runtime>(
+    app: AppHandle<R>,
+    updates: State<'_, Updates>,
+) -> Result<UpdateInfo, IpcError> {
+    updates.download(&app).await
+}
+
+/// Installs the downloaded update; it runs after `restart_app`.
+#[tauri::command]
+pub async fn install_update(updates: State<'_, Updates>) -> Result<(), IpcError> {
+    updates.install().await
+}
+
+#[tauri::command]
+pub fn restart_app<R: Runtime>(app: AppHandle<R>) {
+    tracing::info!("restarting");
+    app.restart()
+}
+
+/// Where the log files are and whether `RUST_LOG` sets their level.
+#[tauri::command]
+pub fn log_info(state: State<'_, AppState>) -> Result<LogInfo, IpcError> {
+    let logs = logs(&state)?;
+    Ok(LogInfo {
+        dir: logs.dir().display().to_string(),
+        level_from_env: logs.from_env(),
+    })
+}
+
+/// Opens the log folder in the system's file manager; the path never comes from the web view.
+#[tauri::command]
+pub fn open_log_folder<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<(), IpcError> {
+    let dir = logs(&state)?.dir().display().to_string();
+    app.opener().open_path(dir, None::<&str>).map_err(|e| {
+        tracing::warn!(error = %e, "could not open the log folder");
+        IpcError {
+            code: "open_failed".into(),
+            message: "The log folder could not be opened; its path is shown in Settings.".into(),
+            fields: None,
+        }
+    })
+}
+
+fn logs<'a>(
+    state: &'a State<'_, AppState>,
+) -> Result<&'a std::sync::Arc<gatehouse_core::logs::Logs>, IpcError> {
+    state.logs.as_ref().ok_or_else(|| IpcError {
+        code: "no_logs".into(),
+        message: "The app is not writing log files (its log folder was not usable at start)."
+            .into(),
+        fields: None,
+    })
 }
 
 /// The active profile's cache, for the commands that read it.

@@ -2,10 +2,13 @@
 //! Everything else is in `gatehouse-core`.
 
 pub mod commands;
+pub mod updates;
 
 use std::sync::Arc;
 
 use gatehouse_core::credentials::{CredentialStore, Keychain};
+use gatehouse_core::logs::Logs;
+use gatehouse_core::settings::Settings;
 use gatehouse_core::{AppDirs, Console};
 use tauri::plugin::TauriPlugin;
 use tauri::{Emitter, Manager, Runtime};
@@ -13,6 +16,8 @@ use tauri::{Emitter, Manager, Runtime};
 /// The one managed state of the app.
 pub struct AppState {
     pub console: Arc<Console>,
+    /// `None` only where no log files are set up (the commands' tests).
+    pub logs: Option<Arc<Logs>>,
 }
 
 /// Name of the event that carries every new `AppStatus` to the UI.
@@ -51,16 +56,29 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
             commands::list_models,
             commands::export_users_csv,
             commands::export_usage_csv,
+            commands::check_update,
+            commands::available_update,
+            commands::download_update,
+            commands::install_update,
+            commands::restart_app,
+            commands::log_info,
+            commands::open_log_folder,
         ])
+        .setup(|app, _api| {
+            app.manage(updates::Updates::default());
+            Ok(())
+        })
         .build()
 }
 
 /// Builds the console for `app` and starts it in the background: opening the profile (or the
-/// demo gateway), then the first sync. Status changes are emitted to the UI as they happen.
+/// demo gateway), then the first sync. Status changes are emitted to the UI as they happen; the
+/// settings' log level goes to `logs`.
 pub fn start_console<R: Runtime>(
     app: &tauri::AppHandle<R>,
     dirs: AppDirs,
     credentials: Arc<dyn CredentialStore>,
+    logs: Option<Arc<Logs>>,
 ) -> Arc<Console> {
     let handle = app.clone();
     let sink = Arc::new(move |status| {
@@ -68,9 +86,15 @@ pub fn start_console<R: Runtime>(
             tracing::warn!(error = %e, "could not emit status");
         }
     });
-    let console = Arc::new(Console::new(dirs, credentials, sink));
+    let mut console = Console::new(dirs, credentials, sink);
+    if let Some(logs) = &logs {
+        let logs = logs.clone();
+        console = console.with_log_levels(Arc::new(move |level| logs.set_level(level)));
+    }
+    let console = Arc::new(console);
     app.manage(AppState {
         console: console.clone(),
+        logs,
     });
     let starting = console.clone();
     tauri::async_runtime::spawn(async move {
@@ -87,22 +111,62 @@ fn app_dirs<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<AppDirs> {
     })
 }
 
+/// Brings the running window to the front when the app is launched a second time.
+fn focus_main<R: Runtime>(app: &tauri::AppHandle<R>) {
+    tracing::info!("the app was launched again; focusing the running window");
+    if let Some(window) = app.get_webview_window("main") {
+        for result in [window.unminimize(), window.show(), window.set_focus()] {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "could not bring the window to the front");
+            }
+        }
+    }
+}
+
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
-        )
-        .init();
     tauri::Builder::default()
+        // First, so that a second launch hands over before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            focus_main(app)
+        }))
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .plugin(console_plugin())
         .setup(|app| {
             let identifier = app.config().identifier.clone();
             let dirs = app_dirs(app.handle())?;
-            tracing::info!(config = %dirs.config.display(), data = %dirs.data.display(), "starting");
-            start_console(app.handle(), dirs, Arc::new(Keychain::new(identifier)));
+            let settings = Settings::load(&dirs.config).unwrap_or_default();
+            // Without a usable log folder the app still runs, logging to stderr only.
+            let logs = app
+                .path()
+                .app_log_dir()
+                .map_err(|e| e.to_string())
+                .and_then(|dir| {
+                    Logs::init(&dir, settings.log_level, std::env::var("RUST_LOG").ok())
+                        .map_err(|e| e.to_string())
+                })
+                .inspect_err(|e| eprintln!("gatehouse: no log files: {e}"))
+                .ok();
+            gatehouse_core::logs::log_panics();
+            tracing::info!(
+                version = %app.package_info().version,
+                config = %dirs.config.display(),
+                data = %dirs.data.display(),
+                logs = ?logs.as_ref().map(|l| l.dir()),
+                "starting"
+            );
+            start_console(
+                app.handle(),
+                dirs,
+                Arc::new(Keychain::new(identifier)),
+                logs,
+            );
+            let app = app.handle().clone();
+            tauri::async_runtime::spawn(
+                async move { updates::check_at_start(&app, &settings).await },
+            );
             Ok(())
         })
         .run(tauri::generate_context!())

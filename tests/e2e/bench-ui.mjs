@@ -13,7 +13,7 @@
 //   process and of every process under it (WebKit's web and network processes), summed.
 import { readFileSync, readdirSync, realpathSync } from 'node:fs';
 
-import { launchApp, openScreen } from './driver.mjs';
+import { launchApp, openScreen, processTree } from './driver.mjs';
 
 const COLD_STARTS = 5;
 // Names and e-mail parts of the bench organisation, numbers, and what matches nobody: 142 keys.
@@ -122,25 +122,6 @@ async function keystrokes(browser) {
     await press('Backspace');
   }
   return latencies;
-}
-
-/** `pid` and every process below it. */
-function processTree(pid) {
-  const parents = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // Gone since the listing.
-    }
-  }
-  const tree = [pid];
-  for (let i = 0; i < tree.length; i++) {
-    for (const [child, parent] of parents) if (parent === tree[i]) tree.push(child);
-  }
-  return tree;
 }
 
 /**

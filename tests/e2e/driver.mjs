@@ -1,7 +1,7 @@
 // Starts the built app under tauri-driver (which runs WebKitWebDriver) and hands back a
 // WebdriverIO session. Each test gets a fresh profile: empty config and data folders.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,17 +45,25 @@ async function waitForPort(port, timeoutMs) {
 
 /**
  * Launches the app with its config, data and cache folders under `home` (fresh ones unless
- * given); returns { browser, stop, home, driverPid }.
+ * given) and `env` added to its environment; returns { browser, stop, home, driverPid }.
  */
-export async function launchApp({ home = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-')) } = {}) {
+export async function launchApp({ home = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-')), env: extraEnv = {} } = {}) {
+  // No update check at start: tests talk to loopback only.
+  const config = path.join(home, 'config', 'dev.gatehouse.console');
+  mkdirSync(config, { recursive: true });
+  const settingsFile = path.join(config, 'settings.json');
+  const settings = existsSync(settingsFile) ? JSON.parse(readFileSync(settingsFile, 'utf8')) : {};
+  writeFileSync(settingsFile, JSON.stringify({ ...settings, check_updates_at_start: false }));
   const env = {
     ...process.env,
     XDG_CONFIG_HOME: path.join(home, 'config'),
     XDG_DATA_HOME: path.join(home, 'data'),
     XDG_CACHE_HOME: path.join(home, 'cache'),
-    RUST_LOG: process.env.RUST_LOG ?? 'info,sqlx=warn',
+    // Debug: the secret scans at the end of the tests read what the app logs, so let it say much.
+    RUST_LOG: process.env.RUST_LOG ?? 'debug',
     // Xvfb has no GPU: WebKit's accelerated compositing paints stale frames there.
     WEBKIT_DISABLE_COMPOSITING_MODE: '1',
+    ...extraEnv,
   };
   // The keyring daemon keeps its files in the XDG_DATA_HOME it started with; the app's folders
   // are the fresh ones above.
@@ -79,14 +87,50 @@ export async function launchApp({ home = mkdtempSync(path.join(os.tmpdir(), 'gat
     },
   });
   mkdirSync(screenshotDir, { recursive: true });
+  // The app is a single instance: a launch while the last one is still exiting would hand over
+  // to it and quit. Stopping waits until the app and its WebKit processes are gone.
   const stop = async () => {
+    const processes = processTree(driver.pid).slice(1);
     try {
       await browser.deleteSession();
     } finally {
       driver.kill();
     }
+    const deadline = Date.now() + 15_000;
+    while (processes.some(running) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   };
   return { browser, stop, home, driverPid: driver.pid };
+}
+
+/** Whether `pid` runs: it exists and is not a zombie waiting for its parent. */
+function running(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** `pid` and every process below it. */
+export function processTree(pid) {
+  const parents = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [child, parent] of parents) if (parent === tree[i]) tree.push(child);
+  }
+  return tree;
 }
 
 export async function screenshot(browser, name) {
@@ -172,7 +216,7 @@ export function keychainSecrets() {
 export function assertNoFileHolds(home, secrets) {
   const files = filesUnder(home).filter((f) => !path.basename(f).startsWith('demo-gateway.db'));
   // The scan covers what the app keeps, or it proves nothing.
-  for (const kept of [/\/profiles\.json$/, /\/cache\/[^/]+\.sqlite$/]) {
+  for (const kept of [/\/profiles\.json$/, /\/cache\/[^/]+\.sqlite$/, /\/logs\/gatehouse\.\d{4}-\d{2}-\d{2}\.log$/]) {
     if (!files.some((f) => kept.test(f))) throw new Error(`no file like ${kept} under ${home}: ${files.join(', ')}`);
   }
   const hits = [];

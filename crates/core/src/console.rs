@@ -22,7 +22,7 @@ use crate::ipc::{
 };
 use crate::profiles::{Profile, Profiles};
 use crate::seal::Seal;
-use crate::settings::Settings;
+use crate::settings::{LogLevel, Settings};
 
 /// Where the app keeps its files.
 #[derive(Debug, Clone)]
@@ -35,6 +35,9 @@ pub struct AppDirs {
 
 /// Called with the new status whenever it changes.
 pub type StatusSink = Arc<dyn Fn(AppStatus) + Send + Sync>;
+
+/// Called with the log level whenever the settings change it (see [`crate::logs::Logs`]).
+pub type LevelSink = Arc<dyn Fn(LogLevel) + Send + Sync>;
 
 struct Session {
     profile: Profile,
@@ -60,6 +63,7 @@ pub struct Console {
     credentials: Arc<dyn CredentialStore>,
     inner: RwLock<Inner>,
     sink: StatusSink,
+    levels: Option<LevelSink>,
     /// One sync at a time: a second caller waits and then finds little left to do.
     sync_lock: Mutex<()>,
     /// Wakes the background loop early: settings changed, or a change found the gateway away.
@@ -100,9 +104,17 @@ impl Console {
             credentials,
             inner: RwLock::new(inner),
             sink,
+            levels: None,
             sync_lock: Mutex::new(()),
             wake: Notify::new(),
         }
+    }
+
+    /// Hands every new log level the settings get to `levels` (the level at start is the
+    /// caller's, from the same settings file).
+    pub fn with_log_levels(mut self, levels: LevelSink) -> Self {
+        self.levels = Some(levels);
+        self
     }
 
     pub async fn status(&self) -> AppStatus {
@@ -421,7 +433,12 @@ impl Console {
 
     pub async fn set_settings(&self, settings: Settings) -> CoreResult<Settings> {
         settings.save(&self.dirs.config)?;
-        self.inner.write().await.settings = settings.clone();
+        let before = std::mem::replace(&mut self.inner.write().await.settings, settings.clone());
+        if before.log_level != settings.log_level
+            && let Some(levels) = &self.levels
+        {
+            levels(settings.log_level);
+        }
         self.wake.notify_one();
         Ok(settings)
     }
@@ -512,6 +529,13 @@ impl Console {
                 }
             }
         };
+        match &result {
+            Ok(r) if r.applied > 0 => {
+                tracing::info!(applied = r.applied, revision = r.revision, "synced")
+            }
+            Ok(r) => tracing::debug!(revision = r.revision, "synced; nothing new"),
+            Err(e) => tracing::info!(code = e.code(), "sync failed"),
+        }
         // The profile may have changed while this one synced: its state is not ours to set.
         if !self.is_current(&profile_id).await {
             return result;

@@ -182,3 +182,39 @@ pub struct SyncReport {
     pub revision: i64,
     pub synced_at: DateTime<Utc>,
 }
+
+/// A newer version of the app that the update server offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct UpdateInfo {
+    pub version: String,
+    /// The version running now.
+    pub current_version: String,
+    /// The release notes, as the update manifest gives them.
+    pub notes: Option<String>,
+    /// When it was published (RFC 3339), if the manifest says.
+    pub date: Option<String>,
+}
+
+/// How far a download of an update has come, sent to the UI as `update-progress` events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum UpdateProgress {
+    /// `received` bytes of `total` (when the server says how many).
+    Downloading {
+        #[ts(type = "number")]
+        received: u64,
+        #[ts(type = "number | null")]
+        total: Option<u64>,
+    },
+    /// Downloaded and its signature checked: ready to install.
+    Verified,
+}
+
+/// Where the app writes its logs, and what decides their level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct LogInfo {
+    /// The log folder, to show; the UI opens it through the `open_log_folder` command.
+    pub dir: String,
+    /// `RUST_LOG` is set and decides the level instead of the settings.
+    pub level_from_env: bool,
+}

@@ -1,5 +1,5 @@
 //! The desktop app's core, with no Tauri in it: profiles, the keychain, the admin-API client,
-//! the per-profile SQLite cache, sync, and the embedded demo gateway. The Tauri shell holds one
+//! the per-profile SQLite cache, sync, the embedded demo gateway, and the log files. The Tauri shell holds one
 //! [`console::Console`] and turns each command into one call on it.
 //!
 //! Must not depend on Tauri or on anything that needs a window: it runs and is tested headless.
@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod embedded;
 pub mod error;
 pub mod ipc;
+pub mod logs;
 pub mod profiles;
 pub mod queries;
 pub mod seal;

@@ -12,12 +12,43 @@ use crate::error::{CoreError, CoreResult};
 pub struct Settings {
     /// Seconds between background syncs; 0 syncs only at start, after changes and on demand.
     pub sync_interval_secs: u32,
+    /// Whether the app looks for a new version of itself when it starts.
+    pub check_updates_at_start: bool,
+    /// How much the app writes to its log files. `RUST_LOG`, when set, wins over it.
+    pub log_level: LogLevel,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             sync_interval_secs: 300,
+            check_updates_at_start: true,
+            log_level: LogLevel::Info,
+        }
+    }
+}
+
+/// The least severe kind of log line the app writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    #[default]
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    /// The level as `tracing` and `RUST_LOG` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warn => "warn",
+            Self::Info => "info",
+            Self::Debug => "debug",
+            Self::Trace => "trace",
         }
     }
 }

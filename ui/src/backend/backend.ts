@@ -18,11 +18,14 @@ import type { WorkspaceRow } from "../bindings/WorkspaceRow";
 import type { Change } from "../bindings/Change";
 import type { Changed } from "../bindings/Changed";
 import type { IpcError } from "../bindings/IpcError";
+import type { LogInfo } from "../bindings/LogInfo";
 import type { ProfileInput } from "../bindings/ProfileInput";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import type { Settings } from "../bindings/Settings";
 import type { SignIn } from "../bindings/SignIn";
 import type { SyncReport } from "../bindings/SyncReport";
+import type { UpdateInfo } from "../bindings/UpdateInfo";
+import type { UpdateProgress } from "../bindings/UpdateProgress";
 import type { UserFilter } from "../bindings/UserFilter";
 import type { UserRows } from "../bindings/UserRows";
 
@@ -64,6 +67,26 @@ export interface Backend {
 
   /** The app's version, as the shell was built. */
   appVersion(): Promise<string>;
+
+  // Updates: the Rust side talks to the update server and checks the signature.
+  /** Asks the update server for a newer version; null when this one is the newest. */
+  checkUpdate(): Promise<UpdateInfo | null>;
+  /** What the last check (at start or from Settings) found, without asking again. */
+  availableUpdate(): Promise<UpdateInfo | null>;
+  /** Calls `cb` with what each check finds (the check at start may end after the UI is up). */
+  onUpdateFound(cb: (u: UpdateInfo | null) => void): Promise<() => void>;
+  /** Downloads the update found and verifies its signature; progress goes to `onUpdateProgress`. */
+  downloadUpdate(): Promise<UpdateInfo>;
+  /** Calls `cb` with each step of a download; resolves to the function that stops listening. */
+  onUpdateProgress(cb: (p: UpdateProgress) => void): Promise<() => void>;
+  /** Installs the downloaded update over this app; it runs after `restartApp`. */
+  installUpdate(): Promise<void>;
+  restartApp(): Promise<void>;
+
+  /** Where the log files are, and whether RUST_LOG decides their level. */
+  logInfo(): Promise<LogInfo>;
+  /** Opens the log folder in the system's file manager. */
+  openLogFolder(): Promise<void>;
 
   // What the screens read: all from the cache, so they work offline.
   overview(): Promise<Overview>;

@@ -118,9 +118,10 @@ describe("mock profiles, like the core's", () => {
 
   it("keeps settings within a day, and runs changes only while signed in and online", async () => {
     const backend = createMockBackend();
-    expect(await backend.setSettings({ sync_interval_secs: 60 })).toEqual({ sync_interval_secs: 60 });
-    await expect(backend.setSettings({ sync_interval_secs: 90_000 })).rejects.toMatchObject({ code: "invalid" });
-    expect(await backend.getSettings()).toEqual({ sync_interval_secs: 60 });
+    const settings = { sync_interval_secs: 60, check_updates_at_start: false, log_level: "debug" } as const;
+    expect(await backend.setSettings(settings)).toEqual(settings);
+    await expect(backend.setSettings({ ...settings, sync_interval_secs: 90_000 })).rejects.toMatchObject({ code: "invalid" });
+    expect(await backend.getSettings()).toEqual(settings);
 
     const change = { op: "suspend_user", id: "usr_00001" } as const;
     expect(await backend.applyChange(change)).toEqual({ kind: "done" });

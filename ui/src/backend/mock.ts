@@ -3,11 +3,14 @@
 import type { AppStatus } from "../bindings/AppStatus";
 import type { Change } from "../bindings/Change";
 import type { IpcError } from "../bindings/IpcError";
+import type { LogInfo } from "../bindings/LogInfo";
 import type { ProfileInput } from "../bindings/ProfileInput";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import type { Settings } from "../bindings/Settings";
 import type { Role } from "../bindings/Role";
 import type { SyncReport } from "../bindings/SyncReport";
+import type { UpdateInfo } from "../bindings/UpdateInfo";
+import type { UpdateProgress } from "../bindings/UpdateProgress";
 import type { UsageGroupBy } from "../bindings/UsageGroupBy";
 import type { UserFilter } from "../bindings/UserFilter";
 import type { UserRow } from "../bindings/UserRow";
@@ -240,12 +243,36 @@ export interface MockBackend extends Backend {
   reads: MockReads;
   /** What the export commands answer: rows written, or null (the admin cancelled the dialog). */
   exportAnswer: number | null;
+  /** What the update server offers to `checkUpdate`: a newer version, or null. */
+  updateOffer: UpdateInfo | null;
+  /** What the last check found (`availableUpdate`); set it to play a check at start. */
+  updateFound: UpdateInfo | null;
+  /** The size of the offered download, reported in four progress steps. */
+  updateSize: number;
+  /** When set, `downloadUpdate` waits for it halfway through. */
+  updateHalfway: Promise<void> | null;
+  /** When set, `downloadUpdate` reports its progress, then refuses with this (a bad signature). */
+  updateRefusal: IpcError | null;
+  /** Plays a check (the one at start) finding `update`, as the backend's `update-found` event. */
+  emitUpdateFound(update: UpdateInfo | null): void;
+  /** The update steps run, oldest first: "check", "download", "install", "restart". */
+  readonly updateSteps: string[];
+  logs: LogInfo;
+  /** How many times the log folder was opened. */
+  logFolderOpened: number;
+}
+
+/** A newer version for the mock's update server to offer. */
+export function mockUpdate(version = "0.2.0"): UpdateInfo {
+  return { version, current_version: "0.1.0", notes: "Faster sync and a clearer audit log.", date: "2026-11-30T12:00:00Z" };
 }
 
 export function createMockBackend(
   options: { users?: number | UserRow[]; status?: AppStatus; profiles?: MockProfile[] } = {},
 ): MockBackend {
   const listeners = new Set<(s: AppStatus) => void>();
+  const progressListeners = new Set<(p: UpdateProgress) => void>();
+  const foundListeners = new Set<(u: UpdateInfo | null) => void>();
   const users = options.users ?? 64;
   const demo = readyStatus().profile!;
   const mock: MockBackend = {
@@ -280,7 +307,7 @@ export function createMockBackend(
     },
 
     profiles: options.profiles ?? [{ summary: demo, ca_pem: null }],
-    settings: { sync_interval_secs: 300 },
+    settings: { sync_interval_secs: 300, check_updates_at_start: true, log_level: "info" },
     cacheBytes: 48 * 1024 * 1024,
     setSettingsCalls: [],
     changes: [],
@@ -374,6 +401,60 @@ export function createMockBackend(
 
     async appVersion() {
       return mock.version;
+    },
+
+    updateOffer: null,
+    updateFound: null,
+    updateSize: 8 * 1024 * 1024,
+    updateHalfway: null,
+    updateRefusal: null,
+    updateSteps: [],
+    async checkUpdate() {
+      mock.updateSteps.push("check");
+      mock.emitUpdateFound(mock.updateOffer);
+      return mock.updateFound;
+    },
+    async availableUpdate() {
+      return mock.updateFound;
+    },
+    emitUpdateFound(update) {
+      mock.updateFound = update;
+      for (const cb of foundListeners) cb(update);
+    },
+    async onUpdateFound(cb) {
+      foundListeners.add(cb);
+      return () => foundListeners.delete(cb);
+    },
+    async downloadUpdate() {
+      mock.updateSteps.push("download");
+      const update = mock.updateFound;
+      if (!update) throw { code: "no_update", message: "No update to download: check for updates first." } satisfies IpcError;
+      for (let step = 1; step <= 4; step++) {
+        await Promise.resolve();
+        for (const cb of progressListeners) cb({ phase: "downloading", received: (mock.updateSize * step) / 4, total: mock.updateSize });
+        if (step === 2 && mock.updateHalfway) await mock.updateHalfway;
+      }
+      if (mock.updateRefusal) throw mock.updateRefusal;
+      for (const cb of progressListeners) cb({ phase: "verified" });
+      return update;
+    },
+    async onUpdateProgress(cb) {
+      progressListeners.add(cb);
+      return () => progressListeners.delete(cb);
+    },
+    async installUpdate() {
+      mock.updateSteps.push("install");
+    },
+    async restartApp() {
+      mock.updateSteps.push("restart");
+    },
+    logs: { dir: "/home/avery/.local/share/dev.gatehouse.console/logs", level_from_env: false },
+    logFolderOpened: 0,
+    async logInfo() {
+      return { ...mock.logs };
+    },
+    async openLogFolder() {
+      mock.logFolderOpened += 1;
     },
     reads: mockReads(),
     exportAnswer: 0,

@@ -60,9 +60,17 @@ describe("the Tauri backend", () => {
     await tauriBackend.signIn("p2", how);
     await tauriBackend.signOut("p2");
     await tauriBackend.getSettings();
-    await tauriBackend.setSettings({ sync_interval_secs: 60 });
+    const settings = { sync_interval_secs: 60, check_updates_at_start: false, log_level: "warn" } as const;
+    await tauriBackend.setSettings(settings);
     expect(await tauriBackend.applyChange(change)).toEqual({ kind: "done" });
     expect(await tauriBackend.appVersion()).toBe("1.2.3");
+    await tauriBackend.checkUpdate();
+    await tauriBackend.availableUpdate();
+    await tauriBackend.downloadUpdate();
+    await tauriBackend.installUpdate();
+    await tauriBackend.restartApp();
+    await tauriBackend.logInfo();
+    await tauriBackend.openLogFolder();
     expect(calls).toEqual([
       ["list_profiles", {}],
       ["add_profile", { input }],
@@ -72,9 +80,16 @@ describe("the Tauri backend", () => {
       ["sign_in", { id: "p2", how }],
       ["sign_out", { id: "p2" }],
       ["get_settings", {}],
-      ["set_settings", { settings: { sync_interval_secs: 60 } }],
+      ["set_settings", { settings }],
       ["apply_change", { change }],
       ["app_version", {}],
+      ["check_update", {}],
+      ["available_update", {}],
+      ["download_update", {}],
+      ["install_update", {}],
+      ["restart_app", {}],
+      ["log_info", {}],
+      ["open_log_folder", {}],
     ]);
   });
 
@@ -85,6 +100,29 @@ describe("the Tauri backend", () => {
     });
     await expect(tauriBackend.syncNow()).rejects.toEqual({ code: "offline", message: "The gateway did not answer." });
     await expect(tauriBackend.appStatus()).rejects.toEqual({ code: "internal", message: "command app_status not found" });
+  });
+
+  it("passes on update progress events until told to stop", async () => {
+    mockIPC(() => undefined, { shouldMockEvents: true });
+    const seen: unknown[] = [];
+    const stop = await tauriBackend.onUpdateProgress((p) => seen.push(p));
+    await emit("update-progress", { phase: "downloading", received: 10, total: 40 });
+    await emit("update-progress", { phase: "verified" });
+    stop();
+    await emit("update-progress", { phase: "verified" });
+    expect(seen).toEqual([{ phase: "downloading", received: 10, total: 40 }, { phase: "verified" }]);
+  });
+
+  it("passes on what an update check found", async () => {
+    mockIPC(() => undefined, { shouldMockEvents: true });
+    const seen: unknown[] = [];
+    const stop = await tauriBackend.onUpdateFound((u) => seen.push(u));
+    const update = { version: "0.2.0", current_version: "0.1.0", notes: null, date: null };
+    await emit("update-found", update);
+    await emit("update-found", null);
+    stop();
+    await emit("update-found", update);
+    expect(seen).toEqual([update, null]);
   });
 
   it("passes on status events until told to stop", async () => {

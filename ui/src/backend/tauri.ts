@@ -6,6 +6,8 @@ import type { Changed } from "../bindings/Changed";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import type { Settings } from "../bindings/Settings";
 import type { SyncReport } from "../bindings/SyncReport";
+import type { UpdateInfo } from "../bindings/UpdateInfo";
+import type { UpdateProgress } from "../bindings/UpdateProgress";
 import type { UserFilter } from "../bindings/UserFilter";
 import type { UserRows } from "../bindings/UserRows";
 import { toIpcError, type Backend } from "./backend";
@@ -45,6 +47,16 @@ export const tauriBackend: Backend = {
   applyChange: (change) => call<Changed>(command("apply_change"), { change }),
 
   appVersion: () => call<string>(command("app_version")),
+
+  checkUpdate: () => call(command("check_update")),
+  availableUpdate: () => call(command("available_update")),
+  onUpdateFound: (cb) => listen<UpdateInfo | null>("update-found", (event) => cb(event.payload)),
+  downloadUpdate: () => call(command("download_update")),
+  onUpdateProgress: (cb) => listen<UpdateProgress>("update-progress", (event) => cb(event.payload)),
+  installUpdate: () => call(command("install_update")),
+  restartApp: () => call(command("restart_app")),
+  logInfo: () => call(command("log_info")),
+  openLogFolder: () => call(command("open_log_folder")),
 
   overview: () => call(command("overview")),
   userDetail: (id) => call(command("user_detail"), { id }),

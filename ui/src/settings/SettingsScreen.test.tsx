@@ -1,6 +1,6 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { createMockBackend, MOCK_PASSWORD, mockProfile, readyStatus, type MockBackend } from "../backend/mock";
+import { createMockBackend, MOCK_PASSWORD, mockProfile, mockUpdate, readyStatus, type MockBackend } from "../backend/mock";
 import { renderApp } from "../test/render";
 
 const demo = () => ({ summary: readyStatus().profile!, ca_pem: null });
@@ -182,7 +182,9 @@ describe("settings: sync and about", () => {
       "Off", "Every minute", "Every 5 minutes", "Every 15 minutes", "Every hour",
     ]);
     fireEvent.change(select, { target: { value: "60" } });
-    await waitFor(() => expect(backend.setSettingsCalls).toEqual([{ sync_interval_secs: 60 }]));
+    await waitFor(() =>
+      expect(backend.setSettingsCalls).toEqual([{ sync_interval_secs: 60, check_updates_at_start: true, log_level: "info" }]),
+    );
     expect(backend.settings.sync_interval_secs).toBe(60);
     await waitFor(() => expect(select.value).toBe("60"));
 
@@ -190,16 +192,14 @@ describe("settings: sync and about", () => {
     await waitFor(() => expect(backend.settings.sync_interval_secs).toBe(0));
   });
 
-  it("shows the version, and the sections this version lacks as disabled", async () => {
+  it("shows the version, and no section is a placeholder", async () => {
     const backend = createMockBackend();
     backend.version = "1.4.2";
     await renderSettings(backend);
     expect((await screen.findByTestId("app-version")).textContent).toBe("Version 1.4.2");
-    const later = screen.getAllByTestId("unavailable-section");
-    expect(later.map((s) => s.getAttribute("aria-label"))).toEqual(["Updates", "Logs"]);
-    for (const section of later) {
-      expect(within(section).getByRole<HTMLButtonElement>("button").disabled).toBe(true);
-    }
+    const sections = Array.from(document.querySelectorAll(".settings-section h2"), (h) => h.textContent);
+    expect(sections).toEqual(["Profiles", "Sync", "Cache", "Updates", "Logs", "About"]);
+    expect(document.querySelector(".unavailable")).toBeNull();
   });
 });
 
@@ -227,5 +227,114 @@ describe("settings: cache", () => {
     expect(within(section).getByRole<HTMLButtonElement>("button", { name: "Clear cache…" }).disabled).toBe(true);
     expect(within(section).getByTestId("cache-clear-hint").textContent).toBe("Clearing is off while the gateway is unreachable.");
     expect(backend.cacheBytes).toBe(48 * 1024 * 1024);
+  });
+});
+
+function section(name: string): HTMLElement {
+  return screen.getByRole("region", { name });
+}
+
+describe("settings: updates", () => {
+  it("says when this is the newest version, and saves the check at start", async () => {
+    const backend = await renderSettings();
+    const updates = section("Updates");
+    const atStart = within(updates).getByLabelText<HTMLInputElement>("Check for updates when the app starts");
+    await waitFor(() => expect(atStart.checked).toBe(true));
+    fireEvent.click(within(updates).getByRole("button", { name: "Check for updates" }));
+    await waitFor(() => expect(within(updates).getByTestId("update-status").textContent).toBe("This is the newest version."));
+    expect(within(updates).queryByRole("button", { name: /Download/ })).toBeNull();
+
+    fireEvent.click(atStart);
+    await waitFor(() => expect(backend.settings.check_updates_at_start).toBe(false));
+    expect(backend.settings.sync_interval_secs).toBe(300);
+    await waitFor(() => expect(atStart.checked).toBe(false));
+    expect(backend.updateSteps).toEqual(["check"]);
+  });
+
+  it("finds a new version, downloads it with progress, then installs and restarts", async () => {
+    const backend = createMockBackend();
+    backend.updateOffer = mockUpdate("0.2.0");
+    await renderSettings(backend);
+    const updates = section("Updates");
+    fireEvent.click(within(updates).getByRole("button", { name: "Check for updates" }));
+    await waitFor(() =>
+      expect(within(updates).getByTestId("update-status").textContent).toBe("Version 0.2.0 is available (this is 0.1.0)."),
+    );
+    expect(updates.textContent).toContain("Faster sync and a clearer audit log.");
+
+    let resume = () => {};
+    backend.updateHalfway = new Promise((r) => (resume = r));
+    fireEvent.click(within(updates).getByRole("button", { name: "Download version 0.2.0" }));
+    const bar = await within(updates).findByTestId<HTMLProgressElement>("update-progress");
+    await waitFor(() => expect(bar.value).toBe(50));
+    expect(bar.parentElement?.textContent).toContain("4.0 of 8.0 MB");
+    expect(within(updates).queryByRole("button", { name: "Install and restart" })).toBeNull();
+    resume();
+    await waitFor(() =>
+      expect(within(updates).getByTestId("update-status").textContent).toBe(
+        "Version 0.2.0 is downloaded and its signature verified.",
+      ),
+    );
+    expect(within(updates).queryByTestId("update-progress")).toBeNull();
+
+    fireEvent.click(within(updates).getByRole("button", { name: "Install and restart" }));
+    await waitFor(() => expect(backend.updateSteps).toEqual(["check", "download", "install", "restart"]));
+  });
+
+  it("shows a version the check at start found without asking again", async () => {
+    const backend = createMockBackend();
+    backend.updateFound = mockUpdate("0.3.1");
+    await renderSettings(backend);
+    await waitFor(() =>
+      expect(within(section("Updates")).getByTestId("update-status").textContent).toBe(
+        "Version 0.3.1 is available (this is 0.1.0).",
+      ),
+    );
+    expect(within(section("Updates")).getByRole("button", { name: "Download version 0.3.1" })).toBeTruthy();
+    expect(backend.updateSteps).toEqual([]);
+  });
+
+  it("says so when a download fails its signature check, and offers no install", async () => {
+    const backend = createMockBackend();
+    backend.updateFound = mockUpdate("0.2.0");
+    backend.updateRefusal = {
+      code: "update_signature",
+      message: "The downloaded update does not match its signature (it may have been altered on the way), so it was not installed.",
+    };
+    await renderSettings(backend);
+    const updates = section("Updates");
+    fireEvent.click(await within(updates).findByRole("button", { name: "Download version 0.2.0" }));
+    expect((await within(updates).findByRole("alert")).textContent).toContain("does not match its signature");
+    expect(within(updates).queryByRole("button", { name: "Install and restart" })).toBeNull();
+    expect(backend.updateSteps).toEqual(["download"]);
+  });
+});
+
+describe("settings: logs", () => {
+  it("shows the log folder, opens it, and saves a new level", async () => {
+    const backend = await renderSettings();
+    const logs = section("Logs");
+    expect((await within(logs).findByTestId("log-dir")).textContent).toBe(backend.logs.dir);
+    fireEvent.click(within(logs).getByRole("button", { name: "Open log folder" }));
+    await waitFor(() => expect(backend.logFolderOpened).toBe(1));
+
+    const level = within(logs).getByLabelText<HTMLSelectElement>("Log level");
+    await waitFor(() => expect(level.value).toBe("info"));
+    expect(Array.from(level.options).map((o) => o.value)).toEqual(["error", "warn", "info", "debug", "trace"]);
+    fireEvent.change(level, { target: { value: "debug" } });
+    await waitFor(() => expect(backend.settings.log_level).toBe("debug"));
+    expect(backend.settings.sync_interval_secs).toBe(300);
+    await waitFor(() => expect(level.value).toBe("debug"));
+  });
+
+  it("says RUST_LOG decides the level when it is set, and offers no choice", async () => {
+    const backend = createMockBackend();
+    backend.logs = { ...backend.logs, level_from_env: true };
+    await renderSettings(backend);
+    const logs = section("Logs");
+    await within(logs).findByTestId("log-dir");
+    const level = within(logs).getByLabelText<HTMLSelectElement>("Log level");
+    await waitFor(() => expect(level.disabled).toBe(true));
+    expect(logs.textContent).toContain("RUST_LOG is set, so it decides the level.");
   });
 });

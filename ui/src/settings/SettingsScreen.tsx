@@ -2,8 +2,10 @@ import { useQuery } from "@tanstack/react-query";
 import { useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
 import { CacheSection } from "./CacheSection";
+import { LogsSection } from "./LogsSection";
 import { ProfilesSection } from "./ProfilesSection";
 import { SyncSection } from "./SyncSection";
+import { UpdatesSection } from "./UpdatesSection";
 
 export function SettingsScreen({ status }: { status: AppStatus }) {
   return (
@@ -15,28 +17,9 @@ export function SettingsScreen({ status }: { status: AppStatus }) {
         <ProfilesSection status={status} />
         <SyncSection status={status} />
         <CacheSection status={status} />
-        <LaterSection title="Updates" action="Check for updates">
-          Checking for and installing new versions of the app.
-        </LaterSection>
-        <LaterSection title="Logs" action="Open logs folder">
-          The app's log files, to look into a problem or send with a report.
-        </LaterSection>
+        <UpdatesSection />
+        <LogsSection />
         <AboutSection />
-      </div>
-    </section>
-  );
-}
-
-/** A section this version does not offer yet: said plainly, its button disabled. */
-function LaterSection({ title, action, children }: { title: string; action: string; children: string }) {
-  return (
-    <section className="settings-section unavailable" aria-label={title} aria-disabled="true" data-testid="unavailable-section">
-      <h2>{title}</h2>
-      <p className="muted">{children} Not available in this version.</p>
-      <div>
-        <button type="button" className="button" disabled>
-          {action}
-        </button>
       </div>
     </section>
   );

@@ -1,9 +1,7 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { toIpcError, useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
-import type { Settings } from "../bindings/Settings";
 import { FormError } from "../shell/forms";
 import { SyncNowButton } from "../shell/Shell";
+import { useSettings } from "./useSettings";
 
 export const INTERVALS: readonly { secs: number; label: string }[] = [
   { secs: 0, label: "Off" },
@@ -14,20 +12,13 @@ export const INTERVALS: readonly { secs: number; label: string }[] = [
 ];
 
 export function SyncSection({ status }: { status: AppStatus }) {
-  const backend = useBackend();
-  const client = useQueryClient();
-  const settings = useQuery({ queryKey: ["settings"], queryFn: () => backend.getSettings() });
-  const save = useMutation({
-    mutationFn: (next: Settings) => backend.setSettings(next),
-    onSuccess: (saved) => client.setQueryData(["settings"], saved),
-  });
-  const current = save.isPending ? save.variables.sync_interval_secs : settings.data?.sync_interval_secs;
+  const { settings, change, saving, error } = useSettings();
+  const current = settings?.sync_interval_secs;
   // An interval set some other way still shows as itself.
   const options =
     current === undefined || INTERVALS.some((i) => i.secs === current)
       ? INTERVALS
       : [...INTERVALS, { secs: current, label: `Every ${current} seconds` }];
-  const error = settings.error ?? save.error;
 
   return (
     <section className="settings-section" aria-labelledby="sync-title">
@@ -42,8 +33,8 @@ export function SyncSection({ status }: { status: AppStatus }) {
           <select
             id="sync-interval"
             value={current ?? ""}
-            disabled={!settings.data || save.isPending}
-            onChange={(e) => settings.data && save.mutate({ ...settings.data, sync_interval_secs: Number(e.target.value) })}
+            disabled={!settings || saving}
+            onChange={(e) => change({ sync_interval_secs: Number(e.target.value) })}
           >
             {current === undefined && <option value="">…</option>}
             {options.map((i) => (
@@ -57,7 +48,7 @@ export function SyncSection({ status }: { status: AppStatus }) {
           <SyncNowButton status={status} />
         </div>
       </div>
-      <FormError error={error ? toIpcError(error) : null} />
+      <FormError error={error} />
     </section>
   );
 }

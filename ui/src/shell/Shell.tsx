@@ -5,6 +5,7 @@ import type { AppStatus } from "../bindings/AppStatus";
 import type { SyncProgress } from "../bindings/SyncProgress";
 import { formatCount, formatDateTime, formatRelative } from "../format";
 import { SignInForm } from "../settings/SignInForm";
+import { UpdateBanner } from "../settings/UpdateBanner";
 import { SCREENS, screenHref, type ScreenId } from "./router";
 import { useNow } from "./useNow";
 
@@ -40,6 +41,7 @@ export function Shell({ status, current, onNavigate, children }: ShellProps) {
         <TopBar status={status} />
         {status.phase === "signed_out" && <SignedOutBanner status={status} onNavigate={onNavigate} />}
         {status.offline && <OfflineBanner syncedAt={status.synced_at} />}
+        {current !== "settings" && <UpdateBanner onNavigate={onNavigate} />}
         <main className="content" ref={main} tabIndex={-1}>
           {children}
         </main>
