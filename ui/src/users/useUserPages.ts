@@ -7,6 +7,8 @@ import type { UserRow } from "../bindings/UserRow";
 import type { UserRows } from "../bindings/UserRows";
 
 export const PAGE_SIZE = 100;
+/** How long the pages of a search no longer shown stay cached. */
+const PAGES_KEPT_MS = 10_000;
 /** Rows beyond the visible ones whose pages are fetched ahead, so scrolling rarely waits. */
 const LOOKAHEAD = 50;
 
@@ -77,6 +79,9 @@ export function useUserPages(query: UserQuery): UserPages {
       queryKey: usersKey(query, page),
       queryFn: () => backend.listUsers({ ...query, offset: page * PAGE_SIZE, limit: PAGE_SIZE }),
       placeholderData: () => client.getQueryData<UserRows>(usersKey(shown.current, page)),
+      // Every keystroke is a query of its own: its pages go soon after it is left (asking again
+      // takes milliseconds), not after the default five minutes with the pages of 100 others.
+      gcTime: PAGES_KEPT_MS,
     })),
     combine,
   });

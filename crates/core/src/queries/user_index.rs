@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures_util::TryStreamExt;
 use gatehouse_api::{Role, UserStatus};
 use memchr::memmem;
 use sqlx::SqlitePool;
@@ -67,33 +68,36 @@ impl UserIndex {
             String,
             Option<String>,
         );
-        let rows: Vec<UserRow> = sqlx::query_as(
+        // Row by row: holding every row's strings and every entry at once would double the
+        // build's peak, which the allocator keeps as resident memory afterwards.
+        let mut rows = sqlx::query_as::<_, UserRow>(
             "SELECT id, search_text, name, email, role, status, created_at, last_active_at \
              FROM users",
         )
-        .fetch_all(pool)
-        .await?;
+        .fetch(pool);
         let mut haystack = Vec::new();
-        let mut starts = Vec::with_capacity(rows.len());
-        let entries: Vec<Entry> = rows
-            .into_iter()
-            .map(
-                |(id, search, name, email, role, status, created_at, last_active_at)| {
-                    starts.push(haystack.len() as u32);
-                    haystack.extend_from_slice(search.as_bytes());
-                    haystack.push(0);
-                    Entry {
-                        id: id.into(),
-                        name_nocase: name.to_ascii_lowercase().into(),
-                        email: email.into(),
-                        role: role.into(),
-                        status: status.into(),
-                        created_at: created_at.into(),
-                        last_active_at: last_active_at.map(Into::into),
-                    }
-                },
-            )
-            .collect();
+        let mut starts = Vec::new();
+        let mut entries = Vec::new();
+        while let Some((id, search, name, email, role, status, created_at, last_active_at)) =
+            rows.try_next().await?
+        {
+            starts.push(haystack.len() as u32);
+            haystack.extend_from_slice(search.as_bytes());
+            haystack.push(0);
+            entries.push(Entry {
+                id: id.into(),
+                name_nocase: name.to_ascii_lowercase().into(),
+                email: email.into(),
+                role: role.into(),
+                status: status.into(),
+                created_at: created_at.into(),
+                last_active_at: last_active_at.map(Into::into),
+            });
+        }
+        drop(rows);
+        haystack.shrink_to_fit();
+        starts.shrink_to_fit();
+        entries.shrink_to_fit();
         let position: HashMap<&str, u32> = entries
             .iter()
             .enumerate()
