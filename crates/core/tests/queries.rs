@@ -200,6 +200,19 @@ async fn effective_policy_from_the_cache_is_the_gateways() {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
     assert!(detail.audit.windows(2).all(|w| w[0].at >= w[1].at));
+    // The trail names its people: the admin who set the budget, and the user it is about.
+    let budget_set = detail
+        .audit
+        .iter()
+        .find(|a| a.action == "budget.set")
+        .unwrap();
+    assert_eq!(budget_set.target_id, format!("user:{}", detail.user.id));
+    let actor = budget_set.actor_id.as_ref().unwrap();
+    assert_eq!(detail.audit_names[actor], "Avery Quinn");
+    assert_eq!(
+        detail.audit_names[&detail.user.id],
+        format!("{} {}", detail.user.first_name, detail.user.last_name)
+    );
 
     let two = s.cache.user_detail(&data[2].id).await.unwrap();
     assert_eq!(two.groups.len(), 2);
@@ -590,6 +603,12 @@ async fn invitations_usage_budgets_overview_audit_and_lists() {
     // Audit: filters, newest first, paging, and a bad range.
     let all = s.cache.audit(&AuditFilter::default()).await.unwrap();
     assert!(all.total > 0);
+    let named = all
+        .rows
+        .iter()
+        .filter_map(|a| a.actor_id.as_ref())
+        .find(|a| all.names.contains_key(*a));
+    assert_eq!(all.names[named.unwrap()], "Avery Quinn");
     assert!(all.rows.windows(2).all(|w| w[0].at >= w[1].at));
     let action = all.rows[0].action.clone();
     let only = s

@@ -88,6 +88,20 @@ describe("audit log", () => {
     expect(screen.getByTestId("audit-json").textContent).toBe(JSON.stringify({ before: { role: "member" }, after: { role: "admin", n: 2 } }, null, 2));
   });
 
+  it("names the actors and targets the cache knows, and shows the id of one it does not", async () => {
+    const backend = createMockBackend();
+    backend.reads.audit = entries(2);
+    backend.reads.names = { usr_00000: "Avery Quinn", usr_00001: "Blake Adler" };
+    window.location.hash = "#audit";
+    renderApp(backend);
+    await waitFor(() => expect(screen.getAllByTestId("audit-entry")).toHaveLength(2));
+    // The newest: Blake Adler acted on usr_00001 (named); the other on usr_00000.
+    const [newest, older] = screen.getAllByTestId("audit-entry");
+    expect(within(newest!).getByText("Blake Adler").getAttribute("title")).toBe("usr_00001");
+    expect(newest!.textContent).toContain("user Blake Adler");
+    expect(older!.textContent).toContain("Avery Quinn");
+  });
+
   it("says when nothing matches", async () => {
     open(0);
     expect(await screen.findByTestId("audit-empty")).toBeTruthy();

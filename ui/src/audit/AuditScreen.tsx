@@ -3,8 +3,10 @@ import { useState, type FormEvent } from "react";
 import { useBackend } from "../backend/backend";
 import type { AuditEntry } from "../bindings/AuditEntry";
 import type { AuditFilter } from "../bindings/AuditFilter";
+import type { AuditRows } from "../bindings/AuditRows";
 import { formatDateTime, formatNumber } from "../format";
 import { QueryError, ScreenHead } from "../overview/ScreenHead";
+import { actorText, targetText } from "./names";
 
 export const AUDIT_PAGE = 50;
 
@@ -102,7 +104,7 @@ export function AuditScreen() {
       ) : (
         <ol className="audit-list" data-testid="audit-list">
           {rows.map((entry) => (
-            <AuditRow key={entry.id} entry={entry} />
+            <AuditRow key={entry.id} entry={entry} names={audit.data?.names ?? {}} />
           ))}
         </ol>
       )}
@@ -121,17 +123,19 @@ export function AuditScreen() {
   );
 }
 
-function AuditRow({ entry }: { entry: AuditEntry }) {
+function AuditRow({ entry, names }: { entry: AuditEntry; names: AuditRows["names"] }) {
   const [open, setOpen] = useState(false);
   const id = `audit-${entry.id}`;
   return (
     <li className="audit-entry" data-testid="audit-entry">
       <button type="button" className="audit-summary" aria-expanded={open} aria-controls={open ? id : undefined} onClick={() => setOpen(!open)}>
         <time dateTime={entry.at}>{formatDateTime(entry.at)}</time>
-        <span className="audit-actor">{entry.actor_id ?? "system"}</span>
+        <span className="audit-actor" title={entry.actor_id ?? undefined}>
+          {actorText(entry, names)}
+        </span>
         <code className="audit-action">{entry.action}</code>
-        <span className="audit-target">
-          {entry.target_kind} {entry.target_id}
+        <span className="audit-target" title={entry.target_id}>
+          {targetText(entry, names)}
         </span>
       </button>
       {open && (

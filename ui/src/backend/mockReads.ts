@@ -29,6 +29,8 @@ export interface MockReads {
   groupMembers: Record<string, GroupMemberRow[]>;
   models: Model[];
   audit: AuditEntry[];
+  /** What the audit's actors and targets are called, by id, as the cache answers them. */
+  names: Record<string, string>;
   /** The org's latest budget alerts, newest first, as `overview` answers them. */
   alerts: Alert[];
   /** The org's budget periods, as `budgetStatus` answers them for the org. */
@@ -62,6 +64,7 @@ export function mockReads(): MockReads {
       },
     ],
     audit: [],
+    names: {},
     alerts: [],
     orgPeriods: [],
     activeNow: 0,
@@ -121,6 +124,7 @@ export function userDetailOf(users: UserRow[], id: string): UserDetail {
     },
     api_keys: [],
     audit: [],
+    audit_names: {},
     spend_mtd_usd: row.spend_mtd_usd,
   };
 }
@@ -212,7 +216,7 @@ export function auditOf(reads: MockReads, filter: AuditFilter): AuditRows {
   // Newest first, as the cache answers.
   rows.sort((a, b) => b.at.localeCompare(a.at) || b.id.localeCompare(a.id));
   const limit = filter.limit === 0 ? 100 : filter.limit;
-  return { total: rows.length, rows: rows.slice(filter.offset, filter.offset + limit) };
+  return { total: rows.length, rows: rows.slice(filter.offset, filter.offset + limit), names: reads.names };
 }
 
 export function copyLink(reads: MockReads, id: string): void {

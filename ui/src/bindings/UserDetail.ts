@@ -30,6 +30,10 @@ api_keys: Array<ApiKey>,
  */
 audit: Array<AuditEntry>, 
 /**
+ * What `audit`'s actors and targets are called, as in [`AuditRows::names`].
+ */
+audit_names: { [key in string]?: string }, 
+/**
  * Spend this month, in the org's time zone.
  */
 spend_mtd_usd: number, };

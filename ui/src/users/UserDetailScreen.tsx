@@ -12,6 +12,7 @@ import { BudgetChart } from "../charts/BudgetChart";
 import { formatUsd } from "../charts/usd";
 import { formatDateTime } from "../format";
 import { fieldMessages, Field, FormError, TextField } from "../shell/forms";
+import { actorText, targetText } from "../audit/names";
 import { QueryError } from "../overview/ScreenHead";
 import { useCan } from "../shell/permissions";
 import { localDay, METRICS, UsageView } from "../usage/UsageScreen";
@@ -275,8 +276,8 @@ function AuditTrail({ detail }: { detail: UserDetail }) {
             <li key={e.id} data-testid="audit-entry">
               <time dateTime={e.at}>{formatDateTime(e.at)}</time> <code>{e.action}</code>{" "}
               <span className="muted">
-                {e.actor_id === detail.user.id ? "by this user" : e.actor_id ? `by ${e.actor_id}` : "by the system"}
-                {e.target_id === detail.user.id ? "" : ` on ${e.target_kind} ${e.target_id}`}
+                {e.actor_id === detail.user.id ? "by this user" : `by ${actorText(e, detail.audit_names)}`}
+                {e.target_id === detail.user.id ? "" : ` on ${targetText(e, detail.audit_names)}`}
               </span>
             </li>
           ))}

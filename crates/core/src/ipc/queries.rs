@@ -1,6 +1,8 @@
 //! What the screens read from the cache: users, a user's detail, invitations, usage charts,
 //! spend against budgets, the overview, the audit log and the lists.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use gatehouse_api::{
     Alert, ApiKey, AuditEntry, Budget, BudgetPeriod, EffectivePolicy, Grant, GroupRole, Invitation,
@@ -41,6 +43,8 @@ pub struct UserDetail {
     pub api_keys: Vec<ApiKey>,
     /// What the user did and what was done to them, newest first (at most 100).
     pub audit: Vec<AuditEntry>,
+    /// What `audit`'s actors and targets are called, as in [`AuditRows::names`].
+    pub audit_names: BTreeMap<String, String>,
     /// Spend this month, in the org's time zone.
     pub spend_mtd_usd: f64,
 }
@@ -232,6 +236,9 @@ pub struct AuditRows {
     #[ts(type = "number")]
     pub total: u64,
     pub rows: Vec<AuditEntry>,
+    /// What the rows' actors and targets are called (people, workspaces, groups by name,
+    /// invitations by e-mail), by id; an id the cache no longer knows is not here.
+    pub names: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

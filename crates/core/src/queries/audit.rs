@@ -1,8 +1,11 @@
 //! The audit log, filtered, newest first, paged.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use gatehouse_api::AuditEntry;
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::{page, parse, stamp};
+use super::{id_list, page, parse, stamp};
 use crate::cache::Cache;
 use crate::error::{CoreError, CoreResult};
 use crate::ipc::{AuditFilter, AuditRows};
@@ -53,7 +56,41 @@ impl Cache {
             .collect::<CoreResult<Vec<_>>>()?;
         Ok(AuditRows {
             total: total as u64,
+            names: self.audit_names(&rows).await?,
             rows,
         })
     }
+
+    /// What the actors and targets of `entries` are called, by id: people, workspaces and
+    /// groups by name, invitations by e-mail. A target like `user:<id>` (a user's budget) or
+    /// `group:<id>:<model>` (a group's grant) is named by its subject.
+    pub(crate) async fn audit_names(
+        &self,
+        entries: &[AuditEntry],
+    ) -> CoreResult<BTreeMap<String, String>> {
+        let mut ids = BTreeSet::new();
+        for e in entries {
+            ids.extend(e.actor_id.as_deref());
+            ids.insert(subject_of(&e.target_id));
+        }
+        let ids: Vec<&str> = ids.into_iter().collect();
+        let names: Vec<(String, String)> = sqlx::query_as(
+            "SELECT u.id, u.name FROM json_each($1) j JOIN users u ON u.id = j.value \
+             UNION ALL SELECT w.id, w.name FROM json_each($1) j JOIN workspaces w ON w.id = j.value \
+             UNION ALL SELECT g.id, g.name FROM json_each($1) j JOIN groups g ON g.id = j.value \
+             UNION ALL SELECT i.id, i.email FROM json_each($1) j JOIN invitations i ON i.id = j.value",
+        )
+        .bind(id_list(&ids))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(names.into_iter().collect())
+    }
+}
+
+/// The id an audit target is about: `user:<id>` and `group:<id>:…` name their subject.
+pub(crate) fn subject_of(target_id: &str) -> &str {
+    ["user:", "group:"]
+        .iter()
+        .find_map(|kind| target_id.strip_prefix(kind))
+        .map_or(target_id, |rest| rest.split(':').next().unwrap_or(rest))
 }

@@ -111,6 +111,7 @@ impl Cache {
             limits: own.limits,
             budget: own.budget,
             api_keys,
+            audit_names: self.audit_names(&audit).await?,
             audit,
             spend_mtd_usd: usd(spend),
         })
