@@ -86,7 +86,7 @@ export const columns = col.columns([
   }),
   col.accessor("groups", { header: "Groups", enableSorting: false, cell: (c) => <NameList names={c.getValue()} /> }),
   col.accessor("spend_mtd_usd", {
-    header: "Spend (month)",
+    header: "Spend MTD",
     enableSorting: false,
     cell: (c) => <span className="num">{formatUsd(c.getValue())}</span>,
   }),
