@@ -109,9 +109,11 @@ pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
     let token = crate::init(db, DEMO_ORG, DEMO_ADMIN_EMAIL, 100).await?;
     let mut rng = StdRng::seed_from_u64(0x6a7e_4005e);
     let mut tx = db.begin_write().await?;
-    // The admin made by init gets the demo admin's full name.
-    sqlx::query("UPDATE users SET first_name = 'Avery', last_name = 'Quinn', search_text = $1 WHERE email = $2")
+    // The admin made by init gets the demo admin's full name, and has run the gateway for
+    // longer than anyone has used it.
+    sqlx::query("UPDATE users SET first_name = 'Avery', last_name = 'Quinn', search_text = $1, created_at = $2 WHERE email = $3")
         .bind(format!("avery quinn {DEMO_ADMIN_EMAIL}"))
+        .bind(db::timestamp(Utc::now() - Duration::days(420)))
         .bind(DEMO_ADMIN_EMAIL)
         .execute(&mut *tx)
         .await?;
@@ -580,6 +582,9 @@ async fn plan_history(
             12..=59 => (rng.gen_range(2.5..9.0), 0.85),
             _ => (rng.gen_range(0.3..2.0), 0.45),
         };
+        // The admin who runs the gateway tries something every day, weekends included, so
+        // that no day of the history is empty whatever day it is seeded on.
+        let every_day = email == DEMO_ADMIN_EMAIL;
         let start = db::parse_timestamp(&created_at)
             .with_timezone(&tz)
             .date_naive()
@@ -594,7 +599,7 @@ async fn plan_history(
         while day <= end {
             let weekend = day.weekday().number_from_monday() >= 6;
             let present = if weekend { presence * 0.2 } else { presence };
-            if rng.gen_bool(present) {
+            if rng.gen_bool(present) || every_day {
                 let age = (day - first_day).num_days() as f64 / DEMO_USAGE_DAYS as f64;
                 let mut expected = daily_requests * (0.7 + 0.4 * age) * rng.gen_range(0.55..1.45);
                 if weekend {
@@ -602,7 +607,7 @@ async fn plan_history(
                 }
                 for &(model, share) in &favourites {
                     let (_, _, _, _, tokens_in, tokens_out) = DEMO_MODELS[model];
-                    for _ in 0..whole(rng, expected * share) {
+                    for _ in 0..whole(rng, expected * share).max(i64::from(every_day)) {
                         // Most work happens in the first workspace; the rest is spread out.
                         let workspace = match workspaces.len() {
                             0 => None,

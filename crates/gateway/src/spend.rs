@@ -4,12 +4,14 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use gatehouse_api::{Alert, Budget, BudgetPeriod, SubjectKind};
+use sqlx::Row;
 
 use crate::alerts::{self, NewAlert};
 use crate::db::Tx;
 use crate::mail::{Mail, Mailer};
 use crate::pages::escape;
 use crate::policy::{budget_of, micros};
+use crate::sql::SqlText;
 use crate::{AppState, periods};
 
 /// A subject's budget as the data plane applies it: caps in micro-USD per period (`None` for
@@ -39,10 +41,31 @@ pub fn period_bounds(now: DateTime<Utc>, tz: Tz) -> [(DateTime<Utc>, DateTime<Ut
     BudgetPeriod::ALL.map(|p| periods::bounds(p, now, tz))
 }
 
-/// What `subject` spent in each budget period that contains `now` (in [`BudgetPeriod::ALL`]
-/// order), in micro-USD, from the spend counters: a user's own, or a group's members' (its
-/// current members, as the console charts it). Usage is kept per day in the org's time zone and
-/// periods start at local midnight, so whole days add up exactly.
+/// Appends to the select list of `q` three columns: what a subject spent in each budget period
+/// that contains `now` (in [`BudgetPeriod::ALL`] order), in micro-USD, from the spend counters:
+/// a user's own, or a group's members' (its current members, as the console charts it). Usage is
+/// kept per day in the org's time zone and periods start at local midnight, so whole days add up
+/// exactly. The data plane reads these beside other things in one statement.
+pub fn push_period_spend(q: &mut SqlText, kind: SubjectKind, id: &str, now: DateTime<Utc>, tz: Tz) {
+    let who = match kind {
+        SubjectKind::User => " user_id = ",
+        SubjectKind::Group => " user_id IN (SELECT user_id FROM group_members WHERE group_id = ",
+    };
+    for (start, end) in period_bounds(now, tz) {
+        q.push(", (SELECT CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) FROM spend_daily WHERE");
+        q.push(who).bind(id.to_owned());
+        if kind == SubjectKind::Group {
+            q.push(")");
+        }
+        q.push(" AND day >= ")
+            .bind(start.with_timezone(&tz).date_naive().to_string());
+        q.push(" AND day < ")
+            .bind(end.with_timezone(&tz).date_naive().to_string())
+            .push(")");
+    }
+}
+
+/// What `subject` spent in each budget period that contains `now`; see [`push_period_spend`].
 pub async fn period_spend(
     conn: &mut sqlx::AnyConnection,
     kind: SubjectKind,
@@ -50,52 +73,10 @@ pub async fn period_spend(
     now: DateTime<Utc>,
     tz: Tz,
 ) -> Result<[i64; 3], sqlx::Error> {
-    let days = period_bounds(now, tz).map(|(start, end)| {
-        (
-            start.with_timezone(&tz).date_naive().to_string(),
-            end.with_timezone(&tz).date_naive().to_string(),
-        )
-    });
-    let first = days
-        .iter()
-        .map(|(s, _)| s)
-        .min()
-        .cloned()
-        .unwrap_or_default();
-    let last = days
-        .iter()
-        .map(|(_, e)| e)
-        .max()
-        .cloned()
-        .unwrap_or_default();
-    let who = match kind {
-        SubjectKind::User => "user_id = $1",
-        SubjectKind::Group => "user_id IN (SELECT user_id FROM group_members WHERE group_id = $1)",
-    };
-    let sum = |from: usize, to: usize| {
-        format!(
-            "CAST(COALESCE(SUM(CASE WHEN day >= ${from} AND day < ${to} THEN cost_micros \
-             ELSE 0 END), 0) AS BIGINT)"
-        )
-    };
-    let row: (i64, i64, i64) = sqlx::query_as(&format!(
-        "SELECT {}, {}, {} FROM spend_daily WHERE {who} AND day >= $8 AND day < $9",
-        sum(2, 3),
-        sum(4, 5),
-        sum(6, 7)
-    ))
-    .bind(id)
-    .bind(&days[0].0)
-    .bind(&days[0].1)
-    .bind(&days[1].0)
-    .bind(&days[1].1)
-    .bind(&days[2].0)
-    .bind(&days[2].1)
-    .bind(first)
-    .bind(last)
-    .fetch_one(conn)
-    .await?;
-    Ok([row.0, row.1, row.2])
+    let mut q = SqlText::new("SELECT 0");
+    push_period_spend(&mut q, kind, id, now, tz);
+    let row = sqlx::query_with(&q.sql, q.args).fetch_one(conn).await?;
+    Ok([row.try_get(1)?, row.try_get(2)?, row.try_get(3)?])
 }
 
 /// The thresholds of `caps` that `spent` (from [`period_spend`]) has reached, as alerts to raise.

@@ -23,7 +23,7 @@ use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::permissions::Permission;
-use crate::sql::SqlText;
+use crate::sql::{SqlText, Statements};
 
 const DAY_FORMAT: &str = "%Y-%m-%d";
 
@@ -90,17 +90,30 @@ pub async fn record(tx: &mut Tx, event: &UsageEvent) -> Result<String, sqlx::Err
 /// `ROWS_PER_STATEMENT`); measured on SQLite, 10 rows a statement beat 5 and 25.
 const EVENTS_PER_STATEMENT: usize = 10;
 
-/// [`record`] for many events at once, with the org's time zone `tz`: the data plane's metering
-/// writes each batch of finished requests with this. Returns the events' ids, in order.
+/// [`record`] for many events at once, with the org's time zone `tz`. Returns the events' ids,
+/// in order.
 pub async fn record_many(
     tx: &mut Tx,
     events: &[UsageEvent],
     tz: Tz,
 ) -> Result<Vec<String>, sqlx::Error> {
+    let mut statements = Statements::for_connection(tx);
+    let ids = push_record_many(&mut statements, events, tz);
+    statements.execute(tx).await?;
+    Ok(ids)
+}
+
+/// The statements of [`record_many`], for a caller that sends them with others.
+pub(crate) fn push_record_many(
+    statements: &mut Statements,
+    events: &[UsageEvent],
+    tz: Tz,
+) -> Vec<String> {
     let ids: Vec<String> = events.iter().map(|_| crate::new_id("uev")).collect();
     let rows: Vec<(&String, &UsageEvent)> = ids.iter().zip(events).collect();
     for chunk in rows.chunks(EVENTS_PER_STATEMENT) {
-        let mut q = SqlText::new(
+        let q = statements.next();
+        q.push(
             "INSERT INTO usage_events (id, at, user_id, key_id, model_id, workspace_id, \
              input_tokens, output_tokens, cost_micros, status) VALUES ",
         );
@@ -118,7 +131,6 @@ pub async fn record_many(
             q.bind(event.cost_micros).push(", ");
             q.bind(i64::from(event.status)).push(")");
         }
-        sqlx::query_with(&q.sql, q.args).execute(&mut **tx).await?;
     }
     let daily: Vec<DailyRow> = events
         .iter()
@@ -134,8 +146,8 @@ pub async fn record_many(
             cost_micros: e.cost_micros,
         })
         .collect();
-    add_daily(tx, &daily).await?;
-    Ok(ids)
+    push_add_daily(statements, &daily);
+    ids
 }
 
 /// An amount of use to add to one day of one user, model and workspace (`""` for none).
@@ -151,16 +163,32 @@ pub struct DailyRow {
     pub cost_micros: i64,
 }
 
-/// Takes `n` consecutive revisions at once. Inside the write transaction that is the same as
-/// taking them one by one, and it lets bulk writers use one statement instead of `n`.
-pub(crate) async fn reserve_revisions(tx: &mut Tx, n: i64) -> Result<i64, sqlx::Error> {
-    let last: i64 = sqlx::query_scalar(
-        "UPDATE revision_counter SET value = value + $1 WHERE id = 1 RETURNING value",
-    )
-    .bind(n)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(last - n + 1)
+/// `n` consecutive revisions taken by a statement rather than read back, so that the statements
+/// that use them can go in the same call: the counter moves first (on PostgreSQL that locks its
+/// row to the end of the transaction), and the `k`-th revision is the counter's new value less
+/// `n - k`.
+pub(crate) struct Revisions {
+    n: i64,
+    next: i64,
+}
+
+impl Revisions {
+    pub(crate) fn take(statements: &mut Statements, n: i64) -> Self {
+        statements
+            .next()
+            .push("UPDATE revision_counter SET value = value + ")
+            .bind(n)
+            .push(" WHERE id = 1");
+        Self { n, next: 1 }
+    }
+
+    /// Writes the next revision into `q` as an expression.
+    pub(crate) fn push_next(&mut self, q: &mut SqlText) {
+        q.push("((SELECT value FROM revision_counter WHERE id = 1) + ")
+            .bind(self.next - self.n)
+            .push(")");
+        self.next += 1;
+    }
 }
 
 /// Rows per INSERT. Small on purpose: sqlx-sqlite looks up every `$n` by a linear scan of the
@@ -173,6 +201,13 @@ const ROWS_PER_STATEMENT: usize = 25;
 /// writer of both tables: the data plane (through `record_many`), the benchmark and tests all
 /// come here, so the counters always equal the sums of `usage_daily`.
 pub async fn add_daily(tx: &mut Tx, rows: &[DailyRow]) -> Result<(), sqlx::Error> {
+    let mut statements = Statements::for_connection(tx);
+    push_add_daily(&mut statements, rows);
+    statements.execute(tx).await
+}
+
+/// The statements of [`add_daily`], for a caller that sends them with others.
+pub(crate) fn push_add_daily(statements: &mut Statements, rows: &[DailyRow]) {
     // PostgreSQL refuses an upsert that touches the same row twice in one statement, so rows
     // with the same key are summed first.
     let mut merged: BTreeMap<(NaiveDate, &str, &str, &str), [i64; 4]> = BTreeMap::new();
@@ -191,12 +226,13 @@ pub async fn add_daily(tx: &mut Tx, rows: &[DailyRow]) -> Result<(), sqlx::Error
         sums[3] += r.cost_micros;
     }
     if merged.is_empty() {
-        return Ok(());
+        return;
     }
-    let mut revision = reserve_revisions(tx, merged.len() as i64).await?;
+    let mut revisions = Revisions::take(statements, merged.len() as i64);
     let merged: Vec<_> = merged.into_iter().collect();
     for chunk in merged.chunks(ROWS_PER_STATEMENT) {
-        let mut q = SqlText::new(
+        let q = statements.next();
+        q.push(
             "INSERT INTO usage_daily (day, user_id, model_id, workspace_id, requests, input_tokens, \
              output_tokens, cost_micros, revision) VALUES ",
         );
@@ -209,8 +245,9 @@ pub async fn add_daily(tx: &mut Tx, rows: &[DailyRow]) -> Result<(), sqlx::Error
             for v in sums {
                 q.push(", ").bind(*v);
             }
-            q.push(", ").bind(revision).push(")");
-            revision += 1;
+            q.push(", ");
+            revisions.push_next(q);
+            q.push(")");
         }
         q.push(
             " ON CONFLICT (day, user_id, model_id, workspace_id) DO UPDATE SET \
@@ -220,7 +257,6 @@ pub async fn add_daily(tx: &mut Tx, rows: &[DailyRow]) -> Result<(), sqlx::Error
              cost_micros = usage_daily.cost_micros + excluded.cost_micros, \
              revision = excluded.revision",
         );
-        sqlx::query_with(&q.sql, q.args).execute(&mut **tx).await?;
     }
     let mut spend: BTreeMap<(NaiveDate, &str), i64> = BTreeMap::new();
     for ((day, user, _, _), sums) in &merged {
@@ -228,7 +264,8 @@ pub async fn add_daily(tx: &mut Tx, rows: &[DailyRow]) -> Result<(), sqlx::Error
     }
     let spend: Vec<_> = spend.into_iter().collect();
     for chunk in spend.chunks(ROWS_PER_STATEMENT * 2) {
-        let mut q = SqlText::new("INSERT INTO spend_daily (user_id, day, cost_micros) VALUES ");
+        let q = statements.next();
+        q.push("INSERT INTO spend_daily (user_id, day, cost_micros) VALUES ");
         for (i, ((day, user), cost)) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" });
             q.bind(user.to_string()).push(", ");
@@ -239,9 +276,7 @@ pub async fn add_daily(tx: &mut Tx, rows: &[DailyRow]) -> Result<(), sqlx::Error
             " ON CONFLICT (user_id, day) DO UPDATE SET \
              cost_micros = spend_daily.cost_micros + excluded.cost_micros",
         );
-        sqlx::query_with(&q.sql, q.args).execute(&mut **tx).await?;
     }
-    Ok(())
 }
 
 const DAILY_COLUMNS: &str = "day, user_id, model_id, workspace_id, requests, input_tokens, output_tokens, cost_micros, revision";

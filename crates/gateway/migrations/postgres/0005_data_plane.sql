@@ -42,27 +42,31 @@ CREATE TRIGGER policy_epoch_org AFTER UPDATE OF time_zone ON org
 
 -- Each subject's (`user:<id>`, `group:<id>`) rate-limit window: the clock minute (Unix minutes,
 -- UTC) and what was admitted in it. One row per subject with a limit, reset when a request
--- arrives in a later minute; admission checks and counts in one conditional upsert.
+-- arrives in a later minute; admission checks and counts every subject of a request in one
+-- conditional upsert, which is why each row carries the limits it was last checked against
+-- (the request's, as its node knew them).
 CREATE TABLE rate_windows (
     subject TEXT PRIMARY KEY,
     minute BIGINT NOT NULL,
     requests BIGINT NOT NULL,
     input_tokens BIGINT NOT NULL,
-    output_tokens BIGINT NOT NULL
+    output_tokens BIGINT NOT NULL,
+    requests_limit BIGINT NOT NULL,
+    input_tokens_limit BIGINT NOT NULL,
+    output_tokens_limit BIGINT NOT NULL
 );
 
 -- One row per request in flight and subject with a concurrency limit. A node renews its leases
 -- while the requests run and deletes them when they end; a node that dies leaves leases that
--- expire (`expires_at`, Unix milliseconds), so its slots come back on their own.
+-- expire (`expires_at`, Unix milliseconds), so its slots come back on their own. Keyed for the
+-- count by subject; renewing by node and sweeping scan it, and it holds only what is in flight.
 CREATE TABLE concurrency_leases (
-    request_id TEXT NOT NULL,
     subject TEXT NOT NULL,
+    request_id TEXT NOT NULL,
     node TEXT NOT NULL,
     expires_at BIGINT NOT NULL,
-    PRIMARY KEY (request_id, subject)
+    PRIMARY KEY (subject, request_id)
 );
-CREATE INDEX concurrency_leases_subject ON concurrency_leases (subject, expires_at);
-CREATE INDEX concurrency_leases_node ON concurrency_leases (node);
 
 -- Spend counters: each user's cost per day in the org's time zone, the sum of their
 -- usage_daily rows, kept by the same statements that write usage_daily. Budget periods are

@@ -67,27 +67,33 @@ BEGIN UPDATE policy_epoch SET value = value + 1 WHERE id = 1; END;
 
 -- Each subject's (`user:<id>`, `group:<id>`) rate-limit window: the clock minute (Unix minutes,
 -- UTC) and what was admitted in it. One row per subject with a limit, reset when a request
--- arrives in a later minute; admission checks and counts in one conditional upsert.
+-- arrives in a later minute; admission checks and counts every subject of a request in one
+-- conditional upsert, which is why each row carries the limits it was last checked against
+-- (the request's, as its node knew them).
 CREATE TABLE rate_windows (
     subject TEXT PRIMARY KEY,
     minute BIGINT NOT NULL,
     requests BIGINT NOT NULL,
     input_tokens BIGINT NOT NULL,
-    output_tokens BIGINT NOT NULL
-);
+    output_tokens BIGINT NOT NULL,
+    requests_limit BIGINT NOT NULL,
+    input_tokens_limit BIGINT NOT NULL,
+    output_tokens_limit BIGINT NOT NULL
+) WITHOUT ROWID;
 
 -- One row per request in flight and subject with a concurrency limit. A node renews its leases
 -- while the requests run and deletes them when they end; a node that dies leaves leases that
 -- expire (`expires_at`, Unix milliseconds), so its slots come back on their own.
+-- One B-tree, keyed for the count by subject: every request writes two rows here (taken and
+-- released), and each index would be another page in its transactions. Renewing by node and
+-- sweeping scan it, and it holds only what is in flight.
 CREATE TABLE concurrency_leases (
-    request_id TEXT NOT NULL,
     subject TEXT NOT NULL,
+    request_id TEXT NOT NULL,
     node TEXT NOT NULL,
     expires_at BIGINT NOT NULL,
-    PRIMARY KEY (request_id, subject)
-);
-CREATE INDEX concurrency_leases_subject ON concurrency_leases (subject, expires_at);
-CREATE INDEX concurrency_leases_node ON concurrency_leases (node);
+    PRIMARY KEY (subject, request_id)
+) WITHOUT ROWID;
 
 -- Spend counters: each user's cost per day in the org's time zone, the sum of their
 -- usage_daily rows, kept by the same statements that write usage_daily. Budget periods are
@@ -97,7 +103,7 @@ CREATE TABLE spend_daily (
     day TEXT NOT NULL,
     cost_micros BIGINT NOT NULL,
     PRIMARY KEY (user_id, day)
-);
+) WITHOUT ROWID;
 INSERT INTO spend_daily (user_id, day, cost_micros)
 SELECT user_id, day, CAST(SUM(cost_micros) AS BIGINT) FROM usage_daily GROUP BY user_id, day;
 
@@ -109,7 +115,7 @@ CREATE TABLE retired_api_keys (
     key_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
     retired_at TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TRIGGER api_keys_retire AFTER DELETE ON api_keys
 BEGIN
     INSERT INTO retired_api_keys (secret_hash, key_id, user_id, retired_at)

@@ -10,18 +10,22 @@
 //! - Concurrency: a row per request in flight in `concurrency_leases`, counted and inserted
 //!   under the subject's window row lock, deleted when the request ends, and expiring
 //!   (`lease_ttl`, renewed while the request runs) if its node dies.
-//! - Budgets: the spend counters of the user and of each group, read before the call. Spend is
-//!   known only when a request ends, so a budget may be passed by the cost of the requests in
-//!   flight when it was reached.
+//! - Budgets: the spend counters of the user and of each group, read before the call (with the
+//!   policy epoch, in one statement). Spend is known only when a request ends, so a budget may be
+//!   passed by the cost of the requests in flight when it was reached.
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use gatehouse_api::BudgetPeriod;
 
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
 use super::error::{DataPlaneError, LimitHit};
 use super::principal::{Principal, Subject};
 use crate::db::Backend;
-use crate::spend::{period_bounds, period_spend};
+use crate::spend::{period_bounds, push_period_spend};
+use crate::sql::SqlText;
 
 /// What one request asks of the windows and leases of the subjects that limit it.
 #[derive(Debug)]
@@ -150,7 +154,7 @@ impl<'a> Plan<'a> {
     }
 
     /// A refusal that needs no database: the request alone is over a limit.
-    fn refused_alone(&self) -> Option<DataPlaneError> {
+    pub fn refused_alone(&self) -> Option<DataPlaneError> {
         let window = minute_of(self.at);
         for s in &self.subjects {
             let l = &s.limits;
@@ -173,17 +177,10 @@ impl<'a> Plan<'a> {
         None
     }
 
-    /// Checks and counts the request in every window and takes its leases, in `conn`, which
-    /// must be a transaction (or savepoint) that the caller rolls back on a refusal, as the
-    /// subjects before the refusing one have already counted it.
-    pub async fn admit(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        backend: Backend,
-    ) -> Result<Result<(), DataPlaneError>, sqlx::Error> {
-        if let Some(refused) = self.refused_alone() {
-            return Ok(Err(refused));
-        }
+    /// Appends the upsert that checks and counts the request in every window (one statement
+    /// whatever the number of subjects), returning `('w', subject)` for each window that counted
+    /// it.
+    pub fn push_windows(&self, q: &mut SqlText, backend: Backend) {
         let minute = minute_of(self.at);
         let newest = match backend {
             Backend::Sqlite => "MAX(rate_windows.minute, excluded.minute)",
@@ -197,61 +194,152 @@ impl<'a> Plan<'a> {
                  ELSE 0 END)"
             )
         };
-        let sql = format!(
-            "INSERT INTO rate_windows (subject, minute, requests, input_tokens, output_tokens) \
-             VALUES ($1, $2, 1, $3, 0) ON CONFLICT (subject) DO UPDATE SET \
+        q.push(
+            "INSERT INTO rate_windows (subject, minute, requests, input_tokens, output_tokens, \
+             requests_limit, input_tokens_limit, output_tokens_limit) VALUES ",
+        );
+        for (i, s) in self.subjects.iter().enumerate() {
+            let l = &s.limits;
+            q.push(if i == 0 { "(" } else { ", (" });
+            q.bind(s.key.clone()).push(", ");
+            q.bind(minute).push(", 1, ");
+            q.bind(self.estimated_input_tokens).push(", 0, ");
+            q.bind(l.requests_per_min.unwrap_or(i64::MAX)).push(", ");
+            q.bind(l.input_tokens_per_min.unwrap_or(i64::MAX))
+                .push(", ");
+            q.bind(l.output_tokens_per_min.unwrap_or(i64::MAX))
+                .push(")");
+        }
+        q.push(&format!(
+            " ON CONFLICT (subject) DO UPDATE SET \
              requests = {req} + 1, input_tokens = {inp} + excluded.input_tokens, \
-             output_tokens = {out}, minute = {newest} \
-             WHERE {req} + 1 <= $4 AND {inp} + excluded.input_tokens <= $5 AND {out} < $6 \
-             RETURNING requests",
+             output_tokens = {out}, minute = {newest}, \
+             requests_limit = excluded.requests_limit, \
+             input_tokens_limit = excluded.input_tokens_limit, \
+             output_tokens_limit = excluded.output_tokens_limit \
+             WHERE {req} + 1 <= excluded.requests_limit \
+             AND {inp} + excluded.input_tokens <= excluded.input_tokens_limit \
+             AND {out} < excluded.output_tokens_limit \
+             RETURNING 'w', subject",
             req = current("requests"),
             inp = current("input_tokens"),
             out = current("output_tokens"),
-        );
-        for s in &self.subjects {
-            let l = &s.limits;
-            let counted: Option<i64> = sqlx::query_scalar(&sql)
-                .bind(&s.key)
-                .bind(minute)
-                .bind(self.estimated_input_tokens)
-                .bind(l.requests_per_min.unwrap_or(i64::MAX))
-                .bind(l.input_tokens_per_min.unwrap_or(i64::MAX))
-                .bind(l.output_tokens_per_min.unwrap_or(i64::MAX))
-                .fetch_optional(&mut *conn)
-                .await?;
-            if counted.is_none() {
-                return Ok(Err(self.window_refusal(conn, s, minute).await?));
-            }
+        ));
+    }
+
+    /// The subjects with a concurrency limit, and the limit.
+    fn leased(&self) -> Vec<(&Subject, i64)> {
+        self.subjects
+            .iter()
+            .filter_map(|s| Some((*s, s.limits.max_concurrent?)))
+            .collect()
+    }
+
+    /// Appends the insert of a lease for every subject with a concurrency limit that has a slot
+    /// free (one statement), returning `('l', subject)` for each lease taken. `guarded`: only if
+    /// the statement just before (the windows' upsert) counted every window, for SQLite, where
+    /// the two run in one call.
+    pub fn push_leases(&self, q: &mut SqlText, guarded: bool) {
+        q.push("INSERT INTO concurrency_leases (request_id, subject, node, expires_at) SELECT ");
+        q.bind(self.request_id.to_owned()).push(", v.column1, ");
+        q.bind(self.node.to_owned()).push(", ");
+        q.bind(self.lease_expires_ms).push(" FROM (VALUES ");
+        for (i, (s, max)) in self.leased().iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" });
+            q.bind(s.key.clone()).push(", ").bind(*max).push(")");
         }
-        for s in &self.subjects {
-            let Some(max) = s.limits.max_concurrent else {
+        q.push(
+            ") AS v WHERE (SELECT COUNT(*) FROM concurrency_leases c \
+             WHERE c.subject = v.column1 AND c.expires_at > ",
+        )
+        .bind(self.at.timestamp_millis())
+        .push(") < v.column2");
+        if guarded {
+            q.push(" AND changes() = ").bind(self.subjects.len() as i64);
+        }
+        q.push(" RETURNING 'l', subject");
+    }
+
+    /// What the windows and leases statements' returned `('w' | 'l', subject)` rows mean: the
+    /// refusal of the first subject that did not count or got no lease, if any.
+    pub async fn outcome(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        returned: &[(String, String)],
+    ) -> Result<Result<(), DataPlaneError>, sqlx::Error> {
+        let has = |tag: &str, key: &str| returned.iter().any(|(t, k)| t == tag && k == key);
+        if let Some(s) = self.subjects.iter().find(|s| !has("w", &s.key)) {
+            return Ok(Err(self
+                .window_refusal(conn, s, minute_of(self.at))
+                .await?));
+        }
+        for (s, max) in self.leased() {
+            if has("l", &s.key) {
                 continue;
-            };
-            let taken = sqlx::query(
-                "INSERT INTO concurrency_leases (request_id, subject, node, expires_at) \
-                 SELECT $1, $2, $3, $4 WHERE (SELECT COUNT(*) FROM concurrency_leases \
-                 WHERE subject = $2 AND expires_at > $5) < $6",
-            )
-            .bind(self.request_id)
-            .bind(&s.key)
-            .bind(self.node)
-            .bind(self.lease_expires_ms)
-            .bind(self.at.timestamp_millis())
-            .bind(max)
-            .execute(&mut *conn)
-            .await?;
-            if taken.rows_affected() == 0 {
-                let used: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM concurrency_leases WHERE subject = $1 AND expires_at > $2",
-                )
-                .bind(&s.key)
-                .bind(self.at.timestamp_millis())
-                .fetch_one(&mut *conn)
-                .await?;
-                return Ok(Err(self.concurrency_hit(s, max, used)));
             }
+            let used: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM concurrency_leases WHERE subject = $1 AND expires_at > $2 \
+                 AND request_id <> $3",
+            )
+            .bind(&s.key)
+            .bind(self.at.timestamp_millis())
+            .bind(self.request_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            return Ok(Err(self.concurrency_hit(s, max, used)));
         }
         Ok(Ok(()))
+    }
+
+    /// Takes back what an admission that is not going ahead counted (`returned` as for
+    /// [`Plan::outcome`]), where it ran outside a transaction (SQLite, under the node's write
+    /// gate).
+    pub async fn take_back(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        returned: &[(String, String)],
+    ) -> Result<(), sqlx::Error> {
+        let mut q = SqlText::new(
+            "UPDATE rate_windows SET requests = MAX(requests - 1, 0), input_tokens = \
+             MAX(input_tokens - ",
+        );
+        q.bind(self.estimated_input_tokens)
+            .push(", 0) WHERE subject IN ('' ");
+        for (_, key) in returned.iter().filter(|(t, _)| t == "w") {
+            q.push(", ").bind(key.clone());
+        }
+        q.push("); DELETE FROM concurrency_leases WHERE request_id = ")
+            .bind(self.request_id.to_owned());
+        sqlx::query_with(&q.sql, q.args).execute(conn).await?;
+        Ok(())
+    }
+
+    /// Checks and counts the request in every window and takes its leases, in `conn`, which
+    /// must be a transaction (or savepoint) that the caller rolls back on a refusal, as the
+    /// subjects that passed have already counted it.
+    pub async fn admit(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        backend: Backend,
+    ) -> Result<Result<(), DataPlaneError>, sqlx::Error> {
+        if let Some(refused) = self.refused_alone() {
+            return Ok(Err(refused));
+        }
+        let mut q = SqlText::default();
+        self.push_windows(&mut q, backend);
+        let mut returned: Vec<(String, String)> = sqlx::query_as_with(&q.sql, q.args)
+            .fetch_all(&mut *conn)
+            .await?;
+        if returned.len() == self.subjects.len() && !self.leased().is_empty() {
+            let mut q = SqlText::default();
+            self.push_leases(&mut q, false);
+            returned.extend(
+                sqlx::query_as_with::<_, (String, String), _>(&q.sql, q.args)
+                    .fetch_all(&mut *conn)
+                    .await?,
+            );
+        }
+        self.outcome(conn, &returned).await
     }
 
     /// Which of `s`'s limits its window refused the request for.
@@ -289,19 +377,92 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// The budget refusal of `principal` at `at`, if the user or a group has spent a cap of a period
-/// that contains `at`: of several, the one that frees up last, since the request cannot pass
-/// before then.
-pub async fn budget_refusal(
-    conn: &mut sqlx::AnyConnection,
+/// What a request reads before it is admitted, in one statement: `policy_epoch` (for the live
+/// endpoint, to check its cached policy) and the spend of the user and each group with a budget.
+#[derive(Debug, Clone, Default)]
+pub struct Reading {
+    pub epoch: Option<i64>,
+    /// Per subject with a budget, in the principal's order: spent in each period.
+    pub spent: Vec<[i64; 3]>,
+}
+
+/// Appends the select of [`Reading`] for `principal` (and of the epoch when `epoch`); returns
+/// whether there is anything to read.
+pub fn push_read(
+    q: &mut SqlText,
     principal: &Principal,
+    epoch: bool,
     at: DateTime<Utc>,
     tz: Tz,
-) -> Result<Option<DataPlaneError>, sqlx::Error> {
+) -> bool {
+    q.push(if epoch {
+        "SELECT (SELECT value FROM policy_epoch WHERE id = 1)"
+    } else {
+        "SELECT 0"
+    });
+    let mut capped = 0;
+    for s in principal.subjects.iter().filter(|s| !s.caps.is_empty()) {
+        push_period_spend(q, s.kind, &s.id, at, tz);
+        capped += 1;
+    }
+    epoch || capped > 0
+}
+
+impl Reading {
+    /// The row [`push_read`]'s select returned.
+    pub fn from_row(row: &AnyRow, principal: &Principal, epoch: bool) -> Result<Self, sqlx::Error> {
+        let capped = principal
+            .subjects
+            .iter()
+            .filter(|s| !s.caps.is_empty())
+            .count();
+        let mut spent = Vec::with_capacity(capped);
+        for i in 0..capped {
+            spent.push([
+                row.try_get(1 + 3 * i)?,
+                row.try_get(2 + 3 * i)?,
+                row.try_get(3 + 3 * i)?,
+            ]);
+        }
+        Ok(Self {
+            epoch: if epoch { Some(row.try_get(0)?) } else { None },
+            spent,
+        })
+    }
+}
+
+/// Reads [`Reading`] for `principal` in `exec`.
+pub async fn read<'e, E>(
+    exec: E,
+    principal: &Principal,
+    epoch: bool,
+    at: DateTime<Utc>,
+    tz: Tz,
+) -> Result<Reading, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let mut q = SqlText::default();
+    if !push_read(&mut q, principal, epoch, at, tz) {
+        return Ok(Reading::default());
+    }
+    let row = sqlx::query_with(&q.sql, q.args).fetch_one(exec).await?;
+    Reading::from_row(&row, principal, epoch)
+}
+
+/// The budget refusal of `principal` at `at`, given what [`read`] found spent, if the user or a
+/// group has spent a cap of a period that contains `at`: of several, the one that frees up
+/// last, since the request cannot pass before then.
+pub fn budget_refusal(
+    principal: &Principal,
+    reading: &Reading,
+    at: DateTime<Utc>,
+    tz: Tz,
+) -> Option<DataPlaneError> {
     let mut worst: Option<(DateTime<Utc>, LimitHit, String)> = None;
     let bounds = period_bounds(at, tz);
-    for s in principal.subjects.iter().filter(|s| !s.caps.is_empty()) {
-        let spent = period_spend(conn, s.kind, &s.id, at, tz).await?;
+    let capped = principal.subjects.iter().filter(|s| !s.caps.is_empty());
+    for (s, spent) in capped.zip(&reading.spent) {
         for (i, period) in BudgetPeriod::ALL.into_iter().enumerate() {
             let Some(cap) = s.caps.micros[i] else {
                 continue;
@@ -336,5 +497,5 @@ pub async fn budget_refusal(
             worst = Some((resets_at, hit, message));
         }
     }
-    Ok(worst.map(|(_, hit, message)| DataPlaneError::limited(hit, message)))
+    worst.map(|(_, hit, message)| DataPlaneError::limited(hit, message))
 }

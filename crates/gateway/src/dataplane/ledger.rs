@@ -13,7 +13,7 @@
 //! and a request is in flight, as far as budgets are concerned, from its admission until its
 //! usage is committed.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,15 +21,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use gatehouse_api::{Alert, SubjectKind};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 
 use super::admission::minute_of;
 use crate::alerts::{self, NewAlert};
-use crate::db::{self, Db, Tx};
+use crate::db::{self, Backend, Db, Tx};
 use crate::mail::Mailer;
 use crate::spend::{self, Caps};
-use crate::sql::SqlText;
-use crate::usage::{self, UsageEvent};
+use crate::sql::Statements;
+use crate::usage::{self, Revisions, UsageEvent};
 
 /// A request that has ended, as metering writes it.
 #[derive(Debug, Clone)]
@@ -44,19 +44,30 @@ pub struct Finished {
     /// The keys of the rate windows that count its output tokens.
     pub windows: Vec<String>,
     /// The user and groups with a budget, whose alert thresholds it may cross.
-    pub capped: Vec<(SubjectKind, String, Caps)>,
+    pub capped: Vec<Capped>,
+}
+
+/// A user or group with a budget, as a request found it.
+#[derive(Debug, Clone)]
+pub struct Capped {
+    pub kind: SubjectKind,
+    pub id: String,
+    pub caps: Caps,
+    /// What it had spent in each period when the request was admitted.
+    pub spent_before: [i64; 3],
 }
 
 /// An alert already raised (here or by another node) in this period: `(subject, period index,
 /// period start, threshold)`.
-type RaisedKey = (String, usize, DateTime<Utc>, u32);
+pub type RaisedKey = (String, usize, DateTime<Utc>, u32);
 
 /// What the writer remembers between batches so that it does not write what it wrote already.
 #[derive(Debug, Default)]
 pub struct Memory {
     /// When each key's and user's last use was last written.
     touched: HashMap<String, DateTime<Utc>>,
-    raised: HashSet<RaisedKey>,
+    /// Alerts raised (here or by another node).
+    pub raised: HashSet<RaisedKey>,
 }
 
 /// How stale `last_used_at` and `last_active_at` may get, as for admin tokens (`auth::touch`).
@@ -66,47 +77,35 @@ const MEMORY_LIMIT: usize = 100_000;
 /// Rows per multi-row statement (see `usage::ROWS_PER_STATEMENT`).
 const ROWS_PER_STATEMENT: usize = 25;
 
-/// Writes `batch` in `tx`. Once `tx` commits, pass what this returns to [`Memory::touched`].
+/// Writes `batch` in `tx`. Once `tx` commits, pass what this returns to [`Memory::remember_touched`].
 pub async fn write(
     tx: &mut Tx,
     batch: &[Finished],
     memory: &Memory,
 ) -> Result<Vec<(String, DateTime<Utc>)>, sqlx::Error> {
+    let mut statements = Statements::for_connection(tx);
+    let touched = push_write(&mut statements, batch, memory);
+    statements.execute(tx).await?;
+    Ok(touched)
+}
+
+/// The statements that write `batch`; see [`write`].
+pub fn push_write(
+    statements: &mut Statements,
+    batch: &[Finished],
+    memory: &Memory,
+) -> Vec<(String, DateTime<Utc>)> {
     let mut touched = Vec::new();
     let Some(last) = batch.last() else {
-        return Ok(touched);
+        return touched;
     };
     let events: Vec<UsageEvent> = batch.iter().map(|f| f.event.clone()).collect();
-    usage::record_many(tx, &events, last.tz).await?;
-
-    // Output tokens per window and minute, in key order (the order admissions lock them in).
-    let mut windows: BTreeMap<(&str, i64), i64> = BTreeMap::new();
-    for f in batch {
-        for w in &f.windows {
-            *windows
-                .entry((w.as_str(), minute_of(f.ended_at)))
-                .or_default() += f.event.output_tokens;
-        }
-    }
-    for ((subject, minute), output) in windows {
-        sqlx::query(
-            "UPDATE rate_windows SET \
-             requests = CASE WHEN minute < $2 THEN 0 ELSE requests END, \
-             input_tokens = CASE WHEN minute < $2 THEN 0 ELSE input_tokens END, \
-             output_tokens = (CASE WHEN minute < $2 THEN 0 ELSE output_tokens END) + $3, \
-             minute = CASE WHEN minute < $2 THEN $2 ELSE minute END \
-             WHERE subject = $1",
-        )
-        .bind(subject)
-        .bind(minute)
-        .bind(output)
-        .execute(&mut **tx)
-        .await?;
-    }
+    usage::push_record_many(statements, &events, last.tz);
 
     let leases: Vec<&String> = batch.iter().filter_map(|f| f.leases.as_ref()).collect();
     for chunk in leases.chunks(ROWS_PER_STATEMENT * 2) {
-        let mut q = SqlText::new("DELETE FROM concurrency_leases WHERE request_id IN (");
+        let q = statements.next();
+        q.push("DELETE FROM concurrency_leases WHERE request_id IN (");
         for (i, id) in chunk.iter().enumerate() {
             if i > 0 {
                 q.push(", ");
@@ -114,7 +113,6 @@ pub async fn write(
             q.bind((*id).clone());
         }
         q.push(")");
-        sqlx::query_with(&q.sql, q.args).execute(&mut **tx).await?;
     }
 
     let mut keys: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
@@ -128,11 +126,6 @@ pub async fn write(
         *t = (*t).max(f.event.at);
     }
     for (table, seen) in [("api_keys", keys), ("users", users)] {
-        let column = if table == "users" {
-            "last_active_at"
-        } else {
-            "last_used_at"
-        };
         let due: Vec<(&str, DateTime<Utc>)> = seen
             .into_iter()
             .filter(|(id, at)| {
@@ -147,67 +140,122 @@ pub async fn write(
                 due
             })
             .collect();
-        touch(tx, table, column, &due).await?;
+        push_touch(statements, table, &due);
     }
-    Ok(touched)
+
+    // Output tokens per window, in key order (the order admissions lock them in), last: on
+    // PostgreSQL these rows stay locked to the commit, and admissions wait for them.
+    let mut windows: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for f in batch {
+        for w in &f.windows {
+            let e = windows.entry(w.as_str()).or_default();
+            e.0 = e.0.max(minute_of(f.ended_at));
+            e.1 += f.event.output_tokens;
+        }
+    }
+    for (subject, (minute, output)) in windows {
+        let q = statements.next();
+        q.push(
+            "UPDATE rate_windows SET \
+             requests = CASE WHEN rate_windows.minute < v.column2 THEN 0 ELSE rate_windows.requests END, \
+             input_tokens = CASE WHEN rate_windows.minute < v.column2 THEN 0 \
+             ELSE rate_windows.input_tokens END, \
+             output_tokens = (CASE WHEN rate_windows.minute < v.column2 THEN 0 \
+             ELSE rate_windows.output_tokens END) + v.column3, \
+             minute = CASE WHEN rate_windows.minute < v.column2 THEN v.column2 \
+             ELSE rate_windows.minute END \
+             FROM (VALUES (",
+        );
+        q.bind(subject.to_owned()).push(", ");
+        q.bind(minute).push(", ");
+        q.bind(output)
+            .push(")) AS v WHERE rate_windows.subject = v.column1");
+    }
+    touched
 }
 
-/// Sets `column` of each row of `table` in `due` to its time, unless it is already later, each
-/// changed row taking a revision so that the console's sync sees it.
-async fn touch(
-    tx: &mut Tx,
-    table: &str,
-    column: &str,
-    due: &[(&str, DateTime<Utc>)],
-) -> Result<(), sqlx::Error> {
+/// Sets `last_used_at` (keys) or `last_active_at` (users) of each row of `table` in `due` to its
+/// time, unless it is already later, each changed row taking a revision so that the console's
+/// sync sees it.
+fn push_touch(statements: &mut Statements, table: &str, due: &[(&str, DateTime<Utc>)]) {
     if due.is_empty() {
-        return Ok(());
+        return;
     }
-    let mut revision = usage::reserve_revisions(tx, due.len() as i64).await?;
+    let column = if table == "users" {
+        "last_active_at"
+    } else {
+        "last_used_at"
+    };
+    let mut revisions = Revisions::take(statements, due.len() as i64);
     for chunk in due.chunks(ROWS_PER_STATEMENT) {
-        let mut q = SqlText::new(&format!(
+        let q = statements.next();
+        q.push(&format!(
             "UPDATE {table} SET {column} = v.column2, revision = v.column3 FROM (VALUES "
         ));
         for (i, (id, at)) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" });
             q.bind(id.to_string()).push(", ");
             q.bind(db::timestamp(*at)).push(", ");
-            q.bind(revision).push(")");
-            revision += 1;
+            revisions.push_next(q);
+            q.push(")");
         }
         q.push(&format!(
             ") AS v WHERE {table}.id = v.column1 AND ({table}.{column} IS NULL OR {table}.{column} < v.column2)"
         ));
-        sqlx::query_with(&q.sql, q.args).execute(&mut **tx).await?;
     }
-    Ok(())
 }
 
 /// The alert thresholds the subjects of `batch` have reached that `memory` does not know to be
-/// raised already, read in `conn`.
+/// raised already, read in `conn`. A subject is read only when what it had spent when its last
+/// request was admitted, plus what the batch adds, reaches a threshold not known raised: in the
+/// usual case a batch reads nothing.
 pub async fn due_alerts(
     conn: &mut sqlx::AnyConnection,
     batch: &[Finished],
-    memory: &Memory,
+    raised: &HashSet<RaisedKey>,
 ) -> Result<Vec<NewAlert>, sqlx::Error> {
-    // Per subject, its caps and the latest request's time and zone.
-    type Latest<'b> = (SubjectKind, &'b Caps, DateTime<Utc>, Tz);
-    let mut latest: BTreeMap<(&str, &str), Latest<'_>> = BTreeMap::new();
+    // Per subject: its caps, the latest request's time, zone and spend, and the batch's cost.
+    struct Seen<'b> {
+        kind: SubjectKind,
+        caps: &'b Caps,
+        at: DateTime<Utc>,
+        tz: Tz,
+        spent: [i64; 3],
+        added: i64,
+    }
+    let mut seen: BTreeMap<(&str, &str), Seen<'_>> = BTreeMap::new();
     for f in batch {
-        for (kind, id, caps) in &f.capped {
-            let e = latest
-                .entry((kind.as_str(), id.as_str()))
-                .or_insert((*kind, caps, f.event.at, f.tz));
-            e.2 = e.2.max(f.event.at);
+        for c in &f.capped {
+            let e = seen
+                .entry((c.kind.as_str(), c.id.as_str()))
+                .or_insert(Seen {
+                    kind: c.kind,
+                    caps: &c.caps,
+                    at: f.event.at,
+                    tz: f.tz,
+                    spent: c.spent_before,
+                    added: 0,
+                });
+            if f.event.at >= e.at {
+                (e.at, e.spent) = (f.event.at, c.spent_before);
+            }
+            e.added += f.event.cost_micros;
         }
     }
     let mut due = Vec::new();
-    for ((_, id), (kind, caps, at, tz)) in latest {
-        let spent = spend::period_spend(conn, kind, id, at, tz).await?;
+    for ((_, id), s) in seen {
+        let projected = s.spent.map(|spent| spent + s.added);
+        let maybe = spend::reached(s.kind, id, s.caps, projected, s.at, s.tz)
+            .iter()
+            .any(|a| !raised.contains(&raised_key(a)));
+        if !maybe {
+            continue;
+        }
+        let spent = spend::period_spend(conn, s.kind, id, s.at, s.tz).await?;
         due.extend(
-            spend::reached(kind, id, caps, spent, at, tz)
+            spend::reached(s.kind, id, s.caps, spent, s.at, s.tz)
                 .into_iter()
-                .filter(|a| !memory.raised.contains(&raised_key(a))),
+                .filter(|a| !raised.contains(&raised_key(a))),
         );
     }
     Ok(due)
@@ -223,7 +271,7 @@ fn raised_key(a: &NewAlert) -> RaisedKey {
 }
 
 /// Raises `due` in `tx` (each once, whichever node gets there first); returns those this call
-/// raised, to mail once committed. Once `tx` commits, pass `due` to [`Memory::raised`].
+/// raised, to mail once committed. Once `tx` commits, pass `due` to [`Memory::remember_raised`].
 pub async fn raise(tx: &mut Tx, due: &[NewAlert]) -> Result<Vec<Alert>, sqlx::Error> {
     let mut raised = Vec::new();
     for alert in due {
@@ -236,7 +284,7 @@ pub async fn raise(tx: &mut Tx, due: &[NewAlert]) -> Result<Vec<Alert>, sqlx::Er
 
 impl Memory {
     /// Remembers the uses [`write`] wrote, once committed.
-    pub fn touched(&mut self, touched: Vec<(String, DateTime<Utc>)>) {
+    pub fn remember_touched(&mut self, touched: Vec<(String, DateTime<Utc>)>) {
         if self.touched.len() > MEMORY_LIMIT {
             self.touched.clear();
         }
@@ -244,7 +292,7 @@ impl Memory {
     }
 
     /// Remembers alerts [`raise`] raised (or found raised), once committed.
-    pub fn raised(&mut self, due: &[NewAlert]) {
+    pub fn remember_raised(&mut self, due: &[NewAlert]) {
         if self.raised.len() > MEMORY_LIMIT {
             self.raised.clear();
         }
@@ -252,20 +300,28 @@ impl Memory {
     }
 }
 
-enum Message {
-    Finished(Box<Finished>),
-    /// Answered once everything handed over before it is committed.
-    Flush(oneshot::Sender<()>),
-}
-
 /// What the node's admissions and its writer share.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Shared {
-    /// Requests handed to the writer, and how many of them it has committed (or given up on).
+    /// Finished requests not yet written.
+    queue: Mutex<VecDeque<Finished>>,
+    /// Written requests whose budgets' alert thresholds the writer has yet to check, how many
+    /// were ever handed over to check, and how many it has checked.
+    to_check: Mutex<Vec<Finished>>,
+    to_check_total: AtomicU64,
+    checked: watch::Sender<u64>,
+    memory: Mutex<Memory>,
+    /// Requests handed over, and how many of them are committed (or given up on).
     submitted: AtomicU64,
     committed: watch::Sender<u64>,
+    /// Something to do: a request handed over, or written requests to check.
+    wake: tokio::sync::Notify,
+    /// Asks the writer to write now rather than gather a bigger batch.
+    hurry: tokio::sync::Notify,
     /// Requests of this node holding concurrency leases, which the writer renews.
     leases_held: AtomicI64,
+    /// The ledger is gone: write what is left and stop.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 /// Everything the writer needs.
@@ -279,38 +335,42 @@ pub struct WriterContext {
     pub lease_ttl: Duration,
 }
 
-/// The node's metering writer: a queue and the task that empties it, started on first use.
+/// The node's metering: a queue of finished requests, and the task that writes them (started
+/// on first use). On SQLite an admission that holds the write gate writes the queue too, in its
+/// own call (see `DataPlane::admit`); the task writes what no admission took.
 #[derive(Debug)]
 pub struct Ledger {
-    sender: mpsc::UnboundedSender<Message>,
-    start: Mutex<Option<(mpsc::UnboundedReceiver<Message>, WriterContext)>>,
+    start: Mutex<Option<WriterContext>>,
     shared: Arc<Shared>,
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+    }
 }
 
 /// Attempts at a batch before its usage is given up (and logged).
 const ATTEMPTS: u32 = 4;
 /// Most requests per batch: a bound on one transaction's size.
-const MAX_BATCH: usize = 2_000;
+const MAX_BATCH: usize = 500;
+/// How long the writer gathers finished requests before it writes them, unless asked to hurry.
+const GATHER: Duration = Duration::from_millis(5);
 
 impl Ledger {
     pub fn new(context: WriterContext) -> Self {
-        let (sender, receiver) = mpsc::unbounded_channel();
         Self {
-            sender,
-            start: Mutex::new(Some((receiver, context))),
-            shared: Arc::new(Shared {
-                submitted: AtomicU64::new(0),
-                committed: watch::Sender::new(0),
-                leases_held: AtomicI64::new(0),
-            }),
+            start: Mutex::new(Some(context)),
+            shared: Arc::default(),
         }
     }
 
     fn ensure_started(&self) {
-        let Some((receiver, context)) = self.start.lock().expect("ledger lock").take() else {
+        let Some(context) = self.start.lock().expect("ledger lock").take() else {
             return;
         };
-        tokio::spawn(run(receiver, context, self.shared.clone()));
+        tokio::spawn(run(context, self.shared.clone()));
     }
 
     /// Counts a request that took concurrency leases, so that the writer renews them.
@@ -319,106 +379,217 @@ impl Ledger {
         self.shared.leases_held.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Hands a finished request to the writer.
+    /// Hands a finished request over to be written.
     pub fn submit(&self, finished: Finished) {
         self.ensure_started();
+        self.shared
+            .queue
+            .lock()
+            .expect("ledger lock")
+            .push_back(finished);
         self.shared.submitted.fetch_add(1, Ordering::SeqCst);
-        if self
-            .sender
-            .send(Message::Finished(Box::new(finished)))
-            .is_err()
-        {
-            tracing::error!("metering writer gone; a request's usage is lost");
-            self.shared.committed.send_modify(|c| *c += 1);
-        }
+        self.shared.wake.notify_one();
     }
 
-    /// Waits until every request handed over before this call is committed.
+    /// Takes (up to a batch of) what waits to be written, for a writer that holds the node's
+    /// write turn. Pass it back to [`Ledger::written`] or [`Ledger::unwritten`].
+    pub fn take(&self) -> Vec<Finished> {
+        let mut queue = self.shared.queue.lock().expect("ledger lock");
+        let n = queue.len().min(MAX_BATCH);
+        queue.drain(..n).collect()
+    }
+
+    /// `batch`, taken with [`Ledger::take`], is committed, with what [`push_write`] returned.
+    pub fn written(&self, batch: Vec<Finished>, touched: Vec<(String, DateTime<Utc>)>) {
+        if batch.is_empty() {
+            return;
+        }
+        self.shared
+            .memory
+            .lock()
+            .expect("ledger lock")
+            .remember_touched(touched);
+        let released = batch.iter().filter(|f| f.leases.is_some()).count() as i64;
+        self.shared
+            .leases_held
+            .fetch_sub(released, Ordering::Relaxed);
+        let n = batch.len() as u64;
+        let capped: Vec<Finished> = batch.into_iter().filter(|f| !f.capped.is_empty()).collect();
+        if !capped.is_empty() {
+            self.shared
+                .to_check_total
+                .fetch_add(capped.len() as u64, Ordering::SeqCst);
+            self.shared
+                .to_check
+                .lock()
+                .expect("ledger lock")
+                .extend(capped);
+            self.shared.wake.notify_one();
+        }
+        self.shared.committed.send_modify(|c| *c += n);
+    }
+
+    /// `batch`, taken with [`Ledger::take`], could not be written: it goes back to the front.
+    pub fn unwritten(&self, batch: Vec<Finished>) {
+        let mut queue = self.shared.queue.lock().expect("ledger lock");
+        for f in batch.into_iter().rev() {
+            queue.push_front(f);
+        }
+        self.shared.wake.notify_one();
+    }
+
+    /// What the writers remember, for [`push_write`].
+    pub fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
+        self.shared.memory.lock().expect("ledger lock")
+    }
+
+    /// Waits until every request handed over before this call is committed, asking the writer
+    /// to write at once.
     pub async fn caught_up(&self) {
         let target = self.shared.submitted.load(Ordering::SeqCst);
         let mut committed = self.shared.committed.subscribe();
+        if *committed.borrow() < target {
+            self.shared.hurry.notify_one();
+        }
         let _ = committed.wait_for(|c| *c >= target).await;
     }
 
-    /// Waits until everything handed over so far is written.
+    /// Waits until everything handed over so far is written, and its budgets' alerts raised.
     pub async fn flush(&self) {
         if self.start.lock().expect("ledger lock").is_some() {
             return;
         }
-        let (done, wait) = oneshot::channel();
-        if self.sender.send(Message::Flush(done)).is_ok() {
-            let _ = wait.await;
-        }
+        self.caught_up().await;
+        let target = self.shared.to_check_total.load(Ordering::SeqCst);
+        let mut checked = self.shared.checked.subscribe();
+        let _ = checked.wait_for(|c| *c >= target).await;
     }
 }
 
-async fn run(
-    mut receiver: mpsc::UnboundedReceiver<Message>,
-    context: WriterContext,
-    shared: Arc<Shared>,
-) {
-    let mut memory = Memory::default();
+/// What one attempt at writing a batch came to.
+async fn write_batch(
+    context: &WriterContext,
+    batch: &[Finished],
+    memory: &Memory,
+) -> Result<Vec<(String, DateTime<Utc>)>, sqlx::Error> {
+    if context.db.backend == Backend::Postgres {
+        let mut tx = context.db.begin_write().await?;
+        let touched = write(&mut tx, batch, memory).await?;
+        tx.commit().await?;
+        return Ok(touched);
+    }
+    // SQLite: the whole transaction in one call to the connection's worker.
+    let mut statements = Statements::new(Backend::Sqlite);
+    statements.next().push("BEGIN IMMEDIATE");
+    let touched = push_write(&mut statements, batch, memory);
+    statements.next().push("COMMIT");
+    let mut conn = context.db.pool.acquire().await?;
+    execute_or_roll_back(&mut conn, statements).await?;
+    Ok(touched)
+}
+
+/// Runs `statements`, which begin and commit a transaction themselves; on an error, rolls back
+/// whatever part ran, so that the connection does not go back to the pool inside it.
+pub async fn execute_or_roll_back(
+    conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+    statements: Statements,
+) -> Result<(), sqlx::Error> {
+    let done = statements.execute(conn).await;
+    if done.is_err() && sqlx::query("ROLLBACK").execute(&mut **conn).await.is_err() {
+        // No transaction was open: nothing to undo.
+    }
+    done
+}
+
+/// [`execute_or_roll_back`] that returns the rows of the last call (the statements whose rows
+/// matter go last).
+pub async fn fetch_or_roll_back(
+    conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+    statements: Statements,
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    let done = statements.fetch_last(conn).await;
+    if done.is_err() && sqlx::query("ROLLBACK").execute(&mut **conn).await.is_err() {
+        // No transaction was open: nothing to undo.
+    }
+    done
+}
+
+async fn run(context: WriterContext, shared: Arc<Shared>) {
     let mut renew = tokio::time::interval((context.lease_ttl / 3).max(Duration::from_millis(100)));
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
     loop {
-        let first = tokio::select! {
-            message = receiver.recv() => match message {
-                Some(m) => m,
-                None => return,
-            },
-            _ = renew.tick() => {
-                ticks += 1;
-                if let Err(e) = renew_leases(&context, &shared, ticks).await {
-                    tracing::warn!(error = %e, "could not renew concurrency leases");
+        let idle = shared.queue.lock().expect("ledger lock").is_empty()
+            && shared.to_check.lock().expect("ledger lock").is_empty();
+        if idle {
+            if shared.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::select! {
+                _ = shared.wake.notified() => {}
+                _ = shared.hurry.notified() => {}
+                _ = renew.tick() => {
+                    ticks += 1;
+                    if let Err(e) = renew_leases(&context, &shared, ticks).await {
+                        tracing::warn!(error = %e, "could not renew concurrency leases");
+                    }
+                    continue;
                 }
-                continue;
             }
-        };
-        let mut batch = Vec::new();
-        let mut flushes = Vec::new();
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Finished(f) => batch.push(*f),
-                Message::Flush(done) => flushes.push(done),
-            }
-            if batch.len() < MAX_BATCH {
-                next = receiver.try_recv().ok();
+            // Gather for a moment: nobody waits for the writer unless they say so, and one
+            // transaction for several requests costs the database, and this node's other
+            // writers, far less than one each.
+            let gathering = shared.queue.lock().expect("ledger lock").len() < MAX_BATCH
+                && !shared.closed.load(Ordering::SeqCst);
+            if gathering {
+                tokio::select! {
+                    _ = tokio::time::sleep(GATHER) => {}
+                    _ = shared.hurry.notified() => {}
+                }
             }
         }
-        if !batch.is_empty() {
-            commit_batch(&context, &shared, &batch, &mut memory).await;
+        // Admissions on SQLite write the queue too: it may be empty by now.
+        if !shared.queue.lock().expect("ledger lock").is_empty() {
+            let _turn = match &context.gate {
+                Some(g) => Some(g.lock().await),
+                None => None,
+            };
+            let batch: Vec<Finished> = {
+                let mut queue = shared.queue.lock().expect("ledger lock");
+                let n = queue.len().min(MAX_BATCH);
+                queue.drain(..n).collect()
+            };
+            if !batch.is_empty() {
+                commit_batch(&context, &shared, batch).await;
+            }
         }
-        for done in flushes {
-            let _ = done.send(());
+        let check = std::mem::take(&mut *shared.to_check.lock().expect("ledger lock"));
+        if !check.is_empty() {
+            if let Err(e) = alert_batch(&context, &shared, &check).await {
+                tracing::warn!(error = %e, "budget alert check failed");
+            }
+            shared
+                .checked
+                .send_modify(|c| *c += check.len() as u64);
         }
     }
 }
 
-async fn commit_batch(
-    context: &WriterContext,
-    shared: &Shared,
-    batch: &[Finished],
-    memory: &mut Memory,
-) {
+/// Writes `batch` (the write turn held), retrying a few times before its usage is given up.
+async fn commit_batch(context: &WriterContext, shared: &Shared, batch: Vec<Finished>) {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let written = async {
-            let _gate = match &context.gate {
-                Some(g) => Some(g.lock().await),
-                None => None,
-            };
-            let mut tx = context.db.begin_write().await?;
-            let touched = write(&mut tx, batch, memory).await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(touched)
-        }
-        .await;
+        let memory = std::mem::take(&mut *shared.memory.lock().expect("ledger lock"));
+        let written = write_batch(context, &batch, &memory).await;
+        *shared.memory.lock().expect("ledger lock") = memory;
         match written {
             Ok(touched) => {
-                memory.touched(touched);
+                shared
+                    .memory
+                    .lock()
+                    .expect("ledger lock")
+                    .remember_touched(touched);
                 break;
             }
             Err(e) if attempt < ATTEMPTS => {
@@ -433,29 +604,34 @@ async fn commit_batch(
     }
     let released = batch.iter().filter(|f| f.leases.is_some()).count() as i64;
     shared.leases_held.fetch_sub(released, Ordering::Relaxed);
-    shared.committed.send_modify(|c| *c += batch.len() as u64);
-    if let Err(e) = alert_batch(context, batch, memory).await {
-        tracing::warn!(error = %e, "budget alert check failed");
-    }
+    let n = batch.len() as u64;
+    let capped: Vec<Finished> = batch.into_iter().filter(|f| !f.capped.is_empty()).collect();
+    shared
+        .to_check_total
+        .fetch_add(capped.len() as u64, Ordering::SeqCst);
+    shared
+        .to_check
+        .lock()
+        .expect("ledger lock")
+        .extend(capped);
+    shared.committed.send_modify(|c| *c += n);
 }
 
 async fn alert_batch(
     context: &WriterContext,
+    shared: &Shared,
     batch: &[Finished],
-    memory: &mut Memory,
 ) -> Result<(), sqlx::Error> {
-    if batch.iter().all(|f| f.capped.is_empty()) {
-        return Ok(());
-    }
     let due = {
+        let raised = shared.memory.lock().expect("ledger lock").raised.clone();
         let mut conn = context.db.pool.acquire().await?;
-        due_alerts(&mut conn, batch, memory).await?
+        due_alerts(&mut conn, batch, &raised).await?
     };
     if due.is_empty() {
         return Ok(());
     }
     let raised = {
-        let _gate = match &context.gate {
+        let _turn = match &context.gate {
             Some(g) => Some(g.lock().await),
             None => None,
         };
@@ -464,7 +640,11 @@ async fn alert_batch(
         tx.commit().await?;
         raised
     };
-    memory.raised(&due);
+    shared
+        .memory
+        .lock()
+        .expect("ledger lock")
+        .remember_raised(&due);
     spend::mail_admins_with(&context.db.pool, &context.mailer, &raised).await
 }
 

@@ -32,15 +32,17 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use gatehouse_api::{Provider, UserStatus};
 use serde_json::{Value, json};
+use sqlx::Row;
 
 use crate::db::{Backend, Db, Tx};
 use crate::mail::Mailer;
+use crate::sql::Statements;
 use crate::usage::{UsageEvent, cost_micros};
 use crate::{AppState, auth};
-use admission::{Plan, budget_refusal};
+use admission::{Plan, Reading};
 pub use error::{DataPlaneError, DpResult, LimitHit};
 use ledger::{Finished, Ledger, Memory, WriterContext};
-use principal::{Freshness, Lookup, ModelEntry, Principal, PrincipalCache, Snapshot};
+use principal::{Lookup, ModelEntry, Principal, PrincipalCache, Snapshot};
 use provider::{Answered, Usage};
 pub use request::ChatRequest;
 pub use upstreams::UpstreamKeys;
@@ -97,6 +99,8 @@ struct Call {
     tz: Tz,
     id: String,
     leases: bool,
+    /// What the user and each group with a budget had spent when it was admitted.
+    spent: Vec<[i64; 3]>,
     estimated_input_tokens: i64,
     /// Output tokens streamed so far, estimated from the text.
     streamed_output_tokens: i64,
@@ -137,7 +141,13 @@ impl Call {
                 .subjects
                 .iter()
                 .filter(|s| !s.caps.is_empty())
-                .map(|s| (s.kind, s.id.clone(), s.caps.clone()))
+                .zip(&self.spent)
+                .map(|(s, spent)| ledger::Capped {
+                    kind: s.kind,
+                    id: s.id.clone(),
+                    caps: s.caps.clone(),
+                    spent_before: *spent,
+                })
                 .collect(),
         }
     }
@@ -196,6 +206,13 @@ enum Mode<'a> {
         batch: &'a mut Vec<Finished>,
         memory: &'a mut Memory,
     },
+}
+
+/// How an admission went: through or refused, or it found the cached policy out of date (and
+/// has taken back what it counted), so the checks must run again.
+enum Admission {
+    Done(DpResult<(bool, Vec<[i64; 3]>)>),
+    Stale,
 }
 
 /// What a provider answered.
@@ -355,7 +372,35 @@ impl DataPlane {
         }
     }
 
+    /// The snapshot and the key's principal, read from the cache (or loaded into it).
+    async fn lookup(
+        &self,
+        authorization: Option<&str>,
+    ) -> DpResult<(Arc<Snapshot>, Arc<Principal>)> {
+        let snapshot = self.cache.current(&self.db).await?;
+        let principal = self.principal(&snapshot, authorization).await?;
+        Ok((snapshot, principal))
+    }
+
+    /// Whether the live endpoint's cached policy is out of date: `policy_epoch` has moved past
+    /// `snapshot` (read here when nothing else was read with it). The cache is rebuilt then.
+    async fn stale(&self, snapshot: &Snapshot, epoch: Option<i64>) -> DpResult<bool> {
+        let epoch = match epoch {
+            Some(e) => e,
+            None => principal::read_epoch(&self.db).await?,
+        };
+        if epoch == snapshot.epoch {
+            return Ok(false);
+        }
+        self.cache.refresh(&self.db, epoch).await?;
+        Ok(true)
+    }
+
     /// Every check of a chat request, in order; a refusal after the key is known is metered.
+    /// The checks run on the cached policy; what the request reads from the database (with its
+    /// admission on SQLite) includes `policy_epoch`, and when that moved the cache is rebuilt
+    /// and the checks run again, so a refusal or an admission always stands on the policy as it
+    /// is. A replay pins its snapshot: nothing changes the policy while it runs.
     async fn open(
         &self,
         plane: Option<&Arc<Self>>,
@@ -365,70 +410,84 @@ impl DataPlane {
         at: DateTime<Utc>,
         mode: &mut Mode<'_>,
     ) -> DpResult<(Call, ChatRequest)> {
-        let freshness = match mode {
-            Mode::Live => Freshness::Checked,
-            Mode::Replay { .. } => Freshness::Pinned,
-        };
-        let snapshot = self.cache.snapshot(&self.db, freshness).await?;
-        let principal = self.principal(&snapshot, authorization).await?;
-        let tz = snapshot.tz;
-        let refuse = |model: &str, workspace: Option<String>, e: &DataPlaneError| {
-            refused(&principal, model, workspace, at, tz, e.status)
-        };
-        let checked = if principal.revoked {
-            Err(DataPlaneError::revoked_key())
-        } else {
-            check_status(&principal).and(request)
-        };
-        let request = match checked {
-            Ok(r) => r,
-            Err(e) => {
-                self.meter(mode, refuse("", None, &e));
-                return Err(e);
+        // A policy that changes between every two reads could keep this going; the third
+        // round goes ahead on the snapshot the second built.
+        for round in 0..3 {
+            let live = matches!(mode, Mode::Live) && round < 2;
+            let (snapshot, principal) = self.lookup(authorization).await?;
+            let tz = snapshot.tz;
+            let checked = if principal.revoked {
+                Err(DataPlaneError::revoked_key())
+            } else {
+                check_status(&principal).and(request.clone())
             }
-        };
-        let (model, workspace) = match resolve(&snapshot, &principal, &request.model, workspace) {
-            Ok(found) => found,
-            Err(e) => {
-                let known = if snapshot.models.contains_key(&request.model) {
-                    request.model.as_str()
-                } else {
-                    ""
-                };
-                self.meter(mode, refuse(known, None, &e));
-                return Err(e);
-            }
-        };
-        let id = crate::new_id("req");
-        let leases = match self
-            .admit(&snapshot, &principal, &request, at, &id, mode)
-            .await
-        {
-            Ok(leases) => leases,
-            Err(e) => {
-                self.meter(mode, refuse(&model.id, workspace, &e));
-                return Err(e);
-            }
-        };
-        Ok((
-            Call {
-                plane: plane.cloned(),
-                estimated_input_tokens: request.estimated_input_tokens,
-                principal,
-                model,
-                workspace,
-                at,
-                tz,
-                id,
-                leases,
-                streamed_output_tokens: 0,
-                metered: false,
-            },
-            request,
-        ))
+            .and_then(|r| {
+                resolve(&snapshot, &principal, &r.model, workspace).map(|found| (r, found))
+            });
+            let (request, (model, workspace)) = match checked {
+                Ok(ok) => ok,
+                Err(e) => {
+                    if live && self.stale(&snapshot, None).await? {
+                        continue;
+                    }
+                    // The model is named only when it is in the catalog.
+                    let model = request
+                        .as_ref()
+                        .ok()
+                        .filter(|r| snapshot.models.contains_key(&r.model))
+                        .map_or("", |r| r.model.as_str());
+                    self.meter(mode, refused(&principal, model, None, at, tz, e.status));
+                    return Err(e);
+                }
+            };
+            let id = crate::new_id("req");
+            let admitted = match self
+                .admit(&snapshot, &principal, &request, at, &id, live, mode)
+                .await?
+            {
+                Admission::Stale => continue,
+                Admission::Done(admitted) => admitted,
+            };
+            let (leases, spent) = match admitted {
+                Ok(ok) => ok,
+                Err(e) => {
+                    let refusal = refused(&principal, &model.id, workspace, at, tz, e.status);
+                    self.meter(mode, refusal);
+                    return Err(e);
+                }
+            };
+            return Ok((
+                Call {
+                    plane: plane.cloned(),
+                    estimated_input_tokens: request.estimated_input_tokens,
+                    principal,
+                    model,
+                    workspace,
+                    at,
+                    tz,
+                    id,
+                    leases,
+                    spent,
+                    streamed_output_tokens: 0,
+                    metered: false,
+                },
+                request,
+            ));
+        }
+        Err(DataPlaneError::internal())
     }
 
-    /// The rate limits, concurrency and budgets of the request; whether it took leases.
+    /// The rate limits and concurrency of the request, then its budgets: whether it took
+    /// leases, and what its subjects with a budget had spent. `live`: check `policy_epoch` too.
+    ///
+    /// - Live on SQLite: the read, the windows and the leases in one call under the node's write
+    ///   gate, outside a transaction (the gate keeps this node's writers apart; a second process
+    ///   on the file could see a count that is then taken back, which only errs on refusing);
+    ///   what a refused or stale admission counted is taken back under the same gate.
+    /// - Live on PostgreSQL: the read, then the windows and leases in a transaction that rolls
+    ///   back on a refusal (row locks order the nodes).
+    /// - Replay: the same in the replay's transaction, with a savepoint.
+    #[allow(clippy::too_many_arguments)]
     async fn admit(
         &self,
         snapshot: &Snapshot,
@@ -436,8 +495,9 @@ impl DataPlane {
         request: &ChatRequest,
         at: DateTime<Utc>,
         id: &str,
+        live: bool,
         mode: &mut Mode<'_>,
-    ) -> DpResult<bool> {
+    ) -> DpResult<Admission> {
         let ttl = i64::try_from(self.lease_ttl.as_millis()).unwrap_or(i64::MAX);
         let plan = Plan::new(
             principal,
@@ -447,61 +507,135 @@ impl DataPlane {
             &self.node,
             at.timestamp_millis().saturating_add(ttl),
         );
-        if plan.is_empty() && !principal.has_caps() {
-            return Ok(false);
-        }
         let backend = self.db.backend;
-        match mode {
-            Mode::Live => {
-                if principal.counts_usage() {
-                    self.ledger.caught_up().await;
-                }
-                let budget = if principal.has_caps() {
-                    let mut conn = self.db.pool.acquire().await?;
-                    budget_refusal(&mut conn, principal, at, snapshot.tz).await?
-                } else {
-                    None
-                };
-                if plan.is_empty() {
-                    return budget.map_or(Ok(false), Err);
-                }
-                let _turn = match &self.gate {
-                    Some(gate) => Some(gate.lock().await),
-                    None => None,
-                };
-                let tx = match backend {
-                    Backend::Sqlite => self.db.pool.begin_with("BEGIN IMMEDIATE").await?,
-                    Backend::Postgres => {
-                        self.db
-                            .pool
-                            .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
-                            .await?
-                    }
-                };
-                let leases = decide(tx, backend, &plan, budget).await?;
-                if leases {
+        let tz = snapshot.tz;
+        let done = |reading: Reading, rate: Result<(), DataPlaneError>, leases: bool| {
+            let budget = admission::budget_refusal(principal, &reading, at, tz);
+            Admission::Done(match (rate, budget) {
+                (Err(e), _) | (Ok(()), Some(e)) => Err(e),
+                (Ok(()), None) => Ok((leases, reading.spent)),
+            })
+        };
+        if let Mode::Replay { tx, batch, memory } = mode {
+            // The replay's own usage so far counts, as the live endpoint's does.
+            if principal.has_caps() && !batch.is_empty() {
+                let touched = ledger::write(tx, batch, memory).await?;
+                memory.remember_touched(touched);
+                batch.clear();
+            }
+            let reading = admission::read(&mut ***tx, principal, false, at, tz).await?;
+            if plan.is_empty() {
+                return Ok(done(reading, Ok(()), false));
+            }
+            let mut savepoint = sqlx::Acquire::begin(&mut **tx).await?;
+            let rate = plan.admit(&mut savepoint, backend).await?;
+            let go =
+                rate.is_ok() && admission::budget_refusal(principal, &reading, at, tz).is_none();
+            if go {
+                savepoint.commit().await?;
+            } else {
+                savepoint.rollback().await?;
+            }
+            return Ok(done(reading, rate, plan.takes_leases()));
+        }
+        if backend == Backend::Postgres || (plan.is_empty() && !principal.has_caps()) {
+            // A budget must see every request this node finished before this one.
+            if principal.has_caps() {
+                self.ledger.caught_up().await;
+            }
+            let reading = admission::read(&self.db.pool, principal, live, at, tz).await?;
+            if live && self.stale(snapshot, reading.epoch).await? {
+                return Ok(Admission::Stale);
+            }
+            if plan.is_empty() {
+                return Ok(done(reading, Ok(()), false));
+            }
+            if let Some(refused) = plan.refused_alone() {
+                return Ok(done(reading, Err(refused), false));
+            }
+            let mut tx = self
+                .db
+                .pool
+                .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+                .await?;
+            let rate = plan.admit(&mut tx, backend).await?;
+            if rate.is_ok() && admission::budget_refusal(principal, &reading, at, tz).is_none() {
+                tx.commit().await?;
+                if plan.takes_leases() {
                     self.ledger.leases_taken();
                 }
-                Ok(leases)
+            } else {
+                tx.rollback().await?;
             }
-            Mode::Replay { tx, batch, memory } => {
-                if principal.counts_usage() && !batch.is_empty() {
-                    let touched = ledger::write(tx, batch, memory).await?;
-                    memory.touched(touched);
-                    batch.clear();
-                }
-                let budget = if principal.has_caps() {
-                    budget_refusal(tx, principal, at, snapshot.tz).await?
-                } else {
-                    None
-                };
-                if plan.is_empty() {
-                    return budget.map_or(Ok(false), Err);
-                }
-                let savepoint = sqlx::Acquire::begin(&mut **tx).await?;
-                decide(savepoint, backend, &plan, budget).await
+            return Ok(done(reading, rate, plan.takes_leases()));
+        }
+
+        // SQLite: one transaction in one call, with the node's write turn. It first writes what
+        // this node has finished and not yet written (so that a budget sees every earlier
+        // request without waiting for the writer), then reads, counts in the windows and takes
+        // the leases.
+        let alone = plan.refused_alone();
+        let _turn = match &self.gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
+        // What this node finished and has not written matters to a budget; without one, the
+        // writer takes it in its own time.
+        let pending = if principal.has_caps() {
+            self.ledger.take()
+        } else {
+            Vec::new()
+        };
+        let mut statements = Statements::new(Backend::Sqlite);
+        statements.next().push("BEGIN IMMEDIATE");
+        let touched = ledger::push_write(&mut statements, &pending, &self.ledger.memory());
+        let q = statements.next();
+        admission::push_read(q, principal, live, at, tz);
+        if alone.is_none() && !plan.is_empty() {
+            q.push("; ");
+            plan.push_windows(q, backend);
+            if plan.takes_leases() {
+                q.push("; ");
+                plan.push_leases(q, true);
             }
         }
+        statements.next().push("COMMIT");
+        let mut conn = self.db.pool.acquire().await?;
+        let rows = match ledger::fetch_or_roll_back(&mut conn, statements).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.ledger.unwritten(pending);
+                return Err(e.into());
+            }
+        };
+        self.ledger.written(pending, touched);
+        let reading = Reading::from_row(
+            rows.first().ok_or_else(DataPlaneError::internal)?,
+            principal,
+            live,
+        )?;
+        let returned = rows[1..]
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<(String, String)>, sqlx::Error>>()?;
+        let rate = match alone {
+            Some(refused) => Err(refused),
+            None if plan.is_empty() => Ok(()),
+            None => plan.outcome(&mut conn, &returned).await?,
+        };
+        let stale = live && reading.epoch != Some(snapshot.epoch);
+        let budget = admission::budget_refusal(principal, &reading, at, tz);
+        if (stale || rate.is_err() || budget.is_some()) && !returned.is_empty() {
+            plan.take_back(&mut conn, &returned).await?;
+        } else if plan.takes_leases() {
+            self.ledger.leases_taken();
+        }
+        drop(conn);
+        drop(_turn);
+        if stale && self.stale(snapshot, reading.epoch).await? {
+            return Ok(Admission::Stale);
+        }
+        Ok(done(reading, rate, plan.takes_leases()))
     }
 
     /// A whole (not streamed) answer from the model's provider: what to send, the status the
@@ -626,30 +760,6 @@ impl DataPlane {
     }
 }
 
-/// Runs the admission `plan` in `tx` (a transaction or a savepoint), keeping its counts only
-/// when nothing refuses: a rate limit first, then the budget refusal found before.
-async fn decide(
-    mut tx: sqlx::Transaction<'_, sqlx::Any>,
-    backend: Backend,
-    plan: &Plan<'_>,
-    budget: Option<DataPlaneError>,
-) -> DpResult<bool> {
-    let refusal = match plan.admit(&mut tx, backend).await? {
-        Err(rate) => Some(rate),
-        Ok(()) => budget,
-    };
-    match refusal {
-        Some(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
-        None => {
-            tx.commit().await?;
-            Ok(plan.takes_leases())
-        }
-    }
-}
-
 fn completion_id(request_id: &str) -> String {
     format!("chatcmpl-{}", request_id.trim_start_matches("req_"))
 }
@@ -742,10 +852,10 @@ impl<'t> Replay<'t> {
             return Ok(());
         }
         let touched = ledger::write(self.tx, &self.batch, &self.memory).await?;
-        self.memory.touched(touched);
-        let due = ledger::due_alerts(self.tx, &self.batch, &self.memory).await?;
+        self.memory.remember_touched(touched);
+        let due = ledger::due_alerts(self.tx, &self.batch, &self.memory.raised).await?;
         ledger::raise(self.tx, &due).await?;
-        self.memory.raised(&due);
+        self.memory.remember_raised(&due);
         self.batch.clear();
         Ok(())
     }
@@ -778,41 +888,53 @@ async fn chat_completions(
             "The request body could not be read.",
         )),
     };
-    let opened = plane
-        .open(
-            Some(&plane),
-            header_str(&headers, header::AUTHORIZATION.as_str()),
-            request,
-            header_str(&headers, WORKSPACE_HEADER),
-            at,
-            &mut Mode::Live,
-        )
-        .await;
-    let (mut call, request) = match opened {
-        Ok(opened) => opened,
-        Err(e) => return e.into_response(),
-    };
-    if request.stream {
-        return plane.stream(call, request).await;
-    }
-    let (outcome, status, usage) = plane.complete(&call, &request).await;
-    plane
-        .ledger
-        .submit(call.finished(status, usage, Utc::now()));
-    outcome.into_response()
+    let authorization = header_str(&headers, header::AUTHORIZATION.as_str()).map(str::to_owned);
+    let workspace = header_str(&headers, WORKSPACE_HEADER).map(str::to_owned);
+    // In a task of its own, so that a client that goes away cannot stop the request halfway
+    // through a write (an admission holds the node's write turn and may be writing usage):
+    // the request runs to its end and is metered as it went.
+    let handled = tokio::spawn(async move {
+        let opened = plane
+            .open(
+                Some(&plane),
+                authorization.as_deref(),
+                request,
+                workspace.as_deref(),
+                at,
+                &mut Mode::Live,
+            )
+            .await;
+        let (mut call, request) = match opened {
+            Ok(opened) => opened,
+            Err(e) => return e.into_response(),
+        };
+        if request.stream {
+            return plane.stream(call, request).await;
+        }
+        let (outcome, status, usage) = plane.complete(&call, &request).await;
+        plane
+            .ledger
+            .submit(call.finished(status, usage, Utc::now()));
+        outcome.into_response()
+    });
+    handled.await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "data plane request failed");
+        DataPlaneError::internal().into_response()
+    })
 }
 
 /// `GET /v1/models`: the models granted to the key's user.
 async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let plane = &state.data_plane;
     let listed = async {
-        let snapshot = plane.cache.snapshot(&plane.db, Freshness::Checked).await?;
-        let principal = plane
-            .principal(
-                &snapshot,
-                header_str(&headers, header::AUTHORIZATION.as_str()),
-            )
+        let (mut snapshot, mut principal) = plane
+            .lookup(header_str(&headers, header::AUTHORIZATION.as_str()))
             .await?;
+        if plane.stale(&snapshot, None).await? {
+            (snapshot, principal) = plane
+                .lookup(header_str(&headers, header::AUTHORIZATION.as_str()))
+                .await?;
+        }
         if principal.revoked {
             return Err(DataPlaneError::revoked_key());
         }

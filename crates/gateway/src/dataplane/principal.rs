@@ -2,8 +2,9 @@
 //! status, groups and workspaces, the models granted to them and the limits and budget of the
 //! user and of each group. Building it takes a handful of queries; the cache makes a request cost
 //! one read of `policy_epoch`, which triggers on every table this depends on bump in the same
-//! transaction as the change. When it moved, the whole cache is dropped, so a revoked key, a
-//! suspended user or a new limit applies from the next request on, on every node.
+//! transaction as the change, read in the same statement as the request's spend counters. When it
+//! moved, the whole cache is dropped, so a revoked key, a suspended user or a new limit applies
+//! from the next request on, on every node.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -59,16 +60,6 @@ impl Principal {
     pub fn has_caps(&self) -> bool {
         self.subjects.iter().any(|s| !s.caps.is_empty())
     }
-
-    /// Whether an admission must see this node's finished requests first: budgets and the
-    /// output-token limit count what requests used, which is known only when they end.
-    pub fn counts_usage(&self) -> bool {
-        self.has_caps()
-            || self
-                .subjects
-                .iter()
-                .any(|s| s.limits.output_tokens_per_min.is_some())
-    }
 }
 
 /// A model of the catalog as the data plane routes it.
@@ -94,16 +85,6 @@ pub struct Snapshot {
 /// Past this many keys the cache starts over: a bound on memory, not an eviction policy.
 const MAX_PRINCIPALS: usize = 50_000;
 
-/// How a lookup treats the cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Freshness {
-    /// Read `policy_epoch` first and rebuild on a change: every request of the live endpoint.
-    Checked,
-    /// Trust the snapshot: a replay (the demo's history) that holds the database alone and
-    /// changes no policy while it runs.
-    Pinned,
-}
-
 #[derive(Debug, Default)]
 pub struct PrincipalCache {
     current: RwLock<Option<Arc<Snapshot>>>,
@@ -118,20 +99,18 @@ pub enum Lookup {
 }
 
 impl PrincipalCache {
-    /// The snapshot to serve a request from, rebuilt first when `policy_epoch` moved.
-    pub async fn snapshot(
-        &self,
-        db: &Db,
-        freshness: Freshness,
-    ) -> Result<Arc<Snapshot>, sqlx::Error> {
-        let cached = self.current.read().expect("cache lock").clone();
-        let epoch = match (freshness, &cached) {
-            (Freshness::Pinned, Some(s)) => return Ok(s.clone()),
-            _ => read_epoch(db).await?,
-        };
-        if let Some(s) = cached.filter(|s| s.epoch == epoch) {
+    /// The snapshot in use, built first if there is none. The caller checks it against
+    /// `policy_epoch` (read with what the request reads anyway) and [`refresh`]es it.
+    pub async fn current(&self, db: &Db) -> Result<Arc<Snapshot>, sqlx::Error> {
+        if let Some(s) = self.current.read().expect("cache lock").clone() {
             return Ok(s);
         }
+        let epoch = read_epoch(db).await?;
+        self.refresh(db, epoch).await
+    }
+
+    /// A snapshot as of `epoch` or later, built unless another request just did.
+    pub async fn refresh(&self, db: &Db, epoch: i64) -> Result<Arc<Snapshot>, sqlx::Error> {
         let _one = self.rebuild.lock().await;
         if let Some(s) = self
             .current
@@ -179,7 +158,7 @@ impl PrincipalCache {
     }
 }
 
-async fn read_epoch(db: &Db) -> Result<i64, sqlx::Error> {
+pub async fn read_epoch(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT value FROM policy_epoch WHERE id = 1")
         .fetch_one(&db.pool)
         .await
