@@ -9,7 +9,8 @@ pkgs=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev libx
       libayatana-appindicator3-dev librsvg2-dev libgtk-3-dev)
 if [ "$mode" = test ]; then
   pkgs+=(xvfb webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-1-0 at-spi2-core
-         xauth postgresql python3-venv)
+         xauth postgresql python3-venv
+         wrk)  # wrk: the data plane's proxy_max_rps in `make bench`
 fi
 
 missing=()

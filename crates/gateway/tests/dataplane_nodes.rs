@@ -1,8 +1,13 @@
 //! Several gateway nodes on one database: two `gatehouse-gateway serve` processes driven at once
-//! enforce one rate limit, one budget and one concurrency limit together, on SQLite (one file)
-//! and on PostgreSQL. The documented bounds: a rate limit is never passed; a budget is passed by
-//! at most the requests in flight when it was reached (here, one per concurrent caller); a dead
-//! node's concurrency slots come back when its leases expire, and a live node's do not.
+//! enforce one rate limit, one budget and one concurrency limit together. The documented bounds:
+//! a rate limit is never passed; a budget is passed by at most the requests in flight when it
+//! was reached (here, one per concurrent caller); a dead node's concurrency slots come back when
+//! its leases expire, and a live node's do not.
+//!
+//! Several nodes share PostgreSQL; SQLite is one node (its admissions add what the node itself
+//! has not yet written to the budgets, which a second process could not see), so the shared
+//! budget runs on PostgreSQL only. Concurrency leases live in the database on both, and a
+//! process that dies on a SQLite file leaves leases that expire the same way.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -105,7 +110,8 @@ async fn metered(gw: &TestGateway, user: &str, n: i64) {
 
 #[tokio::test]
 async fn two_gateway_processes_enforce_one_rate_limit_and_one_budget() {
-    for gw in backends().await {
+    {
+        let gw = TestGateway::postgres().await;
         let admin = gw.init(10).await;
         // A cent a token: "hello" (9 tokens in, 2 out) costs 11 cents.
         model(&gw, &admin, "pricey", "echo", None, 10_000.0).await;

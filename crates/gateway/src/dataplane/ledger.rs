@@ -7,11 +7,14 @@
 //! checks the budget alert thresholds. Under load the batches grow, so the database sees one
 //! write transaction per batch rather than per request.
 //!
-//! A request that needs to see usage (a budget, an output-token limit) first waits until every
-//! request this node finished before it started is committed ([`Ledger::caught_up`]): a client
-//! that sends its next request after the previous answer always has the previous one counted,
-//! and a request is in flight, as far as budgets are concerned, from its admission until its
-//! usage is committed.
+//! A budget must count every request this node has finished, even those its writer has not yet
+//! written. On PostgreSQL, which several nodes share, an admission with a budget first waits
+//! until they are committed ([`Ledger::caught_up`]), so that a client that sends its next
+//! request after the previous answer always has the previous one counted where every node sees
+//! it: a request is in flight, as far as budgets go, from its admission until its usage is
+//! committed, and a caller has at most one in flight at a time. On SQLite, one node, the node
+//! itself knows everything: an admission adds what its finished requests cost and are not yet
+//! written ([`Ledger::pending_cost`]) to what it reads.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -52,6 +55,8 @@ pub struct Finished {
 pub struct Capped {
     pub kind: SubjectKind,
     pub id: String,
+    /// `user:<id>` or `group:<id>`.
+    pub key: String,
     pub caps: Caps,
     /// What it had spent in each period when the request was admitted.
     pub spent_before: [i64; 3],
@@ -322,6 +327,9 @@ struct Shared {
     leases_held: AtomicI64,
     /// The ledger is gone: write what is left and stop.
     closed: std::sync::atomic::AtomicBool,
+    /// What the requests handed over and not yet written cost, per user and group with a
+    /// budget (`user:<id>`, `group:<id>`).
+    pending_cost: Mutex<HashMap<String, i64>>,
 }
 
 /// Everything the writer needs.
@@ -336,8 +344,7 @@ pub struct WriterContext {
 }
 
 /// The node's metering: a queue of finished requests, and the task that writes them (started
-/// on first use). On SQLite an admission that holds the write gate writes the queue too, in its
-/// own call (see `DataPlane::admit`); the task writes what no admission took.
+/// on first use).
 #[derive(Debug)]
 pub struct Ledger {
     start: Mutex<Option<WriterContext>>,
@@ -382,6 +389,12 @@ impl Ledger {
     /// Hands a finished request over to be written.
     pub fn submit(&self, finished: Finished) {
         self.ensure_started();
+        if finished.event.cost_micros > 0 && !finished.capped.is_empty() {
+            let mut pending = self.shared.pending_cost.lock().expect("ledger lock");
+            for c in &finished.capped {
+                *pending.entry(c.key.clone()).or_default() += finished.event.cost_micros;
+            }
+        }
         self.shared
             .queue
             .lock()
@@ -391,56 +404,10 @@ impl Ledger {
         self.shared.wake.notify_one();
     }
 
-    /// Takes (up to a batch of) what waits to be written, for a writer that holds the node's
-    /// write turn. Pass it back to [`Ledger::written`] or [`Ledger::unwritten`].
-    pub fn take(&self) -> Vec<Finished> {
-        let mut queue = self.shared.queue.lock().expect("ledger lock");
-        let n = queue.len().min(MAX_BATCH);
-        queue.drain(..n).collect()
-    }
-
-    /// `batch`, taken with [`Ledger::take`], is committed, with what [`push_write`] returned.
-    pub fn written(&self, batch: Vec<Finished>, touched: Vec<(String, DateTime<Utc>)>) {
-        if batch.is_empty() {
-            return;
-        }
-        self.shared
-            .memory
-            .lock()
-            .expect("ledger lock")
-            .remember_touched(touched);
-        let released = batch.iter().filter(|f| f.leases.is_some()).count() as i64;
-        self.shared
-            .leases_held
-            .fetch_sub(released, Ordering::Relaxed);
-        let n = batch.len() as u64;
-        let capped: Vec<Finished> = batch.into_iter().filter(|f| !f.capped.is_empty()).collect();
-        if !capped.is_empty() {
-            self.shared
-                .to_check_total
-                .fetch_add(capped.len() as u64, Ordering::SeqCst);
-            self.shared
-                .to_check
-                .lock()
-                .expect("ledger lock")
-                .extend(capped);
-            self.shared.wake.notify_one();
-        }
-        self.shared.committed.send_modify(|c| *c += n);
-    }
-
-    /// `batch`, taken with [`Ledger::take`], could not be written: it goes back to the front.
-    pub fn unwritten(&self, batch: Vec<Finished>) {
-        let mut queue = self.shared.queue.lock().expect("ledger lock");
-        for f in batch.into_iter().rev() {
-            queue.push_front(f);
-        }
-        self.shared.wake.notify_one();
-    }
-
-    /// What the writers remember, for [`push_write`].
-    pub fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
-        self.shared.memory.lock().expect("ledger lock")
+    /// What the requests handed over and not yet written cost the user or group `key`.
+    pub fn pending_cost(&self, key: &str) -> i64 {
+        let pending = self.shared.pending_cost.lock().expect("ledger lock");
+        pending.get(key).copied().unwrap_or(0)
     }
 
     /// Waits until every request handed over before this call is committed, asking the writer
@@ -463,6 +430,21 @@ impl Ledger {
         let target = self.shared.to_check_total.load(Ordering::SeqCst);
         let mut checked = self.shared.checked.subscribe();
         let _ = checked.wait_for(|c| *c >= target).await;
+    }
+}
+
+/// Takes `batch`, written (or given up on), out of the pending costs.
+fn forget_cost(shared: &Shared, batch: &[Finished]) {
+    let mut pending = shared.pending_cost.lock().expect("ledger lock");
+    for f in batch.iter().filter(|f| f.event.cost_micros > 0) {
+        for c in &f.capped {
+            if let Some(cost) = pending.get_mut(&c.key) {
+                *cost -= f.event.cost_micros;
+                if *cost <= 0 {
+                    pending.remove(&c.key);
+                }
+            }
+        }
     }
 }
 
@@ -568,9 +550,7 @@ async fn run(context: WriterContext, shared: Arc<Shared>) {
             if let Err(e) = alert_batch(&context, &shared, &check).await {
                 tracing::warn!(error = %e, "budget alert check failed");
             }
-            shared
-                .checked
-                .send_modify(|c| *c += check.len() as u64);
+            shared.checked.send_modify(|c| *c += check.len() as u64);
         }
     }
 }
@@ -604,16 +584,13 @@ async fn commit_batch(context: &WriterContext, shared: &Shared, batch: Vec<Finis
     }
     let released = batch.iter().filter(|f| f.leases.is_some()).count() as i64;
     shared.leases_held.fetch_sub(released, Ordering::Relaxed);
+    forget_cost(shared, &batch);
     let n = batch.len() as u64;
     let capped: Vec<Finished> = batch.into_iter().filter(|f| !f.capped.is_empty()).collect();
     shared
         .to_check_total
         .fetch_add(capped.len() as u64, Ordering::SeqCst);
-    shared
-        .to_check
-        .lock()
-        .expect("ledger lock")
-        .extend(capped);
+    shared.to_check.lock().expect("ledger lock").extend(capped);
     shared.committed.send_modify(|c| *c += n);
 }
 

@@ -145,6 +145,7 @@ impl Call {
                 .map(|(s, spent)| ledger::Capped {
                     kind: s.kind,
                     id: s.id.clone(),
+                    key: s.key.clone(),
                     caps: s.caps.clone(),
                     spent_before: *spent,
                 })
@@ -570,25 +571,16 @@ impl DataPlane {
             return Ok(done(reading, rate, plan.takes_leases()));
         }
 
-        // SQLite: one transaction in one call, with the node's write turn. It first writes what
-        // this node has finished and not yet written (so that a budget sees every earlier
-        // request without waiting for the writer), then reads, counts in the windows and takes
-        // the leases.
+        // SQLite: one transaction in one call, with the node's write turn: the read, the windows
+        // and the leases. This node is the only one, so what it has finished and not yet
+        // written is added to what the read found spent.
         let alone = plan.refused_alone();
         let _turn = match &self.gate {
             Some(gate) => Some(gate.lock().await),
             None => None,
         };
-        // What this node finished and has not written matters to a budget; without one, the
-        // writer takes it in its own time.
-        let pending = if principal.has_caps() {
-            self.ledger.take()
-        } else {
-            Vec::new()
-        };
         let mut statements = Statements::new(Backend::Sqlite);
         statements.next().push("BEGIN IMMEDIATE");
-        let touched = ledger::push_write(&mut statements, &pending, &self.ledger.memory());
         let q = statements.next();
         admission::push_read(q, principal, live, at, tz);
         if alone.is_none() && !plan.is_empty() {
@@ -601,19 +593,19 @@ impl DataPlane {
         }
         statements.next().push("COMMIT");
         let mut conn = self.db.pool.acquire().await?;
-        let rows = match ledger::fetch_or_roll_back(&mut conn, statements).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                self.ledger.unwritten(pending);
-                return Err(e.into());
-            }
-        };
-        self.ledger.written(pending, touched);
-        let reading = Reading::from_row(
+        let rows = ledger::fetch_or_roll_back(&mut conn, statements).await?;
+        let mut reading = Reading::from_row(
             rows.first().ok_or_else(DataPlaneError::internal)?,
             principal,
             live,
         )?;
+        let capped = principal.subjects.iter().filter(|s| !s.caps.is_empty());
+        for (s, spent) in capped.zip(&mut reading.spent) {
+            let pending = self.ledger.pending_cost(&s.key);
+            for period in spent.iter_mut() {
+                *period += pending;
+            }
+        }
         let returned = rows[1..]
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
