@@ -102,7 +102,8 @@ gateway:
 
 ## The admin API over real HTTP against a 100,000-user SQLite gateway, and the desktop's first
 ## and incremental sync of it, and the desktop cache's search and chart queries, and the release
-## app over that cache (start-up, search keystrokes, memory); prints BENCH lines.
+## app over that cache (start-up, search keystrokes, memory), and what the data plane adds to a
+## request and its throughput; prints BENCH lines.
 # The desktop benches share one large gateway database, built once and kept for the next run.
 bench: export GATEHOUSE_DESKTOP_BENCH_DB ?= $(CURDIR)/target/bench/desktop-gateway.db
 bench: deps-test ui-deps e2e-deps
@@ -110,6 +111,7 @@ bench: deps-test ui-deps e2e-deps
 	cargo bench -p gatehouse-gateway --features bench-seed --bench admin_api
 	cargo bench -p gatehouse-core --bench desktop_sync
 	cargo bench -p gatehouse-core --bench desktop_queries
+	cargo bench -p gatehouse-gateway --bench data_plane
 	$(TAURI) build --no-bundle
 	GATEHOUSE_APP=$(CARGO_TARGET_DIR)/release/gatehouse xvfb-run -a -s "-screen 0 1440x900x24" \
 	  scripts/with-keyring.sh cargo bench -p gatehouse-core --bench desktop_ui

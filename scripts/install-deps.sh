@@ -10,10 +10,10 @@ pkgs=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev libx
       libayatana-appindicator3-dev librsvg2-dev libgtk-3-dev xdg-utils squashfs-tools)
 # Tests: Xvfb and WebKitWebDriver for the real app, a Secret Service, PostgreSQL, and xclip and
 # secret-tool, with which the end-to-end tests read the clipboard and the keychain as any other
-# program would.
+# program would; wrk, the load of the data plane's proxy_max_rps (`make bench`).
 if [ "$mode" = test ]; then
   pkgs+=(xvfb webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-1-0 at-spi2-core
-         xauth postgresql python3-venv xclip libsecret-tools)
+         xauth postgresql python3-venv xclip libsecret-tools wrk)
 fi
 
 missing=()

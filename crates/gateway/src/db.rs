@@ -66,6 +66,9 @@ impl Db {
                 let options = AnyConnectOptions::from_str(&url)?;
                 AnyPoolOptions::new()
                     .max_connections(8)
+                    // A file does not drop connections, and the ping before each use is one
+                    // more hand-off to the connection's worker thread on every query.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             for pragma in [

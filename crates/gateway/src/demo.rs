@@ -1,13 +1,16 @@
 //! The demo organisation: realistic people, roles, statuses and workspaces, the same on every
 //! machine (a seeded generator), so that a fresh install shows a full console.
 
-use chrono::{Datelike, Duration, Timelike, Utc};
-use gatehouse_api::{ModelCreate, Provider, Role, Secret, UserStatus};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use gatehouse_api::{BudgetPeriod, ModelCreate, Provider, Role, Secret, UserStatus};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use serde_json::json;
 
+use crate::dataplane::Replay;
 use crate::db::{self, Db, Tx, next_revision};
-use crate::{auth, models, org, usage, users, workspaces};
+use crate::{auth, keys, models, org, periods, usage, users, workspaces};
 
 pub const DEMO_ORG: &str = "Northwind Labs";
 pub const DEMO_ADMIN_EMAIL: &str = "avery.quinn@northwind.example";
@@ -96,13 +99,21 @@ fn slug(s: &str) -> String {
 }
 
 /// Seeds the demo organisation into an empty database and returns its first admin's token.
+///
+/// Its usage history is made the way real usage is: each user has an API key, and 90 days of
+/// their requests go through the data plane's own steps ([`Replay`]: key, status, grant, limits,
+/// the `echo` provider, metering) at the times they were made, in one transaction. What the
+/// admins set up after that history (the groups' limits and budgets, the suspensions) is set
+/// last, so the history passes as it would have.
 pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
     let token = crate::init(db, DEMO_ORG, DEMO_ADMIN_EMAIL, 100).await?;
     let mut rng = StdRng::seed_from_u64(0x6a7e_4005e);
     let mut tx = db.begin_write().await?;
-    // The admin made by init gets the demo admin's full name.
-    sqlx::query("UPDATE users SET first_name = 'Avery', last_name = 'Quinn', search_text = $1 WHERE email = $2")
+    // The admin made by init gets the demo admin's full name, and has run the gateway for
+    // longer than anyone has used it.
+    sqlx::query("UPDATE users SET first_name = 'Avery', last_name = 'Quinn', search_text = $1, created_at = $2 WHERE email = $3")
         .bind(format!("avery quinn {DEMO_ADMIN_EMAIL}"))
+        .bind(db::timestamp(Utc::now() - Duration::days(420)))
         .bind(DEMO_ADMIN_EMAIL)
         .execute(&mut *tx)
         .await?;
@@ -118,6 +129,8 @@ pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
     }
     let now = Utc::now();
     let mut taken = std::collections::HashSet::from([DEMO_ADMIN_EMAIL.to_owned()]);
+    // Suspended at the end: until then they used the gateway like anyone.
+    let mut to_suspend = Vec::new();
     let mut made = 1;
     while made < DEMO_USERS {
         let first = FIRST[rng.gen_range(0..FIRST.len())];
@@ -134,7 +147,6 @@ pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
         };
         let status = match made % 16 {
             5 => UserStatus::Pending,
-            11 => UserStatus::Suspended,
             _ => UserStatus::Active,
         };
         let created =
@@ -146,7 +158,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
         let ws = (0..count)
             .map(|i| workspace_ids[(start + i) % workspace_ids.len()].clone())
             .collect();
-        users::insert(
+        let id = users::insert(
             &mut tx,
             &users::NewUser {
                 email,
@@ -161,10 +173,29 @@ pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
             },
         )
         .await?;
+        if made % 16 == 11 {
+            to_suspend.push(id);
+        }
         made += 1;
     }
-    seed_models_and_usage(&mut tx, &admin_id, &mut rng).await?;
-    seed_groups_and_invitations(&mut tx, &admin_id, &mut rng).await?;
+    seed_models(&mut tx, &admin_id).await?;
+    let groups = seed_groups(&mut tx).await?;
+    let history = plan_history(&mut tx, &groups, &to_suspend).await?;
+    seed_invitations(&mut tx, &admin_id, &mut rng).await?;
+    tx.commit().await?;
+
+    replay_history(db, history).await?;
+
+    let mut tx = db.begin_write().await?;
+    seed_group_policies(&mut tx, &groups).await?;
+    for id in &to_suspend {
+        let revision = next_revision(&mut tx).await?;
+        sqlx::query("UPDATE users SET status = 'suspended', revision = $1 WHERE id = $2")
+            .bind(revision)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(token)
 }
@@ -180,48 +211,54 @@ type DemoGroup = (
     usize,
 );
 
-/// Groups with members, a manager, grants, limits and budgets, and invitations in every state,
-/// so that each screen of the console has something to show.
-async fn seed_groups_and_invitations(
-    tx: &mut Tx,
-    admin_id: &str,
-    rng: &mut StdRng,
-) -> anyhow::Result<()> {
+const DEMO_GROUPS: [DemoGroup; 3] = [
+    (
+        "Interns",
+        "Summer interns: small models, tight limits",
+        &["gpt-4o-mini", "echo"],
+        [Some(30), Some(50_000), Some(10_000), Some(2)],
+        (Some(2.0), Some(30.0)),
+        8,
+    ),
+    (
+        "Data science",
+        "Model evaluation and analytics",
+        &["gpt-4o", "gpt-4.1", "gpt-4o-mini", "o3-mini"],
+        [Some(120), Some(400_000), Some(100_000), Some(8)],
+        (None, Some(150.0)),
+        6,
+    ),
+    (
+        "Support agents",
+        "Drafting replies to customers",
+        &["gpt-4o-mini"],
+        [Some(60), None, None, Some(4)],
+        (Some(5.0), Some(60.0)),
+        6,
+    ),
+];
+
+/// A demo group as made: its id, its models (indexes into `DEMO_MODELS`) and its members.
+struct SeededGroup {
+    id: String,
+    models: Vec<usize>,
+    members: Vec<String>,
+}
+
+/// The groups with their members (one a manager) and grants; their limits and budgets come
+/// after the history (`seed_group_policies`).
+async fn seed_groups(tx: &mut Tx) -> anyhow::Result<Vec<SeededGroup>> {
     let members: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM users WHERE role = 'member' AND status = 'active' ORDER BY id",
+        "SELECT id FROM users WHERE role = 'member' AND status = 'active' ORDER BY email",
     )
     .fetch_all(&mut **tx)
     .await?;
-    let groups: [DemoGroup; 3] = [
-        (
-            "Interns",
-            "Summer interns: small models, tight limits",
-            &["gpt-4o-mini", "echo"],
-            [Some(30), Some(50_000), Some(10_000), Some(2)],
-            (Some(2.0), Some(30.0)),
-            8,
-        ),
-        (
-            "Data science",
-            "Model evaluation and analytics",
-            &["gpt-4o", "gpt-4.1", "gpt-4o-mini", "o3-mini"],
-            [Some(120), Some(400_000), Some(100_000), Some(8)],
-            (None, Some(500.0)),
-            6,
-        ),
-        (
-            "Support agents",
-            "Drafting replies to customers",
-            &["gpt-4o-mini"],
-            [Some(60), None, None, Some(4)],
-            (Some(10.0), Some(150.0)),
-            6,
-        ),
-    ];
+    let mut seeded = Vec::new();
     let mut next = 0;
-    for (name, description, models, limits, (daily, monthly), count) in groups {
+    for (name, description, models, _, _, count) in DEMO_GROUPS {
         let group = crate::groups::insert(tx, name, description).await?;
-        for (i, user) in members.iter().skip(next).take(count).enumerate() {
+        let chosen: Vec<String> = members.iter().skip(next).take(count).cloned().collect();
+        for (i, user) in chosen.iter().enumerate() {
             let revision = next_revision(tx).await?;
             sqlx::query("INSERT INTO group_members (group_id, user_id, role, revision) VALUES ($1, $2, $3, $4)")
                 .bind(&group)
@@ -233,24 +270,45 @@ async fn seed_groups_and_invitations(
         }
         next += count;
         for model in models {
-            let revision = next_revision(tx).await?;
-            sqlx::query(
-                "INSERT INTO grants (subject_kind, subject_id, model_id, created_at, revision) \
-                 VALUES ('group', $1, $2, $3, $4)",
-            )
-            .bind(&group)
-            .bind(*model)
-            .bind(db::now())
-            .bind(revision)
-            .execute(&mut **tx)
-            .await?;
+            grant(tx, "group", &group, model).await?;
         }
+        seeded.push(SeededGroup {
+            id: group,
+            models: models
+                .iter()
+                .filter_map(|m| DEMO_MODELS.iter().position(|d| d.0 == *m))
+                .collect(),
+            members: chosen,
+        });
+    }
+    Ok(seeded)
+}
+
+async fn grant(tx: &mut Tx, kind: &str, subject: &str, model: &str) -> anyhow::Result<()> {
+    let revision = next_revision(tx).await?;
+    sqlx::query(
+        "INSERT INTO grants (subject_kind, subject_id, model_id, created_at, revision) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(kind)
+    .bind(subject)
+    .bind(model)
+    .bind(db::now())
+    .bind(revision)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The groups' rate limits and budgets.
+async fn seed_group_policies(tx: &mut Tx, groups: &[SeededGroup]) -> anyhow::Result<()> {
+    for (group, (_, _, _, limits, (daily, monthly), _)) in groups.iter().zip(DEMO_GROUPS) {
         let revision = next_revision(tx).await?;
         sqlx::query(
             "INSERT INTO limits (subject_kind, subject_id, requests_per_min, input_tokens_per_min, \
              output_tokens_per_min, max_concurrent, revision) VALUES ('group', $1, $2, $3, $4, $5, $6)",
         )
-        .bind(&group)
+        .bind(&group.id)
         .bind(limits[0])
         .bind(limits[1])
         .bind(limits[2])
@@ -263,15 +321,19 @@ async fn seed_groups_and_invitations(
             "INSERT INTO budgets (subject_kind, subject_id, daily_micros, weekly_micros, monthly_micros, \
              alert_thresholds, revision) VALUES ('group', $1, $2, NULL, $3, '[50,80,100]', $4)",
         )
-        .bind(&group)
+        .bind(&group.id)
         .bind(daily.map(crate::policy::micros))
         .bind(monthly.map(crate::policy::micros))
         .bind(revision)
         .execute(&mut **tx)
         .await?;
     }
+    Ok(())
+}
 
-    // Invitations: pending (one restricted to Google, one to a Microsoft tenant), expired, revoked.
+/// Invitations in every state: pending (one restricted to Google, one to a Microsoft tenant),
+/// expired, revoked.
+async fn seed_invitations(tx: &mut Tx, admin_id: &str, rng: &mut StdRng) -> anyhow::Result<()> {
     let now = Utc::now();
     let invitations = [
         (
@@ -366,71 +428,37 @@ async fn seed_groups_and_invitations(
     Ok(())
 }
 
-/// The demo catalog: id, display name, provider, USD per million input and output tokens, and
-/// a typical request's input and output tokens.
-const DEMO_MODELS: [(&str, &str, Provider, f64, f64, i64, i64); 5] = [
-    ("gpt-4o", "GPT-4o", Provider::Openai, 2.50, 10.00, 2400, 550),
+/// The demo catalog: id, display name, USD per million input and output tokens, and a typical
+/// request's input and output tokens. Every model is served by the built-in `echo` provider with
+/// the prices of the model it stands for, so that the demo gateway answers on any machine,
+/// offline, and costs what the real ones would.
+const DEMO_MODELS: [(&str, &str, f64, f64, i64, i64); 5] = [
+    ("gpt-4o", "GPT-4o (demo: echo)", 2.50, 10.00, 4000, 800),
     (
         "gpt-4o-mini",
-        "GPT-4o mini",
-        Provider::Openai,
+        "GPT-4o mini (demo: echo)",
         0.15,
         0.60,
-        1500,
-        400,
+        2500,
+        500,
     ),
-    (
-        "gpt-4.1",
-        "GPT-4.1",
-        Provider::Openai,
-        2.00,
-        8.00,
-        5200,
-        900,
-    ),
-    (
-        "o3-mini",
-        "o3-mini (reasoning)",
-        Provider::Openai,
-        1.10,
-        4.40,
-        1800,
-        2600,
-    ),
-    (
-        "echo",
-        "Echo (built-in test model)",
-        Provider::Echo,
-        0.0,
-        0.0,
-        300,
-        300,
-    ),
+    ("gpt-4.1", "GPT-4.1 (demo: echo)", 2.00, 8.00, 8000, 1200),
+    ("o3-mini", "o3-mini (demo: echo)", 1.10, 4.40, 4000, 2000),
+    ("echo", "Echo (built-in test model)", 0.0, 0.0, 300, 200),
 ];
 
 /// Days of usage history in the demo, today included.
 pub const DEMO_USAGE_DAYS: i64 = 90;
 
-/// Never called: the demo's OpenAI-provider models only need a well-formed upstream.
-const DEMO_UPSTREAM: &str = "http://127.0.0.1:9/v1";
-
-/// The model catalog and 90 days of daily usage, so that the charts have a shape: busier
-/// weekdays, quiet weekends, slowly growing adoption, a few heavy users and many light ones,
-/// each with a couple of favourite models spread over their workspaces.
-async fn seed_models_and_usage(
-    tx: &mut db::Tx,
-    admin_id: &str,
-    rng: &mut StdRng,
-) -> anyhow::Result<()> {
-    for (id, name, provider, input, output, _, _) in DEMO_MODELS {
-        let upstream = (provider == Provider::Openai).then(|| DEMO_UPSTREAM.to_owned());
+async fn seed_models(tx: &mut Tx, admin_id: &str) -> anyhow::Result<()> {
+    for (id, name, input, output, _, _) in DEMO_MODELS {
         models::insert(
             tx,
             &ModelCreate {
                 id: id.to_owned(),
                 display_name: name.to_owned(),
-                provider,
-                upstream_base_url: upstream,
+                provider: Provider::Echo,
+                upstream_base_url: None,
                 input_usd_per_mtok: input,
                 output_usd_per_mtok: output,
             },
@@ -439,9 +467,76 @@ async fn seed_models_and_usage(
         .await
         .map_err(|e| anyhow::anyhow!("seeding model {id}: {e}"))?;
     }
+    Ok(())
+}
 
-    let people: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT id, status, created_at FROM users ORDER BY id")
+/// One request of the demo's history.
+struct Planned {
+    at: DateTime<Utc>,
+    /// Index into the history's keys.
+    key: usize,
+    model: usize,
+    workspace: Option<String>,
+    input_tokens: i64,
+    output_tokens: i64,
+}
+
+struct History {
+    keys: Vec<Secret>,
+    requests: Vec<Planned>,
+}
+
+/// FNV-1a: a hash that is the same on every machine and Rust version.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// `requests` as a whole number: its integer part, and one more with the probability of its
+/// fraction, so that light users still show up now and then.
+fn whole(rng: &mut StdRng, requests: f64) -> i64 {
+    let floor = requests.floor();
+    floor as i64 + i64::from(rng.gen_bool((requests - floor).clamp(0.0, 1.0)))
+}
+
+/// An instant on local `day` in `tz`, mostly in working hours; on today, before `now`.
+fn time_on(rng: &mut StdRng, day: NaiveDate, tz: Tz, now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = periods::bounds(BudgetPeriod::Daily, now, tz).0;
+    let midnight = |d: NaiveDate| periods::bounds(BudgetPeriod::Daily, noon(d, tz), tz).0;
+    let (from, to) = (midnight(day), midnight(day + Duration::days(1)).min(now));
+    let span = (to - from).num_seconds().max(1);
+    let working = if today > from {
+        let hour = if rng.gen_bool(0.8) {
+            rng.gen_range(9..18)
+        } else {
+            rng.gen_range(7..23)
+        };
+        (hour * 3600 + rng.gen_range(0..3600)).min(span - 1)
+    } else {
+        rng.gen_range(0..span)
+    };
+    from + Duration::seconds(working)
+}
+
+/// Noon of local `day` in `tz`.
+fn noon(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let noon = day.and_hms_opt(12, 0, 0).expect("noon exists");
+    tz.from_local_datetime(&noon)
+        .earliest()
+        .map_or_else(|| noon.and_utc(), |t| t.with_timezone(&Utc))
+}
+
+/// Each user's key, grants and 90 days of requests: busier weekdays, quiet weekends, slowly
+/// growing adoption, a few heavy users and many light ones, each with a couple of favourite
+/// models (among their group's, for group members) spread over their workspaces.
+async fn plan_history(
+    tx: &mut Tx,
+    groups: &[SeededGroup],
+    suspended: &[String],
+) -> anyhow::Result<History> {
+    let people: Vec<(String, String, String, String)> =
+        sqlx::query_as("SELECT id, status, created_at, email FROM users ORDER BY email")
             .fetch_all(&mut **tx)
             .await?;
     let memberships: Vec<(String, String)> = sqlx::query_as(
@@ -453,16 +548,28 @@ async fn seed_models_and_usage(
     let now = Utc::now();
     let today = now.with_timezone(&tz).date_naive();
     let first_day = today - Duration::days(DEMO_USAGE_DAYS - 1);
-    // Today is still under way: it gets the share of the day that has passed, and a little even
-    // just after midnight so that the history always reaches today.
-    let today_share =
-        (f64::from(now.with_timezone(&tz).time().num_seconds_from_midnight()) / 86_400.0).max(0.1);
+    let corpus_len = corpus().len();
 
-    let mut rows = Vec::new();
-    for (user_id, status, created_at) in people {
-        let status = UserStatus::parse(&status);
-        if status == Some(UserStatus::Pending) {
+    let mut history = History {
+        keys: Vec::new(),
+        requests: Vec::new(),
+    };
+    for (user_id, status, created_at, email) in people {
+        if UserStatus::parse(&status) == Some(UserStatus::Pending) {
             continue;
+        }
+        // A generator per person, so that each one's habits are the same whatever the day
+        // and hour the demo is seeded at.
+        let rng = &mut StdRng::seed_from_u64(fnv1a(email.as_bytes()));
+        let (_, secret) = keys::insert(tx, &user_id, "laptop", &user_id).await?;
+        let key = history.keys.len();
+        history.keys.push(secret);
+        let group = groups.iter().find(|g| g.members.contains(&user_id));
+        let favourites = favourite_models(rng, group.map(|g| g.models.as_slice()));
+        if group.is_none() {
+            for &(model, _) in &favourites {
+                grant(tx, "user", &user_id, DEMO_MODELS[model].0).await?;
+            }
         }
         let workspaces: Vec<&str> = memberships
             .iter()
@@ -471,77 +578,167 @@ async fn seed_models_and_usage(
             .collect();
         // Requests on a busy weekday, and how often the user shows up at all.
         let (daily_requests, presence) = match rng.gen_range(0..100) {
-            0..=11 => (rng.gen_range(150.0..400.0), 0.95),
-            12..=59 => (rng.gen_range(30.0..120.0), 0.85),
-            _ => (rng.gen_range(2.0..25.0), 0.45),
+            0..=11 => (rng.gen_range(12.0..30.0), 0.95),
+            12..=59 => (rng.gen_range(2.5..9.0), 0.85),
+            _ => (rng.gen_range(0.3..2.0), 0.45),
         };
-        let favourites = favourite_models(rng);
+        // The admin who runs the gateway tries something every day, weekends included, so
+        // that no day of the history is empty whatever day it is seeded on.
+        let every_day = email == DEMO_ADMIN_EMAIL;
         let start = db::parse_timestamp(&created_at)
             .with_timezone(&tz)
             .date_naive()
             .max(first_day);
         // A suspended account stopped some weeks ago.
-        let end = match status {
-            Some(UserStatus::Suspended) => today - Duration::days(rng.gen_range(7..45)),
-            _ => today,
+        let end = if suspended.contains(&user_id) {
+            today - Duration::days(rng.gen_range(7..45))
+        } else {
+            today
         };
         let mut day = start;
         while day <= end {
             let weekend = day.weekday().number_from_monday() >= 6;
             let present = if weekend { presence * 0.2 } else { presence };
-            if rng.gen_bool(present) {
+            if rng.gen_bool(present) || every_day {
                 let age = (day - first_day).num_days() as f64 / DEMO_USAGE_DAYS as f64;
                 let mut expected = daily_requests * (0.7 + 0.4 * age) * rng.gen_range(0.55..1.45);
                 if weekend {
                     expected *= 0.3;
                 }
-                if day == today {
-                    expected *= today_share;
-                }
                 for &(model, share) in &favourites {
-                    let requests = (expected * share).round() as i64;
-                    if requests == 0 {
-                        continue;
+                    let (_, _, _, _, tokens_in, tokens_out) = DEMO_MODELS[model];
+                    for _ in 0..whole(rng, expected * share).max(i64::from(every_day)) {
+                        // Most work happens in the first workspace; the rest is spread out.
+                        let workspace = match workspaces.len() {
+                            0 => None,
+                            n if rng.gen_bool(0.75) || n == 1 => Some(workspaces[0]),
+                            n => Some(workspaces[rng.gen_range(1..n)]),
+                        };
+                        let input_tokens = (tokens_in * rng.gen_range(70..130) / 100)
+                            .min(corpus_len as i64 / 4 - 8);
+                        history.requests.push(Planned {
+                            at: time_on(rng, day, tz, now),
+                            key,
+                            model,
+                            workspace: workspace.map(str::to_owned),
+                            input_tokens,
+                            output_tokens: (tokens_out * rng.gen_range(70..130) / 100)
+                                .min(input_tokens),
+                        });
                     }
-                    let (_, _, _, price_in, price_out, tokens_in, tokens_out) = DEMO_MODELS[model];
-                    let input = requests * tokens_in * rng.gen_range(70..130) / 100;
-                    let output = requests * tokens_out * rng.gen_range(70..130) / 100;
-                    // Most work happens in the first workspace; the rest is spread out.
-                    let workspace = match workspaces.len() {
-                        0 => "",
-                        n if rng.gen_bool(0.75) || n == 1 => workspaces[0],
-                        n => workspaces[rng.gen_range(1..n)],
-                    };
-                    rows.push(usage::DailyRow {
-                        day,
-                        user_id: user_id.clone(),
-                        model_id: DEMO_MODELS[model].0.to_owned(),
-                        workspace_id: workspace.to_owned(),
-                        requests,
-                        input_tokens: input,
-                        output_tokens: output,
-                        cost_micros: usage::cost_micros(input, output, price_in, price_out),
-                    });
                 }
             }
             day += Duration::days(1);
         }
     }
-    usage::add_daily(tx, &rows).await?;
+    // Time order, as the gateway would have seen them; ties in a fixed order.
+    history
+        .requests
+        .sort_by(|a, b| a.at.cmp(&b.at).then(a.key.cmp(&b.key)));
+    Ok(history)
+}
+
+/// Plain words to make prompts of any length from.
+fn corpus() -> &'static str {
+    static CORPUS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CORPUS.get_or_init(|| {
+        const WORDS: [&str; 16] = [
+            "summarise",
+            "the",
+            "quarterly",
+            "report",
+            "and",
+            "list",
+            "customer",
+            "questions",
+            "about",
+            "invoices",
+            "shipping",
+            "delays",
+            "with",
+            "a",
+            "short",
+            "reply",
+        ];
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut text = String::with_capacity(48_000);
+        while text.len() < 44_000 {
+            text.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
+            text.push(' ');
+        }
+        text
+    })
+}
+
+/// Sends the history through the data plane, a day at a time.
+async fn replay_history(db: &Db, history: History) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let corpus = corpus();
+    let mut tx = db.begin_write().await?;
+    let (mut answered, mut refused) = (0usize, 0usize);
+    {
+        let mut replay = Replay::new(db, &mut tx);
+        let mut day = None;
+        for (i, r) in history.requests.iter().enumerate() {
+            if day != Some(r.at.date_naive()) {
+                replay.flush().await?;
+                day = Some(r.at.date_naive());
+            }
+            // The message text makes the estimate the demo wants: four bytes a token, less
+            // what a message costs besides its text.
+            let bytes = usize::try_from((r.input_tokens - 7).max(1) * 4).unwrap_or(4);
+            let offset = (i * 977) % (corpus.len() - bytes);
+            let body = json!({
+                "model": DEMO_MODELS[r.model].0,
+                "messages": [{ "role": "user", "content": &corpus[offset..offset + bytes] }],
+                "max_tokens": r.output_tokens,
+            });
+            match replay
+                .chat(
+                    history.keys[r.key].expose(),
+                    body,
+                    r.workspace.as_deref(),
+                    r.at,
+                )
+                .await
+            {
+                Ok(_) => answered += 1,
+                Err(e) => {
+                    refused += 1;
+                    tracing::debug!(code = e.code, "demo request refused");
+                }
+            }
+        }
+        replay.flush().await?;
+    }
+    tx.commit().await?;
+    tracing::info!(
+        answered,
+        refused,
+        took_ms = started.elapsed().as_millis() as u64,
+        "demo history replayed through the data plane"
+    );
     Ok(())
 }
 
-/// One to three models (indexes into `DEMO_MODELS`) and the share of requests each gets.
-fn favourite_models(rng: &mut StdRng) -> Vec<(usize, f64)> {
+/// One to three models (indexes into `DEMO_MODELS`, among `allowed` when given) and the share
+/// of requests each gets.
+fn favourite_models(rng: &mut StdRng, allowed: Option<&[usize]>) -> Vec<(usize, f64)> {
     // Weights of the paid models by popularity; echo is what the platform team tests with.
     const POPULARITY: [u32; 5] = [30, 40, 15, 12, 3];
-    let count = rng.gen_range(1..=3);
+    let weight = |m: usize| match allowed {
+        Some(models) if !models.contains(&m) => 0,
+        _ => POPULARITY[m],
+    };
+    let available = (0..POPULARITY.len()).filter(|m| weight(*m) > 0).count();
+    let count = rng.gen_range(1..=3).min(available);
+    let total: u32 = (0..POPULARITY.len()).map(weight).sum();
     let mut picked: Vec<usize> = Vec::new();
     while picked.len() < count {
-        let mut roll = rng.gen_range(0..POPULARITY.iter().sum::<u32>());
+        let mut roll = rng.gen_range(0..total);
         let mut model = 0;
-        while roll >= POPULARITY[model] {
-            roll -= POPULARITY[model];
+        while roll >= weight(model) {
+            roll -= weight(model);
             model += 1;
         }
         if !picked.contains(&model) {

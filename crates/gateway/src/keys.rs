@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use gatehouse_api::{ApiKey, ApiKeyCreate, ApiKeyCreated, SyncChange, SyncKind};
+use gatehouse_api::{ApiKey, ApiKeyCreate, ApiKeyCreated, Secret, SyncChange, SyncKind};
 use serde_json::json;
 use sqlx::FromRow;
 
@@ -144,37 +144,7 @@ pub async fn create(
     let name = validate::text("name", &input.name, 1, 100)?;
     let mut tx = state.db.begin_write().await?;
     crate::users::ensure_exists(&mut tx, &id).await?;
-    let (secret, hash) = new_secret(KEY_PREFIX);
-    let key_id = crate::new_id("key");
-    let revision = next_revision(&mut tx).await?;
-    let prefix: String = secret.expose().chars().take(SHOWN).collect();
-    sqlx::query(
-        "INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, created_at, revision) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&key_id)
-    .bind(&id)
-    .bind(&name)
-    .bind(&prefix)
-    .bind(hash)
-    .bind(db::now())
-    .bind(revision)
-    .execute(&mut *tx)
-    .await?;
-    let row: KeyRow = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
-        .bind(&key_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let key = row.into_api();
-    audit::record(
-        &mut tx,
-        Some(&caller.user_id),
-        "key.created",
-        "api_key",
-        &key_id,
-        json!({ "after": key }),
-    )
-    .await?;
+    let (key, secret) = insert(&mut tx, &id, &name, &caller.user_id).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -183,6 +153,48 @@ pub async fn create(
             secret: secret.expose().to_owned(),
         }),
     ))
+}
+
+/// Creates an API key named `name` for the existing user `user_id`, with its audit entry by
+/// `actor`, in `tx`; returns it and its secret, the only time the secret exists in clear.
+pub async fn insert(
+    tx: &mut Tx,
+    user_id: &str,
+    name: &str,
+    actor: &str,
+) -> Result<(ApiKey, Secret), sqlx::Error> {
+    let (secret, hash) = new_secret(KEY_PREFIX);
+    let key_id = crate::new_id("key");
+    let revision = next_revision(tx).await?;
+    let prefix: String = secret.expose().chars().take(SHOWN).collect();
+    sqlx::query(
+        "INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, created_at, revision) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&key_id)
+    .bind(user_id)
+    .bind(name)
+    .bind(&prefix)
+    .bind(hash)
+    .bind(db::now())
+    .bind(revision)
+    .execute(&mut **tx)
+    .await?;
+    let row: KeyRow = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
+        .bind(&key_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let key = row.into_api();
+    audit::record(
+        tx,
+        Some(actor),
+        "key.created",
+        "api_key",
+        &key_id,
+        json!({ "after": key }),
+    )
+    .await?;
+    Ok((key, secret))
 }
 
 /// Revoke an API key at once

@@ -10,6 +10,7 @@ pub mod auth;
 #[cfg(feature = "bench-seed")]
 pub mod bench_seed;
 mod cursor;
+pub mod dataplane;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub sign_in_throttle: Arc<throttle::SignInThrottle>,
     /// The identity providers invitees restricted to one sign in with.
     pub oidc: Arc<oidc::OidcConfig>,
+    /// `/v1`: this node's enforcement caches and metering writer.
+    pub data_plane: Arc<dataplane::DataPlane>,
 }
 
 impl AppState {
@@ -216,6 +219,9 @@ async fn not_found() -> error::ApiError {
 pub fn router(state: AppState) -> Router {
     let (router, doc) = api_router().split_for_parts();
     let doc = std::sync::Arc::new(doc);
+    let data_plane = dataplane::router()
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(trace::span))
+        .with_state(state.clone());
     router
         .route(
             "/openapi.json",
@@ -233,6 +239,7 @@ pub fn router(state: AppState) -> Router {
                 ..Problem::new(ErrorCode::NotFound, "This path does not take that method.")
             })
         })
+        .merge(data_plane)
 }
 
 /// Creates the organisation and its first admin; returns the admin's token.
@@ -340,7 +347,8 @@ impl RunningGateway {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, finishes requests in flight and waits for the server task.
+    /// Stops accepting, finishes requests in flight, waits for the server task and writes the
+    /// usage still waiting to be metered.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -348,6 +356,7 @@ impl RunningGateway {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        self.state.data_plane.flush().await;
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gatehouse_api::Secret;
+use gatehouse_gateway::dataplane::{DataPlaneOptions, UpstreamKeys};
 use gatehouse_gateway::oidc::{self, OidcConfig, ProviderConfig};
 use gatehouse_gateway::{Db, GatewayOptions, RunningGateway, demo};
 
@@ -55,9 +56,57 @@ enum Command {
         /// listen address.
         #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
         public_url: Option<String>,
+        // Boxed: the variant would otherwise dwarf `Init`.
         #[command(flatten)]
-        oidc: OidcArgs,
+        oidc: Box<OidcArgs>,
+        #[command(flatten)]
+        data_plane: DataPlaneArgs,
     },
+}
+
+/// The upstreams of `/v1`. A model of the `openai` provider is called at its catalog base URL
+/// with the key configured here for that URL (or a URL it is under); with none, without a key.
+/// Prefer the environment: flags show in the process list.
+#[derive(clap::Args)]
+struct DataPlaneArgs {
+    /// `BASE_URL=KEY`, e.g. `https://api.openai.com/v1=sk-…`; repeat for several upstreams.
+    #[arg(
+        long = "upstream-key",
+        value_name = "BASE_URL=KEY",
+        hide_env_values = true
+    )]
+    upstream_keys: Vec<String>,
+    /// The same as `--upstream-key`, several separated by spaces or commas.
+    #[arg(
+        long,
+        env = "GATEHOUSE_UPSTREAM_KEYS",
+        hide_env_values = true,
+        hide = true
+    )]
+    upstream_keys_env: Option<String>,
+    /// Seconds after which a concurrency slot held by a node that stopped (crashed) frees up.
+    #[arg(long, env = "GATEHOUSE_LEASE_TTL_SECS", default_value_t = 30)]
+    lease_ttl_secs: u64,
+}
+
+impl DataPlaneArgs {
+    fn into_options(self) -> anyhow::Result<DataPlaneOptions> {
+        let mut keys = match &self.upstream_keys_env {
+            Some(text) => UpstreamKeys::parse(text).map_err(anyhow::Error::msg)?,
+            None => UpstreamKeys::default(),
+        };
+        for entry in &self.upstream_keys {
+            keys.add(entry).map_err(anyhow::Error::msg)?;
+        }
+        if self.lease_ttl_secs == 0 {
+            anyhow::bail!("--lease-ttl-secs must be at least 1");
+        }
+        tracing::info!(upstreams = ?keys.bases(), "upstream keys configured");
+        Ok(DataPlaneOptions {
+            upstream_keys: keys,
+            lease_ttl: std::time::Duration::from_secs(self.lease_ttl_secs),
+        })
+    }
 }
 
 /// Sign-in with Google or Microsoft for invitations restricted to one. A provider is on when it
@@ -164,8 +213,10 @@ async fn main() -> anyhow::Result<()> {
             mail_from,
             public_url,
             oidc,
+            data_plane,
         } => {
             let oidc = oidc.into_config()?;
+            let data_plane = data_plane.into_options()?;
             let db = open(db).await?;
             if with_demo {
                 let token = demo::open(&db, "gateway --demo").await?;
@@ -184,6 +235,7 @@ async fn main() -> anyhow::Result<()> {
                 mail_from: Some(mail_from),
                 public_url,
                 oidc,
+                data_plane,
             };
             let gateway = RunningGateway::spawn_with(db, listener, options)?;
             tracing::info!(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use gatehouse_api::Secret;
 
+use crate::dataplane::{DataPlane, DataPlaneOptions};
 use crate::mail::{MailConfig, Mailer};
 use crate::oidc::OidcConfig;
 use crate::{AppState, Db};
@@ -22,6 +23,8 @@ pub struct GatewayOptions {
     pub public_url: Option<String>,
     /// The identity providers invitees restricted to one sign in with; none by default.
     pub oidc: OidcConfig,
+    /// Upstream keys and lease expiry of `/v1`.
+    pub data_plane: DataPlaneOptions,
 }
 
 impl GatewayOptions {
@@ -43,8 +46,10 @@ impl GatewayOptions {
                 format!("http://{addr}")
             }
         };
+        let data_plane = Arc::new(DataPlane::new(db.clone(), mailer.clone(), self.data_plane));
         Ok(AppState {
             db,
+            data_plane,
             mailer,
             public_url: Arc::from(public_url),
             sign_in_throttle: Arc::default(),

@@ -36,3 +36,69 @@ impl SqlText {
         self
     }
 }
+
+/// Parameters past which [`Statements`] starts another call: SQLite takes at most 32,766 in one.
+const PARAMS_PER_CALL: usize = 20_000;
+
+/// Statements to run one after another (in a transaction the caller holds, or that they begin
+/// and commit themselves). On SQLite they go to the connection's worker as one text, in one call
+/// instead of one each (its `$n` are numbered across the statements of a text); PostgreSQL
+/// prepares one statement at a time, so there they go one by one.
+pub struct Statements {
+    joined: bool,
+    list: Vec<SqlText>,
+}
+
+impl Statements {
+    pub fn new(backend: crate::db::Backend) -> Self {
+        Self {
+            joined: backend == crate::db::Backend::Sqlite,
+            list: Vec::new(),
+        }
+    }
+
+    /// The backend of the connection `conn` (a transaction derefs to one).
+    pub fn for_connection(conn: &sqlx::AnyConnection) -> Self {
+        Self::new(if conn.backend_name() == "PostgreSQL" {
+            crate::db::Backend::Postgres
+        } else {
+            crate::db::Backend::Sqlite
+        })
+    }
+
+    /// The text to write the next statement into.
+    pub fn next(&mut self) -> &mut SqlText {
+        let start_new = match self.list.last_mut() {
+            Some(last) if self.joined && last.count < PARAMS_PER_CALL => {
+                last.push("; ");
+                false
+            }
+            _ => true,
+        };
+        if start_new {
+            self.list.push(SqlText::default());
+        }
+        self.list.last_mut().expect("just made sure there is one")
+    }
+
+    /// Runs the statements; returns the rows of the last call.
+    pub async fn fetch_last(
+        mut self,
+        conn: &mut sqlx::AnyConnection,
+    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+        let Some(last) = self.list.pop() else {
+            return Ok(Vec::new());
+        };
+        for q in self.list {
+            sqlx::query_with(&q.sql, q.args).execute(&mut *conn).await?;
+        }
+        sqlx::query_with(&last.sql, last.args).fetch_all(conn).await
+    }
+
+    pub async fn execute(self, conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+        for q in self.list {
+            sqlx::query_with(&q.sql, q.args).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}

@@ -82,6 +82,14 @@ impl TestGateway {
         &self.gateway.state.db
     }
 
+    /// The URL of this gateway's database, for another node (a pool or a process of its own).
+    pub fn database_url(&self) -> String {
+        match &self._storage {
+            Storage::Dir(dir) => format!("sqlite://{}", dir.path().join("gateway.db").display()),
+            Storage::Postgres { base, name } => database_url(base, name),
+        }
+    }
+
     /// An organisation with one admin; returns the admin's token.
     pub async fn init(&self, seat_limit: i64) -> Secret {
         gatehouse_gateway::init(self.db(), "Acme", "root@acme.example", seat_limit)

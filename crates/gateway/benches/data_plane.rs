@@ -1,0 +1,383 @@
+//! `make bench`: what the data plane adds to a request, measured against calling the upstream
+//! directly in the same run, with every check on (key, grant, rate limits and concurrency of the
+//! user and a group, their budgets, metering), on SQLite. The upstream is a stub on 127.0.0.1
+//! (`tests/support/upstream_stub.rs`); the gateway is served in this process; the load comes from
+//! other processes:
+//!
+//! - `proxy_added_p50_us`, `proxy_added_p99_us`: a fixed rate of 1,000 requests a second, open
+//!   loop (each request leaves at its appointed time whatever the earlier ones are doing, and its
+//!   latency counts from that time, as wrk2 does), sent by this bench's own binary started again
+//!   as a load generator. Debian's wrk has no fixed-rate mode, and oha would be a few hundred
+//!   crates to build for one flag; the generator is fifty lines on what the gateway already
+//!   builds with. Rounds alternate direct and through the gateway, so both see the same machine;
+//!   each figure is the gateway's percentile minus the direct one.
+//! - `proxy_max_rps`: Debian's wrk, closed loop, as many requests as the machine serves through
+//!   the gateway; none may be refused.
+//!
+//! Targets: added p50 ≤ 200 µs, p99 ≤ 1 ms. Progress and the raw percentiles go to stderr.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use gatehouse_api::{ApiKeyCreated, Secret};
+use gatehouse_gateway::{Db, RunningGateway};
+use serde_json::{Value, json};
+
+#[path = "../tests/support/upstream_stub.rs"]
+mod upstream_stub;
+
+const RATE: f64 = 1000.0;
+const ROUNDS: usize = 3;
+const ROUND_SECS: f64 = 4.0;
+const WARMUP_SECS: f64 = 1.0;
+const MAX_RPS_SECS: u32 = 10;
+/// Connections wrk keeps busy.
+const WRK_CONNECTIONS: u32 = 32;
+
+fn body() -> Value {
+    json!({
+        "model": "bench",
+        "messages": [
+            { "role": "system", "content": "You are a concise assistant." },
+            { "role": "user", "content": "Say hello to the benchmark in one short sentence." }
+        ],
+        "max_tokens": 32,
+    })
+}
+
+fn report(name: &str, value: f64, unit: &str) {
+    println!("BENCH {name} {value:.0} {unit}");
+}
+
+/// The sample at `pct` percent of the sorted samples (nearest rank).
+fn percentile(sorted: &[u64], pct: f64) -> u64 {
+    let rank = ((pct / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn main() -> anyhow::Result<()> {
+    if std::env::var_os("GATEHOUSE_LOADGEN").is_some() {
+        return load_generator();
+    }
+    // The stub on a thread and runtime of its own, the gateway on two workers.
+    let (stub_addr, stub_state) = {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let stub = upstream_stub::UpstreamStub::start().await;
+                stub.state
+                    .record
+                    .store(false, std::sync::atomic::Ordering::SeqCst);
+                tx.send((stub.addr, stub.state.clone())).unwrap();
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv()?
+    };
+    let _keep = stub_state;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(run(stub_addr))
+}
+
+async fn run(stub: std::net::SocketAddr) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = Db::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("bench.db").display()
+    ))
+    .await?;
+    let admin = gatehouse_gateway::init(&db, "Bench", "bench@bench.example", 10).await?;
+    let gateway = RunningGateway::start_on_loopback(db.clone()).await?;
+    let key = enforcement_on(&gateway.url(), &admin, &format!("http://{stub}/v1")).await?;
+    eprintln!("gateway on {}, upstream stub on {stub}", gateway.url());
+
+    let direct_url = format!("http://{stub}/v1/chat/completions");
+    let gateway_url = format!("{}/v1/chat/completions", gateway.url());
+    // A first pass through the gateway: warm caches, connections and SQLite's pages.
+    fixed_rate(&gateway_url, Some(&key), 2.0, 0.0)?;
+    let (mut direct, mut through) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let d = fixed_rate(&direct_url, None, ROUND_SECS, WARMUP_SECS)?;
+        let g = fixed_rate(&gateway_url, Some(&key), ROUND_SECS, WARMUP_SECS)?;
+        eprintln!(
+            "round {}: direct p50 {} µs p99 {} µs; gateway p50 {} µs p99 {} µs",
+            round + 1,
+            percentile(&d, 50.0),
+            percentile(&d, 99.0),
+            percentile(&g, 50.0),
+            percentile(&g, 99.0)
+        );
+        direct.extend(d);
+        through.extend(g);
+    }
+    direct.sort_unstable();
+    through.sort_unstable();
+    let (d50, d99) = (percentile(&direct, 50.0), percentile(&direct, 99.0));
+    let (g50, g99) = (percentile(&through, 50.0), percentile(&through, 99.0));
+    eprintln!(
+        "{} samples each at {RATE} req/s: direct p50 {d50} µs p99 {d99} µs; gateway p50 {g50} µs p99 {g99} µs",
+        direct.len()
+    );
+    report("proxy_added_p50_us", g50 as f64 - d50 as f64, "us");
+    report("proxy_added_p99_us", g99 as f64 - d99 as f64, "us");
+
+    let rps = max_rps(&gateway_url, &key)?;
+    report("proxy_max_rps", rps, "req/s");
+
+    gateway.state.data_plane.flush().await;
+    let (events, refused): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status NOT IN (200, 499) THEN 1 ELSE 0 END), 0) AS BIGINT) FROM usage_events",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    // wrk stops with requests in flight: those are metered as 499 (the client went away).
+    eprintln!("metered {events} requests, {refused} of them refused");
+    if refused > 0 {
+        bail!("the gateway refused {refused} requests: the figures would not be of served ones");
+    }
+    gateway.stop().await;
+    Ok(())
+}
+
+/// A model on the stub, a user in a group, both with rate limits, concurrency and budgets set
+/// (high enough never to refuse, so that every check runs and passes); returns the user's key.
+async fn enforcement_on(base: &str, admin: &Secret, upstream: &str) -> anyhow::Result<String> {
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: Value| {
+        http.request(method, format!("{base}{path}"))
+            .bearer_auth(admin.expose())
+            .json(&body)
+            .send()
+    };
+    let ok = |r: reqwest::Response| async move {
+        let status = r.status();
+        let body: Value = r.json().await.unwrap_or_default();
+        if !status.is_success() {
+            bail!("setting up: {status}: {body}");
+        }
+        Ok(body)
+    };
+    use reqwest::Method;
+    ok(call(
+        Method::POST,
+        "/admin/v1/models",
+        json!({ "id": "bench", "display_name": "Bench", "provider": "openai",
+                "upstream_base_url": upstream, "input_usd_per_mtok": 2.5, "output_usd_per_mtok": 10.0 }),
+    )
+    .await?)
+    .await?;
+    let user = ok(call(
+        Method::POST,
+        "/admin/v1/users",
+        json!({ "email": "load@bench.example", "first_name": "Load", "last_name": "Test",
+                "role": "member", "password": "a long enough password" }),
+    )
+    .await?)
+    .await?;
+    let user = user["id"].as_str().context("user id")?.to_owned();
+    let group =
+        ok(call(Method::POST, "/admin/v1/groups", json!({ "name": "Load" })).await?).await?;
+    let group = group["id"].as_str().context("group id")?.to_owned();
+    ok(call(
+        Method::PUT,
+        &format!("/admin/v1/groups/{group}/members/{user}"),
+        json!({ "role": "member" }),
+    )
+    .await?)
+    .await?;
+    ok(call(
+        Method::PUT,
+        &format!("/admin/v1/groups/{group}/grants/bench"),
+        json!({}),
+    )
+    .await?)
+    .await?;
+    let limits = json!({ "requests_per_min": 10_000_000, "input_tokens_per_min": 1_000_000_000,
+                         "output_tokens_per_min": 1_000_000_000, "max_concurrent": 10_000 });
+    let budget = json!({ "daily_usd": 1e6, "weekly_usd": 1e7, "monthly_usd": 1e8 });
+    for subject in [format!("users/{user}"), format!("groups/{group}")] {
+        ok(call(
+            Method::PUT,
+            &format!("/admin/v1/{subject}/limits"),
+            limits.clone(),
+        )
+        .await?)
+        .await?;
+        ok(call(
+            Method::PUT,
+            &format!("/admin/v1/{subject}/budget"),
+            budget.clone(),
+        )
+        .await?)
+        .await?;
+    }
+    let created: ApiKeyCreated = serde_json::from_value(
+        ok(call(
+            Method::POST,
+            &format!("/admin/v1/users/{user}/keys"),
+            json!({ "name": "bench" }),
+        )
+        .await?)
+        .await?,
+    )?;
+    Ok(created.secret)
+}
+
+/// Runs the load generator against `url` for `secs` after `warmup` seconds; returns the
+/// latencies in microseconds, sorted.
+fn fixed_rate(url: &str, key: Option<&str>, secs: f64, warmup: f64) -> anyhow::Result<Vec<u64>> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command
+        .env("GATEHOUSE_LOADGEN", "1")
+        .env("LOADGEN_URL", url)
+        .env("LOADGEN_RATE", RATE.to_string())
+        .env("LOADGEN_SECS", secs.to_string())
+        .env("LOADGEN_WARMUP_SECS", warmup.to_string())
+        .env_remove("LOADGEN_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(key) = key {
+        command.env("LOADGEN_KEY", key);
+    }
+    let out = command.output()?;
+    if !out.status.success() {
+        bail!("the load generator failed: {}", out.status);
+    }
+    let text = String::from_utf8(out.stdout)?;
+    let mut samples: Vec<u64> = text
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    if samples.is_empty() {
+        bail!("the load generator measured nothing");
+    }
+    samples.sort_unstable();
+    Ok(samples)
+}
+
+fn env_f64(name: &str) -> anyhow::Result<f64> {
+    std::env::var(name)
+        .with_context(|| format!("{name} is not set"))?
+        .parse()
+        .with_context(|| format!("{name} is not a number"))
+}
+
+/// The second process: sends requests at `LOADGEN_RATE` a second, each at its appointed time
+/// on a runtime of its own, and prints the latency of each measured one (µs, from its appointed
+/// time to the end of its body) on stdout. Any request that fails fails the run.
+fn load_generator() -> anyhow::Result<()> {
+    let url = std::env::var("LOADGEN_URL")?;
+    let key = std::env::var("LOADGEN_KEY").ok();
+    let rate = env_f64("LOADGEN_RATE")?;
+    let secs = env_f64("LOADGEN_SECS")?;
+    let warmup = env_f64("LOADGEN_WARMUP_SECS")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .tcp_nodelay(true)
+        .build()?;
+    let body = serde_json::to_vec(&body())?;
+    let (tx, rx) = std::sync::mpsc::channel::<Result<Option<u64>, String>>();
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let skip = (warmup * rate) as usize;
+    let total = skip + (secs * rate) as usize;
+    let start = Instant::now() + Duration::from_millis(20);
+    for i in 0..total {
+        let due = start + period * u32::try_from(i)?;
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        let mut request = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(key) = &key {
+            request = request.bearer_auth(key);
+        }
+        let tx = tx.clone();
+        rt.spawn(async move {
+            let answered = async {
+                let response = request.send().await.map_err(|e| e.to_string())?;
+                let status = response.status();
+                response.bytes().await.map_err(|e| e.to_string())?;
+                if status != 200 {
+                    return Err(format!("HTTP {status}"));
+                }
+                Ok(())
+            }
+            .await;
+            let took = due.elapsed().as_micros() as u64;
+            let _ = tx.send(answered.map(|()| (i >= skip).then_some(took)));
+        });
+    }
+    drop(tx);
+    let mut out = String::new();
+    for answered in rx {
+        match answered {
+            Ok(Some(us)) => {
+                out.push_str(&us.to_string());
+                out.push('\n');
+            }
+            Ok(None) => {}
+            Err(e) => bail!("a request failed: {e}"),
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// wrk against the gateway for `MAX_RPS_SECS`; its requests per second. The key reaches wrk
+/// through its environment, not the script file.
+fn max_rps(url: &str, key: &str) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let script = dir.path().join("chat.lua");
+    let body = serde_json::to_string(&body())?;
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = [[{body}]]\n\
+             wrk.headers[\"Content-Type\"] = \"application/json\"\n\
+             wrk.headers[\"Authorization\"] = \"Bearer \" .. os.getenv(\"GATEHOUSE_BENCH_KEY\")\n"
+        ),
+    )?;
+    let run = |secs: u32| -> anyhow::Result<String> {
+        let out = Command::new("wrk")
+            .args([
+                "-t2",
+                &format!("-c{WRK_CONNECTIONS}"),
+                &format!("-d{secs}s"),
+                "-s",
+            ])
+            .arg(&script)
+            .arg(url)
+            .env("GATEHOUSE_BENCH_KEY", key)
+            .output()
+            .context("running wrk (scripts/install-deps.sh bench installs it)")?;
+        if !out.status.success() {
+            bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    run(2)?;
+    let text = run(MAX_RPS_SECS)?;
+    eprintln!("{}", text.trim_end());
+    if text.contains("Non-2xx") || text.contains("Socket errors") {
+        bail!("wrk saw failed requests");
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .context("no Requests/sec in wrk's output")
+}

@@ -1,0 +1,660 @@
+//! Metering: what each finished request writes, and the node's writer that writes it.
+//!
+//! A finished request is handed to the writer and the response goes out at once; the writer
+//! takes everything handed to it since its last commit and writes it in one transaction (the
+//! usage events, `usage_daily` and the spend counters, the output tokens in the rate windows,
+//! the end of the request's concurrency leases, when its key and user were last used), then
+//! checks the budget alert thresholds. Under load the batches grow, so the database sees one
+//! write transaction per batch rather than per request.
+//!
+//! A budget must count every request this node has finished, even those its writer has not yet
+//! written. On PostgreSQL, which several nodes share, an admission with a budget first waits
+//! until they are committed ([`Ledger::caught_up`]), so that a client that sends its next
+//! request after the previous answer always has the previous one counted where every node sees
+//! it: a request is in flight, as far as budgets go, from its admission until its usage is
+//! committed, and a caller has at most one in flight at a time. On SQLite, one node, the node
+//! itself knows everything: an admission adds what its finished requests cost and are not yet
+//! written ([`Ledger::pending_cost`]) to what it reads.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use gatehouse_api::{Alert, SubjectKind};
+use tokio::sync::watch;
+
+use super::admission::minute_of;
+use crate::alerts::{self, NewAlert};
+use crate::db::{self, Backend, Db, Tx};
+use crate::mail::Mailer;
+use crate::spend::{self, Caps};
+use crate::sql::Statements;
+use crate::usage::{self, Revisions, UsageEvent};
+
+/// A request that has ended, as metering writes it.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub event: UsageEvent,
+    /// When it ended: its output tokens count in that minute's windows.
+    pub ended_at: DateTime<Utc>,
+    /// The org's time zone when it was admitted, which decides its day.
+    pub tz: Tz,
+    /// Its id, when it holds concurrency leases to release.
+    pub leases: Option<String>,
+    /// The keys of the rate windows that count its output tokens.
+    pub windows: Vec<String>,
+    /// The user and groups with a budget, whose alert thresholds it may cross.
+    pub capped: Vec<Capped>,
+}
+
+/// A user or group with a budget, as a request found it.
+#[derive(Debug, Clone)]
+pub struct Capped {
+    pub kind: SubjectKind,
+    pub id: String,
+    /// `user:<id>` or `group:<id>`.
+    pub key: String,
+    pub caps: Caps,
+    /// What it had spent in each period when the request was admitted.
+    pub spent_before: [i64; 3],
+}
+
+/// An alert already raised (here or by another node) in this period: `(subject, period index,
+/// period start, threshold)`.
+pub type RaisedKey = (String, usize, DateTime<Utc>, u32);
+
+/// What the writer remembers between batches so that it does not write what it wrote already.
+#[derive(Debug, Default)]
+pub struct Memory {
+    /// When each key's and user's last use was last written.
+    touched: HashMap<String, DateTime<Utc>>,
+    /// Alerts raised (here or by another node).
+    pub raised: HashSet<RaisedKey>,
+}
+
+/// How stale `last_used_at` and `last_active_at` may get, as for admin tokens (`auth::touch`).
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
+/// A bound on [`Memory`], which starts over past it.
+const MEMORY_LIMIT: usize = 100_000;
+/// Rows per multi-row statement (see `usage::ROWS_PER_STATEMENT`).
+const ROWS_PER_STATEMENT: usize = 25;
+
+/// Writes `batch` in `tx`. Once `tx` commits, pass what this returns to [`Memory::remember_touched`].
+pub async fn write(
+    tx: &mut Tx,
+    batch: &[Finished],
+    memory: &Memory,
+) -> Result<Vec<(String, DateTime<Utc>)>, sqlx::Error> {
+    let mut statements = Statements::for_connection(tx);
+    let touched = push_write(&mut statements, batch, memory);
+    statements.execute(tx).await?;
+    Ok(touched)
+}
+
+/// The statements that write `batch`; see [`write`].
+pub fn push_write(
+    statements: &mut Statements,
+    batch: &[Finished],
+    memory: &Memory,
+) -> Vec<(String, DateTime<Utc>)> {
+    let mut touched = Vec::new();
+    let Some(last) = batch.last() else {
+        return touched;
+    };
+    let events: Vec<UsageEvent> = batch.iter().map(|f| f.event.clone()).collect();
+    usage::push_record_many(statements, &events, last.tz);
+
+    let leases: Vec<&String> = batch.iter().filter_map(|f| f.leases.as_ref()).collect();
+    for chunk in leases.chunks(ROWS_PER_STATEMENT * 2) {
+        let q = statements.next();
+        q.push("DELETE FROM concurrency_leases WHERE request_id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.bind((*id).clone());
+        }
+        q.push(")");
+    }
+
+    let mut keys: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+    let mut users: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+    for f in batch {
+        if let Some(key) = &f.event.key_id {
+            let t = keys.entry(key.as_str()).or_insert(f.event.at);
+            *t = (*t).max(f.event.at);
+        }
+        let t = users.entry(f.event.user_id.as_str()).or_insert(f.event.at);
+        *t = (*t).max(f.event.at);
+    }
+    for (table, seen) in [("api_keys", keys), ("users", users)] {
+        let due: Vec<(&str, DateTime<Utc>)> = seen
+            .into_iter()
+            .filter(|(id, at)| {
+                let tag = format!("{table}:{id}");
+                let due = memory
+                    .touched
+                    .get(&tag)
+                    .is_none_or(|before| *at >= *before + TOUCH_EVERY);
+                if due {
+                    touched.push((tag, *at));
+                }
+                due
+            })
+            .collect();
+        push_touch(statements, table, &due);
+    }
+
+    // Output tokens per window, in key order (the order admissions lock them in), last: on
+    // PostgreSQL these rows stay locked to the commit, and admissions wait for them.
+    let mut windows: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for f in batch {
+        for w in &f.windows {
+            let e = windows.entry(w.as_str()).or_default();
+            e.0 = e.0.max(minute_of(f.ended_at));
+            e.1 += f.event.output_tokens;
+        }
+    }
+    for (subject, (minute, output)) in windows {
+        let q = statements.next();
+        q.push(
+            "UPDATE rate_windows SET \
+             requests = CASE WHEN rate_windows.minute < v.column2 THEN 0 ELSE rate_windows.requests END, \
+             input_tokens = CASE WHEN rate_windows.minute < v.column2 THEN 0 \
+             ELSE rate_windows.input_tokens END, \
+             output_tokens = (CASE WHEN rate_windows.minute < v.column2 THEN 0 \
+             ELSE rate_windows.output_tokens END) + v.column3, \
+             minute = CASE WHEN rate_windows.minute < v.column2 THEN v.column2 \
+             ELSE rate_windows.minute END \
+             FROM (VALUES (",
+        );
+        q.bind(subject.to_owned()).push(", ");
+        q.bind(minute).push(", ");
+        q.bind(output)
+            .push(")) AS v WHERE rate_windows.subject = v.column1");
+    }
+    touched
+}
+
+/// Sets `last_used_at` (keys) or `last_active_at` (users) of each row of `table` in `due` to its
+/// time, unless it is already later, each changed row taking a revision so that the console's
+/// sync sees it.
+fn push_touch(statements: &mut Statements, table: &str, due: &[(&str, DateTime<Utc>)]) {
+    if due.is_empty() {
+        return;
+    }
+    let column = if table == "users" {
+        "last_active_at"
+    } else {
+        "last_used_at"
+    };
+    let mut revisions = Revisions::take(statements, due.len() as i64);
+    for chunk in due.chunks(ROWS_PER_STATEMENT) {
+        let q = statements.next();
+        q.push(&format!(
+            "UPDATE {table} SET {column} = v.column2, revision = v.column3 FROM (VALUES "
+        ));
+        for (i, (id, at)) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" });
+            q.bind(id.to_string()).push(", ");
+            q.bind(db::timestamp(*at)).push(", ");
+            revisions.push_next(q);
+            q.push(")");
+        }
+        q.push(&format!(
+            ") AS v WHERE {table}.id = v.column1 AND ({table}.{column} IS NULL OR {table}.{column} < v.column2)"
+        ));
+    }
+}
+
+/// The alert thresholds the subjects of `batch` have reached that `memory` does not know to be
+/// raised already, read in `conn`. A subject is read only when what it had spent when its last
+/// request was admitted, plus what the batch adds, reaches a threshold not known raised: in the
+/// usual case a batch reads nothing.
+pub async fn due_alerts(
+    conn: &mut sqlx::AnyConnection,
+    batch: &[Finished],
+    raised: &HashSet<RaisedKey>,
+) -> Result<Vec<NewAlert>, sqlx::Error> {
+    // Per subject: its caps, the latest request's time, zone and spend, and the batch's cost.
+    struct Seen<'b> {
+        kind: SubjectKind,
+        caps: &'b Caps,
+        at: DateTime<Utc>,
+        tz: Tz,
+        spent: [i64; 3],
+        added: i64,
+    }
+    let mut seen: BTreeMap<(&str, &str), Seen<'_>> = BTreeMap::new();
+    for f in batch {
+        for c in &f.capped {
+            let e = seen
+                .entry((c.kind.as_str(), c.id.as_str()))
+                .or_insert(Seen {
+                    kind: c.kind,
+                    caps: &c.caps,
+                    at: f.event.at,
+                    tz: f.tz,
+                    spent: c.spent_before,
+                    added: 0,
+                });
+            if f.event.at >= e.at {
+                (e.at, e.spent) = (f.event.at, c.spent_before);
+            }
+            e.added += f.event.cost_micros;
+        }
+    }
+    let mut due = Vec::new();
+    for ((_, id), s) in seen {
+        let projected = s.spent.map(|spent| spent + s.added);
+        let maybe = spend::reached(s.kind, id, s.caps, projected, s.at, s.tz)
+            .iter()
+            .any(|a| !raised.contains(&raised_key(a)));
+        if !maybe {
+            continue;
+        }
+        let spent = spend::period_spend(conn, s.kind, id, s.at, s.tz).await?;
+        due.extend(
+            spend::reached(s.kind, id, s.caps, spent, s.at, s.tz)
+                .into_iter()
+                .filter(|a| !raised.contains(&raised_key(a))),
+        );
+    }
+    Ok(due)
+}
+
+fn raised_key(a: &NewAlert) -> RaisedKey {
+    (
+        format!("{}:{}", a.subject_kind.as_str(), a.subject_id),
+        a.period as usize,
+        a.period_start,
+        a.threshold,
+    )
+}
+
+/// Raises `due` in `tx` (each once, whichever node gets there first); returns those this call
+/// raised, to mail once committed. Once `tx` commits, pass `due` to [`Memory::remember_raised`].
+pub async fn raise(tx: &mut Tx, due: &[NewAlert]) -> Result<Vec<Alert>, sqlx::Error> {
+    let mut raised = Vec::new();
+    for alert in due {
+        if let Some(a) = alerts::raise(tx, alert).await? {
+            raised.push(a);
+        }
+    }
+    Ok(raised)
+}
+
+impl Memory {
+    /// Remembers the uses [`write`] wrote, once committed.
+    pub fn remember_touched(&mut self, touched: Vec<(String, DateTime<Utc>)>) {
+        if self.touched.len() > MEMORY_LIMIT {
+            self.touched.clear();
+        }
+        self.touched.extend(touched);
+    }
+
+    /// Remembers alerts [`raise`] raised (or found raised), once committed.
+    pub fn remember_raised(&mut self, due: &[NewAlert]) {
+        if self.raised.len() > MEMORY_LIMIT {
+            self.raised.clear();
+        }
+        self.raised.extend(due.iter().map(raised_key));
+    }
+}
+
+/// What the node's admissions and its writer share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Finished requests not yet written.
+    queue: Mutex<VecDeque<Finished>>,
+    /// Written requests whose budgets' alert thresholds the writer has yet to check, how many
+    /// were ever handed over to check, and how many it has checked.
+    to_check: Mutex<Vec<Finished>>,
+    to_check_total: AtomicU64,
+    checked: watch::Sender<u64>,
+    memory: Mutex<Memory>,
+    /// Requests handed over, and how many of them are committed (or given up on).
+    submitted: AtomicU64,
+    committed: watch::Sender<u64>,
+    /// Something to do: a request handed over, or written requests to check.
+    wake: tokio::sync::Notify,
+    /// Asks the writer to write now rather than gather a bigger batch.
+    hurry: tokio::sync::Notify,
+    /// Requests of this node holding concurrency leases, which the writer renews.
+    leases_held: AtomicI64,
+    /// The ledger is gone: write what is left and stop.
+    closed: std::sync::atomic::AtomicBool,
+    /// What the requests handed over and not yet written cost, per user and group with a
+    /// budget (`user:<id>`, `group:<id>`).
+    pending_cost: Mutex<HashMap<String, i64>>,
+}
+
+/// Everything the writer needs.
+#[derive(Debug, Clone)]
+pub struct WriterContext {
+    pub db: Db,
+    /// On SQLite, the node's write gate (see `DataPlane`).
+    pub gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    pub mailer: Mailer,
+    pub node: String,
+    pub lease_ttl: Duration,
+}
+
+/// The node's metering: a queue of finished requests, and the task that writes them (started
+/// on first use).
+#[derive(Debug)]
+pub struct Ledger {
+    start: Mutex<Option<WriterContext>>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+    }
+}
+
+/// Attempts at a batch before its usage is given up (and logged).
+const ATTEMPTS: u32 = 4;
+/// Most requests per batch: a bound on one transaction's size.
+const MAX_BATCH: usize = 500;
+/// How long the writer gathers finished requests before it writes them, unless asked to hurry.
+const GATHER: Duration = Duration::from_millis(5);
+
+impl Ledger {
+    pub fn new(context: WriterContext) -> Self {
+        Self {
+            start: Mutex::new(Some(context)),
+            shared: Arc::default(),
+        }
+    }
+
+    fn ensure_started(&self) {
+        let Some(context) = self.start.lock().expect("ledger lock").take() else {
+            return;
+        };
+        tokio::spawn(run(context, self.shared.clone()));
+    }
+
+    /// Counts a request that took concurrency leases, so that the writer renews them.
+    pub fn leases_taken(&self) {
+        self.ensure_started();
+        self.shared.leases_held.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Hands a finished request over to be written.
+    pub fn submit(&self, finished: Finished) {
+        self.ensure_started();
+        if finished.event.cost_micros > 0 && !finished.capped.is_empty() {
+            let mut pending = self.shared.pending_cost.lock().expect("ledger lock");
+            for c in &finished.capped {
+                *pending.entry(c.key.clone()).or_default() += finished.event.cost_micros;
+            }
+        }
+        self.shared
+            .queue
+            .lock()
+            .expect("ledger lock")
+            .push_back(finished);
+        self.shared.submitted.fetch_add(1, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+    }
+
+    /// What the requests handed over and not yet written cost the user or group `key`.
+    pub fn pending_cost(&self, key: &str) -> i64 {
+        let pending = self.shared.pending_cost.lock().expect("ledger lock");
+        pending.get(key).copied().unwrap_or(0)
+    }
+
+    /// Waits until every request handed over before this call is committed, asking the writer
+    /// to write at once.
+    pub async fn caught_up(&self) {
+        let target = self.shared.submitted.load(Ordering::SeqCst);
+        let mut committed = self.shared.committed.subscribe();
+        if *committed.borrow() < target {
+            self.shared.hurry.notify_one();
+        }
+        let _ = committed.wait_for(|c| *c >= target).await;
+    }
+
+    /// Waits until everything handed over so far is written, and its budgets' alerts raised.
+    pub async fn flush(&self) {
+        if self.start.lock().expect("ledger lock").is_some() {
+            return;
+        }
+        self.caught_up().await;
+        let target = self.shared.to_check_total.load(Ordering::SeqCst);
+        let mut checked = self.shared.checked.subscribe();
+        let _ = checked.wait_for(|c| *c >= target).await;
+    }
+}
+
+/// Takes `batch`, written (or given up on), out of the pending costs.
+fn forget_cost(shared: &Shared, batch: &[Finished]) {
+    let mut pending = shared.pending_cost.lock().expect("ledger lock");
+    for f in batch.iter().filter(|f| f.event.cost_micros > 0) {
+        for c in &f.capped {
+            if let Some(cost) = pending.get_mut(&c.key) {
+                *cost -= f.event.cost_micros;
+                if *cost <= 0 {
+                    pending.remove(&c.key);
+                }
+            }
+        }
+    }
+}
+
+/// What one attempt at writing a batch came to.
+async fn write_batch(
+    context: &WriterContext,
+    batch: &[Finished],
+    memory: &Memory,
+) -> Result<Vec<(String, DateTime<Utc>)>, sqlx::Error> {
+    if context.db.backend == Backend::Postgres {
+        let mut tx = context.db.begin_write().await?;
+        let touched = write(&mut tx, batch, memory).await?;
+        tx.commit().await?;
+        return Ok(touched);
+    }
+    // SQLite: the whole transaction in one call to the connection's worker.
+    let mut statements = Statements::new(Backend::Sqlite);
+    statements.next().push("BEGIN IMMEDIATE");
+    let touched = push_write(&mut statements, batch, memory);
+    statements.next().push("COMMIT");
+    let mut conn = context.db.pool.acquire().await?;
+    execute_or_roll_back(&mut conn, statements).await?;
+    Ok(touched)
+}
+
+/// Runs `statements`, which begin and commit a transaction themselves; on an error, rolls back
+/// whatever part ran, so that the connection does not go back to the pool inside it.
+pub async fn execute_or_roll_back(
+    conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+    statements: Statements,
+) -> Result<(), sqlx::Error> {
+    let done = statements.execute(conn).await;
+    if done.is_err() && sqlx::query("ROLLBACK").execute(&mut **conn).await.is_err() {
+        // No transaction was open: nothing to undo.
+    }
+    done
+}
+
+/// [`execute_or_roll_back`] that returns the rows of the last call (the statements whose rows
+/// matter go last).
+pub async fn fetch_or_roll_back(
+    conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+    statements: Statements,
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    let done = statements.fetch_last(conn).await;
+    if done.is_err() && sqlx::query("ROLLBACK").execute(&mut **conn).await.is_err() {
+        // No transaction was open: nothing to undo.
+    }
+    done
+}
+
+async fn run(context: WriterContext, shared: Arc<Shared>) {
+    let mut renew = tokio::time::interval((context.lease_ttl / 3).max(Duration::from_millis(100)));
+    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
+    loop {
+        let idle = shared.queue.lock().expect("ledger lock").is_empty()
+            && shared.to_check.lock().expect("ledger lock").is_empty();
+        if idle {
+            if shared.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::select! {
+                _ = shared.wake.notified() => {}
+                _ = shared.hurry.notified() => {}
+                _ = renew.tick() => {
+                    ticks += 1;
+                    if let Err(e) = renew_leases(&context, &shared, ticks).await {
+                        tracing::warn!(error = %e, "could not renew concurrency leases");
+                    }
+                    continue;
+                }
+            }
+            // Gather for a moment: nobody waits for the writer unless they say so, and one
+            // transaction for several requests costs the database, and this node's other
+            // writers, far less than one each.
+            let gathering = shared.queue.lock().expect("ledger lock").len() < MAX_BATCH
+                && !shared.closed.load(Ordering::SeqCst);
+            if gathering {
+                tokio::select! {
+                    _ = tokio::time::sleep(GATHER) => {}
+                    _ = shared.hurry.notified() => {}
+                }
+            }
+        }
+        // Admissions on SQLite write the queue too: it may be empty by now.
+        if !shared.queue.lock().expect("ledger lock").is_empty() {
+            let _turn = match &context.gate {
+                Some(g) => Some(g.lock().await),
+                None => None,
+            };
+            let batch: Vec<Finished> = {
+                let mut queue = shared.queue.lock().expect("ledger lock");
+                let n = queue.len().min(MAX_BATCH);
+                queue.drain(..n).collect()
+            };
+            if !batch.is_empty() {
+                commit_batch(&context, &shared, batch).await;
+            }
+        }
+        let check = std::mem::take(&mut *shared.to_check.lock().expect("ledger lock"));
+        if !check.is_empty() {
+            if let Err(e) = alert_batch(&context, &shared, &check).await {
+                tracing::warn!(error = %e, "budget alert check failed");
+            }
+            shared.checked.send_modify(|c| *c += check.len() as u64);
+        }
+    }
+}
+
+/// Writes `batch` (the write turn held), retrying a few times before its usage is given up.
+async fn commit_batch(context: &WriterContext, shared: &Shared, batch: Vec<Finished>) {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let memory = std::mem::take(&mut *shared.memory.lock().expect("ledger lock"));
+        let written = write_batch(context, &batch, &memory).await;
+        *shared.memory.lock().expect("ledger lock") = memory;
+        match written {
+            Ok(touched) => {
+                shared
+                    .memory
+                    .lock()
+                    .expect("ledger lock")
+                    .remember_touched(touched);
+                break;
+            }
+            Err(e) if attempt < ATTEMPTS => {
+                tracing::warn!(error = %e, attempt, "metering batch failed; retrying");
+                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, requests = batch.len(), "metering batch lost");
+                break;
+            }
+        }
+    }
+    let released = batch.iter().filter(|f| f.leases.is_some()).count() as i64;
+    shared.leases_held.fetch_sub(released, Ordering::Relaxed);
+    forget_cost(shared, &batch);
+    let n = batch.len() as u64;
+    let capped: Vec<Finished> = batch.into_iter().filter(|f| !f.capped.is_empty()).collect();
+    shared
+        .to_check_total
+        .fetch_add(capped.len() as u64, Ordering::SeqCst);
+    shared.to_check.lock().expect("ledger lock").extend(capped);
+    shared.committed.send_modify(|c| *c += n);
+}
+
+async fn alert_batch(
+    context: &WriterContext,
+    shared: &Shared,
+    batch: &[Finished],
+) -> Result<(), sqlx::Error> {
+    let due = {
+        let raised = shared.memory.lock().expect("ledger lock").raised.clone();
+        let mut conn = context.db.pool.acquire().await?;
+        due_alerts(&mut conn, batch, &raised).await?
+    };
+    if due.is_empty() {
+        return Ok(());
+    }
+    let raised = {
+        let _turn = match &context.gate {
+            Some(g) => Some(g.lock().await),
+            None => None,
+        };
+        let mut tx = context.db.begin_write().await?;
+        let raised = raise(&mut tx, &due).await?;
+        tx.commit().await?;
+        raised
+    };
+    shared
+        .memory
+        .lock()
+        .expect("ledger lock")
+        .remember_raised(&due);
+    spend::mail_admins_with(&context.db.pool, &context.mailer, &raised).await
+}
+
+/// Pushes back the expiry of this node's leases while it holds any, and now and then deletes
+/// leases that expired (those of a node that died).
+async fn renew_leases(
+    context: &WriterContext,
+    shared: &Shared,
+    ticks: u64,
+) -> Result<(), sqlx::Error> {
+    let now = Utc::now().timestamp_millis();
+    let ttl = i64::try_from(context.lease_ttl.as_millis()).unwrap_or(i64::MAX);
+    let holding = shared.leases_held.load(Ordering::Relaxed) > 0;
+    let sweep = ticks.is_multiple_of(30);
+    if !holding && !sweep {
+        return Ok(());
+    }
+    let _gate = match &context.gate {
+        Some(g) => Some(g.lock().await),
+        None => None,
+    };
+    if holding {
+        sqlx::query("UPDATE concurrency_leases SET expires_at = $1 WHERE node = $2")
+            .bind(now.saturating_add(ttl))
+            .bind(&context.node)
+            .execute(&context.db.pool)
+            .await?;
+    }
+    if sweep {
+        sqlx::query("DELETE FROM concurrency_leases WHERE expires_at < $1")
+            .bind(now)
+            .execute(&context.db.pool)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,265 @@
+//! Who a request is from and what applies to them, cached per API key: the key, its user's
+//! status, groups and workspaces, the models granted to them and the limits and budget of the
+//! user and of each group. Building it takes a handful of queries; the cache makes a request cost
+//! one read of `policy_epoch`, which triggers on every table this depends on bump in the same
+//! transaction as the change, read in the same statement as the request's spend counters. When it
+//! moved, the whole cache is dropped, so a revoked key, a suspended user or a new limit applies
+//! from the next request on, on every node.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use gatehouse_api::{Limits, Provider, SubjectKind, UserStatus};
+
+use crate::db::Db;
+use crate::models::{MODEL_COLUMNS, ModelRow};
+use crate::policy::{budget_of, limits_of};
+use crate::spend::Caps;
+
+/// A user or one of their groups, with what it sets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subject {
+    pub kind: SubjectKind,
+    pub id: String,
+    /// `user:<id>` or `group:<id>`: the key of its rate window and leases.
+    pub key: String,
+    /// How a refusal names it: `your` or `group <name>`.
+    pub label: String,
+    pub limits: Limits,
+    pub caps: Caps,
+}
+
+impl Subject {
+    /// Whether requests must pass through its rate window: any limit set. A concurrency limit
+    /// needs the window too, as its row is what serialises the count of leases across nodes.
+    pub fn has_limits(&self) -> bool {
+        let l = &self.limits;
+        l.requests_per_min.is_some()
+            || l.input_tokens_per_min.is_some()
+            || l.output_tokens_per_min.is_some()
+            || l.max_concurrent.is_some()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub key_id: String,
+    pub user_id: String,
+    pub revoked: bool,
+    pub status: Option<UserStatus>,
+    /// `(id, slug)` of each workspace the user belongs to.
+    pub workspaces: Vec<(String, String)>,
+    pub grants: HashSet<String>,
+    /// The user first, then each group in id order.
+    pub subjects: Vec<Subject>,
+}
+
+impl Principal {
+    pub fn has_caps(&self) -> bool {
+        self.subjects.iter().any(|s| !s.caps.is_empty())
+    }
+}
+
+/// A model of the catalog as the data plane routes it.
+#[derive(Debug, Clone)]
+pub struct ModelEntry {
+    pub id: String,
+    pub provider: Provider,
+    pub upstream_base_url: Option<String>,
+    pub input_usd_per_mtok: f64,
+    pub output_usd_per_mtok: f64,
+    pub created: DateTime<Utc>,
+}
+
+/// What a node knows as of one value of `policy_epoch`.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub epoch: i64,
+    pub tz: Tz,
+    pub models: HashMap<String, Arc<ModelEntry>>,
+    principals: RwLock<HashMap<String, Arc<Principal>>>,
+}
+
+/// Past this many keys the cache starts over: a bound on memory, not an eviction policy.
+const MAX_PRINCIPALS: usize = 50_000;
+
+#[derive(Debug, Default)]
+pub struct PrincipalCache {
+    current: RwLock<Option<Arc<Snapshot>>>,
+    rebuild: tokio::sync::Mutex<()>,
+}
+
+pub enum Lookup {
+    Found(Arc<Principal>),
+    /// The key belonged to an account that was deleted.
+    Deleted,
+    Unknown,
+}
+
+impl PrincipalCache {
+    /// The snapshot in use, built first if there is none. The caller checks it against
+    /// `policy_epoch` (read with what the request reads anyway) and [`refresh`]es it.
+    pub async fn current(&self, db: &Db) -> Result<Arc<Snapshot>, sqlx::Error> {
+        if let Some(s) = self.current.read().expect("cache lock").clone() {
+            return Ok(s);
+        }
+        let epoch = read_epoch(db).await?;
+        self.refresh(db, epoch).await
+    }
+
+    /// A snapshot as of `epoch` or later, built unless another request just did.
+    pub async fn refresh(&self, db: &Db, epoch: i64) -> Result<Arc<Snapshot>, sqlx::Error> {
+        let _one = self.rebuild.lock().await;
+        if let Some(s) = self
+            .current
+            .read()
+            .expect("cache lock")
+            .clone()
+            .filter(|s| s.epoch >= epoch)
+        {
+            return Ok(s);
+        }
+        let fresh = Arc::new(load_snapshot(db, epoch).await?);
+        *self.current.write().expect("cache lock") = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// The principal of the key whose hash is `hash`, from `snapshot` or loaded into it.
+    pub async fn principal(
+        &self,
+        db: &Db,
+        snapshot: &Snapshot,
+        hash: &str,
+    ) -> Result<Lookup, sqlx::Error> {
+        if let Some(p) = snapshot.principals.read().expect("cache lock").get(hash) {
+            return Ok(Lookup::Found(p.clone()));
+        }
+        let Some(principal) = load_principal(db, hash).await? else {
+            let retired: Option<String> =
+                sqlx::query_scalar("SELECT user_id FROM retired_api_keys WHERE secret_hash = $1")
+                    .bind(hash)
+                    .fetch_optional(&db.pool)
+                    .await?;
+            return Ok(if retired.is_some() {
+                Lookup::Deleted
+            } else {
+                Lookup::Unknown
+            });
+        };
+        let principal = Arc::new(principal);
+        let mut map = snapshot.principals.write().expect("cache lock");
+        if map.len() >= MAX_PRINCIPALS {
+            map.clear();
+        }
+        map.insert(hash.to_owned(), principal.clone());
+        Ok(Lookup::Found(principal))
+    }
+}
+
+pub async fn read_epoch(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT value FROM policy_epoch WHERE id = 1")
+        .fetch_one(&db.pool)
+        .await
+}
+
+async fn load_snapshot(db: &Db, epoch: i64) -> Result<Snapshot, sqlx::Error> {
+    let mut tx = db.begin_read().await?;
+    let tz = crate::usage::org_time_zone(&mut tx).await?;
+    let rows: Vec<ModelRow> = sqlx::query_as(&format!("SELECT {MODEL_COLUMNS} FROM models"))
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let models = rows
+        .into_iter()
+        .map(|r| {
+            let m = r.into_api();
+            (
+                m.id.clone(),
+                Arc::new(ModelEntry {
+                    id: m.id,
+                    provider: m.provider,
+                    upstream_base_url: m.upstream_base_url,
+                    input_usd_per_mtok: m.input_usd_per_mtok,
+                    output_usd_per_mtok: m.output_usd_per_mtok,
+                    created: m.created_at,
+                }),
+            )
+        })
+        .collect();
+    Ok(Snapshot {
+        epoch,
+        tz,
+        models,
+        principals: RwLock::default(),
+    })
+}
+
+type KeyRow = (String, String, Option<String>, String);
+
+/// Reads everything about one key in one snapshot of the database.
+async fn load_principal(db: &Db, hash: &str) -> Result<Option<Principal>, sqlx::Error> {
+    let mut tx = db.begin_read().await?;
+    let row: Option<KeyRow> = sqlx::query_as(
+        "SELECT k.id, k.user_id, k.revoked_at, u.status FROM api_keys k \
+         JOIN users u ON u.id = k.user_id WHERE k.secret_hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((key_id, user_id, revoked_at, status)) = row else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let groups: Vec<(String, String)> = sqlx::query_as(
+        "SELECT gm.group_id, g.name FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+         WHERE gm.user_id = $1 ORDER BY gm.group_id",
+    )
+    .bind(&user_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let workspaces: Vec<(String, String)> = sqlx::query_as(
+        "SELECT w.id, w.slug FROM memberships m JOIN workspaces w ON w.id = m.workspace_id \
+         WHERE m.user_id = $1 ORDER BY w.id",
+    )
+    .bind(&user_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let grants: Vec<String> = sqlx::query_scalar(
+        "SELECT model_id FROM grants WHERE (subject_kind = 'user' AND subject_id = $1) \
+         OR (subject_kind = 'group' AND subject_id IN \
+         (SELECT group_id FROM group_members WHERE user_id = $1))",
+    )
+    .bind(&user_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut subjects = Vec::with_capacity(groups.len() + 1);
+    let who = std::iter::once((SubjectKind::User, user_id.clone(), "your".to_owned())).chain(
+        groups
+            .into_iter()
+            .map(|(g, name)| (SubjectKind::Group, g, format!("group {name:?}'s"))),
+    );
+    for (kind, id, label) in who {
+        let (limits, _) = limits_of(&mut *tx, kind, &id).await?;
+        let (budget, _) = budget_of(&mut *tx, kind, &id).await?;
+        subjects.push(Subject {
+            key: format!("{}:{id}", kind.as_str()),
+            label,
+            kind,
+            id,
+            limits,
+            caps: Caps::of(&budget),
+        });
+    }
+    tx.commit().await?;
+    Ok(Some(Principal {
+        key_id,
+        user_id,
+        revoked: revoked_at.is_some(),
+        status: UserStatus::parse(&status),
+        workspaces,
+        grants: grants.into_iter().collect(),
+        subjects,
+    }))
+}
