@@ -26,5 +26,7 @@ export default defineConfig({
     environment: "happy-dom",
     setupFiles: ["src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
+    // Above the 5 s a single wait may take (src/test/setup.ts).
+    testTimeout: 20000,
   },
 });

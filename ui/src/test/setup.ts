@@ -1,5 +1,9 @@
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
+
+// The test files run in parallel on shared machines: a screen's first render (a lazy chunk, its
+// first queries) can take longer than the default second while the other files run beside it.
+configure({ asyncUtilTimeout: 5000 });
 
 afterEach(() => {
   cleanup();
