@@ -12,6 +12,7 @@
 //!   (`policy::micros`), whose NULL and numbers bind alike.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -38,6 +39,41 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// SQLite's WAL checkpoints, stopped when the last handle goes.
+    _checkpoints: Option<Arc<Checkpoints>>,
+}
+
+/// How often a SQLite database's WAL is copied back into the file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// The task that checkpoints a SQLite database's WAL. SQLite would otherwise checkpoint inside
+/// the commit that fills the WAL, fsync included, and that commit holds the write lock while
+/// the data plane's admissions wait for it: a passive checkpoint on a timer takes no write lock.
+#[derive(Debug)]
+struct Checkpoints(tokio::task::JoinHandle<()>);
+
+impl Checkpoints {
+    fn start(pool: AnyPool) -> Arc<Self> {
+        Arc::new(Self(tokio::spawn(async move {
+            let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        })))
+    }
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 pub type Tx = Transaction<'static, sqlx::Any>;
@@ -76,6 +112,8 @@ impl Db {
                                 "PRAGMA busy_timeout = 10000",
                                 "PRAGMA synchronous = NORMAL",
                                 "PRAGMA foreign_keys = ON",
+                                // `Checkpoints` does it instead.
+                                "PRAGMA wal_autocheckpoint = 0",
                             ] {
                                 sqlx::Executor::execute(&mut *conn, pragma).await?;
                             }
@@ -93,7 +131,12 @@ impl Db {
                     .await?
             }
         };
-        let db = Self { pool, backend };
+        let checkpoints = (backend == Backend::Sqlite).then(|| Checkpoints::start(pool.clone()));
+        let db = Self {
+            pool,
+            backend,
+            _checkpoints: checkpoints,
+        };
         match backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&db.pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&db.pool).await?,
