@@ -473,16 +473,16 @@ impl Console {
         })
     }
 
-    /// Deletes the open profile's cache and fills a new one with a full sync. It needs the
+    /// Empties the open profile's cache and fills it anew with a full sync. It needs the
     /// gateway: offline (or signed out) it refuses, since a cleared cache would leave nothing
     /// to read until the gateway is back.
     pub async fn clear_cache(&self) -> CoreResult<CacheInfo> {
         {
-            // Not while a sync writes to the cache being replaced.
+            // Not while a sync writes to the cache being emptied.
             let _one_at_a_time = self.sync_lock.lock().await;
-            let mut inner = self.inner.write().await;
+            let inner = self.inner.write().await;
             let offline = inner.offline;
-            let session = inner.session.as_mut().ok_or(CoreError::NoProfile)?;
+            let session = inner.session.as_ref().ok_or(CoreError::NoProfile)?;
             let client = session.client.as_ref().ok_or(CoreError::SignedOut)?;
             if offline {
                 self.wake.notify_one();
@@ -490,11 +490,7 @@ impl Console {
                     url: client.base_url().trim_end_matches('/').to_owned(),
                 });
             }
-            let path = self.cache_path(&session.profile.id);
-            let seal = session.cache.seal().clone();
-            session.cache.close().await;
-            remove_cache_files(&path)?;
-            session.cache = Cache::open(&path, seal).await?;
+            session.cache.clear().await?;
         }
         self.publish().await;
         self.sync_now().await?;

@@ -92,6 +92,39 @@ impl Cache {
         self.pool.close().await;
     }
 
+    /// Empties every table in one transaction, so that the next sync fills the cache anew from
+    /// revision 0, and gives the space back. The seal (the profile's cache key) stays. In place rather than by removing the files: the
+    /// pool's connections and the app's other holders of the cache stay valid.
+    pub async fn clear(&self) -> CoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("PRAGMA defer_foreign_keys = ON")
+            .execute(&mut *tx)
+            .await?;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite%' AND name <> '_sqlx_migrations'",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        // Twice: deleting from one table fires triggers that write into another (usage days
+        // marked stale), which may already have been emptied.
+        for _ in 0..2 {
+            for table in &tables {
+                sqlx::query(&format!("DELETE FROM \"{table}\""))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        // The one row of `sync_state`, as the first migration made it: nothing synced yet.
+        sqlx::query("INSERT INTO sync_state (id, since, synced_at) VALUES (1, 0, NULL)")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        sqlx::query("VACUUM").execute(&self.pool).await?;
+        self.users_version.fetch_add(1, AtomicOrdering::AcqRel);
+        Ok(())
+    }
+
     /// Builds the users index now, in the background, so that the first search does not wait
     /// for it: on opening a profile, and after a sync changed users.
     pub fn warm_user_index(&self) {
