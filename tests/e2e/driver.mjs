@@ -67,25 +67,48 @@ export async function launchApp({ home = mkdtempSync(path.join(os.tmpdir(), 'gat
   };
   // The keyring daemon keeps its files in the XDG_DATA_HOME it started with; the app's folders
   // are the fresh ones above.
-  const port = await freePort();
-  const nativePort = await freePort();
-  const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  await waitForPort(port, 20_000);
-  const browser = await remote({
-    hostname: '127.0.0.1',
-    port,
-    logLevel: 'warn',
-    connectionRetryCount: 5,
-    capabilities: {
-      browserName: 'wry',
-      // WebKitWebDriver speaks classic WebDriver only; without this WebdriverIO asks for BiDi.
-      'wdio:enforceWebDriverClassic': true,
-      'tauri:options': { application: appPath() },
-    },
-  });
+
+  // A session that fails to start is begun again from nothing: WebdriverIO's own retry would
+  // launch a second app while the first still runs, and the single instance hands that launch
+  // over to the first and quits, leaving the new session waiting for a window that never comes.
+  let driver;
+  let browser;
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const nativePort = await freePort();
+    driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    try {
+      await waitForPort(port, 20_000);
+      browser = await remote({
+        hostname: '127.0.0.1',
+        port,
+        logLevel: 'warn',
+        connectionRetryCount: 0,
+        capabilities: {
+          browserName: 'wry',
+          // WebKitWebDriver speaks classic WebDriver only; without this WebdriverIO asks for BiDi.
+          'wdio:enforceWebDriverClassic': true,
+          'tauri:options': { application: appPath() },
+        },
+      });
+      break;
+    } catch (e) {
+      const processes = processTree(driver.pid);
+      for (const pid of processes.reverse()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      }
+      await waitUntilGone(processes, 15_000);
+      if (attempt === 3) throw e;
+      console.error(`# the WebDriver session did not start (${e.message}); starting again`);
+    }
+  }
   mkdirSync(screenshotDir, { recursive: true });
   // The app is a single instance: a launch while the last one is still exiting would hand over
   // to it and quit. Stopping waits until the app and its WebKit processes are gone.
@@ -96,12 +119,17 @@ export async function launchApp({ home = mkdtempSync(path.join(os.tmpdir(), 'gat
     } finally {
       driver.kill();
     }
-    const deadline = Date.now() + 15_000;
-    while (processes.some(running) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntilGone(processes, 15_000);
   };
   return { browser, stop, home, driverPid: driver.pid };
+}
+
+/** Waits until none of `processes` runs, for at most `ms`. */
+async function waitUntilGone(processes, ms) {
+  const deadline = Date.now() + ms;
+  while (processes.some(running) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Whether `pid` runs: it exists and is not a zombie waiting for its parent. */
