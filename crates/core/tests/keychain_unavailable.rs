@@ -11,7 +11,6 @@ use gatehouse_api::Secret;
 use gatehouse_core::credentials::Keychain;
 use gatehouse_core::ipc::{ProfileInput, SignIn};
 use gatehouse_core::{AppDirs, Console};
-use gatehouse_gateway::{Db, RunningGateway, demo};
 
 const CHILD: &str = "GATEHOUSE_NO_KEYCHAIN_CHILD";
 const TEST: &str = "signing_in_without_a_keychain_says_how_to_fix_it_and_writes_no_file";
@@ -36,11 +35,9 @@ async fn signing_in_without_a_keychain_says_how_to_fix_it_and_writes_no_file() {
     }
 
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("gw.db").display()))
+    let (gateway, token) = gatehouse_core::embedded::start(&dir.path().join("gw.db"))
         .await
         .unwrap();
-    let token = demo::seed(&db).await.unwrap();
-    let gateway = RunningGateway::start_on_loopback(db).await.unwrap();
     let dirs = AppDirs {
         config: dir.path().join("config"),
         data: dir.path().join("data"),

@@ -15,7 +15,7 @@ use gatehouse_core::ipc::{ProfileInput, SignIn, UserFilter};
 use gatehouse_core::logs::{self, Logs};
 use gatehouse_core::settings::{LogLevel, Settings};
 use gatehouse_core::{AppDirs, Console};
-use gatehouse_gateway::{Db, RunningGateway, demo};
+use gatehouse_gateway::demo;
 use serde_json::json;
 
 fn read_logs(dir: &std::path::Path) -> String {
@@ -48,11 +48,9 @@ async fn logs_go_to_daily_files_at_the_chosen_level_with_panics_and_without_secr
     assert!(!text.contains("a debug line at info"), "{text}");
 
     // The settings' level reaches the filter through the console, at once.
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("gw.db").display()))
+    let (gateway, token) = gatehouse_core::embedded::start(&dir.path().join("gw.db"))
         .await
         .unwrap();
-    let token = demo::seed(&db).await.unwrap();
-    let gateway = RunningGateway::start_on_loopback(db).await.unwrap();
     let dirs = AppDirs {
         config: dir.path().join("config"),
         data: dir.path().join("data"),

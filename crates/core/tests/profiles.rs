@@ -26,11 +26,10 @@ struct Fixture {
 
 async fn fixture(name: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("gw.db").display()))
+    let (gateway, admin_token) = gatehouse_core::embedded::start(&dir.path().join("gw.db"))
         .await
         .unwrap();
-    let admin_token = demo::seed(&db).await.unwrap();
-    let gateway = RunningGateway::start_on_loopback(db.clone()).await.unwrap();
+    let db = gateway.state.db.clone();
     let keychain = Arc::new(Keychain::new(format!(
         "dev.gatehouse.test.{name}.{}",
         std::process::id()

@@ -15,7 +15,7 @@ use gatehouse_core::ipc::{
     AuditFilter, InvitationFilter, SpendSubject, UsageFilter, UsageGroupBy, UserFilter, UserSort,
 };
 use gatehouse_core::{CoreError, sync};
-use gatehouse_gateway::{Db, RunningGateway, demo, periods};
+use gatehouse_gateway::{RunningGateway, demo, periods};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -87,11 +87,9 @@ impl Synced {
 
 async fn start() -> Synced {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("gw.db").display()))
+    let (gateway, token) = gatehouse_core::embedded::start(&dir.path().join("gw.db"))
         .await
         .unwrap();
-    let token = demo::seed(&db).await.unwrap();
-    let gateway = RunningGateway::start_on_loopback(db).await.unwrap();
     let cache = Cache::open(
         &dir.path().join("cache.sqlite"),
         gatehouse_core::seal::Seal::generate().0,

@@ -10,12 +10,10 @@ use gatehouse_gateway::{Db, RunningGateway, demo};
 /// The demo organisation served on loopback from a SQLite file in a fresh folder.
 async fn demo_gateway() -> (tempfile::TempDir, Db, RunningGateway, gatehouse_api::Secret) {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("gw.db").display()))
+    let (gateway, token) = gatehouse_core::embedded::start(&dir.path().join("gw.db"))
         .await
         .unwrap();
-    let token = demo::seed(&db).await.unwrap();
-    let gateway = RunningGateway::start_on_loopback(db.clone()).await.unwrap();
-    (dir, db, gateway, token)
+    (dir, gateway.state.db.clone(), gateway, token)
 }
 
 #[tokio::test]
