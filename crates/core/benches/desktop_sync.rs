@@ -16,7 +16,7 @@
 //!
 //! GATEHOUSE_DESKTOP_BENCH_DB keeps the gateway's database (and reuses it on the next run).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -26,7 +26,7 @@ use gatehouse_core::cache::Cache;
 use gatehouse_core::client::AdminClient;
 use gatehouse_core::seal::Seal;
 use gatehouse_core::sync;
-use gatehouse_gateway::{Db, RunningGateway, bench_seed};
+use gatehouse_gateway::{RunningGateway, bench_seed};
 use sqlx::query_builder::Separated;
 use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
 
@@ -299,11 +299,7 @@ async fn floor(synced: &Path, empty: &Path) -> anyhow::Result<f64> {
 
 async fn parent() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let path = std::env::var_os("GATEHOUSE_DESKTOP_BENCH_DB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dir.path().join("gateway.db"));
-    let db = Db::connect(&format!("sqlite://{}", path.display())).await?;
-    let token = bench_seed::open_or_build(&db, bench_seed::LARGE).await?;
+    let (db, token) = bench_seed::open_large("GATEHOUSE_DESKTOP_BENCH_DB", dir.path()).await?;
     let gateway = RunningGateway::start_on_loopback(db.clone()).await?;
     let url = gateway.url();
 

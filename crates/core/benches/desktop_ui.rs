@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use gatehouse_core::credentials::Keychain;
 use gatehouse_core::ipc::{ProfileInput, SignIn};
 use gatehouse_core::{AppDirs, Console};
-use gatehouse_gateway::{Db, RunningGateway, bench_seed};
+use gatehouse_gateway::{RunningGateway, bench_seed};
 
 /// The app's identifier (tauri.conf.json): its folders and its keychain entries are named by it.
 const IDENTIFIER: &str = "dev.gatehouse.console";
@@ -29,11 +29,7 @@ fn repo_root() -> PathBuf {
 async fn main() -> anyhow::Result<()> {
     let app = std::env::var("GATEHOUSE_APP").context("GATEHOUSE_APP must name the release app")?;
     let dir = tempfile::tempdir()?;
-    let path = std::env::var_os("GATEHOUSE_DESKTOP_BENCH_DB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dir.path().join("gateway.db"));
-    let db = Db::connect(&format!("sqlite://{}", path.display())).await?;
-    let token = bench_seed::open_or_build(&db, bench_seed::LARGE).await?;
+    let (db, token) = bench_seed::open_large("GATEHOUSE_DESKTOP_BENCH_DB", dir.path()).await?;
     let gateway = RunningGateway::start_on_loopback(db.clone()).await?;
 
     // The folders Tauri gives the app on Linux under these XDG homes.

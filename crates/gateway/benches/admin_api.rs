@@ -282,11 +282,7 @@ async fn main() -> anyhow::Result<()> {
     // GATEHOUSE_BENCH_DB keeps the database (and reuses it on the next run), for profiling
     // queries without building it again.
     let dir = tempfile::tempdir()?;
-    let path = std::env::var_os("GATEHOUSE_BENCH_DB")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| dir.path().join("bench.db"));
-    let db = Db::connect(&format!("sqlite://{}", path.display())).await?;
-    let token = bench_seed::open_or_build(&db, bench_seed::LARGE).await?;
+    let (db, token) = bench_seed::open_large("GATEHOUSE_BENCH_DB", dir.path()).await?;
     // Users made by an earlier run's create step would collide with this run's.
     sqlx::query("DELETE FROM users WHERE email LIKE 'new.user.%'")
         .execute(&db.pool)

@@ -2,6 +2,7 @@
 //! users in transactions of 10,000 and daily usage rows in multi-row upserts of 100,000 per
 //! transaction. The same seed (a fixed RNG) gives the same organisation every time.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -166,6 +167,17 @@ pub async fn build(db: &Db, size: Size) -> anyhow::Result<Secret> {
     // Fresh statistics for the planner, as a long-running gateway would have.
     sqlx::query("ANALYZE").execute(&db.pool).await?;
     Ok(admin)
+}
+
+/// The [`LARGE`] organisation in a SQLite file: the one the environment variable `keep` names,
+/// kept for the next run, or else a new one in `dir`; opened or built by [`open_or_build`].
+pub async fn open_large(keep: &str, dir: &Path) -> anyhow::Result<(Db, Secret)> {
+    let path = std::env::var_os(keep)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.join("bench.db"));
+    let db = Db::connect(&format!("sqlite://{}", path.display())).await?;
+    let token = open_or_build(&db, LARGE).await?;
+    Ok((db, token))
 }
 
 /// The organisation [`build`] left in `db` on an earlier run (with a fresh admin token), or a new
