@@ -10,13 +10,13 @@ use gatehouse_api::{
 use serde_json::json;
 use sqlx::FromRow;
 
-use crate::AppState;
 use crate::auth::Caller;
 use crate::db::{self, Tx, next_revision};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::permissions::Permission;
 use crate::sql::SqlText;
+use crate::{AppState, validate};
 
 pub const MODEL_COLUMNS: &str = "id, display_name, provider, upstream_base_url, input_usd_per_mtok, output_usd_per_mtok, created_at, revision";
 
@@ -65,11 +65,18 @@ pub fn is_model_id(id: &str) -> bool {
             .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_'))
 }
 
+/// The highest price per million tokens a model may have. The dearest models listed anywhere
+/// cost a few hundred dollars per million tokens; past this a typo (or 1e308, which turns every
+/// sum of costs into infinity) would make every budget meaningless.
+pub const MAX_USD_PER_MTOK: f64 = 10_000.0;
+
 fn check_price(field: &str, price: f64, errors: &mut Vec<FieldError>) {
-    if !price.is_finite() || price < 0.0 {
+    if !(price.is_finite() && (0.0..=MAX_USD_PER_MTOK).contains(&price)) {
         errors.push(FieldError {
             field: field.to_owned(),
-            message: "must be a number of USD, 0 or more".to_owned(),
+            message: format!(
+                "must be a price in USD per million tokens, from 0 to {MAX_USD_PER_MTOK}"
+            ),
         });
     }
 }
@@ -107,10 +114,15 @@ fn validate(model: &ModelCreate) -> ApiResult<()> {
         });
     }
     let name = model.display_name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+    let name_problem = if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+        Some(format!("must be 1 to {MAX_NAME_LEN} characters"))
+    } else {
+        validate::unsafe_characters(name).map(str::to_owned)
+    };
+    if let Some(message) = name_problem {
         errors.push(FieldError {
             field: "display_name".to_owned(),
-            message: format!("must be 1 to {MAX_NAME_LEN} characters"),
+            message,
         });
     }
     check_url(

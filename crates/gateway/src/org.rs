@@ -139,10 +139,8 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
 }
 
 fn validate_patch(patch: &OrgPatch) -> ApiResult<()> {
-    if let Some(name) = &patch.name
-        && (name.trim().is_empty() || name.chars().count() > 200)
-    {
-        return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+    if let Some(name) = &patch.name {
+        crate::validate::text("name", name, 1, 200)?;
     }
     if let Some(n) = patch.seat_limit
         && !(1..=1_000_000).contains(&n)

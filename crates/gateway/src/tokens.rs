@@ -103,13 +103,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<AccessTokenCreate>,
 ) -> ApiResult<(StatusCode, Json<AccessTokenCreated>)> {
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(ApiError::invalid(
-            "name",
-            format!("must be 1 to {MAX_NAME_CHARS} characters long"),
-        ));
-    }
+    let name = crate::validate::text("name", &body.name, 1, MAX_NAME_CHARS)?;
     let expires_at = match body.expires_in_days {
         None => None,
         Some(days @ 1..=365) => Some(db::timestamp(Utc::now() + chrono::Duration::days(days))),

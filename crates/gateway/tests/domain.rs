@@ -868,3 +868,116 @@ async fn the_demo_org_has_groups_policies_and_invitations_in_every_state() {
         assert_eq!(states, vec![4, 1, 1], "on {}", gw.name);
     }
 }
+
+/// Issue 12, item 10: a name can not spoof what the console shows next to it, and a price can not
+/// make every sum of costs infinite.
+#[tokio::test]
+async fn names_refuse_direction_characters_and_prices_stay_sensible() {
+    for gw in backends().await {
+        let admin = gw.init(10).await;
+        let spoof = "Invoice \u{202E}fdp.exe";
+        let attempts = [
+            (
+                Method::POST,
+                "/admin/v1/users".to_owned(),
+                json!({ "email": "a@acme.example", "first_name": spoof, "last_name": "X", "role": "member" }),
+                "first_name",
+            ),
+            (
+                Method::POST,
+                "/admin/v1/invitations".to_owned(),
+                json!({ "email": "b@acme.example", "last_name": spoof, "role": "member" }),
+                "last_name",
+            ),
+            (
+                Method::POST,
+                "/admin/v1/groups".to_owned(),
+                json!({ "name": spoof }),
+                "name",
+            ),
+            (
+                Method::POST,
+                "/admin/v1/workspaces".to_owned(),
+                json!({ "name": spoof }),
+                "name",
+            ),
+            (
+                Method::PATCH,
+                "/admin/v1/org".to_owned(),
+                json!({ "name": spoof }),
+                "name",
+            ),
+            (
+                Method::POST,
+                "/admin/v1/me/tokens".to_owned(),
+                json!({ "name": spoof }),
+                "name",
+            ),
+            (
+                Method::POST,
+                "/admin/v1/models".to_owned(),
+                json!({ "id": "m1", "display_name": spoof, "provider": "echo",
+                     "input_usd_per_mtok": 1.0, "output_usd_per_mtok": 1.0 }),
+                "display_name",
+            ),
+        ];
+        for (method, path, body, field) in attempts {
+            let p = problem(
+                gw.send(method.clone(), &path, &admin, Some(&body)).await,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+            let errors = p.errors.unwrap_or_default();
+            assert!(
+                errors.iter().any(|e| e.field == field
+                    && e.message.contains("change the direction of text")),
+                "{} {path}: {errors:?}",
+                gw.name
+            );
+        }
+        let org: Org = gw.get_ok("/admin/v1/org", &admin).await;
+        assert!(!org.name.contains('\u{202E}'));
+        let users: Page<User> = gw.get_ok("/admin/v1/users", &admin).await;
+        assert_eq!(users.items.len(), 1, "{}: only the admin", gw.name);
+
+        for price in [1e308, 10_000.01, -1.0] {
+            let p = problem(
+                gw.send(
+                    Method::POST,
+                    "/admin/v1/models",
+                    &admin,
+                    Some(
+                        &json!({ "id": "dear", "display_name": "Dear", "provider": "echo",
+                                  "input_usd_per_mtok": price, "output_usd_per_mtok": 1.0 }),
+                    ),
+                )
+                .await,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+            let errors = p.errors.unwrap_or_default();
+            assert!(
+                errors.iter().any(|e| e.field == "input_usd_per_mtok"),
+                "{price}: {errors:?}"
+            );
+        }
+        let _: Model = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/models",
+                &admin,
+                &json!({ "id": "dear", "display_name": "Dear", "provider": "echo",
+                         "input_usd_per_mtok": 10_000.0, "output_usd_per_mtok": 0.0 }),
+            )
+            .await;
+        let patch = gw
+            .send(
+                Method::PATCH,
+                "/admin/v1/models/dear",
+                &admin,
+                Some(&json!({ "output_usd_per_mtok": 1e308 })),
+            )
+            .await;
+        problem(patch, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+}
