@@ -90,8 +90,25 @@ where
     Ok(n > 0)
 }
 
-/// The groups `manager_id` manages that `user_id` belongs to.
-pub async fn managed_groups_of<'e, E>(
+/// `user_id`'s role in `group_id`, if they belong to it.
+pub async fn role_of<'e, E>(
+    exec: E,
+    group_id: &str,
+    user_id: &str,
+) -> Result<Option<String>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_scalar("SELECT role FROM group_members WHERE group_id = $1 AND user_id = $2")
+        .bind(group_id)
+        .bind(user_id)
+        .fetch_optional(exec)
+        .await
+}
+
+/// The groups `manager_id` manages in which `user_id` is a plain member: the groups through
+/// which a manager may act on that person (never on a co-manager, never on themselves).
+pub async fn managed_over<'e, E>(
     exec: E,
     manager_id: &str,
     user_id: &str,
@@ -99,9 +116,13 @@ pub async fn managed_groups_of<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
+    if manager_id == user_id {
+        return Ok(Vec::new());
+    }
     sqlx::query_scalar(
         "SELECT m.group_id FROM group_members m JOIN group_members me ON me.group_id = m.group_id \
-         WHERE m.user_id = $1 AND me.user_id = $2 AND me.role = 'manager' ORDER BY m.group_id",
+         WHERE m.user_id = $1 AND m.role = 'member' AND me.user_id = $2 AND me.role = 'manager' \
+         ORDER BY m.group_id",
     )
     .bind(user_id)
     .bind(manager_id)
@@ -388,6 +409,7 @@ pub async fn delete(
     for (model,) in grants {
         audit::tombstone(&mut tx, SyncKind::Grant, &format!("group:{id}:{model}")).await?;
     }
+    crate::policy::revoke_given_through(&mut tx, &id, None).await?;
     audit::tombstone(&mut tx, SyncKind::Limit, &format!("group:{id}")).await?;
     audit::tombstone(&mut tx, SyncKind::Budget, &format!("group:{id}")).await?;
     audit::tombstone(&mut tx, SyncKind::Group, &id).await?;
@@ -435,11 +457,19 @@ pub async fn put_member(
     ApiJson(input): ApiJson<GroupMemberRole>,
 ) -> ApiResult<Json<GroupMember>> {
     if !caller.allows(Permission::GroupsWrite) {
-        // A group's managers manage its members, but only admins make managers.
+        // Managers look after the members an admin put in the group. Adding someone would put
+        // anyone in the org (an admin included) within their reach, so only groups.write adds;
+        // and only admins make managers, so a manager neither demotes a co-manager (who could
+        // then be removed) nor changes their own membership.
         if input.role == GroupRole::Manager
             || !manages(&state.db.pool, &caller.user_id, &id).await?
         {
             return Err(ApiError::forbidden("manage this group's members"));
+        }
+        match role_of(&state.db.pool, &id, &user_id).await?.as_deref() {
+            None => return Err(ApiError::forbidden("add people to this group")),
+            Some("member") if user_id != caller.user_id => {}
+            Some(_) => return Err(ApiError::forbidden("change a manager's membership")),
         }
     }
     let mut tx = state.db.begin_write().await?;
@@ -499,13 +529,9 @@ pub async fn delete_member(
         return Err(ApiError::forbidden("manage this group's members"));
     }
     let mut tx = state.db.begin_write().await?;
-    let role: Option<String> =
-        sqlx::query_scalar("SELECT role FROM group_members WHERE group_id = $1 AND user_id = $2")
-            .bind(&id)
-            .bind(&user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let role = role.ok_or_else(|| ApiError::not_found("group member"))?;
+    let role = role_of(&mut *tx, &id, &user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("group member"))?;
     if role == "manager" && !caller.allows(Permission::GroupsWrite) {
         return Err(ApiError::forbidden("remove a group's manager"));
     }
@@ -516,13 +542,14 @@ pub async fn delete_member(
         .await?;
     let sync_id = format!("{id}:{user_id}");
     audit::tombstone(&mut tx, SyncKind::GroupMember, &sync_id).await?;
+    let revoked = crate::policy::revoke_given_through(&mut tx, &id, Some(&user_id)).await?;
     audit::record(
         &mut tx,
         Some(&caller.user_id),
         "group.member_removed",
         "group_member",
         &sync_id,
-        json!({ "role": role }),
+        json!({ "role": role, "grants_revoked": revoked }),
     )
     .await?;
     tx.commit().await?;

@@ -1,8 +1,14 @@
 //! Model grants, rate limits and budgets of users and groups, and the effective policy of a user:
 //! for each limit and budget period the strictest of the user's own value and every group's.
 //!
-//! Who may change them: `policy.write` (admins, operators) for anyone; a group's managers for
-//! that group's members, only within the group's own grants, limits and budgets.
+//! Who may change them: `policy.write` (admins, operators) for anyone. A group's managers act
+//! on the group's plain members (never on themselves or a co-manager), and only so far as
+//! leaves nobody with more than the group gives or less than an admin chose for them to keep:
+//! - a grant only of a model the group grants, recorded as given through the group, so that it
+//!   goes when the member leaves the group; never a grant someone holds on their own;
+//! - limits and budgets within the group's own caps, and never looser than the member's own
+//!   values as they stand: a manager tightens, an admin or operator loosens. Where the group
+//!   sets no cap, that means the manager may not loosen anything, not that anything goes.
 
 use axum::Json;
 use axum::extract::State;
@@ -37,7 +43,7 @@ async fn subject_exists(tx: &mut Tx, kind: SubjectKind, id: &str) -> ApiResult<(
 }
 
 /// Reading a subject's policy: anyone who may read users/groups or write policy, the user
-/// themselves, and the managers of the groups concerned.
+/// themselves, and the managers of the groups concerned (of a plain member's, as for writing).
 async fn require_read(
     state: &AppState,
     caller: &Caller,
@@ -52,7 +58,7 @@ async fn require_read(
         return Ok(());
     }
     let manager = match kind {
-        SubjectKind::User => !groups::managed_groups_of(&state.db.pool, &caller.user_id, id)
+        SubjectKind::User => !groups::managed_over(&state.db.pool, &caller.user_id, id)
             .await?
             .is_empty(),
         SubjectKind::Group => groups::manages(&state.db.pool, &caller.user_id, id).await?,
@@ -76,12 +82,63 @@ async fn manager_scope(
         return Ok(None);
     }
     if kind == SubjectKind::User {
-        let managed = groups::managed_groups_of(&mut **tx, &caller.user_id, id).await?;
+        if id == caller.user_id {
+            return Err(ApiError::forbidden(
+                "change your own grants, limits or budget",
+            ));
+        }
+        let managed = groups::managed_over(&mut **tx, &caller.user_id, id).await?;
         if !managed.is_empty() {
             return Ok(Some(managed));
         }
     }
     Err(ApiError::forbidden("change this policy"))
+}
+
+fn looser_than_own(part: &str) -> ApiError {
+    ApiError::forbidden(&format!(
+        "set {part} looser than this person's own; an admin or operator can"
+    ))
+}
+
+/// Removes the grants given through `group` (to `user`, or to anyone), with their tombstones;
+/// returns their sync ids. Called when someone leaves the group or the group goes.
+pub async fn revoke_given_through(
+    tx: &mut Tx,
+    group: &str,
+    user: Option<&str>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let given =
+        "SELECT subject_id, model_id FROM grants WHERE subject_kind = 'user' AND via_group = $1";
+    let rows: Vec<(String, String)> = match user {
+        Some(user) => {
+            sqlx::query_as(&format!("{given} AND subject_id = $2 ORDER BY model_id"))
+                .bind(group)
+                .bind(user)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        None => {
+            sqlx::query_as(&format!("{given} ORDER BY subject_id, model_id"))
+                .bind(group)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+    };
+    let mut revoked = Vec::with_capacity(rows.len());
+    for (holder, model) in rows {
+        sqlx::query(
+            "DELETE FROM grants WHERE subject_kind = 'user' AND subject_id = $1 AND model_id = $2",
+        )
+        .bind(&holder)
+        .bind(&model)
+        .execute(&mut **tx)
+        .await?;
+        let sync_id = grant_id(SubjectKind::User, &holder, &model);
+        audit::tombstone(tx, SyncKind::Grant, &sync_id).await?;
+        revoked.push(sync_id);
+    }
+    Ok(revoked)
 }
 
 fn beyond_group(part: &str) -> ApiError {
@@ -111,8 +168,9 @@ async fn put_grant(
     model_id: &str,
 ) -> ApiResult<Grant> {
     let mut tx = state.db.begin_write().await?;
+    // The group a manager gives the grant through; `None` for policy.write.
+    let mut via = None;
     if let Some(scope) = manager_scope(&mut tx, caller, kind, id).await? {
-        let mut allowed = false;
         for group in &scope {
             let n: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM grants WHERE subject_kind = 'group' AND subject_id = $1 AND model_id = $2",
@@ -121,9 +179,12 @@ async fn put_grant(
             .bind(model_id)
             .fetch_one(&mut *tx)
             .await?;
-            allowed |= n > 0;
+            if n > 0 {
+                via = Some(group.clone());
+                break;
+            }
         }
-        if !allowed {
+        if via.is_none() {
             return Err(beyond_group("a grant"));
         }
     }
@@ -131,15 +192,20 @@ async fn put_grant(
     model_exists(&mut tx, model_id).await?;
     let revision = next_revision(&mut tx).await?;
     let now = db::now();
+    // Granting again keeps a grant the holder has on their own as it is; policy.write granting
+    // what a manager gave makes it the holder's own.
     sqlx::query(
-        "INSERT INTO grants (subject_kind, subject_id, model_id, created_at, revision) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (subject_kind, subject_id, model_id) DO UPDATE SET revision = excluded.revision",
+        "INSERT INTO grants (subject_kind, subject_id, model_id, created_at, revision, via_group) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (subject_kind, subject_id, model_id) DO UPDATE SET revision = excluded.revision, \
+         via_group = CASE WHEN excluded.via_group IS NULL THEN NULL ELSE grants.via_group END",
     )
     .bind(kind.as_str())
     .bind(id)
     .bind(model_id)
     .bind(&now)
     .bind(revision)
+    .bind(via.as_deref())
     .execute(&mut *tx)
     .await?;
     let created: String = sqlx::query_scalar(
@@ -178,18 +244,31 @@ async fn delete_grant(
     model_id: &str,
 ) -> ApiResult<()> {
     let mut tx = state.db.begin_write().await?;
-    manager_scope(&mut tx, caller, kind, id).await?;
-    let removed = sqlx::query(
-        "DELETE FROM grants WHERE subject_kind = $1 AND subject_id = $2 AND model_id = $3",
+    let scope = manager_scope(&mut tx, caller, kind, id).await?;
+    let via: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT via_group FROM grants WHERE subject_kind = $1 AND subject_id = $2 AND model_id = $3",
     )
     .bind(kind.as_str())
     .bind(id)
     .bind(model_id)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    if removed.rows_affected() == 0 {
+    let Some(via) = via else {
         return Err(ApiError::not_found("grant"));
+    };
+    if let Some(scope) = scope
+        && !via.is_some_and(|g| scope.contains(&g))
+    {
+        return Err(ApiError::forbidden(
+            "take away a grant your group did not give",
+        ));
     }
+    sqlx::query("DELETE FROM grants WHERE subject_kind = $1 AND subject_id = $2 AND model_id = $3")
+        .bind(kind.as_str())
+        .bind(id)
+        .bind(model_id)
+        .execute(&mut *tx)
+        .await?;
     let sync_id = grant_id(kind, id, model_id);
     audit::tombstone(&mut tx, SyncKind::Grant, &sync_id).await?;
     audit::record(
@@ -358,6 +437,10 @@ async fn put_limits(
         if !ok {
             return Err(beyond_group("limits"));
         }
+        let (own, _) = limits_of(&mut *tx, kind, id).await?;
+        if !within(&limit_fields(&limits), &limit_fields(&own)) {
+            return Err(looser_than_own("limits"));
+        }
     }
     subject_exists(&mut tx, kind, id).await?;
     let (before, _) = limits_of(&mut *tx, kind, id).await?;
@@ -409,6 +492,10 @@ async fn put_budget(
         }
         if !ok {
             return Err(beyond_group("a budget"));
+        }
+        let (own, _) = budget_of(&mut *tx, kind, id).await?;
+        if !within(&budget_fields(&budget), &budget_fields(&own)) {
+            return Err(looser_than_own("a budget"));
         }
     }
     subject_exists(&mut tx, kind, id).await?;

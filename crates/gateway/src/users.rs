@@ -485,14 +485,23 @@ pub async fn patch(
         after.role = v;
     }
     update_row(&mut tx, &after, before.status).await?;
+    let lowered = if after.role < before.role {
+        crate::workspaces::cap_roles(&mut tx, &id, after.role).await?
+    } else {
+        Vec::new()
+    };
     let after = get_in(&mut tx, &id).await?;
+    let mut details = json!({ "before": before, "after": after });
+    if !lowered.is_empty() {
+        details["workspace_roles_lowered"] = json!(lowered);
+    }
     crate::audit::record(
         &mut tx,
         Some(&caller.user_id),
         "user.updated",
         "user",
         &id,
-        json!({ "before": before, "after": after }),
+        details,
     )
     .await?;
     tx.commit().await?;

@@ -81,6 +81,27 @@ pub async fn put_member(
     Ok(())
 }
 
+/// Lowers `user_id`'s role in every workspace where it is above `role` down to `role`; returns
+/// those workspaces. A demotion calls it: memberships made at invitation or creation carry the
+/// org role of that day, and the higher of the two roles counts in a workspace, so without this
+/// a demoted admin would stay an admin wherever they had been a member.
+pub async fn cap_roles(tx: &mut Tx, user_id: &str, role: Role) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT workspace_id, role FROM memberships WHERE user_id = $1 ORDER BY workspace_id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut lowered = Vec::new();
+    for (workspace_id, current) in rows {
+        if Role::parse(&current).is_none_or(|r| r > role) {
+            put_member(tx, &workspace_id, user_id, role).await?;
+            lowered.push(workspace_id);
+        }
+    }
+    Ok(lowered)
+}
+
 #[derive(Debug, FromRow)]
 pub struct MembershipRow {
     pub workspace_id: String,

@@ -614,8 +614,9 @@ async fn effective_policy_is_the_strictest_with_its_source() {
                 Method::PUT,
                 &format!("/admin/v1/users/{user_id}/limits"),
                 &manager,
+                // max_concurrent stays as the admin set it: a manager never loosens.
                 Some(&json!({ "requests_per_min": 10,
-                "input_tokens_per_min": 10, "output_tokens_per_min": 10 })),
+                "input_tokens_per_min": 10, "output_tokens_per_min": 10, "max_concurrent": 4 })),
             )
             .await;
         assert_eq!(tight.status(), StatusCode::OK);
@@ -979,5 +980,391 @@ async fn names_refuse_direction_characters_and_prices_stay_sensible() {
             )
             .await;
         problem(patch, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+}
+
+/// Issue 12, items 1 and 5: a group's manager acts only on the plain members an admin put in the
+/// group, only through what the group gives, never loosening what is set, never on themselves;
+/// leaving the group takes away what was given through it and nothing else.
+#[tokio::test]
+async fn a_group_manager_reaches_only_the_groups_members_and_only_tightens() {
+    for gw in backends().await {
+        let admin = gw.init(20).await;
+        model(&gw, "team-model").await;
+        model(&gw, "own-model").await;
+        let (manager_id, manager) = user_with_role(&gw, "m@acme.example", Role::Member).await;
+        let (co_id, _) = user_with_role(&gw, "co@acme.example", Role::Member).await;
+        let (user_id, _) = user_with_role(&gw, "u@acme.example", Role::Member).await;
+        let (boss_id, _) = user_with_role(&gw, "boss@acme.example", Role::Admin).await;
+        let group: Group = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/groups",
+                &admin,
+                &json!({ "name": "Team" }),
+            )
+            .await;
+        let g = group.id.clone();
+        for (who, role) in [
+            (&manager_id, "manager"),
+            (&co_id, "manager"),
+            (&user_id, "member"),
+        ] {
+            let _: GroupMember = gw
+                .json_ok(
+                    Method::PUT,
+                    &format!("/admin/v1/groups/{g}/members/{who}"),
+                    &admin,
+                    &json!({ "role": role }),
+                )
+                .await;
+        }
+        let _: Grant = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/groups/{g}/grants/team-model"),
+                &admin,
+                &json!({}),
+            )
+            .await;
+        let _: Limits = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/groups/{g}/limits"),
+                &admin,
+                &json!({ "requests_per_min": 100 }),
+            )
+            .await;
+        // What an admin set for the member and for the manager.
+        let _: Grant = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/users/{user_id}/grants/own-model"),
+                &admin,
+                &json!({}),
+            )
+            .await;
+        let _: Limits = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/users/{user_id}/limits"),
+                &admin,
+                &json!({ "requests_per_min": 50, "max_concurrent": 4 }),
+            )
+            .await;
+        let _: Budget = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/users/{user_id}/budget"),
+                &admin,
+                &json!({ "daily_usd": 10.0 }),
+            )
+            .await;
+        let _: Limits = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/users/{manager_id}/limits"),
+                &admin,
+                &json!({ "requests_per_min": 5 }),
+            )
+            .await;
+        let _: Budget = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/users/{manager_id}/budget"),
+                &admin,
+                &json!({ "daily_usd": 1.0 }),
+            )
+            .await;
+
+        let forbidden = |r: reqwest::Response, what: &'static str| async move {
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what}");
+        };
+        let send = |method: Method, path: String, body: Option<serde_json::Value>| {
+            let gw = &gw;
+            let manager = &manager;
+            async move { gw.send(method, &path, manager, body.as_ref()).await }
+        };
+
+        // Nobody outside the group comes within the manager's reach.
+        forbidden(
+            send(
+                Method::PUT,
+                format!("/admin/v1/groups/{g}/members/{boss_id}"),
+                Some(json!({ "role": "member" })),
+            )
+            .await,
+            "adding an admin to the group",
+        )
+        .await;
+        let team: Group = gw.get_ok(&format!("/admin/v1/groups/{g}"), &admin).await;
+        assert_eq!(team.member_count, 3, "{}", gw.name);
+        forbidden(
+            send(
+                Method::PUT,
+                format!("/admin/v1/users/{boss_id}/limits"),
+                Some(json!({ "requests_per_min": 0 })),
+            )
+            .await,
+            "limits of someone outside the group",
+        )
+        .await;
+
+        // Never on themselves: the admin's caps on the manager stay.
+        forbidden(
+            send(
+                Method::PUT,
+                format!("/admin/v1/users/{manager_id}/limits"),
+                Some(json!({})),
+            )
+            .await,
+            "clearing their own limits",
+        )
+        .await;
+        forbidden(
+            send(
+                Method::PUT,
+                format!("/admin/v1/users/{manager_id}/budget"),
+                Some(json!({})),
+            )
+            .await,
+            "clearing their own budget",
+        )
+        .await;
+        let own: Limits = gw
+            .get_ok(&format!("/admin/v1/users/{manager_id}/limits"), &admin)
+            .await;
+        assert_eq!(own.requests_per_min, Some(5));
+
+        // Never on a co-manager: no demotion, no removal, no policy (item 5).
+        forbidden(
+            send(
+                Method::PUT,
+                format!("/admin/v1/groups/{g}/members/{co_id}"),
+                Some(json!({ "role": "member" })),
+            )
+            .await,
+            "demoting a co-manager",
+        )
+        .await;
+        forbidden(
+            send(
+                Method::DELETE,
+                format!("/admin/v1/groups/{g}/members/{co_id}"),
+                None,
+            )
+            .await,
+            "removing a co-manager",
+        )
+        .await;
+        forbidden(
+            send(
+                Method::PUT,
+                format!("/admin/v1/users/{co_id}/limits"),
+                Some(json!({ "requests_per_min": 1 })),
+            )
+            .await,
+            "a co-manager's limits",
+        )
+        .await;
+        let members: Vec<SyncChange> = sync_all(&gw, &admin).await;
+        assert!(members.iter().any(|c| {
+            c.kind == SyncKind::GroupMember
+                && c.id == format!("{g}:{co_id}")
+                && c.data
+                    .as_ref()
+                    .is_some_and(|d| d.get().contains("\"manager\""))
+        }));
+
+        // Never looser than what is set, even where the group sets no cap.
+        forbidden(
+            send(
+                Method::PUT,
+                format!("/admin/v1/users/{user_id}/limits"),
+                Some(json!({})),
+            )
+            .await,
+            "clearing a member's limits",
+        )
+        .await;
+        forbidden(
+            send(
+                Method::PUT,
+                format!("/admin/v1/users/{user_id}/limits"),
+                Some(json!({ "requests_per_min": 60, "max_concurrent": 4 })),
+            )
+            .await,
+            "loosening a member's limit within the group's cap",
+        )
+        .await;
+        forbidden(
+            send(
+                Method::PUT,
+                format!("/admin/v1/users/{user_id}/budget"),
+                Some(json!({ "daily_usd": null })),
+            )
+            .await,
+            "clearing a member's budget",
+        )
+        .await;
+        let tight = send(
+            Method::PUT,
+            format!("/admin/v1/users/{user_id}/limits"),
+            Some(json!({ "requests_per_min": 20, "max_concurrent": 2 })),
+        )
+        .await;
+        assert_eq!(tight.status(), StatusCode::OK, "{}", gw.name);
+        let tight = send(
+            Method::PUT,
+            format!("/admin/v1/users/{user_id}/budget"),
+            Some(json!({ "daily_usd": 5.0 })),
+        )
+        .await;
+        assert_eq!(tight.status(), StatusCode::OK, "{}", gw.name);
+
+        // Grants: only what the group gives, never the member's own.
+        forbidden(
+            send(
+                Method::DELETE,
+                format!("/admin/v1/users/{user_id}/grants/own-model"),
+                None,
+            )
+            .await,
+            "taking away a member's own grant",
+        )
+        .await;
+        let given = send(
+            Method::PUT,
+            format!("/admin/v1/users/{user_id}/grants/team-model"),
+            None,
+        )
+        .await;
+        assert_eq!(given.status(), StatusCode::OK, "{}", gw.name);
+        let taken = send(
+            Method::DELETE,
+            format!("/admin/v1/users/{user_id}/grants/team-model"),
+            None,
+        )
+        .await;
+        assert_eq!(taken.status(), StatusCode::NO_CONTENT, "{}", gw.name);
+        let given = send(
+            Method::PUT,
+            format!("/admin/v1/users/{user_id}/grants/team-model"),
+            None,
+        )
+        .await;
+        assert_eq!(given.status(), StatusCode::OK, "{}", gw.name);
+
+        // Leaving the group takes what was given through it, and only that.
+        let removed = send(
+            Method::DELETE,
+            format!("/admin/v1/groups/{g}/members/{user_id}"),
+            None,
+        )
+        .await;
+        assert_eq!(removed.status(), StatusCode::NO_CONTENT, "{}", gw.name);
+        let eff: EffectivePolicy = gw
+            .get_ok(&format!("/admin/v1/users/{user_id}/effective"), &admin)
+            .await;
+        let models: Vec<_> = eff.grants.iter().map(|g| g.model_id.as_str()).collect();
+        assert_eq!(models, ["own-model"], "{}", gw.name);
+        let sync = sync_all(&gw, &admin).await;
+        assert!(
+            sync.iter().any(|c| c.kind == SyncKind::Grant
+                && c.id == format!("user:{user_id}:team-model")
+                && c.data.is_none()),
+            "{}: the grant's tombstone",
+            gw.name
+        );
+        // Out of the group, out of reach.
+        forbidden(
+            send(
+                Method::PUT,
+                format!("/admin/v1/users/{user_id}/limits"),
+                Some(json!({ "requests_per_min": 1 })),
+            )
+            .await,
+            "limits of someone who left the group",
+        )
+        .await;
+    }
+}
+
+/// Issue 12, item 4: a demotion reaches the workspaces. Memberships made at creation carry the
+/// org role of that day, and the higher of the two roles counts in a workspace.
+#[tokio::test]
+async fn a_demoted_admin_is_no_admin_in_their_workspaces() {
+    for gw in backends().await {
+        let admin = gw.init(10).await;
+        let ws: Workspace = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/workspaces",
+                &admin,
+                &json!({ "name": "Lab" }),
+            )
+            .await;
+        let other: Workspace = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/workspaces",
+                &admin,
+                &json!({ "name": "Ops" }),
+            )
+            .await;
+        let created: User = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/users",
+                &admin,
+                &json!({ "email": "ex@acme.example", "first_name": "Ex", "last_name": "Admin",
+                         "role": "admin", "workspace_ids": [ws.id], "password": "correct horse battery" }),
+            )
+            .await;
+        let mut tx = gw.db().begin_write().await.unwrap();
+        let ex = gatehouse_gateway::auth::issue_token(&mut tx, &created.id, "test")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let _: User = gw
+            .json_ok(
+                Method::PATCH,
+                &format!("/admin/v1/users/{}", created.id),
+                &admin,
+                &json!({ "role": "member" }),
+            )
+            .await;
+        for workspace in [&ws, &other] {
+            let rename = gw
+                .send(
+                    Method::PATCH,
+                    &format!("/admin/v1/workspaces/{}", workspace.id),
+                    &ex,
+                    Some(&json!({ "name": "Mine now" })),
+                )
+                .await;
+            assert_eq!(
+                rename.status(),
+                StatusCode::FORBIDDEN,
+                "{} {}",
+                gw.name,
+                workspace.name
+            );
+        }
+        let sync = sync_all(&gw, &admin).await;
+        let membership = sync
+            .iter()
+            .rev()
+            .find(|c| c.kind == SyncKind::Membership && c.id == format!("{}:{}", ws.id, created.id))
+            .unwrap();
+        let data = membership.data.as_ref().unwrap().get();
+        assert!(data.contains("\"role\":\"member\""), "{}: {data}", gw.name);
+        let entries: Page<AuditEntry> = gw.get_ok("/admin/v1/audit", &admin).await;
+        let demotion = entries
+            .items
+            .iter()
+            .find(|e| e.action == "user.updated" && e.target_id == created.id)
+            .unwrap();
+        assert_eq!(demotion.summary["workspace_roles_lowered"], json!([ws.id]));
     }
 }
