@@ -18,7 +18,12 @@ export function ProfileForm(props: {
   onCancel: () => void;
 }) {
   const { profile } = props;
-  const [input, setInput] = useState<ProfileInput>({ name: profile?.name ?? "", url: profile?.url ?? "", ca_pem: "" });
+  const [input, setInput] = useState<ProfileInput>({
+    name: profile?.name ?? "",
+    url: profile?.url ?? "",
+    ca_pem: "",
+    insecure_http: profile?.insecure_http ?? false,
+  });
   const [removeCa, setRemoveCa] = useState(false);
   const save = useMutation({ mutationFn: props.save, onSuccess: props.onSaved });
 
