@@ -46,6 +46,7 @@ async fn main() -> anyhow::Result<()> {
                 name: "Bench Org".into(),
                 url: gateway.url(),
                 ca_pem: None,
+                insecure_http: false,
             })
             .await?;
         console

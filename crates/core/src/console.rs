@@ -177,6 +177,7 @@ impl Console {
             url: gateway.url(),
             embedded: true,
             ca_pem: None,
+            insecure_http: false,
         };
         // The demo token is minted afresh at every start, so the demo works without a keychain
         // too; it is still kept there like any other profile's when one exists.
@@ -306,8 +307,12 @@ impl Console {
         Ok(profile.summary(false))
     }
 
-    /// Changes a profile's name, URL or CA. The credential stays; a changed URL or CA applies
-    /// when the profile is next opened.
+    /// Changes a profile's name, URL or CA. The credential was given for one gateway, reached
+    /// and trusted one way: a new address or CA deletes it, so it is never sent anywhere else,
+    /// and the profile stays signed out until the admin signs in again. A new address also
+    /// starts the cache afresh, since what it holds came from another gateway and syncing on
+    /// from its revision would mix the two; a new CA alone keeps it, as signing out does (the
+    /// address, and so the gateway the data came from, is the same).
     pub async fn edit_profile(&self, id: &str, input: ProfileInput) -> CoreResult<ProfileSummary> {
         let mut profiles = Profiles::load(&self.dirs.config)?;
         let existing = profiles.get(id)?.clone();
@@ -316,16 +321,41 @@ impl Console {
                 "the demo profile cannot be edited".into(),
             ));
         }
-        let profile = checked_profile(existing.id, input, existing.ca_pem)?;
-        profiles.put(profile.clone())?;
-        let signed_in = self.credentials.get(Slot::Token(id))?.is_some();
-        let mut inner = self.inner.write().await;
-        if let Some(session) = inner.session.as_mut().filter(|s| s.profile.id == id) {
-            session.profile.name = profile.name.clone();
+        let profile = checked_profile(existing.id.clone(), input, existing.ca_pem.clone())?;
+        let moved = !same_address(&existing.url, &profile.url);
+        if !moved && existing.ca_pem == profile.ca_pem {
+            profiles.put(profile.clone())?;
+            let signed_in = self.credentials.get(Slot::Token(id))?.is_some();
+            let mut inner = self.inner.write().await;
+            if let Some(session) = inner.session.as_mut().filter(|s| s.profile.id == id) {
+                session.profile = profile.clone();
+            }
+            drop(inner);
+            self.publish().await;
+            return Ok(profile.summary(signed_in));
         }
-        drop(inner);
-        self.publish().await;
-        Ok(profile.summary(signed_in))
+        // Gone before the new address is saved: a failure after this leaves the profile signed
+        // out, never its credential beside an address it was not given for.
+        self.credentials.delete(Slot::Token(id))?;
+        // No sync may still use (or write to the cache of) the session closed here.
+        let _one_at_a_time = self.sync_lock.lock().await;
+        profiles.put(profile.clone())?;
+        let open = {
+            let mut inner = self.inner.write().await;
+            let active = inner.session.as_ref().is_some_and(|s| s.profile.id == id);
+            active.then(|| inner.session.take()).flatten()
+        };
+        if let Some(session) = &open {
+            session.cache.close().await;
+        }
+        if moved {
+            self.credentials.delete(Slot::CacheKey(id))?;
+            remove_cache_files(&self.cache_path(id))?;
+        }
+        if open.is_some() {
+            self.open_session(profile.clone(), None).await?;
+        }
+        Ok(profile.summary(false))
     }
 
     /// Removes a profile with its credential, its cache key and its cache.
@@ -686,6 +716,17 @@ fn checked_profile(
             "the gateway URL must start with https:// (or http://) and name a host".into(),
         ));
     }
+    // Plain http carries the password and the token readable to anyone on the way; only the
+    // way to this computer has nobody on it, unless the admin says otherwise.
+    let insecure_http = parsed.scheme() == "http" && !is_loopback(&parsed);
+    if insecure_http && !input.insecure_http {
+        return Err(invalid(
+            "url",
+            "http:// sends the password and token unencrypted, so it is only for this computer \
+             (localhost, 127.0.0.1 or ::1): use https://, or allow an insecure connection"
+                .into(),
+        ));
+    }
     let ca_pem = match input.ca_pem {
         None => current_ca,
         Some(pem) => Some(pem.trim().to_owned()).filter(|pem| !pem.is_empty()),
@@ -703,7 +744,27 @@ fn checked_profile(
         url: url.trim_end_matches('/').to_owned() + "/",
         embedded: false,
         ca_pem,
+        insecure_http,
     })
+}
+
+/// Whether `url` names this computer: `localhost`, 127.0.0.0/8 or ::1.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Whether two stored gateway URLs reach the same place, however they were written (case of
+/// the host, a default port).
+fn same_address(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// Removes a cache database with its WAL and shared-memory files.

@@ -35,18 +35,25 @@ pub struct ProfileSummary {
     pub custom_ca: bool,
     /// The keychain holds a credential for it.
     pub signed_in: bool,
+    /// The admin chose plain `http://` to a host other than this computer: passwords and
+    /// tokens cross the network unencrypted.
+    pub insecure_http: bool,
 }
 
 /// A profile as the admin enters it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ProfileInput {
     pub name: String,
-    /// The gateway's base URL, `https://…` (or `http://` on a trusted network).
+    /// The gateway's base URL, `https://…`; `http://` only for this computer (localhost,
+    /// 127.0.0.0/8, ::1) unless `insecure_http` is set.
     pub url: String,
     /// A PEM certificate (or bundle) to trust for this gateway besides the system's roots.
     /// Editing a profile, absent (`null`) keeps the CA it has and `""` removes it.
     #[serde(default)]
     pub ca_pem: Option<String>,
+    /// The admin ticked "allow an insecure connection": plain `http://` to another host.
+    #[serde(default)]
+    pub insecure_http: bool,
 }
 
 /// How an admin signs in to a profile. The password or token goes straight to the gateway and

@@ -20,6 +20,9 @@ pub struct Profile {
     /// a company CA. Public, so it may live in this file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_pem: Option<String>,
+    /// Plain `http://` to a host other than this computer, as the admin chose explicitly.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_http: bool,
 }
 
 impl Profile {
@@ -32,6 +35,7 @@ impl Profile {
             embedded: self.embedded,
             custom_ca: self.ca_pem.is_some(),
             signed_in,
+            insecure_http: self.insecure_http,
         }
     }
 }

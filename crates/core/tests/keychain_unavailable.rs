@@ -52,6 +52,7 @@ async fn signing_in_without_a_keychain_says_how_to_fix_it_and_writes_no_file() {
             name: "Production".into(),
             url: gateway.url(),
             ca_pem: None,
+            insecure_http: false,
         })
         .await
         .unwrap();

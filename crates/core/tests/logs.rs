@@ -111,6 +111,7 @@ async fn logs_go_to_daily_files_at_the_chosen_level_with_panics_and_without_secr
             name: "Northwind".into(),
             url: gateway.url(),
             ca_pem: None,
+            insecure_http: false,
         })
         .await
         .unwrap();

@@ -14,6 +14,7 @@ use gatehouse_core::settings::Settings;
 use gatehouse_core::{AppDirs, Console, CoreError};
 use gatehouse_gateway::{Db, RunningGateway, demo};
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -30,15 +31,7 @@ async fn fixture(name: &str) -> Fixture {
         .await
         .unwrap();
     let db = gateway.state.db.clone();
-    let keychain = Arc::new(Keychain::new(format!(
-        "dev.gatehouse.test.{name}.{}",
-        std::process::id()
-    )));
-    let dirs = AppDirs {
-        config: dir.path().join("config"),
-        data: dir.path().join("data"),
-    };
-    let console = Arc::new(Console::new(dirs, keychain.clone(), Arc::new(|_| {})));
+    let (keychain, console) = console_in(dir.path(), name);
     Fixture {
         dir,
         db,
@@ -49,6 +42,20 @@ async fn fixture(name: &str) -> Fixture {
     }
 }
 
+/// A console keeping its files under `dir` and its secrets under a keychain service of its own.
+fn console_in(dir: &std::path::Path, name: &str) -> (Arc<Keychain>, Arc<Console>) {
+    let keychain = Arc::new(Keychain::new(format!(
+        "dev.gatehouse.test.{name}.{}",
+        std::process::id()
+    )));
+    let dirs = AppDirs {
+        config: dir.join("config"),
+        data: dir.join("data"),
+    };
+    let console = Arc::new(Console::new(dirs, keychain.clone(), Arc::new(|_| {})));
+    (keychain, console)
+}
+
 /// A profile for the fixture's gateway, signed in with the admin's token.
 async fn signed_in_profile(f: &Fixture) -> gatehouse_core::ipc::ProfileSummary {
     let profile = f
@@ -56,16 +63,20 @@ async fn signed_in_profile(f: &Fixture) -> gatehouse_core::ipc::ProfileSummary {
         .add_profile(input(&f.gateway.url()))
         .await
         .unwrap();
+    sign_in_as_admin(f, &profile.id).await;
+    profile
+}
+
+async fn sign_in_as_admin(f: &Fixture, profile_id: &str) {
     f.console
         .sign_in(
-            &profile.id,
+            profile_id,
             SignIn::Token {
                 token: f.admin_token.clone(),
             },
         )
         .await
         .unwrap();
-    profile
 }
 
 fn input(url: &str) -> ProfileInput {
@@ -73,6 +84,7 @@ fn input(url: &str) -> ProfileInput {
         name: "Northwind production".into(),
         url: url.into(),
         ca_pem: None,
+        insecure_http: false,
     }
 }
 
@@ -444,4 +456,255 @@ async fn clearing_the_cache_fills_a_new_one_and_is_refused_offline() {
         after.synced_at
     );
     console.remove_profile(&profile.id).await.unwrap();
+}
+
+/// A listener on loopback that keeps the head of every request it gets and answers 401: where
+/// an edited profile now points.
+async fn recording_listener() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            log.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).into_owned());
+            let _ = stream
+                .write_all(
+                    b"HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+                )
+                .await;
+        }
+    });
+    (url, seen)
+}
+
+/// A throwaway CA certificate, PEM.
+fn some_ca_pem() -> String {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "Gatehouse profile test CA");
+    ca.self_signed(&key).unwrap().pem()
+}
+
+#[tokio::test]
+async fn changing_the_address_signs_out_and_the_old_token_is_not_sent_there() {
+    let f = fixture("edit-url").await;
+    let console = &f.console;
+    let profile = signed_in_profile(&f).await;
+    assert!(console.users(&UserFilter::default()).await.unwrap().total > 0);
+    let old_cache_key = f.keychain.get(Slot::CacheKey(&profile.id)).unwrap();
+    assert!(old_cache_key.is_some());
+    let (elsewhere, requests) = recording_listener().await;
+
+    let edited = console
+        .edit_profile(&profile.id, input(&elsewhere))
+        .await
+        .unwrap();
+    assert_eq!(edited.url, format!("{elsewhere}/"));
+    assert!(!edited.signed_in, "a new address needs a new sign-in");
+    assert_eq!(f.keychain.get(Slot::Token(&profile.id)).unwrap(), None);
+    let status = console.status().await;
+    assert_eq!(status.phase, Phase::SignedOut);
+    assert!(status.me.is_none());
+    let shown = status.profile.unwrap();
+    assert_eq!(shown.url, edited.url);
+    assert!(!shown.signed_in);
+    assert!(!console.profiles().await.unwrap()[0].signed_in);
+    // What the old address's gateway sent is not shown as the new one's.
+    assert_eq!(
+        console.users(&UserFilter::default()).await.unwrap().total,
+        0
+    );
+    assert_ne!(
+        f.keychain.get(Slot::CacheKey(&profile.id)).unwrap(),
+        old_cache_key
+    );
+    assert_eq!(console.sync_now().await.unwrap_err().code(), "signed_out");
+
+    // Opened again, it stays signed out and sends nothing to the new address.
+    console.activate(&profile.id).await.unwrap();
+    assert_eq!(console.status().await.phase, Phase::SignedOut);
+    let seen = requests.lock().unwrap().clone();
+    assert!(
+        seen.iter().all(|r| !r.contains(f.admin_token.expose())),
+        "the old token was sent to the new address"
+    );
+    assert!(seen.is_empty(), "{} requests while signed out", seen.len());
+    console.remove_profile(&profile.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn renaming_keeps_the_sign_in_and_changing_the_ca_drops_it() {
+    let f = fixture("edit-ca").await;
+    let console = &f.console;
+    let profile = signed_in_profile(&f).await;
+    let cached = console.users(&UserFilter::default()).await.unwrap().total;
+    assert!(cached > 0);
+
+    // A new name, and the same address written with a trailing slash: the same gateway.
+    let renamed = console
+        .edit_profile(
+            &profile.id,
+            ProfileInput {
+                name: "Northwind (prod)".into(),
+                ..input(&format!("{}/", f.gateway.url()))
+            },
+        )
+        .await
+        .unwrap();
+    assert!(renamed.signed_in);
+    assert_eq!(
+        f.keychain.get(Slot::Token(&profile.id)).unwrap(),
+        Some(f.admin_token.clone())
+    );
+    let status = console.status().await;
+    assert_eq!(status.phase, Phase::Ready);
+    assert_eq!(status.profile.unwrap().name, "Northwind (prod)");
+    console.sync_now().await.unwrap();
+
+    let edited = console
+        .edit_profile(
+            &profile.id,
+            ProfileInput {
+                ca_pem: Some(some_ca_pem()),
+                ..input(&f.gateway.url())
+            },
+        )
+        .await
+        .unwrap();
+    assert!(edited.custom_ca);
+    assert!(!edited.signed_in, "a new CA needs a new sign-in");
+    assert_eq!(f.keychain.get(Slot::Token(&profile.id)).unwrap(), None);
+    let status = console.status().await;
+    assert_eq!(status.phase, Phase::SignedOut);
+    assert!(!status.profile.unwrap().signed_in);
+    assert_eq!(console.sync_now().await.unwrap_err().code(), "signed_out");
+    // The address is the same gateway's: its cache stays readable, as after signing out.
+    assert_eq!(
+        console.users(&UserFilter::default()).await.unwrap().total,
+        cached
+    );
+
+    // Removing the CA is a change too.
+    sign_in_as_admin(&f, &profile.id).await;
+    let edited = console
+        .edit_profile(
+            &profile.id,
+            ProfileInput {
+                ca_pem: Some(String::new()),
+                ..input(&f.gateway.url())
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!edited.custom_ca);
+    assert!(!edited.signed_in);
+    assert_eq!(f.keychain.get(Slot::Token(&profile.id)).unwrap(), None);
+    console.remove_profile(&profile.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn plain_http_is_for_this_computer_unless_the_admin_allows_it_insecure() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, console) = console_in(dir.path(), "http");
+    let insecure = |url: &str| ProfileInput {
+        insecure_http: true,
+        ..input(url)
+    };
+
+    for url in [
+        "http://gw.example.com",
+        "http://10.0.0.8:8080",
+        "http://[fe80::1]:8080",
+        "http://localhost.evil.example",
+        "http://127.0.0.1.nip.io",
+    ] {
+        let e = console.add_profile(input(url)).await.unwrap_err();
+        assert_eq!(e.code(), "invalid", "{url}");
+        let fields = e.to_ipc().fields.expect("the field to point at");
+        assert_eq!(fields[0].field, "url");
+        assert!(
+            fields[0].message.contains("https://"),
+            "{}",
+            fields[0].message
+        );
+        assert!(
+            fields[0].message.contains("insecure"),
+            "{}",
+            fields[0].message
+        );
+    }
+    assert!(console.profiles().await.unwrap().is_empty());
+
+    // This computer needs no choice, and is not marked insecure.
+    for url in [
+        "http://127.0.0.1:8080",
+        "http://127.8.9.10",
+        "http://localhost:8080",
+        "http://LOCALHOST",
+        "http://[::1]:8080",
+    ] {
+        let added = console.add_profile(input(url)).await.unwrap();
+        assert!(!added.insecure_http, "{url}");
+        let ticked = console.add_profile(insecure(url)).await.unwrap();
+        assert!(!ticked.insecure_http, "{url} is not insecure");
+    }
+    // Nor is https, ticked or not.
+    let https = console
+        .add_profile(insecure("https://gw.example.com"))
+        .await
+        .unwrap();
+    assert!(!https.insecure_http);
+
+    // Another host over plain http, chosen explicitly: accepted, and marked.
+    let chosen = console
+        .add_profile(insecure("http://gw.example.com:8080"))
+        .await
+        .unwrap();
+    assert!(chosen.insecure_http);
+    assert!(
+        console
+            .profiles()
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.id == chosen.id && p.insecure_http)
+    );
+
+    // An edit is held to the same rule, and a refused edit changes nothing.
+    let e = console
+        .edit_profile(&https.id, input("http://gw.example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_ipc().fields.unwrap()[0].field, "url");
+    let kept = console.profiles().await.unwrap();
+    let kept = kept.iter().find(|p| p.id == https.id).unwrap();
+    assert_eq!(kept.url, "https://gw.example.com/");
+    let edited = console
+        .edit_profile(&https.id, insecure("http://gw.example.com"))
+        .await
+        .unwrap();
+    assert!(edited.insecure_http);
+    // Unticked again, plain http to that host is refused.
+    assert_eq!(
+        console
+            .edit_profile(&chosen.id, input("http://gw.example.com:8080"))
+            .await
+            .unwrap_err()
+            .code(),
+        "invalid"
+    );
 }

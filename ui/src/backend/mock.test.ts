@@ -63,7 +63,7 @@ describe("queryUsers, like the cache's list_users", () => {
 });
 
 describe("mock profiles, like the core's", () => {
-  const good = { name: " Acme prod ", url: "https://gw.acme.example//", ca_pem: "  " };
+  const good = { name: " Acme prod ", url: "https://gw.acme.example//", ca_pem: "  ", insecure_http: false };
 
   it("refuses a profile without a name or with a URL that is not http(s) with a host, and keeps nothing", async () => {
     const backend = createMockBackend();

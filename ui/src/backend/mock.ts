@@ -144,7 +144,7 @@ export function queryUsers(users: readonly UserRow[], filter: UserFilter): UserR
 export function readyStatus(overrides: Partial<AppStatus> = {}): AppStatus {
   return {
     phase: "ready",
-    profile: { id: "demo", name: "Demo organisation (on this computer)", url: "http://127.0.0.1:4100", embedded: true, custom_ca: false, signed_in: true },
+    profile: { id: "demo", name: "Demo organisation (on this computer)", url: "http://127.0.0.1:4100", embedded: true, custom_ca: false, signed_in: true, insecure_http: false },
     me: {
       user: {
         id: "usr_00000",
@@ -525,7 +525,7 @@ function checked(id: string, input: ProfileInput, signedIn: boolean, currentCa: 
       "The CA certificate is not usable: it holds no certificate; paste the PEM text, starting with -----BEGIN CERTIFICATE-----.";
     throw { code: "invalid", message, fields: [{ field: "ca_pem", message }] };
   }
-  const summary = { id, name: input.name.trim(), url: normalizedUrl(input.url), embedded: false, custom_ca: ca_pem !== null, signed_in: signedIn };
+  const summary = { id, name: input.name.trim(), url: normalizedUrl(input.url), embedded: false, custom_ca: ca_pem !== null, signed_in: signedIn, insecure_http: input.insecure_http };
   return { summary, ca_pem };
 }
 
@@ -548,6 +548,6 @@ function usageSubjects(mock: MockBackend, groupBy: UsageGroupBy): UsageSubject[]
 
 /** A gateway profile (not the demo) for tests, signed in unless told otherwise. */
 export function mockProfile(id: string, name: string, overrides: Partial<ProfileSummary> = {}): MockProfile {
-  const summary = { id, name, url: `https://${id}.gateway.example/`, embedded: false, custom_ca: false, signed_in: true };
+  const summary = { id, name, url: `https://${id}.gateway.example/`, embedded: false, custom_ca: false, signed_in: true, insecure_http: false };
   return { summary: { ...summary, ...overrides }, ca_pem: null };
 }

@@ -49,7 +49,7 @@ describe("the Tauri backend", () => {
       if (cmd === "plugin:console|apply_change") return { kind: "done" };
       return null;
     });
-    const input = { name: "Acme", url: "https://gw.acme.example/", ca_pem: null };
+    const input = { name: "Acme", url: "https://gw.acme.example/", ca_pem: null, insecure_http: false };
     const how = { method: "token", token: "gw_secret" } as const;
     const change = { op: "revoke_key", id: "key_1" } as const;
     await tauriBackend.listProfiles();

@@ -5,11 +5,16 @@
  */
 export type ProfileInput = { name: string, 
 /**
- * The gateway's base URL, `https://…` (or `http://` on a trusted network).
+ * The gateway's base URL, `https://…`; `http://` only for this computer (localhost,
+ * 127.0.0.0/8, ::1) unless `insecure_http` is set.
  */
 url: string, 
 /**
  * A PEM certificate (or bundle) to trust for this gateway besides the system's roots.
  * Editing a profile, absent (`null`) keeps the CA it has and `""` removes it.
  */
-ca_pem: string | null, };
+ca_pem: string | null, 
+/**
+ * The admin ticked "allow an insecure connection": plain `http://` to another host.
+ */
+insecure_http: boolean, };

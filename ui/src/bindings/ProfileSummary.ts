@@ -15,4 +15,9 @@ custom_ca: boolean,
 /**
  * The keychain holds a credential for it.
  */
-signed_in: boolean, };
+signed_in: boolean, 
+/**
+ * The admin chose plain `http://` to a host other than this computer: passwords and
+ * tokens cross the network unencrypted.
+ */
+insecure_http: boolean, };

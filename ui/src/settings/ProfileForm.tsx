@@ -1,6 +1,7 @@
 import { useMutation } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { toIpcError } from "../backend/backend";
+import { normalizedUrl } from "../backend/profileRules";
 import type { ProfileInput } from "../bindings/ProfileInput";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import { Field, fieldMessages, FormError, TextField } from "../shell/forms";
@@ -10,6 +11,9 @@ const PROFILE_FIELDS = ["name", "url", "ca_pem"] as const;
 /**
  * A profile's name, gateway URL and optional CA certificate, to add one (no `profile`) or edit
  * one. The core checks what was entered and names the field that is wrong, shown next to it.
+ * A new address or certificate signs the profile out (the core deletes its credential, so it
+ * never goes anywhere else): the form says so before saving. Plain http:// to another computer
+ * is the admin's explicit choice, which the core refuses without.
  */
 export function ProfileForm(props: {
   profile?: ProfileSummary;
@@ -18,16 +22,27 @@ export function ProfileForm(props: {
   onCancel: () => void;
 }) {
   const { profile } = props;
-  const [input, setInput] = useState<ProfileInput>({ name: profile?.name ?? "", url: profile?.url ?? "", ca_pem: "" });
+  const [input, setInput] = useState<ProfileInput>({
+    name: profile?.name ?? "",
+    url: profile?.url ?? "",
+    ca_pem: "",
+    insecure_http: profile?.insecure_http ?? false,
+  });
   const [removeCa, setRemoveCa] = useState(false);
+  const insecureHint = useId();
   const save = useMutation({ mutationFn: props.save, onSuccess: props.onSaved });
 
   function onSubmit(e: FormEvent) {
     e.preventDefault();
     // Left empty, the CA field keeps the profile's certificate; "" asks the core to remove it.
     const pasted = input.ca_pem?.trim() ? input.ca_pem : null;
-    save.mutate({ ...input, ca_pem: removeCa ? "" : pasted });
+    save.mutate({ ...input, ca_pem: removeCa ? "" : pasted, insecure_http: plainHttp && input.insecure_http });
   }
+
+  const plainHttp = /^\s*http:\/\//i.test(input.url);
+  // Said to a signed-in admin only: one signed out has nothing to lose.
+  const signsOut =
+    profile?.signed_in === true && (normalizedUrl(input.url) !== profile.url || removeCa || Boolean(input.ca_pem?.trim()));
 
   const error = save.error ? toIpcError(save.error) : null;
   const messages = fieldMessages(error, PROFILE_FIELDS);
@@ -69,6 +84,28 @@ export function ProfileForm(props: {
           <input type="checkbox" checked={removeCa} onChange={(e) => setRemoveCa(e.target.checked)} />
           Stop trusting this profile's own certificate
         </label>
+      )}
+      {plainHttp && (
+        <div className="field">
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              checked={input.insecure_http}
+              aria-describedby={insecureHint}
+              onChange={(e) => setInput({ ...input, insecure_http: e.target.checked })}
+            />
+            Allow an insecure connection
+          </label>
+          <span className="field-hint muted" id={insecureHint}>
+            Plain http:// sends your password and token unencrypted, readable by anyone on the network between you and the
+            gateway. A gateway on this computer (localhost) needs no exception; for any other, use https:// if you can.
+          </span>
+        </div>
+      )}
+      {signsOut && (
+        <p className="notice" role="status">
+          Changing the address or the certificate signs you out of this profile: you sign in again after saving.
+        </p>
       )}
       <FormError error={error} shown={PROFILE_FIELDS} />
       <div className="form-actions">

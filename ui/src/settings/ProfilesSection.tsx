@@ -53,6 +53,11 @@ export function ProfilesSection({ status }: { status: AppStatus }) {
                     <strong>{p.name}</strong>
                     {p.embedded && <span className="badge">Demo</span>}
                     {p.custom_ca && <span className="badge">Custom CA</span>}
+                    {p.insecure_http && (
+                      <span className="badge warn" title="Passwords and tokens for this gateway cross the network unencrypted (plain http://).">
+                        Insecure connection
+                      </span>
+                    )}
                     {active && <span className="badge accent">Active</span>}
                   </div>
                   <div className="profile-url muted">{p.url}</div>
@@ -98,8 +103,9 @@ export function ProfilesSection({ status }: { status: AppStatus }) {
                 <ProfileForm
                   profile={p}
                   save={(input) => backend.editProfile(p.id, input)}
-                  onSaved={() => {
-                    open(null);
+                  onSaved={(saved) => {
+                    // A new address or certificate signed the profile out: signing in is the next step.
+                    open(signedIn && !saved.signed_in ? { id: p.id, kind: "sign-in" } : null);
                     void refresh();
                   }}
                   onCancel={() => open(null)}

@@ -1,6 +1,7 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { createMockBackend, MOCK_PASSWORD, mockProfile, mockUpdate, readyStatus, type MockBackend } from "../backend/mock";
+import type { ProfileInput } from "../bindings/ProfileInput";
 import { renderApp } from "../test/render";
 
 const demo = () => ({ summary: readyStatus().profile!, ca_pem: null });
@@ -170,6 +171,72 @@ describe("settings: profiles", () => {
     fireEvent.click(within(row("Acme production")).getByRole("button", { name: "Sign out" }));
     await waitFor(() => expect(within(row("Acme production")).getByTestId("sign-in-state").textContent).toBe("Signed out"));
     expect(await screen.findByTestId("signed-out-banner")).toBeTruthy();
+  });
+});
+
+describe("settings: where a profile's credential may go", () => {
+  const SIGNS_OUT = "Changing the address or the certificate signs you out of this profile: you sign in again after saving.";
+
+  it("says before saving that a new address or certificate signs out, then asks to sign in again", async () => {
+    const backend = await renderSettings(createMockBackend({ profiles: [demo(), mockProfile("acme", "Acme prod")] }));
+    // What the core answers an edit of the address (crates/core/tests/profiles.rs): the profile, signed out.
+    backend.editProfile = async (id, input) => {
+      const acme = backend.profiles.find((p) => p.summary.id === id)!;
+      acme.summary = { ...acme.summary, name: input.name.trim(), url: input.url, signed_in: false };
+      return { ...acme.summary };
+    };
+    fireEvent.click(within(row("Acme prod")).getByRole("button", { name: "Edit" }));
+    const form = within(row("Acme prod")).getByRole("form", { name: "Edit Acme prod" });
+    fill(form, "Name", "Acme prod");
+    fill(form, "Gateway URL", "https://acme.gateway.example");
+    expect(within(form).queryByText(SIGNS_OUT)).toBeNull();
+
+    fill(form, "CA certificate (optional)", "-----BEGIN CERTIFICATE-----");
+    expect(within(form).getByText(SIGNS_OUT)).toBeTruthy();
+    fill(form, "CA certificate (optional)", "");
+    expect(within(form).queryByText(SIGNS_OUT)).toBeNull();
+
+    fill(form, "Gateway URL", "https://acme-new.gateway.example/");
+    expect(within(form).getByText(SIGNS_OUT)).toBeTruthy();
+    fireEvent.submit(form);
+    expect(await within(row("Acme prod")).findByRole("form", { name: "Sign in to Acme prod" })).toBeTruthy();
+    expect(within(row("Acme prod")).getByTestId("sign-in-state").textContent).toBe("Signed out");
+    expect(row("Acme prod").textContent).toContain("https://acme-new.gateway.example/");
+  });
+
+  it("offers plain http only as a choice the admin ticks, and marks such a profile insecure", async () => {
+    const backend = await renderSettings();
+    const refused = "Http:// sends the password and token unencrypted, so it is only for this computer.";
+    const sent: ProfileInput[] = [];
+    const add = backend.addProfile;
+    // What the core answers (crates/core/tests/profiles.rs): another host over http only when allowed.
+    backend.addProfile = (input) => {
+      sent.push(input);
+      if (!input.insecure_http) return Promise.reject({ code: "invalid", message: refused, fields: [{ field: "url", message: refused }] });
+      return add(input);
+    };
+    fireEvent.click(screen.getByRole("button", { name: "Add profile" }));
+    const form = await screen.findByRole("form", { name: "Add a profile" });
+    fill(form, "Name", "Acme lab");
+    fill(form, "Gateway URL", "https://gw.acme.example");
+    expect(within(form).queryByLabelText("Allow an insecure connection")).toBeNull();
+
+    fill(form, "Gateway URL", "http://gw.acme.example:8080");
+    const allow = within(form).getByLabelText<HTMLInputElement>("Allow an insecure connection");
+    expect(allow.checked).toBe(false);
+    expect(within(form).getByText(/sends your password and token unencrypted/)).toBeTruthy();
+    fireEvent.submit(form);
+    const url = within(form).getByLabelText("Gateway URL");
+    await waitFor(() => expect(url.getAttribute("aria-invalid")).toBe("true"));
+    expect(url.closest(".field")?.textContent).toContain(refused);
+    expect(sent[0]?.insecure_http).toBe(false);
+
+    fireEvent.click(allow);
+    fireEvent.submit(form);
+    const acme = await screen.findByRole("listitem", { name: "Acme lab" });
+    expect(sent[1]?.insecure_http).toBe(true);
+    expect(within(acme).getByText("Insecure connection")).toBeTruthy();
+    expect(within(row("Demo organisation (on this computer)")).queryByText("Insecure connection")).toBeNull();
   });
 });
 
