@@ -2,9 +2,9 @@
 //! and a test walks every endpoint with every role against it.
 //!
 //! Scoped grants sit on top of the table: a workspace's own admins manage that workspace
-//! (the higher of the org role and the workspace role counts), a group's managers manage its
-//! members and their policy within the group's own, and every user manages their own profile,
-//! API keys and tokens and reads their own usage.
+//! (the higher of the org role and the workspace role counts), a group's managers look after
+//! its plain members' policy within the group's own and never loosen it (`policy` says how far),
+//! and every user manages their own profile, API keys and tokens and reads their own usage.
 
 use gatehouse_api::Role;
 
