@@ -5,7 +5,7 @@ use gatehouse_api::{
     AuditEntry, ErrorCode, Model, ModelCreate, Page, Provider, Role, Secret, SyncKind, SyncPage,
     UserStatus,
 };
-use gatehouse_gateway::{auth, db, users};
+use gatehouse_gateway::{GatewayOptions, auth, db, users};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -276,6 +276,106 @@ async fn bad_models_are_refused_with_the_field_named() {
             (echo.provider, echo.upstream_base_url),
             (Provider::Echo, None)
         );
+    }
+}
+
+#[tokio::test]
+async fn upstreams_at_non_public_addresses_are_refused_unless_allow_listed() {
+    for f in backends().await {
+        // The gateway's own default: no loopback, private or link-local range is allowed.
+        let f = f.with_options(GatewayOptions::default()).await;
+        let admin = f.init(10).await;
+        let refused = |url: &str| {
+            let mut body = serde_json::to_value(gpt4o_mini()).unwrap();
+            body["upstream_base_url"] = json!(url);
+            body
+        };
+        let internal = [
+            "http://127.0.0.1:8000/v1",
+            "http://169.254.169.254/latest",
+            "http://[::1]:8000/v1",
+            "http://[::ffff:169.254.169.254]/v1",
+            "http://[fd00:ec2::254]/v1",
+            "http://10.0.0.5:8000/v1",
+            "http://172.16.1.1/v1",
+            "http://192.168.1.10/v1",
+            "http://100.64.0.1/v1",
+            "http://0.0.0.0/v1",
+            "http://localhost:11434/v1",
+            "http://0x7f000001/v1",
+        ];
+        let with_query = [
+            "https://api.openai.example/v1?x=",
+            "https://api.openai.example/v1#x",
+        ];
+        for url in internal.iter().chain(&with_query) {
+            let response = f
+                .send(
+                    Method::POST,
+                    "/admin/v1/models",
+                    &admin,
+                    Some(&refused(url)),
+                )
+                .await;
+            let p = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+            assert_eq!(p.code, ErrorCode::ValidationFailed, "{url} on {}", f.name);
+            let errors = p.errors.unwrap_or_default();
+            assert_eq!(errors.len(), 1, "{url}");
+            assert_eq!(errors[0].field, "upstream_base_url");
+            let expected = if url.contains(['?', '#']) {
+                "query"
+            } else {
+                "--allow-upstream-net"
+            };
+            assert!(errors[0].message.contains(expected), "{url}: {errors:?}");
+        }
+        f.json_ok::<Model>(Method::POST, "/admin/v1/models", &admin, &gpt4o_mini())
+            .await;
+        for url in internal.iter().chain(&with_query) {
+            let response = f
+                .send(
+                    Method::PATCH,
+                    "/admin/v1/models/gpt-4o-mini",
+                    &admin,
+                    Some(&json!({ "upstream_base_url": url })),
+                )
+                .await;
+            let p = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+            assert_eq!(p.code, ErrorCode::ValidationFailed, "{url}");
+            assert_eq!(p.errors.unwrap_or_default()[0].field, "upstream_base_url");
+        }
+        let kept: Model = f.get_ok("/admin/v1/models/gpt-4o-mini", &admin).await;
+        assert_eq!(kept.upstream_base_url, gpt4o_mini().upstream_base_url);
+
+        // Loopback allow-listed: loopback is accepted, the rest is still refused.
+        let f = f.with_options(common::loopback_upstreams()).await;
+        for url in [
+            "http://127.0.0.1:8000/v1",
+            "http://[::1]:8000/v1",
+            "http://localhost:11434/v1",
+        ] {
+            let patched: Model = f
+                .json_ok(
+                    Method::PATCH,
+                    "/admin/v1/models/gpt-4o-mini",
+                    &admin,
+                    &json!({ "upstream_base_url": url }),
+                )
+                .await;
+            assert_eq!(patched.upstream_base_url.as_deref(), Some(url));
+        }
+        for url in ["http://169.254.169.254/latest", "http://10.0.0.5:8000/v1"] {
+            let response = f
+                .send(
+                    Method::PATCH,
+                    "/admin/v1/models/gpt-4o-mini",
+                    &admin,
+                    Some(&json!({ "upstream_base_url": url })),
+                )
+                .await;
+            let p = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+            assert_eq!(p.code, ErrorCode::ValidationFailed, "{url}");
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 //! with [`Replay`].
 
 mod admission;
+pub mod egress;
 mod error;
 mod ledger;
 mod principal;
@@ -40,6 +41,7 @@ use crate::sql::Statements;
 use crate::usage::{UsageEvent, cost_micros};
 use crate::{AppState, auth};
 use admission::{Plan, Reading};
+pub use egress::UpstreamNets;
 pub use error::{DataPlaneError, DpResult, LimitHit};
 use ledger::{Finished, Ledger, Memory, WriterContext};
 use principal::{Lookup, ModelEntry, Principal, PrincipalCache, Snapshot};
@@ -58,6 +60,8 @@ pub use crate::keys::KEY_PREFIX;
 #[derive(Debug, Clone)]
 pub struct DataPlaneOptions {
     pub upstream_keys: UpstreamKeys,
+    /// The loopback, private or link-local ranges upstreams may be in; none by default.
+    pub allowed_upstream_nets: UpstreamNets,
     /// How long a concurrency slot outlives a node that stopped renewing it (it died).
     pub lease_ttl: Duration,
 }
@@ -66,6 +70,7 @@ impl Default for DataPlaneOptions {
     fn default() -> Self {
         Self {
             upstream_keys: UpstreamKeys::default(),
+            allowed_upstream_nets: UpstreamNets::default(),
             lease_ttl: Duration::from_secs(30),
         }
     }
@@ -83,6 +88,7 @@ pub struct DataPlane {
     /// SQLite's busy handler, which sleeps a millisecond or more per retry.
     gate: Option<Arc<tokio::sync::Mutex<()>>>,
     upstream_keys: UpstreamKeys,
+    upstream_nets: Arc<UpstreamNets>,
     lease_ttl: Duration,
     http: OnceLock<reqwest::Client>,
 }
@@ -322,6 +328,7 @@ impl DataPlane {
             ledger,
             gate,
             upstream_keys: options.upstream_keys,
+            upstream_nets: Arc::new(options.allowed_upstream_nets),
             lease_ttl: options.lease_ttl,
             http: OnceLock::new(),
         }
@@ -330,6 +337,11 @@ impl DataPlane {
     /// Waits until the usage of every request that has ended is written.
     pub async fn flush(&self) {
         self.ledger.flush().await;
+    }
+
+    /// The ranges this gateway may call upstreams in, which the admin API checks models by.
+    pub fn upstream_nets(&self) -> &UpstreamNets {
+        &self.upstream_nets
     }
 
     fn http(&self) -> &reqwest::Client {
