@@ -133,9 +133,7 @@ fn classify_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("unspecified")
     } else if ip.is_loopback() {
         Some("loopback")
-    } else if s[..6] == [0; 6] {
-        classify_v4(embedded(s[6], s[7]))
-    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+    } else if s[..6] == [0; 6] || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
         classify_v4(embedded(s[6], s[7]))
     } else if s[0] == 0x2002 {
         classify_v4(embedded(s[1], s[2]))
@@ -237,10 +235,25 @@ impl UpstreamNets {
         }
     }
 
-    /// What is wrong with `url` as a model's upstream base URL, as the admin API says it: not
-    /// http(s) with a host, a query or fragment (the gateway appends `/chat/completions`, so
-    /// a `?` would make that a query and let the URL choose any path), or a host that is a
-    /// refused address. Host names are checked when they are resolved, at each call.
+    /// What is wrong with `url` as a model's upstream base URL, as the admin API says it: see
+    /// [`Self::check_base_url`]; `localhost` names count as the loopback address they are.
+    pub fn check_model_url(&self, url: &str) -> Result<url::Url, String> {
+        let parsed = self.check_base_url(url)?;
+        match parsed.host() {
+            // RFC 6761: these names are loopback wherever they are resolved.
+            Some(url::Host::Domain(d)) if is_localhost(d) => {
+                self.check(IpAddr::V4(Ipv4Addr::LOCALHOST))
+                    .map_err(|r| refused_message(&r))?;
+                Ok(parsed)
+            }
+            _ => Ok(parsed),
+        }
+    }
+
+    /// What is wrong with `url` as an upstream base URL: not http(s) with a host, a query or
+    /// fragment (the gateway appends `/chat/completions`, so a `?` would make that a query and
+    /// let the URL choose any path), or an IP-literal host that is a refused address. Host
+    /// names are checked when they are resolved, at each call.
     pub fn check_base_url(&self, url: &str) -> Result<url::Url, String> {
         let parsed = url::Url::parse(url).map_err(|_| "must be an http:// or https:// URL")?;
         if !matches!(parsed.scheme(), "http" | "https") {
@@ -252,20 +265,20 @@ impl UpstreamNets {
         let ip = match parsed.host() {
             Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
             Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
-            // RFC 6761: these names are loopback wherever they are resolved.
-            Some(url::Host::Domain(d)) if is_localhost(d) => IpAddr::V4(Ipv4Addr::LOCALHOST),
             Some(url::Host::Domain(_)) => return Ok(parsed),
             None => return Err("must be an http:// or https:// URL".to_owned()),
         };
-        self.check(ip).map_err(|r| {
-            format!(
-                "must not point at a {} address ({}) unless the gateway allow-lists it \
-                 (--allow-upstream-net)",
-                r.kind, r.addr
-            )
-        })?;
+        self.check(ip).map_err(|r| refused_message(&r))?;
         Ok(parsed)
     }
+}
+
+fn refused_message(r: &Refused) -> String {
+    format!(
+        "must not point at a {} address ({}) unless the gateway allow-lists it \
+         (--allow-upstream-net)",
+        r.kind, r.addr
+    )
 }
 
 fn is_localhost(domain: &str) -> bool {
@@ -414,8 +427,10 @@ mod tests {
         assert!(none.check_base_url("http://10.0.0.5:8000/v1").is_err());
         assert!(none.check_base_url("http://[::1]:8000/v1").is_err());
         assert!(none.check_base_url("http://0x7f.1/v1").is_err());
-        assert!(none.check_base_url("http://LOCALHOST.:80/v1").is_err());
-        assert!(none.check_base_url("http://api.localhost/v1").is_err());
+        assert!(none.check_model_url("http://LOCALHOST.:80/v1").is_err());
+        assert!(none.check_model_url("http://api.localhost/v1").is_err());
+        // At call time the resolver checks names.
+        assert!(none.check_base_url("http://localhost:80/v1").is_ok());
         let e = none
             .check_base_url("http://169.254.169.254/latest")
             .unwrap_err();
@@ -425,14 +440,33 @@ mod tests {
         );
         let loopback = UpstreamNets::loopback();
         assert!(loopback.check_base_url("http://127.0.0.1:9/v1").is_ok());
-        assert!(loopback.check_base_url("http://localhost:9/v1").is_ok());
+        assert!(loopback.check_model_url("http://localhost:9/v1").is_ok());
         for bad in [
             "http://127.0.0.1:9/v1?x=",
             "https://api.openai.com/v1#x",
             "ftp://api.openai.com/v1",
             "not a url",
         ] {
-            assert!(loopback.check_base_url(bad).is_err(), "{bad}");
+            assert!(loopback.check_model_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_resolver_keeps_only_allowed_addresses() {
+        use reqwest::dns::Resolve;
+        use std::str::FromStr;
+        let resolve = |nets: UpstreamNets| {
+            VettedResolver {
+                nets: Arc::new(nets),
+            }
+            .resolve(reqwest::dns::Name::from_str("localhost").unwrap())
+        };
+        let Err(e) = resolve(UpstreamNets::default()).await else {
+            panic!("localhost resolved to an address that is not allowed");
+        };
+        let refused = refusal_in(e.as_ref()).expect("the refusal is in the error");
+        assert_eq!(refused.kind, "loopback");
+        let found: Vec<SocketAddr> = resolve(UpstreamNets::loopback()).await.unwrap().collect();
+        assert!(found.iter().any(|a| a.ip().is_loopback()), "{found:?}");
     }
 }

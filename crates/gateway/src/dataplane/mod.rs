@@ -45,7 +45,7 @@ pub use egress::UpstreamNets;
 pub use error::{DataPlaneError, DpResult, LimitHit};
 use ledger::{Finished, Ledger, Memory, WriterContext};
 use principal::{Lookup, ModelEntry, Principal, PrincipalCache, Snapshot};
-use provider::{Answered, Usage};
+use provider::Usage;
 pub use request::ChatRequest;
 pub use upstreams::UpstreamKeys;
 
@@ -226,7 +226,6 @@ enum Admission {
 enum Outcome {
     Json(Value),
     Body(Bytes),
-    Relay(StatusCode, Bytes),
     Failed(DataPlaneError),
 }
 
@@ -235,7 +234,6 @@ impl Outcome {
         match self {
             Self::Json(value) => json_response(StatusCode::OK, Bytes::from(value.to_string())),
             Self::Body(body) => json_response(StatusCode::OK, body),
-            Self::Relay(status, body) => json_response(status, body),
             Self::Failed(e) => e.into_response(),
         }
     }
@@ -345,7 +343,8 @@ impl DataPlane {
     }
 
     fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(provider::http_client)
+        self.http
+            .get_or_init(|| provider::http_client(self.upstream_nets.clone()))
     }
 
     /// The principal behind an `Authorization` header: 401 without a valid key, 403 for the key
@@ -659,14 +658,10 @@ impl DataPlane {
                     return no_upstream(&call.model.id);
                 };
                 let key = self.upstream_keys.key_for(base);
-                match provider::complete(self.http(), base, key, request).await {
-                    Answered::Ok(body, usage) => (Outcome::Body(body), 200, usage),
-                    Answered::Relay(status, body) => (
-                        Outcome::Relay(status, body),
-                        status.as_u16(),
-                        Usage::default(),
-                    ),
-                    Answered::Failed(e) => {
+                match provider::complete(self.http(), &self.upstream_nets, base, key, request).await
+                {
+                    Ok((body, usage)) => (Outcome::Body(body), 200, usage),
+                    Err(e) => {
                         let status = e.status.as_u16();
                         (Outcome::Failed(e), status, Usage::default())
                     }
@@ -700,23 +695,16 @@ impl DataPlane {
                     return outcome.into_response();
                 };
                 let key = self.upstream_keys.key_for(&base);
-                let response = match provider::open_stream(self.http(), &base, key, &request).await
-                {
+                let opened =
+                    provider::open_stream(self.http(), &self.upstream_nets, &base, key, &request)
+                        .await;
+                let response = match opened {
                     Ok(r) => r,
-                    Err(answered) => {
-                        let outcome = match answered {
-                            Answered::Relay(status, body) => Outcome::Relay(status, body),
-                            Answered::Failed(e) => Outcome::Failed(e),
-                            Answered::Ok(body, _) => Outcome::Body(body),
-                        };
-                        let status = match &outcome {
-                            Outcome::Relay(s, _) => s.as_u16(),
-                            Outcome::Failed(e) => e.status.as_u16(),
-                            Outcome::Body(_) | Outcome::Json(_) => 200,
-                        };
+                    Err(e) => {
+                        let status = e.status.as_u16();
                         self.ledger
                             .submit(call.finished(status, Usage::default(), Utc::now()));
-                        return outcome.into_response();
+                        return e.into_response();
                     }
                 };
                 let include_usage = request.include_usage;
@@ -742,10 +730,9 @@ impl DataPlane {
                             let seen = provider::inspect(&event);
                             call.streamed_output_tokens += seen.output_tokens;
                             usage = seen.usage.or(usage);
-                            if seen.done {
-                                done = true;
-                            } else if !seen.usage_only || include_usage {
-                                yield Ok::<Bytes, Infallible>(event);
+                            done |= seen.done;
+                            if !seen.relay.is_empty() && (!seen.usage_only || include_usage) {
+                                yield Ok::<Bytes, Infallible>(Bytes::from(seen.relay));
                             }
                         }
                     }
@@ -841,11 +828,6 @@ impl<'t> Replay<'t> {
         self.batch.push(call.finished(status, usage, at));
         match outcome {
             Outcome::Json(_) | Outcome::Body(_) => Ok(status),
-            Outcome::Relay(status, _) => Err(DataPlaneError::upstream(
-                status,
-                "upstream_error",
-                "The upstream refused the request.",
-            )),
             Outcome::Failed(e) => Err(e),
         }
     }
