@@ -2,8 +2,8 @@
 //! what the change feed reports.
 
 use gatehouse_api::{
-    AuditEntry, ErrorCode, Model, ModelCreate, Page, Provider, Role, Secret, SyncKind, SyncPage,
-    UserStatus,
+    AuditEntry, ErrorCode, FieldError, Model, ModelCreate, Page, Provider, Role, Secret, SyncKind,
+    SyncPage, UserStatus,
 };
 use gatehouse_gateway::{GatewayOptions, auth, db, users};
 use reqwest::{Method, StatusCode};
@@ -279,17 +279,29 @@ async fn bad_models_are_refused_with_the_field_named() {
     }
 }
 
+/// The field errors of a request that sets a model's upstream URL, which must be refused.
+async fn refused_url(
+    f: &TestGateway,
+    admin: &Secret,
+    method: Method,
+    path: &str,
+    body: &serde_json::Value,
+) -> Vec<FieldError> {
+    let response = f.send(method, path, admin, Some(body)).await;
+    let p = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(p.code, ErrorCode::ValidationFailed, "{body} on {}", f.name);
+    let errors = p.errors.unwrap_or_default();
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["upstream_base_url"], "{body}");
+    errors
+}
+
 #[tokio::test]
 async fn upstreams_at_non_public_addresses_are_refused_unless_allow_listed() {
     for f in backends().await {
         // The gateway's own default: no loopback, private or link-local range is allowed.
         let f = f.with_options(GatewayOptions::default()).await;
         let admin = f.init(10).await;
-        let refused = |url: &str| {
-            let mut body = serde_json::to_value(gpt4o_mini()).unwrap();
-            body["upstream_base_url"] = json!(url);
-            body
-        };
         let internal = [
             "http://127.0.0.1:8000/v1",
             "http://169.254.169.254/latest",
@@ -309,19 +321,9 @@ async fn upstreams_at_non_public_addresses_are_refused_unless_allow_listed() {
             "https://api.openai.example/v1#x",
         ];
         for url in internal.iter().chain(&with_query) {
-            let response = f
-                .send(
-                    Method::POST,
-                    "/admin/v1/models",
-                    &admin,
-                    Some(&refused(url)),
-                )
-                .await;
-            let p = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-            assert_eq!(p.code, ErrorCode::ValidationFailed, "{url} on {}", f.name);
-            let errors = p.errors.unwrap_or_default();
-            assert_eq!(errors.len(), 1, "{url}");
-            assert_eq!(errors[0].field, "upstream_base_url");
+            let mut body = serde_json::to_value(gpt4o_mini()).unwrap();
+            body["upstream_base_url"] = json!(url);
+            let errors = refused_url(&f, &admin, Method::POST, "/admin/v1/models", &body).await;
             let expected = if url.contains(['?', '#']) {
                 "query"
             } else {
@@ -331,20 +333,12 @@ async fn upstreams_at_non_public_addresses_are_refused_unless_allow_listed() {
         }
         f.json_ok::<Model>(Method::POST, "/admin/v1/models", &admin, &gpt4o_mini())
             .await;
+        let patch = |url: &str| json!({ "upstream_base_url": url });
+        const PATH: &str = "/admin/v1/models/gpt-4o-mini";
         for url in internal.iter().chain(&with_query) {
-            let response = f
-                .send(
-                    Method::PATCH,
-                    "/admin/v1/models/gpt-4o-mini",
-                    &admin,
-                    Some(&json!({ "upstream_base_url": url })),
-                )
-                .await;
-            let p = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-            assert_eq!(p.code, ErrorCode::ValidationFailed, "{url}");
-            assert_eq!(p.errors.unwrap_or_default()[0].field, "upstream_base_url");
+            refused_url(&f, &admin, Method::PATCH, PATH, &patch(url)).await;
         }
-        let kept: Model = f.get_ok("/admin/v1/models/gpt-4o-mini", &admin).await;
+        let kept: Model = f.get_ok(PATH, &admin).await;
         assert_eq!(kept.upstream_base_url, gpt4o_mini().upstream_base_url);
 
         // Loopback allow-listed: loopback is accepted, the rest is still refused.
@@ -354,27 +348,11 @@ async fn upstreams_at_non_public_addresses_are_refused_unless_allow_listed() {
             "http://[::1]:8000/v1",
             "http://localhost:11434/v1",
         ] {
-            let patched: Model = f
-                .json_ok(
-                    Method::PATCH,
-                    "/admin/v1/models/gpt-4o-mini",
-                    &admin,
-                    &json!({ "upstream_base_url": url }),
-                )
-                .await;
+            let patched: Model = f.json_ok(Method::PATCH, PATH, &admin, &patch(url)).await;
             assert_eq!(patched.upstream_base_url.as_deref(), Some(url));
         }
         for url in ["http://169.254.169.254/latest", "http://10.0.0.5:8000/v1"] {
-            let response = f
-                .send(
-                    Method::PATCH,
-                    "/admin/v1/models/gpt-4o-mini",
-                    &admin,
-                    Some(&json!({ "upstream_base_url": url })),
-                )
-                .await;
-            let p = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-            assert_eq!(p.code, ErrorCode::ValidationFailed, "{url}");
+            refused_url(&f, &admin, Method::PATCH, PATH, &patch(url)).await;
         }
     }
 }
