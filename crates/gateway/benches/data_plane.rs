@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use gatehouse_api::{ApiKeyCreated, Secret};
-use gatehouse_gateway::{Db, RunningGateway};
+use gatehouse_gateway::dataplane::{DataPlaneOptions, UpstreamNets};
+use gatehouse_gateway::{Db, GatewayOptions, RunningGateway};
 use serde_json::{Value, json};
 
 #[path = "../tests/support/upstream_stub.rs"]
@@ -95,7 +96,15 @@ async fn run(stub: std::net::SocketAddr) -> anyhow::Result<()> {
     ))
     .await?;
     let admin = gatehouse_gateway::init(&db, "Bench", "bench@bench.example", 10).await?;
-    let gateway = RunningGateway::start_on_loopback(db.clone()).await?;
+    // The upstream is the stub on loopback, which the gateway calls only when allow-listed.
+    let options = GatewayOptions {
+        data_plane: DataPlaneOptions {
+            allowed_upstream_nets: UpstreamNets::loopback(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let gateway = RunningGateway::start_on_loopback_with(db.clone(), options).await?;
     let key = enforcement_on(&gateway.url(), &admin, &format!("http://{stub}/v1")).await?;
     eprintln!("gateway on {}, upstream stub on {stub}", gateway.url());
 

@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use crate::dataplane::Replay;
+use crate::dataplane::{Replay, UpstreamNets};
 use crate::db::{self, Db, Tx, next_revision};
 use crate::{auth, keys, models, org, periods, usage, users, workspaces};
 
@@ -462,6 +462,8 @@ async fn seed_models(tx: &mut Tx, admin_id: &str) -> anyhow::Result<()> {
                 input_usd_per_mtok: input,
                 output_usd_per_mtok: output,
             },
+            // Echo models call no upstream.
+            &UpstreamNets::default(),
             Some(admin_id),
         )
         .await

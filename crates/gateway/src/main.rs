@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gatehouse_api::Secret;
-use gatehouse_gateway::dataplane::{DataPlaneOptions, UpstreamKeys};
+use gatehouse_gateway::dataplane::{DataPlaneOptions, UpstreamKeys, UpstreamNets};
 use gatehouse_gateway::oidc::{self, OidcConfig, ProviderConfig};
 use gatehouse_gateway::{Db, GatewayOptions, RunningGateway, demo};
 
@@ -84,6 +84,14 @@ struct DataPlaneArgs {
         hide = true
     )]
     upstream_keys_env: Option<String>,
+    /// An address range (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`) of loopback, private or
+    /// link-local addresses that upstreams may be in; repeat for several. Without it the gateway
+    /// calls only public addresses. A cloud metadata address opens only when listed alone.
+    #[arg(long = "allow-upstream-net", value_name = "CIDR")]
+    allowed_upstream_nets: Vec<String>,
+    /// The same as `--allow-upstream-net`, several separated by spaces or commas.
+    #[arg(long, env = "GATEHOUSE_ALLOWED_UPSTREAM_NETS", hide = true)]
+    allowed_upstream_nets_env: Option<String>,
     /// Seconds after which a concurrency slot held by a node that stopped (crashed) frees up.
     #[arg(long, env = "GATEHOUSE_LEASE_TTL_SECS", default_value_t = 30)]
     lease_ttl_secs: u64,
@@ -98,12 +106,21 @@ impl DataPlaneArgs {
         for entry in &self.upstream_keys {
             keys.add(entry).map_err(anyhow::Error::msg)?;
         }
+        let mut nets = match &self.allowed_upstream_nets_env {
+            Some(text) => UpstreamNets::parse(text).map_err(anyhow::Error::msg)?,
+            None => UpstreamNets::default(),
+        };
+        for entry in &self.allowed_upstream_nets {
+            nets.add(entry).map_err(anyhow::Error::msg)?;
+        }
         if self.lease_ttl_secs == 0 {
             anyhow::bail!("--lease-ttl-secs must be at least 1");
         }
         tracing::info!(upstreams = ?keys.bases(), "upstream keys configured");
+        tracing::info!(allowed = ?nets.ranges(), "non-public upstream ranges allowed");
         Ok(DataPlaneOptions {
             upstream_keys: keys,
+            allowed_upstream_nets: nets,
             lease_ttl: std::time::Duration::from_secs(self.lease_ttl_secs),
         })
     }

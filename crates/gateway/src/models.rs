@@ -11,6 +11,7 @@ use serde_json::json;
 use sqlx::FromRow;
 
 use crate::auth::Caller;
+use crate::dataplane::UpstreamNets;
 use crate::db::{self, Tx, next_revision};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -81,7 +82,13 @@ fn check_price(field: &str, price: f64, errors: &mut Vec<FieldError>) {
     }
 }
 
-fn check_url(url: Option<&str>, provider: Provider, errors: &mut Vec<FieldError>) {
+/// The URL must be one the data plane will call: see [`UpstreamNets::check_model_url`].
+fn check_url(
+    url: Option<&str>,
+    provider: Provider,
+    nets: &UpstreamNets,
+    errors: &mut Vec<FieldError>,
+) {
     let field = "upstream_base_url".to_owned();
     match url {
         None if provider == Provider::Openai => errors.push(FieldError {
@@ -90,22 +97,21 @@ fn check_url(url: Option<&str>, provider: Provider, errors: &mut Vec<FieldError>
         }),
         None => {}
         Some(u) => {
-            let ok = u.len() <= MAX_URL_LEN
-                && url::Url::parse(u).is_ok_and(|p| {
-                    matches!(p.scheme(), "http" | "https") && p.host_str().is_some()
-                });
-            if !ok {
-                errors.push(FieldError {
-                    field,
-                    message: "must be an http:// or https:// URL".to_owned(),
-                });
+            let checked = if u.len() > MAX_URL_LEN {
+                Err("must be an http:// or https:// URL".to_owned())
+            } else {
+                nets.check_model_url(u).map(drop)
+            };
+            if let Err(message) = checked {
+                errors.push(FieldError { field, message });
             }
         }
     }
 }
 
 /// Every problem of a model at once, so that a form can mark all bad fields in one round trip.
-fn validate(model: &ModelCreate) -> ApiResult<()> {
+/// `nets`: the non-public ranges the gateway's configuration lets upstreams be in.
+fn validate(model: &ModelCreate, nets: &UpstreamNets) -> ApiResult<()> {
     let mut errors = Vec::new();
     if !is_model_id(&model.id) {
         errors.push(FieldError {
@@ -128,6 +134,7 @@ fn validate(model: &ModelCreate) -> ApiResult<()> {
     check_url(
         model.upstream_base_url.as_deref(),
         model.provider,
+        nets,
         &mut errors,
     );
     check_price("input_usd_per_mtok", model.input_usd_per_mtok, &mut errors);
@@ -160,7 +167,12 @@ async fn find(tx: &mut Tx, id: &str) -> Result<Option<Model>, sqlx::Error> {
 
 /// Validates and adds a model to the catalog, with its audit entry, in `tx`. An id already in
 /// the catalog is `conflict`.
-pub async fn insert(tx: &mut Tx, model: &ModelCreate, actor: Option<&str>) -> ApiResult<Model> {
+pub async fn insert(
+    tx: &mut Tx,
+    model: &ModelCreate,
+    nets: &UpstreamNets,
+    actor: Option<&str>,
+) -> ApiResult<Model> {
     let model = ModelCreate {
         display_name: model.display_name.trim().to_owned(),
         upstream_base_url: model
@@ -171,7 +183,7 @@ pub async fn insert(tx: &mut Tx, model: &ModelCreate, actor: Option<&str>) -> Ap
             .map(str::to_owned),
         ..model.clone()
     };
-    validate(&model)?;
+    validate(&model, nets)?;
     let revision = next_revision(tx).await?;
     // DO NOTHING rather than catching the unique violation: on PostgreSQL a failed statement
     // poisons the whole transaction.
@@ -266,7 +278,8 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Model>)> {
     caller.require(Permission::ModelsWrite, "change models")?;
     let mut tx = state.db.begin_write().await?;
-    let model = insert(&mut tx, &body, Some(&caller.user_id)).await?;
+    let nets = state.data_plane.upstream_nets();
+    let model = insert(&mut tx, &body, nets, Some(&caller.user_id)).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(model)))
 }
@@ -345,7 +358,7 @@ pub async fn patch(
             .output_usd_per_mtok
             .unwrap_or(before.output_usd_per_mtok),
     };
-    validate(&merged)?;
+    validate(&merged, state.data_plane.upstream_nets())?;
     let revision = next_revision(&mut tx).await?;
     sqlx::query(
         "UPDATE models SET display_name = $1, provider = $2, upstream_base_url = $3, \

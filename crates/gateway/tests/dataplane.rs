@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{Timelike, Utc};
 use gatehouse_api::{Alert, ApiKeyCreated, Page};
-use gatehouse_gateway::dataplane::{DataPlaneOptions, UpstreamKeys};
+use gatehouse_gateway::dataplane::{DataPlaneOptions, UpstreamKeys, UpstreamNets};
 use gatehouse_gateway::{Db, GatewayOptions, RunningGateway};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -724,6 +724,7 @@ async fn upstreams_get_the_configured_key_and_their_errors_are_mapped() {
             .with_options(GatewayOptions {
                 data_plane: DataPlaneOptions {
                     upstream_keys: keys,
+                    allowed_upstream_nets: UpstreamNets::loopback(),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -782,12 +783,16 @@ async fn upstreams_get_the_configured_key_and_their_errors_are_mapped() {
         .await;
         assert_eq!(e["code"], "upstream_auth_failed");
         assert!(!e["message"].as_str().unwrap().contains("sk-"));
-        // A refusal of the caller's request is relayed as the upstream put it.
+        // Any other refusal is told by its status alone: the upstream's body is not passed on.
         stub.fail_with(400);
-        let r = chat(&gw, &m.key, &hello("up")).await;
-        assert_eq!(r.status(), 400);
-        let relayed: Value = r.json().await.unwrap();
-        assert_eq!(relayed["error"]["code"], "stub");
+        let e = error(
+            chat(&gw, &m.key, &hello("up")).await,
+            StatusCode::BAD_GATEWAY,
+        )
+        .await;
+        assert_eq!(e["code"], "upstream_error");
+        assert!(e["message"].as_str().unwrap().contains("400"), "{e}");
+        assert!(!e.to_string().contains("stub"), "{e}");
         stub.fail_with(429);
         let r = chat(&gw, &m.key, &hello("up")).await;
         assert!(r.headers().contains_key("retry-after"));
@@ -811,7 +816,163 @@ async fn upstreams_get_the_configured_key_and_their_errors_are_mapped() {
 
         flush(&gw).await;
         let statuses: Vec<i64> = events(&gw, &m.id).await.iter().map(|e| e.0).collect();
-        assert_eq!(statuses, [200, 200, 502, 400, 429, 502, 502], "{}", gw.name);
+        assert_eq!(statuses, [200, 200, 502, 502, 429, 502, 502], "{}", gw.name);
+    }
+}
+
+/// A model of the `openai` provider written straight into the catalog, past the admin API's
+/// checks of its URL: as one saved before those checks, or under another allow-list, would be.
+async fn upstream_model(gw: &TestGateway, id: &str, url: &str) {
+    sqlx::query(
+        "INSERT INTO models (id, display_name, provider, upstream_base_url, input_usd_per_mtok, \
+         output_usd_per_mtok, created_at, revision) VALUES ($1, $1, 'openai', $2, 1.0, 1.0, $3, 0)",
+    )
+    .bind(id)
+    .bind(url)
+    .bind(gatehouse_gateway::db::now())
+    .execute(&gw.db().pool)
+    .await
+    .unwrap();
+}
+
+fn streamed(model: &str, stream: bool) -> Value {
+    let mut body = hello(model);
+    body["stream"] = json!(stream);
+    body
+}
+
+#[tokio::test]
+async fn upstreams_at_non_public_addresses_are_refused_at_call_time_unless_allow_listed() {
+    for gw in backends().await {
+        let stub = UpstreamStub::start().await;
+        let port = stub.addr.port();
+        // The gateway's own default: no loopback, private or link-local range is allowed.
+        let gw = gw.with_options(GatewayOptions::default()).await;
+        let admin = gw.init(10).await;
+        let m = member(&gw, &admin, "sam@acme.example").await;
+        let models = [
+            ("literal", stub.base_url()),
+            ("named", format!("http://localhost:{port}/v1")),
+            ("mapped", format!("http://[::ffff:127.0.0.1]:{port}/v1")),
+            ("metadata", "http://169.254.169.254/latest".to_owned()),
+            // A query would turn the appended `/chat/completions` into a query, and let the
+            // URL choose the path.
+            ("query", format!("{}?x=", stub.base_url())),
+        ];
+        for (id, url) in &models {
+            upstream_model(&gw, id, url).await;
+            grant(&gw, &admin, &format!("users/{}", m.id), id).await;
+        }
+        for (id, _) in &models {
+            for stream in [false, true] {
+                let r = chat(&gw, &m.key, &streamed(id, stream)).await;
+                let e = error(r, StatusCode::BAD_GATEWAY).await;
+                assert_eq!(e["code"], "upstream_not_allowed", "{id} on {}", gw.name);
+                assert!(!e.to_string().contains("127.0.0.1"), "{e}");
+            }
+        }
+        assert!(stub.received().is_empty(), "the stub was never called");
+
+        // Loopback allow-listed: loopback upstreams are called, by address or by name; the
+        // metadata service and a URL with a query still are not.
+        let gw = gw.with_options(common::loopback_upstreams()).await;
+        for id in ["literal", "named"] {
+            for stream in [false, true] {
+                let r = chat(&gw, &m.key, &streamed(id, stream)).await;
+                assert_eq!(r.status(), 200, "{id} on {}", gw.name);
+            }
+        }
+        assert_eq!(stub.received().len(), 4);
+        for id in ["metadata", "query"] {
+            let e = error(chat(&gw, &m.key, &hello(id)).await, StatusCode::BAD_GATEWAY).await;
+            assert_eq!(e["code"], "upstream_not_allowed", "{id} on {}", gw.name);
+        }
+        assert_eq!(stub.received().len(), 4);
+    }
+}
+
+#[tokio::test]
+async fn redirects_of_an_upstream_are_not_followed() {
+    for gw in backends().await {
+        let stub = UpstreamStub::start().await;
+        let elsewhere = UpstreamStub::start().await;
+        stub.redirect_to(&format!("{}/chat/completions", elsewhere.base_url()));
+        let admin = gw.init(10).await;
+        model(&gw, &admin, "up", "openai", Some(&stub.base_url()), 1.0).await;
+        let m = member(&gw, &admin, "rex@acme.example").await;
+        grant(&gw, &admin, &format!("users/{}", m.id), "up").await;
+        for stream in [false, true] {
+            let r = chat(&gw, &m.key, &streamed("up", stream)).await;
+            let e = error(r, StatusCode::BAD_GATEWAY).await;
+            assert_eq!(e["code"], "upstream_error", "{}", gw.name);
+            assert!(e["message"].as_str().unwrap().contains("307"), "{e}");
+        }
+        assert_eq!(stub.received().len(), 2);
+        assert!(
+            elsewhere.received().is_empty(),
+            "the redirect was not followed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_chat_completions_and_sanitised_errors_reach_the_caller() {
+    for gw in backends().await {
+        let stub = UpstreamStub::start().await;
+        let admin = gw.init(10).await;
+        model(&gw, &admin, "up", "openai", Some(&stub.base_url()), 1.0).await;
+        let m = member(&gw, &admin, "una@acme.example").await;
+        grant(&gw, &admin, &format!("users/{}", m.id), "up").await;
+
+        // An error status: its code in a message of the gateway's, none of the body.
+        for status in [400, 404, 422, 500, 503] {
+            stub.fail_with(status);
+            for stream in [false, true] {
+                let r = chat(&gw, &m.key, &streamed("up", stream)).await;
+                assert_eq!(
+                    r.status(),
+                    StatusCode::BAD_GATEWAY,
+                    "{status} on {}",
+                    gw.name
+                );
+                let text = r.text().await.unwrap();
+                assert!(!text.contains("stub") && !text.contains("sk-"), "{text}");
+                let body: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(body["error"]["code"], "upstream_error");
+                assert_eq!(body["error"]["type"], "upstream_error");
+                let message = body["error"]["message"].as_str().unwrap();
+                assert!(message.contains(&status.to_string()), "{message}");
+            }
+        }
+        stub.fail_with(0);
+
+        // A 200 whose JSON is not a chat completion (what a metadata service answers).
+        let leak =
+            r#"{"Code":"Success","AccessKeyId":"ASIA-LEAK","SecretAccessKey":"leaked-secret"}"#;
+        stub.answer_raw(Some(("application/json", leak)));
+        for stream in [false, true] {
+            let r = chat(&gw, &m.key, &streamed("up", stream)).await;
+            assert_eq!(r.status(), StatusCode::BAD_GATEWAY, "{}", gw.name);
+            let text = r.text().await.unwrap();
+            assert!(!text.contains("leaked-secret"), "{text}");
+            let body: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(body["error"]["code"], "upstream_error");
+        }
+        // A stream passes on only its chat.completion.chunk events, re-framed.
+        let events = "data: {\"SecretAccessKey\":\"leaked-secret\"}\n\n\
+             event: other\nid: 7\ndata: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\n\
+             data: [\"leaked-secret\"]\n\n\
+             data: [DONE]\n\n";
+        stub.answer_raw(Some(("text/event-stream", events)));
+        let r = chat(&gw, &m.key, &streamed("up", true)).await;
+        assert_eq!(r.status(), 200);
+        let text = r.text().await.unwrap();
+        assert!(!text.contains("leaked-secret"), "{text}");
+        assert!(!text.contains("event:") && !text.contains("id:"), "{text}");
+        assert_eq!(
+            text,
+            "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"}}]}\n\ndata: [DONE]\n\n"
+        );
     }
 }
 

@@ -41,6 +41,8 @@ impl Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse-gateway"))
             .args(["serve", "--db", database_url, "--listen", "127.0.0.1:0"])
             .env("GATEHOUSE_LEASE_TTL_SECS", LEASE_TTL_SECS.to_string())
+            // The upstream is a stub on loopback.
+            .env("GATEHOUSE_ALLOWED_UPSTREAM_NETS", "127.0.0.0/8")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

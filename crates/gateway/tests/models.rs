@@ -2,10 +2,10 @@
 //! what the change feed reports.
 
 use gatehouse_api::{
-    AuditEntry, ErrorCode, Model, ModelCreate, Page, Provider, Role, Secret, SyncKind, SyncPage,
-    UserStatus,
+    AuditEntry, ErrorCode, FieldError, Model, ModelCreate, Page, Provider, Role, Secret, SyncKind,
+    SyncPage, UserStatus,
 };
-use gatehouse_gateway::{auth, db, users};
+use gatehouse_gateway::{GatewayOptions, auth, db, users};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -276,6 +276,84 @@ async fn bad_models_are_refused_with_the_field_named() {
             (echo.provider, echo.upstream_base_url),
             (Provider::Echo, None)
         );
+    }
+}
+
+/// The field errors of a request that sets a model's upstream URL, which must be refused.
+async fn refused_url(
+    f: &TestGateway,
+    admin: &Secret,
+    method: Method,
+    path: &str,
+    body: &serde_json::Value,
+) -> Vec<FieldError> {
+    let response = f.send(method, path, admin, Some(body)).await;
+    let p = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(p.code, ErrorCode::ValidationFailed, "{body} on {}", f.name);
+    let errors = p.errors.unwrap_or_default();
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["upstream_base_url"], "{body}");
+    errors
+}
+
+#[tokio::test]
+async fn upstreams_at_non_public_addresses_are_refused_unless_allow_listed() {
+    for f in backends().await {
+        // The gateway's own default: no loopback, private or link-local range is allowed.
+        let f = f.with_options(GatewayOptions::default()).await;
+        let admin = f.init(10).await;
+        let internal = [
+            "http://127.0.0.1:8000/v1",
+            "http://169.254.169.254/latest",
+            "http://[::1]:8000/v1",
+            "http://[::ffff:169.254.169.254]/v1",
+            "http://[fd00:ec2::254]/v1",
+            "http://10.0.0.5:8000/v1",
+            "http://172.16.1.1/v1",
+            "http://192.168.1.10/v1",
+            "http://100.64.0.1/v1",
+            "http://0.0.0.0/v1",
+            "http://localhost:11434/v1",
+            "http://0x7f000001/v1",
+        ];
+        let with_query = [
+            "https://api.openai.example/v1?x=",
+            "https://api.openai.example/v1#x",
+        ];
+        for url in internal.iter().chain(&with_query) {
+            let mut body = serde_json::to_value(gpt4o_mini()).unwrap();
+            body["upstream_base_url"] = json!(url);
+            let errors = refused_url(&f, &admin, Method::POST, "/admin/v1/models", &body).await;
+            let expected = if url.contains(['?', '#']) {
+                "query"
+            } else {
+                "--allow-upstream-net"
+            };
+            assert!(errors[0].message.contains(expected), "{url}: {errors:?}");
+        }
+        f.json_ok::<Model>(Method::POST, "/admin/v1/models", &admin, &gpt4o_mini())
+            .await;
+        let patch = |url: &str| json!({ "upstream_base_url": url });
+        const PATH: &str = "/admin/v1/models/gpt-4o-mini";
+        for url in internal.iter().chain(&with_query) {
+            refused_url(&f, &admin, Method::PATCH, PATH, &patch(url)).await;
+        }
+        let kept: Model = f.get_ok(PATH, &admin).await;
+        assert_eq!(kept.upstream_base_url, gpt4o_mini().upstream_base_url);
+
+        // Loopback allow-listed: loopback is accepted, the rest is still refused.
+        let f = f.with_options(common::loopback_upstreams()).await;
+        for url in [
+            "http://127.0.0.1:8000/v1",
+            "http://[::1]:8000/v1",
+            "http://localhost:11434/v1",
+        ] {
+            let patched: Model = f.json_ok(Method::PATCH, PATH, &admin, &patch(url)).await;
+            assert_eq!(patched.upstream_base_url.as_deref(), Some(url));
+        }
+        for url in ["http://169.254.169.254/latest", "http://10.0.0.5:8000/v1"] {
+            refused_url(&f, &admin, Method::PATCH, PATH, &patch(url)).await;
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 //! with [`Replay`].
 
 mod admission;
+pub mod egress;
 mod error;
 mod ledger;
 mod principal;
@@ -40,10 +41,11 @@ use crate::sql::Statements;
 use crate::usage::{UsageEvent, cost_micros};
 use crate::{AppState, auth};
 use admission::{Plan, Reading};
+pub use egress::UpstreamNets;
 pub use error::{DataPlaneError, DpResult, LimitHit};
 use ledger::{Finished, Ledger, Memory, WriterContext};
 use principal::{Lookup, ModelEntry, Principal, PrincipalCache, Snapshot};
-use provider::{Answered, Usage};
+use provider::Usage;
 pub use request::ChatRequest;
 pub use upstreams::UpstreamKeys;
 
@@ -58,6 +60,8 @@ pub use crate::keys::KEY_PREFIX;
 #[derive(Debug, Clone)]
 pub struct DataPlaneOptions {
     pub upstream_keys: UpstreamKeys,
+    /// The loopback, private or link-local ranges upstreams may be in; none by default.
+    pub allowed_upstream_nets: UpstreamNets,
     /// How long a concurrency slot outlives a node that stopped renewing it (it died).
     pub lease_ttl: Duration,
 }
@@ -66,6 +70,7 @@ impl Default for DataPlaneOptions {
     fn default() -> Self {
         Self {
             upstream_keys: UpstreamKeys::default(),
+            allowed_upstream_nets: UpstreamNets::default(),
             lease_ttl: Duration::from_secs(30),
         }
     }
@@ -83,6 +88,7 @@ pub struct DataPlane {
     /// SQLite's busy handler, which sleeps a millisecond or more per retry.
     gate: Option<Arc<tokio::sync::Mutex<()>>>,
     upstream_keys: UpstreamKeys,
+    upstream_nets: Arc<UpstreamNets>,
     lease_ttl: Duration,
     http: OnceLock<reqwest::Client>,
 }
@@ -220,7 +226,6 @@ enum Admission {
 enum Outcome {
     Json(Value),
     Body(Bytes),
-    Relay(StatusCode, Bytes),
     Failed(DataPlaneError),
 }
 
@@ -229,7 +234,6 @@ impl Outcome {
         match self {
             Self::Json(value) => json_response(StatusCode::OK, Bytes::from(value.to_string())),
             Self::Body(body) => json_response(StatusCode::OK, body),
-            Self::Relay(status, body) => json_response(status, body),
             Self::Failed(e) => e.into_response(),
         }
     }
@@ -322,6 +326,7 @@ impl DataPlane {
             ledger,
             gate,
             upstream_keys: options.upstream_keys,
+            upstream_nets: Arc::new(options.allowed_upstream_nets),
             lease_ttl: options.lease_ttl,
             http: OnceLock::new(),
         }
@@ -332,8 +337,14 @@ impl DataPlane {
         self.ledger.flush().await;
     }
 
+    /// The ranges this gateway may call upstreams in, which the admin API checks models by.
+    pub fn upstream_nets(&self) -> &UpstreamNets {
+        &self.upstream_nets
+    }
+
     fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(provider::http_client)
+        self.http
+            .get_or_init(|| provider::http_client(self.upstream_nets.clone()))
     }
 
     /// The principal behind an `Authorization` header: 401 without a valid key, 403 for the key
@@ -647,14 +658,10 @@ impl DataPlane {
                     return no_upstream(&call.model.id);
                 };
                 let key = self.upstream_keys.key_for(base);
-                match provider::complete(self.http(), base, key, request).await {
-                    Answered::Ok(body, usage) => (Outcome::Body(body), 200, usage),
-                    Answered::Relay(status, body) => (
-                        Outcome::Relay(status, body),
-                        status.as_u16(),
-                        Usage::default(),
-                    ),
-                    Answered::Failed(e) => {
+                match provider::complete(self.http(), &self.upstream_nets, base, key, request).await
+                {
+                    Ok((body, usage)) => (Outcome::Body(body), 200, usage),
+                    Err(e) => {
                         let status = e.status.as_u16();
                         (Outcome::Failed(e), status, Usage::default())
                     }
@@ -688,23 +695,16 @@ impl DataPlane {
                     return outcome.into_response();
                 };
                 let key = self.upstream_keys.key_for(&base);
-                let response = match provider::open_stream(self.http(), &base, key, &request).await
-                {
+                let opened =
+                    provider::open_stream(self.http(), &self.upstream_nets, &base, key, &request)
+                        .await;
+                let response = match opened {
                     Ok(r) => r,
-                    Err(answered) => {
-                        let outcome = match answered {
-                            Answered::Relay(status, body) => Outcome::Relay(status, body),
-                            Answered::Failed(e) => Outcome::Failed(e),
-                            Answered::Ok(body, _) => Outcome::Body(body),
-                        };
-                        let status = match &outcome {
-                            Outcome::Relay(s, _) => s.as_u16(),
-                            Outcome::Failed(e) => e.status.as_u16(),
-                            Outcome::Body(_) | Outcome::Json(_) => 200,
-                        };
+                    Err(e) => {
+                        let status = e.status.as_u16();
                         self.ledger
                             .submit(call.finished(status, Usage::default(), Utc::now()));
-                        return outcome.into_response();
+                        return e.into_response();
                     }
                 };
                 let include_usage = request.include_usage;
@@ -730,10 +730,9 @@ impl DataPlane {
                             let seen = provider::inspect(&event);
                             call.streamed_output_tokens += seen.output_tokens;
                             usage = seen.usage.or(usage);
-                            if seen.done {
-                                done = true;
-                            } else if !seen.usage_only || include_usage {
-                                yield Ok::<Bytes, Infallible>(event);
+                            done |= seen.done;
+                            if !seen.relay.is_empty() && (!seen.usage_only || include_usage) {
+                                yield Ok::<Bytes, Infallible>(Bytes::from(seen.relay));
                             }
                         }
                     }
@@ -829,11 +828,6 @@ impl<'t> Replay<'t> {
         self.batch.push(call.finished(status, usage, at));
         match outcome {
             Outcome::Json(_) | Outcome::Body(_) => Ok(status),
-            Outcome::Relay(status, _) => Err(DataPlaneError::upstream(
-                status,
-                "upstream_error",
-                "The upstream refused the request.",
-            )),
             Outcome::Failed(e) => Err(e),
         }
     }

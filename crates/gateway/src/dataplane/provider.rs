@@ -1,5 +1,6 @@
 //! Where a model's requests go: the built-in `echo` provider, and OpenAI-compatible upstreams.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -8,6 +9,7 @@ use gatehouse_api::Secret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::egress::{UpstreamNets, VettedResolver, refusal_in};
 use super::error::DataPlaneError;
 use super::request::{ChatRequest, content_text, text_tokens};
 
@@ -119,9 +121,15 @@ pub fn event(data: &Value) -> Bytes {
 
 pub const DONE: &[u8] = b"data: [DONE]\n\n";
 
-/// The client the gateway calls upstreams with.
-pub fn http_client() -> reqwest::Client {
+/// The client the gateway calls upstreams with: it connects only to addresses `nets` allows,
+/// follows no redirect (a redirect could lead anywhere the check did not look) and goes
+/// through no proxy from the environment (which would resolve names where the check cannot
+/// see).
+pub fn http_client(nets: Arc<UpstreamNets>) -> reqwest::Client {
     reqwest::Client::builder()
+        .dns_resolver(Arc::new(VettedResolver { nets }))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .connect_timeout(Duration::from_secs(10))
         // Between two reads of a response: a stream may pause while a model thinks.
         .read_timeout(Duration::from_secs(300))
@@ -151,6 +159,32 @@ struct Answer {
     choices: Vec<AnswerChoice>,
 }
 
+/// Whether `v` has the shape of a chat completion (`object` "chat.completion", every choice
+/// with a `message`) or, with `chunk`, of a streamed `chat.completion.chunk` (every choice
+/// with a `delta`, or none): only such answers reach the caller, so that an upstream that is
+/// not a model cannot pass anything else on.
+fn is_chat_answer(v: &Value, chunk: bool) -> bool {
+    let (object, part) = if chunk {
+        ("chat.completion.chunk", "delta")
+    } else {
+        ("chat.completion", "message")
+    };
+    let Some(map) = v.as_object() else {
+        return false;
+    };
+    if map.get("object").is_some_and(|o| o != object) {
+        return false;
+    }
+    let Some(choices) = map.get("choices").and_then(Value::as_array) else {
+        return false;
+    };
+    let choice_ok = |c: &Value| match c.get(part) {
+        Some(p) => p.is_object(),
+        None => chunk && c.is_object(),
+    };
+    (chunk || !choices.is_empty()) && choices.iter().all(choice_ok)
+}
+
 #[derive(Debug, Deserialize)]
 struct AnswerChoice {
     message: Option<Content>,
@@ -162,39 +196,63 @@ struct Content {
     content: Option<String>,
 }
 
-/// What an upstream answered a non-streamed request with.
-#[derive(Debug)]
-pub enum Answered {
-    /// 2xx: the body as the upstream sent it, and the usage it reported (or an estimate).
-    Ok(Bytes, Usage),
-    /// An error the client should see as the upstream put it (a 4xx about its request).
-    Relay(StatusCode, Bytes),
-    /// An error that is the gateway's or the upstream's business, not the client's.
-    Failed(DataPlaneError),
+/// `{base}/chat/completions`, or `None` when `base` has a query or fragment (then the path
+/// would not be the one appended).
+pub fn endpoint(mut base: url::Url) -> Option<url::Url> {
+    if base.query().is_some() || base.fragment().is_some() {
+        return None;
+    }
+    base.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .extend(["chat", "completions"]);
+    Some(base)
 }
 
-/// `{base}/chat/completions`.
-pub fn endpoint(base: &str) -> String {
-    format!("{}/chat/completions", base.trim_end_matches('/'))
+/// The address check refused the upstream. The caller learns only that; the log (the admin's)
+/// says why.
+fn not_allowed(why: &str) -> DataPlaneError {
+    tracing::warn!(
+        reason = why,
+        "upstream not called: its address is not allowed"
+    );
+    DataPlaneError::upstream(
+        StatusCode::BAD_GATEWAY,
+        "upstream_not_allowed",
+        "The model's upstream is at an address this gateway does not call; tell an admin.",
+    )
 }
 
+/// The request to `base`, once the base URL passes the checks that reqwest's resolver cannot
+/// make: an IP-literal host (reqwest connects to it without resolving it) and no query.
 fn send(
     http: &reqwest::Client,
+    nets: &UpstreamNets,
     base: &str,
     key: Option<&Secret>,
     body: &serde_json::Map<String, Value>,
-) -> reqwest::RequestBuilder {
+) -> Result<reqwest::RequestBuilder, DataPlaneError> {
+    let url = nets
+        .check_base_url(base)
+        .ok()
+        .and_then(endpoint)
+        .ok_or_else(|| {
+            not_allowed("the base URL is an address or a form the gateway does not call")
+        })?;
     let mut r = http
-        .post(endpoint(base))
+        .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(serde_json::to_vec(body).unwrap_or_default());
     if let Some(key) = key {
         r = r.bearer_auth(key.expose());
     }
-    r
+    Ok(r)
 }
 
 fn unreachable_upstream(e: &reqwest::Error) -> DataPlaneError {
+    if let Some(refused) = refusal_in(e) {
+        return not_allowed(&refused.to_string());
+    }
     // The error's text may hold the URL, which is the admin's to see, not the caller's.
     tracing::warn!(error = %e, "upstream request failed");
     if e.is_timeout() {
@@ -212,79 +270,100 @@ fn unreachable_upstream(e: &reqwest::Error) -> DataPlaneError {
     }
 }
 
-/// An upstream's non-2xx answer as the client gets it.
-async fn refused(response: reqwest::Response) -> Answered {
+fn not_a_chat_answer() -> DataPlaneError {
+    DataPlaneError::upstream(
+        StatusCode::BAD_GATEWAY,
+        "upstream_error",
+        "The model's upstream answered with something other than a chat completion.",
+    )
+}
+
+/// An upstream's non-2xx answer as the client gets it: by its status alone. Its body is never
+/// passed on: it may quote the gateway's key, and it is whatever the upstream chose to say.
+fn refused(response: &reqwest::Response) -> DataPlaneError {
     let status = response.status();
     let retry_after = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let body = response.bytes().await.unwrap_or_default();
     tracing::warn!(%status, "upstream refused a request");
-    match status.as_u16() {
-        // The gateway's own key was refused: nothing the caller can fix, and the upstream's
-        // message may quote part of the key.
-        401 | 403 => Answered::Failed(DataPlaneError::upstream(
+    let code = status.as_u16();
+    match code {
+        // The gateway's own key was refused: nothing the caller can fix.
+        401 | 403 => DataPlaneError::upstream(
             StatusCode::BAD_GATEWAY,
             "upstream_auth_failed",
             "The model's upstream refused the gateway's credentials; tell an admin.",
-        )),
-        429 => Answered::Failed(DataPlaneError {
+        ),
+        429 => DataPlaneError {
             retry_after_secs: Some(retry_after.unwrap_or(1)),
             ..DataPlaneError::upstream(
                 StatusCode::TOO_MANY_REQUESTS,
                 "upstream_rate_limited",
                 "The model's upstream is limiting the gateway's requests; try again later.",
             )
-        }),
-        400..=499 if serde_json::from_slice::<Value>(&body).is_ok() => Answered::Relay(
-            StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_REQUEST),
-            body,
-        ),
-        _ => Answered::Failed(DataPlaneError::upstream(
+        },
+        300..=399 => DataPlaneError::upstream(
             StatusCode::BAD_GATEWAY,
             "upstream_error",
-            format!("The model's upstream failed (HTTP {}).", status.as_u16()),
-        )),
+            format!(
+                "The model's upstream answered with a redirect (HTTP {code}), which the gateway \
+                 does not follow; tell an admin."
+            ),
+        ),
+        400..=499 => DataPlaneError::upstream(
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+            format!("The model's upstream refused the request (HTTP {code})."),
+        ),
+        _ => DataPlaneError::upstream(
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+            format!("The model's upstream failed (HTTP {code})."),
+        ),
     }
 }
 
-/// Sends a non-streamed request upstream and reads the whole answer.
+/// Sends a non-streamed request upstream and reads the whole answer: a chat completion as the
+/// upstream sent it, and the usage it reported (or an estimate).
 pub async fn complete(
     http: &reqwest::Client,
+    nets: &UpstreamNets,
     base: &str,
     key: Option<&Secret>,
     request: &ChatRequest,
-) -> Answered {
-    let response = match send(http, base, key, &request.body)
+) -> Result<(Bytes, Usage), DataPlaneError> {
+    let response = send(http, nets, base, key, &request.body)?
         .timeout(ANSWER_TIMEOUT)
         .send()
         .await
-    {
-        Ok(r) => r,
-        Err(e) => return Answered::Failed(unreachable_upstream(&e)),
-    };
+        .map_err(|e| unreachable_upstream(&e))?;
     if !response.status().is_success() {
-        return refused(response).await;
+        return Err(refused(&response));
     }
     let body = match response.bytes().await {
         Ok(b) if b.len() <= MAX_ANSWER => b,
         Ok(_) => {
-            return Answered::Failed(DataPlaneError::upstream(
+            return Err(DataPlaneError::upstream(
                 StatusCode::BAD_GATEWAY,
                 "upstream_error",
                 "The model's upstream answered with too large a body.",
             ));
         }
-        Err(e) => return Answered::Failed(unreachable_upstream(&e)),
+        Err(e) => return Err(unreachable_upstream(&e)),
     };
-    let usage = match serde_json::from_slice::<Answer>(&body) {
-        Ok(Answer { usage: Some(u), .. }) => Usage {
+    let answer = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .filter(|v| is_chat_answer(v, false))
+        .and_then(|v| serde_json::from_value::<Answer>(v).ok())
+        .ok_or_else(not_a_chat_answer)?;
+    let usage = match answer {
+        Answer { usage: Some(u), .. } => Usage {
             input_tokens: u.prompt_tokens,
             output_tokens: u.completion_tokens,
         },
-        Ok(answer) => Usage {
+        answer => Usage {
             input_tokens: request.estimated_input_tokens,
             output_tokens: answer
                 .choices
@@ -293,37 +372,39 @@ pub async fn complete(
                 .map(text_tokens)
                 .sum(),
         },
-        Err(_) => {
-            return Answered::Failed(DataPlaneError::upstream(
-                StatusCode::BAD_GATEWAY,
-                "upstream_error",
-                "The model's upstream answered with something other than a chat completion.",
-            ));
-        }
     };
-    Answered::Ok(body, usage)
+    Ok((body, usage))
 }
 
 /// Opens a streamed request upstream, asking for the usage at the end of the stream.
 pub async fn open_stream(
     http: &reqwest::Client,
+    nets: &UpstreamNets,
     base: &str,
     key: Option<&Secret>,
     request: &ChatRequest,
-) -> Result<reqwest::Response, Answered> {
+) -> Result<reqwest::Response, DataPlaneError> {
     let mut body = request.body.clone();
     let options = body.entry("stream_options").or_insert_with(|| json!({}));
     if !options.is_object() {
         *options = json!({});
     }
     options["include_usage"] = json!(true);
-    let response = send(http, base, key, &body)
+    let response = send(http, nets, base, key, &body)?
         .header(reqwest::header::ACCEPT, "text/event-stream")
         .send()
         .await
-        .map_err(|e| Answered::Failed(unreachable_upstream(&e)))?;
+        .map_err(|e| unreachable_upstream(&e))?;
     if !response.status().is_success() {
-        return Err(refused(response).await);
+        return Err(refused(&response));
+    }
+    let events = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.trim_start().starts_with("text/event-stream"));
+    if !events {
+        return Err(not_a_chat_answer());
     }
     Ok(response)
 }
@@ -374,6 +455,9 @@ pub struct Seen {
     pub usage_only: bool,
     /// Estimated tokens of the text it carries.
     pub output_tokens: i64,
+    /// What of it may reach the caller: its `chat.completion.chunk` data lines, each an event
+    /// of its own; none of its other lines or data.
+    pub relay: Vec<u8>,
 }
 
 pub fn inspect(event: &[u8]) -> Seen {
@@ -388,9 +472,16 @@ pub fn inspect(event: &[u8]) -> Seen {
             seen.done = true;
             continue;
         }
-        let Ok(answer) = serde_json::from_str::<Answer>(data) else {
+        let Some(answer) = serde_json::from_str::<Value>(data)
+            .ok()
+            .filter(|v| is_chat_answer(v, true))
+            .and_then(|v| serde_json::from_value::<Answer>(v).ok())
+        else {
             continue;
         };
+        seen.relay.extend_from_slice(b"data: ");
+        seen.relay.extend_from_slice(data.as_bytes());
+        seen.relay.extend_from_slice(b"\n\n");
         if let Some(u) = &answer.usage {
             seen.usage = Some(Usage {
                 input_tokens: u.prompt_tokens,
@@ -458,5 +549,49 @@ mod tests {
         assert_eq!(usage.usage.unwrap().output_tokens, 5);
         assert!(inspect(&events[2]).done);
         assert!(s.rest().is_none());
+    }
+
+    #[test]
+    fn only_chat_completion_shapes_pass() {
+        let completion = json!({"object": "chat.completion", "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "hi"}}]});
+        assert!(is_chat_answer(&completion, false));
+        assert!(!is_chat_answer(&completion, true));
+        for other in [
+            json!({"Code": "Success", "SecretAccessKey": "x"}),
+            json!({"choices": []}),
+            json!({"choices": [{"text": "x"}]}),
+            json!({"object": "list", "choices": [{"message": {}}]}),
+            json!(["choices"]),
+        ] {
+            assert!(!is_chat_answer(&other, false), "{other}");
+        }
+        assert!(is_chat_answer(&json!({"choices": [], "usage": {}}), true));
+        assert!(!is_chat_answer(&json!({"choices": [{"delta": "x"}]}), true));
+
+        // Other lines and data of an event do not reach the caller.
+        let seen = inspect(
+            b"event: x\nid: 1\ndata: {\"secret\":1}\ndata: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\n",
+        );
+        assert_eq!(
+            String::from_utf8(seen.relay).unwrap(),
+            "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\n"
+        );
+        assert!(inspect(b"data: {\"secret\":1}\n\n").relay.is_empty());
+    }
+
+    #[test]
+    fn the_endpoint_is_below_the_base_and_a_query_is_refused() {
+        let at = |base: &str| endpoint(url::Url::parse(base).unwrap()).map(String::from);
+        assert_eq!(
+            at("https://api.example.com/v1/").as_deref(),
+            Some("https://api.example.com/v1/chat/completions")
+        );
+        assert_eq!(
+            at("http://127.0.0.1:9").as_deref(),
+            Some("http://127.0.0.1:9/chat/completions")
+        );
+        assert_eq!(at("http://127.0.0.1:9/v1?x="), None);
+        assert_eq!(at("http://127.0.0.1:9/v1#x"), None);
     }
 }

@@ -20,6 +20,18 @@ pub struct TestGateway {
 /// create databases. `scripts/with-postgres.sh` starts a throwaway one and sets it.
 pub const POSTGRES_ENV: &str = "GATEHOUSE_TEST_POSTGRES";
 
+/// The tests' upstreams are stubs on 127.0.0.1, which a gateway calls only when its
+/// configuration allow-lists loopback: the default options, allow-listing it.
+pub fn loopback_upstreams() -> gatehouse_gateway::GatewayOptions {
+    gatehouse_gateway::GatewayOptions {
+        data_plane: gatehouse_gateway::dataplane::DataPlaneOptions {
+            allowed_upstream_nets: gatehouse_gateway::dataplane::UpstreamNets::loopback(),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 /// One gateway per database backend the suite runs on, each on a fresh database.
 pub async fn backends() -> Vec<TestGateway> {
     vec![TestGateway::sqlite().await, TestGateway::postgres().await]
@@ -60,7 +72,9 @@ impl TestGateway {
     }
 
     async fn serve(db: Db, name: &'static str, storage: Storage) -> Self {
-        let gateway = RunningGateway::start_on_loopback(db).await.unwrap();
+        let gateway = RunningGateway::start_on_loopback_with(db, loopback_upstreams())
+            .await
+            .unwrap();
         Self {
             gateway,
             http: reqwest::Client::new(),

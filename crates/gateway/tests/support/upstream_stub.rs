@@ -1,7 +1,8 @@
 //! A stand-in for an OpenAI-compatible provider, the one part of the data plane's path we do not
 //! own: `POST /v1/chat/completions` on 127.0.0.1, answering with fixed text and usage, streamed
 //! (with the usage chunk when asked for it) or not. It records what it was sent, can hold
-//! requests until released (for concurrency), and can answer with an error status.
+//! requests until released (for concurrency), and can answer with an error status, a redirect
+//! or any body of its test's choosing.
 #![allow(dead_code)] // each user uses part of it
 
 use std::net::SocketAddr;
@@ -38,6 +39,10 @@ pub struct StubState {
     pub fail_with: AtomicU16,
     /// Whether to record what was sent (off for the benchmark).
     pub record: std::sync::atomic::AtomicBool,
+    /// When set, every request is answered `307 Temporary Redirect` to this URL.
+    pub redirect_to: Mutex<Option<String>>,
+    /// When set, every request is answered 200 with this content type and body.
+    pub raw_answer: Mutex<Option<(String, String)>>,
 }
 
 pub struct UpstreamStub {
@@ -101,6 +106,15 @@ impl UpstreamStub {
     pub fn fail_with(&self, status: u16) {
         self.state.fail_with.store(status, Ordering::SeqCst);
     }
+
+    pub fn redirect_to(&self, url: &str) {
+        *self.state.redirect_to.lock().unwrap() = Some(url.to_owned());
+    }
+
+    /// Answers with `body` of `content_type` from now on; `None` answers normally again.
+    pub fn answer_raw(&self, answer: Option<(&str, &str)>) {
+        *self.state.raw_answer.lock().unwrap() = answer.map(|(t, b)| (t.to_owned(), b.to_owned()));
+    }
 }
 
 fn chunk(delta: Value, finish: Option<&str>) -> String {
@@ -132,6 +146,18 @@ async fn chat(
         let permit = hold.acquire().await;
         state.holding.fetch_sub(1, Ordering::SeqCst);
         permit.unwrap().forget();
+    }
+    let redirect = state.redirect_to.lock().unwrap().clone();
+    if let Some(location) = redirect {
+        return (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, location)],
+        )
+            .into_response();
+    }
+    let raw = state.raw_answer.lock().unwrap().clone();
+    if let Some((content_type, body)) = raw {
+        return ([(header::CONTENT_TYPE, content_type)], body).into_response();
     }
     let fail = state.fail_with.load(Ordering::SeqCst);
     if fail != 0 {
