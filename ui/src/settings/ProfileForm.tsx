@@ -1,7 +1,6 @@
 import { useMutation } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
 import { toIpcError } from "../backend/backend";
-import { normalizedUrl } from "../backend/profileRules";
 import type { ProfileInput } from "../bindings/ProfileInput";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import { Field, fieldMessages, FormError, TextField } from "../shared/forms";
@@ -119,4 +118,9 @@ export function ProfileForm(props: {
       </div>
     </form>
   );
+}
+
+/** The URL as the core keeps it (trimmed, one trailing slash), to tell whether it is another. */
+function normalizedUrl(url: string): string {
+  return url.trim().replace(/\/+$/, "") + "/";
 }
