@@ -482,11 +482,11 @@ function activeSummary(profile: MockProfile): ProfileSummary {
   return { ...profile.summary };
 }
 
-/** What usage is grouped by: the first users (a demo's worth), the models or the workspaces. */
+/** What usage is grouped by: the first 8 users and "Other", the models or the workspaces. */
 function usageSubjects(mock: MockBackend, groupBy: UsageGroupBy): UsageSubject[] {
   switch (groupBy) {
     case "user":
-      return mock.users.slice(0, 14).map((u) => ({ key: u.id, label: u.name }));
+      return [...mock.users.slice(0, 8).map((u) => ({ key: u.id, label: u.name })), { key: null, label: "Other" }];
     case "model":
       return mock.reads.models.map((m) => ({ key: m.id, label: m.display_name }));
     case "workspace":
