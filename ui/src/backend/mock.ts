@@ -284,8 +284,8 @@ export function createMockBackend(
       return { ...profile.summary };
     },
     async removeProfile(id) {
-      find(id);
-      mock.profiles = mock.profiles.filter((p) => p.summary.id !== id);
+      const removed = find(id);
+      mock.profiles = mock.profiles.filter((p) => p !== removed);
       if (isActive(id)) publish({ phase: "signed_out", profile: null, me: null, offline: false, synced_at: null });
     },
     async activateProfile(id) {
