@@ -5,7 +5,7 @@ import type { AuditEntry } from "../bindings/AuditEntry";
 import { renderApp } from "../test/render";
 import { AUDIT_PAGE } from "./AuditScreen";
 
-/** `count` entries an hour apart from 1 Nov 2026, alternating actions and actors. */
+/** `count` entries an hour apart from 1 Nov 2026, alternating actions and actors, oldest first. */
 function entries(count: number): AuditEntry[] {
   return Array.from({ length: count }, (_, i) => ({
     id: `aud_${String(i).padStart(4, "0")}`,
@@ -19,9 +19,14 @@ function entries(count: number): AuditEntry[] {
   }));
 }
 
+/** The newest first, as the cache answers (crates/core/tests/queries.rs). */
+function newestFirst(count: number): AuditEntry[] {
+  return entries(count).reverse();
+}
+
 function open(count = 120) {
   const backend = createMockBackend();
-  backend.reads.audit = entries(count);
+  backend.reads.audit = newestFirst(count);
   const listAudit = vi.spyOn(backend, "listAudit");
   window.location.hash = "#audit";
   return { ...renderApp(backend), listAudit };
@@ -54,7 +59,9 @@ describe("audit log", () => {
   });
 
   it("filters by what was typed, from the first page", async () => {
-    const { listAudit } = open(120);
+    const { backend, listAudit } = open(120);
+    const matching = newestFirst(120).filter((e) => e.actor_id === "usr_00000" && e.action === "user.update").slice(0, 4);
+    backend.reads.auditAnswers = [{ when: { action: "user.update", actor_id: "usr_00000" }, rows: matching }];
     await screen.findByText("120 entries");
     fireEvent.click(screen.getByRole("button", { name: "Next" }));
     await waitFor(() => expect(listAudit.mock.lastCall![0].offset).toBe(AUDIT_PAGE));
@@ -73,7 +80,8 @@ describe("audit log", () => {
       offset: 0,
       limit: AUDIT_PAGE,
     });
-    await waitFor(() => expect(screen.getByTestId("audit-count").textContent).not.toBe("120 entries"));
+    await waitFor(() => expect(screen.getByTestId("audit-count").textContent).toBe("4 entries"));
+    expect(shownIds()).toHaveLength(4);
     for (const row of shownIds()) expect(row).toMatch(/usr_00000.*user\.update/);
   });
 
@@ -90,7 +98,7 @@ describe("audit log", () => {
 
   it("names the actors and targets the cache knows, and shows the id of one it does not", async () => {
     const backend = createMockBackend();
-    backend.reads.audit = entries(2);
+    backend.reads.audit = newestFirst(2);
     backend.reads.names = { usr_00000: "Avery Quinn", usr_00001: "Blake Adler" };
     window.location.hash = "#audit";
     renderApp(backend);

@@ -5,7 +5,8 @@ import type { AuditEntry } from "../bindings/AuditEntry";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { AuditRows } from "../bindings/AuditRows";
 import { formatDateTime, formatNumber } from "../format";
-import { QueryError, ScreenHead } from "../overview/ScreenHead";
+import { QueryError } from "../shared/notices";
+import { ScreenHead } from "../shared/ScreenHead";
 import { actorText, targetText } from "./names";
 
 export const AUDIT_PAGE = 50;
@@ -78,7 +79,7 @@ export function AuditScreen() {
   const rows = audit.data?.rows ?? [];
   return (
     <section className="screen insights" aria-labelledby="audit-title">
-      <ScreenHead id="audit-title" title="Audit log">
+      <ScreenHead id="audit-title" title="Audit log" showsDataAge>
         <span className="count" role="status" data-testid="audit-count">
           {audit.data ? `${formatNumber(total)} ${total === 1 ? "entry" : "entries"}` : ""}
         </span>

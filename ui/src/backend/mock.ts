@@ -1,5 +1,6 @@
-// An in-memory backend for component tests: deterministic users, and filtering, sorting and
-// paging with the same rules as the Rust cache (see crates/core/src/cache.rs `users`).
+// An in-memory backend for component tests. It answers from fixtures the tests set: it does not
+// search, filter or sort like the cache, nor check profiles like the console (the Rust tests in
+// crates/core/tests do); a test prepares the answer its filter or input gets.
 import type { AppStatus } from "../bindings/AppStatus";
 import type { Change } from "../bindings/Change";
 import type { IpcError } from "../bindings/IpcError";
@@ -14,24 +15,23 @@ import type { UpdateProgress } from "../bindings/UpdateProgress";
 import type { UsageGroupBy } from "../bindings/UsageGroupBy";
 import type { UserFilter } from "../bindings/UserFilter";
 import type { UserRow } from "../bindings/UserRow";
-import type { UserRows } from "../bindings/UserRows";
-import type { UserSort } from "../bindings/UserSort";
 import type { UserStatus } from "../bindings/UserStatus";
 import type { Backend } from "./backend";
 import type { Permission } from "../shell/permissions";
 import {
+  answerFor,
+  type Answer,
   auditOf,
   orgBudgetStatusOf,
   copyLink,
   invitationsOf,
   mockReads,
-  overviewOf,
+  pageOf,
   usageChartOf,
   type UsageSubject,
   userDetailOf,
   type MockReads,
 } from "./mockReads";
-import { normalizedCa, normalizedUrl, profileInputErrors } from "./profileRules";
 
 const FIRST = [
   "Avery", "Blake", "Casey", "Dana", "Eli", "Farah", "Gus", "Hana", "Ivan", "Jo", "Kiran", "Lena",
@@ -61,20 +61,7 @@ function status(i: number): UserStatus {
   return "active";
 }
 
-/** `count` users, the same ones every time; user 0 is Avery Quinn, an admin. */
-/** A filter that matches every user, first 1000 by name; tests spread their changes over it. */
-export const ALL_USERS: UserFilter = {
-  query: "",
-  role: null,
-  status: null,
-  workspace_id: null,
-  group_id: null,
-  sort: "name",
-  descending: false,
-  offset: 0,
-  limit: 1000,
-};
-
+/** `count` users, the same ones every time, in the order of their ids; user 0 is Avery Quinn, an admin. */
 export function mockUsers(count: number): UserRow[] {
   return Array.from({ length: count }, (_, i) => {
     const first = FIRST[i % FIRST.length]!;
@@ -97,48 +84,6 @@ export function mockUsers(count: number): UserRow[] {
       spend_mtd_usd: 0,
     };
   });
-}
-
-function compare(a: UserRow, b: UserRow, sort: UserSort): number {
-  const key = (u: UserRow): string | null => {
-    switch (sort) {
-      case "name":
-        return u.name.toLowerCase(); // COLLATE NOCASE
-      case "email":
-        return u.email;
-      case "role":
-        return u.role;
-      case "status":
-        return u.status;
-      case "created_at":
-        return u.created_at;
-      case "last_active_at":
-        return u.last_active_at;
-    }
-  };
-  const x = key(a);
-  const y = key(b);
-  // SQLite orders NULL before any value.
-  if (x === y) return 0;
-  if (x === null) return -1;
-  if (y === null) return 1;
-  return x < y ? -1 : 1;
-}
-
-/** The page of `users` that `filter` selects, as `list_users` answers it. */
-export function queryUsers(users: readonly UserRow[], filter: UserFilter): UserRows {
-  const text = filter.query.trim().toLowerCase();
-  const matching = users.filter(
-    (u) =>
-      (text === "" || u.name.toLowerCase().includes(text) || u.email.toLowerCase().includes(text)) &&
-      (filter.role === null || u.role === filter.role) &&
-      (filter.status === null || u.status === filter.status) &&
-      (filter.workspace_id === null || u.workspaces.includes(filter.workspace_id)),
-  );
-  const direction = filter.descending ? -1 : 1;
-  matching.sort((a, b) => direction * (compare(a, b, filter.sort) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
-  const limit = filter.limit === 0 ? 100 : Math.min(filter.limit, 1000);
-  return { total: matching.length, rows: matching.slice(filter.offset, filter.offset + limit) };
 }
 
 export function readyStatus(overrides: Partial<AppStatus> = {}): AppStatus {
@@ -220,8 +165,13 @@ function invalid(message: string): IpcError {
 }
 
 export interface MockBackend extends Backend {
-  /** The users `listUsers` answers from; tests may replace it, then emit a new `synced_at`. */
+  /**
+   * What `listUsers` answers a filter no `userAnswers` entry takes, whatever it asks for (paged
+   * by its offset and limit); tests may replace it, then emit a new `synced_at`.
+   */
   users: UserRow[];
+  /** Prepared answers of `listUsers`, tried in order; the first whose `when` the filter has answers. */
+  userAnswers: Answer<UserFilter, UserRow>[];
   status: AppStatus;
   /** Every filter `listUsers` was called with, oldest first. */
   readonly listUsersCalls: UserFilter[];
@@ -231,6 +181,11 @@ export interface MockBackend extends Backend {
   emitStatus(status: AppStatus): void;
   /** The profiles, in the order `listProfiles` answers; the demo comes first. */
   profiles: MockProfile[];
+  /**
+   * What the core answers the next `addProfile` and `editProfile` calls, oldest first: the
+   * profile as it keeps it, or its refusal. With none left, a profile is kept as entered.
+   */
+  profileAnswers: (MockProfile | IpcError)[];
   settings: Settings;
   /** The size `cacheInfo` reports; `clearCache` sets it to what a fresh sync takes. */
   cacheBytes: number;
@@ -277,6 +232,7 @@ export function createMockBackend(
   const demo = readyStatus().profile!;
   const mock: MockBackend = {
     users: typeof users === "number" ? mockUsers(users) : users,
+    userAnswers: [],
     status: options.status ?? readyStatus(),
     listUsersCalls: [],
     listUsersError: null,
@@ -290,9 +246,7 @@ export function createMockBackend(
     async listUsers(filter) {
       mock.listUsersCalls.push(filter);
       if (mock.listUsersError) throw mock.listUsersError;
-      // The cache filters by workspace id; the mock's users list their workspaces by name.
-      const workspace = mock.reads.workspaces.find((w) => w.id === filter.workspace_id);
-      return queryUsers(mock.users, workspace ? { ...filter, workspace_id: workspace.name } : filter);
+      return pageOf(answerFor(mock.userAnswers, filter, mock.users), filter);
     },
     async syncNow(): Promise<SyncReport> {
       mock.emitStatus({ ...mock.status, syncing: { applied: 0, start: 0, revision: 0, head: 0 } });
@@ -307,6 +261,7 @@ export function createMockBackend(
     },
 
     profiles: options.profiles ?? [{ summary: demo, ca_pem: null }],
+    profileAnswers: [],
     settings: { sync_interval_secs: 300, check_updates_at_start: true, log_level: "info" },
     cacheBytes: 48 * 1024 * 1024,
     setSettingsCalls: [],
@@ -317,21 +272,20 @@ export function createMockBackend(
       return mock.profiles.map((p) => ({ ...p.summary }));
     },
     async addProfile(input) {
-      const profile = checked(`prf_${String(nextId++).padStart(4, "0")}`, input, false);
+      const profile = answer(asEntered(`prf_${String(nextId++).padStart(4, "0")}`, input, null));
       mock.profiles.push(profile);
       return { ...profile.summary };
     },
     async editProfile(id, input) {
       const existing = find(id);
-      if (existing.summary.embedded) throw invalid("The demo profile cannot be edited.");
-      const profile = checked(id, input, existing.summary.signed_in, existing.ca_pem);
+      const profile = answer(asEntered(id, input, existing));
       mock.profiles[mock.profiles.indexOf(existing)] = profile;
       if (isActive(id)) publish({ profile: activeSummary(profile) });
       return { ...profile.summary };
     },
     async removeProfile(id) {
-      if (find(id).summary.embedded) throw invalid("The demo profile cannot be removed.");
-      mock.profiles = mock.profiles.filter((p) => p.summary.id !== id);
+      const removed = find(id);
+      mock.profiles = mock.profiles.filter((p) => p !== removed);
       if (isActive(id)) publish({ phase: "signed_out", profile: null, me: null, offline: false, synced_at: null });
     },
     async activateProfile(id) {
@@ -349,7 +303,6 @@ export function createMockBackend(
     },
     async signIn(id, how) {
       const profile = find(id);
-      if (profile.summary.embedded) throw invalid("The demo profile signs itself in.");
       if (how.method === "token") {
         if (how.token.trim() === "") throw invalid("Paste a token to sign in.");
         if (how.token.trim() !== MOCK_TOKEN) throw { code: "unauthorized", message: "The token is not valid." };
@@ -362,7 +315,6 @@ export function createMockBackend(
     },
     async signOut(id) {
       const profile = find(id);
-      if (profile.summary.embedded) throw invalid("The demo profile signs itself in.");
       profile.summary.signed_in = false;
       if (isActive(id)) publish({ phase: "signed_out", profile: activeSummary(profile), me: null });
     },
@@ -372,9 +324,6 @@ export function createMockBackend(
     },
     async setSettings(settings) {
       mock.setSettingsCalls.push(settings);
-      if (settings.sync_interval_secs > 86_400) {
-        throw invalid("The sync interval must be at most 86400 seconds (a day).");
-      }
       mock.settings = { ...settings };
       return { ...mock.settings };
     },
@@ -459,8 +408,7 @@ export function createMockBackend(
     reads: mockReads(),
     exportAnswer: 0,
     async overview() {
-      const org = mock.status.me?.org;
-      return overviewOf(mock.users, mock.reads, org?.seat_limit ?? 0, org?.name ?? "");
+      return mock.reads.overview;
     },
     async userDetail(id) {
       return userDetailOf(mock.users, id);
@@ -506,6 +454,13 @@ export function createMockBackend(
     if (!profile) throw { code: "no_profile", message: "No such profile." } satisfies IpcError;
     return profile;
   }
+  /** The core's next prepared answer to a profile entered, or `entered` when there is none. */
+  function answer(entered: MockProfile): MockProfile {
+    const next = mock.profileAnswers.shift();
+    if (!next) return entered;
+    if ("code" in next) throw next;
+    return { summary: { ...next.summary, id: entered.summary.id }, ca_pem: next.ca_pem };
+  }
   function isActive(id: string): boolean {
     return mock.status.profile?.id === id;
   }
@@ -515,17 +470,10 @@ export function createMockBackend(
   return mock;
 }
 
-/** A profile from what the admin entered, or the core's refusal. */
-function checked(id: string, input: ProfileInput, signedIn: boolean, currentCa: string | null = null): MockProfile {
-  const [error] = profileInputErrors(input);
-  if (error) throw { code: "invalid", message: error.message, fields: [error] };
-  const ca_pem = input.ca_pem === null ? currentCa : normalizedCa(input.ca_pem);
-  if (ca_pem !== null && !ca_pem.includes("-----BEGIN CERTIFICATE-----")) {
-    const message =
-      "The CA certificate is not usable: it holds no certificate; paste the PEM text, starting with -----BEGIN CERTIFICATE-----.";
-    throw { code: "invalid", message, fields: [{ field: "ca_pem", message }] };
-  }
-  const summary = { id, name: input.name.trim(), url: normalizedUrl(input.url), embedded: false, custom_ca: ca_pem !== null, signed_in: signedIn, insecure_http: input.insecure_http };
+/** A profile kept as the admin entered it: a CA given replaces the one kept, `""` removes it. */
+function asEntered(id: string, input: ProfileInput, existing: MockProfile | null): MockProfile {
+  const ca_pem = input.ca_pem === null ? (existing?.ca_pem ?? null) : input.ca_pem || null;
+  const summary = { id, name: input.name, url: input.url, embedded: false, custom_ca: ca_pem !== null, signed_in: existing?.summary.signed_in ?? false, insecure_http: input.insecure_http };
   return { summary, ca_pem };
 }
 
@@ -534,11 +482,11 @@ function activeSummary(profile: MockProfile): ProfileSummary {
   return { ...profile.summary };
 }
 
-/** What usage is grouped by: the first users (a demo's worth), the models or the workspaces. */
+/** What usage is grouped by: the first 8 users and "Other", the models or the workspaces. */
 function usageSubjects(mock: MockBackend, groupBy: UsageGroupBy): UsageSubject[] {
   switch (groupBy) {
     case "user":
-      return mock.users.slice(0, 14).map((u) => ({ key: u.id, label: u.name }));
+      return [...mock.users.slice(0, 8).map((u) => ({ key: u.id, label: u.name })), { key: null, label: "Other" }];
     case "model":
       return mock.reads.models.map((m) => ({ key: m.id, label: m.display_name }));
     case "workspace":

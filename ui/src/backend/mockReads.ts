@@ -1,6 +1,6 @@
-// The mock backend's answers to the screens' reads: plain data the tests may replace, derived
-// from the mock's users where the real cache would derive it from its tables.
-import type { Alert } from "../bindings/Alert";
+// The mock backend's answers to the screens' reads: plain data the tests may replace. A read
+// with a filter answers a prepared answer for that filter, or the plain data whatever it asks;
+// the mock never filters, searches or sorts like the cache.
 import type { AuditEntry } from "../bindings/AuditEntry";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { AuditRows } from "../bindings/AuditRows";
@@ -22,21 +22,40 @@ import type { UserDetail } from "../bindings/UserDetail";
 import type { UserRow } from "../bindings/UserRow";
 import type { WorkspaceRow } from "../bindings/WorkspaceRow";
 
+/** A prepared answer: every filter with the values in `when` gets `rows`. */
+export interface Answer<F, R> {
+  when: Partial<F>;
+  rows: R[];
+}
+
+/** The rows of the first of `answers` that `filter` has the values of, else `otherwise`. */
+export function answerFor<F extends object, R>(answers: readonly Answer<F, R>[], filter: F, otherwise: R[]): R[] {
+  const found = answers.find((a) => Object.entries(a.when).every(([key, value]) => filter[key as keyof F] === value));
+  return found?.rows ?? otherwise;
+}
+
+/** The page `window` takes of `rows`, with their count. */
+export function pageOf<R>(rows: readonly R[], window: { offset: number; limit: number }): { total: number; rows: R[] } {
+  return { total: rows.length, rows: rows.slice(window.offset, window.offset + window.limit) };
+}
+
 export interface MockReads {
+  /** What `listInvitations` answers a filter no `invitationAnswers` entry takes. */
   invitations: InvitationRow[];
+  invitationAnswers: Answer<InvitationFilter, InvitationRow>[];
   workspaces: WorkspaceRow[];
   groups: GroupRow[];
   groupMembers: Record<string, GroupMemberRow[]>;
   models: Model[];
+  /** What `listAudit` answers a filter no `auditAnswers` entry takes, in its order (newest first). */
   audit: AuditEntry[];
+  auditAnswers: Answer<AuditFilter, AuditEntry>[];
   /** What the audit's actors and targets are called, by id, as the cache answers them. */
   names: Record<string, string>;
-  /** The org's latest budget alerts, newest first, as `overview` answers them. */
-  alerts: Alert[];
+  /** What `overview` answers. */
+  overview: Overview;
   /** The org's budget periods, as `budgetStatus` answers them for the org. */
   orgPeriods: PeriodSpend[];
-  /** Users seen within the last minutes, as `overview` counts them. */
-  activeNow: number;
   /** Ids whose link `copyInviteLink` put on the clipboard, oldest first. */
   readonly copiedLinks: string[];
 }
@@ -45,6 +64,7 @@ export function mockReads(): MockReads {
   const at = new Date(Date.UTC(2026, 10, 1)).toISOString();
   return {
     invitations: [],
+    invitationAnswers: [],
     workspaces: [
       { id: "ws_research", name: "Research", slug: "research", member_count: 20, created_at: at },
       { id: "ws_support", name: "Support", slug: "support", member_count: 12, created_at: at },
@@ -64,10 +84,19 @@ export function mockReads(): MockReads {
       },
     ],
     audit: [],
+    auditAnswers: [],
     names: {},
-    alerts: [],
+    overview: {
+      org_name: "Northwind Labs",
+      seats_used: 64,
+      seat_limit: 100,
+      total_users: 64,
+      active_now: 0,
+      pending_invitations: 0,
+      spend_mtd_usd: 0,
+      recent_alerts: [],
+    },
     orgPeriods: [],
-    activeNow: 0,
     copiedLinks: [],
   };
 }
@@ -78,21 +107,7 @@ function notFound(what: string): IpcError {
   return { code: "not_found", message: `No such ${what} in the cache.` };
 }
 
-export function overviewOf(users: UserRow[], reads: MockReads, seatLimit: number, org: string): Overview {
-  const pending = reads.invitations.filter((r) => r.invitation.status === "pending").length;
-  return {
-    org_name: org,
-    seats_used: users.length + pending,
-    seat_limit: seatLimit,
-    total_users: users.length,
-    active_now: reads.activeNow,
-    pending_invitations: pending,
-    spend_mtd_usd: users.reduce((sum, u) => sum + u.spend_mtd_usd, 0),
-    recent_alerts: reads.alerts,
-  };
-}
-
-export function userDetailOf(users: UserRow[], id: string): UserDetail {
+export function userDetailOf(users: readonly UserRow[], id: string): UserDetail {
   const row = users.find((u) => u.id === id);
   if (!row) throw notFound("user");
   const [first_name = "", ...rest] = row.name.split(" ");
@@ -130,41 +145,29 @@ export function userDetailOf(users: UserRow[], id: string): UserDetail {
 }
 
 export function invitationsOf(reads: MockReads, filter: InvitationFilter): InvitationRows {
-  const rows = reads.invitations.filter((r) => filter.status === null || r.invitation.status === filter.status);
-  const limit = filter.limit === 0 ? 100 : filter.limit;
-  return { total: rows.length, rows: rows.slice(filter.offset, filter.offset + limit) };
+  return pageOf(answerFor(reads.invitationAnswers, filter, reads.invitations), filter);
 }
 
-/** A user, model or workspace usage can be grouped by. */
+/** A series of a usage chart: a user, model or workspace, or (key null) the cache's "Other". */
 export interface UsageSubject {
-  key: string;
+  key: string | null;
   label: string;
 }
 
 /**
- * Every day of the range, empty ones with zeros. Without `subjects` nothing was used; with
- * them, each subject used a made-up but deterministic amount each day, the top `filter.top`
- * by cost as series and the rest as "Other", as the cache answers.
+ * Every day of the filter's range, each of `subjects` with a made-up but deterministic amount a
+ * day, in the order given: which series the cache keeps and how it orders them is its own
+ * (crates/core/tests/queries.rs), not the fixture's.
  */
 export function usageChartOf(filter: UsageFilter, subjects: readonly UsageSubject[] = []): UsageChart {
-  if (filter.to < filter.from) {
-    throw { code: "invalid", message: `The range ends (${filter.to}) before it starts (${filter.from}).` };
-  }
   const dayKeys: string[] = [];
   for (let d = new Date(`${filter.from}T00:00:00Z`); d.toISOString().slice(0, 10) <= filter.to; d.setUTCDate(d.getUTCDate() + 1)) {
     dayKeys.push(d.toISOString().slice(0, 10));
   }
-  const used = subjects.map((s) => ({ ...s, days: dayKeys.map((day) => demoUsage(s.key, day)) }));
-  const byCost = used
-    .map((s) => ({ s, total: sumTotals(s.days) }))
-    .sort((a, b) => b.total.cost_usd - a.total.cost_usd || a.s.key.localeCompare(b.s.key));
-  const top = byCost.slice(0, filter.top === 0 ? 10 : filter.top);
-  const rest = byCost.slice(top.length);
-  const series = top.map(({ s, total }) => ({ key: s.key as string | null, label: s.label, total }));
-  if (rest.length > 0) series.push({ key: null, label: "Other", total: sumTotals(rest.map((r) => r.total)) });
-  const days = dayKeys.map((day, i) => {
-    const values = top.map(({ s }) => s.days[i]!);
-    if (rest.length > 0) values.push(sumTotals(rest.map(({ s }) => s.days[i]!)));
+  const used = subjects.map((s) => dayKeys.map((day) => demoUsage(s.key ?? "other", day)));
+  const series = subjects.map((s, i) => ({ key: s.key, label: s.label, total: sumTotals(used[i]!) }));
+  const days = dayKeys.map((day, d) => {
+    const values = used.map((u) => u[d]!);
     return { day, values, total: sumTotals(values) };
   });
   return { series, days, total: sumTotals(days.map((d) => d.total)) };
@@ -205,18 +208,7 @@ export function orgBudgetStatusOf(reads: MockReads, subject: SpendSubject): Budg
 }
 
 export function auditOf(reads: MockReads, filter: AuditFilter): AuditRows {
-  const rows = reads.audit.filter(
-    (e) =>
-      (filter.actor_id === null || e.actor_id === filter.actor_id) &&
-      (filter.target_id === null || e.target_id === filter.target_id) &&
-      (filter.action === null || e.action === filter.action) &&
-      (filter.from === null || Date.parse(e.at) >= Date.parse(filter.from)) &&
-      (filter.to === null || Date.parse(e.at) < Date.parse(filter.to)),
-  );
-  // Newest first, as the cache answers.
-  rows.sort((a, b) => b.at.localeCompare(a.at) || b.id.localeCompare(a.id));
-  const limit = filter.limit === 0 ? 100 : filter.limit;
-  return { total: rows.length, rows: rows.slice(filter.offset, filter.offset + limit), names: reads.names };
+  return { ...pageOf(answerFor(reads.auditAnswers, filter, reads.audit), filter), names: reads.names };
 }
 
 export function copyLink(reads: MockReads, id: string): void {

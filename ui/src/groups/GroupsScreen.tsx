@@ -2,11 +2,13 @@ import { useQuery } from "@tanstack/react-query";
 import { useBackend } from "../backend/backend";
 import type { GroupRole } from "../bindings/GroupRole";
 import type { GroupRow } from "../bindings/GroupRow";
-import { ActionsHeader, ConfirmButton, useChange } from "../invitations/changes";
-import { FormError } from "../shell/forms";
+import { ActionsHeader } from "../shared/ActionsHeader";
+import { useChange } from "../shared/changes";
+import { ConfirmButton } from "../shared/ConfirmButton";
+import { FormError } from "../shared/forms";
+import { CreateForm, ListScreen, type Column } from "../shared/ListScreen";
+import { UserSearch } from "../shared/UserSearch";
 import { useCan } from "../shell/permissions";
-import { CreateForm, ListScreen, type Column } from "../workspaces/ListScreen";
-import { UserSearch } from "../workspaces/UserSearch";
 import { PolicyEditors } from "./PolicyEditors";
 
 const COLUMNS: readonly Column<GroupRow>[] = [
@@ -46,8 +48,8 @@ export function GroupsScreen() {
 function GroupDetail({ group, writable, policy }: { group: GroupRow; writable: boolean; policy: boolean }) {
   const backend = useBackend();
   const members = useQuery({ queryKey: ["groups", "members", group.id], queryFn: () => backend.listGroupMembers(group.id) });
-  const change = useChange([["groups"], ["users"]]);
-  const setRole = (user_id: string, role: GroupRole) => change.mutate({ op: "set_group_member", group_id: group.id, user_id, role });
+  const change = useChange({ refresh: [["groups"], ["users"]] });
+  const setRole = (user_id: string, role: GroupRole) => change.run({ op: "set_group_member", group_id: group.id, user_id, role });
 
   return (
     <section className="detail-panel" aria-label={`${group.name} members`}>
@@ -72,7 +74,7 @@ function GroupDetail({ group, writable, policy }: { group: GroupRow; writable: b
                 <td>{person.email}</td>
                 <td>
                   {writable ? (
-                    <select aria-label={`Role of ${person.name}`} value={role} disabled={change.isPending} onChange={(e) => setRole(person.id, e.target.value as GroupRole)}>
+                    <select aria-label={`Role of ${person.name}`} value={role} disabled={change.pending} onChange={(e) => setRole(person.id, e.target.value as GroupRole)}>
                       <option value="member">Member</option>
                       <option value="manager">Manager</option>
                     </select>
@@ -87,8 +89,8 @@ function GroupDetail({ group, writable, policy }: { group: GroupRow; writable: b
                     <ConfirmButton
                       label="Remove"
                       title={`Remove ${person.name} from ${group.name}?`}
-                      pending={change.isPending}
-                      onConfirm={() => change.mutate({ op: "remove_group_member", group_id: group.id, user_id: person.id })}
+                      pending={change.pending}
+                      onConfirm={() => change.run({ op: "remove_group_member", group_id: group.id, user_id: person.id })}
                     >
                       They lose what the group grants.
                     </ConfirmButton>

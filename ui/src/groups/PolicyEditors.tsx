@@ -5,8 +5,9 @@ import { useState, type FormEvent, type ReactNode } from "react";
 import { useBackend } from "../backend/backend";
 import type { Budget } from "../bindings/Budget";
 import type { Limits } from "../bindings/Limits";
-import { FormError, TextField } from "../shell/forms";
-import { useChange } from "../invitations/changes";
+import { useChange } from "../shared/changes";
+import { FormError, TextField } from "../shared/forms";
+import { Notice } from "../shared/notices";
 
 type Numbers<K extends string> = Record<K, number | null>;
 
@@ -88,9 +89,11 @@ export function PolicyEditors({ groupId }: { groupId: string }) {
   const [model, setModel] = useState("");
   const [thresholds, setThresholds] = useState("50, 80, 100");
   const [done, setDone] = useState<string | null>(null);
-  const change = useChange([["groups"]], (_, c) =>
-    setDone({ grant: "Model granted.", revoke_grant: "Grant revoked.", set_limits: "Limits saved.", set_budget: "Budget saved." }[c.op as string] ?? "Saved."),
-  );
+  const change = useChange({
+    refresh: [["groups"]],
+    onDone: (_, c) =>
+      setDone({ grant: "Model granted.", revoke_grant: "Grant revoked.", set_limits: "Limits saved.", set_budget: "Budget saved." }[c.op as string] ?? "Saved."),
+  });
   const parsed = parseThresholds(thresholds);
   const subject = { subject_kind: "group", subject_id: groupId } as const;
   const chosen = model || models.data?.[0]?.id || "";
@@ -98,11 +101,7 @@ export function PolicyEditors({ groupId }: { groupId: string }) {
   return (
     <section className="detail-panel" aria-label="Access and limits">
       <h3>Access and limits</h3>
-      {done && (
-        <p className="notice" role="status">
-          {done}
-        </p>
-      )}
+      {done && <Notice>{done}</Notice>}
       <FormError error={change.error} />
       <div className="form-row">
         <div className="field">
@@ -116,10 +115,10 @@ export function PolicyEditors({ groupId }: { groupId: string }) {
           </select>
         </div>
         <div className="form-actions">
-          <button type="button" className="button" disabled={!chosen || change.isPending} onClick={() => change.mutate({ op: "grant", ...subject, model_id: chosen })}>
+          <button type="button" className="button" disabled={!chosen || change.pending} onClick={() => change.run({ op: "grant", ...subject, model_id: chosen })}>
             Grant
           </button>
-          <button type="button" className="button danger" disabled={!chosen || change.isPending} onClick={() => change.mutate({ op: "revoke_grant", ...subject, model_id: chosen })}>
+          <button type="button" className="button danger" disabled={!chosen || change.pending} onClick={() => change.run({ op: "revoke_grant", ...subject, model_id: chosen })}>
             Revoke grant
           </button>
         </div>
@@ -128,14 +127,14 @@ export function PolicyEditors({ groupId }: { groupId: string }) {
         title="Rate limits"
         fields={LIMITS}
         submitLabel="Save limits"
-        pending={change.isPending}
-        onSubmit={(limits: Limits) => change.mutate({ op: "set_limits", ...subject, limits })}
+        pending={change.pending}
+        onSubmit={(limits: Limits) => change.run({ op: "set_limits", ...subject, limits })}
       />
       <NumbersForm
         title="Budget"
         fields={BUDGET}
         submitLabel="Save budget"
-        pending={change.isPending}
+        pending={change.pending}
         extraError={typeof parsed === "string" ? parsed : null}
         extra={
           <TextField
@@ -148,7 +147,7 @@ export function PolicyEditors({ groupId }: { groupId: string }) {
         onSubmit={(caps) => {
           if (typeof parsed === "string") return;
           const budget: Budget = { ...caps, alert_thresholds: parsed };
-          change.mutate({ op: "set_budget", ...subject, budget });
+          change.run({ op: "set_budget", ...subject, budget });
         }}
       />
     </section>

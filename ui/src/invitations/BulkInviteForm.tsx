@@ -6,10 +6,11 @@ import type { BulkOutcome } from "../bindings/BulkOutcome";
 import type { Role } from "../bindings/Role";
 import type { UserFilter } from "../bindings/UserFilter";
 import { formatCount } from "../format";
-import { FormError } from "../shell/forms";
-import { SubmitCancel, useChange } from "./changes";
+import { useChange } from "../shared/changes";
+import { FormError, SubmitCancel } from "../shared/forms";
+import { RoleSelect } from "../shared/roles";
 import { extractAddresses } from "./extract";
-import { RoleSelect, WorkspacePicker } from "./WorkspacePicker";
+import { WorkspacePicker } from "./WorkspacePicker";
 
 type PreviewKind = "valid" | "duplicate" | "member" | "invalid";
 
@@ -55,10 +56,13 @@ export function BulkInviteForm({ onCancel }: { onCancel: () => void }) {
   const toInvite = preview.filter((t) => t.kind === "valid").map((t) => t.address);
   const counts = (kind: PreviewKind) => preview.filter((t) => t.kind === kind).length;
 
-  const send = useChange([["invitations"]], (changed) => setResults(changed.kind === "bulk_invite" ? changed.value.results : []));
+  const send = useChange({
+    refresh: [["invitations"]],
+    onDone: (changed) => setResults(changed.kind === "bulk_invite" ? changed.value.results : []),
+  });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    send.mutate({ op: "bulk_invite", bulk: { emails: toInvite, role, workspace_ids: workspaces } });
+    send.run({ op: "bulk_invite", bulk: { emails: toInvite, role, workspace_ids: workspaces } });
   };
 
   if (results) {
@@ -127,7 +131,7 @@ export function BulkInviteForm({ onCancel }: { onCancel: () => void }) {
       <RoleSelect value={role} onChange={setRole} />
       <WorkspacePicker value={workspaces} onChange={setWorkspaces} />
       <FormError error={send.error} />
-      <SubmitCancel disabled={send.isPending || checking || toInvite.length === 0} onCancel={onCancel}>
+      <SubmitCancel disabled={send.pending || checking || toInvite.length === 0} onCancel={onCancel}>
         {toInvite.length > 0 ? `Send ${formatCount(toInvite.length, "invitation", "invitations")}` : "Send invitations"}
       </SubmitCancel>
     </form>

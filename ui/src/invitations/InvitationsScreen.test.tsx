@@ -36,13 +36,21 @@ function invitation(id: string, email: string, status: InvitationStatus, seconds
   };
 }
 
+/** Five invitations, one answer a status tab asks for each (the cache filters by status). */
 function seeded(backend: MockBackend = createMockBackend()): MockBackend {
-  backend.reads.invitations = [
+  const all = [
     invitation("inv_1", "pat@acme.example", "pending", 6 * DAY + 3600),
     invitation("inv_2", "lee@acme.example", "pending", 5 * 3600, false),
     invitation("inv_3", "kim@acme.example", "accepted", null),
     invitation("inv_4", "ola@acme.example", "expired", null),
     invitation("inv_5", "rev@acme.example", "revoked", null),
+  ];
+  backend.reads.invitations = all;
+  backend.reads.invitationAnswers = [
+    { when: { status: "pending" }, rows: all.slice(0, 2) },
+    { when: { status: "accepted" }, rows: [all[2]!] },
+    { when: { status: "expired" }, rows: [all[3]!] },
+    { when: { status: "revoked" }, rows: [all[4]!] },
   ];
   return backend;
 }

@@ -5,10 +5,15 @@ import type { InvitationRow } from "../bindings/InvitationRow";
 import type { InvitationStatus } from "../bindings/InvitationStatus";
 import type { IpcError } from "../bindings/IpcError";
 import { formatCount } from "../format";
-import { FormError } from "../shell/forms";
+import { ActionsHeader } from "../shared/ActionsHeader";
+import { useChange } from "../shared/changes";
+import { ConfirmButton } from "../shared/ConfirmButton";
+import { FormError } from "../shared/forms";
+import { Notice, OfflineHint } from "../shared/notices";
+import { ScreenHead } from "../shared/ScreenHead";
 import { useCan, useStatus } from "../shell/permissions";
 import { BulkInviteForm } from "./BulkInviteForm";
-import { ActionsHeader, ConfirmButton, OfflineHint, Tabs, useChange } from "./changes";
+import { Tabs } from "./Tabs";
 import { InviteForm } from "./InviteForm";
 
 type Tab = InvitationStatus | "all";
@@ -48,8 +53,7 @@ export function InvitationsScreen() {
 
   return (
     <section className="screen admin-screen" aria-labelledby={headingId}>
-      <div className="screen-head">
-        <h1 id={headingId}>Invitations</h1>
+      <ScreenHead id={headingId} title="Invitations">
         {writable && (
           <div className="head-actions">
             <button type="button" className="button primary" onClick={() => setPanel("invite")}>
@@ -60,13 +64,9 @@ export function InvitationsScreen() {
             </button>
           </div>
         )}
-      </div>
+      </ScreenHead>
       <OfflineHint permission="invitations.write" />
-      {notice && (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
+      {notice && <Notice>{notice}</Notice>}
       {writable && panel === "invite" && (
         <InviteForm
           onCancel={() => setPanel(null)}
@@ -105,9 +105,10 @@ function InvitationTable({ rows, writable, onNotice }: { rows: InvitationRow[]; 
   const mayCopy = status.me?.permissions.includes("invitations.write") ?? false;
   const [copied, setCopied] = useState<string | null>(null);
   const [copyError, setCopyError] = useState<IpcError | null>(null);
-  const change = useChange([["invitations"]], (_, c) =>
-    onNotice(c.op === "resend_invitation" ? "Invitation sent again; the link is on your clipboard." : "Invitation revoked."),
-  );
+  const change = useChange({
+    refresh: [["invitations"]],
+    onDone: (_, c) => onNotice(c.op === "resend_invitation" ? "Invitation sent again; the link is on your clipboard." : "Invitation revoked."),
+  });
   const copy = async (id: string) => {
     setCopyError(null);
     try {
@@ -150,7 +151,7 @@ function InvitationTable({ rows, writable, onNotice }: { rows: InvitationRow[]; 
                   </button>
                 )}
                 {writable && (inv.status === "pending" || inv.status === "expired") && (
-                  <button type="button" className="button" disabled={change.isPending} onClick={() => change.mutate({ op: "resend_invitation", id: inv.id })}>
+                  <button type="button" className="button" disabled={change.pending} onClick={() => change.run({ op: "resend_invitation", id: inv.id })}>
                     Resend
                   </button>
                 )}
@@ -158,8 +159,8 @@ function InvitationTable({ rows, writable, onNotice }: { rows: InvitationRow[]; 
                   <ConfirmButton
                     label="Revoke"
                     title={`Revoke the invitation for ${inv.email}?`}
-                    pending={change.isPending}
-                    onConfirm={() => change.mutate({ op: "revoke_invitation", id: inv.id })}
+                    pending={change.pending}
+                    onConfirm={() => change.run({ op: "revoke_invitation", id: inv.id })}
                   >
                     Its link stops working.
                   </ConfirmButton>

@@ -2,9 +2,10 @@ import { useState, type FormEvent } from "react";
 import type { IdentityProvider } from "../bindings/IdentityProvider";
 import type { InvitationCreate } from "../bindings/InvitationCreate";
 import type { Role } from "../bindings/Role";
-import { FormError, TextField, fieldMessages } from "../shell/forms";
-import { SubmitCancel, useChange } from "./changes";
-import { RoleSelect, WorkspacePicker } from "./WorkspacePicker";
+import { useChange } from "../shared/changes";
+import { FormError, SubmitCancel, TextField, fieldMessages } from "../shared/forms";
+import { RoleSelect } from "../shared/roles";
+import { WorkspacePicker } from "./WorkspacePicker";
 
 const SHOWN = ["email", "first_name", "last_name", "tenant_id", "notification_email"] as const;
 
@@ -18,13 +19,15 @@ export function InviteForm({ onSent, onCancel }: { onSent: (message: string) => 
   const [provider, setProvider] = useState<IdentityProvider>("any");
   const [tenant, setTenant] = useState("");
   const [notify, setNotify] = useState("");
-  const invite = useChange([["invitations"]], (changed) =>
-    onSent(
-      changed.kind === "existing_user"
-        ? `${changed.value.email} is already a member; no invitation was sent.`
-        : "Invitation sent; the link is on your clipboard.",
-    ),
-  );
+  const invite = useChange({
+    refresh: [["invitations"]],
+    onDone: (changed) =>
+      onSent(
+        changed.kind === "existing_user"
+          ? `${changed.value.email} is already a member; no invitation was sent.`
+          : "Invitation sent; the link is on your clipboard.",
+      ),
+  });
   const errors = fieldMessages(invite.error, SHOWN);
 
   const submit = (e: FormEvent) => {
@@ -35,7 +38,7 @@ export function InviteForm({ onSent, onCancel }: { onSent: (message: string) => 
     if (provider !== "any") invitation.identity_provider = provider;
     if (provider === "microsoft" && tenant.trim()) invitation.tenant_id = tenant.trim();
     if (notify.trim()) invitation.notification_email = notify.trim();
-    invite.mutate({ op: "invite", invitation });
+    invite.run({ op: "invite", invitation });
   };
 
   return (
@@ -70,7 +73,7 @@ export function InviteForm({ onSent, onCancel }: { onSent: (message: string) => 
         onChange={(e) => setNotify(e.target.value)}
       />
       <FormError error={invite.error} shown={SHOWN} />
-      <SubmitCancel disabled={invite.isPending} onCancel={onCancel}>
+      <SubmitCancel disabled={invite.pending} onCancel={onCancel}>
         Send invitation
       </SubmitCancel>
     </form>

@@ -1,36 +1,7 @@
 import { screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { createMockBackend, readyStatus } from "../backend/mock";
-import type { InvitationRow } from "../bindings/InvitationRow";
-import type { InvitationStatus } from "../bindings/InvitationStatus";
 import { renderApp } from "../test/render";
-
-function invitation(id: string, status: InvitationStatus): InvitationRow {
-  const at = "2026-11-20T10:00:00Z";
-  return {
-    invitation: {
-      id,
-      email: `${id}@northwind.example`,
-      first_name: "",
-      last_name: "",
-      role: "member",
-      workspace_ids: [],
-      identity_provider: "any",
-      tenant_id: null,
-      notification_email: null,
-      status,
-      invited_by: null,
-      created_at: at,
-      sent_at: at,
-      expires_at: at,
-      accepted_at: null,
-      link: null,
-      revision: 1,
-    },
-    has_link: false,
-    seconds_left: null,
-  };
-}
 
 function open(backend = createMockBackend()) {
   window.location.hash = "#overview";
@@ -40,11 +11,10 @@ function open(backend = createMockBackend()) {
 describe("overview", () => {
   it("shows seats against the limit, users, active and pending invitations", async () => {
     const backend = createMockBackend({ users: 64 });
-    backend.reads.activeNow = 7;
-    backend.reads.invitations = [invitation("inv_1", "pending"), invitation("inv_2", "pending"), invitation("inv_3", "accepted")];
+    // The cache counts them (crates/core/tests/queries.rs): 64 users and 2 pending invitations hold seats.
+    backend.reads.overview = { ...backend.reads.overview, seats_used: 66, seat_limit: 100, total_users: 64, active_now: 7, pending_invitations: 2 };
     open(backend);
     const seats = await screen.findByTestId("stat-seats");
-    // 64 users and 2 pending invitations hold seats.
     expect(seats.textContent).toContain("66 / 100");
     expect(within(seats).getByRole("meter").getAttribute("value")).toBe("66");
     expect(screen.getByTestId("stat-users").textContent).toContain("64");
@@ -60,7 +30,7 @@ describe("overview", () => {
       { period: "monthly", start: "2026-11-01T00:00:00Z", end: "2026-12-01T00:00:00Z", spent_usd: 450, cap_usd: 1000, percent: 45, thresholds: [50], crossed: [] },
       { period: "daily", start: "2026-11-22T00:00:00Z", end: "2026-11-23T00:00:00Z", spent_usd: 12.5, cap_usd: null, percent: null, thresholds: [], crossed: [] },
     ];
-    backend.reads.alerts = [
+    backend.reads.overview.recent_alerts = [
       { id: "al_1", subject_kind: "user", subject_id: "usr_00003", period: "weekly", period_start: "2026-11-16T00:00:00Z", threshold: 80, spent_usd: 80, cap_usd: 100, created_at: "2026-11-20T10:00:00Z", revision: 1 },
     ];
     open(backend);

@@ -5,7 +5,8 @@ import type { Alert } from "../bindings/Alert";
 import type { BudgetPeriod } from "../bindings/BudgetPeriod";
 import type { PeriodSpend } from "../bindings/PeriodSpend";
 import { formatDate, formatNumber, formatUsd } from "../format";
-import { ScreenHead, QueryError } from "./ScreenHead";
+import { QueryError } from "../shared/notices";
+import { ScreenHead } from "../shared/ScreenHead";
 
 const PERIOD_LABEL: Record<BudgetPeriod, string> = { daily: "Today", weekly: "This week", monthly: "This month" };
 const ORG = { kind: null, id: null } as const;
@@ -18,7 +19,7 @@ export function OverviewScreen() {
 
   return (
     <section className="screen insights" aria-labelledby="overview-title">
-      <ScreenHead id="overview-title" title={o ? `Overview — ${o.org_name}` : "Overview"} />
+      <ScreenHead id="overview-title" showsDataAge title={o ? `Overview — ${o.org_name}` : "Overview"} />
       <QueryError error={overview.error ?? budget.error} />
       {o && (
         <div className="stat-grid">

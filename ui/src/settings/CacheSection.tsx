@@ -2,8 +2,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { toIpcError, useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
 import { formatDateTime } from "../format";
-import { ConfirmButton } from "../invitations/changes";
-import { FormError } from "../shell/forms";
+import { ConfirmButton } from "../shared/ConfirmButton";
+import { FormError } from "../shared/forms";
 
 const size = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 

@@ -1,7 +1,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { toIpcError, useBackend } from "../backend/backend";
 import type { LogLevel } from "../bindings/LogLevel";
-import { FormError } from "../shell/forms";
+import { FormError } from "../shared/forms";
 import { useSettings } from "./useSettings";
 
 export const LOG_LEVELS: readonly { level: LogLevel; label: string }[] = [

@@ -1,10 +1,10 @@
 import { useMutation } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
 import { toIpcError } from "../backend/backend";
-import { normalizedUrl } from "../backend/profileRules";
 import type { ProfileInput } from "../bindings/ProfileInput";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
-import { Field, fieldMessages, FormError, TextField } from "../shell/forms";
+import { Field, fieldMessages, FormError, TextField } from "../shared/forms";
+import { Notice } from "../shared/notices";
 
 const PROFILE_FIELDS = ["name", "url", "ca_pem"] as const;
 
@@ -103,9 +103,9 @@ export function ProfileForm(props: {
         </div>
       )}
       {signsOut && (
-        <p className="notice" role="status">
+        <Notice>
           Changing the address or the certificate signs you out of this profile: you sign in again after saving.
-        </p>
+        </Notice>
       )}
       <FormError error={error} shown={PROFILE_FIELDS} />
       <div className="form-actions">
@@ -118,4 +118,9 @@ export function ProfileForm(props: {
       </div>
     </form>
   );
+}
+
+/** The URL as the core keeps it (trimmed, one trailing slash), to tell whether it is another. */
+function normalizedUrl(url: string): string {
+  return url.trim().replace(/\/+$/, "") + "/";
 }

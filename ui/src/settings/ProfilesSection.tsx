@@ -3,8 +3,8 @@ import { useState } from "react";
 import { toIpcError, useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
-import { FormError } from "../shell/forms";
-import { ROLE_LABEL } from "../users/columns";
+import { FormError } from "../shared/forms";
+import { ROLE_LABEL } from "../shared/roles";
 import { ProfileForm } from "./ProfileForm";
 import { SignInForm } from "./SignInForm";
 

@@ -14,6 +14,11 @@ async function renderSettings(backend: MockBackend = createMockBackend()) {
   return backend;
 }
 
+/** The core's refusal of what was entered in `field` (crates/core/tests/profiles.rs checks when). */
+function refusal(field: string, message: string) {
+  return { code: "invalid", message, fields: [{ field, message }] };
+}
+
 function row(name: string): HTMLElement {
   return screen.getByRole("listitem", { name });
 }
@@ -58,6 +63,7 @@ describe("settings: profiles", () => {
 
   it("shows a bad URL next to its field and adds nothing", async () => {
     const backend = await renderSettings();
+    backend.profileAnswers = [refusal("url", "The gateway URL must start with https:// (or http://) and name a host.")];
     let adds = 0;
     const add = backend.addProfile;
     backend.addProfile = (input) => {
@@ -78,6 +84,7 @@ describe("settings: profiles", () => {
 
   it("shows the core's refusal of a CA certificate next to it and adds nothing", async () => {
     const backend = await renderSettings();
+    backend.profileAnswers = [refusal("ca_pem", "The CA certificate is not usable: it holds no certificate.")];
     const form = await addForm({ name: "Acme", url: "https://gw.acme.example", ca: "not a certificate" });
     const ca = within(form).getByLabelText("CA certificate (optional)");
     await waitFor(() => expect(ca.getAttribute("aria-invalid")).toBe("true"));
@@ -102,6 +109,8 @@ describe("settings: profiles", () => {
 
   it("adds a profile, then signs in to it; the password leaves the input when sent", async () => {
     const backend = await renderSettings();
+    // The profile as the core keeps what was entered: trimmed, with one trailing slash, signed out.
+    backend.profileAnswers = [mockProfile("acme", "Acme prod", { url: "https://gw.acme.example/", signed_in: false })];
     await addForm({ name: "  Acme prod ", url: "https://gw.acme.example" });
     const acme = await screen.findByRole("listitem", { name: "Acme prod" });
     expect(acme.textContent).toContain("https://gw.acme.example/");

@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
+import { ScreenHead } from "../shared/ScreenHead";
 import { CacheSection } from "./CacheSection";
 import { LogsSection } from "./LogsSection";
 import { ProfilesSection } from "./ProfilesSection";
@@ -10,9 +11,7 @@ import { UpdatesSection } from "./UpdatesSection";
 export function SettingsScreen({ status }: { status: AppStatus }) {
   return (
     <section className="screen settings" aria-labelledby="settings-title">
-      <div className="screen-head">
-        <h1 id="settings-title">Settings</h1>
-      </div>
+      <ScreenHead id="settings-title" title="Settings" />
       <div className="settings-body">
         <ProfilesSection status={status} />
         <SyncSection status={status} />

@@ -4,7 +4,7 @@ import { toIpcError, useBackend } from "../backend/backend";
 import type { IpcError } from "../bindings/IpcError";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import type { SignIn } from "../bindings/SignIn";
-import { fieldMessages, FormError, TextField } from "../shell/forms";
+import { fieldMessages, FormError, TextField } from "../shared/forms";
 
 const SIGN_IN_FIELDS = ["email", "password", "token"] as const;
 

@@ -1,5 +1,5 @@
 import type { AppStatus } from "../bindings/AppStatus";
-import { FormError } from "../shell/forms";
+import { FormError } from "../shared/forms";
 import { SyncNowButton } from "../shell/Shell";
 import { useSettings } from "./useSettings";
 

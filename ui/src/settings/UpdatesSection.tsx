@@ -4,7 +4,7 @@ import { toIpcError, useBackend } from "../backend/backend";
 import { useBackendEvent } from "../backend/useBackendEvent";
 import type { UpdateInfo } from "../bindings/UpdateInfo";
 import type { UpdateProgress } from "../bindings/UpdateProgress";
-import { FormError } from "../shell/forms";
+import { FormError } from "../shared/forms";
 import { useAvailableUpdate } from "./useAvailableUpdate";
 import { useSettings } from "./useSettings";
 

@@ -26,7 +26,7 @@ describe("usage", () => {
     await screen.findByTestId("usage-table");
     expect(bars()).toHaveLength(30);
     expect(usageChart.mock.calls[0]![0]).toMatchObject({ from: localDay(29), to: localDay(), group_by: "user" });
-    // 14 users: the top 8 then "Other".
+    // The mock's answer: 8 users then "Other".
     const legend = within(screen.getByRole("list", { name: "Legend" })).getAllByRole("listitem");
     expect(legend).toHaveLength(9);
     expect(legend[8]!.textContent).toBe("Other");
@@ -63,7 +63,12 @@ describe("usage", () => {
   });
 
   it("shows the backend's message for a range that ends before it starts", async () => {
-    open();
+    const backend = createMockBackend();
+    const chart = backend.usageChart;
+    // The core's refusal (crates/core checks the range).
+    backend.usageChart = (filter) =>
+      filter.to < filter.from ? Promise.reject({ code: "invalid", message: `The range ends (${filter.to}) before it starts (${filter.from}).` }) : chart(filter);
+    open(backend);
     await screen.findByTestId("usage-table");
     fireEvent.change(screen.getByTestId("usage-to"), { target: { value: "2020-01-01" } });
     expect((await screen.findByRole("alert")).textContent).toMatch(/^The range ends \(2020-01-01\) before it starts/);

@@ -7,7 +7,8 @@ import type { UsageGroupBy } from "../bindings/UsageGroupBy";
 import type { UsageTotals } from "../bindings/UsageTotals";
 import { StackedBars } from "../charts/StackedBars";
 import { formatCount, formatDate, formatNumber, formatUsd } from "../format";
-import { QueryError, ScreenHead } from "../overview/ScreenHead";
+import { QueryError } from "../shared/notices";
+import { ScreenHead } from "../shared/ScreenHead";
 
 const PRESETS = [7, 30, 90] as const;
 const GROUP_LABEL: Record<UsageGroupBy, string> = { user: "User", model: "Model", workspace: "Workspace" };
@@ -52,7 +53,7 @@ export function UsageScreen() {
 
   return (
     <section className="screen insights" aria-labelledby="usage-title">
-      <ScreenHead id="usage-title" title="Usage" />
+      <ScreenHead id="usage-title" title="Usage" showsDataAge />
       <div className="toolbar usage-toolbar">
         <div className="segmented-buttons" role="group" aria-label="Range">
           {PRESETS.map((days) => (

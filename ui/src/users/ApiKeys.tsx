@@ -2,9 +2,10 @@
 import { useState, type FormEvent } from "react";
 import type { UserDetail } from "../bindings/UserDetail";
 import { formatDate, formatRelative } from "../format";
-import { fieldMessages, FormError, TextField } from "../shell/forms";
+import { useChange } from "../shared/changes";
+import { fieldMessages, FormError, TextField } from "../shared/forms";
+import { Notice } from "../shared/notices";
 import { useCan } from "../shell/permissions";
-import { useChange } from "./useChange";
 
 export const NEW_KEY_MESSAGE = "The new key is on your clipboard; it is shown only this once.";
 
@@ -59,9 +60,9 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
         </form>
       )}
       {created && (
-        <p className="notice" role="status">
+        <Notice>
           {NEW_KEY_MESSAGE}
-        </p>
+        </Notice>
       )}
       <FormError error={runner.error} shown={["name"]} />
     </section>

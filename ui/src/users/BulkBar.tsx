@@ -7,7 +7,7 @@ import type { Change } from "../bindings/Change";
 import type { Role } from "../bindings/Role";
 import { formatCount } from "../format";
 import { useCan } from "../shell/permissions";
-import { ROLES, RoleOptions } from "./columns";
+import { ROLES, RoleOptions } from "../shared/roles";
 
 
 interface Props {

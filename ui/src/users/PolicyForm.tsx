@@ -3,8 +3,8 @@
 import { useState, type FormEvent, type ReactNode } from "react";
 import type { EffectiveCount } from "../bindings/EffectiveCount";
 import type { UserGroup } from "../bindings/UserGroup";
-import { fieldMessages, FormError, TextField } from "../shell/forms";
-import type { ChangeRunner } from "./useChange";
+import type { ChangeRunner } from "../shared/changes";
+import { fieldMessages, FormError, TextField } from "../shared/forms";
 
 export interface PolicyField<K extends string> {
   key: K;

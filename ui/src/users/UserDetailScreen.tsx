@@ -11,14 +11,15 @@ import type { UserDetail } from "../bindings/UserDetail";
 import { BudgetChart } from "../charts/BudgetChart";
 import { formatUsd } from "../charts/usd";
 import { formatDateTime } from "../format";
-import { fieldMessages, Field, FormError, TextField } from "../shell/forms";
+import { fieldMessages, Field, FormError, TextField } from "../shared/forms";
 import { actorText, targetText } from "../audit/names";
-import { QueryError } from "../overview/ScreenHead";
+import { useChange } from "../shared/changes";
+import { QueryError } from "../shared/notices";
+import { ROLE_LABEL, ROLES, RoleOptions } from "../shared/roles";
 import { useCan } from "../shell/permissions";
 import { localDay, METRICS, UsageView } from "../usage/UsageScreen";
-import { ROLE_LABEL, STATUS_LABEL, ROLES, RoleOptions } from "./columns";
+import { STATUS_LABEL } from "./columns";
 import { ApiKeys } from "./ApiKeys";
-import { useChange } from "./useChange";
 import { UserPolicy } from "./UserPolicy";
 
 

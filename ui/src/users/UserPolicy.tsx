@@ -6,10 +6,10 @@ import type { Budget } from "../bindings/Budget";
 import type { Limits } from "../bindings/Limits";
 import type { UserDetail } from "../bindings/UserDetail";
 import { formatUsd } from "../charts/usd";
-import { Field, FormError } from "../shell/forms";
+import { useChange } from "../shared/changes";
+import { Field, FormError } from "../shared/forms";
 import { useCan } from "../shell/permissions";
 import { PolicyForm, sourceText, type PolicyField } from "./PolicyForm";
-import { useChange } from "./useChange";
 
 const count = new Intl.NumberFormat();
 

@@ -6,9 +6,11 @@ import type { IpcError } from "../bindings/IpcError";
 import type { Role } from "../bindings/Role";
 import type { UserStatus } from "../bindings/UserStatus";
 import { formatCount } from "../format";
+import { ScreenHead } from "../shared/ScreenHead";
 import { useCan } from "../shell/permissions";
 import { BulkBar } from "./BulkBar";
-import { ROLES, RoleOptions, STATUS_LABEL, toUserSort } from "./columns";
+import { ROLES, RoleOptions } from "../shared/roles";
+import { STATUS_LABEL, toUserSort } from "./columns";
 import { openUser, useUserRoute } from "./route";
 import { SelectionContext, type Selection } from "./selection";
 import { UserDetailScreen } from "./UserDetailScreen";
@@ -99,12 +101,11 @@ function UsersList({ syncing }: { syncing: boolean }) {
 
   return (
     <section className="screen" aria-labelledby="users-title">
-      <div className="screen-head">
-        <h1 id="users-title">Users</h1>
+      <ScreenHead id="users-title" title="Users">
         <span className="count" role="status" data-testid="user-count">
           {users.total === undefined ? "" : formatCount(users.total, "user", "users")}
         </span>
-      </div>
+      </ScreenHead>
       <div className="toolbar">
         <div className="search-box">
           <input

@@ -1,38 +1,20 @@
 import { createColumnHelper, rowSortingFeature, tableFeatures } from "@tanstack/react-table";
-import type { Role } from "../bindings/Role";
 import type { UserRow } from "../bindings/UserRow";
 import type { UserSort } from "../bindings/UserSort";
 import type { UserStatus } from "../bindings/UserStatus";
 import { formatUsd } from "../charts/usd";
 import { formatDate, formatDateTime, formatRelative } from "../format";
+import { ROLE_LABEL } from "../shared/roles";
 import { SelectBox } from "./selection";
 
 // Sorting is the cache's job (manualSorting); the feature only keeps the state and header toggles.
 export const features = tableFeatures({ rowSortingFeature });
-
-export const ROLE_LABEL: Record<Role, string> = {
-  member: "Member",
-  auditor: "Auditor",
-  operator: "Operator",
-  admin: "Admin",
-};
 
 export const STATUS_LABEL: Record<UserStatus, string> = {
   active: "Active",
   pending: "Pending",
   suspended: "Suspended",
 };
-
-export const ROLES = Object.keys(ROLE_LABEL) as Role[];
-
-/** The roles as a select's options, in rank order. */
-export function RoleOptions() {
-  return ROLES.map((r) => (
-    <option key={r} value={r}>
-      {ROLE_LABEL[r]}
-    </option>
-  ));
-}
 
 const SORTS: readonly string[] = ["name", "email", "role", "status", "created_at", "last_active_at"] satisfies UserSort[];
 

@@ -3,11 +3,13 @@ import { useState } from "react";
 import { useBackend } from "../backend/backend";
 import type { Role } from "../bindings/Role";
 import type { WorkspaceRow } from "../bindings/WorkspaceRow";
-import { ActionsHeader, ConfirmButton, useChange } from "../invitations/changes";
-import { RoleOptions, RoleSelect } from "../invitations/WorkspacePicker";
-import { FormError } from "../shell/forms";
-import { CreateForm, ListScreen, type Column } from "./ListScreen";
-import { UserSearch } from "./UserSearch";
+import { ActionsHeader } from "../shared/ActionsHeader";
+import { useChange } from "../shared/changes";
+import { ConfirmButton } from "../shared/ConfirmButton";
+import { FormError } from "../shared/forms";
+import { CreateForm, ListScreen, type Column } from "../shared/ListScreen";
+import { RoleOptions, RoleSelect } from "../shared/roles";
+import { UserSearch } from "../shared/UserSearch";
 
 const COLUMNS: readonly Column<WorkspaceRow>[] = [
   { header: "Slug", cell: (w) => <span className="muted">{w.slug}</span> },
@@ -49,8 +51,8 @@ function WorkspaceMembers({ workspace, writable }: { workspace: WorkspaceRow; wr
       backend.listUsers({ query: "", role: null, status: null, workspace_id: workspace.id, group_id: null, sort: "name", descending: false, offset: 0, limit: 1000 }),
   });
   const [addRole, setAddRole] = useState<Role>("member");
-  const change = useChange([["users"], ["workspaces"]]);
-  const setRole = (user_id: string, role: Role) => change.mutate({ op: "set_workspace_member", workspace_id: workspace.id, user_id, role });
+  const change = useChange({ refresh: [["users"], ["workspaces"]] });
+  const setRole = (user_id: string, role: Role) => change.run({ op: "set_workspace_member", workspace_id: workspace.id, user_id, role });
 
   return (
     <section className="detail-panel" aria-label={`${workspace.name} members`}>
@@ -80,15 +82,15 @@ function WorkspaceMembers({ workspace, writable }: { workspace: WorkspaceRow; wr
                 <td className="row-actions">
                   {writable && (
                     <>
-                      <select aria-label={`Workspace role of ${u.name}`} value="" disabled={change.isPending} onChange={(e) => setRole(u.id, e.target.value as Role)}>
+                      <select aria-label={`Workspace role of ${u.name}`} value="" disabled={change.pending} onChange={(e) => setRole(u.id, e.target.value as Role)}>
                         <option value="">Set role…</option>
                         <RoleOptions />
                       </select>
                       <ConfirmButton
                         label="Remove"
                         title={`Remove ${u.name} from ${workspace.name}?`}
-                        pending={change.isPending}
-                        onConfirm={() => change.mutate({ op: "remove_workspace_member", workspace_id: workspace.id, user_id: u.id })}
+                        pending={change.pending}
+                        onConfirm={() => change.run({ op: "remove_workspace_member", workspace_id: workspace.id, user_id: u.id })}
                       >
                         They keep their account and lose this workspace's access.
                       </ConfirmButton>

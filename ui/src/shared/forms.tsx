@@ -1,6 +1,6 @@
-// Form pieces shared by the screens: a labelled field with its error next to it, and the
-// error of a whole form. A `validation_failed` error's `fields` go next to their inputs;
-// any other error (or a field no input shows) is said once, above the buttons.
+// Form pieces shared by the screens: a labelled field with its error next to it, the error of a
+// whole form, and the submit and Cancel buttons. A `validation_failed` error's `fields` go next
+// to their inputs; any other error (or a field no input shows) is said once, above the buttons.
 import { useId, type ComponentProps, type ReactNode } from "react";
 import type { IpcError } from "../bindings/IpcError";
 
@@ -61,5 +61,19 @@ export function FormError({ error, shown = [] }: { error: IpcError | null; shown
     <p className="form-error" role="alert">
       {error.message}
     </p>
+  );
+}
+
+/** A form's submit button (its label is `children`) and Cancel. */
+export function SubmitCancel(props: { children: ReactNode; disabled?: boolean; onCancel: () => void }) {
+  return (
+    <div className="form-actions">
+      <button type="submit" className="button primary" disabled={props.disabled}>
+        {props.children}
+      </button>
+      <button type="button" className="button" onClick={props.onCancel}>
+        Cancel
+      </button>
+    </div>
   );
 }

@@ -4,8 +4,10 @@ import type { UseQueryResult } from "@tanstack/react-query";
 import { useId, useState, type FormEvent, type ReactNode } from "react";
 import { toIpcError } from "../backend/backend";
 import type { Change } from "../bindings/Change";
-import { OfflineHint, SubmitCancel, useChange } from "../invitations/changes";
-import { FormError, TextField, fieldMessages } from "../shell/forms";
+import { useChange } from "./changes";
+import { FormError, SubmitCancel, TextField, fieldMessages } from "./forms";
+import { OfflineHint } from "./notices";
+import { ScreenHead } from "./ScreenHead";
 import { useCan, type Permission } from "../shell/permissions";
 
 export interface Column<T> {
@@ -38,8 +40,7 @@ export function ListScreen<T extends { id: string; name: string }>(props: {
   if (props.rows.isPending) return <section className="screen admin-screen" aria-busy="true" aria-label={props.title} />;
   return (
     <section className="screen admin-screen" aria-labelledby={headingId}>
-      <div className="screen-head">
-        <h1 id={headingId}>{props.title}</h1>
+      <ScreenHead id={headingId} title={props.title}>
         {data && <span className="count">{data.length}</span>}
         {writable && (
           <div className="head-actions">
@@ -48,7 +49,7 @@ export function ListScreen<T extends { id: string; name: string }>(props: {
             </button>
           </div>
         )}
-      </div>
+      </ScreenHead>
       <OfflineHint permission={props.permission} />
       {writable && creating && props.create(() => setCreating(false))}
       {error && (
@@ -108,12 +109,12 @@ export function CreateForm(props: {
 }) {
   const [name, setName] = useState("");
   const [other, setOther] = useState("");
-  const create = useChange([[props.invalidate]], props.onDone);
+  const create = useChange({ refresh: [[props.invalidate]], onDone: props.onDone });
   const shown = ["name", props.optional.key];
   const errors = fieldMessages(create.error, shown);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate(props.toChange(name.trim(), other.trim() || undefined));
+    create.run(props.toChange(name.trim(), other.trim() || undefined));
   };
   return (
     <form className="panel-form" aria-label={props.title} onSubmit={submit}>
@@ -127,7 +128,7 @@ export function CreateForm(props: {
         onChange={(e) => setOther(e.target.value)}
       />
       <FormError error={create.error} shown={shown} />
-      <SubmitCancel disabled={create.isPending} onCancel={props.onDone}>
+      <SubmitCancel disabled={create.pending} onCancel={props.onDone}>
         {props.submitLabel}
       </SubmitCancel>
     </form>
