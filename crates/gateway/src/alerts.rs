@@ -160,7 +160,7 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<AlertRow> = crate::sync::rows_since(
+    let rows: Vec<AlertRow> = gatehouse_store::feed::rows_since(
         tx,
         &format!("SELECT {ALERT_COLUMNS} FROM alerts"),
         "revision",

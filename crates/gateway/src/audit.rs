@@ -94,7 +94,7 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<AuditRow> = crate::sync::rows_since(
+    let rows: Vec<AuditRow> = gatehouse_store::feed::rows_since(
         tx,
         &format!("SELECT {AUDIT_COLUMNS} FROM audit"),
         "revision",

@@ -136,7 +136,7 @@ pub async fn changed_since(
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
     let rows: Vec<GroupRow> =
-        crate::sync::rows_since(tx, GROUP_SELECT, "g.revision", since, fetch).await?;
+        gatehouse_store::feed::rows_since(tx, GROUP_SELECT, "g.revision", since, fetch).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -151,7 +151,7 @@ pub async fn members_changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<GroupMemberRow> = crate::sync::rows_since(
+    let rows: Vec<GroupMemberRow> = gatehouse_store::feed::rows_since(
         tx,
         "SELECT group_id, user_id, role, revision FROM group_members",
         "revision",

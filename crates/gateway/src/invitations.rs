@@ -119,7 +119,7 @@ pub async fn changed_since(
     fetch: i64,
     public_url: Option<&str>,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<InvitationRow> = crate::sync::rows_since(
+    let rows: Vec<InvitationRow> = gatehouse_store::feed::rows_since(
         tx,
         &format!("SELECT {COLUMNS} FROM invitations"),
         "revision",

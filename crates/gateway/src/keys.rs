@@ -67,7 +67,7 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<KeyRow> = crate::sync::rows_since(
+    let rows: Vec<KeyRow> = gatehouse_store::feed::rows_since(
         tx,
         &format!("SELECT {KEY_COLUMNS} FROM api_keys"),
         "revision",

@@ -11,7 +11,6 @@ pub mod auth;
 pub mod bench_seed;
 mod cursor;
 pub mod dataplane;
-pub mod db;
 pub mod demo;
 pub mod error;
 mod extract;
@@ -35,7 +34,6 @@ pub mod policy;
 mod reset;
 mod sessions;
 pub mod spend;
-mod sql;
 mod sync;
 pub mod throttle;
 mod tokens;
@@ -61,7 +59,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use db::Db;
+use gatehouse_store::sql;
+pub use gatehouse_store::{Db, db, new_id};
 pub use options::GatewayOptions;
 
 /// Largest request body the gateway reads.
@@ -87,11 +86,6 @@ impl AppState {
     pub fn link(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
-}
-
-/// A new opaque id: `prefix_` and a time-ordered UUIDv7, so ids sort in creation order.
-pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }
 
 #[derive(OpenApi)]

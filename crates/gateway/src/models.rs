@@ -459,7 +459,7 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<ModelRow> = crate::sync::rows_since(
+    let rows: Vec<ModelRow> = gatehouse_store::feed::rows_since(
         tx,
         &format!("SELECT {MODEL_COLUMNS} FROM models"),
         "revision",

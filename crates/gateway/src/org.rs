@@ -105,7 +105,7 @@ pub async fn changed_since(
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
     let rows: Vec<OrgRow> =
-        crate::sync::rows_since(tx, ORG_SELECT, "revision", since, fetch).await?;
+        gatehouse_store::feed::rows_since(tx, ORG_SELECT, "revision", since, fetch).await?;
     let used = if rows.is_empty() {
         0
     } else {

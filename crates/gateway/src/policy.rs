@@ -610,7 +610,7 @@ pub async fn changed_since(
             &grant,
         ));
     }
-    let limits: Vec<(String, String)> = crate::sync::rows_since(
+    let limits: Vec<(String, String)> = gatehouse_store::feed::rows_since(
         tx,
         "SELECT subject_kind, subject_id FROM limits",
         "revision",
@@ -634,7 +634,7 @@ pub async fn changed_since(
             &data,
         ));
     }
-    let budgets: Vec<(String, String)> = crate::sync::rows_since(
+    let budgets: Vec<(String, String)> = gatehouse_store::feed::rows_since(
         tx,
         "SELECT subject_kind, subject_id FROM budgets",
         "revision",

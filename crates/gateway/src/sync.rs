@@ -50,34 +50,12 @@ pub async fn sync(
     Ok(Json(changes_since(&state, &caller, since, limit).await?))
 }
 
-/// The rows of one kind changed after `since`, oldest first, at most `fetch`: what every
-/// reader of the change feed starts from. `select` is `SELECT … FROM table [alias]`, and
-/// `revision` names its revision column.
-pub async fn rows_since<R>(
-    tx: &mut Tx,
-    select: &str,
-    revision: &str,
-    since: i64,
-    fetch: i64,
-) -> Result<Vec<R>, sqlx::Error>
-where
-    R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-{
-    sqlx::query_as(&format!(
-        "{select} WHERE {revision} > $1 ORDER BY {revision} LIMIT $2"
-    ))
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
-    .await
-}
-
 async fn tombstones_since(
     tx: &mut Tx,
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<(String, String, i64)> = crate::sync::rows_since(
+    let rows: Vec<(String, String, i64)> = gatehouse_store::feed::rows_since(
         tx,
         "SELECT kind, id, revision FROM tombstones",
         "revision",

@@ -112,7 +112,7 @@ pub(crate) fn push_record_many(
     let ids: Vec<String> = events.iter().map(|_| crate::new_id("uev")).collect();
     let rows: Vec<(&String, &UsageEvent)> = ids.iter().zip(events).collect();
     for chunk in rows.chunks(EVENTS_PER_STATEMENT) {
-        let q = statements.next();
+        let q = statements.next_statement();
         q.push(
             "INSERT INTO usage_events (id, at, user_id, key_id, model_id, workspace_id, \
              input_tokens, output_tokens, cost_micros, status) VALUES ",
@@ -175,7 +175,7 @@ pub(crate) struct Revisions {
 impl Revisions {
     pub(crate) fn take(statements: &mut Statements, n: i64) -> Self {
         statements
-            .next()
+            .next_statement()
             .push("UPDATE revision_counter SET value = value + ")
             .bind(n)
             .push(" WHERE id = 1");
@@ -231,7 +231,7 @@ pub(crate) fn push_add_daily(statements: &mut Statements, rows: &[DailyRow]) {
     let mut revisions = Revisions::take(statements, merged.len() as i64);
     let merged: Vec<_> = merged.into_iter().collect();
     for chunk in merged.chunks(ROWS_PER_STATEMENT) {
-        let q = statements.next();
+        let q = statements.next_statement();
         q.push(
             "INSERT INTO usage_daily (day, user_id, model_id, workspace_id, requests, input_tokens, \
              output_tokens, cost_micros, revision) VALUES ",
@@ -264,7 +264,7 @@ pub(crate) fn push_add_daily(statements: &mut Statements, rows: &[DailyRow]) {
     }
     let spend: Vec<_> = spend.into_iter().collect();
     for chunk in spend.chunks(ROWS_PER_STATEMENT * 2) {
-        let q = statements.next();
+        let q = statements.next_statement();
         q.push("INSERT INTO spend_daily (user_id, day, cost_micros) VALUES ");
         for (i, ((day, user), cost)) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" });

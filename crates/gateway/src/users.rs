@@ -237,7 +237,7 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<UserRow> = crate::sync::rows_since(
+    let rows: Vec<UserRow> = gatehouse_store::feed::rows_since(
         tx,
         &format!("SELECT {USER_COLUMNS} FROM users"),
         "revision",

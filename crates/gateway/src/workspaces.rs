@@ -132,7 +132,7 @@ pub async fn changed_since(
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
     let rows: Vec<WorkspaceRow> =
-        crate::sync::rows_since(tx, WORKSPACE_SELECT, "w.revision", since, fetch).await?;
+        gatehouse_store::feed::rows_since(tx, WORKSPACE_SELECT, "w.revision", since, fetch).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -147,7 +147,7 @@ pub async fn memberships_changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<MembershipRow> = crate::sync::rows_since(
+    let rows: Vec<MembershipRow> = gatehouse_store::feed::rows_since(
         tx,
         "SELECT workspace_id, user_id, role, revision FROM memberships",
         "revision",

@@ -109,7 +109,7 @@ pub fn push_write(
 
     let leases: Vec<&String> = batch.iter().filter_map(|f| f.leases.as_ref()).collect();
     for chunk in leases.chunks(ROWS_PER_STATEMENT * 2) {
-        let q = statements.next();
+        let q = statements.next_statement();
         q.push("DELETE FROM concurrency_leases WHERE request_id IN (");
         for (i, id) in chunk.iter().enumerate() {
             if i > 0 {
@@ -159,7 +159,7 @@ pub fn push_write(
         }
     }
     for (subject, (minute, output)) in windows {
-        let q = statements.next();
+        let q = statements.next_statement();
         q.push(
             "UPDATE rate_windows SET \
              requests = CASE WHEN rate_windows.minute < v.column2 THEN 0 ELSE rate_windows.requests END, \
@@ -193,7 +193,7 @@ fn push_touch(statements: &mut Statements, table: &str, due: &[(&str, DateTime<U
     };
     let mut revisions = Revisions::take(statements, due.len() as i64);
     for chunk in due.chunks(ROWS_PER_STATEMENT) {
-        let q = statements.next();
+        let q = statements.next_statement();
         q.push(&format!(
             "UPDATE {table} SET {column} = v.column2, revision = v.column3 FROM (VALUES "
         ));
@@ -462,9 +462,9 @@ async fn write_batch(
     }
     // SQLite: the whole transaction in one call to the connection's worker.
     let mut statements = Statements::new(Backend::Sqlite);
-    statements.next().push("BEGIN IMMEDIATE");
+    statements.next_statement().push("BEGIN IMMEDIATE");
     let touched = push_write(&mut statements, batch, memory);
-    statements.next().push("COMMIT");
+    statements.next_statement().push("COMMIT");
     let mut conn = context.db.pool.acquire().await?;
     execute_or_roll_back(&mut conn, statements).await?;
     Ok(touched)

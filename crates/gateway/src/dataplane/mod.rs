@@ -591,8 +591,8 @@ impl DataPlane {
             None => None,
         };
         let mut statements = Statements::new(Backend::Sqlite);
-        statements.next().push("BEGIN IMMEDIATE");
-        let q = statements.next();
+        statements.next_statement().push("BEGIN IMMEDIATE");
+        let q = statements.next_statement();
         admission::push_read(q, principal, live, at, tz);
         if alone.is_none() && !plan.is_empty() {
             q.push("; ");
@@ -602,7 +602,7 @@ impl DataPlane {
                 plan.push_leases(q, true);
             }
         }
-        statements.next().push("COMMIT");
+        statements.next_statement().push("COMMIT");
         let mut conn = self.db.pool.acquire().await?;
         let rows = ledger::fetch_or_roll_back(&mut conn, statements).await?;
         let mut reading = Reading::from_row(

@@ -67,7 +67,7 @@ impl Statements {
     }
 
     /// The text to write the next statement into.
-    pub fn next(&mut self) -> &mut SqlText {
+    pub fn next_statement(&mut self) -> &mut SqlText {
         let start_new = match self.list.last_mut() {
             Some(last) if self.joined && last.count < PARAMS_PER_CALL => {
                 last.push("; ");

@@ -9,7 +9,7 @@
 //! - U+0000 in TEXT: the `nul` middleware turns it away at the edge.
 //! - A bind whose SQL type changes between uses of one cached statement: a NULL `Option<f64>` is
 //!   sent as REAL, a number as DOUBLE PRECISION. Nullable amounts are stored as BIGINT micro-USD
-//!   (`policy::micros`), whose NULL and numbers bind alike.
+//!   (`gatehouse_gateway::policy::micros`), whose NULL and numbers bind alike.
 
 use std::str::FromStr;
 use std::sync::Arc;
