@@ -9,11 +9,13 @@ mod domain;
 pub mod effective;
 mod problem;
 mod resources;
+mod seal;
 mod secret;
 
 pub use domain::*;
 pub use problem::{ErrorCode, FieldError, Problem};
 pub use resources::*;
+pub use seal::{KEY_LEN as SEAL_KEY_LEN, Seal};
 pub use secret::Secret;
 
 /// Media type of every error body.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use gatehouse_api::*;
 use gatehouse_core::CoreError;
 use gatehouse_core::client::{AdminApi, AdminClient, ClientOptions, Invited, RetryPolicy, Subject};
+use gatehouse_gateway::invite_key::InviteKey;
 use gatehouse_gateway::{Db, GatewayOptions, RunningGateway, demo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -30,8 +31,15 @@ async fn demo_db() -> (Db, tempfile::TempDir) {
 /// The demo organisation on a gateway of its own, and a client signed in as its admin.
 async fn demo() -> Demo {
     let (db, dir) = demo_db().await;
-    let token = demo::seed(&db).await.unwrap();
-    let gateway = RunningGateway::start_on_loopback(db).await.unwrap();
+    let (key, _) = InviteKey::generate();
+    let token = demo::seed(&db, &key).await.unwrap();
+    let options = GatewayOptions {
+        invite_key: Some(key),
+        ..GatewayOptions::default()
+    };
+    let gateway = RunningGateway::start_on_loopback_with(db, options)
+        .await
+        .unwrap();
     let client = AdminClient::with_options(&gateway.url(), token, fast()).unwrap();
     Demo {
         gateway,
@@ -860,11 +868,16 @@ mod tls {
     #[tokio::test]
     async fn a_private_ca_in_the_profile_makes_the_gateway_trusted() {
         let (db, _dir) = demo_db().await;
-        let token = demo::seed(&db).await.unwrap();
+        let (key, _) = InviteKey::generate();
+        let token = demo::seed(&db, &key).await.unwrap();
         let (ca_pem, config) = certificates();
         let tcp = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
         let addr = tcp.local_addr().unwrap();
-        let state = GatewayOptions::default().into_state(db, addr).unwrap();
+        let options = GatewayOptions {
+            invite_key: Some(key),
+            ..GatewayOptions::default()
+        };
+        let state = options.into_state(db, addr).unwrap();
         let listener = TlsListener {
             tcp,
             acceptor: TlsAcceptor::from(Arc::new(config)),

@@ -256,12 +256,16 @@ async fn every_kind_reaches_its_table_and_deletions_reach_the_cache() {
         "money is exact to the micro-dollar"
     );
 
-    // Each invitation's link opens from its sealed copy; `data` keeps no link.
-    let invitations: Vec<(String, String)> = sqlx::query_as("SELECT id, token FROM invitations")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
-    for (id, invite_token) in &invitations {
+    // Each invitation's link opens from its sealed copy; `data` keeps no link. The gateway
+    // keeps the token sealed under its own key, which opens it here for the comparison.
+    let invitations: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, token_sealed FROM invitations")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    for (id, token_sealed) in &invitations {
+        let invite_token = gateway.state.invite_key.open(token_sealed).unwrap();
+        let invite_token = invite_token.expose();
         let (data, sealed): (String, Vec<u8>) =
             sqlx::query_as("SELECT data, link_sealed FROM invitations WHERE id = $1")
                 .bind(id)

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::dataplane::{Replay, UpstreamNets};
 use crate::db::{self, Db, Tx, next_revision};
+use crate::invite_key::InviteKey;
 use crate::{auth, keys, models, org, periods, usage, users, workspaces};
 
 pub const DEMO_ORG: &str = "Northwind Labs";
@@ -104,8 +105,9 @@ fn slug(s: &str) -> String {
 /// their requests go through the data plane's own steps ([`Replay`]: key, status, grant, limits,
 /// the `echo` provider, metering) at the times they were made, in one transaction. What the
 /// admins set up after that history (the groups' limits and budgets, the suspensions) is set
-/// last, so the history passes as it would have.
-pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
+/// last, so the history passes as it would have. The invitations' tokens are sealed under `key`,
+/// which must be the key of the gateway that serves `db` for their links to show.
+pub async fn seed(db: &Db, key: &InviteKey) -> anyhow::Result<Secret> {
     let token = crate::init(db, DEMO_ORG, DEMO_ADMIN_EMAIL, 100).await?;
     let mut rng = StdRng::seed_from_u64(0x6a7e_4005e);
     let mut tx = db.begin_write().await?;
@@ -181,7 +183,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<Secret> {
     seed_models(&mut tx, &admin_id).await?;
     let groups = seed_groups(&mut tx).await?;
     let history = plan_history(&mut tx, &groups, &to_suspend).await?;
-    seed_invitations(&mut tx, &admin_id, &mut rng).await?;
+    seed_invitations(&mut tx, key, &admin_id, &mut rng).await?;
     tx.commit().await?;
 
     replay_history(db, history).await?;
@@ -333,7 +335,12 @@ async fn seed_group_policies(tx: &mut Tx, groups: &[SeededGroup]) -> anyhow::Res
 
 /// Invitations in every state: pending (one restricted to Google, one to a Microsoft tenant),
 /// expired, revoked.
-async fn seed_invitations(tx: &mut Tx, admin_id: &str, rng: &mut StdRng) -> anyhow::Result<()> {
+async fn seed_invitations(
+    tx: &mut Tx,
+    key: &InviteKey,
+    admin_id: &str,
+    rng: &mut StdRng,
+) -> anyhow::Result<()> {
     let now = Utc::now();
     let invitations = [
         (
@@ -405,7 +412,7 @@ async fn seed_invitations(tx: &mut Tx, admin_id: &str, rng: &mut StdRng) -> anyh
         let revision = next_revision(tx).await?;
         sqlx::query(
             "INSERT INTO invitations (id, email, first_name, last_name, role, workspace_ids, identity_provider, \
-             tenant_id, notification_email, token, token_hash, status, invited_by, created_at, sent_at, expires_at, \
+             tenant_id, notification_email, token_sealed, token_hash, status, invited_by, created_at, sent_at, expires_at, \
              revision) VALUES ($1, $2, $3, $4, 'member', $5, $6, $7, NULL, $8, $9, $10, $11, $12, $12, $13, $14)",
         )
         .bind(crate::new_id("inv"))
@@ -415,7 +422,7 @@ async fn seed_invitations(tx: &mut Tx, admin_id: &str, rng: &mut StdRng) -> anyh
         .bind(serde_json::to_string(&[&workspace]).expect("ids serialize"))
         .bind(provider)
         .bind(tenant)
-        .bind(token.expose().to_owned())
+        .bind(key.seal(&token))
         .bind(hash)
         .bind(if state == "revoked" { "revoked" } else { "pending" })
         .bind(admin_id)
@@ -758,9 +765,9 @@ fn favourite_models(rng: &mut StdRng, allowed: Option<&[usize]>) -> Vec<(usize, 
 }
 
 /// Seeds the demo organisation if `db` has none yet, and returns a fresh token for its admin.
-pub async fn open(db: &Db, token_name: &str) -> anyhow::Result<Secret> {
+pub async fn open(db: &Db, token_name: &str, key: &InviteKey) -> anyhow::Result<Secret> {
     if org::get(&db.pool).await?.is_none() {
-        return seed(db).await;
+        return seed(db, key).await;
     }
     let admin: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
         .bind(DEMO_ADMIN_EMAIL)

@@ -1,5 +1,8 @@
 //! Invitations: single and bulk, the copyable link, TTL from the org, resend, revoke, and the
 //! invitee's acceptance. Every pending, unexpired invitation holds a seat.
+//!
+//! A link is looked up by its token's hash; the token itself is kept only sealed under the
+//! gateway's invitation key (`invite_key`), to show the link again to those allowed to invite.
 
 use axum::Json;
 use axum::extract::State;
@@ -18,6 +21,7 @@ use crate::auth::{Caller, hash_secret, new_secret};
 use crate::db::{self, Tx, next_revision};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::invite_key::InviteKey;
 use crate::permissions::Permission;
 use crate::sql::SqlText;
 use crate::{AppState, audit, cursor, org, users, validate, workspaces};
@@ -33,7 +37,9 @@ pub struct InvitationRow {
     pub identity_provider: String,
     pub tenant_id: Option<String>,
     pub notification_email: Option<String>,
-    pub token: String,
+    /// The token sealed under the invitation key; `None` for invitations whose token a gateway
+    /// before sealing kept in clear, which the upgrade cleared.
+    pub token_sealed: Option<String>,
     pub status: String,
     pub invited_by: Option<String>,
     pub created_at: String,
@@ -44,7 +50,7 @@ pub struct InvitationRow {
 }
 
 const COLUMNS: &str = "id, email, first_name, last_name, role, workspace_ids, identity_provider, tenant_id, \
-     notification_email, token, status, invited_by, created_at, sent_at, expires_at, accepted_at, revision";
+     notification_email, token_sealed, status, invited_by, created_at, sent_at, expires_at, accepted_at, revision";
 
 fn provider(s: &str) -> IdentityProvider {
     match s {
@@ -70,11 +76,12 @@ impl InvitationRow {
         }
     }
 
-    /// The wire form; `link` only for callers allowed to invite.
-    pub fn into_api(self, public_url: Option<&str>) -> Invitation {
+    /// The wire form; `link` only for callers allowed to invite, and only when this gateway's
+    /// key opens the token.
+    pub fn into_api(self, links: Option<Links<'_>>) -> Invitation {
         Invitation {
             status: self.status(),
-            link: public_url.map(|base| link(base, &self.token)),
+            link: links.and_then(|l| l.of(&self)),
             role: Role::parse(&self.role).unwrap_or(Role::Member),
             workspace_ids: serde_json::from_str(&self.workspace_ids).unwrap_or_default(),
             identity_provider: provider(&self.identity_provider),
@@ -98,10 +105,37 @@ pub fn link(public_url: &str, token: &str) -> String {
     format!("{}/invite/{token}", public_url.trim_end_matches('/'))
 }
 
-fn link_base<'a>(state: &'a AppState, caller: &Caller) -> Option<&'a str> {
-    caller
-        .allows(Permission::InvitationsWrite)
-        .then_some(&*state.public_url)
+/// What showing links takes: the public URL and the key the tokens are sealed under.
+#[derive(Clone, Copy)]
+pub struct Links<'a> {
+    public_url: &'a str,
+    key: &'a InviteKey,
+}
+
+impl<'a> Links<'a> {
+    /// For callers allowed to invite, who are the ones shown links.
+    pub fn for_caller(state: &'a AppState, caller: &Caller) -> Option<Self> {
+        caller.allows(Permission::InvitationsWrite).then_some(Self {
+            public_url: &state.public_url,
+            key: &state.invite_key,
+        })
+    }
+
+    fn token(&self, row: &InvitationRow) -> Option<Secret> {
+        let token = row.token_sealed.as_deref().and_then(|t| self.key.open(t));
+        if token.is_none() && row.status() == InvitationStatus::Pending {
+            tracing::warn!(
+                invitation = %row.id,
+                "the link of a pending invitation cannot be shown: its token was cleared or \
+                 sealed under another invitation key"
+            );
+        }
+        token
+    }
+
+    fn of(&self, row: &InvitationRow) -> Option<String> {
+        self.token(row).map(|t| link(self.public_url, t.expose()))
+    }
 }
 
 async fn get_in(tx: &mut Tx, id: &str) -> ApiResult<InvitationRow> {
@@ -117,7 +151,7 @@ pub async fn changed_since(
     tx: &mut Tx,
     since: i64,
     fetch: i64,
-    public_url: Option<&str>,
+    links: Option<Links<'_>>,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
     let rows: Vec<InvitationRow> = gatehouse_store::feed::rows_since(
         tx,
@@ -130,7 +164,7 @@ pub async fn changed_since(
     Ok(rows
         .into_iter()
         .map(|r| {
-            let inv = r.into_api(public_url);
+            let inv = r.into_api(links);
             SyncChange::upsert(SyncKind::Invitation, inv.id.clone(), inv.revision, &inv)
         })
         .collect())
@@ -241,6 +275,7 @@ async fn add_existing(
 /// Inserts a pending invitation holding a seat.
 async fn insert(
     tx: &mut Tx,
+    key: &InviteKey,
     caller: &Caller,
     invite: &Invite,
 ) -> ApiResult<(InvitationRow, Secret)> {
@@ -252,7 +287,7 @@ async fn insert(
     let revision = next_revision(tx).await?;
     sqlx::query(
         "INSERT INTO invitations (id, email, first_name, last_name, role, workspace_ids, identity_provider, tenant_id, \
-         notification_email, token, token_hash, status, invited_by, created_at, sent_at, expires_at, revision) \
+         notification_email, token_sealed, token_hash, status, invited_by, created_at, sent_at, expires_at, revision) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $13, $14, $15)",
     )
     .bind(&id)
@@ -264,7 +299,7 @@ async fn insert(
     .bind(invite.identity_provider.as_str())
     .bind(invite.tenant_id.clone())
     .bind(invite.notification_email.clone())
-    .bind(token.expose().to_owned())
+    .bind(key.seal(&token))
     .bind(hash)
     .bind(&caller.user_id)
     .bind(db::timestamp(now))
@@ -324,7 +359,7 @@ pub async fn create(
             ),
         ));
     }
-    let (row, token) = insert(&mut tx, &caller, &invite).await?;
+    let (row, token) = insert(&mut tx, &state.invite_key, &caller, &invite).await?;
     tx.commit().await?;
     let org = org::get(&state.db.pool)
         .await?
@@ -333,7 +368,7 @@ pub async fn create(
     crate::invite_mail::send(&state, &org, &row, &token);
     Ok((
         StatusCode::CREATED,
-        Json(row.into_api(link_base(&state, &caller))),
+        Json(row.into_api(Links::for_caller(&state, &caller))),
     )
         .into_response())
 }
@@ -426,10 +461,10 @@ pub async fn bulk(
             tenant_id: None,
             notification_email: None,
         };
-        match insert(&mut tx, &caller, &invite).await {
+        match insert(&mut tx, &state.invite_key, &caller, &invite).await {
             Ok((row, token)) => {
                 let mut it = item(BulkOutcome::Invited, None);
-                it.invitation = Some(row.clone().into_api(link_base(&state, &caller)));
+                it.invitation = Some(row.clone().into_api(Links::for_caller(&state, &caller)));
                 results.push(it);
                 sent.push((row, token));
             }
@@ -495,7 +530,7 @@ pub async fn list(
         .fetch_all(&state.db.pool)
         .await?;
     let page = cursor::paginate(rows, limit, |r| r.id.clone());
-    let base = link_base(&state, &caller);
+    let base = Links::for_caller(&state, &caller);
     Ok(Json(Page {
         items: page.items.into_iter().map(|r| r.into_api(base)).collect(),
         next_cursor: page.next_cursor,
@@ -511,6 +546,7 @@ pub async fn list(
         (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Forbidden", body = gatehouse_api::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invitation", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A pending invitation whose link this gateway cannot show (its token was sealed under another invitation key, or cleared on upgrade): resend it for a new link", body = gatehouse_api::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -525,7 +561,19 @@ pub async fn show(
     let mut tx = state.db.begin_read().await?;
     let row = get_in(&mut tx, &id).await?;
     tx.commit().await?;
-    Ok(Json(row.into_api(link_base(&state, &caller))))
+    let links = Links::for_caller(&state, &caller);
+    if let Some(l) = links
+        && row.status() == InvitationStatus::Pending
+        && l.token(&row).is_none()
+    {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "This invitation's link cannot be shown: its token was sealed under another \
+             invitation key than this gateway's, or kept by an older version and cleared on \
+             upgrade. The link itself still works; resend the invitation to get a new link.",
+        ));
+    }
+    Ok(Json(row.into_api(links)))
 }
 
 /// Mail the invitation again and restart its time to live
@@ -566,6 +614,25 @@ pub async fn resend(
     let ttl = org::get_in(&mut tx).await?.invite_ttl_days;
     let now = Utc::now();
     let revision = next_revision(&mut tx).await?;
+    // A token this gateway cannot open cannot be mailed: a new one replaces it, and the old
+    // link stops working.
+    let opened = before
+        .token_sealed
+        .as_deref()
+        .and_then(|t| state.invite_key.open(t));
+    let (token, renewed) = match opened {
+        Some(token) => (token, false),
+        None => {
+            let (token, hash) = new_secret("");
+            sqlx::query("UPDATE invitations SET token_sealed = $1, token_hash = $2 WHERE id = $3")
+                .bind(state.invite_key.seal(&token))
+                .bind(hash)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            (token, true)
+        }
+    };
     sqlx::query(
         "UPDATE invitations SET sent_at = $1, expires_at = $2, revision = $3 WHERE id = $4",
     )
@@ -582,17 +649,17 @@ pub async fn resend(
         "invitation.resent",
         "invitation",
         &id,
-        json!({ "before": { "expires_at": before.expires_at }, "after": { "expires_at": after.expires_at } }),
+        json!({ "before": { "expires_at": before.expires_at }, "after": { "expires_at": after.expires_at },
+                "new_link": renewed }),
     )
     .await?;
     tx.commit().await?;
-    let token = Secret::new(after.token.clone());
     let org = org::get(&state.db.pool)
         .await?
         .map(|o| o.name)
         .unwrap_or_default();
     crate::invite_mail::send(&state, &org, &after, &token);
-    Ok(Json(after.into_api(link_base(&state, &caller))))
+    Ok(Json(after.into_api(Links::for_caller(&state, &caller))))
 }
 
 /// Revoke an invitation: its link stops working at once
@@ -642,7 +709,7 @@ pub async fn revoke(
     .await?;
     let after = get_in(&mut tx, &id).await?;
     tx.commit().await?;
-    Ok(Json(after.into_api(link_base(&state, &caller))))
+    Ok(Json(after.into_api(Links::for_caller(&state, &caller))))
 }
 
 /// The invitation behind a link, if it can still be accepted.

@@ -16,6 +16,7 @@ pub mod error;
 mod extract;
 pub mod groups;
 pub mod invitations;
+pub mod invite_key;
 mod invite_mail;
 mod invite_pages;
 pub mod keys;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub oidc: Arc<oidc::OidcConfig>,
     /// `/v1`: this node's enforcement caches and metering writer.
     pub data_plane: Arc<dataplane::DataPlane>,
+    /// What invitation tokens are sealed under in the database.
+    pub invite_key: invite_key::InviteKey,
 }
 
 impl AppState {

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gatehouse_api::Secret;
 use gatehouse_gateway::dataplane::{DataPlaneOptions, UpstreamKeys, UpstreamNets};
+use gatehouse_gateway::invite_key::InviteKey;
 use gatehouse_gateway::oidc::{self, OidcConfig, ProviderConfig};
 use gatehouse_gateway::{Db, GatewayOptions, RunningGateway, demo};
 
@@ -34,6 +35,8 @@ enum Command {
         /// sqlite://PATH or postgres://…; default: a SQLite file in the data folder.
         #[arg(long, env = "GATEHOUSE_DB")]
         db: Option<String>,
+        #[command(flatten)]
+        invite_key: InviteKeyArgs,
     },
     /// Serve the admin API.
     Serve {
@@ -61,7 +64,42 @@ enum Command {
         oidc: Box<OidcArgs>,
         #[command(flatten)]
         data_plane: DataPlaneArgs,
+        #[command(flatten)]
+        invite_key: InviteKeyArgs,
     },
+}
+
+/// The key invitation tokens are sealed under in the database, so that a copy of the database
+/// alone gives no live invitation link. Every node of one database needs the same key.
+#[derive(clap::Args)]
+struct InviteKeyArgs {
+    /// 32 random bytes in base64 (`openssl rand -base64 32`). Prefer the environment: flags
+    /// show in the process list.
+    #[arg(long, env = "GATEHOUSE_INVITE_KEY", hide_env_values = true)]
+    invite_key: Option<String>,
+    /// Without --invite-key: the file that holds the key, made (readable by its owner alone)
+    /// when missing; default: invite.key in the gateway's config folder.
+    #[arg(long, env = "GATEHOUSE_INVITE_KEY_FILE")]
+    invite_key_file: Option<PathBuf>,
+}
+
+impl InviteKeyArgs {
+    fn load(self) -> anyhow::Result<InviteKey> {
+        if let Some(text) = self.invite_key {
+            tracing::info!("invitation key from --invite-key");
+            return InviteKey::from_base64(&Secret::new(text)).context("--invite-key");
+        }
+        let path = match self.invite_key_file {
+            Some(path) => path,
+            None => dirs::config_dir()
+                .context("no config folder for the invitation key; pass --invite-key")?
+                .join("gatehouse-gateway")
+                .join("invite.key"),
+        };
+        let key = InviteKey::load_or_create(&path)?;
+        tracing::info!(path = %path.display(), "invitation key from its file");
+        Ok(key)
+    }
 }
 
 /// The upstreams of `/v1`. A model of the `openai` provider is called at its catalog base URL
@@ -216,7 +254,10 @@ async fn main() -> anyhow::Result<()> {
             org_name,
             seat_limit,
             db,
+            invite_key,
         } => {
+            // Made now so that a gateway's key exists from its start, where it is expected.
+            invite_key.load()?;
             let db = open(db).await?;
             let token = gatehouse_gateway::init(&db, &org_name, &admin_email, seat_limit).await?;
             println!("Initialised {org_name:?} with admin {admin_email}. Their token, shown once:");
@@ -231,12 +272,14 @@ async fn main() -> anyhow::Result<()> {
             public_url,
             oidc,
             data_plane,
+            invite_key,
         } => {
             let oidc = oidc.into_config()?;
             let data_plane = data_plane.into_options()?;
+            let invite_key = invite_key.load()?;
             let db = open(db).await?;
             if with_demo {
-                let token = demo::open(&db, "gateway --demo").await?;
+                let token = demo::open(&db, "gateway --demo", &invite_key).await?;
                 println!(
                     "Demo organisation {:?}; a token for its admin {}:",
                     demo::DEMO_ORG,
@@ -253,6 +296,7 @@ async fn main() -> anyhow::Result<()> {
                 public_url,
                 oidc,
                 data_plane,
+                invite_key: Some(invite_key),
             };
             let gateway = RunningGateway::spawn_with(db, listener, options)?;
             tracing::info!(

@@ -9,6 +9,13 @@
 //! verified e-mail is the invited one does the invitation turn into an account, through
 //! `invitations::redeem`, the step the password path uses too.
 //!
+//! Who signed in is the provider's account, not an e-mail address: Google's `iss` and `sub`,
+//! Microsoft's tenant (`tid`, with `iss` that tenant's own issuer) and object id (`oid`). The
+//! account is recorded on the user (`idp_issuer`, `idp_tenant`, `idp_subject`); a user bound to
+//! one account is never joined by another, and one account never joins two users. Microsoft's
+//! `preferred_username` and `email` are whatever the account's tenant says, and anyone can
+//! make a tenant (the "nOAuth" class), so neither alone proves an address: see [`identity`].
+//!
 //! No page and no log line shows the invitation token, the code, the state, the nonce, the PKCE
 //! verifier, the ID token or the client secret; the pages escape everything they print.
 
@@ -511,9 +518,18 @@ struct Claims {
     email_verified: Option<Value>,
     #[serde(default)]
     preferred_username: Option<String>,
+    /// The account at the issuer; required.
+    #[serde(default)]
+    sub: String,
     /// Microsoft: the tenant of the account.
     #[serde(default)]
     tid: Option<String>,
+    /// Microsoft: the account's object id, stable for the account in its tenant.
+    #[serde(default)]
+    oid: Option<String>,
+    /// Microsoft: the issuer that authenticated a guest, when it is not the tenant itself.
+    #[serde(default)]
+    idp: Option<String>,
     /// Microsoft: the e-mail's domain is verified by the tenant that owns it.
     #[serde(default)]
     xms_edov: Option<Value>,
@@ -632,7 +648,108 @@ async fn verify(
     if claims.nonce.as_deref() != Some(nonce) {
         return Err(refuse("another nonce"));
     }
+    if provider == IdentityProvider::Microsoft {
+        // The account is its tenant and its object id: both must be there, and the token must
+        // come from that tenant's own issuer.
+        let tid = claims
+            .tid
+            .as_deref()
+            .and_then(tenant_guid)
+            .ok_or_else(|| refuse("no tenant"))?;
+        if !claims.iss.split('/').any(|segment| segment == tid) {
+            return Err(refuse("an issuer of another tenant"));
+        }
+        if claims.oid.as_deref().and_then(tenant_guid).is_none() {
+            return Err(refuse("no object id"));
+        }
+    } else if claims.sub.is_empty() {
+        return Err(refuse("no subject"));
+    }
     Ok(claims)
+}
+
+/// The provider's account behind a verified ID token, as recorded on the user.
+struct Account {
+    issuer: String,
+    tenant: Option<String>,
+    subject: String,
+}
+
+fn account(provider: IdentityProvider, claims: &Claims) -> Account {
+    match provider {
+        IdentityProvider::Microsoft => Account {
+            issuer: claims.iss.clone(),
+            tenant: claims.tid.as_deref().and_then(tenant_guid),
+            subject: claims
+                .oid
+                .as_deref()
+                .and_then(tenant_guid)
+                .unwrap_or_default(),
+        },
+        _ => Account {
+            issuer: claims.iss.clone(),
+            tenant: None,
+            subject: claims.sub.clone(),
+        },
+    }
+}
+
+/// Records `account` on the user `user_id` just joined as, inside the joining transaction:
+/// refused when the user is bound to another account or the account to another user.
+async fn bind(
+    tx: &mut db::Tx,
+    provider: IdentityProvider,
+    user_id: &str,
+    account: &Account,
+) -> Result<(), Stop> {
+    let name = display_name(provider);
+    let bound: (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT idp_issuer, idp_subject FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let same = bound.0.as_deref() == Some(account.issuer.as_str())
+        && bound.1.as_deref() == Some(account.subject.as_str());
+    if bound.1.is_some() && !same {
+        tracing::info!(user = %user_id, "sign-in refused: the user is bound to another account");
+        return Err(Stop::new(
+            ErrorCode::Forbidden,
+            "Wrong account",
+            format!(
+                "This Gatehouse account belongs to another {name} account than the one you \
+                 signed in with. Nothing was changed."
+            ),
+        ));
+    }
+    let other: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM users WHERE idp_issuer = $1 AND idp_subject = $2 AND id <> $3",
+    )
+    .bind(&account.issuer)
+    .bind(&account.subject)
+    .bind(user_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if other.is_some() {
+        tracing::info!(user = %user_id, "sign-in refused: the account joined as another user");
+        return Err(Stop::new(
+            ErrorCode::Forbidden,
+            "Wrong account",
+            format!(
+                "The {name} account you signed in with already belongs to another Gatehouse \
+                 account. Nothing was changed."
+            ),
+        ));
+    }
+    sqlx::query(
+        "UPDATE users SET idp_issuer = $1, idp_tenant = $2, idp_subject = $3 WHERE id = $4",
+    )
+    .bind(&account.issuer)
+    .bind(account.tenant.clone())
+    .bind(&account.subject)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The e-mail addresses the provider vouches for, lower-cased, and (for the page) what the
@@ -642,13 +759,17 @@ struct Identity {
     shown: Option<String>,
 }
 
-/// Google: `email` with `email_verified`. Microsoft sends no `email_verified`, and its `email`
-/// claim is whatever the account's tenant typed in, so on its own it proves nothing about an
-/// address outside that tenant. Accepted from Microsoft, in order: `email` the tenant has
-/// verified (`xms_edov`, or an `email_verified` should one come); `preferred_username`, the
-/// sign-in name, whose domain the tenant must have verified (or Microsoft itself for personal
-/// accounts); and the plain `email` only when the invitation is restricted to that account's
-/// tenant, whose directory the inviting admin chose to trust.
+/// Google: `email` with `email_verified`. Microsoft sends no `email_verified`; its `email` and
+/// `preferred_username` (the sign-in name) are set by the account's tenant, can change, and
+/// anyone can make a tenant that names an account of its own after someone else's address.
+/// Accepted from Microsoft:
+/// - `email` that the owner of its domain verified (`xms_edov`, an optional claim to add in
+///   the app registration; or an `email_verified`, should one come), from any tenant;
+/// - `email` or `preferred_username` of a member of the tenant the invitation is restricted to
+///   (`tid` checked, and no `idp`: not a guest from elsewhere), whose directory the inviting
+///   admin chose to trust.
+///
+/// Never `preferred_username` (nor a plain `email`) from a tenant the invitation does not name.
 fn identity(provider: IdentityProvider, claims: &Claims, tenant_checked: bool) -> Identity {
     let lower = |s: &Option<String>| {
         s.as_deref()
@@ -660,12 +781,15 @@ fn identity(provider: IdentityProvider, claims: &Claims, tenant_checked: bool) -
     let mut verified = Vec::new();
     match provider {
         IdentityProvider::Microsoft => {
+            let member = tenant_checked && claims.idp.as_ref().is_none_or(|i| *i == claims.iss);
             if let Some(e) = &email
-                && (email_verified || truthy(claims.xms_edov.as_ref()) || tenant_checked)
+                && (email_verified || truthy(claims.xms_edov.as_ref()) || member)
             {
                 verified.push(e.clone());
             }
-            if let Some(u) = lower(&claims.preferred_username) {
+            if let Some(u) = lower(&claims.preferred_username)
+                && member
+            {
                 verified.push(u);
             }
         }
@@ -948,6 +1072,7 @@ async fn finish(state: &AppState, query: CallbackQuery) -> Result<Response, Stop
         provider.as_str(),
     )
     .await?;
+    bind(&mut tx, provider, &user.id, &account(provider, &claims)).await?;
     let org = org::get_in(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(invitation = %row.id, user = %user.id, provider = provider.as_str(), "invitation accepted by sign-in");

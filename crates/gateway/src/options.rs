@@ -7,6 +7,7 @@ use std::sync::Arc;
 use gatehouse_api::Secret;
 
 use crate::dataplane::{DataPlane, DataPlaneOptions};
+use crate::invite_key::InviteKey;
 use crate::mail::{MailConfig, Mailer};
 use crate::oidc::OidcConfig;
 use crate::{AppState, Db};
@@ -25,6 +26,10 @@ pub struct GatewayOptions {
     pub oidc: OidcConfig,
     /// Upstream keys and lease expiry of `/v1`.
     pub data_plane: DataPlaneOptions,
+    /// The key invitation tokens are sealed under (see [`crate::invite_key`]). `None`: a new
+    /// one for this run only, so that links of invitations made now cannot be shown again
+    /// after a restart; for tests and throwaway gateways.
+    pub invite_key: Option<InviteKey>,
 }
 
 impl GatewayOptions {
@@ -47,6 +52,13 @@ impl GatewayOptions {
             }
         };
         let data_plane = Arc::new(DataPlane::new(db.clone(), mailer.clone(), self.data_plane));
+        let invite_key = self.invite_key.unwrap_or_else(|| {
+            tracing::warn!(
+                "no invitation key configured: links of the invitations made now cannot be \
+                 shown again after a restart"
+            );
+            InviteKey::generate().0
+        });
         Ok(AppState {
             db,
             data_plane,
@@ -54,6 +66,7 @@ impl GatewayOptions {
             public_url: Arc::from(public_url),
             sign_in_throttle: Arc::default(),
             oidc: Arc::new(self.oidc),
+            invite_key,
         })
     }
 }

@@ -95,9 +95,7 @@ pub async fn changes_since(
     changes.extend(groups::members_changed_since(&mut tx, since, fetch).await?);
     changes.extend(policy::changed_since(&mut tx, since, fetch).await?);
     changes.extend(keys::changed_since(&mut tx, since, fetch).await?);
-    let links = caller
-        .allows(Permission::InvitationsWrite)
-        .then_some(&*state.public_url);
+    let links = invitations::Links::for_caller(state, caller);
     if caller.allows(Permission::InvitationsRead) || links.is_some() {
         changes.extend(invitations::changed_since(&mut tx, since, fetch, links).await?);
     }

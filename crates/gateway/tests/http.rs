@@ -70,7 +70,7 @@ async fn init_then_the_token_works_and_others_get_401() {
 #[tokio::test]
 async fn users_page_through_the_demo_org_without_repeats() {
     for f in backends().await {
-        let token = demo::seed(f.db()).await.unwrap();
+        let token = f.demo().await;
         let mut seen = HashSet::new();
         let mut cursor: Option<String> = None;
         let mut pages = 0;
@@ -136,7 +136,7 @@ async fn users_page_through_the_demo_org_without_repeats() {
 #[tokio::test]
 async fn sync_pages_cover_every_entity_in_revision_order() {
     for f in backends().await {
-        let token = demo::seed(f.db()).await.unwrap();
+        let token = f.demo().await;
         let mut since = 0;
         let mut last = 0;
         let mut users = HashSet::new();

@@ -199,6 +199,12 @@ async fn unchanged(gw: &TestGateway, org: &Org, inv: &Invitation) {
     assert!(user(gw, org, &inv.email).await.is_none());
 }
 
+/// Asserts a 403 page that says `why`.
+fn refused(page: Landing, why: &str) {
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(page.body.contains(why), "{}", page.body);
+}
+
 async fn pending_sign_ins(gw: &TestGateway) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM oidc_signins")
         .fetch_one(&gw.db().pool)
@@ -418,19 +424,25 @@ async fn microsoft_invitations_check_the_tenant_and_trust_only_vouched_emails() 
                     "tenant_id": TENANT.to_uppercase() }),
         )
         .await;
+        // A tenant's issuer speaks for that tenant alone: a `tid` of another is a forgery.
         issuer.sign_in_as(json!({ "email": "lin@contoso.example", "tid": OTHER_TENANT }));
-        let other_tenant = sign_in(&gw, &issuer, &token).await;
-        assert_eq!(
-            other_tenant.status,
-            StatusCode::FORBIDDEN,
-            "{}",
-            other_tenant.body
+        refused(sign_in(&gw, &issuer, &token).await, "could not be verified");
+        unchanged(&gw, &org, &inv).await;
+        // An account of another tenant, through an issuer configured for one tenant only.
+        let single = served_with(
+            gw,
+            OidcConfig {
+                microsoft: Some(provider(&format!("{}/{OTHER_TENANT}/v2.0", issuer.url))),
+                ..both(&issuer)
+            },
+        )
+        .await;
+        issuer.sign_in_as(json!({ "email": "lin@contoso.example", "tid": OTHER_TENANT }));
+        refused(
+            sign_in(&single, &issuer, &token).await,
+            "Wrong Microsoft organisation",
         );
-        assert!(
-            other_tenant.body.contains("Wrong Microsoft organisation"),
-            "{}",
-            other_tenant.body
-        );
+        let gw = served_with(single, both(&issuer)).await;
         unchanged(&gw, &org, &inv).await;
         issuer.sign_in_as(json!({ "email": "lin@contoso.example", "tid": TENANT }));
         let right = sign_in(&gw, &issuer, &token).await;
@@ -451,7 +463,8 @@ async fn microsoft_invitations_check_the_tenant_and_trust_only_vouched_emails() 
         assert_eq!(audit.items[0].summary["method"], "microsoft");
 
         // No tenant: the multi-tenant (`common`) issuer, whose `iss` carries the account's
-        // tenant. A bare `email` from an arbitrary tenant proves nothing; the sign-in name does.
+        // tenant. A bare `email` from an arbitrary tenant proves nothing, nor does the sign-in
+        // name; an address the domain's owner verified (`xms_edov`) does.
         let (open_inv, open_token) = invite(
             &gw,
             &org,
@@ -466,7 +479,13 @@ async fn microsoft_invitations_check_the_tenant_and_trust_only_vouched_emails() 
             json!({ "preferred_username": "Sam@Fabrikam.example", "tid": OTHER_TENANT }),
         );
         let by_name = sign_in(&gw, &issuer, &open_token).await;
-        assert_eq!(by_name.status, StatusCode::OK, "{}", by_name.body);
+        assert_eq!(by_name.status, StatusCode::FORBIDDEN, "{}", by_name.body);
+        unchanged(&gw, &org, &open_inv).await;
+        issuer.sign_in_as(
+            json!({ "email": "Sam@Fabrikam.example", "xms_edov": true, "tid": OTHER_TENANT }),
+        );
+        let verified = sign_in(&gw, &issuer, &open_token).await;
+        assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
         assert!(user(&gw, &org, "sam@fabrikam.example").await.is_some());
 
         // A tenant id that is not a GUID cannot be checked against `tid`: refused up front.
@@ -483,6 +502,125 @@ async fn microsoft_invitations_check_the_tenant_and_trust_only_vouched_emails() 
             unusable.body.contains("not a directory (tenant) ID"),
             "{}",
             unusable.body
+        );
+    }
+}
+
+/// The Microsoft account a user was created from, as recorded on the user.
+async fn bound_identity(
+    gw: &TestGateway,
+    email: &str,
+) -> (Option<String>, Option<String>, Option<String>) {
+    sqlx::query_as("SELECT idp_issuer, idp_tenant, idp_subject FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&gw.db().pool)
+        .await
+        .unwrap()
+}
+
+/// The "nOAuth" class: `preferred_username` and a plain `email` are whatever the account's
+/// tenant says, and anyone can make a tenant. Only the tenant (`tid`) and the account's object
+/// id (`oid`) identify a Microsoft account, and an address counts only where someone who owns
+/// it vouches for it.
+#[tokio::test]
+async fn microsoft_sign_in_binds_to_tenant_and_object_id_not_the_sign_in_name() {
+    const ATTACKER_TENANT: &str = "e5a1d2c3-9b8f-4a7e-8d6c-5b4a3f2e1d0c";
+    const VICTIM_OID: &str = "2b3c4d5e-6f70-4a81-9b2c-3d4e5f607182";
+    const LIN_OID: &str = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a";
+    for gw in backends().await {
+        let issuer = TestIssuer::start().await;
+        let gw = served_with(gw, both(&issuer)).await;
+        let org = org(&gw).await;
+
+        // Open to any tenant: an attacker's tenant names an account of its own as the victim.
+        let (inv, token) = invite(
+            &gw,
+            &org,
+            json!({ "email": "victim@fabrikam.example", "identity_provider": "microsoft" }),
+        )
+        .await;
+        for claims in [
+            json!({ "preferred_username": "victim@fabrikam.example", "tid": ATTACKER_TENANT }),
+            json!({ "preferred_username": "victim@fabrikam.example",
+                    "email": "victim@fabrikam.example", "tid": ATTACKER_TENANT }),
+            json!({ "upn": "victim@fabrikam.example", "email": "victim@fabrikam.example",
+                    "tid": ATTACKER_TENANT, "oid": VICTIM_OID }),
+        ] {
+            issuer.sign_in_as(claims.clone());
+            let attacker = sign_in(&gw, &issuer, &token).await;
+            assert_eq!(
+                attacker.status,
+                StatusCode::FORBIDDEN,
+                "{claims}: {}",
+                attacker.body
+            );
+            unchanged(&gw, &org, &inv).await;
+        }
+        // A verified address without an object id leaves nothing to bind the account to.
+        issuer.set(
+            json!({ "email": "victim@fabrikam.example", "xms_edov": true, "tid": TENANT }),
+            Behaviour {
+                overrides: json!({ "oid": null }).as_object().unwrap().clone(),
+                ..Behaviour::default()
+            },
+        );
+        let no_oid = sign_in(&gw, &issuer, &token).await;
+        assert_eq!(no_oid.status, StatusCode::FORBIDDEN, "{}", no_oid.body);
+        unchanged(&gw, &org, &inv).await;
+        // The address verified by the owner of its domain, from the victim's own account.
+        issuer.sign_in_as(
+            json!({ "email": "victim@fabrikam.example", "xms_edov": true,
+                                  "tid": TENANT, "oid": VICTIM_OID }),
+        );
+        let victim = sign_in(&gw, &issuer, &token).await;
+        assert_eq!(victim.status, StatusCode::OK, "{}", victim.body);
+        assert_eq!(
+            bound_identity(&gw, "victim@fabrikam.example").await,
+            (
+                Some(format!("{}/{TENANT}/v2.0", issuer.url)),
+                Some(TENANT.to_owned()),
+                Some(VICTIM_OID.to_owned())
+            ),
+            "{}",
+            gw.name
+        );
+
+        // Restricted to a tenant: its own members' sign-in name counts, a guest's does not.
+        let (lin_inv, lin_token) = invite(
+            &gw,
+            &org,
+            json!({ "email": "lin@contoso.example", "identity_provider": "microsoft",
+                    "tenant_id": TENANT }),
+        )
+        .await;
+        issuer.sign_in_as(
+            json!({ "preferred_username": "lin@contoso.example", "tid": TENANT,
+                                  "oid": LIN_OID,
+                                  "idp": format!("{}/{ATTACKER_TENANT}/v2.0", issuer.url) }),
+        );
+        let guest = sign_in(&gw, &issuer, &lin_token).await;
+        assert_eq!(guest.status, StatusCode::FORBIDDEN, "{}", guest.body);
+        unchanged(&gw, &org, &lin_inv).await;
+        // The victim's object id under another name: one Microsoft account, one user.
+        issuer.sign_in_as(
+            json!({ "preferred_username": "lin@contoso.example", "tid": TENANT,
+                                  "oid": VICTIM_OID }),
+        );
+        let taken = sign_in(&gw, &issuer, &lin_token).await;
+        assert_eq!(taken.status, StatusCode::FORBIDDEN, "{}", taken.body);
+        unchanged(&gw, &org, &lin_inv).await;
+        issuer.sign_in_as(
+            json!({ "preferred_username": "lin@contoso.example", "tid": TENANT,
+                                  "oid": LIN_OID }),
+        );
+        let member = sign_in(&gw, &issuer, &lin_token).await;
+        assert_eq!(member.status, StatusCode::OK, "{}", member.body);
+        assert_eq!(
+            bound_identity(&gw, "lin@contoso.example")
+                .await
+                .2
+                .as_deref(),
+            Some(LIN_OID)
         );
     }
 }

@@ -83,8 +83,12 @@ impl TestGateway {
         }
     }
 
-    /// The same database served again with `options` (mail, public URL).
-    pub async fn with_options(mut self, options: gatehouse_gateway::GatewayOptions) -> Self {
+    /// The same database served again with `options` (mail, public URL), and the same
+    /// invitation key unless `options` names one, as a restart with the same configuration.
+    pub async fn with_options(mut self, mut options: gatehouse_gateway::GatewayOptions) -> Self {
+        options
+            .invite_key
+            .get_or_insert_with(|| self.gateway.state.invite_key.clone());
         let db = self.db().clone();
         self.gateway = RunningGateway::start_on_loopback_with(db, options)
             .await
@@ -113,7 +117,9 @@ impl TestGateway {
 
     /// The demo organisation; returns its admin's token.
     pub async fn demo(&self) -> Secret {
-        demo::seed(self.db()).await.unwrap()
+        demo::seed(self.db(), &self.gateway.state.invite_key)
+            .await
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -6,7 +6,10 @@
 //!
 //! Like Microsoft's, it also serves issuers per tenant under `/{tenant}/v2.0`; `common` and
 //! `organizations` announce the multi-tenant issuer template `…/{tenantid}/v2.0`, which the ID
-//! token's `iss` fills in with its `tid`.
+//! token's `iss` fills in with its `tid`. As Microsoft does, a tenant's tokens carry the
+//! account's object id `oid`, so that a test can play an attacker's tenant that signs in an
+//! account of its own under the victim's name. Unless a test sets them, `sub` and `oid` are
+//! derived from the account's name, so that different people are different accounts.
 #![allow(dead_code)] // each test file uses part of it
 
 use std::collections::HashMap;
@@ -342,7 +345,14 @@ async fn token_in(
     }
     let now = chrono::Utc::now().timestamp();
     let mut claims = Map::new();
-    claims.insert("sub".into(), json!("test-subject-1"));
+    let name = ["email", "preferred_username"]
+        .iter()
+        .find_map(|k| grant.claims.get(*k).and_then(Value::as_str))
+        .unwrap_or("nobody")
+        .to_lowercase();
+    let id = Sha256::digest(name.as_bytes());
+    let id = uuid::Uuid::from_slice(&id[..16]).unwrap();
+    claims.insert("sub".into(), json!(format!("subject-{}", id.simple())));
     claims.insert("aud".into(), json!(CLIENT_ID));
     claims.insert("iat".into(), json!(now));
     claims.insert("exp".into(), json!(now + 600));
@@ -350,6 +360,9 @@ async fn token_in(
         claims.insert("nonce".into(), json!(nonce));
     }
     claims.extend(grant.claims);
+    if realm.is_some() && !claims.contains_key("oid") {
+        claims.insert("oid".into(), json!(id.hyphenated().to_string()));
+    }
     let announced = issuer(&inner.base, realm.as_deref());
     let tid = claims.get("tid").and_then(Value::as_str).unwrap_or("none");
     claims.insert("iss".into(), json!(announced.replace("{tenantid}", tid)));
