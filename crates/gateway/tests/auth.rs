@@ -6,6 +6,7 @@ use gatehouse_api::{
     AccessToken, AccessTokenCreated, AuditEntry, ErrorCode, LoginResponse, Me, Page, Role, Secret,
     User, UserStatus,
 };
+use gatehouse_gateway::throttle::{MAX_CLIENT_FAILURES, MAX_FAILURES, MAX_LINK_FAILURES};
 use gatehouse_gateway::{GatewayOptions, auth, db, password, users};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -20,11 +21,6 @@ use smtp_sink::SmtpSink;
 const OLD_PASSWORD: &str = "old password, long enough";
 const NEW_PASSWORD: &str = "a brand new passphrase";
 const PUBLIC_URL: &str = "https://gatehouse.example/base";
-/// Failed sign-ins one client may make at one account, and at all accounts, per window.
-const PER_ACCOUNT: usize = 5;
-const PER_CLIENT: usize = 20;
-/// Posts to reset or invitation links that fail, per client and window.
-const LINK_FAILURES: usize = 10;
 
 /// `gw` served again, on its database, with `options` (mail, public URL).
 async fn with_options(gw: TestGateway, options: GatewayOptions) -> TestGateway {
@@ -183,13 +179,33 @@ async fn reset_link(gw: &TestGateway, user_id: &str) -> String {
     format!("/reset/{}", token.expose())
 }
 
-/// The `user.password_reset` audit entries, newest first.
-async fn reset_entries(gw: &TestGateway, admin: &Secret) -> Vec<AuditEntry> {
+/// Posts the reset page's form as a browser does, with its tokens box ticked or not.
+async fn post_reset_page(
+    gw: &TestGateway,
+    path: &str,
+    password: &str,
+    revoke_tokens: bool,
+) -> reqwest::Response {
+    let mut fields = vec![
+        ("password", password),
+        ("password_confirm", password),
+        ("tokens_asked", "yes"),
+    ];
+    if revoke_tokens {
+        fields.push(("revoke_tokens", "yes"));
+    }
+    form(gw, path, &fields).send().await.unwrap()
+}
+
+/// How many sessions and personal access tokens the latest reset revoked, by its audit entry.
+async fn last_reset_revoked(gw: &TestGateway, admin: &Secret) -> (u64, u64) {
     let (entries, _) = audit_text(gw, admin).await;
-    entries
-        .into_iter()
-        .filter(|e| e.action == "user.password_reset")
-        .collect()
+    let last = entries
+        .iter()
+        .find(|e| e.action == "user.password_reset")
+        .expect("the reset is audited");
+    let count = |field: &str| last.summary[field].as_u64().expect("a count");
+    (count("sessions_revoked"), count("tokens_revoked"))
 }
 
 #[tokio::test]
@@ -347,7 +363,7 @@ async fn an_attackers_failures_throttle_the_attacker_and_never_lock_out_the_vict
 
         // Five wrong guesses at bob from one client address.
         let attacker = client_from([127, 0, 0, 2]);
-        for _ in 0..PER_ACCOUNT {
+        for _ in 0..MAX_FAILURES {
             let r = login_from(&gw, &attacker, "bob@acme.example", "guess guess").await;
             assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         }
@@ -374,7 +390,7 @@ async fn an_attackers_failures_throttle_the_attacker_and_never_lock_out_the_vict
         // Spraying one guess each at many addresses from one client blocks that client at every
         // address, and no one else.
         let sprayer = client_from([127, 0, 0, 8]);
-        for n in 0..PER_CLIENT {
+        for n in 0..MAX_CLIENT_FAILURES {
             let r = login_from(
                 &gw,
                 &sprayer,
@@ -744,24 +760,21 @@ async fn a_suspension_ends_sessions_for_good_and_keeps_personal_access_tokens() 
         let alice = add_user(&gw, "alice@acme.example", Role::Member, OLD_PASSWORD).await;
         let (session, pat) = session_and_pat(&gw, "alice@acme.example", OLD_PASSWORD).await;
 
-        let _: User = gw
-            .json_ok(
-                Method::POST,
-                &format!("/admin/v1/users/{alice}/suspend"),
-                &admin,
-                &json!({}),
-            )
-            .await;
+        let step = async |step: &str, status: UserStatus| {
+            let user: User = gw
+                .json_ok(
+                    Method::POST,
+                    &format!("/admin/v1/users/{alice}/{step}"),
+                    &admin,
+                    &json!({}),
+                )
+                .await;
+            assert_eq!(user.status, status);
+        };
+        step("suspend", UserStatus::Suspended).await;
         assert_ne!(me_status(&gw, &session).await, StatusCode::OK);
         assert_eq!(me_status(&gw, &pat).await, StatusCode::FORBIDDEN);
-        let _: User = gw
-            .json_ok(
-                Method::POST,
-                &format!("/admin/v1/users/{alice}/reactivate"),
-                &admin,
-                &json!({}),
-            )
-            .await;
+        step("reactivate", UserStatus::Active).await;
 
         // The session from before the suspension stays dead; the token alice made on purpose
         // works again, and she signs in anew.
@@ -799,49 +812,25 @@ async fn a_reset_ends_sessions_and_revokes_tokens_unless_the_box_is_unticked() {
                 && page.contains("type=\"hidden\" name=\"tokens_asked\" value=\"yes\""),
             "{page}"
         );
-        let r = form(
-            &gw,
-            &path,
-            &[
-                ("password", NEW_PASSWORD),
-                ("password_confirm", NEW_PASSWORD),
-                ("tokens_asked", "yes"),
-                ("revoke_tokens", "yes"),
-            ],
-        )
-        .send()
-        .await
-        .unwrap();
+        let r = post_reset_page(&gw, &path, NEW_PASSWORD, true).await;
         assert_html_page(&r, StatusCode::OK);
         let done = r.text().await.unwrap();
-        assert!(done.contains("personal access tokens"), "{done}");
+        assert!(
+            done.contains("personal access tokens have been revoked"),
+            "{done}"
+        );
         assert_eq!(me_status(&gw, &session).await, StatusCode::UNAUTHORIZED);
         assert_eq!(me_status(&gw, &pat).await, StatusCode::UNAUTHORIZED);
-        let entries = reset_entries(&gw, &admin).await;
-        assert_eq!(entries[0].summary["sessions_revoked"], 1);
-        assert_eq!(entries[0].summary["tokens_revoked"], 1);
+        assert_eq!(last_reset_revoked(&gw, &admin).await, (1, 1));
 
         // Unticked: sessions still end, the tokens stay.
         let (session, pat) = session_and_pat(&gw, "alice@acme.example", NEW_PASSWORD).await;
         let path = reset_link(&gw, &alice).await;
-        let r = form(
-            &gw,
-            &path,
-            &[
-                ("password", OLD_PASSWORD),
-                ("password_confirm", OLD_PASSWORD),
-                ("tokens_asked", "yes"),
-            ],
-        )
-        .send()
-        .await
-        .unwrap();
+        let r = post_reset_page(&gw, &path, OLD_PASSWORD, false).await;
         assert_html_page(&r, StatusCode::OK);
         assert_eq!(me_status(&gw, &session).await, StatusCode::UNAUTHORIZED);
         assert_eq!(me_status(&gw, &pat).await, StatusCode::OK);
-        let entries = reset_entries(&gw, &admin).await;
-        assert_eq!(entries[0].summary["sessions_revoked"], 1);
-        assert_eq!(entries[0].summary["tokens_revoked"], 0);
+        assert_eq!(last_reset_revoked(&gw, &admin).await, (1, 0));
 
         // JSON: revoked unless `revoke_tokens` is false.
         let (session, kept) = session_and_pat(&gw, "alice@acme.example", OLD_PASSWORD).await;
@@ -865,13 +854,10 @@ async fn a_reset_ends_sessions_and_revokes_tokens_unless_the_box_is_unticked() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
-        // `pat` and `kept` both.
+        // `pat` and `kept` both; the one session was ended by the reset before.
         assert_eq!(me_status(&gw, &pat).await, StatusCode::UNAUTHORIZED);
         assert_eq!(me_status(&gw, &kept).await, StatusCode::UNAUTHORIZED);
-        assert_eq!(
-            reset_entries(&gw, &admin).await[0].summary["tokens_revoked"],
-            2
-        );
+        assert_eq!(last_reset_revoked(&gw, &admin).await, (0, 2));
     }
 }
 
@@ -881,7 +867,7 @@ async fn posts_to_bogus_reset_links_are_throttled_per_client() {
         gw.init(10).await;
         let alice = add_user(&gw, "alice@acme.example", Role::Member, OLD_PASSWORD).await;
         let prober = client_from([127, 0, 0, 2]);
-        for n in 0..LINK_FAILURES {
+        for n in 0..MAX_LINK_FAILURES {
             let r = prober
                 .post(gw.url(&format!("/reset/rst_bogus{n}")))
                 .json(&json!({ "password": NEW_PASSWORD }))

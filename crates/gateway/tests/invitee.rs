@@ -5,6 +5,7 @@ mod common;
 
 use common::{TestGateway, backends, client_from};
 use gatehouse_api::{ErrorCode, Invitation, Page, Secret, User, UserStatus};
+use gatehouse_gateway::throttle::MAX_LINK_FAILURES;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -26,9 +27,6 @@ async fn invite(
     let path = link.strip_prefix(&gw.gateway.url()).unwrap().to_owned();
     (inv, path)
 }
-
-/// Posts to invitation or reset links that fail, per client and window.
-const LINK_FAILURES: usize = 10;
 
 async fn users(gw: &TestGateway, admin: &Secret) -> usize {
     let page: Page<User> = gw.get_ok("/admin/v1/users?limit=1000", admin).await;
@@ -204,7 +202,7 @@ async fn posts_to_bogus_invitation_links_are_refused_before_hashing_and_throttle
             common::problem(r, StatusCode::NOT_FOUND).await.code,
             ErrorCode::NotFound
         );
-        for n in 1..LINK_FAILURES {
+        for n in 1..MAX_LINK_FAILURES {
             let r = prober
                 .post(gw.url(&format!("/invite/inv_bogus{n}")))
                 .form(&[("password", "a long enough password")])
