@@ -570,19 +570,7 @@ async fn a_mailed_reset_link_sets_the_password_once_and_signs_out_sessions() {
         let gw = with_mail(gw, &sink).await;
         let admin = gw.init(10).await;
         let alice = add_user(&gw, "alice@acme.example", Role::Member, OLD_PASSWORD).await;
-        let session = Secret::new(
-            login_ok(&gw, "alice@acme.example", OLD_PASSWORD)
-                .await
-                .token,
-        );
-        let pat: AccessTokenCreated = gw
-            .json_ok(
-                Method::POST,
-                "/admin/v1/me/tokens",
-                &session,
-                &json!({ "name": "cli" }),
-            )
-            .await;
+        let (session, pat) = session_and_pat(&gw, "alice@acme.example", OLD_PASSWORD).await;
 
         let r = gw
             .send(
@@ -680,10 +668,7 @@ async fn a_mailed_reset_link_sets_the_password_once_and_signs_out_sessions() {
         // Sessions are signed out, and so are personal access tokens: a form without the
         // page's question gets the page's default.
         assert_eq!(me_status(&gw, &session).await, StatusCode::UNAUTHORIZED);
-        assert_eq!(
-            me_status(&gw, &Secret::new(pat.secret.clone())).await,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(me_status(&gw, &pat).await, StatusCode::UNAUTHORIZED);
         problem(
             login(&gw, "alice@acme.example", OLD_PASSWORD).await,
             StatusCode::UNAUTHORIZED,
@@ -738,7 +723,7 @@ async fn a_mailed_reset_link_sets_the_password_once_and_signs_out_sessions() {
             OLD_PASSWORD,
             session.expose(),
             again.token.as_str(),
-            pat.secret.as_str(),
+            pat.expose(),
             admin.expose(),
         ] {
             assert!(!audit.contains(secret), "a secret is in the audit log");
