@@ -673,6 +673,11 @@ pub struct AcceptInvitation {
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
     pub password: String,
+    /// Whether the account's personal access tokens are revoked too (sessions always are).
+    /// Absent means yes, as on the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub revoke_tokens: Option<bool>,
 }
 
 #[cfg(test)]
@@ -723,7 +728,7 @@ macro_rules! redacted_debug {
 redacted_debug!(UserCreate { email, first_name, last_name, role, workspace_ids } password);
 redacted_debug!(LoginRequest { email } password);
 redacted_debug!(AcceptInvitation { first_name, last_name } password);
-redacted_debug!(PasswordReset {} password);
+redacted_debug!(PasswordReset { revoke_tokens } password);
 
 #[cfg(test)]
 mod redaction_tests {
@@ -741,6 +746,7 @@ mod redaction_tests {
         };
         let reset = PasswordReset {
             password: "hunter2hunter2".into(),
+            revoke_tokens: None,
         };
         for text in [
             format!("{login:?}"),

@@ -40,9 +40,12 @@ pub fn hash_secret(secret: &str) -> String {
     out
 }
 
-/// `tokens.kind` of a personal access token: made by its owner, may live forever.
+/// `tokens.kind` of a personal access token: made by its owner, may live forever; revoked by a
+/// password reset unless the person keeps them, kept (but refused) while the account is
+/// suspended.
 pub const KIND_PAT: &str = "pat";
-/// `tokens.kind` of a sign-in session: always expires, revoked when the password is reset.
+/// `tokens.kind` of a sign-in session: always expires, revoked when the password is reset or the
+/// account is suspended.
 pub const KIND_SESSION: &str = "session";
 
 /// Creates a personal access token for `user_id` that never expires and returns its secret,
@@ -75,6 +78,19 @@ pub async fn issue(
     .execute(&mut **tx)
     .await?;
     Ok((id, secret))
+}
+
+/// Deletes every token of `kind` that `user_id` holds, so it stops working at once and for
+/// good; returns how many there were.
+pub async fn revoke(tx: &mut Tx, user_id: &str, kind: &str) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM tokens WHERE user_id = $1 AND kind = $2")
+            .bind(user_id)
+            .bind(kind)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// The authenticated caller of an admin API request.

@@ -748,14 +748,9 @@ fn acceptable(row: InvitationRow) -> ApiResult<InvitationRow> {
     }
 }
 
-/// Accepts the invitation behind `token` with a password: the invitee becomes a user (pending
-/// where the org requires approval). Changes nothing unless it succeeds.
-pub async fn accept(state: &AppState, token: &str, input: &AcceptInvitation) -> ApiResult<User> {
-    let password = input.password.as_deref().unwrap_or("");
-    crate::password::validate("password", password)?;
-    let password_hash = crate::password::hash(password.to_owned()).await?;
-    let mut tx = state.db.begin_write().await?;
-    let row = open(&mut tx, token).await?;
+/// The invitation behind `token`, if it can still be accepted with a password.
+async fn open_for_password(tx: &mut Tx, token: &str) -> ApiResult<InvitationRow> {
+    let row = open(tx, token).await?;
     if provider(&row.identity_provider) != IdentityProvider::Any {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -765,6 +760,23 @@ pub async fn accept(state: &AppState, token: &str, input: &AcceptInvitation) -> 
             ),
         ));
     }
+    Ok(row)
+}
+
+/// Accepts the invitation behind `token` with a password: the invitee becomes a user (pending
+/// where the org requires approval). Changes nothing unless it succeeds.
+pub async fn accept(state: &AppState, token: &str, input: &AcceptInvitation) -> ApiResult<User> {
+    // The link first: a bogus or dead one must not cost an argon2 hash (anyone can post one).
+    let mut tx = state.db.begin_read().await?;
+    open_for_password(&mut tx, token).await?;
+    tx.commit().await?;
+    let password = input.password.as_deref().unwrap_or("");
+    crate::password::validate("password", password)?;
+    // Hashed outside the write transaction, which must not wait for argon2; the link is checked
+    // again inside it, as it may have been used or revoked meanwhile.
+    let password_hash = crate::password::hash(password.to_owned()).await?;
+    let mut tx = state.db.begin_write().await?;
+    let row = open_for_password(&mut tx, token).await?;
     let first_name = match input.first_name.as_deref() {
         Some(n) => validate::name("first_name", n)?,
         None => row.first_name.clone(),

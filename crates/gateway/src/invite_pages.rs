@@ -11,7 +11,8 @@ use gatehouse_api::{AcceptInvitation, IdentityProvider};
 use crate::error::ApiError;
 use crate::extract::ApiPath;
 use crate::invitations::{self, InvitationRow};
-use crate::pages::{Submitted, error_page, escape, respond};
+use crate::pages::{self, Submitted, error_page, escape, respond};
+use crate::sessions::ClientIp;
 use crate::{AppState, org};
 
 const TITLE: &str = "Join your team";
@@ -103,23 +104,33 @@ pub async fn show(State(state): State<AppState>, ApiPath(token): ApiPath<String>
         (status = 410, description = "Expired (`invite_expired`), revoked (`invite_revoked`) or used (`invite_used`)", body = gatehouse_api::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = gatehouse_api::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid password or names", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed posts to reset or invitation links from this client", body = gatehouse_api::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
     )
 )]
 pub async fn accept(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     ApiPath(token): ApiPath<String>,
     body: Submitted<AcceptInvitation, AcceptInvitation>,
 ) -> Response {
-    let input = match body {
-        Submitted::Json(input) => {
-            return match invitations::accept(&state, &token, &input).await {
-                Ok(user) => Json(user).into_response(),
-                Err(e) => e.into_response(),
-            };
-        }
-        Submitted::Form(input) => input,
+    let attempt = match pages::begin_link_post(&state, client, &body) {
+        Ok(attempt) => attempt,
+        Err(throttled) => return *throttled,
     };
-    match invitations::accept(&state, &token, &input).await {
+    let (input, json) = match body {
+        Submitted::Json(input) => (input, true),
+        Submitted::Form(input) => (input, false),
+    };
+    let accepted = invitations::accept(&state, &token, &input).await;
+    attempt.settle(accepted.is_ok());
+    if json {
+        return match accepted {
+            Ok(user) => Json(user).into_response(),
+            Err(e) => e.into_response(),
+        };
+    }
+    match accepted {
         Ok(user) => {
             let org = org::get(&state.db.pool)
                 .await

@@ -4,6 +4,7 @@
 //!
 //! Everything interpolated into a page goes through [`escape`].
 
+use std::net::IpAddr;
 use std::sync::LazyLock;
 
 use axum::extract::{FromRequest, Request};
@@ -16,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::{AppState, throttle};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}\
 main{max-width:28rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;\
@@ -23,7 +25,7 @@ box-shadow:0 1px 3px rgba(0,0,0,.12)}h1{font-size:1.4rem;margin-top:0}\
 label{display:block;margin:1rem 0 .3rem;font-weight:600}\
 input{width:100%;box-sizing:border-box;padding:.55rem;font-size:1rem;border:1px solid #b8bfcc;border-radius:4px}\
 button{margin-top:1.4rem;padding:.6rem 1.2rem;font-size:1rem;border:0;border-radius:4px;background:#2354d6;color:#fff}\
-.error{color:#a4161a;background:#fde8e8;padding:.6rem;border-radius:4px}.muted{color:#5b6475}";
+input[type=checkbox]{width:auto;margin-right:.5rem}.error{color:#a4161a;background:#fde8e8;padding:.6rem;border-radius:4px}.muted{color:#5b6475}";
 
 /// The policy every page is sent with.
 pub fn content_security_policy() -> &'static str {
@@ -112,7 +114,36 @@ pub fn error_page(error: &ApiError) -> Response {
     if matches!(error, ApiError::Db(_) | ApiError::Internal(_)) {
         tracing::error!(error = %error, "page request failed");
     }
-    message(status, &problem.title, &problem.detail)
+    let mut page = message(status, &problem.title, &problem.detail);
+    if let ApiError::Retry {
+        retry_after_secs, ..
+    } = error
+    {
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+    page
+}
+
+/// Starts a post of `body` to a password-reset or invitation link from `client`, or answers a
+/// client that has failed too often with 429 (problem+json or a page, as `body` came); the
+/// caller settles the attempt with the outcome.
+pub fn begin_link_post<'a, J, F>(
+    state: &'a AppState,
+    client: Option<IpAddr>,
+    body: &Submitted<J, F>,
+) -> Result<throttle::Attempt<'a>, Box<Response>> {
+    state.sign_in_throttle.begin_link(client).map_err(|wait| {
+        tracing::info!(client = ?client, "link post throttled");
+        let error = ApiError::rate_limited(
+            "Too many attempts with links that do not work. Wait before trying again.",
+            throttle::retry_after_secs(wait),
+        );
+        Box::new(match body {
+            Submitted::Json(_) => error.into_response(),
+            Submitted::Form(_) => error_page(&error),
+        })
+    })
 }
 
 /// The body of a page's POST: JSON from programs (`J`), a form from browsers (`F`). The two

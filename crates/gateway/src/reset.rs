@@ -3,8 +3,10 @@
 //! opens (`GET`/`POST /reset/{token}`).
 //!
 //! Only the SHA-256 of a reset token is stored. A new request replaces the user's earlier links.
-//! Setting the password signs out every session of the account (personal access tokens stay: the
-//! user made them on purpose, and they are listed and revocable).
+//! Setting the password signs out every session of the account, and revokes its personal access
+//! tokens unless the person unticks the page's box (or JSON says `"revoke_tokens": false`): a
+//! reset usually means the password was lost or leaked, and a token made with it may be too.
+//! Posts are throttled per client with the invitation links ([`crate::throttle`]).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -16,12 +18,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::auth::{self, Caller, KIND_SESSION};
+use crate::auth::{self, Caller, KIND_PAT, KIND_SESSION};
 use crate::db::{self, Tx, next_revision};
 use crate::error::{ApiError, ApiResult};
 use crate::mail::Mail;
 use crate::pages::{self, Submitted, escape};
 use crate::permissions::Permission;
+use crate::sessions::ClientIp;
 use crate::{audit, password, users};
 
 /// How long a reset link works.
@@ -244,6 +247,10 @@ fn form_page(status: StatusCode, email: &str, error: Option<&str>) -> Response {
              <label for=\"password_confirm\">The same again</label>\
              <input id=\"password_confirm\" name=\"password_confirm\" type=\"password\" \
              autocomplete=\"new-password\" minlength=\"{min}\" maxlength=\"{max}\" required>\
+             <input type=\"hidden\" name=\"tokens_asked\" value=\"yes\">\
+             <label><input type=\"checkbox\" name=\"revoke_tokens\" value=\"yes\" checked>\
+             Also revoke personal access tokens</label>\
+             <p class=\"muted\">Every session signed in to this account is signed out either way.</p>\
              <button type=\"submit\">Set password</button></form>",
             email = escape(email),
             min = password::MIN_LEN,
@@ -278,13 +285,28 @@ pub struct ResetForm {
     /// The password typed again; refused when it differs.
     #[serde(default)]
     password_confirm: Option<String>,
+    /// Sent (as `yes`) by the page, which asks about tokens: then an absent `revoke_tokens` is
+    /// an unticked box. Without it, tokens are revoked, the page's default.
+    #[serde(default)]
+    tokens_asked: Option<String>,
+    /// Present (as `yes`) when the box to revoke personal access tokens is ticked.
+    #[serde(default)]
+    revoke_tokens: Option<String>,
+}
+
+impl ResetForm {
+    fn revoke_tokens(&self) -> bool {
+        self.revoke_tokens.is_some() || self.tokens_asked.is_none()
+    }
 }
 
 /// Set the new password of a reset link
 ///
 /// Browsers post the form and get pages back; programs post JSON and get the user as JSON, or
-/// problem+json. The link is used up, and every session of the account is signed out. Expired,
-/// used and unknown links change nothing.
+/// problem+json. The link is used up, every session of the account is signed out, and its
+/// personal access tokens are revoked unless `revoke_tokens` is false (on the page: the box is
+/// unticked). Expired, used and unknown links change nothing. After 10 failed posts to reset or
+/// invitation links within 15 minutes from one client address, that client gets 429.
 #[utoipa::path(
     post, path = "/reset/{token}", tag = "pages",
     params(("token" = String, Path, description = "The token of the mailed link")),
@@ -313,43 +335,89 @@ pub struct ResetForm {
             (gatehouse_api::Problem = "application/problem+json"),
             (String = "text/html"),
         )),
+        (status = 429, description = "Too many failed posts to reset or invitation links from this client", content(
+            (gatehouse_api::Problem = "application/problem+json"),
+            (String = "text/html"),
+        ), headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
     )
 )]
 pub async fn submit(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     Path(token): Path<String>,
     body: Submitted<PasswordReset, ResetForm>,
 ) -> Response {
+    let attempt = match pages::begin_link_post(&state, client, &body) {
+        Ok(attempt) => attempt,
+        Err(throttled) => return *throttled,
+    };
     match body {
-        Submitted::Json(PasswordReset { password }) => {
-            match set_password(&state, &token, password, None).await {
+        Submitted::Json(PasswordReset {
+            password,
+            revoke_tokens,
+        }) => {
+            let result = set_password(
+                &state,
+                &token,
+                password,
+                None,
+                revoke_tokens.unwrap_or(true),
+            )
+            .await;
+            attempt.settle(result.is_ok());
+            match result {
                 Ok(user) => Json(user).into_response(),
                 Err(e) => e.into_response(),
             }
         }
-        Submitted::Form(ResetForm {
-            password,
-            password_confirm,
-        }) => match set_password(&state, &token, password, password_confirm).await {
-            Ok(_) => pages::message(
-                StatusCode::OK,
-                "Your password is set",
+        Submitted::Form(form) => {
+            let revoke_tokens = form.revoke_tokens();
+            let result = set_password(
+                &state,
+                &token,
+                form.password,
+                form.password_confirm,
+                revoke_tokens,
+            )
+            .await;
+            attempt.settle(result.is_ok());
+            form_result(&state, &token, result, revoke_tokens).await
+        }
+    }
+}
+
+/// The page that answers a posted form.
+async fn form_result(
+    state: &AppState,
+    token: &str,
+    result: ApiResult<User>,
+    revoked_tokens: bool,
+) -> Response {
+    match result {
+        Ok(_) => pages::message(
+            StatusCode::OK,
+            "Your password is set",
+            if revoked_tokens {
                 "Sign in with your new password. Every session that was signed in to your \
-                 account has been signed out.",
-            ),
-            Err(e) if e.problem().code == ErrorCode::ValidationFailed => {
-                match Link::find(&state.db.pool, &token).await {
-                    Ok(Link::Valid { email, .. }) => form_page(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        &email,
-                        Some(&e.problem().detail),
-                    ),
-                    Ok(link) => pages::error_page(&link.error().unwrap_or(e)),
-                    Err(db) => pages::error_page(&db.into()),
-                }
+                     account has been signed out, and your personal access tokens have been \
+                     revoked."
+            } else {
+                "Sign in with your new password. Every session that was signed in to your \
+                     account has been signed out; your personal access tokens still work."
+            },
+        ),
+        Err(e) if e.problem().code == ErrorCode::ValidationFailed => {
+            match Link::find(&state.db.pool, token).await {
+                Ok(Link::Valid { email, .. }) => form_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &email,
+                    Some(&e.problem().detail),
+                ),
+                Ok(link) => pages::error_page(&link.error().unwrap_or(e)),
+                Err(db) => pages::error_page(&db.into()),
             }
-            Err(e) => pages::error_page(&e),
-        },
+        }
+        Err(e) => pages::error_page(&e),
     }
 }
 
@@ -358,6 +426,7 @@ async fn set_password(
     token: &str,
     new_password: String,
     confirm: Option<String>,
+    revoke_tokens: bool,
 ) -> ApiResult<User> {
     let pool = &state.db.pool;
     let user_id = match Link::find(pool, token).await? {
@@ -407,22 +476,22 @@ async fn set_password(
     if updated != 1 {
         return Err(Link::Unknown.error().expect("unknown is an error"));
     }
-    let sessions_revoked = sqlx::query("DELETE FROM tokens WHERE user_id = $1 AND kind = $2")
-        .bind(&user_id)
-        .bind(KIND_SESSION)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let sessions_revoked = auth::revoke(&mut tx, &user_id, KIND_SESSION).await?;
+    let tokens_revoked = if revoke_tokens {
+        auth::revoke(&mut tx, &user_id, KIND_PAT).await?
+    } else {
+        0
+    };
     audit::record(
         &mut tx,
         Some(&user_id),
         "user.password_reset",
         "user",
         &user_id,
-        json!({ "sessions_revoked": sessions_revoked }),
+        json!({ "sessions_revoked": sessions_revoked, "tokens_revoked": tokens_revoked }),
     )
     .await?;
     tx.commit().await?;
-    tracing::info!(user = %user_id, sessions_revoked, "password reset");
+    tracing::info!(user = %user_id, sessions_revoked, tokens_revoked, "password reset");
     users::get(pool, &user_id).await
 }

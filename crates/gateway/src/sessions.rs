@@ -54,8 +54,9 @@ fn wrong_credentials() -> ApiError {
 /// Sign in with an e-mail address and a password
 ///
 /// Returns a session token that expires after 12 hours. After 5 failed attempts within 15
-/// minutes for one e-mail address, or from one client address, further attempts get 429 until
-/// the oldest failure is 15 minutes old (counted per gateway node).
+/// minutes from one client address at one e-mail address, or 20 from one client address at any,
+/// that client's further attempts get 429 until the oldest failure is 15 minutes old (counted
+/// per gateway node). Other clients are not held up, so nobody can lock someone else out.
 #[utoipa::path(
     post, path = "/admin/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
@@ -64,7 +65,7 @@ fn wrong_credentials() -> ApiError {
         (status = 401, description = "Wrong e-mail address or password (which of the two is not said)", body = gatehouse_api::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The account is suspended (`account_suspended`) or awaits approval (`forbidden`)", body = gatehouse_api::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a sign-in request", body = gatehouse_api::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed sign-ins for this address or from this client", body = gatehouse_api::Problem, content_type = "application/problem+json",
+        (status = 429, description = "Too many failed sign-ins from this client, at this address or at all", body = gatehouse_api::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
     )
 )]

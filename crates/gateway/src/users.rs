@@ -657,6 +657,7 @@ async fn lifecycle(
             ),
         ));
     }
+    let mut sessions_revoked = None;
     let after = match step {
         Step::Decline => {
             remove_account(&mut tx, id).await?;
@@ -664,6 +665,11 @@ async fn lifecycle(
         }
         Step::Suspend => {
             update_row(&mut tx, &before, UserStatus::Suspended).await?;
+            // Sessions end for good, rather than being refused while suspended, so that
+            // reactivation does not revive them. Personal access tokens and API keys stay: they
+            // are refused while suspended and were made on purpose.
+            sessions_revoked =
+                Some(crate::auth::revoke(&mut tx, id, crate::auth::KIND_SESSION).await?);
             Some(get_in(&mut tx, id).await?)
         }
         Step::Approve => {
@@ -684,7 +690,10 @@ async fn lifecycle(
         step.action(),
         "user",
         id,
-        json!({ "before": before, "after": after }),
+        match sessions_revoked {
+            Some(n) => json!({ "before": before, "after": after, "sessions_revoked": n }),
+            None => json!({ "before": before, "after": after }),
+        },
     )
     .await?;
     tx.commit().await?;

@@ -1,14 +1,13 @@
 //! Sign-in, personal access tokens and password reset over real HTTP, with mail delivered to a
 //! real SMTP server (aiosmtpd) on 127.0.0.1.
 
-use std::net::IpAddr;
-
 use chrono::{Duration, Utc};
 use gatehouse_api::{
     AccessToken, AccessTokenCreated, AuditEntry, ErrorCode, LoginResponse, Me, Page, Role, Secret,
     User, UserStatus,
 };
-use gatehouse_gateway::{GatewayOptions, db, password, users};
+use gatehouse_gateway::throttle::{MAX_CLIENT_FAILURES, MAX_FAILURES, MAX_LINK_FAILURES};
+use gatehouse_gateway::{GatewayOptions, auth, db, password, users};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -16,7 +15,7 @@ mod common;
 #[path = "support/smtp_sink.rs"]
 mod smtp_sink;
 
-use common::{TestGateway, backends, problem};
+use common::{TestGateway, backends, client_from, problem};
 use smtp_sink::SmtpSink;
 
 const OLD_PASSWORD: &str = "old password, long enough";
@@ -82,14 +81,6 @@ async fn password_hash(gw: &TestGateway, user_id: &str) -> Option<String> {
         .unwrap()
 }
 
-/// A client whose connections come from `ip` (any 127.x.y.z reaches the gateway on 127.0.0.1).
-fn client_from(ip: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::from(ip))
-        .build()
-        .unwrap()
-}
-
 async fn login_from(
     gw: &TestGateway,
     client: &reqwest::Client,
@@ -145,6 +136,76 @@ fn reset_path(text: &str) -> String {
 
 fn form(gw: &TestGateway, path: &str, fields: &[(&str, &str)]) -> reqwest::RequestBuilder {
     gw.http.post(gw.url(path)).form(fields)
+}
+
+/// How `GET /admin/v1/me` answers `token`.
+async fn me_status(gw: &TestGateway, token: &Secret) -> StatusCode {
+    gw.request(Method::GET, "/admin/v1/me", Some(token))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Signs in as `email` and makes a personal access token: the session and the token.
+async fn session_and_pat(gw: &TestGateway, email: &str, password: &str) -> (Secret, Secret) {
+    let session = Secret::new(login_ok(gw, email, password).await.token);
+    let pat: AccessTokenCreated = gw
+        .json_ok(
+            Method::POST,
+            "/admin/v1/me/tokens",
+            &session,
+            &json!({ "name": "cli" }),
+        )
+        .await;
+    (session, Secret::new(pat.secret))
+}
+
+/// The path of a fresh reset link for `user_id`, stored as the gateway stores one (without a
+/// mail server).
+async fn reset_link(gw: &TestGateway, user_id: &str) -> String {
+    let (token, hash) = auth::new_secret("rst_");
+    sqlx::query(
+        "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(hash)
+    .bind(user_id)
+    .bind(db::now())
+    .bind(db::timestamp(Utc::now() + Duration::hours(1)))
+    .execute(&gw.db().pool)
+    .await
+    .unwrap();
+    format!("/reset/{}", token.expose())
+}
+
+/// Posts the reset page's form as a browser does, with its tokens box ticked or not.
+async fn post_reset_page(
+    gw: &TestGateway,
+    path: &str,
+    password: &str,
+    revoke_tokens: bool,
+) -> reqwest::Response {
+    let mut fields = vec![
+        ("password", password),
+        ("password_confirm", password),
+        ("tokens_asked", "yes"),
+    ];
+    if revoke_tokens {
+        fields.push(("revoke_tokens", "yes"));
+    }
+    form(gw, path, &fields).send().await.unwrap()
+}
+
+/// How many sessions and personal access tokens the latest reset revoked, by its audit entry.
+async fn last_reset_revoked(gw: &TestGateway, admin: &Secret) -> (u64, u64) {
+    let (entries, _) = audit_text(gw, admin).await;
+    let last = entries
+        .iter()
+        .find(|e| e.action == "user.password_reset")
+        .expect("the reset is audited");
+    let count = |field: &str| last.summary[field].as_u64().expect("a count");
+    (count("sessions_revoked"), count("tokens_revoked"))
 }
 
 #[tokio::test]
@@ -294,26 +355,20 @@ async fn suspended_and_pending_accounts_cannot_sign_in() {
 }
 
 #[tokio::test]
-async fn five_failures_per_email_or_per_client_get_429_with_retry_after() {
+async fn an_attackers_failures_throttle_the_attacker_and_never_lock_out_the_victim() {
     for gw in backends().await {
         gw.init(10).await;
         add_user(&gw, "bob@acme.example", Role::Member, OLD_PASSWORD).await;
         add_user(&gw, "carol@acme.example", Role::Member, OLD_PASSWORD).await;
 
-        // Five wrong guesses at bob, each from another client address.
-        for n in 2..=6 {
-            let r = login_from(
-                &gw,
-                &client_from([127, 0, 0, n]),
-                "bob@acme.example",
-                "guess guess",
-            )
-            .await;
+        // Five wrong guesses at bob from one client address.
+        let attacker = client_from([127, 0, 0, 2]);
+        for _ in 0..MAX_FAILURES {
+            let r = login_from(&gw, &attacker, "bob@acme.example", "guess guess").await;
             assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         }
-        // Now even the right password, from a fresh address, waits.
-        let fresh = client_from([127, 0, 0, 7]);
-        let r = login_from(&gw, &fresh, "bob@acme.example", OLD_PASSWORD).await;
+        // That client now waits for bob, even with the right password.
+        let r = login_from(&gw, &attacker, "bob@acme.example", OLD_PASSWORD).await;
         let retry_after: u64 = r.headers()["retry-after"]
             .to_str()
             .unwrap()
@@ -322,13 +377,20 @@ async fn five_failures_per_email_or_per_client_get_429_with_retry_after() {
         assert!((1..=900).contains(&retry_after), "{retry_after}");
         let p = problem(r, StatusCode::TOO_MANY_REQUESTS).await;
         assert_eq!(p.code, ErrorCode::RateLimited);
-        // Other addresses from that client are not affected.
-        let r = login_from(&gw, &fresh, "carol@acme.example", OLD_PASSWORD).await;
+        // Bob, from his own client, is not locked out: a typo and then the right password.
+        let victim = client_from([127, 0, 0, 3]);
+        let r = login_from(&gw, &victim, "bob@acme.example", "a typo of mine").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let r = login_from(&gw, &victim, "bob@acme.example", OLD_PASSWORD).await;
         assert_eq!(r.status(), StatusCode::OK);
+        // The attacker is still throttled at bob after bob signed in elsewhere.
+        let r = login_from(&gw, &attacker, "bob@acme.example", OLD_PASSWORD).await;
+        problem(r, StatusCode::TOO_MANY_REQUESTS).await;
 
-        // Five failures from one client, each at another address, block that client.
+        // Spraying one guess each at many addresses from one client blocks that client at every
+        // address, and no one else.
         let sprayer = client_from([127, 0, 0, 8]);
-        for n in 0..5 {
+        for n in 0..MAX_CLIENT_FAILURES {
             let r = login_from(
                 &gw,
                 &sprayer,
@@ -336,7 +398,7 @@ async fn five_failures_per_email_or_per_client_get_429_with_retry_after() {
                 "guess guess",
             )
             .await;
-            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "guess {n}");
         }
         let r = login_from(&gw, &sprayer, "carol@acme.example", OLD_PASSWORD).await;
         assert!(r.headers().contains_key("retry-after"));
@@ -508,19 +570,7 @@ async fn a_mailed_reset_link_sets_the_password_once_and_signs_out_sessions() {
         let gw = with_mail(gw, &sink).await;
         let admin = gw.init(10).await;
         let alice = add_user(&gw, "alice@acme.example", Role::Member, OLD_PASSWORD).await;
-        let session = Secret::new(
-            login_ok(&gw, "alice@acme.example", OLD_PASSWORD)
-                .await
-                .token,
-        );
-        let pat: AccessTokenCreated = gw
-            .json_ok(
-                Method::POST,
-                "/admin/v1/me/tokens",
-                &session,
-                &json!({ "name": "cli" }),
-            )
-            .await;
+        let (session, pat) = session_and_pat(&gw, "alice@acme.example", OLD_PASSWORD).await;
 
         let r = gw
             .send(
@@ -615,18 +665,10 @@ async fn a_mailed_reset_link_sets_the_password_once_and_signs_out_sessions() {
                 .starts_with("$argon2id$")
         );
 
-        // Sessions are signed out; personal access tokens stay.
-        problem(
-            gw.request(Method::GET, "/admin/v1/me", Some(&session))
-                .send()
-                .await
-                .unwrap(),
-            StatusCode::UNAUTHORIZED,
-        )
-        .await;
-        let _: Me = gw
-            .get_ok("/admin/v1/me", &Secret::new(pat.secret.clone()))
-            .await;
+        // Sessions are signed out, and so are personal access tokens: a form without the
+        // page's question gets the page's default.
+        assert_eq!(me_status(&gw, &session).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(me_status(&gw, &pat).await, StatusCode::UNAUTHORIZED);
         problem(
             login(&gw, "alice@acme.example", OLD_PASSWORD).await,
             StatusCode::UNAUTHORIZED,
@@ -672,18 +714,16 @@ async fn a_mailed_reset_link_sets_the_password_once_and_signs_out_sessions() {
             .expect("the request is audited");
         assert_eq!(requested.target_id, alice);
         assert_eq!(requested.summary["mail"], "queued");
-        assert!(
-            entries
-                .iter()
-                .any(|e| e.action == "user.password_reset" && e.summary["sessions_revoked"] == 1)
-        );
+        assert!(entries.iter().any(|e| e.action == "user.password_reset"
+            && e.summary["sessions_revoked"] == 1
+            && e.summary["tokens_revoked"] == 1));
         for secret in [
             token.as_str(),
             NEW_PASSWORD,
             OLD_PASSWORD,
             session.expose(),
             again.token.as_str(),
-            pat.secret.as_str(),
+            pat.expose(),
             admin.expose(),
         ] {
             assert!(!audit.contains(secret), "a secret is in the audit log");
@@ -695,6 +735,166 @@ async fn a_mailed_reset_link_sets_the_password_once_and_signs_out_sessions() {
         for hash in hashes {
             assert!(!audit.contains(&hash), "a reset hash is in the audit log");
         }
+    }
+}
+
+#[tokio::test]
+async fn a_suspension_ends_sessions_for_good_and_keeps_personal_access_tokens() {
+    for gw in backends().await {
+        let admin = gw.init(10).await;
+        let alice = add_user(&gw, "alice@acme.example", Role::Member, OLD_PASSWORD).await;
+        let (session, pat) = session_and_pat(&gw, "alice@acme.example", OLD_PASSWORD).await;
+
+        let step = async |step: &str, status: UserStatus| {
+            let user: User = gw
+                .json_ok(
+                    Method::POST,
+                    &format!("/admin/v1/users/{alice}/{step}"),
+                    &admin,
+                    &json!({}),
+                )
+                .await;
+            assert_eq!(user.status, status);
+        };
+        step("suspend", UserStatus::Suspended).await;
+        assert_ne!(me_status(&gw, &session).await, StatusCode::OK);
+        assert_eq!(me_status(&gw, &pat).await, StatusCode::FORBIDDEN);
+        step("reactivate", UserStatus::Active).await;
+
+        // The session from before the suspension stays dead; the token alice made on purpose
+        // works again, and she signs in anew.
+        assert_eq!(me_status(&gw, &session).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(me_status(&gw, &pat).await, StatusCode::OK);
+        let again = Secret::new(
+            login_ok(&gw, "alice@acme.example", OLD_PASSWORD)
+                .await
+                .token,
+        );
+        assert_eq!(me_status(&gw, &again).await, StatusCode::OK);
+
+        let (entries, _) = audit_text(&gw, &admin).await;
+        let suspended = entries
+            .iter()
+            .find(|e| e.action == "user.suspended" && e.target_id == alice)
+            .expect("the suspension is audited");
+        assert_eq!(suspended.summary["sessions_revoked"], 1);
+    }
+}
+
+#[tokio::test]
+async fn a_reset_ends_sessions_and_revokes_tokens_unless_the_box_is_unticked() {
+    for gw in backends().await {
+        let admin = gw.init(10).await;
+        let alice = add_user(&gw, "alice@acme.example", Role::Member, OLD_PASSWORD).await;
+
+        // The page asks, with the box ticked; posted as it comes, both go.
+        let (session, pat) = session_and_pat(&gw, "alice@acme.example", OLD_PASSWORD).await;
+        let path = reset_link(&gw, &alice).await;
+        let page = gw.get(&path).send().await.unwrap().text().await.unwrap();
+        assert!(
+            page.contains("type=\"checkbox\" name=\"revoke_tokens\" value=\"yes\" checked")
+                && page.contains("Also revoke personal access tokens")
+                && page.contains("type=\"hidden\" name=\"tokens_asked\" value=\"yes\""),
+            "{page}"
+        );
+        let r = post_reset_page(&gw, &path, NEW_PASSWORD, true).await;
+        assert_html_page(&r, StatusCode::OK);
+        let done = r.text().await.unwrap();
+        assert!(
+            done.contains("personal access tokens have been revoked"),
+            "{done}"
+        );
+        assert_eq!(me_status(&gw, &session).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(me_status(&gw, &pat).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(last_reset_revoked(&gw, &admin).await, (1, 1));
+
+        // Unticked: sessions still end, the tokens stay.
+        let (session, pat) = session_and_pat(&gw, "alice@acme.example", NEW_PASSWORD).await;
+        let path = reset_link(&gw, &alice).await;
+        let r = post_reset_page(&gw, &path, OLD_PASSWORD, false).await;
+        assert_html_page(&r, StatusCode::OK);
+        assert_eq!(me_status(&gw, &session).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(me_status(&gw, &pat).await, StatusCode::OK);
+        assert_eq!(last_reset_revoked(&gw, &admin).await, (1, 0));
+
+        // JSON: revoked unless `revoke_tokens` is false.
+        let (session, kept) = session_and_pat(&gw, "alice@acme.example", OLD_PASSWORD).await;
+        let path = reset_link(&gw, &alice).await;
+        let r = gw
+            .http
+            .post(gw.url(&path))
+            .json(&json!({ "password": NEW_PASSWORD, "revoke_tokens": false }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(me_status(&gw, &session).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(me_status(&gw, &kept).await, StatusCode::OK);
+        let path = reset_link(&gw, &alice).await;
+        let r = gw
+            .http
+            .post(gw.url(&path))
+            .json(&json!({ "password": OLD_PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        // `pat` and `kept` both; the one session was ended by the reset before.
+        assert_eq!(me_status(&gw, &pat).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(me_status(&gw, &kept).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(last_reset_revoked(&gw, &admin).await, (0, 2));
+    }
+}
+
+#[tokio::test]
+async fn posts_to_bogus_reset_links_are_throttled_per_client() {
+    for gw in backends().await {
+        gw.init(10).await;
+        let alice = add_user(&gw, "alice@acme.example", Role::Member, OLD_PASSWORD).await;
+        let prober = client_from([127, 0, 0, 2]);
+        for n in 0..MAX_LINK_FAILURES {
+            let r = prober
+                .post(gw.url(&format!("/reset/rst_bogus{n}")))
+                .json(&json!({ "password": NEW_PASSWORD }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "post {n}");
+        }
+        let r = prober
+            .post(gw.url("/reset/rst_bogus"))
+            .json(&json!({ "password": NEW_PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.headers().contains_key("retry-after"));
+        assert_eq!(
+            problem(r, StatusCode::TOO_MANY_REQUESTS).await.code,
+            ErrorCode::RateLimited
+        );
+        // A browser gets a page that says so, with the same header.
+        let r = prober
+            .post(gw.url("/reset/rst_bogus"))
+            .form(&[
+                ("password", NEW_PASSWORD),
+                ("password_confirm", NEW_PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_html_page(&r, StatusCode::TOO_MANY_REQUESTS);
+        assert!(r.headers().contains_key("retry-after"));
+
+        // Another client's real link works.
+        let path = reset_link(&gw, &alice).await;
+        let r = client_from([127, 0, 0, 3])
+            .post(gw.url(&path))
+            .json(&json!({ "password": NEW_PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        login_ok(&gw, "alice@acme.example", NEW_PASSWORD).await;
     }
 }
 

@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{TestGateway, backends};
+use common::{TestGateway, backends, client_from};
 use gatehouse_api::{ErrorCode, Invitation, Page, Secret, User, UserStatus};
+use gatehouse_gateway::throttle::MAX_LINK_FAILURES;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -179,5 +180,69 @@ async fn json_callers_get_json_and_dead_links_change_nothing() {
 
         let unknown = gw.get("/invite/not-a-token").send().await.unwrap();
         assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn posts_to_bogus_invitation_links_are_refused_before_hashing_and_throttled_per_client() {
+    for gw in backends().await {
+        let admin = gw.init(10).await;
+        let (_, path) = invite(&gw, &admin, "real@acme.example", "R").await;
+        let prober = client_from([127, 0, 0, 2]);
+
+        // The link is looked up before the password is even read: a password too short to
+        // hash still gets 404, so no bogus link ever costs an argon2 hash.
+        let r = prober
+            .post(gw.url("/invite/inv_bogus"))
+            .json(&json!({ "password": "short" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            common::problem(r, StatusCode::NOT_FOUND).await.code,
+            ErrorCode::NotFound
+        );
+        for n in 1..MAX_LINK_FAILURES {
+            let r = prober
+                .post(gw.url(&format!("/invite/inv_bogus{n}")))
+                .form(&[("password", "a long enough password")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "post {n}");
+        }
+        // That client now waits, whatever link it posts to.
+        let r = prober
+            .post(gw.url("/invite/inv_bogus"))
+            .json(&json!({ "password": "a long enough password" }))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.headers().contains_key("retry-after"));
+        assert_eq!(
+            common::problem(r, StatusCode::TOO_MANY_REQUESTS).await.code,
+            ErrorCode::RateLimited
+        );
+        let r = prober
+            .post(gw.url(&path))
+            .form(&[("password", "a long enough password")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(r.headers().contains_key("retry-after"));
+        assert!(r.text().await.unwrap().contains("Too many"));
+
+        // Another client accepts the real invitation.
+        let before = users(&gw, &admin).await;
+        let joined = client_from([127, 0, 0, 3])
+            .post(gw.url(&path))
+            .form(&[("password", "a long enough password")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(joined.status(), StatusCode::OK);
+        assert!(joined.text().await.unwrap().contains("You joined"));
+        assert_eq!(users(&gw, &admin).await, before + 1);
     }
 }

@@ -240,6 +240,15 @@ pub async fn ok<T: DeserializeOwned>(response: Response, what: &str) -> T {
 }
 
 /// Asserts a problem+json response with `status` and returns the problem.
+/// A client whose connections come from `ip` (any 127.x.y.z reaches the gateway on 127.0.0.1):
+/// how tests play several client addresses.
+pub fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .unwrap()
+}
+
 pub async fn problem(response: Response, status: StatusCode) -> Problem {
     assert_eq!(response.status(), status, "{}", response.url());
     assert_eq!(
