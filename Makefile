@@ -9,7 +9,7 @@ APP := $(CARGO_TARGET_DIR)/debug/gatehouse
 TAURI := ui/node_modules/.bin/tauri
 RELEASE_BUNDLES := $(CARGO_TARGET_DIR)/release/bundle
 DEBUG_BUNDLES := $(CARGO_TARGET_DIR)/debug/bundle
-# Updater signatures need the release key (README: cutting a release); without it the bundles
+# Updater signatures need the release key (docs/release.md: cutting a release); without it the bundles
 # are built unsigned.
 UNSIGNED := $(if $(TAURI_SIGNING_PRIVATE_KEY),,--config '{"bundle":{"createUpdaterArtifacts":false}}')
 
