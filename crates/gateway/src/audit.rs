@@ -1,115 +1,17 @@
-//! The audit log and tombstones: what every change writes beside the row it changes, in the same
-//! transaction.
+//! The audit log's HTTP side; its rows and the writing of entries and tombstones are the
+//! store's (`gatehouse_store::audit`), re-exported here for the handlers that record changes.
 
 use axum::Json;
 use axum::extract::State;
-use gatehouse_api::{AuditEntry, AuditQuery, Page, SyncChange, SyncKind};
-use serde_json::Value;
-use sqlx::FromRow;
+use gatehouse_api::{AuditEntry, AuditQuery, Page};
+pub use gatehouse_store::audit::{AUDIT_COLUMNS, AuditRow, changed_since, record, tombstone};
+use gatehouse_store::audit;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::db::{self, Tx, next_revision};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::permissions::Permission;
-use crate::sql::SqlText;
-
-/// Records that `actor` did `action` to `target_kind`/`target_id`; `summary` holds `before`
-/// and `after` where they apply. Never put a secret in it.
-pub async fn record(
-    tx: &mut Tx,
-    actor: Option<&str>,
-    action: &str,
-    target_kind: &str,
-    target_id: &str,
-    summary: Value,
-) -> Result<(), sqlx::Error> {
-    let revision = next_revision(tx).await?;
-    sqlx::query(
-        "INSERT INTO audit (id, at, actor_id, action, target_kind, target_id, summary, revision) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(crate::new_id("aud"))
-    .bind(db::now())
-    .bind(actor.map(str::to_owned))
-    .bind(action)
-    .bind(target_kind)
-    .bind(target_id)
-    .bind(summary.to_string())
-    .bind(revision)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Marks `kind`/`id` deleted for the change feed.
-pub async fn tombstone(tx: &mut Tx, kind: SyncKind, id: &str) -> Result<(), sqlx::Error> {
-    let revision = next_revision(tx).await?;
-    let kind = serde_json::to_value(kind).expect("kinds serialize");
-    sqlx::query(
-        "INSERT INTO tombstones (kind, id, revision) VALUES ($1, $2, $3) \
-         ON CONFLICT (kind, id) DO UPDATE SET revision = excluded.revision",
-    )
-    .bind(kind.as_str().unwrap_or_default().to_owned())
-    .bind(id)
-    .bind(revision)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-#[derive(Debug, FromRow)]
-pub struct AuditRow {
-    pub id: String,
-    pub at: String,
-    pub actor_id: Option<String>,
-    pub action: String,
-    pub target_kind: String,
-    pub target_id: String,
-    pub summary: String,
-    pub revision: i64,
-}
-
-impl AuditRow {
-    pub fn into_api(self) -> AuditEntry {
-        AuditEntry {
-            at: db::parse_timestamp(&self.at),
-            summary: serde_json::from_str(&self.summary).unwrap_or(Value::Null),
-            id: self.id,
-            actor_id: self.actor_id,
-            action: self.action,
-            target_kind: self.target_kind,
-            target_id: self.target_id,
-            revision: self.revision,
-        }
-    }
-}
-
-pub const AUDIT_COLUMNS: &str =
-    "id, at, actor_id, action, target_kind, target_id, summary, revision";
-
-pub async fn changed_since(
-    tx: &mut Tx,
-    since: i64,
-    fetch: i64,
-) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<AuditRow> = gatehouse_store::feed::rows_since(
-        tx,
-        &format!("SELECT {AUDIT_COLUMNS} FROM audit"),
-        "revision",
-        since,
-        fetch,
-    )
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let entry = r.into_api();
-            SyncChange::upsert(SyncKind::Audit, entry.id.clone(), entry.revision, &entry)
-        })
-        .collect())
-}
 
 /// The audit log, newest first
 #[utoipa::path(
@@ -130,32 +32,15 @@ pub async fn list(
 ) -> ApiResult<Json<Page<AuditEntry>>> {
     caller.require(Permission::AuditRead, "read the audit log")?;
     let limit = crate::users::page_limit(query.limit)?;
-    let mut q = SqlText::new(&format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE 1 = 1"));
-    if let Some(v) = query.actor_id {
-        q.push(" AND actor_id = ").bind(v);
-    }
-    if let Some(v) = query.target_id {
-        q.push(" AND target_id = ").bind(v);
-    }
-    if let Some(v) = query.action {
-        q.push(" AND action = ").bind(v);
-    }
-    if let Some(v) = query.from {
-        q.push(" AND at >= ").bind(db::timestamp(v));
-    }
-    if let Some(v) = query.to {
-        q.push(" AND at <= ").bind(db::timestamp(v));
-    }
-    if let Some(cursor) = query.cursor.as_deref() {
-        let revision: i64 = crate::cursor::decode(cursor)?
-            .parse()
-            .map_err(|_| ApiError::invalid("cursor", "is not a cursor this server issued"))?;
-        q.push(" AND revision < ").bind(revision);
-    }
-    q.push(" ORDER BY revision DESC LIMIT ").bind(limit + 1);
-    let rows: Vec<AuditRow> = sqlx::query_as_with(&q.sql, q.args)
-        .fetch_all(&state.db.pool)
-        .await?;
+    let before = match query.cursor.as_deref() {
+        Some(cursor) => Some(
+            crate::cursor::decode(cursor)?
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid("cursor", "is not a cursor this server issued"))?,
+        ),
+        None => None,
+    };
+    let rows = audit::page(&state.db.pool, &query, before, limit + 1).await?;
     let page = crate::cursor::paginate(rows, limit, |r| r.revision.to_string());
     Ok(Json(Page {
         items: page.items.into_iter().map(AuditRow::into_api).collect(),

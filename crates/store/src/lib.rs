@@ -6,6 +6,7 @@
 //! (`gatehouse-dataplane`, `gatehouse-gateway`, the desktop's crates); a test reads
 //! `cargo metadata` and fails if it does.
 
+pub mod audit;
 pub mod db;
 pub mod feed;
 pub mod sql;
