@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use gatehouse_api::{AuditEntry, AuditQuery, Page};
-pub use gatehouse_store::audit::{AUDIT_COLUMNS, AuditRow, changed_since, record, tombstone};
 use gatehouse_store::audit;
+pub use gatehouse_store::audit::{AUDIT_COLUMNS, AuditRow, changed_since, record, tombstone};
 
 use crate::AppState;
 use crate::auth::Caller;

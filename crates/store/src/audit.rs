@@ -104,7 +104,6 @@ pub async fn changed_since(
         .collect())
 }
 
-
 /// One page of the audit log, newest first: the entries matching `query`'s filters older than
 /// `before` (a revision), at most `fetch`.
 pub async fn page(

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod db;
 pub mod feed;
+pub mod policy;
 pub mod sql;
 
 pub use db::{Backend, Db, DbError, Tx};
