@@ -1,61 +1,27 @@
-//! The model catalog: storage and the `/admin/v1/models` handlers.
+//! The model catalog's `/admin/v1/models` handlers and its rules (ids, prices, upstream URLs);
+//! its rows are the store's (`gatehouse_store::models`).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use gatehouse_api::{
     ErrorCode, FieldError, ListQuery, Model, ModelCreate, ModelPatch, Page, Problem, Provider,
-    SyncChange, SyncKind,
 };
+use gatehouse_store::models as store;
+pub use gatehouse_store::models::{MODEL_COLUMNS, ModelRow, changed_since};
 use serde_json::json;
-use sqlx::FromRow;
 
 use crate::auth::Caller;
 use crate::dataplane::UpstreamNets;
-use crate::db::{self, Tx, next_revision};
+use crate::db::{Tx, next_revision};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::permissions::Permission;
-use crate::sql::SqlText;
 use crate::{AppState, validate};
-
-pub const MODEL_COLUMNS: &str = "id, display_name, provider, upstream_base_url, input_usd_per_mtok, output_usd_per_mtok, created_at, revision";
 
 const MAX_ID_LEN: usize = 64;
 const MAX_NAME_LEN: usize = 200;
 const MAX_URL_LEN: usize = 2048;
-
-#[derive(Debug, FromRow)]
-pub struct ModelRow {
-    pub id: String,
-    pub display_name: String,
-    pub provider: String,
-    pub upstream_base_url: Option<String>,
-    pub input_usd_per_mtok: f64,
-    pub output_usd_per_mtok: f64,
-    pub created_at: String,
-    pub revision: i64,
-}
-
-impl ModelRow {
-    pub fn into_api(self) -> Model {
-        Model {
-            // Only this module writes the column, always from a `Provider`.
-            provider: if self.provider == Provider::Openai.as_str() {
-                Provider::Openai
-            } else {
-                Provider::Echo
-            },
-            created_at: db::parse_timestamp(&self.created_at),
-            id: self.id,
-            display_name: self.display_name,
-            upstream_base_url: self.upstream_base_url,
-            input_usd_per_mtok: self.input_usd_per_mtok,
-            output_usd_per_mtok: self.output_usd_per_mtok,
-            revision: self.revision,
-        }
-    }
-}
 
 /// Lower-case letters, digits, `.`, `-` and `_`, 1 to 64 characters: the id appears in URLs,
 /// in the data plane's `model` field and in CSV exports, so it must need no escaping anywhere.
@@ -156,15 +122,6 @@ fn validate(model: &ModelCreate, nets: &UpstreamNets) -> ApiResult<()> {
     ))
 }
 
-async fn find(tx: &mut Tx, id: &str) -> Result<Option<Model>, sqlx::Error> {
-    let row: Option<ModelRow> =
-        sqlx::query_as(&format!("SELECT {MODEL_COLUMNS} FROM models WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(row.map(ModelRow::into_api))
-}
-
 /// Validates and adds a model to the catalog, with its audit entry, in `tx`. An id already in
 /// the catalog is `conflict`.
 pub async fn insert(
@@ -185,30 +142,13 @@ pub async fn insert(
     };
     validate(&model, nets)?;
     let revision = next_revision(tx).await?;
-    // DO NOTHING rather than catching the unique violation: on PostgreSQL a failed statement
-    // poisons the whole transaction.
-    let done = sqlx::query(
-        "INSERT INTO models (id, display_name, provider, upstream_base_url, input_usd_per_mtok, \
-         output_usd_per_mtok, created_at, revision) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&model.id)
-    .bind(&model.display_name)
-    .bind(model.provider.as_str())
-    .bind(model.upstream_base_url.clone())
-    .bind(model.input_usd_per_mtok)
-    .bind(model.output_usd_per_mtok)
-    .bind(db::now())
-    .bind(revision)
-    .execute(&mut **tx)
-    .await?;
-    if done.rows_affected() == 0 {
+    if !store::insert(tx, &model, revision).await? {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!("A model with the id {:?} already exists.", model.id),
         ));
     }
-    let created = find(tx, &model.id)
+    let created = store::find(&mut **tx, &model.id)
         .await?
         .ok_or_else(|| ApiError::Internal("model vanished after insert".into()))?;
     crate::audit::record(
@@ -242,14 +182,12 @@ pub async fn list(
 ) -> ApiResult<Json<Page<Model>>> {
     caller.require(Permission::ModelsRead, "read models")?;
     let limit = crate::users::page_limit(query.limit)?;
-    let mut q = SqlText::new(&format!("SELECT {MODEL_COLUMNS} FROM models WHERE 1 = 1"));
-    if let Some(cursor) = query.cursor.as_deref() {
-        q.push(" AND id > ").bind(crate::cursor::decode(cursor)?);
-    }
-    q.push(" ORDER BY id LIMIT ").bind(limit + 1);
-    let rows: Vec<ModelRow> = sqlx::query_as_with(&q.sql, q.args)
-        .fetch_all(&state.db.pool)
-        .await?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(crate::cursor::decode)
+        .transpose()?;
+    let rows = store::page(&state.db.pool, after, limit + 1).await?;
     let page = crate::cursor::paginate(rows, limit, |r| r.id.clone());
     Ok(Json(Page {
         items: page.items.into_iter().map(ModelRow::into_api).collect(),
@@ -302,12 +240,9 @@ pub async fn show(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Model>> {
     caller.require(Permission::ModelsRead, "read models")?;
-    let row: Option<ModelRow> =
-        sqlx::query_as(&format!("SELECT {MODEL_COLUMNS} FROM models WHERE id = $1"))
-            .bind(&id)
-            .fetch_optional(&state.db.pool)
-            .await?;
-    row.map(|r| Json(r.into_api()))
+    store::find(&state.db.pool, &id)
+        .await?
+        .map(Json)
         .ok_or_else(|| ApiError::not_found("model"))
 }
 
@@ -337,7 +272,7 @@ pub async fn patch(
 ) -> ApiResult<Json<Model>> {
     caller.require(Permission::ModelsWrite, "change models")?;
     let mut tx = state.db.begin_write().await?;
-    let before = find(&mut tx, &id)
+    let before = store::find(&mut *tx, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("model"))?;
     let upstream_base_url = match body.upstream_base_url {
@@ -360,20 +295,8 @@ pub async fn patch(
     };
     validate(&merged, state.data_plane.upstream_nets())?;
     let revision = next_revision(&mut tx).await?;
-    sqlx::query(
-        "UPDATE models SET display_name = $1, provider = $2, upstream_base_url = $3, \
-         input_usd_per_mtok = $4, output_usd_per_mtok = $5, revision = $6 WHERE id = $7",
-    )
-    .bind(&merged.display_name)
-    .bind(merged.provider.as_str())
-    .bind(merged.upstream_base_url.clone())
-    .bind(merged.input_usd_per_mtok)
-    .bind(merged.output_usd_per_mtok)
-    .bind(revision)
-    .bind(&id)
-    .execute(&mut *tx)
-    .await?;
-    let after = find(&mut tx, &id)
+    store::update(&mut tx, &merged, revision).await?;
+    let after = store::find(&mut *tx, &id)
         .await?
         .ok_or_else(|| ApiError::Internal("model vanished during update".into()))?;
     crate::audit::record(
@@ -410,37 +333,10 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     caller.require(Permission::ModelsWrite, "change models")?;
     let mut tx = state.db.begin_write().await?;
-    let before = find(&mut tx, &id)
+    let before = store::find(&mut *tx, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("model"))?;
-    let grants: Vec<(String, String)> = sqlx::query_as(
-        "SELECT subject_kind, subject_id FROM grants WHERE model_id = $1 \
-         ORDER BY subject_kind, subject_id",
-    )
-    .bind(&id)
-    .fetch_all(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM grants WHERE model_id = $1")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    for (subject_kind, subject_id) in &grants {
-        crate::audit::tombstone(
-            &mut tx,
-            SyncKind::Grant,
-            &format!("{subject_kind}:{subject_id}:{id}"),
-        )
-        .await?;
-    }
-    sqlx::query("DELETE FROM models WHERE id = $1")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    crate::audit::tombstone(&mut tx, SyncKind::Model, &id).await?;
-    let revoked: Vec<String> = grants
-        .iter()
-        .map(|(kind, subject)| format!("{kind}:{subject}"))
-        .collect();
+    let revoked = store::delete(&mut tx, &id).await?;
     crate::audit::record(
         &mut tx,
         Some(&caller.user_id),
@@ -452,26 +348,4 @@ pub async fn delete(
     .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn changed_since(
-    tx: &mut Tx,
-    since: i64,
-    fetch: i64,
-) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<ModelRow> = gatehouse_store::feed::rows_since(
-        tx,
-        &format!("SELECT {MODEL_COLUMNS} FROM models"),
-        "revision",
-        since,
-        fetch,
-    )
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let model = r.into_api();
-            SyncChange::upsert(SyncKind::Model, model.id.clone(), model.revision, &model)
-        })
-        .collect())
 }

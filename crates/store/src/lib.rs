@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod db;
 pub mod feed;
+pub mod models;
 pub mod policy;
 pub mod sql;
 
