@@ -7,6 +7,7 @@
 
 mod domain;
 pub mod effective;
+pub mod periods;
 mod problem;
 mod resources;
 mod secret;

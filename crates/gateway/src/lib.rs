@@ -29,7 +29,8 @@ pub mod options;
 pub mod org;
 pub mod pages;
 pub mod password;
-pub mod periods;
+// Budget periods are the desktop's rule too, so they live with the wire types.
+pub use gatehouse_api::periods;
 pub mod permissions;
 pub mod policy;
 mod reset;
