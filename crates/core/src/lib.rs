@@ -5,7 +5,8 @@
 //!
 //! Depends on `gatehouse-api` for the wire types and shared rules, and talks to a gateway only
 //! over HTTP. Must not depend on Tauri or on anything that needs a window (it runs and is tested
-//! headless), nor on the gateway's crates except `gatehouse-gateway` behind `embedded-demo`.
+//! headless), nor on the gateway's crates except `gatehouse-gateway` behind `embedded-demo`
+//! (`tests/layers.rs` checks the crate graph).
 
 pub mod cache;
 pub mod changes;
