@@ -1,12 +1,15 @@
 //! The wire types of the Gatehouse admin API (`../shared/spec/ADMIN-API.md`): what the gateway
 //! serves and what every client reads. Plain data with serde, OpenAPI schemas (utoipa) and
-//! TypeScript bindings (ts-rs).
+//! TypeScript bindings (ts-rs), and the pure rules both sides compute alike: [`effective`]
+//! limits and budgets, and budget [`periods`].
 //!
-//! Must not depend on a web server, a database driver, an HTTP client or Tauri: both the gateway
-//! and the desktop app build on it.
+//! The bottom layer: it depends on no other Gatehouse crate, and must not depend on a web
+//! server, a database driver, an HTTP client or Tauri, since the gateway and the desktop app
+//! both build on it (`tests/layers.rs` checks the crate graph).
 
 mod domain;
 pub mod effective;
+pub mod periods;
 mod problem;
 mod resources;
 mod seal;

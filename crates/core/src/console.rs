@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_api::{Me, Secret};
+#[cfg(feature = "embedded-demo")]
 use gatehouse_gateway::RunningGateway;
 use tokio::sync::{Mutex, Notify, RwLock};
 
@@ -31,6 +32,18 @@ pub struct AppDirs {
     pub config: PathBuf,
     /// caches and the demo gateway's database
     pub data: PathBuf,
+}
+
+/// Without `embedded-demo` no gateway ever runs in-process, so the rest of the console keeps one
+/// shape either way.
+#[cfg(not(feature = "embedded-demo"))]
+enum RunningGateway {}
+
+#[cfg(not(feature = "embedded-demo"))]
+impl RunningGateway {
+    fn url(&self) -> String {
+        match *self {}
+    }
 }
 
 /// Called with the new status whenever it changes.
@@ -78,6 +91,7 @@ impl std::fmt::Debug for Console {
     }
 }
 
+#[cfg(feature = "embedded-demo")]
 const EMBEDDED_PROFILE_ID: &str = "demo";
 
 /// How often an offline console asks whether the gateway is back, at most.
@@ -152,7 +166,10 @@ impl Console {
         };
         let opened = match active {
             Some(id) => self.activate(&id).await,
+            #[cfg(feature = "embedded-demo")]
             None => self.open_embedded().await,
+            #[cfg(not(feature = "embedded-demo"))]
+            None => self.open_nothing().await,
         };
         if let Err(e) = opened {
             self.fail(e).await;
@@ -168,6 +185,7 @@ impl Console {
     }
 
     /// Starts the demo gateway in-process and opens its profile.
+    #[cfg(feature = "embedded-demo")]
     async fn open_embedded(&self) -> CoreResult<()> {
         let (gateway, token) =
             crate::embedded::start(&self.dirs.data.join("demo-gateway.db")).await?;
@@ -187,6 +205,23 @@ impl Console {
         Profiles::load(&self.dirs.config)?.put_active(profile.clone())?;
         self.inner.write().await.embedded = Some(gateway);
         self.open_session(profile, Some(token)).await
+    }
+
+    /// Without the demo gateway a first start has nothing to open: signed out with no profile,
+    /// the console waits for the admin to add a gateway in Settings.
+    #[cfg(not(feature = "embedded-demo"))]
+    async fn open_nothing(&self) -> CoreResult<()> {
+        self.inner.write().await.phase = Phase::SignedOut;
+        self.publish().await;
+        Ok(())
+    }
+
+    /// A demo profile kept from a build with the demo gateway cannot open in one without it.
+    #[cfg(not(feature = "embedded-demo"))]
+    async fn open_embedded(&self) -> CoreResult<()> {
+        Err(CoreError::Embedded(
+            "this build has no demo gateway (cargo feature `embedded-demo`)".into(),
+        ))
     }
 
     /// Makes the profile `id` the active one: the demo starts its gateway if it is not running;

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use chrono::{Duration, Utc};
 use gatehouse_api::{
     EffectivePolicy, Group, Invitation, InvitationStatus, Page, Secret, SubjectKind, UsageDaily,
-    User, Workspace,
+    User, Workspace, periods,
 };
 use gatehouse_core::cache::Cache;
 use gatehouse_core::client::AdminClient;
@@ -15,7 +15,7 @@ use gatehouse_core::ipc::{
     AuditFilter, InvitationFilter, SpendSubject, UsageFilter, UsageGroupBy, UserFilter, UserSort,
 };
 use gatehouse_core::{CoreError, sync};
-use gatehouse_gateway::{RunningGateway, demo, periods};
+use gatehouse_gateway::{RunningGateway, demo};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 

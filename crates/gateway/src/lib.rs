@@ -1,8 +1,11 @@
-//! The Gatehouse gateway as a library: the admin API (`/admin/v1`), the OpenAPI document, the
-//! database and the demo organisation. The `gatehouse-gateway` binary serves it; the desktop app
-//! embeds it to run a demo gateway in-process.
+//! The Gatehouse gateway as a library: the admin API (`/admin/v1`) and its OpenAPI document,
+//! sign-in (passwords, sessions, tokens, OIDC), the invitee and reset pages, mail, the database,
+//! the metered OpenAI-compatible data plane (`/v1`) and the demo organisation. The
+//! `gatehouse-gateway` binary serves it; the desktop core embeds it, behind its `embedded-demo`
+//! feature, to run a demo gateway in-process.
 //!
-//! Must not depend on Tauri or on anything of the desktop app.
+//! The top layer of the server side: it builds on `gatehouse-api`, and must not depend on
+//! `gatehouse-core`, the desktop app or Tauri (`tests/layers.rs` checks this).
 
 pub mod alerts;
 pub mod audit;
@@ -29,7 +32,8 @@ pub mod options;
 pub mod org;
 pub mod pages;
 pub mod password;
-pub mod periods;
+// Budget periods are the desktop's rule too, so they live with the wire types.
+pub use gatehouse_api::periods;
 pub mod permissions;
 pub mod policy;
 mod reset;

@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use gatehouse_api::{Budget, BudgetPeriod, SubjectKind};
-use gatehouse_gateway::periods;
+use gatehouse_api::{Budget, BudgetPeriod, SubjectKind, periods};
 
 use super::{month_of, usd};
 use crate::cache::Cache;

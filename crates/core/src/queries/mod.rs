@@ -10,8 +10,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
-use gatehouse_api::GroupRole;
-use gatehouse_gateway::periods;
+use gatehouse_api::{GroupRole, periods};
 use serde::de::DeserializeOwned;
 
 use crate::cache::Cache;

@@ -1,8 +1,9 @@
 //! The admin-API client: reqwest with rustls, timeouts, retries for idempotent calls, and
 //! problem+json parsed into [`CoreError::Api`].
 //!
-//! Every operation of the admin API (`ADMIN-API.md`) is one thin method on [`AdminClient`] over
-//! one generic [`AdminClient::request`] core, which decides the retry policy from the method:
+//! Every operation of the admin API (`ADMIN-API.md`) is one thin method on [`AdminClient`], in
+//! the module of its resource (one `impl` block each), over one generic
+//! [`AdminClient::request`] core here, which decides the retry policy from the method:
 //! GET, PUT and DELETE are idempotent and are retried with exponential backoff and jitter when
 //! the gateway cannot be reached, times out or answers 5xx (or 429/503 with a `Retry-After` the
 //! client is willing to wait for); POST and PATCH are sent exactly once.
@@ -11,28 +12,64 @@
 //! stripped of their URL, the `Authorization` header is marked sensitive, and request bodies are
 //! never logged.
 
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gatehouse_api::{
-    AccessToken, AccessTokenCreate, AccessTokenCreated, Alert, ApiKey, ApiKeyCreate, ApiKeyCreated,
-    AuditEntry, AuditQuery, Budget, BulkInvite, BulkInviteResult, EffectivePolicy, Grant, Group,
-    GroupCreate, GroupMember, GroupMemberRole, GroupPatch, GroupRole, Invitation, InvitationCreate,
-    InvitationListQuery, Limits, ListQuery, LoginRequest, LoginResponse, Me, MemberRole,
-    Membership, Model, ModelCreate, ModelPatch, Org, OrgPatch, Page, Problem, Role, RoleInfo,
-    Secret, SyncPage, UsageDaily, UsageQuery, User, UserCreate, UserListQuery, UserPatch,
-    Workspace, WorkspaceCreate, WorkspacePatch,
+    LoginRequest, LoginResponse, Me, Page, Problem, Secret, SyncPage, User, UserListQuery,
 };
 use rand::Rng;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
 use url::Url;
 
 use crate::error::{CoreError, CoreResult};
+
+/// List, create, get, patch and delete of one collection under `/admin/v1/{path}`: the same five
+/// one-line methods for workspaces, groups and models, written inside their `impl` block.
+macro_rules! collection {
+    ($path:literal, $item:ty, $create:ty, $patch:ty,
+     $list_fn:ident, $create_fn:ident, $get_fn:ident, $patch_fn:ident, $delete_fn:ident) => {
+        #[doc = concat!("`GET /", $path, "`")]
+        pub async fn $list_fn(&self, q: &ListQuery) -> CoreResult<Page<$item>> {
+            self.get(&[$path], q).await
+        }
+        #[doc = concat!("`POST /", $path, "`")]
+        pub async fn $create_fn(&self, body: &$create) -> CoreResult<$item> {
+            self.with_body(Method::POST, &[$path], body).await
+        }
+        #[doc = concat!("`GET /", $path, "/{id}`")]
+        pub async fn $get_fn(&self, id: &str) -> CoreResult<$item> {
+            self.get(&[$path, id], NO_QUERY).await
+        }
+        #[doc = concat!("`PATCH /", $path, "/{id}`: only the fields present change")]
+        pub async fn $patch_fn(&self, id: &str, body: &$patch) -> CoreResult<$item> {
+            self.with_body(Method::PATCH, &[$path, id], body).await
+        }
+        #[doc = concat!("`DELETE /", $path, "/{id}`")]
+        pub async fn $delete_fn(&self, id: &str) -> CoreResult<()> {
+            self.bare(Method::DELETE, &[$path, id]).await
+        }
+    };
+}
+
+mod alerts;
+mod audit;
+mod groups;
+mod invitations;
+mod keys;
+mod me;
+mod models;
+mod org;
+mod policy;
+mod usage;
+mod users;
+mod workspaces;
+
+pub use invitations::Invited;
+pub use policy::Subject;
 
 /// The calls the core's own logic makes to a gateway: the sync loop ([`crate::sync::sync`]) and
 /// the console's start-up (`me`). A trait so that this logic can be tested against another
@@ -141,14 +178,6 @@ pub struct Session {
     pub token: Secret,
     pub expires_at: DateTime<Utc>,
     pub user: User,
-}
-
-/// What `POST /invitations` did: invited the address, or, as it already has an account, added
-/// that account to the workspaces.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Invited {
-    Invitation(Box<Invitation>),
-    ExistingUser(Box<User>),
 }
 
 /// A client of one gateway's admin API, signed in with one token. Cheap to clone.
@@ -381,58 +410,7 @@ impl AdminClient {
         self.request(method, segments, NO_QUERY, None).await
     }
 
-    // --- me ---------------------------------------------------------------------------------
-
-    pub async fn tokens(&self, q: &ListQuery) -> CoreResult<Page<AccessToken>> {
-        self.get(&["me", "tokens"], q).await
-    }
-    pub async fn create_token(&self, body: &AccessTokenCreate) -> CoreResult<AccessTokenCreated> {
-        self.with_body(Method::POST, &["me", "tokens"], body).await
-    }
-    pub async fn delete_token(&self, id: &str) -> CoreResult<()> {
-        self.bare(Method::DELETE, &["me", "tokens", id]).await
-    }
-
-    // --- org --------------------------------------------------------------------------------
-
-    pub async fn org(&self) -> CoreResult<Org> {
-        self.get(&["org"], NO_QUERY).await
-    }
-    pub async fn patch_org(&self, body: &OrgPatch) -> CoreResult<Org> {
-        self.with_body(Method::PATCH, &["org"], body).await
-    }
-    pub async fn roles(&self) -> CoreResult<Vec<RoleInfo>> {
-        self.get(&["roles"], NO_QUERY).await
-    }
-
-    // --- members of workspaces and groups (their other operations: see `collection!`) --------
-
-    pub async fn put_workspace_member(
-        &self,
-        id: &str,
-        user: &str,
-        role: Role,
-    ) -> CoreResult<Membership> {
-        let body = json(&MemberRole { role })?;
-        self.member(Method::PUT, "workspaces", id, user, body).await
-    }
-    pub async fn delete_workspace_member(&self, id: &str, user: &str) -> CoreResult<()> {
-        self.member(Method::DELETE, "workspaces", id, user, None)
-            .await
-    }
-    pub async fn put_group_member(
-        &self,
-        id: &str,
-        user: &str,
-        role: GroupRole,
-    ) -> CoreResult<GroupMember> {
-        let body = json(&GroupMemberRole { role })?;
-        self.member(Method::PUT, "groups", id, user, body).await
-    }
-    pub async fn delete_group_member(&self, id: &str, user: &str) -> CoreResult<()> {
-        self.member(Method::DELETE, "groups", id, user, None).await
-    }
-    /// `{collection}/{id}/members/{user}`.
+    /// `{collection}/{id}/members/{user}`: the members of workspaces and of groups.
     async fn member<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -443,259 +421,6 @@ impl AdminClient {
     ) -> CoreResult<T> {
         self.request(method, &[collection, id, "members", user], NO_QUERY, body)
             .await
-    }
-
-    // --- users ------------------------------------------------------------------------------
-
-    pub async fn create_user(&self, body: &UserCreate) -> CoreResult<User> {
-        self.with_body(Method::POST, &["users"], body).await
-    }
-    pub async fn user(&self, id: &str) -> CoreResult<User> {
-        self.get(&["users", id], NO_QUERY).await
-    }
-    pub async fn patch_user(&self, id: &str, body: &UserPatch) -> CoreResult<User> {
-        self.with_body(Method::PATCH, &["users", id], body).await
-    }
-    pub async fn delete_user(&self, id: &str) -> CoreResult<()> {
-        self.bare(Method::DELETE, &["users", id]).await
-    }
-    pub async fn suspend_user(&self, id: &str) -> CoreResult<User> {
-        self.bare(Method::POST, &["users", id, "suspend"]).await
-    }
-    pub async fn reactivate_user(&self, id: &str) -> CoreResult<User> {
-        self.bare(Method::POST, &["users", id, "reactivate"]).await
-    }
-    pub async fn approve_user(&self, id: &str) -> CoreResult<User> {
-        self.bare(Method::POST, &["users", id, "approve"]).await
-    }
-    /// Declines a pending sign-up; the account is removed.
-    pub async fn decline_user(&self, id: &str) -> CoreResult<()> {
-        self.bare(Method::POST, &["users", id, "decline"]).await
-    }
-    /// Mails the user a link to set a new password.
-    pub async fn reset_password(&self, id: &str) -> CoreResult<()> {
-        self.bare(Method::POST, &["users", id, "password-reset"])
-            .await
-    }
-    pub async fn effective(&self, id: &str) -> CoreResult<EffectivePolicy> {
-        self.get(&["users", id, "effective"], NO_QUERY).await
-    }
-    pub async fn user_keys(&self, id: &str) -> CoreResult<Vec<ApiKey>> {
-        self.get(&["users", id, "keys"], NO_QUERY).await
-    }
-    pub async fn create_key(&self, user_id: &str, name: &str) -> CoreResult<ApiKeyCreated> {
-        let body = ApiKeyCreate { name: name.into() };
-        self.with_body(Method::POST, &["users", user_id, "keys"], &body)
-            .await
-    }
-    pub async fn revoke_key(&self, id: &str) -> CoreResult<()> {
-        self.bare(Method::DELETE, &["keys", id]).await
-    }
-
-    // --- grants, limits and budgets, of a user or a group ------------------------------------
-
-    pub async fn put_grant(&self, subject: Subject<'_>, model_id: &str) -> CoreResult<Grant> {
-        let body = serde_json::Map::new();
-        self.with_body(Method::PUT, &subject.path(&["grants", model_id]), &body)
-            .await
-    }
-    pub async fn delete_grant(&self, subject: Subject<'_>, model_id: &str) -> CoreResult<()> {
-        self.bare(Method::DELETE, &subject.path(&["grants", model_id]))
-            .await
-    }
-    pub async fn limits(&self, subject: Subject<'_>) -> CoreResult<Limits> {
-        self.get(&subject.path(&["limits"]), NO_QUERY).await
-    }
-    pub async fn put_limits(&self, subject: Subject<'_>, body: &Limits) -> CoreResult<Limits> {
-        self.with_body(Method::PUT, &subject.path(&["limits"]), body)
-            .await
-    }
-    pub async fn budget(&self, subject: Subject<'_>) -> CoreResult<Budget> {
-        self.get(&subject.path(&["budget"]), NO_QUERY).await
-    }
-    pub async fn put_budget(&self, subject: Subject<'_>, body: &Budget) -> CoreResult<Budget> {
-        self.with_body(Method::PUT, &subject.path(&["budget"]), body)
-            .await
-    }
-
-    // --- invitations ------------------------------------------------------------------------
-
-    pub async fn invitations(&self, q: &InvitationListQuery) -> CoreResult<Page<Invitation>> {
-        self.get(&["invitations"], q).await
-    }
-    /// Invites one address; an address that already has an account is added to the workspaces
-    /// instead ([`Invited::ExistingUser`]).
-    pub async fn invite(&self, body: &InvitationCreate) -> CoreResult<Invited> {
-        let response = self
-            .send(Method::POST, &["invitations"], NO_QUERY, json(body)?, true)
-            .await?;
-        Ok(if response.status() == StatusCode::CREATED {
-            Invited::Invitation(decode(response).await?)
-        } else {
-            Invited::ExistingUser(decode(response).await?)
-        })
-    }
-    pub async fn bulk_invite(&self, body: &BulkInvite) -> CoreResult<BulkInviteResult> {
-        self.with_body(Method::POST, &["invitations", "bulk"], body)
-            .await
-    }
-    pub async fn invitation(&self, id: &str) -> CoreResult<Invitation> {
-        self.get(&["invitations", id], NO_QUERY).await
-    }
-    pub async fn resend_invitation(&self, id: &str) -> CoreResult<Invitation> {
-        self.bare(Method::POST, &["invitations", id, "resend"])
-            .await
-    }
-    pub async fn revoke_invitation(&self, id: &str) -> CoreResult<Invitation> {
-        self.bare(Method::POST, &["invitations", id, "revoke"])
-            .await
-    }
-
-    // --- usage, alerts, audit ---------------------------------------------------------------
-
-    pub async fn usage_daily(&self, q: &UsageQuery) -> CoreResult<Page<UsageDaily>> {
-        self.get(&["usage", "daily"], q).await
-    }
-
-    /// Streams `GET /usage/export.csv` (the filters of `q`; its `limit` and `cursor` do not
-    /// apply) into `out`; returns the bytes written. Only the read timeout bounds it.
-    pub async fn export_usage_csv(
-        &self,
-        q: &UsageQuery,
-        out: &mut (impl AsyncWrite + Unpin),
-    ) -> CoreResult<u64> {
-        let q = UsageQuery {
-            limit: None,
-            cursor: None,
-            ..q.clone()
-        };
-        let mut response = self
-            .send(Method::GET, &["usage", "export.csv"], &q, None, false)
-            .await?;
-        let mut written = 0u64;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| self.transport_error(e))?
-        {
-            out.write_all(&chunk).await?;
-            written += chunk.len() as u64;
-        }
-        out.flush().await?;
-        Ok(written)
-    }
-
-    /// [`Self::export_usage_csv`] into the file at `path`, written beside it first and renamed
-    /// into place when complete, so a failed export leaves no half file.
-    pub async fn export_usage_csv_to_file(&self, q: &UsageQuery, path: &Path) -> CoreResult<u64> {
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".part");
-        let partial = std::path::PathBuf::from(partial);
-        let mut file = tokio::fs::File::create(&partial).await?;
-        let written = self.export_usage_csv(q, &mut file).await;
-        drop(file);
-        match written {
-            Ok(n) => {
-                tokio::fs::rename(&partial, path).await?;
-                Ok(n)
-            }
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&partial).await;
-                Err(e)
-            }
-        }
-    }
-
-    pub async fn alerts(&self, q: &ListQuery) -> CoreResult<Page<Alert>> {
-        self.get(&["alerts"], q).await
-    }
-    pub async fn audit(&self, q: &AuditQuery) -> CoreResult<Page<AuditEntry>> {
-        self.get(&["audit"], q).await
-    }
-}
-
-/// List, create, get, patch and delete of one collection under `/admin/v1/{path}`: the same five
-/// one-line methods for workspaces, groups and models.
-macro_rules! collection {
-    ($path:literal, $item:ty, $create:ty, $patch:ty,
-     $list_fn:ident, $create_fn:ident, $get_fn:ident, $patch_fn:ident, $delete_fn:ident) => {
-        impl AdminClient {
-            #[doc = concat!("`GET /", $path, "`")]
-            pub async fn $list_fn(&self, q: &ListQuery) -> CoreResult<Page<$item>> {
-                self.get(&[$path], q).await
-            }
-            #[doc = concat!("`POST /", $path, "`")]
-            pub async fn $create_fn(&self, body: &$create) -> CoreResult<$item> {
-                self.with_body(Method::POST, &[$path], body).await
-            }
-            #[doc = concat!("`GET /", $path, "/{id}`")]
-            pub async fn $get_fn(&self, id: &str) -> CoreResult<$item> {
-                self.get(&[$path, id], NO_QUERY).await
-            }
-            #[doc = concat!("`PATCH /", $path, "/{id}`: only the fields present change")]
-            pub async fn $patch_fn(&self, id: &str, body: &$patch) -> CoreResult<$item> {
-                self.with_body(Method::PATCH, &[$path, id], body).await
-            }
-            #[doc = concat!("`DELETE /", $path, "/{id}`")]
-            pub async fn $delete_fn(&self, id: &str) -> CoreResult<()> {
-                self.bare(Method::DELETE, &[$path, id]).await
-            }
-        }
-    };
-}
-
-collection!(
-    "workspaces",
-    Workspace,
-    WorkspaceCreate,
-    WorkspacePatch,
-    workspaces,
-    create_workspace,
-    workspace,
-    patch_workspace,
-    delete_workspace
-);
-collection!(
-    "groups",
-    Group,
-    GroupCreate,
-    GroupPatch,
-    groups,
-    create_group,
-    group,
-    patch_group,
-    delete_group
-);
-collection!(
-    "models",
-    Model,
-    ModelCreate,
-    ModelPatch,
-    models,
-    create_model,
-    model,
-    patch_model,
-    delete_model
-);
-
-/// Whose grants, limits or budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Subject<'a> {
-    User(&'a str),
-    Group(&'a str),
-}
-
-impl<'a> Subject<'a> {
-    /// `users/{id}` or `groups/{id}`, then `tail`.
-    fn path<'b>(self, tail: &[&'b str]) -> Vec<&'b str>
-    where
-        'a: 'b,
-    {
-        let head = match self {
-            Self::User(id) => ["users", id],
-            Self::Group(id) => ["groups", id],
-        };
-        head.into_iter().chain(tail.iter().copied()).collect()
     }
 }
 

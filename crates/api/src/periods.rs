@@ -2,9 +2,9 @@
 //! from Monday 00:00, a month from the 1st. Where a time zone skips midnight (a DST change at
 //! 00:00), the period starts at the first instant that exists that day.
 
+use crate::BudgetPeriod;
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use gatehouse_api::BudgetPeriod;
 
 /// The first instant of `date` in `tz`.
 fn start_of_day(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
