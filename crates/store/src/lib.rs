@@ -12,6 +12,7 @@ pub mod feed;
 pub mod models;
 pub mod policy;
 pub mod sql;
+pub mod usage;
 
 pub use db::{Backend, Db, DbError, Tx};
 
