@@ -1,149 +1,15 @@
-//! Spend against budget periods, and the threshold alerts it raises: once per subject, period
-//! and threshold, with an audit entry and a mail to the org's admins.
+//! The mail that tells the org's admins of budget alerts. Spend, periods and raising the alerts
+//! are the store's (`gatehouse_store::spend`), re-exported here.
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use gatehouse_api::{Alert, Budget, BudgetPeriod, SubjectKind};
-use sqlx::Row;
+use gatehouse_api::Alert;
+use gatehouse_store::alerts;
+pub use gatehouse_store::spend::{
+    Caps, check_alerts, period_bounds, period_spend, push_period_spend, reached,
+};
 
-use crate::alerts::{self, NewAlert};
-use crate::db::Tx;
+use crate::AppState;
 use crate::mail::{Mail, Mailer};
 use crate::pages::escape;
-use crate::policy::{budget_of, micros};
-use crate::sql::SqlText;
-use crate::{AppState, periods};
-
-/// A subject's budget as the data plane applies it: caps in micro-USD per period (`None` for
-/// none), in [`BudgetPeriod::ALL`] order, and the alert thresholds in percent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Caps {
-    pub micros: [Option<i64>; 3],
-    pub thresholds: Vec<u32>,
-}
-
-impl Caps {
-    pub fn of(budget: &Budget) -> Self {
-        Self {
-            micros: [budget.daily_usd, budget.weekly_usd, budget.monthly_usd]
-                .map(|c| c.map(micros)),
-            thresholds: budget.alert_thresholds.clone(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.micros.iter().all(Option::is_none)
-    }
-}
-
-/// `[start, end)` of each budget period (in [`BudgetPeriod::ALL`] order) that contains `now`.
-pub fn period_bounds(now: DateTime<Utc>, tz: Tz) -> [(DateTime<Utc>, DateTime<Utc>); 3] {
-    BudgetPeriod::ALL.map(|p| periods::bounds(p, now, tz))
-}
-
-/// Appends to the select list of `q` three columns: what a subject spent in each budget period
-/// that contains `now` (in [`BudgetPeriod::ALL`] order), in micro-USD, from the spend counters:
-/// a user's own, or a group's members' (its current members, as the console charts it). Usage is
-/// kept per day in the org's time zone and periods start at local midnight, so whole days add up
-/// exactly. The data plane reads these beside other things in one statement.
-pub fn push_period_spend(q: &mut SqlText, kind: SubjectKind, id: &str, now: DateTime<Utc>, tz: Tz) {
-    let who = match kind {
-        SubjectKind::User => " user_id = ",
-        SubjectKind::Group => " user_id IN (SELECT user_id FROM group_members WHERE group_id = ",
-    };
-    for (start, end) in period_bounds(now, tz) {
-        q.push(", (SELECT CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) FROM spend_daily WHERE");
-        q.push(who).bind(id.to_owned());
-        if kind == SubjectKind::Group {
-            q.push(")");
-        }
-        q.push(" AND day >= ")
-            .bind(start.with_timezone(&tz).date_naive().to_string());
-        q.push(" AND day < ")
-            .bind(end.with_timezone(&tz).date_naive().to_string())
-            .push(")");
-    }
-}
-
-/// What `subject` spent in each budget period that contains `now`; see [`push_period_spend`].
-pub async fn period_spend(
-    conn: &mut sqlx::AnyConnection,
-    kind: SubjectKind,
-    id: &str,
-    now: DateTime<Utc>,
-    tz: Tz,
-) -> Result<[i64; 3], sqlx::Error> {
-    let mut q = SqlText::new("SELECT 0");
-    push_period_spend(&mut q, kind, id, now, tz);
-    let row = sqlx::query_with(&q.sql, q.args).fetch_one(conn).await?;
-    Ok([row.try_get(1)?, row.try_get(2)?, row.try_get(3)?])
-}
-
-/// The thresholds of `caps` that `spent` (from [`period_spend`]) has reached, as alerts to raise.
-pub fn reached(
-    kind: SubjectKind,
-    id: &str,
-    caps: &Caps,
-    spent: [i64; 3],
-    now: DateTime<Utc>,
-    tz: Tz,
-) -> Vec<NewAlert> {
-    let bounds = period_bounds(now, tz);
-    let mut out = Vec::new();
-    for (i, period) in BudgetPeriod::ALL.into_iter().enumerate() {
-        let Some(cap) = caps.micros[i].filter(|c| *c > 0) else {
-            continue;
-        };
-        for &threshold in &caps.thresholds {
-            if i128::from(spent[i]) * 100 < i128::from(cap) * i128::from(threshold) {
-                continue;
-            }
-            out.push(NewAlert {
-                subject_kind: kind,
-                subject_id: id.to_owned(),
-                period,
-                period_start: bounds[i].0,
-                threshold,
-                spent_micros: spent[i],
-                cap_micros: cap,
-            });
-        }
-    }
-    out
-}
-
-/// Raises the alerts that `user_id`'s spend has crossed, for their own budget and each of their
-/// groups', in the periods that contain `now`. Returns the alerts raised by this call; mail them
-/// with [`mail_admins`] after the transaction commits.
-pub async fn check_alerts(
-    tx: &mut Tx,
-    user_id: &str,
-    now: DateTime<Utc>,
-) -> Result<Vec<Alert>, sqlx::Error> {
-    let tz = crate::usage::org_time_zone(tx).await?;
-    let groups: Vec<String> =
-        sqlx::query_scalar("SELECT group_id FROM group_members WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_all(&mut **tx)
-            .await?;
-    let mut subjects = vec![(SubjectKind::User, user_id.to_owned())];
-    subjects.extend(groups.into_iter().map(|g| (SubjectKind::Group, g)));
-    let mut raised = Vec::new();
-    for (kind, id) in subjects {
-        let (budget, _) = budget_of(&mut **tx, kind, &id).await?;
-        let caps = Caps::of(&budget);
-        if caps.is_empty() {
-            continue;
-        }
-        let spent = period_spend(tx, kind, &id, now, tz).await?;
-        for alert in reached(kind, &id, &caps, spent, now, tz) {
-            if let Some(a) = alerts::raise(tx, &alert).await? {
-                raised.push(a);
-            }
-        }
-    }
-    Ok(raised)
-}
 
 /// Mails each of `alerts` to every active admin.
 pub async fn mail_admins(state: &AppState, alerts: &[Alert]) -> Result<(), sqlx::Error> {
@@ -159,19 +25,11 @@ pub async fn mail_admins_with(
     if alerts.is_empty() {
         return Ok(());
     }
-    let admins: Vec<String> =
-        sqlx::query_scalar("SELECT email FROM users WHERE role = 'admin' AND status = 'active'")
-            .fetch_all(pool)
-            .await?;
+    let admins = alerts::admin_emails(pool).await?;
     for alert in alerts {
-        let who = match alert.subject_kind {
-            SubjectKind::User => sqlx::query_scalar("SELECT email FROM users WHERE id = $1"),
-            SubjectKind::Group => sqlx::query_scalar("SELECT name FROM groups WHERE id = $1"),
-        }
-        .bind(&alert.subject_id)
-        .fetch_optional(pool)
-        .await?
-        .unwrap_or_else(|| alert.subject_id.clone());
+        let who = alerts::subject_name(pool, alert.subject_kind, &alert.subject_id)
+            .await?
+            .unwrap_or_else(|| alert.subject_id.clone());
         let what = format!(
             "{who} has spent ${:.2} of the {} budget of ${:.2} ({}% alert).",
             alert.spent_usd,

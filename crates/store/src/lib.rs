@@ -6,11 +6,13 @@
 //! (`gatehouse-dataplane`, `gatehouse-gateway`, the desktop's crates); a test reads
 //! `cargo metadata` and fails if it does.
 
+pub mod alerts;
 pub mod audit;
 pub mod db;
 pub mod feed;
 pub mod models;
 pub mod policy;
+pub mod spend;
 pub mod sql;
 pub mod usage;
 
