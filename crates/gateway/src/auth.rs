@@ -7,8 +7,8 @@ use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_api::{ErrorCode, Role, Secret, UserStatus};
+pub use gatehouse_store::hash_secret;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::db::{self, Tx};
@@ -25,19 +25,6 @@ pub fn new_secret(prefix: &str) -> (Secret, String) {
     let secret = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
     let hash = hash_secret(&secret);
     (Secret::new(secret), hash)
-}
-
-/// The lower-case hex SHA-256 of `secret`. Runs on every data-plane request, hence no
-/// `format!` per byte.
-pub fn hash_secret(secret: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(secret.as_bytes());
-    let mut out = String::with_capacity(digest.len() * 2);
-    for b in digest {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    out
 }
 
 /// `tokens.kind` of a personal access token: made by its owner, may live forever; revoked by a

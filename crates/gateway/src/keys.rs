@@ -15,7 +15,7 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::permissions::Permission;
 use crate::{AppState, audit, validate};
 
-pub const KEY_PREFIX: &str = "gk_";
+pub use gatehouse_dataplane::KEY_PREFIX;
 /// How much of the secret the key shows, to recognise it.
 const SHOWN: usize = 10;
 

@@ -13,7 +13,7 @@ pub mod auth;
 #[cfg(feature = "bench-seed")]
 pub mod bench_seed;
 mod cursor;
-pub mod dataplane;
+pub use gatehouse_dataplane as dataplane;
 pub mod demo;
 pub mod error;
 mod extract;
@@ -86,6 +86,13 @@ pub struct AppState {
     pub data_plane: Arc<dataplane::DataPlane>,
     /// What invitation tokens are sealed under in the database.
     pub invite_key: invite_key::InviteKey,
+}
+
+/// The `/v1` routes take the node's data plane out of the gateway's state.
+impl axum::extract::FromRef<AppState> for Arc<dataplane::DataPlane> {
+    fn from_ref(state: &AppState) -> Self {
+        state.data_plane.clone()
+    }
 }
 
 impl AppState {

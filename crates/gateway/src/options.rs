@@ -51,7 +51,18 @@ impl GatewayOptions {
                 format!("http://{addr}")
             }
         };
-        let data_plane = Arc::new(DataPlane::new(db.clone(), mailer.clone(), self.data_plane));
+        let alert_mail = {
+            let (pool, mailer) = (db.pool.clone(), mailer.clone());
+            Arc::new(move |alerts: Vec<gatehouse_api::Alert>| {
+                let (pool, mailer) = (pool.clone(), mailer.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = crate::spend::mail_admins_with(&pool, &mailer, &alerts).await {
+                        tracing::warn!(error = %e, "the budget alert mails could not be sent");
+                    }
+                });
+            })
+        };
+        let data_plane = Arc::new(DataPlane::new(db.clone(), alert_mail, self.data_plane));
         let invite_key = self.invite_key.unwrap_or_else(|| {
             tracing::warn!(
                 "no invitation key configured: links of the invitations made now cannot be \

@@ -17,8 +17,23 @@ pub mod sql;
 pub mod usage;
 
 pub use db::{Backend, Db, DbError, Tx};
+use sha2::{Digest, Sha256};
 
 /// A new opaque id: `prefix_` and a UUIDv7, so ids of one kind sort by creation time.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// The lower-case hex SHA-256 of `secret`. What tokens, keys and links are stored as, never the secret itself. Runs on every data-plane
+/// request, hence no
+/// `format!` per byte.
+pub fn hash_secret(secret: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(secret.as_bytes());
+    let mut out = String::with_capacity(digest.len() * 2);
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    out
 }

@@ -23,9 +23,9 @@ use sqlx::any::AnyRow;
 
 use super::error::{DataPlaneError, LimitHit};
 use super::principal::{Principal, Subject};
-use crate::db::Backend;
-use crate::spend::{period_bounds, push_period_spend};
-use crate::sql::SqlText;
+use gatehouse_store::db::Backend;
+use gatehouse_store::spend::{period_bounds, push_period_spend};
+use gatehouse_store::sql::SqlText;
 
 /// What one request asks of the windows and leases of the subjects that limit it.
 #[derive(Debug)]
@@ -483,7 +483,7 @@ pub fn budget_refusal(
                 period.as_str(),
                 cap as f64 / 1e6,
                 spent[i] as f64 / 1e6,
-                crate::db::timestamp(resets_at)
+                gatehouse_store::db::timestamp(resets_at)
             );
             let hit = LimitHit {
                 name,

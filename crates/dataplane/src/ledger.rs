@@ -27,12 +27,11 @@ use gatehouse_api::{Alert, SubjectKind};
 use tokio::sync::watch;
 
 use super::admission::minute_of;
-use crate::alerts::{self, NewAlert};
-use crate::db::{self, Backend, Db, Tx};
-use crate::mail::Mailer;
-use crate::spend::{self, Caps};
-use crate::sql::Statements;
-use crate::usage::{self, Revisions, UsageEvent};
+use gatehouse_store::alerts::{self, NewAlert};
+use gatehouse_store::db::{self, Backend, Db, Tx};
+use gatehouse_store::spend::{self, Caps};
+use gatehouse_store::sql::Statements;
+use gatehouse_store::usage::{self, Revisions, UsageEvent};
 
 /// A request that has ended, as metering writes it.
 #[derive(Debug, Clone)]
@@ -333,14 +332,23 @@ struct Shared {
 }
 
 /// Everything the writer needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WriterContext {
     pub db: Db,
     /// On SQLite, the node's write gate (see `DataPlane`).
     pub gate: Option<Arc<tokio::sync::Mutex<()>>>,
-    pub mailer: Mailer,
+    pub on_alerts: crate::AlertListener,
     pub node: String,
     pub lease_ttl: Duration,
+}
+
+impl std::fmt::Debug for WriterContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriterContext")
+            .field("node", &self.node)
+            .field("lease_ttl", &self.lease_ttl)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The node's metering: a queue of finished requests, and the task that writes them (started
@@ -622,7 +630,10 @@ async fn alert_batch(
         .lock()
         .expect("ledger lock")
         .remember_raised(&due);
-    spend::mail_admins_with(&context.db.pool, &context.mailer, &raised).await
+    if !raised.is_empty() {
+        (context.on_alerts)(raised);
+    }
+    Ok(())
 }
 
 /// Pushes back the expiry of this node's leases while it holds any, and now and then deletes

@@ -13,10 +13,10 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use gatehouse_api::{Limits, Provider, SubjectKind, UserStatus};
 
-use crate::db::Db;
-use crate::models::{MODEL_COLUMNS, ModelRow};
-use crate::policy::{budget_of, limits_of};
-use crate::spend::Caps;
+use gatehouse_store::db::Db;
+use gatehouse_store::models::{MODEL_COLUMNS, ModelRow};
+use gatehouse_store::policy::{budget_of, limits_of};
+use gatehouse_store::spend::Caps;
 
 /// A user or one of their groups, with what it sets.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,7 +166,7 @@ pub async fn read_epoch(db: &Db) -> Result<i64, sqlx::Error> {
 
 async fn load_snapshot(db: &Db, epoch: i64) -> Result<Snapshot, sqlx::Error> {
     let mut tx = db.begin_read().await?;
-    let tz = crate::usage::org_time_zone(&mut tx).await?;
+    let tz = gatehouse_store::usage::org_time_zone(&mut tx).await?;
     let rows: Vec<ModelRow> = sqlx::query_as(&format!("SELECT {MODEL_COLUMNS} FROM models"))
         .fetch_all(&mut *tx)
         .await?;

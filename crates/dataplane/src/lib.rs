@@ -7,15 +7,22 @@
 //!
 //! What the checks read is cached per key (`principal`); what several nodes must enforce
 //! together lives in the database (`admission`); metering is written in batches by one writer
-//! per node (`ledger`). The demo organisation's history is made by the same steps, in-process,
-//! with [`Replay`].
+//! per node (`ledger`); the HTTP side is `http`. The demo organisation's history is made by the
+//! same steps, in-process, with [`Replay`].
+//!
+//! A layer of the gateway between the store (`gatehouse-store`, all its SQL) and the admin HTTP
+//! layer (`gatehouse-gateway`): it must not depend on the gateway, on mail (budget alerts go to
+//! an [`AlertListener`]) or on Tauri; `tests/layers.rs` reads `cargo metadata` and fails if it
+//! does.
 
 mod admission;
 pub mod egress;
 mod error;
+mod http;
 mod ledger;
 mod principal;
 mod provider;
+mod replay;
 mod request;
 pub mod upstreams;
 
@@ -23,29 +30,26 @@ use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use gatehouse_api::{Provider, UserStatus};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::Row;
 
-use crate::db::{Backend, Db, Tx};
-use crate::mail::Mailer;
-use crate::sql::Statements;
-use crate::usage::{UsageEvent, cost_micros};
-use crate::{AppState, auth};
 use admission::{Plan, Reading};
 pub use egress::UpstreamNets;
 pub use error::{DataPlaneError, DpResult, LimitHit};
+use gatehouse_store::db::{Backend, Db, Tx};
+use gatehouse_store::sql::Statements;
+use gatehouse_store::usage::{UsageEvent, cost_micros};
+pub use http::router;
 use ledger::{Finished, Ledger, Memory, WriterContext};
 use principal::{Lookup, ModelEntry, Principal, PrincipalCache, Snapshot};
 use provider::Usage;
+pub use replay::Replay;
 pub use request::ChatRequest;
 pub use upstreams::UpstreamKeys;
 
@@ -54,7 +58,12 @@ pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// Names the workspace (id or slug) a request is made in, for usage; see [`DataPlane`].
 pub const WORKSPACE_HEADER: &str = "x-gatehouse-workspace";
 /// Prefix of users' API keys.
-pub use crate::keys::KEY_PREFIX;
+/// What every API key starts with, so that a key pasted in the wrong place is recognisable.
+pub const KEY_PREFIX: &str = "gk_";
+
+/// Who hears of the budget alerts that metering raises, after they are committed (the gateway
+/// mails the org's admins). The data plane knows no mail; the listener must not block.
+pub type AlertListener = Arc<dyn Fn(Vec<gatehouse_api::Alert>) + Send + Sync>;
 
 /// How the data plane of a gateway is configured.
 #[derive(Debug, Clone)]
@@ -309,13 +318,15 @@ fn resolve(
 }
 
 impl DataPlane {
-    pub fn new(db: Db, mailer: Mailer, options: DataPlaneOptions) -> Self {
-        let node = crate::new_id("node");
+    /// The data plane of a node on `db`; `on_alerts` hears of the budget alerts its metering
+    /// raises.
+    pub fn new(db: Db, on_alerts: AlertListener, options: DataPlaneOptions) -> Self {
+        let node = gatehouse_store::new_id("node");
         let gate = (db.backend == Backend::Sqlite).then(Arc::default);
         let ledger = Ledger::new(WriterContext {
             db: db.clone(),
             gate: gate.clone(),
-            mailer,
+            on_alerts,
             node: node.clone(),
             lease_ttl: options.lease_ttl,
         });
@@ -365,7 +376,7 @@ impl DataPlane {
         }
         match self
             .cache
-            .principal(&self.db, snapshot, &auth::hash_secret(key))
+            .principal(&self.db, snapshot, &gatehouse_store::hash_secret(key))
             .await?
         {
             Lookup::Found(p) => Ok(p),
@@ -452,7 +463,7 @@ impl DataPlane {
                     return Err(e);
                 }
             };
-            let id = crate::new_id("req");
+            let id = gatehouse_store::new_id("req");
             let admitted = match self
                 .admit(&snapshot, &principal, &request, at, &id, live, mode)
                 .await?
@@ -776,205 +787,4 @@ fn sse(
         Body::from_stream(events),
     )
         .into_response()
-}
-
-/// The demo's history, made by the endpoint's own steps in one transaction: requests at given
-/// times, admitted, answered by their provider and metered, their usage written in batches.
-/// It reads the policy once (nothing may change it while it runs).
-pub struct Replay<'t> {
-    plane: DataPlane,
-    tx: &'t mut Tx,
-    batch: Vec<Finished>,
-    memory: Memory,
-}
-
-impl<'t> Replay<'t> {
-    pub fn new(db: &Db, tx: &'t mut Tx) -> Self {
-        Self {
-            plane: DataPlane::new(db.clone(), Mailer::disabled(), DataPlaneOptions::default()),
-            tx,
-            batch: Vec::new(),
-            memory: Memory::default(),
-        }
-    }
-
-    /// One chat request with the API key `key` made at `at`: its answer's status, or its
-    /// refusal.
-    pub async fn chat(
-        &mut self,
-        key: &str,
-        body: Value,
-        workspace: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> DpResult<u16> {
-        let mut mode = Mode::Replay {
-            tx: &mut *self.tx,
-            batch: &mut self.batch,
-            memory: &mut self.memory,
-        };
-        let authorization = format!("Bearer {key}");
-        let (mut call, request) = self
-            .plane
-            .open(
-                None,
-                Some(&authorization),
-                ChatRequest::from_value(body),
-                workspace,
-                at,
-                &mut mode,
-            )
-            .await?;
-        let (outcome, status, usage) = self.plane.complete(&call, &request).await;
-        self.batch.push(call.finished(status, usage, at));
-        match outcome {
-            Outcome::Json(_) | Outcome::Body(_) => Ok(status),
-            Outcome::Failed(e) => Err(e),
-        }
-    }
-
-    /// Writes the usage metered so far, and raises the budget alerts it crossed.
-    pub async fn flush(&mut self) -> Result<(), sqlx::Error> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let touched = ledger::write(self.tx, &self.batch, &self.memory).await?;
-        self.memory.remember_touched(touched);
-        let due = ledger::due_alerts(self.tx, &self.batch, &self.memory.raised).await?;
-        ledger::raise(self.tx, &due).await?;
-        self.memory.remember_raised(&due);
-        self.batch.clear();
-        Ok(())
-    }
-}
-
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// `POST /v1/chat/completions`
-async fn chat_completions(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let plane = state.data_plane.clone();
-    let at = Utc::now();
-    let request = match body {
-        Ok(bytes) => ChatRequest::parse(&bytes),
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Err(DataPlaneError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                "request_too_large",
-                format!("The request body is larger than {BODY_LIMIT} bytes."),
-            ))
-        }
-        Err(_) => Err(DataPlaneError::bad_request(
-            None,
-            "The request body could not be read.",
-        )),
-    };
-    let authorization = header_str(&headers, header::AUTHORIZATION.as_str()).map(str::to_owned);
-    let workspace = header_str(&headers, WORKSPACE_HEADER).map(str::to_owned);
-    // In a task of its own, so that a client that goes away cannot stop the request halfway
-    // through a write (an admission holds the node's write turn and may be writing usage):
-    // the request runs to its end and is metered as it went.
-    let handled = tokio::spawn(async move {
-        let opened = plane
-            .open(
-                Some(&plane),
-                authorization.as_deref(),
-                request,
-                workspace.as_deref(),
-                at,
-                &mut Mode::Live,
-            )
-            .await;
-        let (mut call, request) = match opened {
-            Ok(opened) => opened,
-            Err(e) => return e.into_response(),
-        };
-        if request.stream {
-            return plane.stream(call, request).await;
-        }
-        let (outcome, status, usage) = plane.complete(&call, &request).await;
-        plane
-            .ledger
-            .submit(call.finished(status, usage, Utc::now()));
-        outcome.into_response()
-    });
-    handled.await.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "data plane request failed");
-        DataPlaneError::internal().into_response()
-    })
-}
-
-/// `GET /v1/models`: the models granted to the key's user.
-async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let plane = &state.data_plane;
-    let listed = async {
-        let (mut snapshot, mut principal) = plane
-            .lookup(header_str(&headers, header::AUTHORIZATION.as_str()))
-            .await?;
-        if plane.stale(&snapshot, None).await? {
-            (snapshot, principal) = plane
-                .lookup(header_str(&headers, header::AUTHORIZATION.as_str()))
-                .await?;
-        }
-        if principal.revoked {
-            return Err(DataPlaneError::revoked_key());
-        }
-        check_status(&principal)?;
-        let mut models: Vec<&Arc<ModelEntry>> = snapshot
-            .models
-            .values()
-            .filter(|m| principal.grants.contains(&m.id))
-            .collect();
-        models.sort_by(|a, b| a.id.cmp(&b.id));
-        let data: Vec<Value> = models
-            .iter()
-            .map(|m| {
-                json!({
-                    "id": m.id,
-                    "object": "model",
-                    "created": m.created.timestamp(),
-                    "owned_by": m.provider.as_str(),
-                })
-            })
-            .collect();
-        Ok::<_, DataPlaneError>(json!({ "object": "list", "data": data }))
-    };
-    match listed.await {
-        Ok(body) => axum::Json(body).into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn unknown_path() -> Response {
-    DataPlaneError::new(
-        StatusCode::NOT_FOUND,
-        "invalid_request_error",
-        "unknown_url",
-        "The data plane serves POST /v1/chat/completions and GET /v1/models.",
-    )
-    .into_response()
-}
-
-/// The `/v1` routes, outside the admin API's problem+json conventions.
-pub fn router() -> Router<AppState> {
-    use axum::routing::{any, get, post};
-    Router::new()
-        .route("/v1/chat/completions", post(chat_completions))
-        .route("/v1/models", get(list_models))
-        .route("/v1/{*rest}", any(unknown_path))
-        .method_not_allowed_fallback(|| async {
-            DataPlaneError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "invalid_request_error",
-                "method_not_allowed",
-                "This path does not take that method.",
-            )
-            .into_response()
-        })
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }

@@ -1,0 +1,152 @@
+//! The `/v1` HTTP endpoints: requests in, OpenAI-style answers and errors out.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRef, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use crate::principal::ModelEntry;
+use crate::{
+    BODY_LIMIT, ChatRequest, DataPlane, DataPlaneError, Mode, WORKSPACE_HEADER, check_status,
+};
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `POST /v1/chat/completions`
+async fn chat_completions(
+    State(plane): State<Arc<DataPlane>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let at = Utc::now();
+    let request = match body {
+        Ok(bytes) => ChatRequest::parse(&bytes),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(DataPlaneError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                "request_too_large",
+                format!("The request body is larger than {BODY_LIMIT} bytes."),
+            ))
+        }
+        Err(_) => Err(DataPlaneError::bad_request(
+            None,
+            "The request body could not be read.",
+        )),
+    };
+    let authorization = header_str(&headers, header::AUTHORIZATION.as_str()).map(str::to_owned);
+    let workspace = header_str(&headers, WORKSPACE_HEADER).map(str::to_owned);
+    // In a task of its own, so that a client that goes away cannot stop the request halfway
+    // through a write (an admission holds the node's write turn and may be writing usage):
+    // the request runs to its end and is metered as it went.
+    let handled = tokio::spawn(async move {
+        let opened = plane
+            .open(
+                Some(&plane),
+                authorization.as_deref(),
+                request,
+                workspace.as_deref(),
+                at,
+                &mut Mode::Live,
+            )
+            .await;
+        let (mut call, request) = match opened {
+            Ok(opened) => opened,
+            Err(e) => return e.into_response(),
+        };
+        if request.stream {
+            return plane.stream(call, request).await;
+        }
+        let (outcome, status, usage) = plane.complete(&call, &request).await;
+        plane
+            .ledger
+            .submit(call.finished(status, usage, Utc::now()));
+        outcome.into_response()
+    });
+    handled.await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "data plane request failed");
+        DataPlaneError::internal().into_response()
+    })
+}
+
+/// `GET /v1/models`: the models granted to the key's user.
+async fn list_models(State(plane): State<Arc<DataPlane>>, headers: HeaderMap) -> Response {
+    let listed = async {
+        let (mut snapshot, mut principal) = plane
+            .lookup(header_str(&headers, header::AUTHORIZATION.as_str()))
+            .await?;
+        if plane.stale(&snapshot, None).await? {
+            (snapshot, principal) = plane
+                .lookup(header_str(&headers, header::AUTHORIZATION.as_str()))
+                .await?;
+        }
+        if principal.revoked {
+            return Err(DataPlaneError::revoked_key());
+        }
+        check_status(&principal)?;
+        let mut models: Vec<&Arc<ModelEntry>> = snapshot
+            .models
+            .values()
+            .filter(|m| principal.grants.contains(&m.id))
+            .collect();
+        models.sort_by(|a, b| a.id.cmp(&b.id));
+        let data: Vec<Value> = models
+            .iter()
+            .map(|m| {
+                json!({
+                    "id": m.id,
+                    "object": "model",
+                    "created": m.created.timestamp(),
+                    "owned_by": m.provider.as_str(),
+                })
+            })
+            .collect();
+        Ok::<_, DataPlaneError>(json!({ "object": "list", "data": data }))
+    };
+    match listed.await {
+        Ok(body) => axum::Json(body).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn unknown_path() -> Response {
+    DataPlaneError::new(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        "unknown_url",
+        "The data plane serves POST /v1/chat/completions and GET /v1/models.",
+    )
+    .into_response()
+}
+
+/// The `/v1` routes, outside the admin API's problem+json conventions, for any state the
+/// node's data plane can be taken from.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<DataPlane>: FromRef<S>,
+{
+    use axum::routing::{any, get, post};
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/models", get(list_models))
+        .route("/v1/{*rest}", any(unknown_path))
+        .method_not_allowed_fallback(|| async {
+            DataPlaneError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request_error",
+                "method_not_allowed",
+                "This path does not take that method.",
+            )
+            .into_response()
+        })
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+}
