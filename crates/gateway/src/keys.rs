@@ -4,12 +4,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use gatehouse_api::{ApiKey, ApiKeyCreate, ApiKeyCreated, Secret, SyncChange, SyncKind};
+use gatehouse_api::{ApiKey, ApiKeyCreate, ApiKeyCreated, Secret};
+use gatehouse_store::keys as store;
+pub use gatehouse_store::keys::{KeyRow, changed_since};
 use serde_json::json;
-use sqlx::FromRow;
 
 use crate::auth::{Caller, new_secret};
-use crate::db::{self, Tx, next_revision};
+use crate::db::{Tx, next_revision};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::permissions::Permission;
@@ -18,36 +19,6 @@ use crate::{AppState, audit, validate};
 pub use gatehouse_dataplane::KEY_PREFIX;
 /// How much of the secret the key shows, to recognise it.
 const SHOWN: usize = 10;
-
-#[derive(Debug, FromRow)]
-pub struct KeyRow {
-    pub id: String,
-    pub user_id: String,
-    pub name: String,
-    pub prefix: String,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
-    pub revoked_at: Option<String>,
-    pub revision: i64,
-}
-
-impl KeyRow {
-    pub fn into_api(self) -> ApiKey {
-        ApiKey {
-            id: self.id,
-            user_id: self.user_id,
-            name: self.name,
-            prefix: self.prefix,
-            created_at: db::parse_timestamp(&self.created_at),
-            last_used_at: self.last_used_at.as_deref().map(db::parse_timestamp),
-            revoked_at: self.revoked_at.as_deref().map(db::parse_timestamp),
-            revision: self.revision,
-        }
-    }
-}
-
-const KEY_COLUMNS: &str =
-    "id, user_id, name, prefix, created_at, last_used_at, revoked_at, revision";
 
 fn require_owner_or(
     caller: &Caller,
@@ -60,28 +31,6 @@ fn require_owner_or(
     } else {
         caller.require(permission, what)
     }
-}
-
-pub async fn changed_since(
-    tx: &mut Tx,
-    since: i64,
-    fetch: i64,
-) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<KeyRow> = gatehouse_store::feed::rows_since(
-        tx,
-        &format!("SELECT {KEY_COLUMNS} FROM api_keys"),
-        "revision",
-        since,
-        fetch,
-    )
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let key = r.into_api();
-            SyncChange::upsert(SyncKind::ApiKey, key.id.clone(), key.revision, &key)
-        })
-        .collect())
 }
 
 /// A user's API keys (never their secrets)
@@ -104,14 +53,9 @@ pub async fn list(
     require_owner_or(&caller, &id, Permission::KeysRead, "read other users' keys")?;
     let mut tx = state.db.begin_read().await?;
     crate::users::ensure_exists(&mut tx, &id).await?;
-    let rows: Vec<KeyRow> = sqlx::query_as(&format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY id DESC"
-    ))
-    .bind(&id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let keys = store::of_user(&mut tx, &id).await?;
     tx.commit().await?;
-    Ok(Json(rows.into_iter().map(KeyRow::into_api).collect()))
+    Ok(Json(keys))
 }
 
 /// Create an API key for a user; the secret is returned this once
@@ -167,24 +111,18 @@ pub async fn insert(
     let key_id = crate::new_id("key");
     let revision = next_revision(tx).await?;
     let prefix: String = secret.expose().chars().take(SHOWN).collect();
-    sqlx::query(
-        "INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, created_at, revision) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    let key = store::insert(
+        tx,
+        &store::NewKey {
+            id: &key_id,
+            user_id,
+            name,
+            prefix: &prefix,
+            secret_hash: &hash,
+        },
+        revision,
     )
-    .bind(&key_id)
-    .bind(user_id)
-    .bind(name)
-    .bind(&prefix)
-    .bind(hash)
-    .bind(db::now())
-    .bind(revision)
-    .execute(&mut **tx)
     .await?;
-    let row: KeyRow = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
-        .bind(&key_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let key = row.into_api();
     audit::record(
         tx,
         Some(actor),
@@ -216,11 +154,7 @@ pub async fn revoke(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    let row: Option<KeyRow> =
-        sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
-            .bind(&id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let row = store::find(&mut tx, &id).await?;
     let row = row.ok_or_else(|| ApiError::not_found("key"))?;
     require_owner_or(
         &caller,
@@ -235,12 +169,7 @@ pub async fn revoke(
         ));
     }
     let revision = next_revision(&mut tx).await?;
-    sqlx::query("UPDATE api_keys SET revoked_at = $1, revision = $2 WHERE id = $3")
-        .bind(db::now())
-        .bind(revision)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    store::revoke(&mut tx, &id, revision).await?;
     audit::record(
         &mut tx,
         Some(&caller.user_id),

@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod audit;
 pub mod db;
 pub mod feed;
+pub mod keys;
 pub mod models;
 pub mod policy;
 pub mod spend;
