@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use gatehouse_api::{BudgetPeriod, ModelCreate, Provider, Role, Secret, UserStatus};
+use gatehouse_api::{
+    Budget, BudgetPeriod, Limits, ModelCreate, Provider, Role, Secret, SubjectKind, UserStatus,
+};
+use gatehouse_store::policy;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -272,7 +275,7 @@ async fn seed_groups(tx: &mut Tx) -> anyhow::Result<Vec<SeededGroup>> {
         }
         next += count;
         for model in models {
-            grant(tx, "group", &group, model).await?;
+            grant(tx, SubjectKind::Group, &group, model).await?;
         }
         seeded.push(SeededGroup {
             id: group,
@@ -286,49 +289,31 @@ async fn seed_groups(tx: &mut Tx) -> anyhow::Result<Vec<SeededGroup>> {
     Ok(seeded)
 }
 
-async fn grant(tx: &mut Tx, kind: &str, subject: &str, model: &str) -> anyhow::Result<()> {
+async fn grant(tx: &mut Tx, kind: SubjectKind, subject: &str, model: &str) -> anyhow::Result<()> {
     let revision = next_revision(tx).await?;
-    sqlx::query(
-        "INSERT INTO grants (subject_kind, subject_id, model_id, created_at, revision) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(kind)
-    .bind(subject)
-    .bind(model)
-    .bind(db::now())
-    .bind(revision)
-    .execute(&mut **tx)
-    .await?;
+    policy::put_grant(tx, kind, subject, model, None, revision).await?;
     Ok(())
 }
 
 /// The groups' rate limits and budgets.
 async fn seed_group_policies(tx: &mut Tx, groups: &[SeededGroup]) -> anyhow::Result<()> {
     for (group, (_, _, _, limits, (daily, monthly), _)) in groups.iter().zip(DEMO_GROUPS) {
+        let limits = Limits {
+            requests_per_min: limits[0],
+            input_tokens_per_min: limits[1],
+            output_tokens_per_min: limits[2],
+            max_concurrent: limits[3],
+        };
         let revision = next_revision(tx).await?;
-        sqlx::query(
-            "INSERT INTO limits (subject_kind, subject_id, requests_per_min, input_tokens_per_min, \
-             output_tokens_per_min, max_concurrent, revision) VALUES ('group', $1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&group.id)
-        .bind(limits[0])
-        .bind(limits[1])
-        .bind(limits[2])
-        .bind(limits[3])
-        .bind(revision)
-        .execute(&mut **tx)
-        .await?;
+        policy::put_limits(tx, SubjectKind::Group, &group.id, &limits, revision).await?;
+        let budget = Budget {
+            daily_usd: daily,
+            weekly_usd: None,
+            monthly_usd: monthly,
+            alert_thresholds: vec![50, 80, 100],
+        };
         let revision = next_revision(tx).await?;
-        sqlx::query(
-            "INSERT INTO budgets (subject_kind, subject_id, daily_micros, weekly_micros, monthly_micros, \
-             alert_thresholds, revision) VALUES ('group', $1, $2, NULL, $3, '[50,80,100]', $4)",
-        )
-        .bind(&group.id)
-        .bind(daily.map(crate::policy::micros))
-        .bind(monthly.map(crate::policy::micros))
-        .bind(revision)
-        .execute(&mut **tx)
-        .await?;
+        policy::put_budget(tx, SubjectKind::Group, &group.id, &budget, revision).await?;
     }
     Ok(())
 }
@@ -577,7 +562,7 @@ async fn plan_history(
         let favourites = favourite_models(rng, group.map(|g| g.models.as_slice()));
         if group.is_none() {
             for &(model, _) in &favourites {
-                grant(tx, "user", &user_id, DEMO_MODELS[model].0).await?;
+                grant(tx, SubjectKind::User, &user_id, DEMO_MODELS[model].0).await?;
             }
         }
         let workspaces: Vec<&str> = memberships
