@@ -8,7 +8,11 @@
 
 pub mod db;
 pub mod feed;
+pub mod groups;
+pub mod org;
 pub mod sql;
+pub mod users;
+pub mod workspaces;
 
 pub use db::{Backend, Db, DbError, Tx};
 
