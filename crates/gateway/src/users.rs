@@ -16,8 +16,8 @@ use crate::permissions::Permission;
 use crate::validate;
 
 pub use gatehouse_store::users::{
-    NewUser, USER_COLUMNS, UserRow, attach_workspaces, changed_since, exists_email, insert,
-    workspace_ids_of,
+    NewUser, USER_COLUMNS, UserRow, attach_workspaces, changed_since, exists_email, id_by_email,
+    insert, workspace_ids_of,
 };
 
 pub async fn get(pool: &sqlx::AnyPool, id: &str) -> ApiResult<User> {
@@ -101,7 +101,7 @@ fn require_self_or(caller: &Caller, id: &str, permission: Permission, what: &str
     }
 }
 
-async fn get_in(tx: &mut Tx, id: &str) -> ApiResult<User> {
+pub(crate) async fn get_in(tx: &mut Tx, id: &str) -> ApiResult<User> {
     store::get_in(tx, id).await?.ok_or_else(user_path_error)
 }
 

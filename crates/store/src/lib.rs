@@ -9,6 +9,7 @@
 pub mod db;
 pub mod feed;
 pub mod groups;
+pub mod invitations;
 pub mod org;
 pub mod sql;
 pub mod users;
