@@ -30,12 +30,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use gatehouse_api::{ErrorCode, IdentityProvider, Secret, UserStatus};
+use gatehouse_store::oidc_signins::{self as signins, PendingSignIn as Pending};
+use gatehouse_store::users;
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sqlx::FromRow;
 
 use crate::auth::{hash_secret, new_secret};
 use crate::error::ApiError;
@@ -703,11 +704,7 @@ async fn bind(
     account: &Account,
 ) -> Result<(), Stop> {
     let name = display_name(provider);
-    let bound: (Option<String>, Option<String>) =
-        sqlx::query_as("SELECT idp_issuer, idp_subject FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&mut **tx)
-            .await?;
+    let bound = users::bound_identity(tx, user_id).await?;
     let same = bound.0.as_deref() == Some(account.issuer.as_str())
         && bound.1.as_deref() == Some(account.subject.as_str());
     if bound.1.is_some() && !same {
@@ -721,14 +718,7 @@ async fn bind(
             ),
         ));
     }
-    let other: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM users WHERE idp_issuer = $1 AND idp_subject = $2 AND id <> $3",
-    )
-    .bind(&account.issuer)
-    .bind(&account.subject)
-    .bind(user_id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let other = users::bound_elsewhere(tx, &account.issuer, &account.subject, user_id).await?;
     if other.is_some() {
         tracing::info!(user = %user_id, "sign-in refused: the account joined as another user");
         return Err(Stop::new(
@@ -740,14 +730,15 @@ async fn bind(
             ),
         ));
     }
-    sqlx::query(
-        "UPDATE users SET idp_issuer = $1, idp_tenant = $2, idp_subject = $3 WHERE id = $4",
+    users::bind_identity(
+        tx,
+        user_id,
+        users::Identity {
+            issuer: &account.issuer,
+            tenant: account.tenant.as_deref(),
+            subject: &account.subject,
+        },
     )
-    .bind(&account.issuer)
-    .bind(account.tenant.clone())
-    .bind(&account.subject)
-    .bind(user_id)
-    .execute(&mut **tx)
     .await?;
     Ok(())
 }
@@ -810,16 +801,6 @@ fn identity(provider: IdentityProvider, claims: &Claims, tenant_checked: bool) -
 // ---------------------------------------------------------------------------------------------
 // The pending sign-in
 
-#[derive(Debug, FromRow)]
-struct Pending {
-    invitation_id: String,
-    provider: String,
-    issuer: String,
-    pkce_verifier: String,
-    nonce: String,
-    expires_at: String,
-}
-
 /// A random, URL-safe value of 256 bits.
 fn random_value() -> String {
     new_secret("").0.expose().to_owned()
@@ -856,23 +837,20 @@ async fn start(state: &AppState, token: &str) -> Result<Response, Stop> {
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let now = Utc::now();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("DELETE FROM oidc_signins WHERE expires_at <= $1")
-        .bind(db::timestamp(now))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO oidc_signins (state_hash, invitation_id, provider, issuer, pkce_verifier, nonce, \
-         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    signins::delete_expired(&mut tx, &db::timestamp(now)).await?;
+    signins::insert(
+        &mut tx,
+        &signins::NewSignIn {
+            state_hash,
+            invitation_id: &row.id,
+            provider: provider.as_str(),
+            issuer: &issuer,
+            pkce_verifier: &verifier,
+            nonce: &nonce,
+            created_at: db::timestamp(now),
+            expires_at: db::timestamp(now + chrono::Duration::minutes(PENDING_MINUTES)),
+        },
     )
-    .bind(state_hash)
-    .bind(&row.id)
-    .bind(provider.as_str())
-    .bind(&issuer)
-    .bind(&verifier)
-    .bind(&nonce)
-    .bind(db::timestamp(now))
-    .bind(db::timestamp(now + chrono::Duration::minutes(PENDING_MINUTES)))
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
 
@@ -906,13 +884,7 @@ async fn start(state: &AppState, token: &str) -> Result<Response, Stop> {
 /// same state never works twice.
 async fn take_pending(state: &AppState, state_value: &str) -> Result<Option<Pending>, Stop> {
     let mut tx = state.db.begin_write().await?;
-    let pending: Option<Pending> = sqlx::query_as(
-        "DELETE FROM oidc_signins WHERE state_hash = $1 \
-         RETURNING invitation_id, provider, issuer, pkce_verifier, nonce, expires_at",
-    )
-    .bind(hash_secret(state_value))
-    .fetch_optional(&mut *tx)
-    .await?;
+    let pending = signins::take(&mut tx, &hash_secret(state_value)).await?;
     tx.commit().await?;
     Ok(pending)
 }
