@@ -120,11 +120,8 @@ impl Modify for BearerAuth {
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
-    match sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.db.pool)
-        .await
-    {
-        Ok(_) => Json(Health {
+    match db::ping(&state.db.pool).await {
+        Ok(()) => Json(Health {
             status: "ok".into(),
             version: env!("CARGO_PKG_VERSION").into(),
         })

@@ -10,8 +10,11 @@ pub mod db;
 pub mod feed;
 pub mod groups;
 pub mod invitations;
+pub mod oidc_signins;
 pub mod org;
+pub mod resets;
 pub mod sql;
+pub mod tokens;
 pub mod users;
 pub mod workspaces;
 
