@@ -12,93 +12,26 @@ use chrono::{Duration, Utc};
 use gatehouse_api::{
     AcceptInvitation, BulkInvite, BulkInviteItem, BulkInviteResult, BulkOutcome, ErrorCode,
     IdentityProvider, Invitation, InvitationCreate, InvitationListQuery, InvitationStatus, Page,
-    Role, Secret, SyncChange, SyncKind, User, UserStatus,
+    Role, Secret, SyncChange, User, UserStatus,
 };
+use gatehouse_store::invitations as store;
 use serde_json::json;
-use sqlx::FromRow;
 
 use crate::auth::{Caller, hash_secret, new_secret};
-use crate::db::{self, Tx, next_revision};
+use crate::db::{self, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::invite_key::InviteKey;
 use crate::permissions::Permission;
-use crate::sql::SqlText;
 use crate::{AppState, audit, cursor, org, users, validate, workspaces};
 
-#[derive(Debug, Clone, FromRow)]
-pub struct InvitationRow {
-    pub id: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub role: String,
-    pub workspace_ids: String,
-    pub identity_provider: String,
-    pub tenant_id: Option<String>,
-    pub notification_email: Option<String>,
-    /// The token sealed under the invitation key; `None` for invitations whose token a gateway
-    /// before sealing kept in clear, which the upgrade cleared.
-    pub token_sealed: Option<String>,
-    pub status: String,
-    pub invited_by: Option<String>,
-    pub created_at: String,
-    pub sent_at: String,
-    pub expires_at: String,
-    pub accepted_at: Option<String>,
-    pub revision: i64,
-}
+pub use gatehouse_store::invitations::InvitationRow;
 
-const COLUMNS: &str = "id, email, first_name, last_name, role, workspace_ids, identity_provider, tenant_id, \
-     notification_email, token_sealed, status, invited_by, created_at, sent_at, expires_at, accepted_at, revision";
-
-fn provider(s: &str) -> IdentityProvider {
-    match s {
-        "google" => IdentityProvider::Google,
-        "microsoft" => IdentityProvider::Microsoft,
-        _ => IdentityProvider::Any,
-    }
-}
-
-impl InvitationRow {
-    /// The identity provider the invitee must sign in with (`Any`: a password will do).
-    pub fn identity_provider(&self) -> IdentityProvider {
-        provider(&self.identity_provider)
-    }
-
-    /// The status as of now: a pending invitation past its expiry is expired.
-    pub fn status(&self) -> InvitationStatus {
-        match self.status.as_str() {
-            "accepted" => InvitationStatus::Accepted,
-            "revoked" => InvitationStatus::Revoked,
-            _ if self.expires_at <= db::now() => InvitationStatus::Expired,
-            _ => InvitationStatus::Pending,
-        }
-    }
-
-    /// The wire form; `link` only for callers allowed to invite, and only when this gateway's
-    /// key opens the token.
-    pub fn into_api(self, links: Option<Links<'_>>) -> Invitation {
-        Invitation {
-            status: self.status(),
-            link: links.and_then(|l| l.of(&self)),
-            role: Role::parse(&self.role).unwrap_or(Role::Member),
-            workspace_ids: serde_json::from_str(&self.workspace_ids).unwrap_or_default(),
-            identity_provider: provider(&self.identity_provider),
-            created_at: db::parse_timestamp(&self.created_at),
-            sent_at: db::parse_timestamp(&self.sent_at),
-            expires_at: db::parse_timestamp(&self.expires_at),
-            accepted_at: self.accepted_at.as_deref().map(db::parse_timestamp),
-            id: self.id,
-            email: self.email,
-            first_name: self.first_name,
-            last_name: self.last_name,
-            tenant_id: self.tenant_id,
-            notification_email: self.notification_email,
-            invited_by: self.invited_by,
-            revision: self.revision,
-        }
-    }
+/// The wire form of `row`; `link` only for callers allowed to invite, and only when this
+/// gateway's key opens the token.
+fn to_api(row: InvitationRow, links: Option<Links<'_>>) -> Invitation {
+    let link = links.and_then(|l| l.of(&row));
+    row.into_api(link)
 }
 
 pub fn link(public_url: &str, token: &str) -> String {
@@ -139,12 +72,9 @@ impl<'a> Links<'a> {
 }
 
 async fn get_in(tx: &mut Tx, id: &str) -> ApiResult<InvitationRow> {
-    let row: Option<InvitationRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM invitations WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    row.ok_or_else(|| ApiError::not_found("invitation"))
+    store::get_in(tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("invitation"))
 }
 
 pub async fn changed_since(
@@ -153,21 +83,7 @@ pub async fn changed_since(
     fetch: i64,
     links: Option<Links<'_>>,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<InvitationRow> = gatehouse_store::feed::rows_since(
-        tx,
-        &format!("SELECT {COLUMNS} FROM invitations"),
-        "revision",
-        since,
-        fetch,
-    )
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let inv = r.into_api(links);
-            SyncChange::upsert(SyncKind::Invitation, inv.id.clone(), inv.revision, &inv)
-        })
-        .collect())
+    store::changed_since(tx, since, fetch, |row| links.and_then(|l| l.of(row))).await
 }
 
 /// A validated invitation request.
@@ -225,22 +141,6 @@ fn require_invite(caller: &Caller, role: Role) -> ApiResult<()> {
     Ok(())
 }
 
-async fn user_id_by_email(tx: &mut Tx, email: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_optional(&mut **tx)
-        .await
-}
-
-async fn pending_for(tx: &mut Tx, email: &str) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invitations WHERE email = $1 AND status = 'pending' AND expires_at > $2")
-        .bind(email)
-        .bind(db::now())
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(n > 0)
-}
-
 /// Adds an existing account to the invitation's workspaces, with the invited role there.
 async fn add_existing(
     tx: &mut Tx,
@@ -260,16 +160,7 @@ async fn add_existing(
         json!({ "workspace_ids": invite.workspace_ids }),
     )
     .await?;
-    let row: users::UserRow = sqlx::query_as(&format!(
-        "SELECT {} FROM users WHERE id = $1",
-        users::USER_COLUMNS
-    ))
-    .bind(user_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(users::attach_workspaces(&mut **tx, vec![row])
-        .await?
-        .remove(0))
+    users::get_in(tx, user_id).await
 }
 
 /// Inserts a pending invitation holding a seat.
@@ -282,30 +173,25 @@ async fn insert(
     org::check_seats(tx, 1).await?;
     let ttl = org::get_in(tx).await?.invite_ttl_days;
     let (token, hash) = new_secret("");
-    let id = crate::new_id("inv");
     let now = Utc::now();
-    let revision = next_revision(tx).await?;
-    sqlx::query(
-        "INSERT INTO invitations (id, email, first_name, last_name, role, workspace_ids, identity_provider, tenant_id, \
-         notification_email, token_sealed, token_hash, status, invited_by, created_at, sent_at, expires_at, revision) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $13, $14, $15)",
+    let id = store::insert(
+        tx,
+        store::NewInvitation {
+            email: &invite.email,
+            first_name: &invite.first_name,
+            last_name: &invite.last_name,
+            role: invite.role,
+            workspace_ids: &invite.workspace_ids,
+            identity_provider: invite.identity_provider,
+            tenant_id: invite.tenant_id.clone(),
+            notification_email: invite.notification_email.clone(),
+            token_sealed: key.seal(&token),
+            token_hash: hash,
+            invited_by: &caller.user_id,
+            sent_at: db::timestamp(now),
+            expires_at: db::timestamp(now + Duration::days(ttl)),
+        },
     )
-    .bind(&id)
-    .bind(&invite.email)
-    .bind(&invite.first_name)
-    .bind(&invite.last_name)
-    .bind(invite.role.as_str())
-    .bind(serde_json::to_string(&invite.workspace_ids).expect("ids serialize"))
-    .bind(invite.identity_provider.as_str())
-    .bind(invite.tenant_id.clone())
-    .bind(invite.notification_email.clone())
-    .bind(key.seal(&token))
-    .bind(hash)
-    .bind(&caller.user_id)
-    .bind(db::timestamp(now))
-    .bind(db::timestamp(now + Duration::days(ttl)))
-    .bind(revision)
-    .execute(&mut **tx)
     .await?;
     let row = get_in(tx, &id).await?;
     audit::record(
@@ -345,12 +231,12 @@ pub async fn create(
     require_invite(&caller, invite.role)?;
     let mut tx = state.db.begin_write().await?;
     workspaces::ensure_exist(&mut tx, &invite.workspace_ids).await?;
-    if let Some(user_id) = user_id_by_email(&mut tx, &invite.email).await? {
+    if let Some(user_id) = users::id_by_email(&mut tx, &invite.email).await? {
         let user = add_existing(&mut tx, &caller, &user_id, &invite).await?;
         tx.commit().await?;
         return Ok((StatusCode::OK, Json(user)).into_response());
     }
-    if pending_for(&mut tx, &invite.email).await? {
+    if store::pending_for(&mut tx, &invite.email).await? {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!(
@@ -368,7 +254,7 @@ pub async fn create(
     crate::invite_mail::send(&state, &org, &row, &token);
     Ok((
         StatusCode::CREATED,
-        Json(row.into_api(Links::for_caller(&state, &caller))),
+        Json(to_api(row, Links::for_caller(&state, &caller))),
     )
         .into_response())
 }
@@ -440,11 +326,11 @@ pub async fn bulk(
             ));
             continue;
         }
-        if user_id_by_email(&mut tx, &email).await?.is_some() {
+        if users::id_by_email(&mut tx, &email).await?.is_some() {
             results.push(item(BulkOutcome::AlreadyMember, None));
             continue;
         }
-        if pending_for(&mut tx, &email).await? {
+        if store::pending_for(&mut tx, &email).await? {
             results.push(item(
                 BulkOutcome::Duplicate,
                 Some("already has a pending invitation"),
@@ -464,7 +350,7 @@ pub async fn bulk(
         match insert(&mut tx, &state.invite_key, &caller, &invite).await {
             Ok((row, token)) => {
                 let mut it = item(BulkOutcome::Invited, None);
-                it.invitation = Some(row.clone().into_api(Links::for_caller(&state, &caller)));
+                it.invitation = Some(to_api(row.clone(), Links::for_caller(&state, &caller)));
                 results.push(it);
                 sent.push((row, token));
             }
@@ -506,33 +392,20 @@ pub async fn list(
         caller.require(Permission::InvitationsWrite, "read invitations")?;
     }
     let limit = users::page_limit(query.limit)?;
-    let now = db::now();
-    let mut q = SqlText::new(&format!("SELECT {COLUMNS} FROM invitations WHERE 1 = 1"));
-    match query.status {
-        Some(InvitationStatus::Pending) => {
-            q.push(" AND status = 'pending' AND expires_at > ")
-                .bind(now);
-        }
-        Some(InvitationStatus::Expired) => {
-            q.push(" AND status = 'pending' AND expires_at <= ")
-                .bind(now);
-        }
-        Some(s) => {
-            q.push(" AND status = ").bind(s.as_str().to_owned());
-        }
-        None => {}
-    }
-    if let Some(c) = query.cursor.as_deref() {
-        q.push(" AND id < ").bind(cursor::decode(c)?);
-    }
-    q.push(" ORDER BY id DESC LIMIT ").bind(limit + 1);
-    let rows: Vec<InvitationRow> = sqlx::query_as_with(&q.sql, q.args)
-        .fetch_all(&state.db.pool)
-        .await?;
+    let before = query.cursor.as_deref().map(cursor::decode).transpose()?;
+    let rows = store::list(
+        &state.db.pool,
+        store::Filter {
+            status: query.status,
+            before,
+            limit: limit + 1,
+        },
+    )
+    .await?;
     let page = cursor::paginate(rows, limit, |r| r.id.clone());
     let base = Links::for_caller(&state, &caller);
     Ok(Json(Page {
-        items: page.items.into_iter().map(|r| r.into_api(base)).collect(),
+        items: page.items.into_iter().map(|r| to_api(r, base)).collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -573,7 +446,7 @@ pub async fn show(
              upgrade. The link itself still works; resend the invitation to get a new link.",
         ));
     }
-    Ok(Json(row.into_api(links)))
+    Ok(Json(to_api(row, links)))
 }
 
 /// Mail the invitation again and restart its time to live
@@ -613,7 +486,6 @@ pub async fn resend(
     }
     let ttl = org::get_in(&mut tx).await?.invite_ttl_days;
     let now = Utc::now();
-    let revision = next_revision(&mut tx).await?;
     // A token this gateway cannot open cannot be mailed: a new one replaces it, and the old
     // link stops working.
     let opened = before
@@ -624,23 +496,16 @@ pub async fn resend(
         Some(token) => (token, false),
         None => {
             let (token, hash) = new_secret("");
-            sqlx::query("UPDATE invitations SET token_sealed = $1, token_hash = $2 WHERE id = $3")
-                .bind(state.invite_key.seal(&token))
-                .bind(hash)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
+            store::replace_token(&mut tx, &id, state.invite_key.seal(&token), hash).await?;
             (token, true)
         }
     };
-    sqlx::query(
-        "UPDATE invitations SET sent_at = $1, expires_at = $2, revision = $3 WHERE id = $4",
+    store::renew(
+        &mut tx,
+        &id,
+        db::timestamp(now),
+        db::timestamp(now + Duration::days(ttl)),
     )
-    .bind(db::timestamp(now))
-    .bind(db::timestamp(now + Duration::days(ttl)))
-    .bind(revision)
-    .bind(&id)
-    .execute(&mut *tx)
     .await?;
     let after = get_in(&mut tx, &id).await?;
     audit::record(
@@ -659,7 +524,7 @@ pub async fn resend(
         .map(|o| o.name)
         .unwrap_or_default();
     crate::invite_mail::send(&state, &org, &after, &token);
-    Ok(Json(after.into_api(Links::for_caller(&state, &caller))))
+    Ok(Json(to_api(after, Links::for_caller(&state, &caller))))
 }
 
 /// Revoke an invitation: its link stops working at once
@@ -692,12 +557,7 @@ pub async fn revoke(
             format!("The invitation is already {}.", before.status().as_str()),
         ));
     }
-    let revision = next_revision(&mut tx).await?;
-    sqlx::query("UPDATE invitations SET status = 'revoked', revision = $1 WHERE id = $2")
-        .bind(revision)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    store::revoke(&mut tx, &id).await?;
     audit::record(
         &mut tx,
         Some(&caller.user_id),
@@ -709,17 +569,12 @@ pub async fn revoke(
     .await?;
     let after = get_in(&mut tx, &id).await?;
     tx.commit().await?;
-    Ok(Json(after.into_api(Links::for_caller(&state, &caller))))
+    Ok(Json(to_api(after, Links::for_caller(&state, &caller))))
 }
 
 /// The invitation behind a link, if it can still be accepted.
 pub async fn open(tx: &mut Tx, token: &str) -> ApiResult<InvitationRow> {
-    let row: Option<InvitationRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM invitations WHERE token_hash = $1"
-    ))
-    .bind(hash_secret(token))
-    .fetch_optional(&mut **tx)
-    .await?;
+    let row = store::by_token_hash(tx, &hash_secret(token)).await?;
     acceptable(row.ok_or_else(|| ApiError::not_found("invitation"))?)
 }
 
@@ -751,7 +606,7 @@ fn acceptable(row: InvitationRow) -> ApiResult<InvitationRow> {
 /// The invitation behind `token`, if it can still be accepted with a password.
 async fn open_for_password(tx: &mut Tx, token: &str) -> ApiResult<InvitationRow> {
     let row = open(tx, token).await?;
-    if provider(&row.identity_provider) != IdentityProvider::Any {
+    if row.identity_provider() != IdentityProvider::Any {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             format!(
@@ -823,7 +678,7 @@ pub async fn redeem(
             existing.push(ws);
         }
     }
-    let user_id = match user_id_by_email(tx, &row.email).await? {
+    let user_id = match users::id_by_email(tx, &row.email).await? {
         Some(id) => {
             for ws in &existing {
                 workspaces::put_member(tx, ws, &id, role).await?;
@@ -852,20 +707,10 @@ pub async fn redeem(
             .await?
         }
     };
-    let revision = next_revision(tx).await?;
     // Only a still-pending invitation turns into an account: of two acceptances that raced
     // past `open`, the second finds it accepted and changes nothing.
-    let claimed = sqlx::query(
-        "UPDATE invitations SET status = 'accepted', accepted_at = $1, accepted_user_id = $2, revision = $3 \
-         WHERE id = $4 AND status = 'pending'",
-    )
-    .bind(db::now())
-    .bind(&user_id)
-    .bind(revision)
-    .bind(&row.id)
-    .execute(&mut **tx)
-    .await?;
-    if claimed.rows_affected() != 1 {
+    let claimed = store::claim(tx, &row.id, &user_id).await?;
+    if !claimed {
         return Err(ApiError::new(
             ErrorCode::InviteUsed,
             "This invitation has been used already. Sign in instead.",
@@ -880,14 +725,5 @@ pub async fn redeem(
         json!({ "user_id": user_id, "method": method }),
     )
     .await?;
-    let user_row: users::UserRow = sqlx::query_as(&format!(
-        "SELECT {} FROM users WHERE id = $1",
-        users::USER_COLUMNS
-    ))
-    .bind(&user_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(users::attach_workspaces(&mut **tx, vec![user_row])
-        .await?
-        .remove(0))
+    users::get_in(tx, &user_id).await
 }

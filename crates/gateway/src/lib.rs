@@ -64,7 +64,6 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use gatehouse_store::sql;
 pub use gatehouse_store::{Db, db, new_id};
 pub use options::GatewayOptions;
 
@@ -131,11 +130,8 @@ impl Modify for BearerAuth {
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::response::Response {
-    match sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.db.pool)
-        .await
-    {
-        Ok(_) => Json(Health {
+    match db::ping(&state.db.pool).await {
+        Ok(()) => Json(Health {
             status: "ok".into(),
             version: env!("CARGO_PKG_VERSION").into(),
         })

@@ -22,12 +22,7 @@ use crate::{org, permissions, users};
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> {
     let pool = &state.db.pool;
     let user = users::get(pool, &caller.user_id).await?;
-    let roles: Vec<(String, String)> = sqlx::query_as(
-        "SELECT workspace_id, role FROM memberships WHERE user_id = $1 ORDER BY workspace_id",
-    )
-    .bind(&caller.user_id)
-    .fetch_all(pool)
-    .await?;
+    let roles = gatehouse_store::workspaces::roles_of(pool, &caller.user_id).await?;
     let workspace_roles = roles
         .into_iter()
         .map(|(workspace_id, role)| WorkspaceRole {

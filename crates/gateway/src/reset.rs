@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::auth::{self, Caller, KIND_PAT, KIND_SESSION};
-use crate::db::{self, Tx, next_revision};
+use crate::db::{self, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::mail::Mail;
 use crate::pages::{self, Submitted, escape};
@@ -54,15 +54,10 @@ pub async fn request(
 ) -> ApiResult<StatusCode> {
     caller.require(Permission::UsersLifecycle, "reset passwords")?;
     let mut tx = state.db.begin_write().await?;
-    let user: Option<(String, String)> =
-        sqlx::query_as("SELECT email, first_name FROM users WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (email, first_name) = user.ok_or_else(|| ApiError::not_found("user"))?;
-    let org: Option<String> = sqlx::query_scalar("SELECT name FROM org LIMIT 1")
-        .fetch_optional(&mut *tx)
-        .await?;
+    let (email, first_name) = gatehouse_store::users::mail_name(&mut tx, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let org = gatehouse_store::org::name(&mut tx).await?;
     let (token, expires_at) = issue(&mut tx, &id).await?;
     audit::record(
         &mut tx,
@@ -94,22 +89,8 @@ pub async fn request(
 pub async fn issue(tx: &mut Tx, user_id: &str) -> Result<(Secret, String), sqlx::Error> {
     let now = db::now();
     let expires_at = db::timestamp(Utc::now() + RESET_TTL);
-    sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
-        .bind(&now)
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?;
     let (token, hash) = auth::new_secret(TOKEN_PREFIX);
-    sqlx::query(
-        "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(hash)
-    .bind(user_id)
-    .bind(&now)
-    .bind(&expires_at)
-    .execute(&mut **tx)
-    .await?;
+    gatehouse_store::resets::replace(tx, user_id, hash, &now, &expires_at).await?;
     Ok((token, expires_at))
 }
 
@@ -192,19 +173,15 @@ enum Link {
 
 impl Link {
     async fn find(pool: &sqlx::AnyPool, token: &str) -> Result<Self, sqlx::Error> {
-        let row: Option<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT r.user_id, r.expires_at, r.used_at, u.email FROM password_resets r \
-             LEFT JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1",
+        let row = gatehouse_store::resets::find(pool, &auth::hash_secret(token)).await?;
+        Ok(
+            match row.map(|r| (r.user_id, r.expires_at, r.used_at, r.email)) {
+                None | Some((_, _, _, None)) => Self::Unknown,
+                Some((_, _, Some(_), _)) => Self::Used,
+                Some((_, expires_at, None, _)) if expires_at <= db::now() => Self::Expired,
+                Some((user_id, _, None, Some(email))) => Self::Valid { user_id, email },
+            },
         )
-        .bind(auth::hash_secret(token))
-        .fetch_optional(pool)
-        .await?;
-        Ok(match row {
-            None | Some((_, _, _, None)) => Self::Unknown,
-            Some((_, _, Some(_), _)) => Self::Used,
-            Some((_, expires_at, None, _)) if expires_at <= db::now() => Self::Expired,
-            Some((user_id, _, None, Some(email))) => Self::Valid { user_id, email },
-        })
     }
 
     /// The error for a link that cannot be used.
@@ -446,34 +423,16 @@ async fn set_password(
     let mut tx = state.db.begin_write().await?;
     let now = db::now();
     // Claims the link in the same statement that checks it, so two submissions cannot both win.
-    let claimed = sqlx::query(
-        "UPDATE password_resets SET used_at = $1 \
-         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
-    )
-    .bind(&now)
-    .bind(auth::hash_secret(token))
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if claimed != 1 {
+    let claimed = gatehouse_store::resets::claim(&mut tx, &auth::hash_secret(token), &now).await?;
+    if !claimed {
         drop(tx);
         return Err(Link::find(pool, token)
             .await?
             .error()
             .unwrap_or_else(|| ApiError::Internal("a reset link changed under us".into())));
     }
-    let revision = next_revision(&mut tx).await?;
-    let updated = sqlx::query(
-        "UPDATE users SET password_hash = $1, updated_at = $2, revision = $3 WHERE id = $4",
-    )
-    .bind(hash)
-    .bind(&now)
-    .bind(revision)
-    .bind(&user_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if updated != 1 {
+    let updated = gatehouse_store::users::set_password(&mut tx, &user_id, hash, &now).await?;
+    if !updated {
         return Err(Link::Unknown.error().expect("unknown is an error"));
     }
     let sessions_revoked = auth::revoke(&mut tx, &user_id, KIND_SESSION).await?;

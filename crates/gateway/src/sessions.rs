@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::auth::{self, KIND_SESSION};
-use crate::db::{self, next_revision};
+use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::{audit, password, throttle, users};
@@ -98,13 +98,9 @@ pub async fn login(
             )
         })?;
 
-    let account: Option<(String, String, Option<String>)> =
-        sqlx::query_as("SELECT id, status, password_hash FROM users WHERE email = $1")
-            .bind(&email)
-            .fetch_optional(&state.db.pool)
-            .await?;
+    let account = gatehouse_store::users::credentials_by_email(&state.db.pool, &email).await?;
     let (user_id, status, stored) = match account {
-        Some((id, status, hash)) => (Some(id), Some(status), hash),
+        Some(a) => (Some(a.id), Some(a.status), a.password_hash),
         None => (None, None, None),
     };
     if !password::verify(request.password, stored).await? {
@@ -146,13 +142,7 @@ pub async fn login(
         Some(&expires_at),
     )
     .await?;
-    let revision = next_revision(&mut tx).await?;
-    sqlx::query("UPDATE users SET last_active_at = $1, revision = $2 WHERE id = $3")
-        .bind(db::timestamp(now))
-        .bind(revision)
-        .bind(&user_id)
-        .execute(&mut *tx)
-        .await?;
+    gatehouse_store::users::touch_active(&mut tx, &user_id, &db::timestamp(now)).await?;
     audit::record(
         &mut tx,
         Some(&user_id),

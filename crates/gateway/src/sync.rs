@@ -55,14 +55,7 @@ async fn tombstones_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<(String, String, i64)> = gatehouse_store::feed::rows_since(
-        tx,
-        "SELECT kind, id, revision FROM tombstones",
-        "revision",
-        since,
-        fetch,
-    )
-    .await?;
+    let rows = gatehouse_store::feed::tombstones_since(tx, since, fetch).await?;
     Ok(rows
         .into_iter()
         .filter_map(|(kind, id, revision)| {
@@ -108,9 +101,7 @@ pub async fn changes_since(
         changes.extend(audit::changed_since(&mut tx, since, fetch).await?);
     }
     changes.extend(tombstones_since(&mut tx, since, fetch).await?);
-    let head: i64 = sqlx::query_scalar("SELECT value FROM revision_counter WHERE id = 1")
-        .fetch_one(&mut *tx)
-        .await?;
+    let head = gatehouse_store::feed::head(&mut tx).await?;
     tx.commit().await?;
 
     changes.sort_by_key(|c| c.revision);

@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use gatehouse_api::{AccessToken, AccessTokenCreate, AccessTokenCreated, ListQuery, Page};
+use gatehouse_store::tokens as store;
 use serde_json::json;
-use sqlx::FromRow;
 
 use crate::AppState;
 use crate::auth::{self, Caller, KIND_PAT};
@@ -20,29 +20,6 @@ use crate::{audit, cursor, users};
 /// Most personal access tokens one user may hold; a bound on what one account can pile up.
 pub const MAX_PER_USER: i64 = 100;
 const MAX_NAME_CHARS: usize = 100;
-
-#[derive(Debug, FromRow)]
-struct TokenRow {
-    id: String,
-    name: String,
-    created_at: String,
-    expires_at: Option<String>,
-    last_used_at: Option<String>,
-}
-
-impl TokenRow {
-    fn into_api(self) -> AccessToken {
-        AccessToken {
-            created_at: db::parse_timestamp(&self.created_at),
-            expires_at: self.expires_at.as_deref().map(db::parse_timestamp),
-            last_used_at: self.last_used_at.as_deref().map(db::parse_timestamp),
-            id: self.id,
-            name: self.name,
-        }
-    }
-}
-
-const COLUMNS: &str = "id, name, created_at, expires_at, last_used_at";
 
 /// The caller's personal access tokens, oldest first (never their secrets)
 #[utoipa::path(
@@ -67,19 +44,14 @@ pub async fn list(
         Some(c) => cursor::decode(c)?,
         None => String::new(),
     };
-    let rows: Vec<TokenRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tokens WHERE user_id = $1 AND kind = $2 AND id > $3 \
-         ORDER BY id LIMIT $4"
-    ))
-    .bind(&caller.user_id)
-    .bind(KIND_PAT)
-    .bind(after)
-    .bind(limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = store::list(&state.db.pool, &caller.user_id, KIND_PAT, after, limit + 1).await?;
     let page = cursor::paginate(rows, limit, |r| r.id.clone());
     Ok(Json(Page {
-        items: page.items.into_iter().map(TokenRow::into_api).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(store::TokenRow::into_api)
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -115,12 +87,7 @@ pub async fn create(
         }
     };
     let mut tx = state.db.begin_write().await?;
-    let held: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE user_id = $1 AND kind = $2")
-            .bind(&caller.user_id)
-            .bind(KIND_PAT)
-            .fetch_one(&mut *tx)
-            .await?;
+    let held = store::count(&mut tx, &caller.user_id, KIND_PAT).await?;
     if held >= MAX_PER_USER {
         return Err(ApiError::new(
             gatehouse_api::ErrorCode::Conflict,
@@ -144,10 +111,7 @@ pub async fn create(
         json!({ "after": { "name": name, "kind": KIND_PAT, "expires_at": expires_at } }),
     )
     .await?;
-    let row: TokenRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM tokens WHERE id = $1"))
-        .bind(&id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let row = store::get(&mut tx, &id).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -176,19 +140,9 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin_write().await?;
-    let row: Option<TokenRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tokens WHERE id = $1 AND user_id = $2 AND kind = $3"
-    ))
-    .bind(&id)
-    .bind(&caller.user_id)
-    .bind(KIND_PAT)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let row = store::get_owned(&mut tx, &id, &caller.user_id, KIND_PAT).await?;
     let row = row.ok_or_else(|| ApiError::not_found("personal access token"))?;
-    sqlx::query("DELETE FROM tokens WHERE id = $1")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    store::delete(&mut tx, &id).await?;
     audit::record(
         &mut tx,
         Some(&caller.user_id),

@@ -1,153 +1,29 @@
 //! Users: storage and the `/admin/v1/users` handlers.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use gatehouse_api::{
-    Page, Role, SyncChange, SyncKind, User, UserCreate, UserListQuery, UserPatch, UserStatus,
-};
+use gatehouse_api::{Page, SyncKind, User, UserCreate, UserListQuery, UserPatch, UserStatus};
+use gatehouse_store::users as store;
 use serde_json::json;
-use sqlx::FromRow;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::db::{self, Tx, next_revision};
+use crate::db::{self, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::permissions::Permission;
-use crate::sql::SqlText;
 use crate::validate;
 
-pub const USER_COLUMNS: &str = "id, email, first_name, last_name, role, status, created_at, updated_at, last_active_at, revision";
-
-#[derive(Debug, FromRow)]
-pub struct UserRow {
-    pub id: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub role: String,
-    pub status: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub last_active_at: Option<String>,
-    pub revision: i64,
-}
-
-impl UserRow {
-    pub fn into_api(self, workspace_ids: Vec<String>) -> User {
-        User {
-            role: Role::parse(&self.role).unwrap_or(Role::Member),
-            status: UserStatus::parse(&self.status).unwrap_or(UserStatus::Suspended),
-            created_at: db::parse_timestamp(&self.created_at),
-            updated_at: db::parse_timestamp(&self.updated_at),
-            last_active_at: self.last_active_at.as_deref().map(db::parse_timestamp),
-            id: self.id,
-            email: self.email,
-            first_name: self.first_name,
-            last_name: self.last_name,
-            workspace_ids,
-            revision: self.revision,
-        }
-    }
-}
-
-/// The workspaces of each of `user_ids`, in one query.
-pub async fn workspace_ids_of<'e, E>(
-    exec: E,
-    user_ids: &[&str],
-) -> Result<HashMap<String, Vec<String>>, sqlx::Error>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    if user_ids.is_empty() {
-        return Ok(out);
-    }
-    let mut q = SqlText::new("SELECT user_id, workspace_id FROM memberships WHERE user_id IN (");
-    for (i, id) in user_ids.iter().enumerate() {
-        if i > 0 {
-            q.push(", ");
-        }
-        q.bind(id.to_string());
-    }
-    q.push(") ORDER BY workspace_id");
-    let rows: Vec<(String, String)> = sqlx::query_as_with(&q.sql, q.args).fetch_all(exec).await?;
-    for (user, workspace) in rows {
-        out.entry(user).or_default().push(workspace);
-    }
-    Ok(out)
-}
-
-pub async fn attach_workspaces<'e, E>(exec: E, rows: Vec<UserRow>) -> Result<Vec<User>, sqlx::Error>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let mut workspaces = workspace_ids_of(exec, &ids).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let ws = workspaces.remove(&r.id).unwrap_or_default();
-            r.into_api(ws)
-        })
-        .collect())
-}
+pub use gatehouse_store::users::{
+    NewUser, USER_COLUMNS, UserRow, attach_workspaces, changed_since, exists_email, id_by_email,
+    insert, workspace_ids_of,
+};
 
 pub async fn get(pool: &sqlx::AnyPool, id: &str) -> ApiResult<User> {
-    let row: Option<UserRow> =
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-    let row = row.ok_or_else(|| ApiError::not_found("user"))?;
-    Ok(attach_workspaces(pool, vec![row]).await?.remove(0))
-}
-
-/// What it takes to create an account.
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub role: Role,
-    pub status: UserStatus,
-    pub workspace_ids: Vec<String>,
-    pub password_hash: Option<String>,
-    pub created_at: String,
-    pub last_active_at: Option<String>,
-}
-
-/// Inserts an account and its workspace memberships (with the account's org role) in `tx`.
-pub async fn insert(tx: &mut Tx, user: &NewUser) -> Result<String, sqlx::Error> {
-    let id = crate::new_id("usr");
-    let email = user.email.trim().to_lowercase();
-    let search = format!("{} {} {}", user.first_name, user.last_name, email).to_lowercase();
-    let revision = next_revision(tx).await?;
-    sqlx::query(
-        "INSERT INTO users (id, email, first_name, last_name, role, status, password_hash, search_text, \
-         created_at, updated_at, last_active_at, revision) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
-    )
-    .bind(&id)
-    .bind(&email)
-    .bind(&user.first_name)
-    .bind(&user.last_name)
-    .bind(user.role.as_str())
-    .bind(user.status.as_str())
-    .bind(user.password_hash.clone())
-    .bind(search)
-    .bind(&user.created_at)
-    .bind(user.last_active_at.clone())
-    .bind(revision)
-    .execute(&mut **tx)
-    .await?;
-    for workspace_id in &user.workspace_ids {
-        crate::workspaces::put_member(tx, workspace_id, &id, user.role).await?;
-    }
-    Ok(id)
+    store::get(pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))
 }
 
 pub fn page_limit(limit: Option<u32>) -> ApiResult<i64> {
@@ -177,96 +53,39 @@ pub async fn list(
 ) -> ApiResult<Json<Page<User>>> {
     caller.require(Permission::UsersRead, "list users")?;
     let limit = page_limit(query.limit)?;
-    let mut q = SqlText::new(&format!("SELECT {USER_COLUMNS} FROM users u WHERE 1 = 1"));
-    if let Some(text) = query
+    let text = query
         .query
         .as_deref()
         .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        // Characters, as the document's maxLength counts them, not bytes.
-        if text.chars().count() > 200 {
-            return Err(ApiError::invalid("query", "is longer than 200 characters"));
-        }
-        let escaped = text
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        q.push(" AND u.search_text LIKE ")
-            .bind(format!("%{escaped}%"))
-            .push(" ESCAPE '\\'");
+        .filter(|t| !t.is_empty());
+    // Characters, as the document's maxLength counts them, not bytes.
+    if text.is_some_and(|t| t.chars().count() > 200) {
+        return Err(ApiError::invalid("query", "is longer than 200 characters"));
     }
-    if let Some(role) = query.role {
-        q.push(" AND u.role = ").bind(role.as_str().to_owned());
-    }
-    if let Some(status) = query.status {
-        q.push(" AND u.status = ").bind(status.as_str().to_owned());
-    }
-    if let Some(ws) = query.workspace_id {
-        q.push(
-            " AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.workspace_id = ",
-        )
-        .bind(ws)
-        .push(")");
-    }
-    if let Some(group) = query.group_id {
-        q.push(
-            " AND EXISTS (SELECT 1 FROM group_members g WHERE g.user_id = u.id AND g.group_id = ",
-        )
-        .bind(group)
-        .push(")");
-    }
-    if let Some(cursor) = query.cursor.as_deref() {
-        q.push(" AND u.id > ").bind(crate::cursor::decode(cursor)?);
-    }
-    q.push(" ORDER BY u.id LIMIT ").bind(limit + 1);
-    let rows: Vec<UserRow> = sqlx::query_as_with(&q.sql, q.args)
-        .fetch_all(&state.db.pool)
-        .await?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(crate::cursor::decode)
+        .transpose()?;
+    let rows = store::list(
+        &state.db.pool,
+        store::Filter {
+            text: text.map(str::to_owned),
+            role: query.role,
+            status: query.status,
+            workspace_id: query.workspace_id,
+            group_id: query.group_id,
+            after,
+            limit: limit + 1,
+        },
+    )
+    .await?;
     let page = crate::cursor::paginate(rows, limit, |r| r.id.clone());
     let items = attach_workspaces(&state.db.pool, page.items).await?;
     Ok(Json(Page {
         items,
         next_cursor: page.next_cursor,
     }))
-}
-
-pub async fn changed_since(
-    tx: &mut Tx,
-    since: i64,
-    fetch: i64,
-) -> Result<Vec<SyncChange>, sqlx::Error> {
-    let rows: Vec<UserRow> = gatehouse_store::feed::rows_since(
-        tx,
-        &format!("SELECT {USER_COLUMNS} FROM users"),
-        "revision",
-        since,
-        fetch,
-    )
-    .await?;
-    // The same window as a join: binding thousands of ids makes sqlx-sqlite quadratic.
-    let pairs: Vec<(String, String)> = sqlx::query_as(
-        "SELECT m.user_id, m.workspace_id FROM \
-         (SELECT id FROM users WHERE revision > $1 ORDER BY revision LIMIT $2) w \
-         JOIN memberships m ON m.user_id = w.id ORDER BY m.workspace_id",
-    )
-    .bind(since)
-    .bind(fetch)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut workspaces: HashMap<String, Vec<String>> = HashMap::new();
-    for (user, workspace) in pairs {
-        workspaces.entry(user).or_default().push(workspace);
-    }
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let ws = workspaces.remove(&r.id).unwrap_or_default();
-            r.into_api(ws)
-        })
-        .map(|u| SyncChange::upsert(SyncKind::User, u.id.clone(), u.revision, &u))
-        .collect())
 }
 
 fn user_path_error() -> ApiError {
@@ -282,14 +101,8 @@ fn require_self_or(caller: &Caller, id: &str, permission: Permission, what: &str
     }
 }
 
-async fn get_in(tx: &mut Tx, id: &str) -> ApiResult<User> {
-    let row: Option<UserRow> =
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let row = row.ok_or_else(user_path_error)?;
-    Ok(attach_workspaces(&mut **tx, vec![row]).await?.remove(0))
+pub(crate) async fn get_in(tx: &mut Tx, id: &str) -> ApiResult<User> {
+    store::get_in(tx, id).await?.ok_or_else(user_path_error)
 }
 
 /// One user
@@ -400,35 +213,6 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-pub async fn exists_email(tx: &mut Tx, email: &str) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(n > 0)
-}
-
-/// Writes `user`'s new fields and a fresh revision.
-async fn update_row(tx: &mut Tx, user: &User, status: UserStatus) -> Result<(), sqlx::Error> {
-    let revision = next_revision(tx).await?;
-    let search = format!("{} {} {}", user.first_name, user.last_name, user.email).to_lowercase();
-    sqlx::query(
-        "UPDATE users SET first_name = $1, last_name = $2, role = $3, status = $4, search_text = $5, \
-         updated_at = $6, revision = $7 WHERE id = $8",
-    )
-    .bind(&user.first_name)
-    .bind(&user.last_name)
-    .bind(user.role.as_str())
-    .bind(status.as_str())
-    .bind(search)
-    .bind(db::now())
-    .bind(revision)
-    .bind(&user.id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// Edit a user's name or role
 #[utoipa::path(
     patch, path = "/admin/v1/users/{id}", tag = "users",
@@ -484,7 +268,7 @@ pub async fn patch(
     if let Some(v) = input.role {
         after.role = v;
     }
-    update_row(&mut tx, &after, before.status).await?;
+    store::update(&mut tx, &after, before.status).await?;
     let lowered = if after.role < before.role {
         crate::workspaces::cap_roles(&mut tx, &id, after.role).await?
     } else {
@@ -508,58 +292,26 @@ pub async fn patch(
     Ok(Json(after))
 }
 
-/// Removes an account and everything that hangs on it (memberships, group memberships, grants,
-/// limits, budget, API keys, tokens); usage and audit history stay.
+/// Removes an account and everything that hangs on it, marking each deleted for the change
+/// feed; usage and audit history stay.
 async fn remove_account(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
-    let memberships: Vec<(String,)> =
-        sqlx::query_as("SELECT workspace_id FROM memberships WHERE user_id = $1")
-            .bind(id)
-            .fetch_all(&mut **tx)
-            .await?;
-    for (ws,) in memberships {
+    let dependents = store::dependents(tx, id).await?;
+    for ws in &dependents.workspace_ids {
         crate::audit::tombstone(tx, SyncKind::Membership, &format!("{ws}:{id}")).await?;
     }
-    let groups: Vec<(String,)> =
-        sqlx::query_as("SELECT group_id FROM group_members WHERE user_id = $1")
-            .bind(id)
-            .fetch_all(&mut **tx)
-            .await?;
-    for (group,) in groups {
+    for group in &dependents.group_ids {
         crate::audit::tombstone(tx, SyncKind::GroupMember, &format!("{group}:{id}")).await?;
     }
-    let grants: Vec<(String,)> = sqlx::query_as(
-        "SELECT model_id FROM grants WHERE subject_kind = 'user' AND subject_id = $1",
-    )
-    .bind(id)
-    .fetch_all(&mut **tx)
-    .await?;
-    for (model,) in grants {
+    for model in &dependents.granted_model_ids {
         crate::audit::tombstone(tx, SyncKind::Grant, &format!("user:{id}:{model}")).await?;
     }
-    let keys: Vec<(String,)> = sqlx::query_as("SELECT id FROM api_keys WHERE user_id = $1")
-        .bind(id)
-        .fetch_all(&mut **tx)
-        .await?;
-    for (key,) in keys {
-        crate::audit::tombstone(tx, SyncKind::ApiKey, &key).await?;
+    for key in &dependents.api_key_ids {
+        crate::audit::tombstone(tx, SyncKind::ApiKey, key).await?;
     }
     crate::audit::tombstone(tx, SyncKind::Limit, &format!("user:{id}")).await?;
     crate::audit::tombstone(tx, SyncKind::Budget, &format!("user:{id}")).await?;
     crate::audit::tombstone(tx, SyncKind::User, id).await?;
-    for sql in [
-        "DELETE FROM memberships WHERE user_id = $1",
-        "DELETE FROM group_members WHERE user_id = $1",
-        "DELETE FROM grants WHERE subject_kind = 'user' AND subject_id = $1",
-        "DELETE FROM limits WHERE subject_kind = 'user' AND subject_id = $1",
-        "DELETE FROM budgets WHERE subject_kind = 'user' AND subject_id = $1",
-        "DELETE FROM api_keys WHERE user_id = $1",
-        "DELETE FROM tokens WHERE user_id = $1",
-        "DELETE FROM password_resets WHERE user_id = $1",
-        "DELETE FROM users WHERE id = $1",
-    ] {
-        sqlx::query(sql).bind(id).execute(&mut **tx).await?;
-    }
-    Ok(())
+    store::delete(tx, id).await
 }
 
 /// Delete a user; usage and audit history stay
@@ -664,7 +416,7 @@ async fn lifecycle(
             None
         }
         Step::Suspend => {
-            update_row(&mut tx, &before, UserStatus::Suspended).await?;
+            store::update(&mut tx, &before, UserStatus::Suspended).await?;
             // Sessions end for good, rather than being refused while suspended, so that
             // reactivation does not revive them. Personal access tokens and API keys stay: they
             // are refused while suspended and were made on purpose.
@@ -676,11 +428,11 @@ async fn lifecycle(
             // A pending account already holds a seat; approval fails only when the limit was
             // lowered below what is in use.
             crate::org::check_seats(&mut tx, 0).await?;
-            update_row(&mut tx, &before, UserStatus::Active).await?;
+            store::update(&mut tx, &before, UserStatus::Active).await?;
             Some(get_in(&mut tx, id).await?)
         }
         Step::Reactivate => {
-            update_row(&mut tx, &before, UserStatus::Active).await?;
+            store::update(&mut tx, &before, UserStatus::Active).await?;
             Some(get_in(&mut tx, id).await?)
         }
     };
@@ -768,13 +520,9 @@ pub async fn decline(
 }
 
 pub async fn ensure_exists(tx: &mut Tx, id: &str) -> ApiResult<()> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?;
-    if n == 0 {
-        Err(user_path_error())
-    } else {
+    if store::exists(tx, id).await? {
         Ok(())
+    } else {
+        Err(user_path_error())
     }
 }

@@ -24,3 +24,26 @@ where
     .fetch_all(&mut **tx)
     .await
 }
+
+/// The deletions after `since` (kind, id, revision), oldest first, at most `fetch`.
+pub async fn tombstones_since(
+    tx: &mut Tx,
+    since: i64,
+    fetch: i64,
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    rows_since(
+        tx,
+        "SELECT kind, id, revision FROM tombstones",
+        "revision",
+        since,
+        fetch,
+    )
+    .await
+}
+
+/// The revision of the latest change.
+pub async fn head(tx: &mut Tx) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT value FROM revision_counter WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await
+}

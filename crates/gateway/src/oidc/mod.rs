@@ -30,136 +30,26 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use gatehouse_api::{ErrorCode, IdentityProvider, Secret, UserStatus};
+use gatehouse_store::oidc_signins::{self as signins, PendingSignIn as Pending};
+use gatehouse_store::users;
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sqlx::FromRow;
 
 use crate::auth::{hash_secret, new_secret};
 use crate::error::ApiError;
 use crate::{AppState, db, invitations, org, validate};
 
-/// Google's issuer.
-pub const GOOGLE_ISSUER: &str = "https://accounts.google.com";
+mod provider;
+mod token;
 
-/// Microsoft's issuer, where `{tenant}` becomes the invitation's tenant id, or `common` (work,
-/// school and personal Microsoft accounts) when the invitation names no tenant. An issuer
-/// without `{tenant}` is used as it is, e.g. a single-tenant app's own tenant.
-pub const MICROSOFT_ISSUER: &str = "https://login.microsoftonline.com/{tenant}/v2.0";
+pub use provider::*;
+use token::*;
 
 /// How long the browser may take at the provider.
 const PENDING_MINUTES: i64 = 10;
-
-/// The whole of one call to a provider, so that a provider that hangs cannot hold a request.
-const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Signature algorithms accepted on ID tokens: asymmetric only, so that a token can never be
-/// "signed" with something public such as the client id, and never `none`.
-const ALGORITHMS: [Algorithm; 8] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-];
-
-/// One provider's registration at this gateway.
-#[derive(Debug, Clone)]
-pub struct ProviderConfig {
-    /// The issuer URL; its discovery document is `{issuer}/.well-known/openid-configuration`.
-    /// For Microsoft it may hold `{tenant}` (see [`MICROSOFT_ISSUER`]).
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: Secret,
-}
-
-impl ProviderConfig {
-    /// From the `serve` flags or their environment variables. A provider without a client id is
-    /// off (`None`); with a client id, a client secret is required and the issuer must be an
-    /// https URL (http only on loopback, for tests and local issuers).
-    pub fn from_settings(
-        name: &str,
-        issuer: &str,
-        client_id: Option<String>,
-        client_secret: Option<String>,
-    ) -> Result<Option<Self>, String> {
-        let Some(client_id) = client_id
-            .map(|c| c.trim().to_owned())
-            .filter(|c| !c.is_empty())
-        else {
-            return Ok(None);
-        };
-        let client_secret = client_secret
-            .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| format!("{name} sign-in has a client id but no client secret"))?;
-        let issuer = issuer.trim().trim_end_matches('/').to_owned();
-        check_endpoint(&issuer.replace("{tenant}", "common"))
-            .map_err(|e| format!("{name} issuer {issuer:?}: {e}"))?;
-        Ok(Some(Self {
-            issuer,
-            client_id,
-            client_secret: Secret::new(client_secret.trim()),
-        }))
-    }
-}
-
-/// Which identity providers this gateway can send invitees to.
-#[derive(Debug, Clone, Default)]
-pub struct OidcConfig {
-    pub google: Option<ProviderConfig>,
-    pub microsoft: Option<ProviderConfig>,
-}
-
-impl OidcConfig {
-    fn get(&self, provider: IdentityProvider) -> Option<&ProviderConfig> {
-        match provider {
-            IdentityProvider::Google => self.google.as_ref(),
-            IdentityProvider::Microsoft => self.microsoft.as_ref(),
-            IdentityProvider::Any => None,
-        }
-    }
-}
-
-fn display_name(provider: IdentityProvider) -> &'static str {
-    match provider {
-        IdentityProvider::Google => "Google",
-        IdentityProvider::Microsoft => "Microsoft",
-        IdentityProvider::Any => "an identity provider",
-    }
-}
-
-fn provider_named(name: &str) -> Option<IdentityProvider> {
-    match name {
-        "google" => Some(IdentityProvider::Google),
-        "microsoft" => Some(IdentityProvider::Microsoft),
-        _ => None,
-    }
-}
-
-/// `url` if the gateway may talk to it: https, or http to a loopback address; no credentials.
-fn check_endpoint(url: &str) -> Result<url::Url, String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err("has no host".into()),
-    };
-    match parsed.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => return Err("must be an https:// URL".into()),
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("must not carry credentials".into());
-    }
-    Ok(parsed)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Pages
@@ -306,394 +196,6 @@ impl IntoResponse for Stop {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Talking to the provider
-
-/// One client for every provider call: no redirects (a token request must never be replayed
-/// to wherever a redirect points) and a deadline.
-fn http() -> Result<&'static reqwest::Client, ApiError> {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    if let Some(client) = CLIENT.get() {
-        return Ok(client);
-    }
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(PROVIDER_TIMEOUT)
-        .user_agent(concat!("gatehouse-gateway/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| ApiError::Internal(format!("HTTP client: {e}")))?;
-    Ok(CLIENT.get_or_init(|| client))
-}
-
-/// The parts of a discovery document this flow uses.
-#[derive(Debug, Deserialize)]
-struct Metadata {
-    issuer: String,
-    authorization_endpoint: String,
-    token_endpoint: String,
-    jwks_uri: String,
-    #[serde(default)]
-    token_endpoint_auth_methods_supported: Option<Vec<String>>,
-}
-
-/// Whether the issuer a discovery document names is the one asked for. Microsoft's
-/// multi-tenant documents (`common`, `organizations`) name `…/{tenantid}/v2.0`, a template the
-/// ID token's `tid` fills in; such a segment matches any one segment here.
-fn issuer_matches(discovered: &str, requested: &str) -> bool {
-    let d: Vec<&str> = discovered.trim_end_matches('/').split('/').collect();
-    let r: Vec<&str> = requested.trim_end_matches('/').split('/').collect();
-    d.len() == r.len()
-        && d.iter()
-            .zip(&r)
-            .all(|(d, r)| d == r || (*d == "{tenantid}" && !r.is_empty()))
-}
-
-async fn fetch_json<T: serde::de::DeserializeOwned>(
-    request: reqwest::RequestBuilder,
-    provider: IdentityProvider,
-    what: &str,
-) -> Result<T, Stop> {
-    let response = request
-        .header(header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| {
-            tracing::warn!(provider = provider.as_str(), error = %e.without_url(), "fetching the {what} failed");
-            Stop::unreachable(provider)
-        })?;
-    if !response.status().is_success() {
-        tracing::warn!(provider = provider.as_str(), status = %response.status(), "fetching the {what} failed");
-        return Err(Stop::unreachable(provider));
-    }
-    response.json().await.map_err(|e| {
-        tracing::warn!(provider = provider.as_str(), error = %e.without_url(), "the {what} is not what was expected");
-        Stop::unreachable(provider)
-    })
-}
-
-/// The provider's discovery document, checked: it is the issuer's own and its endpoints are
-/// ones the gateway may send a client secret and an invitee to.
-async fn discover(provider: IdentityProvider, issuer: &str) -> Result<Metadata, Stop> {
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    );
-    let metadata: Metadata = fetch_json(http()?.get(url), provider, "discovery document").await?;
-    let endpoints = [
-        &metadata.authorization_endpoint,
-        &metadata.token_endpoint,
-        &metadata.jwks_uri,
-    ];
-    if !issuer_matches(&metadata.issuer, issuer)
-        || endpoints.iter().any(|e| check_endpoint(e).is_err())
-    {
-        tracing::warn!(
-            provider = provider.as_str(),
-            issuer,
-            "the discovery document names another issuer or an unusable endpoint"
-        );
-        return Err(Stop::unreachable(provider));
-    }
-    if metadata
-        .token_endpoint_auth_methods_supported
-        .as_ref()
-        .is_some_and(|m| !m.iter().any(|m| m == "client_secret_post"))
-    {
-        tracing::warn!(
-            provider = provider.as_str(),
-            "the token endpoint does not take client_secret_post"
-        );
-        return Err(Stop::unreachable(provider));
-    }
-    Ok(metadata)
-}
-
-/// The issuer an invitation's sign-in goes to.
-fn issuer_for(
-    provider: IdentityProvider,
-    config: &ProviderConfig,
-    tenant_id: Option<&str>,
-) -> Result<String, Stop> {
-    if provider != IdentityProvider::Microsoft {
-        return Ok(config.issuer.clone());
-    }
-    let tenant = match tenant_id {
-        Some(t) => tenant_guid(t).ok_or_else(|| {
-            Stop::new(
-                ErrorCode::Conflict,
-                "This invitation names an unusable tenant",
-                format!(
-                    "The invitation is restricted to the Microsoft Entra tenant \"{t}\", which is \
-                     not a directory (tenant) ID. Ask whoever invited you to invite you again \
-                     with the tenant's ID, a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47."
-                ),
-            )
-        })?,
-        None => "common".to_owned(),
-    };
-    Ok(config.issuer.replace("{tenant}", &tenant))
-}
-
-/// A tenant id in the one form Microsoft's `tid` claim has: a lower-case hyphenated GUID.
-fn tenant_guid(s: &str) -> Option<String> {
-    uuid::Uuid::try_parse(s.trim())
-        .ok()
-        .map(|u| u.hyphenated().to_string())
-}
-
-/// The code for tokens at the token endpoint; returns the ID token.
-async fn exchange(
-    provider: IdentityProvider,
-    config: &ProviderConfig,
-    metadata: &Metadata,
-    code: &str,
-    verifier: &str,
-    redirect_uri: &str,
-) -> Result<String, Stop> {
-    let response = http()?
-        .post(&metadata.token_endpoint)
-        .header(header::ACCEPT, "application/json")
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", verifier),
-            ("client_id", &config.client_id),
-            ("client_secret", config.client_secret.expose()),
-        ])
-        .send()
-        .await
-        .map_err(|e| {
-            tracing::warn!(provider = provider.as_str(), error = %e.without_url(), "the token request failed");
-            Stop::unreachable(provider)
-        })?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if status.is_client_error() {
-        // A refused code (used, expired, not ours) is the invitee's to retry, not an outage.
-        // Only a plain OAuth error name is kept: the description is the provider's free text.
-        let error = body["error"]
-            .as_str()
-            .filter(|e| e.len() <= 64 && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-            .unwrap_or("refused");
-        tracing::info!(
-            provider = provider.as_str(),
-            %status,
-            error,
-            "the token endpoint refused the code"
-        );
-        return Err(Stop::new(
-            ErrorCode::Forbidden,
-            format!("{} did not accept the sign-in", display_name(provider)),
-            format!(
-                "{} refused to complete this sign-in ({error}); nothing was changed.",
-                display_name(provider)
-            ),
-        )
-        .and("Open the invitation link from your e-mail again to start over."));
-    }
-    match body["id_token"].as_str() {
-        Some(token) if status.is_success() => Ok(token.to_owned()),
-        _ => {
-            tracing::warn!(provider = provider.as_str(), %status, "the token endpoint answered without an ID token");
-            Err(Stop::unreachable(provider))
-        }
-    }
-}
-
-/// The claims of an ID token this flow reads. `exp`, `iss`, `aud`, `sub` are required and
-/// `exp`/`nbf`/`aud` checked by `jsonwebtoken`; the rest here.
-#[derive(Debug, Deserialize)]
-struct Claims {
-    iss: String,
-    #[serde(default)]
-    aud: Value,
-    #[serde(default)]
-    azp: Option<String>,
-    #[serde(default)]
-    nonce: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    email_verified: Option<Value>,
-    #[serde(default)]
-    preferred_username: Option<String>,
-    /// The account at the issuer; required.
-    #[serde(default)]
-    sub: String,
-    /// Microsoft: the tenant of the account.
-    #[serde(default)]
-    tid: Option<String>,
-    /// Microsoft: the account's object id, stable for the account in its tenant.
-    #[serde(default)]
-    oid: Option<String>,
-    /// Microsoft: the issuer that authenticated a guest, when it is not the tenant itself.
-    #[serde(default)]
-    idp: Option<String>,
-    /// Microsoft: the e-mail's domain is verified by the tenant that owns it.
-    #[serde(default)]
-    xms_edov: Option<Value>,
-    #[serde(default)]
-    given_name: Option<String>,
-    #[serde(default)]
-    family_name: Option<String>,
-}
-
-fn truthy(v: Option<&Value>) -> bool {
-    match v {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s == "true",
-        _ => false,
-    }
-}
-
-/// Why a token was refused, for the log: a fixed word, never the token or a claim's value.
-fn refusal(kind: &jsonwebtoken::errors::ErrorKind) -> &'static str {
-    use jsonwebtoken::errors::ErrorKind as K;
-    match kind {
-        K::InvalidSignature => "bad signature",
-        K::ExpiredSignature => "expired",
-        K::ImmatureSignature => "not yet valid",
-        K::InvalidAudience => "another audience",
-        K::InvalidIssuer => "another issuer",
-        K::MissingRequiredClaim(_) => "a required claim is missing",
-        K::InvalidAlgorithm | K::MissingAlgorithm => "an unexpected algorithm",
-        _ => "malformed",
-    }
-}
-
-/// The ID token, verified: signed by a key of the issuer's JWKS with an asymmetric algorithm,
-/// issued by the issuer discovered for this sign-in, for this client, unexpired, carrying the
-/// nonce this sign-in sent.
-async fn verify(
-    provider: IdentityProvider,
-    config: &ProviderConfig,
-    metadata: &Metadata,
-    id_token: &str,
-    nonce: &str,
-) -> Result<Claims, Stop> {
-    let refuse = |why: &str| {
-        tracing::info!(
-            provider = provider.as_str(),
-            reason = why,
-            "ID token refused"
-        );
-        Stop::unverified(provider)
-    };
-    let header = jsonwebtoken::decode_header(id_token).map_err(|e| refuse(refusal(e.kind())))?;
-    if !ALGORITHMS.contains(&header.alg) {
-        return Err(refuse("an unexpected algorithm"));
-    }
-    #[derive(Deserialize)]
-    struct KeySet {
-        keys: Vec<Value>,
-    }
-    let keys: KeySet = fetch_json(http()?.get(&metadata.jwks_uri), provider, "JWKS").await?;
-    // Keys are read one at a time so that one key of a type this build does not know (the set
-    // may hold encryption keys too) does not make the others unusable.
-    let candidates: Vec<Jwk> = keys
-        .keys
-        .into_iter()
-        .filter_map(|k| serde_json::from_value::<Jwk>(k).ok())
-        .filter(|k| match (&header.kid, &k.common.key_id) {
-            (Some(want), Some(have)) => want == have,
-            (Some(_), None) => false,
-            (None, _) => true,
-        })
-        .filter(|k| !matches!(k.common.public_key_use, Some(PublicKeyUse::Encryption)))
-        .filter(|k| {
-            k.common
-                .key_algorithm
-                .is_none_or(|a| a == KeyAlgorithm::from(header.alg))
-        })
-        .collect();
-    let [jwk] = candidates.as_slice() else {
-        return Err(refuse("no single matching key in the JWKS"));
-    };
-    let key = DecodingKey::from_jwk(jwk).map_err(|_| refuse("an unusable key in the JWKS"))?;
-    if key.family() != header.alg.family() {
-        return Err(refuse("a key of another type"));
-    }
-    let mut validation = Validation::new(header.alg);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation.set_audience(&[&config.client_id]);
-    validation.validate_nbf = true;
-    validation.leeway = 60;
-    let claims = jsonwebtoken::decode::<Claims>(id_token, &key, &validation)
-        .map_err(|e| refuse(refusal(e.kind())))?
-        .claims;
-    // Checked here rather than by `jsonwebtoken` because a multi-tenant issuer is a template.
-    let expected_issuer = if metadata.issuer.contains("{tenantid}") {
-        let tid = claims
-            .tid
-            .as_deref()
-            .and_then(tenant_guid)
-            .ok_or_else(|| refuse("no tenant for a multi-tenant issuer"))?;
-        metadata.issuer.replace("{tenantid}", &tid)
-    } else {
-        metadata.issuer.clone()
-    };
-    // Google documents both forms of its issuer in ID tokens.
-    let google_short = expected_issuer == GOOGLE_ISSUER && claims.iss == "accounts.google.com";
-    if claims.iss != expected_issuer && !google_short {
-        return Err(refuse("another issuer"));
-    }
-    // OpenID Connect Core 3.1.3.7: several audiences need an `azp`, and an `azp` must be us.
-    let several = claims.aud.as_array().is_some_and(|a| a.len() > 1);
-    if (several && claims.azp.is_none())
-        || claims.azp.as_ref().is_some_and(|a| *a != config.client_id)
-    {
-        return Err(refuse("authorized for another party"));
-    }
-    if claims.nonce.as_deref() != Some(nonce) {
-        return Err(refuse("another nonce"));
-    }
-    if provider == IdentityProvider::Microsoft {
-        // The account is its tenant and its object id: both must be there, and the token must
-        // come from that tenant's own issuer.
-        let tid = claims
-            .tid
-            .as_deref()
-            .and_then(tenant_guid)
-            .ok_or_else(|| refuse("no tenant"))?;
-        if !claims.iss.split('/').any(|segment| segment == tid) {
-            return Err(refuse("an issuer of another tenant"));
-        }
-        if claims.oid.as_deref().and_then(tenant_guid).is_none() {
-            return Err(refuse("no object id"));
-        }
-    } else if claims.sub.is_empty() {
-        return Err(refuse("no subject"));
-    }
-    Ok(claims)
-}
-
-/// The provider's account behind a verified ID token, as recorded on the user.
-struct Account {
-    issuer: String,
-    tenant: Option<String>,
-    subject: String,
-}
-
-fn account(provider: IdentityProvider, claims: &Claims) -> Account {
-    match provider {
-        IdentityProvider::Microsoft => Account {
-            issuer: claims.iss.clone(),
-            tenant: claims.tid.as_deref().and_then(tenant_guid),
-            subject: claims
-                .oid
-                .as_deref()
-                .and_then(tenant_guid)
-                .unwrap_or_default(),
-        },
-        _ => Account {
-            issuer: claims.iss.clone(),
-            tenant: None,
-            subject: claims.sub.clone(),
-        },
-    }
-}
-
 /// Records `account` on the user `user_id` just joined as, inside the joining transaction:
 /// refused when the user is bound to another account or the account to another user.
 async fn bind(
@@ -703,11 +205,7 @@ async fn bind(
     account: &Account,
 ) -> Result<(), Stop> {
     let name = display_name(provider);
-    let bound: (Option<String>, Option<String>) =
-        sqlx::query_as("SELECT idp_issuer, idp_subject FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&mut **tx)
-            .await?;
+    let bound = users::bound_identity(tx, user_id).await?;
     let same = bound.0.as_deref() == Some(account.issuer.as_str())
         && bound.1.as_deref() == Some(account.subject.as_str());
     if bound.1.is_some() && !same {
@@ -721,14 +219,7 @@ async fn bind(
             ),
         ));
     }
-    let other: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM users WHERE idp_issuer = $1 AND idp_subject = $2 AND id <> $3",
-    )
-    .bind(&account.issuer)
-    .bind(&account.subject)
-    .bind(user_id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let other = users::bound_elsewhere(tx, &account.issuer, &account.subject, user_id).await?;
     if other.is_some() {
         tracing::info!(user = %user_id, "sign-in refused: the account joined as another user");
         return Err(Stop::new(
@@ -740,85 +231,21 @@ async fn bind(
             ),
         ));
     }
-    sqlx::query(
-        "UPDATE users SET idp_issuer = $1, idp_tenant = $2, idp_subject = $3 WHERE id = $4",
+    users::bind_identity(
+        tx,
+        user_id,
+        users::Identity {
+            issuer: &account.issuer,
+            tenant: account.tenant.as_deref(),
+            subject: &account.subject,
+        },
     )
-    .bind(&account.issuer)
-    .bind(account.tenant.clone())
-    .bind(&account.subject)
-    .bind(user_id)
-    .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// The e-mail addresses the provider vouches for, lower-cased, and (for the page) what the
-/// account said its e-mail was when none is vouched for.
-struct Identity {
-    verified: Vec<String>,
-    shown: Option<String>,
-}
-
-/// Google: `email` with `email_verified`. Microsoft sends no `email_verified`; its `email` and
-/// `preferred_username` (the sign-in name) are set by the account's tenant, can change, and
-/// anyone can make a tenant that names an account of its own after someone else's address.
-/// Accepted from Microsoft:
-/// - `email` that the owner of its domain verified (`xms_edov`, an optional claim to add in
-///   the app registration; or an `email_verified`, should one come), from any tenant;
-/// - `email` or `preferred_username` of a member of the tenant the invitation is restricted to
-///   (`tid` checked, and no `idp`: not a guest from elsewhere), whose directory the inviting
-///   admin chose to trust.
-///
-/// Never `preferred_username` (nor a plain `email`) from a tenant the invitation does not name.
-fn identity(provider: IdentityProvider, claims: &Claims, tenant_checked: bool) -> Identity {
-    let lower = |s: &Option<String>| {
-        s.as_deref()
-            .map(|e| e.trim().to_lowercase())
-            .filter(|e| crate::demo::looks_like_email(e))
-    };
-    let email = lower(&claims.email);
-    let email_verified = truthy(claims.email_verified.as_ref());
-    let mut verified = Vec::new();
-    match provider {
-        IdentityProvider::Microsoft => {
-            let member = tenant_checked && claims.idp.as_ref().is_none_or(|i| *i == claims.iss);
-            if let Some(e) = &email
-                && (email_verified || truthy(claims.xms_edov.as_ref()) || member)
-            {
-                verified.push(e.clone());
-            }
-            if let Some(u) = lower(&claims.preferred_username)
-                && member
-            {
-                verified.push(u);
-            }
-        }
-        _ => {
-            if let Some(e) = &email
-                && email_verified
-            {
-                verified.push(e.clone());
-            }
-        }
-    }
-    Identity {
-        verified,
-        shown: email.or_else(|| lower(&claims.preferred_username)),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The pending sign-in
-
-#[derive(Debug, FromRow)]
-struct Pending {
-    invitation_id: String,
-    provider: String,
-    issuer: String,
-    pkce_verifier: String,
-    nonce: String,
-    expires_at: String,
-}
 
 /// A random, URL-safe value of 256 bits.
 fn random_value() -> String {
@@ -856,23 +283,20 @@ async fn start(state: &AppState, token: &str) -> Result<Response, Stop> {
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let now = Utc::now();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("DELETE FROM oidc_signins WHERE expires_at <= $1")
-        .bind(db::timestamp(now))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO oidc_signins (state_hash, invitation_id, provider, issuer, pkce_verifier, nonce, \
-         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    signins::delete_expired(&mut tx, &db::timestamp(now)).await?;
+    signins::insert(
+        &mut tx,
+        &signins::NewSignIn {
+            state_hash,
+            invitation_id: &row.id,
+            provider: provider.as_str(),
+            issuer: &issuer,
+            pkce_verifier: &verifier,
+            nonce: &nonce,
+            created_at: db::timestamp(now),
+            expires_at: db::timestamp(now + chrono::Duration::minutes(PENDING_MINUTES)),
+        },
     )
-    .bind(state_hash)
-    .bind(&row.id)
-    .bind(provider.as_str())
-    .bind(&issuer)
-    .bind(&verifier)
-    .bind(&nonce)
-    .bind(db::timestamp(now))
-    .bind(db::timestamp(now + chrono::Duration::minutes(PENDING_MINUTES)))
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
 
@@ -906,13 +330,7 @@ async fn start(state: &AppState, token: &str) -> Result<Response, Stop> {
 /// same state never works twice.
 async fn take_pending(state: &AppState, state_value: &str) -> Result<Option<Pending>, Stop> {
     let mut tx = state.db.begin_write().await?;
-    let pending: Option<Pending> = sqlx::query_as(
-        "DELETE FROM oidc_signins WHERE state_hash = $1 \
-         RETURNING invitation_id, provider, issuer, pkce_verifier, nonce, expires_at",
-    )
-    .bind(hash_secret(state_value))
-    .fetch_optional(&mut *tx)
-    .await?;
+    let pending = signins::take(&mut tx, &hash_secret(state_value)).await?;
     tx.commit().await?;
     Ok(pending)
 }
