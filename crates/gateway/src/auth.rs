@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gatehouse_api::{ErrorCode, Role, Secret, UserStatus};
 pub use gatehouse_store::hash_secret;
+use gatehouse_store::tokens;
 use rand::RngCore;
 
 use crate::AppState;
@@ -51,18 +52,17 @@ pub async fn issue(
 ) -> Result<(String, Secret), sqlx::Error> {
     let (secret, hash) = new_secret(TOKEN_PREFIX);
     let id = crate::new_id("tok");
-    sqlx::query(
-        "INSERT INTO tokens (id, user_id, name, secret_hash, created_at, expires_at, kind) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    tokens::insert(
+        tx,
+        &tokens::NewToken {
+            id: &id,
+            user_id,
+            name,
+            kind,
+            secret_hash: &hash,
+            expires_at,
+        },
     )
-    .bind(&id)
-    .bind(user_id)
-    .bind(name)
-    .bind(hash)
-    .bind(db::now())
-    .bind(expires_at.map(str::to_owned))
-    .bind(kind)
-    .execute(&mut **tx)
     .await?;
     Ok((id, secret))
 }
@@ -70,14 +70,7 @@ pub async fn issue(
 /// Deletes every token of `kind` that `user_id` holds, so it stops working at once and for
 /// good; returns how many there were.
 pub async fn revoke(tx: &mut Tx, user_id: &str, kind: &str) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("DELETE FROM tokens WHERE user_id = $1 AND kind = $2")
-            .bind(user_id)
-            .bind(kind)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected(),
-    )
+    tokens::delete_all(tx, user_id, kind).await
 }
 
 /// The authenticated caller of an admin API request.
@@ -116,15 +109,16 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|t| t.starts_with(TOKEN_PREFIX))
             .ok_or_else(ApiError::unauthorized)?;
-        let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT u.id, u.role, u.status, t.id, t.expires_at, t.last_used_at FROM tokens t \
-             JOIN users u ON u.id = t.user_id WHERE t.secret_hash = $1",
-        )
-        .bind(hash_secret(token))
-        .fetch_optional(&state.db.pool)
-        .await?;
-        let (user_id, role, status, token_id, expires_at, last_used_at) =
-            row.ok_or_else(ApiError::unauthorized)?;
+        let tokens::Bearer {
+            user_id,
+            role,
+            status,
+            token_id,
+            expires_at,
+            last_used_at,
+        } = tokens::bearer(&state.db.pool, &hash_secret(token))
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
         if expires_at.is_some_and(|e| e <= db::now()) {
             return Err(ApiError::new(
                 ErrorCode::Unauthorized,
@@ -153,15 +147,6 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-type TokenRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
-
 /// How stale `last_used_at` and `last_active_at` may get: writing them on every request would
 /// take the write lock for every read.
 const TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
@@ -177,18 +162,8 @@ fn touch(state: &AppState, token_id: &str, user_id: &str, last_used_at: Option<&
         let result = async {
             let mut tx = db.begin_write().await?;
             let at = db::timestamp(now);
-            sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(&at)
-                .bind(&token_id)
-                .execute(&mut *tx)
-                .await?;
-            let revision = db::next_revision(&mut tx).await?;
-            sqlx::query("UPDATE users SET last_active_at = $1, revision = $2 WHERE id = $3")
-                .bind(&at)
-                .bind(revision)
-                .bind(&user_id)
-                .execute(&mut *tx)
-                .await?;
+            tokens::touch(&mut tx, &token_id, &at).await?;
+            gatehouse_store::users::touch_active(&mut tx, &user_id, &at).await?;
             tx.commit().await
         }
         .await;
