@@ -165,7 +165,7 @@ pub async fn build(db: &Db, size: Size) -> anyhow::Result<Secret> {
         started.elapsed().as_secs_f64()
     );
     // Fresh statistics for the planner, as a long-running gateway would have.
-    sqlx::query("ANALYZE").execute(&db.pool).await?;
+    gatehouse_store::seeds::analyze(&db.pool).await?;
     Ok(admin)
 }
 
@@ -183,17 +183,14 @@ pub async fn open_large(keep: &str, dir: &Path) -> anyhow::Result<(Db, Secret)> 
 /// The organisation [`build`] left in `db` on an earlier run (with a fresh admin token), or a new
 /// one when `db` holds fewer usage rows than `size`: a kept database makes a rerun start at once.
 pub async fn open_or_build(db: &Db, size: Size) -> anyhow::Result<Secret> {
-    let built: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_daily")
-        .fetch_one(&db.pool)
-        .await?;
+    let built = gatehouse_store::seeds::usage_rows(&db.pool).await?;
     if built == 0 || (built as usize) < size.usage_rows {
         return build(db, size).await;
     }
     eprintln!("reusing a database with {built} usage rows");
-    let admin: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(ADMIN_EMAIL)
-        .fetch_one(&db.pool)
-        .await?;
+    let admin = gatehouse_store::seeds::user_id(&db.pool, ADMIN_EMAIL)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the kept database has no {ADMIN_EMAIL}"))?;
     let mut tx = db.begin_write().await?;
     let token = crate::auth::issue_token(&mut tx, &admin, "bench").await?;
     tx.commit().await?;

@@ -4,9 +4,10 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use gatehouse_api::{
-    Budget, BudgetPeriod, Limits, ModelCreate, Provider, Role, Secret, SubjectKind, UserStatus,
+    Budget, BudgetPeriod, GroupRole, Limits, ModelCreate, Provider, Role, Secret, SubjectKind,
+    UserStatus,
 };
-use gatehouse_store::policy;
+use gatehouse_store::{policy, seeds};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -116,16 +117,17 @@ pub async fn seed(db: &Db, key: &InviteKey) -> anyhow::Result<Secret> {
     let mut tx = db.begin_write().await?;
     // The admin made by init gets the demo admin's full name, and has run the gateway for
     // longer than anyone has used it.
-    sqlx::query("UPDATE users SET first_name = 'Avery', last_name = 'Quinn', search_text = $1, created_at = $2 WHERE email = $3")
-        .bind(format!("avery quinn {DEMO_ADMIN_EMAIL}"))
-        .bind(db::timestamp(Utc::now() - Duration::days(420)))
-        .bind(DEMO_ADMIN_EMAIL)
-        .execute(&mut *tx)
-        .await?;
-    let admin_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(DEMO_ADMIN_EMAIL)
-        .fetch_one(&mut *tx)
-        .await?;
+    seeds::set_name_and_created(
+        &mut tx,
+        DEMO_ADMIN_EMAIL,
+        "Avery",
+        "Quinn",
+        Utc::now() - Duration::days(420),
+    )
+    .await?;
+    let admin_id = gatehouse_store::users::id_by_email(&mut tx, DEMO_ADMIN_EMAIL)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("init made no {DEMO_ADMIN_EMAIL}"))?;
     let mut workspace_ids = Vec::new();
     for (name, slug) in WORKSPACES {
         let id = workspaces::insert(&mut tx, name, slug).await?;
@@ -195,11 +197,7 @@ pub async fn seed(db: &Db, key: &InviteKey) -> anyhow::Result<Secret> {
     seed_group_policies(&mut tx, &groups).await?;
     for id in &to_suspend {
         let revision = next_revision(&mut tx).await?;
-        sqlx::query("UPDATE users SET status = 'suspended', revision = $1 WHERE id = $2")
-            .bind(revision)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        seeds::suspend(&mut tx, id, revision).await?;
     }
     tx.commit().await?;
     Ok(token)
@@ -253,25 +251,19 @@ struct SeededGroup {
 /// The groups with their members (one a manager) and grants; their limits and budgets come
 /// after the history (`seed_group_policies`).
 async fn seed_groups(tx: &mut Tx) -> anyhow::Result<Vec<SeededGroup>> {
-    let members: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM users WHERE role = 'member' AND status = 'active' ORDER BY email",
-    )
-    .fetch_all(&mut **tx)
-    .await?;
+    let members = seeds::active_members(tx).await?;
     let mut seeded = Vec::new();
     let mut next = 0;
     for (name, description, models, _, _, count) in DEMO_GROUPS {
         let group = crate::groups::insert(tx, name, description).await?;
         let chosen: Vec<String> = members.iter().skip(next).take(count).cloned().collect();
         for (i, user) in chosen.iter().enumerate() {
-            let revision = next_revision(tx).await?;
-            sqlx::query("INSERT INTO group_members (group_id, user_id, role, revision) VALUES ($1, $2, $3, $4)")
-                .bind(&group)
-                .bind(user)
-                .bind(if i == 0 { "manager" } else { "member" })
-                .bind(revision)
-                .execute(&mut **tx)
-                .await?;
+            let role = if i == 0 {
+                GroupRole::Manager
+            } else {
+                GroupRole::Member
+            };
+            gatehouse_store::groups::put_member(tx, &group, user, role).await?;
         }
         next += count;
         for model in models {
@@ -383,9 +375,7 @@ async fn seed_invitations(
             4,
         ),
     ];
-    let workspace: String = sqlx::query_scalar("SELECT id FROM workspaces ORDER BY id LIMIT 1")
-        .fetch_one(&mut **tx)
-        .await?;
+    let workspace = seeds::first_workspace(tx).await?;
     for (email, first, last, provider, tenant, state, days_ago) in invitations {
         let (token, hash) = auth::new_secret("");
         let sent = now - Duration::days(days_ago) - Duration::minutes(rng.gen_range(0..600));
@@ -395,26 +385,28 @@ async fn seed_invitations(
             sent + Duration::days(14)
         };
         let revision = next_revision(tx).await?;
-        sqlx::query(
-            "INSERT INTO invitations (id, email, first_name, last_name, role, workspace_ids, identity_provider, \
-             tenant_id, notification_email, token_sealed, token_hash, status, invited_by, created_at, sent_at, expires_at, \
-             revision) VALUES ($1, $2, $3, $4, 'member', $5, $6, $7, NULL, $8, $9, $10, $11, $12, $12, $13, $14)",
+        seeds::insert_past_invitation(
+            tx,
+            &seeds::PastInvitation {
+                email,
+                first_name: first,
+                last_name: last,
+                workspace_id: &workspace,
+                identity_provider: provider,
+                tenant_id: tenant,
+                token_sealed: key.seal(&token),
+                token_hash: hash,
+                status: if state == "revoked" {
+                    "revoked"
+                } else {
+                    "pending"
+                },
+                invited_by: admin_id,
+                sent_at: sent,
+                expires_at: expires,
+            },
+            revision,
         )
-        .bind(crate::new_id("inv"))
-        .bind(email)
-        .bind(first)
-        .bind(last)
-        .bind(serde_json::to_string(&[&workspace]).expect("ids serialize"))
-        .bind(provider)
-        .bind(tenant)
-        .bind(key.seal(&token))
-        .bind(hash)
-        .bind(if state == "revoked" { "revoked" } else { "pending" })
-        .bind(admin_id)
-        .bind(db::timestamp(sent))
-        .bind(db::timestamp(expires))
-        .bind(revision)
-        .execute(&mut **tx)
         .await?;
     }
     Ok(())
@@ -529,15 +521,8 @@ async fn plan_history(
     groups: &[SeededGroup],
     suspended: &[String],
 ) -> anyhow::Result<History> {
-    let people: Vec<(String, String, String, String)> =
-        sqlx::query_as("SELECT id, status, created_at, email FROM users ORDER BY email")
-            .fetch_all(&mut **tx)
-            .await?;
-    let memberships: Vec<(String, String)> = sqlx::query_as(
-        "SELECT user_id, workspace_id FROM memberships ORDER BY user_id, workspace_id",
-    )
-    .fetch_all(&mut **tx)
-    .await?;
+    let people = seeds::people(tx).await?;
+    let memberships = seeds::memberships(tx).await?;
     let tz = usage::org_time_zone(tx).await?;
     let now = Utc::now();
     let today = now.with_timezone(&tz).date_naive();
@@ -754,10 +739,7 @@ pub async fn open(db: &Db, token_name: &str, key: &InviteKey) -> anyhow::Result<
     if org::get(&db.pool).await?.is_none() {
         return seed(db, key).await;
     }
-    let admin: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(DEMO_ADMIN_EMAIL)
-        .fetch_optional(&db.pool)
-        .await?;
+    let admin = seeds::user_id(&db.pool, DEMO_ADMIN_EMAIL).await?;
     let admin = admin.ok_or_else(|| anyhow::anyhow!("this database holds no demo organisation"))?;
     let mut tx = db.begin_write().await?;
     let token = auth::issue_token(&mut tx, &admin, token_name).await?;

@@ -18,6 +18,7 @@ pub mod oidc_signins;
 pub mod org;
 pub mod policy;
 pub mod resets;
+pub mod seeds;
 pub mod spend;
 pub mod sql;
 pub mod tokens;
