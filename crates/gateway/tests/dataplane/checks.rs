@@ -3,6 +3,7 @@
 //! not own), every refusal in its order with OpenAI-style errors, rate limits, concurrency and
 //! budgets with `Retry-After`, metering, alerts, and revocation reaching every node at once.
 
+use crate::{common, support, upstream_stub};
 use std::time::Duration;
 
 use chrono::{Timelike, Utc};
@@ -11,12 +12,6 @@ use gatehouse_gateway::dataplane::{DataPlaneOptions, UpstreamKeys, UpstreamNets}
 use gatehouse_gateway::{Db, GatewayOptions, RunningGateway};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-mod common;
-#[path = "support/chat.rs"]
-mod support;
-#[path = "support/upstream_stub.rs"]
-mod upstream_stub;
 
 use common::{TestGateway, backends};
 use support::{chat_at, delete, grant, group_of, hello, member, model, post, put};

@@ -1,6 +1,7 @@
 //! The model catalog over real HTTP: CRUD, validation, permissions, the cascade to grants and
 //! what the change feed reports.
 
+use crate::common;
 use gatehouse_api::{
     AuditEntry, ErrorCode, FieldError, Model, ModelCreate, Page, Provider, Role, Secret, SyncKind,
     SyncPage, UserStatus,
@@ -8,8 +9,6 @@ use gatehouse_api::{
 use gatehouse_gateway::{GatewayOptions, auth, db, users};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-mod common;
 
 use common::{TestGateway, backends, problem};
 

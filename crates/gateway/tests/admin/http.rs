@@ -1,12 +1,11 @@
 //! The gateway over real HTTP on 127.0.0.1, on every backend: a SQLite file and a PostgreSQL database.
 
+use crate::common;
 use std::collections::HashSet;
 
 use gatehouse_api::{ErrorCode, Me, Page, Problem, SyncPage, User};
 use gatehouse_gateway::demo;
 use reqwest::StatusCode;
-
-mod common;
 
 use common::backends;
 

@@ -1,8 +1,7 @@
 //! The invitee's side over real HTTP: the page behind the link, the form, JSON, and the clear
 //! pages for expired, revoked and used links that change nothing.
 
-mod common;
-
+use crate::common;
 use common::{TestGateway, backends, client_from};
 use gatehouse_api::{ErrorCode, Invitation, Page, Secret, User, UserStatus};
 use gatehouse_gateway::throttle::MAX_LINK_FAILURES;

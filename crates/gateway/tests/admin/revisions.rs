@@ -1,6 +1,7 @@
 //! The revision sequence under concurrent writers, on every backend: writers are serialised, so
 //! revisions commit in order and a client paging `/admin/v1/sync` while they write loses nothing.
 
+use crate::common;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,8 +9,6 @@ use std::time::Duration;
 
 use gatehouse_api::{Role, SyncKind, SyncPage, UserStatus};
 use gatehouse_gateway::{db, users, workspaces};
-
-mod common;
 
 use common::backends;
 

@@ -1,8 +1,7 @@
 //! Every endpoint × every role against the permission table: a role the table allows is never
 //! refused with 403, a role it does not allow always is.
 
-mod common;
-
+use crate::common;
 use common::{TestGateway, backends, model, user_with_role};
 use gatehouse_api::{ApiKeyCreated, ErrorCode, Group, Invitation, Problem, Role, Workspace};
 use gatehouse_gateway::permissions::{Permission, allows};

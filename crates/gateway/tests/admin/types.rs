@@ -2,8 +2,7 @@
 //! driver declares each bind's SQL type from its Rust value, NULLs included, and PostgreSQL keeps
 //! a prepared statement to the types of its first use on a connection.
 
-mod common;
-
+use crate::common;
 use common::backends;
 use gatehouse_api::{Budget, Me};
 use reqwest::Method;

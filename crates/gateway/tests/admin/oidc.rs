@@ -2,10 +2,7 @@
 //! over real HTTP through a real OpenID Connect issuer on 127.0.0.1 (`support/oidc_issuer.rs`),
 //! with a browser that follows no redirect by itself, so that every hop is seen.
 
-mod common;
-#[path = "support/oidc_issuer.rs"]
-mod oidc_issuer;
-
+use crate::{common, oidc_issuer};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 

@@ -9,6 +9,7 @@
 //! budget runs on PostgreSQL only. Concurrency leases live in the database on both, and a
 //! process that dies on a SQLite file leaves leases that expire the same way.
 
+use crate::{common, support, upstream_stub};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,12 +17,6 @@ use std::time::{Duration, Instant};
 use chrono::{Timelike, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-mod common;
-#[path = "support/chat.rs"]
-mod support;
-#[path = "support/upstream_stub.rs"]
-mod upstream_stub;
 
 use common::{TestGateway, backends};
 use support::{chat_at, grant, member, model, put};

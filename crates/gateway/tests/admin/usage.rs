@@ -1,6 +1,7 @@
 //! Metering and the usage endpoints over real HTTP: days in the org's time zone, filters,
 //! keyset pages, the streamed CSV export, members' own usage, alerts and the demo's history.
 
+use crate::common;
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -11,8 +12,6 @@ use gatehouse_api::{
 use gatehouse_gateway::usage::{self, DailyRow, UsageEvent};
 use gatehouse_gateway::{alerts, auth, db, users};
 use reqwest::{Method, StatusCode};
-
-mod common;
 
 use common::{TestGateway, backends, problem};
 

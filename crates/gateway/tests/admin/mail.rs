@@ -1,10 +1,7 @@
 //! The invitation, resend and welcome mails reach a real SMTP server (aiosmtpd on 127.0.0.1),
 //! and the links in them work.
 
-mod common;
-#[path = "support/smtp_sink.rs"]
-mod smtp_sink;
-
+use crate::{common, smtp_sink};
 use common::backends;
 use gatehouse_api::{Invitation, Secret, User, UserStatus};
 use gatehouse_gateway::GatewayOptions;

@@ -1,6 +1,7 @@
 //! Sign-in, personal access tokens and password reset over real HTTP, with mail delivered to a
 //! real SMTP server (aiosmtpd) on 127.0.0.1.
 
+use crate::{common, smtp_sink};
 use chrono::{Duration, Utc};
 use gatehouse_api::{
     AccessToken, AccessTokenCreated, AuditEntry, ErrorCode, LoginResponse, Me, Page, Role, Secret,
@@ -10,10 +11,6 @@ use gatehouse_gateway::throttle::{MAX_CLIENT_FAILURES, MAX_FAILURES, MAX_LINK_FA
 use gatehouse_gateway::{GatewayOptions, auth, db, password, users};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-mod common;
-#[path = "support/smtp_sink.rs"]
-mod smtp_sink;
 
 use common::{TestGateway, backends, client_from, problem};
 use smtp_sink::SmtpSink;

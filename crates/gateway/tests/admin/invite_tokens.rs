@@ -1,8 +1,7 @@
 //! Invitation tokens at rest: a copy of the database alone gives no live link, while those
 //! allowed to invite still copy the same link from the gateway, and the link still works.
 
-mod common;
-
+use crate::common;
 use common::{TestGateway, backends};
 use gatehouse_api::{BulkInviteResult, ErrorCode, Invitation, Page, Secret, SyncPage, User};
 use gatehouse_gateway::invite_key::InviteKey;

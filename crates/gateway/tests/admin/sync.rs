@@ -1,8 +1,7 @@
 //! A client paging through a full sync while others write and delete, then catching up, ends
 //! with exactly what the gateway holds: nothing lost, nothing duplicated, deletions applied.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeMap;
 
 use common::{TestGateway, backends};

@@ -1,7 +1,6 @@
 //! The user-management domain over real HTTP, on every backend.
 
-mod common;
-
+use crate::common;
 use common::{TestGateway, backends, model, problem, user_with_role};
 use gatehouse_api::*;
 use reqwest::{Method, StatusCode};
