@@ -233,7 +233,11 @@ impl Console {
             return self.open_embedded().await;
         }
         profiles.set_active(id)?;
-        let token = if profile.embedded {
+        let token = if unconsented_plain_http(&profile) {
+            // Saved before plain http needed the admin's say-so: the credential stays in the
+            // keychain but goes nowhere until the admin allows the insecure connection.
+            None
+        } else if profile.embedded {
             self.credentials.get(Slot::Token(id)).ok().flatten()
         } else {
             self.credentials.get(Slot::Token(id))?
@@ -431,6 +435,15 @@ impl Console {
             return Err(CoreError::Invalid(
                 "the demo profile signs itself in".into(),
             ));
+        }
+        if unconsented_plain_http(&profile) {
+            return Err(CoreError::InvalidField {
+                field: "url",
+                message: "this profile uses plain http:// to another computer, which sends the \
+                          password and token unencrypted: edit it to use https://, or allow an \
+                          insecure connection"
+                    .into(),
+            });
         }
         let token = match how {
             SignIn::Token { token } => {
@@ -781,6 +794,14 @@ fn checked_profile(
         ca_pem,
         insecure_http,
     })
+}
+
+/// Whether `profile` talks plain http to another computer without the admin having allowed it:
+/// only a profiles file from before that choice existed (or edited by hand) holds one.
+fn unconsented_plain_http(profile: &Profile) -> bool {
+    !profile.embedded
+        && !profile.insecure_http
+        && url::Url::parse(&profile.url).is_ok_and(|u| u.scheme() == "http" && !is_loopback(&u))
 }
 
 /// Whether `url` names this computer: `localhost`, 127.0.0.0/8 or ::1.

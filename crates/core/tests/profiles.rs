@@ -708,3 +708,52 @@ async fn plain_http_is_for_this_computer_unless_the_admin_allows_it_insecure() {
         "invalid"
     );
 }
+
+/// A profiles file from before plain http needed the admin's say-so (or edited by hand) may
+/// hold plain http to another computer with a credential in the keychain: the credential stays
+/// but is sent nowhere, and signing in is refused, until the admin allows the insecure
+/// connection in the profile's form.
+#[tokio::test]
+async fn an_older_plain_http_profile_sends_nothing_until_the_admin_allows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keychain, console) = console_in(dir.path(), "older-http");
+    let allowed = console
+        .add_profile(ProfileInput {
+            insecure_http: true,
+            ..input("http://gw.example.com:8080")
+        })
+        .await
+        .unwrap();
+    let token = Secret::new("gh_kept_from_before");
+    keychain.set(Slot::Token(&allowed.id), &token).unwrap();
+    // The file as the version before the choice wrote it: no flag.
+    let path = dir.path().join("config").join("profiles.json");
+    let mut file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for profile in file["profiles"].as_array_mut().unwrap() {
+        profile.as_object_mut().unwrap().remove("insecure_http");
+    }
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    assert!(!console.profiles().await.unwrap()[0].insecure_http);
+
+    console.activate(&allowed.id).await.unwrap();
+    let status = console.status().await;
+    assert_eq!(status.phase, Phase::SignedOut, "the token was put to use");
+    assert_eq!(
+        keychain.get(Slot::Token(&allowed.id)).unwrap(),
+        Some(token.clone()),
+        "the credential stays for when the admin allows it"
+    );
+    let refused = console
+        .sign_in(
+            &allowed.id,
+            SignIn::Token {
+                token: Secret::new("gh_another"),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "invalid");
+    assert_eq!(refused.to_ipc().fields.unwrap()[0].field, "url");
+    console.remove_profile(&allowed.id).await.unwrap();
+}
