@@ -9,6 +9,7 @@
 
 mod domain;
 pub mod effective;
+mod email;
 pub mod periods;
 mod problem;
 mod resources;
@@ -16,10 +17,24 @@ mod seal;
 mod secret;
 
 pub use domain::*;
+pub use email::looks_like_email;
 pub use problem::{ErrorCode, FieldError, Problem};
 pub use resources::*;
 pub use seal::{KEY_LEN as SEAL_KEY_LEN, Seal};
 pub use secret::Secret;
+
+/// The page size a list asks for (`?limit=`, default 100, 1 to 1000), or the field error that
+/// says what is wrong with it.
+pub fn page_limit(limit: Option<u32>) -> Result<i64, FieldError> {
+    match limit {
+        None => Ok(100),
+        Some(n @ 1..=1000) => Ok(i64::from(n)),
+        Some(_) => Err(FieldError {
+            field: "limit".to_owned(),
+            message: "must be between 1 and 1000".to_owned(),
+        }),
+    }
+}
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";

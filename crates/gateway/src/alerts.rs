@@ -32,7 +32,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<Alert>>> {
     caller.require(Permission::UsageRead, "read alerts")?;
-    let limit = crate::users::page_limit(query.limit)?;
+    let limit = gatehouse_api::page_limit(query.limit)?;
     let before = match query.cursor.as_deref() {
         Some(cursor) => Some(
             crate::cursor::decode(cursor)?

@@ -31,7 +31,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Page<AuditEntry>>> {
     caller.require(Permission::AuditRead, "read the audit log")?;
-    let limit = crate::users::page_limit(query.limit)?;
+    let limit = gatehouse_api::page_limit(query.limit)?;
     let before = match query.cursor.as_deref() {
         Some(cursor) => Some(
             crate::cursor::decode(cursor)?

@@ -76,19 +76,6 @@ const WORKSPACES: [(&str, &str); 4] = [
     ("Marketing", "marketing"),
 ];
 
-/// A plausibility check, not RFC 5322: one `@`, something before it, a dot after it.
-pub fn looks_like_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.chars().any(char::is_whitespace)
-}
-
 fn slug(s: &str) -> String {
     s.chars()
         .filter_map(|c| match c {

@@ -68,6 +68,12 @@ impl ApiError {
     }
 }
 
+impl From<gatehouse_api::FieldError> for ApiError {
+    fn from(e: gatehouse_api::FieldError) -> Self {
+        Self::invalid(&e.field, e.message)
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     /// A constraint that two concurrent requests raced for is the client's conflict, not a
     /// server failure; everything else is internal.

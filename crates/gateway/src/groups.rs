@@ -46,7 +46,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<Group>>> {
     caller.require(Permission::GroupsRead, "list groups")?;
-    let limit = crate::users::page_limit(query.limit)?;
+    let limit = gatehouse_api::page_limit(query.limit)?;
     let after = query.cursor.as_deref().map(cursor::decode).transpose()?;
     let rows = store::list(&state.db.pool, after, limit + 1).await?;
     let page = cursor::paginate(rows, limit, |r| r.id.clone());

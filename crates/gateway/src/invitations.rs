@@ -391,7 +391,7 @@ pub async fn list(
     if !caller.allows(Permission::InvitationsRead) {
         caller.require(Permission::InvitationsWrite, "read invitations")?;
     }
-    let limit = users::page_limit(query.limit)?;
+    let limit = gatehouse_api::page_limit(query.limit)?;
     let before = query.cursor.as_deref().map(cursor::decode).transpose()?;
     let rows = store::list(
         &state.db.pool,

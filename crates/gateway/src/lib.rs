@@ -257,7 +257,7 @@ pub async fn init(
         anyhow::bail!("this gateway is already initialised");
     }
     let email = admin_email.trim().to_lowercase();
-    if !demo::looks_like_email(&email) {
+    if !gatehouse_api::looks_like_email(&email) {
         anyhow::bail!("{admin_email:?} is not an e-mail address");
     }
     let local = email.split('@').next().unwrap_or("admin");

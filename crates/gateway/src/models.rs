@@ -181,7 +181,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<Model>>> {
     caller.require(Permission::ModelsRead, "read models")?;
-    let limit = crate::users::page_limit(query.limit)?;
+    let limit = gatehouse_api::page_limit(query.limit)?;
     let after = query
         .cursor
         .as_deref()

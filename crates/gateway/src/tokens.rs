@@ -15,7 +15,7 @@ use crate::auth::{self, Caller, KIND_PAT};
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::{audit, cursor, users};
+use crate::{audit, cursor};
 
 /// Most personal access tokens one user may hold; a bound on what one account can pile up.
 pub const MAX_PER_USER: i64 = 100;
@@ -38,7 +38,7 @@ pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<AccessToken>>> {
-    let limit = users::page_limit(query.limit)?;
+    let limit = gatehouse_api::page_limit(query.limit)?;
     // Ids are time-ordered (UUIDv7), so they are the keyset.
     let after = match query.cursor.as_deref() {
         Some(c) => cursor::decode(c)?,

@@ -67,7 +67,7 @@ pub async fn daily(
     caller: Caller,
     ApiQuery(query): ApiQuery<UsageQuery>,
 ) -> ApiResult<Json<Page<UsageDaily>>> {
-    let limit = crate::users::page_limit(query.limit)?;
+    let limit = gatehouse_api::page_limit(query.limit)?;
     let cursor = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let filter = scoped(UsageFilter::from(query), &caller)?;
     let rows = filter.page(&state.db.pool, cursor, limit + 1).await?;

@@ -26,14 +26,6 @@ pub async fn get(pool: &sqlx::AnyPool, id: &str) -> ApiResult<User> {
         .ok_or_else(|| ApiError::not_found("user"))
 }
 
-pub fn page_limit(limit: Option<u32>) -> ApiResult<i64> {
-    match limit {
-        None => Ok(100),
-        Some(n @ 1..=1000) => Ok(i64::from(n)),
-        Some(_) => Err(ApiError::invalid("limit", "must be between 1 and 1000")),
-    }
-}
-
 /// List the users of the organisation
 #[utoipa::path(
     get, path = "/admin/v1/users", tag = "users",
@@ -52,7 +44,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<UserListQuery>,
 ) -> ApiResult<Json<Page<User>>> {
     caller.require(Permission::UsersRead, "list users")?;
-    let limit = page_limit(query.limit)?;
+    let limit = gatehouse_api::page_limit(query.limit)?;
     let text = query
         .query
         .as_deref()

@@ -1,7 +1,7 @@
 //! Field checks shared by the handlers. Each returns `validation_failed` naming the field.
 
-use crate::demo::looks_like_email;
 use crate::error::{ApiError, ApiResult};
+use gatehouse_api::looks_like_email;
 
 /// A trimmed text of `min..=max` characters without control or direction-changing characters.
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> ApiResult<String> {

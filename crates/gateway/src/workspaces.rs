@@ -87,7 +87,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<Workspace>>> {
     caller.require(Permission::WorkspacesRead, "list workspaces")?;
-    let limit = crate::users::page_limit(query.limit)?;
+    let limit = gatehouse_api::page_limit(query.limit)?;
     let after = query.cursor.as_deref().map(cursor::decode).transpose()?;
     let rows = store::list(&state.db.pool, after, limit + 1).await?;
     let page = cursor::paginate(rows, limit, |r| r.id.clone());

@@ -295,7 +295,7 @@ pub(super) fn identity(
     let lower = |s: &Option<String>| {
         s.as_deref()
             .map(|e| e.trim().to_lowercase())
-            .filter(|e| crate::demo::looks_like_email(e))
+            .filter(|e| gatehouse_api::looks_like_email(e))
     };
     let email = lower(&claims.email);
     let email_verified = truthy(claims.email_verified.as_ref());
