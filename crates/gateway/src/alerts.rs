@@ -7,6 +7,8 @@ use axum::extract::State;
 use gatehouse_api::{Alert, ListQuery, Page, Problem};
 use gatehouse_store::alerts;
 pub use gatehouse_store::alerts::{AlertRow, NewAlert, changed_since, raise};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -47,4 +49,9 @@ pub async fn list(
         items: page.items.into_iter().map(AlertRow::into_api).collect(),
         next_cursor: page.next_cursor,
     }))
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }

@@ -6,6 +6,8 @@ use axum::extract::State;
 use gatehouse_api::{AuditEntry, AuditQuery, Page};
 use gatehouse_store::audit;
 pub use gatehouse_store::audit::{AUDIT_COLUMNS, AuditRow, changed_since, record, tombstone};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -46,4 +48,9 @@ pub async fn list(
         items: page.items.into_iter().map(AuditRow::into_api).collect(),
         next_cursor: page.next_cursor,
     }))
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }

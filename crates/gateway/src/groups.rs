@@ -9,6 +9,8 @@ use gatehouse_api::{
 };
 use gatehouse_store::groups as store;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::db::Tx;
@@ -352,4 +354,12 @@ pub async fn delete_member(
     .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, patch, delete))
+        .routes(routes!(put_member, delete_member))
 }

@@ -16,6 +16,8 @@ use gatehouse_api::{
 };
 use gatehouse_store::invitations as store;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{Caller, hash_secret, new_secret};
 use crate::db::{self, Tx};
@@ -726,4 +728,14 @@ pub async fn redeem(
     )
     .await?;
     users::get_in(tx, &user_id).await
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(bulk))
+        .routes(routes!(show))
+        .routes(routes!(resend))
+        .routes(routes!(revoke))
 }

@@ -7,6 +7,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gatehouse_api::{AcceptInvitation, IdentityProvider};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::ApiPath;
@@ -174,4 +176,9 @@ pub async fn accept(
         }
         Err(e) => error_page(&e),
     }
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(show, accept))
 }

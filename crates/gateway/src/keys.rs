@@ -8,6 +8,8 @@ use gatehouse_api::{ApiKey, ApiKeyCreate, ApiKeyCreated, Secret};
 use gatehouse_store::keys as store;
 pub use gatehouse_store::keys::{KeyRow, changed_since};
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{Caller, new_secret};
 use crate::db::{Tx, next_revision};
@@ -181,4 +183,11 @@ pub async fn revoke(
     .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }

@@ -3,6 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use gatehouse_api::{Me, Role, WorkspaceRole};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -40,4 +42,9 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json
         permissions: permissions::permissions_of(caller.role),
         org,
     }))
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(me))
 }

@@ -10,6 +10,8 @@ use gatehouse_api::{
 use gatehouse_store::models as store;
 pub use gatehouse_store::models::{MODEL_COLUMNS, ModelRow, changed_since};
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::dataplane::UpstreamNets;
@@ -348,4 +350,11 @@ pub async fn delete(
     .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, patch, delete))
 }

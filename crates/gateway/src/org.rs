@@ -5,6 +5,8 @@ use axum::extract::State;
 use gatehouse_api::{ErrorCode, Org, OrgPatch, Role, RoleInfo};
 use gatehouse_store::org as store;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -150,4 +152,11 @@ pub async fn roles(_caller: Caller) -> Json<Vec<RoleInfo>> {
             })
             .collect(),
     )
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(show, patch))
+        .routes(routes!(roles))
 }

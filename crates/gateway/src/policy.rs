@@ -19,6 +19,8 @@ pub use gatehouse_store::policy::{
     budget_of, changed_since, effective, limits_of, micros, revoke_given_through, usd,
 };
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::db::{Tx, next_revision};
@@ -521,4 +523,16 @@ pub async fn user_effective(
     let policy = effective(&mut tx, &id).await?;
     tx.commit().await?;
     Ok(Json(policy))
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(user_grant_put, user_grant_delete))
+        .routes(routes!(user_limits_get, user_limits_put))
+        .routes(routes!(user_budget_get, user_budget_put))
+        .routes(routes!(group_grant_put, group_grant_delete))
+        .routes(routes!(group_limits_get, group_limits_put))
+        .routes(routes!(group_budget_get, group_budget_put))
+        .routes(routes!(user_effective))
 }

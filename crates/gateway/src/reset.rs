@@ -16,6 +16,8 @@ use chrono::Utc;
 use gatehouse_api::{ErrorCode, PasswordReset, Secret, User};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::{self, Caller, KIND_PAT, KIND_SESSION};
@@ -453,4 +455,11 @@ async fn set_password(
     tx.commit().await?;
     tracing::info!(user = %user_id, sessions_revoked, tokens_revoked, "password reset");
     users::get(pool, &user_id).await
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(request))
+        .routes(routes!(page, submit))
 }

@@ -6,6 +6,8 @@
 //! an account is suspended or pending is only said to whoever knows its password.
 
 use std::net::{IpAddr, SocketAddr};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -161,4 +163,9 @@ pub async fn login(
         expires_at: db::parse_timestamp(&expires_at),
         user,
     }))
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login))
 }

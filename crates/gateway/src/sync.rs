@@ -5,6 +5,8 @@
 use axum::Json;
 use axum::extract::State;
 use gatehouse_api::{SyncChange, SyncKind, SyncPage, SyncQuery};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -114,4 +116,9 @@ pub async fn changes_since(
         has_more,
         head,
     })
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(sync))
 }

@@ -9,6 +9,8 @@ use chrono::Utc;
 use gatehouse_api::{AccessToken, AccessTokenCreate, AccessTokenCreated, ListQuery, Page};
 use gatehouse_store::tokens as store;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::{self, Caller, KIND_PAT};
@@ -154,4 +156,11 @@ pub async fn delete(
     .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(delete))
 }

@@ -2,6 +2,8 @@
 //! metering itself and the rows are the store's (`gatehouse_store::usage`).
 
 use std::fmt::Write as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -205,4 +207,11 @@ pub async fn export_csv(
         Body::from_stream(body),
     )
         .into_response())
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(daily))
+        .routes(routes!(export_csv))
 }

@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 use gatehouse_api::{Page, SyncKind, User, UserCreate, UserListQuery, UserPatch, UserStatus};
 use gatehouse_store::users as store;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -517,4 +519,15 @@ pub async fn ensure_exists(tx: &mut Tx, id: &str) -> ApiResult<()> {
     } else {
         Err(user_path_error())
     }
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, patch, delete))
+        .routes(routes!(suspend))
+        .routes(routes!(reactivate))
+        .routes(routes!(approve))
+        .routes(routes!(decline))
 }

@@ -21,6 +21,8 @@
 
 use std::sync::OnceLock;
 use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -567,6 +569,13 @@ pub async fn callback(
     finish(&state, query)
         .await
         .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// This module's operations, which the gateway's router merges with the others'.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signin))
+        .routes(routes!(callback))
 }
 
 #[cfg(test)]
