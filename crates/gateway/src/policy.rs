@@ -319,7 +319,16 @@ async fn put_budget(
     )
     .await?;
     let (stored, _) = budget_of(&mut *tx, kind, id).await?;
+    // A cap lowered below what was already spent crosses thresholds now: no further spend will
+    // come to raise them, since the data plane refuses every request at the cap.
+    let tz = gatehouse_store::usage::org_time_zone(&mut tx).await?;
+    let raised =
+        gatehouse_store::spend::check_subject_alerts(&mut tx, kind, id, chrono::Utc::now(), tz)
+            .await?;
     tx.commit().await?;
+    if let Err(e) = crate::spend::mail_admins(state, &raised).await {
+        tracing::warn!(error = %e, "the budget alert mails could not be sent");
+    }
     Ok(stored)
 }
 

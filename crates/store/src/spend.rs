@@ -127,16 +127,32 @@ pub async fn check_alerts(
     subjects.extend(groups.into_iter().map(|g| (SubjectKind::Group, g)));
     let mut raised = Vec::new();
     for (kind, id) in subjects {
-        let (budget, _) = budget_of(&mut **tx, kind, &id).await?;
-        let caps = Caps::of(&budget);
-        if caps.is_empty() {
-            continue;
-        }
-        let spent = period_spend(tx, kind, &id, now, tz).await?;
-        for alert in reached(kind, &id, &caps, spent, now, tz) {
-            if let Some(a) = alerts::raise(tx, &alert).await? {
-                raised.push(a);
-            }
+        raised.extend(check_subject_alerts(tx, kind, &id, now, tz).await?);
+    }
+    Ok(raised)
+}
+
+/// Raises the alerts that the subject's spend has crossed under its own budget, in the periods
+/// that contain `now`: after spend (through [`check_alerts`]), and when the budget itself is
+/// lowered below what was spent, when no more spend comes to raise them (every request is
+/// refused at the cap). Each alert is raised once per subject, period and threshold.
+pub async fn check_subject_alerts(
+    tx: &mut Tx,
+    kind: SubjectKind,
+    id: &str,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Result<Vec<Alert>, sqlx::Error> {
+    let (budget, _) = budget_of(&mut **tx, kind, id).await?;
+    let caps = Caps::of(&budget);
+    if caps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let spent = period_spend(tx, kind, id, now, tz).await?;
+    let mut raised = Vec::new();
+    for alert in reached(kind, id, &caps, spent, now, tz) {
+        if let Some(a) = alerts::raise(tx, &alert).await? {
+            raised.push(a);
         }
     }
     Ok(raised)

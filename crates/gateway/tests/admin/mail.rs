@@ -213,3 +213,139 @@ async fn crossing_a_budget_threshold_alerts_once_and_mails_the_admins() {
         assert_eq!(audit.items.len(), 2);
     }
 }
+
+/// Issue 14: a cap lowered below what was already spent crosses its thresholds at once (with
+/// their audit entries and mails), since no further spend comes to raise them while every
+/// request is refused at the cap; each still alerts once per period.
+#[tokio::test]
+async fn lowering_a_budget_below_the_spend_alerts_at_once() {
+    use gatehouse_api::{Alert, Budget, Page, Role};
+    use gatehouse_gateway::usage;
+
+    for gw in backends().await {
+        let sink = SmtpSink::start();
+        let admin = gw.init(10).await;
+        let gw = gw
+            .with_options(GatewayOptions {
+                smtp_url: Some(Secret::new(sink.url())),
+                ..Default::default()
+            })
+            .await;
+        common::model(&gw, "m1").await;
+        let (user_id, _) = common::user_with_role(&gw, "spender@acme.example", Role::Member).await;
+        let group: gatehouse_api::Group = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/groups",
+                &admin,
+                &json!({ "name": "Spenders" }),
+            )
+            .await;
+        let _: serde_json::Value = gw
+            .json_ok(
+                Method::PUT,
+                &format!("/admin/v1/groups/{}/members/{user_id}", group.id),
+                &admin,
+                &json!({ "role": "member" }),
+            )
+            .await;
+        // $6 spent this month, under caps that no threshold of it crosses.
+        let mut tx = gw.db().begin_write().await.unwrap();
+        usage::record(
+            &mut tx,
+            &usage::UsageEvent {
+                at: chrono::Utc::now(),
+                user_id: user_id.clone(),
+                key_id: None,
+                model_id: "m1".into(),
+                workspace_id: None,
+                input_tokens: 10,
+                output_tokens: 10,
+                cost_micros: 6_000_000,
+                status: 200,
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let alerts = || async {
+            let page: Page<Alert> = gw.get_ok("/admin/v1/alerts", &admin).await;
+            let mut raised: Vec<(String, u32)> = page
+                .items
+                .iter()
+                .map(|a| (a.subject_id.clone(), a.threshold))
+                .collect();
+            raised.sort();
+            raised
+        };
+        let set = |path: String, body: serde_json::Value| {
+            let (gw, admin) = (&gw, &admin);
+            async move {
+                let _: Budget = gw.json_ok(Method::PUT, &path, admin, &body).await;
+            }
+        };
+        let user_budget = format!("/admin/v1/users/{user_id}/budget");
+        let group_budget = format!("/admin/v1/groups/{}/budget", group.id);
+        set(
+            user_budget.clone(),
+            json!({ "monthly_usd": 100.0, "alert_thresholds": [50, 100] }),
+        )
+        .await;
+        assert!(alerts().await.is_empty(), "{}: $6 of $100", gw.name);
+
+        // Lowered to $10: 60% spent, the 50% threshold is crossed now.
+        set(
+            user_budget.clone(),
+            json!({ "monthly_usd": 10.0, "alert_thresholds": [50, 100] }),
+        )
+        .await;
+        assert_eq!(alerts().await, vec![(user_id.clone(), 50)], "{}", gw.name);
+        // Lowered again to $5: 120%, now the 100% one too; the 50% one is not raised twice.
+        set(
+            user_budget.clone(),
+            json!({ "monthly_usd": 5.0, "alert_thresholds": [50, 100] }),
+        )
+        .await;
+        assert_eq!(
+            alerts().await,
+            vec![(user_id.clone(), 50), (user_id.clone(), 100)],
+            "{}",
+            gw.name
+        );
+        set(
+            user_budget.clone(),
+            json!({ "monthly_usd": 5.0, "alert_thresholds": [50, 100] }),
+        )
+        .await;
+        assert_eq!(alerts().await.len(), 2, "{}: once per period", gw.name);
+        // A group's cap, under its members' spend together, alike.
+        set(
+            group_budget,
+            json!({ "monthly_usd": 8.0, "alert_thresholds": [50] }),
+        )
+        .await;
+        assert!(
+            alerts().await.contains(&(group.id.clone(), 50)),
+            "{}: the group's alert",
+            gw.name
+        );
+
+        let audit: Page<gatehouse_api::AuditEntry> = gw
+            .get_ok("/admin/v1/audit?action=alert.raised", &admin)
+            .await;
+        assert_eq!(audit.items.len(), 3, "{}", gw.name);
+        let mut subjects = Vec::new();
+        for _ in 0..3 {
+            let mail = sink.next_mail().await;
+            assert_eq!(mail.rcpt_tos, vec!["root@acme.example".to_owned()]);
+            subjects.push(mail.subject);
+        }
+        subjects.sort();
+        assert!(subjects.iter().any(|s| s.contains("100%")), "{subjects:?}");
+        assert_eq!(
+            subjects.iter().filter(|s| s.contains("50%")).count(),
+            2,
+            "{subjects:?}"
+        );
+    }
+}
