@@ -1,11 +1,13 @@
-//! The Gatehouse gateway as a library: the admin API (`/admin/v1`) and its OpenAPI document,
-//! sign-in (passwords, sessions, tokens, OIDC), the invitee and reset pages, mail, the database,
-//! the metered OpenAI-compatible data plane (`/v1`) and the demo organisation. The
+//! The Gatehouse gateway as a library: the admin API (`/admin/v1`, one module per resource,
+//! each handler a permission check, a store call and an audit record) and its OpenAPI document,
+//! sign-in (passwords, sessions, tokens, OIDC), the invitee and reset pages, mail, and the demo
+//! and bench organisations; it serves the data plane's `/v1` beside them. The
 //! `gatehouse-gateway` binary serves it; the desktop core embeds it, behind its `embedded-demo`
 //! feature, to run a demo gateway in-process.
 //!
-//! The top layer of the server side: it builds on `gatehouse-api`, and must not depend on
-//! `gatehouse-core`, the desktop app or Tauri (`tests/layers.rs` checks this).
+//! The top layer of the server side, over `gatehouse-dataplane`, `gatehouse-store` (where all
+//! its SQL lives) and `gatehouse-api`. It must not depend on `gatehouse-core`, the desktop app
+//! or Tauri (`tests/layers.rs` checks this).
 
 pub mod alerts;
 pub mod audit;

@@ -1,6 +1,7 @@
 //! The gateway's store: the database connection (SQLite for one node, PostgreSQL for several,
-//! both through sqlx's `Any` driver), the two migration sets, ids, and the SQL the layers above
-//! share. It is the layer under the data plane and the admin HTTP layer.
+//! both through sqlx's `Any` driver), the two migration sets, ids and secret hashes, and all of
+//! the gateway's SQL, one module per table or resource (rows, statements, change-feed readers).
+//! It is the layer under the data plane and the admin HTTP layer.
 //!
 //! Must not depend on axum or any HTTP type, on mail, or on a crate above it
 //! (`gatehouse-dataplane`, `gatehouse-gateway`, the desktop's crates); a test reads
