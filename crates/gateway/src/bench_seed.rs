@@ -188,7 +188,7 @@ pub async fn open_or_build(db: &Db, size: Size) -> anyhow::Result<Secret> {
         return build(db, size).await;
     }
     eprintln!("reusing a database with {built} usage rows");
-    let admin = gatehouse_store::seeds::user_id(&db.pool, ADMIN_EMAIL)
+    let admin = gatehouse_store::users::id_by_email(&db.pool, ADMIN_EMAIL)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the kept database has no {ADMIN_EMAIL}"))?;
     let mut tx = db.begin_write().await?;

@@ -112,7 +112,7 @@ pub async fn seed(db: &Db, key: &InviteKey) -> anyhow::Result<Secret> {
         Utc::now() - Duration::days(420),
     )
     .await?;
-    let admin_id = gatehouse_store::users::id_by_email(&mut tx, DEMO_ADMIN_EMAIL)
+    let admin_id = gatehouse_store::users::id_by_email(&mut *tx, DEMO_ADMIN_EMAIL)
         .await?
         .ok_or_else(|| anyhow::anyhow!("init made no {DEMO_ADMIN_EMAIL}"))?;
     let mut workspace_ids = Vec::new();
@@ -726,7 +726,7 @@ pub async fn open(db: &Db, token_name: &str, key: &InviteKey) -> anyhow::Result<
     if org::get(&db.pool).await?.is_none() {
         return seed(db, key).await;
     }
-    let admin = seeds::user_id(&db.pool, DEMO_ADMIN_EMAIL).await?;
+    let admin = gatehouse_store::users::id_by_email(&db.pool, DEMO_ADMIN_EMAIL).await?;
     let admin = admin.ok_or_else(|| anyhow::anyhow!("this database holds no demo organisation"))?;
     let mut tx = db.begin_write().await?;
     let token = auth::issue_token(&mut tx, &admin, token_name).await?;

@@ -233,7 +233,7 @@ pub async fn create(
     require_invite(&caller, invite.role)?;
     let mut tx = state.db.begin_write().await?;
     workspaces::ensure_exist(&mut tx, &invite.workspace_ids).await?;
-    if let Some(user_id) = users::id_by_email(&mut tx, &invite.email).await? {
+    if let Some(user_id) = users::id_by_email(&mut *tx, &invite.email).await? {
         let user = add_existing(&mut tx, &caller, &user_id, &invite).await?;
         tx.commit().await?;
         return Ok((StatusCode::OK, Json(user)).into_response());
@@ -328,7 +328,7 @@ pub async fn bulk(
             ));
             continue;
         }
-        if users::id_by_email(&mut tx, &email).await?.is_some() {
+        if users::id_by_email(&mut *tx, &email).await?.is_some() {
             results.push(item(BulkOutcome::AlreadyMember, None));
             continue;
         }
@@ -680,7 +680,7 @@ pub async fn redeem(
             existing.push(ws);
         }
     }
-    let user_id = match users::id_by_email(tx, &row.email).await? {
+    let user_id = match users::id_by_email(&mut **tx, &row.email).await? {
         Some(id) => {
             for ws in &existing {
                 workspaces::put_member(tx, ws, &id, role).await?;

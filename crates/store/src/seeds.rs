@@ -111,14 +111,6 @@ pub async fn memberships(tx: &mut Tx) -> Result<Vec<(String, String)>, sqlx::Err
         .await
 }
 
-/// The id of the account `email`, outside a transaction.
-pub async fn user_id(pool: &sqlx::AnyPool, email: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_optional(pool)
-        .await
-}
-
 /// How many daily usage rows there are.
 pub async fn usage_rows(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM usage_daily")

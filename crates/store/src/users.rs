@@ -257,10 +257,13 @@ pub async fn exists_email(tx: &mut Tx, email: &str) -> Result<bool, sqlx::Error>
 }
 
 /// The id of the account with `email`, if there is one.
-pub async fn id_by_email(tx: &mut Tx, email: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn id_by_email<'e, E>(exec: E, email: &str) -> Result<Option<String>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
         .bind(email)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(exec)
         .await
 }
 
