@@ -110,12 +110,18 @@ async fn invitation_resend_and_welcome_mails_arrive_with_working_links() {
     }
 }
 
-#[tokio::test]
-async fn crossing_a_budget_threshold_alerts_once_and_mails_the_admins() {
-    use gatehouse_api::{Alert, Budget, Page, Role};
-    use gatehouse_gateway::{spend, usage};
+/// A gateway that mails to a sink, with a member who spends on model `m1` and belongs to the
+/// group "Spenders".
+struct Spender {
+    gw: common::TestGateway,
+    sink: SmtpSink,
+    admin: Secret,
+    user_id: String,
+    group: gatehouse_api::Group,
+}
 
-    for gw in backends().await {
+impl Spender {
+    async fn in_a_group(gw: common::TestGateway) -> Self {
         let sink = SmtpSink::start();
         let admin = gw.init(10).await;
         let gw = gw
@@ -125,7 +131,8 @@ async fn crossing_a_budget_threshold_alerts_once_and_mails_the_admins() {
             })
             .await;
         common::model(&gw, "m1").await;
-        let (user_id, _) = common::user_with_role(&gw, "spender@acme.example", Role::Member).await;
+        let (user_id, _) =
+            common::user_with_role(&gw, "spender@acme.example", gatehouse_api::Role::Member).await;
         let group: gatehouse_api::Group = gw
             .json_ok(
                 Method::POST,
@@ -142,6 +149,48 @@ async fn crossing_a_budget_threshold_alerts_once_and_mails_the_admins() {
                 &json!({ "role": "member" }),
             )
             .await;
+        Self {
+            gw,
+            sink,
+            admin,
+            user_id,
+            group,
+        }
+    }
+}
+
+/// One answered request of `user_id` at `at` that cost `cost_micros`.
+fn spent(
+    user_id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    cost_micros: i64,
+) -> gatehouse_gateway::usage::UsageEvent {
+    gatehouse_gateway::usage::UsageEvent {
+        at,
+        user_id: user_id.to_owned(),
+        key_id: None,
+        model_id: "m1".into(),
+        workspace_id: None,
+        input_tokens: 10,
+        output_tokens: 10,
+        cost_micros,
+        status: 200,
+    }
+}
+
+#[tokio::test]
+async fn crossing_a_budget_threshold_alerts_once_and_mails_the_admins() {
+    use gatehouse_api::{Alert, Budget, Page};
+    use gatehouse_gateway::{spend, usage};
+
+    for gw in backends().await {
+        let Spender {
+            gw,
+            sink,
+            admin,
+            user_id,
+            group,
+        } = Spender::in_a_group(gw).await;
         let members: Page<User> = gw
             .get_ok(&format!("/admin/v1/users?group_id={}", group.id), &admin)
             .await;
@@ -167,22 +216,9 @@ async fn crossing_a_budget_threshold_alerts_once_and_mails_the_admins() {
         for cost in [600_000, 500_000, 10_000] {
             let now = chrono::Utc::now();
             let mut tx = gw.db().begin_write().await.unwrap();
-            usage::record(
-                &mut tx,
-                &usage::UsageEvent {
-                    at: now,
-                    user_id: user_id.clone(),
-                    key_id: None,
-                    model_id: "m1".into(),
-                    workspace_id: None,
-                    input_tokens: 10,
-                    output_tokens: 10,
-                    cost_micros: cost,
-                    status: 200,
-                },
-            )
-            .await
-            .unwrap();
+            usage::record(&mut tx, &spent(&user_id, now, cost))
+                .await
+                .unwrap();
             let alerts = spend::check_alerts(&mut tx, &user_id, now).await.unwrap();
             tx.commit().await.unwrap();
             spend::mail_admins(&gw.gateway.state, &alerts)
@@ -219,54 +255,22 @@ async fn crossing_a_budget_threshold_alerts_once_and_mails_the_admins() {
 /// request is refused at the cap; each still alerts once per period.
 #[tokio::test]
 async fn lowering_a_budget_below_the_spend_alerts_at_once() {
-    use gatehouse_api::{Alert, Budget, Page, Role};
+    use gatehouse_api::{Alert, Budget, Page};
     use gatehouse_gateway::usage;
 
     for gw in backends().await {
-        let sink = SmtpSink::start();
-        let admin = gw.init(10).await;
-        let gw = gw
-            .with_options(GatewayOptions {
-                smtp_url: Some(Secret::new(sink.url())),
-                ..Default::default()
-            })
-            .await;
-        common::model(&gw, "m1").await;
-        let (user_id, _) = common::user_with_role(&gw, "spender@acme.example", Role::Member).await;
-        let group: gatehouse_api::Group = gw
-            .json_ok(
-                Method::POST,
-                "/admin/v1/groups",
-                &admin,
-                &json!({ "name": "Spenders" }),
-            )
-            .await;
-        let _: serde_json::Value = gw
-            .json_ok(
-                Method::PUT,
-                &format!("/admin/v1/groups/{}/members/{user_id}", group.id),
-                &admin,
-                &json!({ "role": "member" }),
-            )
-            .await;
+        let Spender {
+            gw,
+            sink,
+            admin,
+            user_id,
+            group,
+        } = Spender::in_a_group(gw).await;
         // $6 spent this month, under caps that no threshold of it crosses.
         let mut tx = gw.db().begin_write().await.unwrap();
-        usage::record(
-            &mut tx,
-            &usage::UsageEvent {
-                at: chrono::Utc::now(),
-                user_id: user_id.clone(),
-                key_id: None,
-                model_id: "m1".into(),
-                workspace_id: None,
-                input_tokens: 10,
-                output_tokens: 10,
-                cost_micros: 6_000_000,
-                status: 200,
-            },
-        )
-        .await
-        .unwrap();
+        usage::record(&mut tx, &spent(&user_id, chrono::Utc::now(), 6_000_000))
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         let alerts = || async {
             let page: Page<Alert> = gw.get_ok("/admin/v1/alerts", &admin).await;
