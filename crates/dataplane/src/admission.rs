@@ -1,43 +1,98 @@
-//! Rate limits, concurrency and budgets, enforced through the database so that every node
-//! sharing it enforces one limit together.
+//! Rate limits, concurrency and budgets, admitted from counters in the node's memory: no
+//! request reads or writes the database to be admitted.
 //!
-//! - Requests, input tokens and output tokens per minute: each subject with a limit has one row
-//!   in `rate_windows` for the current clock minute (UTC). One conditional upsert per subject
-//!   checks and counts at once (the row lock orders nodes on PostgreSQL; SQLite has one writer),
-//!   so requests and input tokens never pass their limit. Input tokens are the gateway's
-//!   estimate before the call; output tokens are counted when a request ends, so a window may
-//!   pass its output limit by what the requests in flight then produce.
-//! - Concurrency: a row per request in flight in `concurrency_leases`, counted and inserted
-//!   under the subject's window row lock, deleted when the request ends, and expiring
-//!   (`lease_ttl`, renewed while the request runs) if its node dies.
-//! - Budgets: the spend counters of the user and of each group, read before the call (with the
-//!   policy epoch, in one statement). Spend is known only when a request ends, so a budget may be
-//!   passed by the cost of the requests in flight when it was reached.
+//! [`Admission`] has two implementations, chosen by the store:
+//!
+//! - [`OneNode`], on SQLite. SQLite is one node: a second `serve` on the same file refuses to
+//!   start. The node sees every request, so its counters are exact: requests and input tokens
+//!   never pass their limit, and concurrency never passes its own. A budget's spend is read from
+//!   the database once per subject and period (and again after a policy change, which may move a
+//!   group's members), then kept by adding each finished request's cost.
+//! - [`SharedNodes`], on PostgreSQL, which several nodes share. Each node admits from its own
+//!   counters plus what the other nodes had counted at its last reconciliation. Every `interval`
+//!   (25 ms by default) it writes its counters to `node_counters` and reads the others' sums, the
+//!   committed spend of the budgets it uses and `policy_epoch`, in one round trip
+//!   (`gatehouse_store::counters`).
+//!
+//! What several nodes can pass a limit by: a request node *j* admits reaches node *i*'s view at
+//! most two reconciliations (and their round trips *d*) later, so with *N* nodes each admitting
+//! at most *r* requests a second for one subject, a rate limit or a concurrency limit is passed
+//! by at most `(N − 1) · r · 2 · (interval + d)` requests: 20 at 200 req/s per node with two nodes
+//! and the default 25 ms. A budget is passed by at most that many requests' cost plus the cost
+//! of the requests in flight when it was reached, as spend is only known once a request ends.
+//! On one node the first term is 0.
+//!
+//! Input tokens are the gateway's estimate before the call; output tokens are counted when a
+//! request ends, so a window may pass its output limit by what the requests in flight produce.
+//! A restart forgets the current minute's windows; spend is in the database.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use futures_util::future::BoxFuture;
 use gatehouse_api::BudgetPeriod;
-
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use gatehouse_store::counters::{Exchange, SpendRead};
+use gatehouse_store::db::Db;
+use gatehouse_store::spend::period_bounds;
 
 use super::error::{DataPlaneError, LimitHit};
+use super::ledger::Finished;
 use super::principal::{Principal, Subject};
-use gatehouse_store::db::Backend;
-use gatehouse_store::spend::{period_bounds, push_period_spend};
-use gatehouse_store::sql::SqlText;
 
-/// What one request asks of the windows and leases of the subjects that limit it.
-#[derive(Debug)]
-pub struct Plan<'a> {
-    /// The subjects with a limit, in key order: every node locks their rows in that order.
-    pub subjects: Vec<&'a Subject>,
+/// What a request asks of the counters.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    pub principal: &'a Principal,
     pub estimated_input_tokens: i64,
     pub at: DateTime<Utc>,
-    pub request_id: &'a str,
-    pub node: &'a str,
-    /// When the leases expire unless renewed, in Unix milliseconds.
-    pub lease_expires_ms: i64,
+    pub tz: Tz,
+}
+
+/// What an admission came to.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Counted. What the user and each group with a budget had spent (for the alert thresholds
+    /// its metering may cross), and the subjects it holds a concurrency slot of.
+    Admitted {
+        spent: Vec<[i64; 3]>,
+        slots: Vec<String>,
+    },
+    Refused(DataPlaneError),
+    /// These subjects' spend in the request's periods is not known yet: learn it, then ask again.
+    SpendUnknown(Vec<Subject>),
+}
+
+/// How the node admits requests; see the module doc.
+pub trait Admission: Send + Sync + fmt::Debug {
+    /// Checks the request against its subjects' rate limits, concurrency and budgets, in that
+    /// order, and counts it if it passes.
+    fn admit(&self, ask: &Ask<'_>) -> Verdict;
+    /// `subject` had `committed` in the database in the budget periods of `at`, read after
+    /// [`Admission::spend_generation`] gave `generation`.
+    fn learn_spend(
+        &self,
+        subject: &Subject,
+        at: DateTime<Utc>,
+        tz: Tz,
+        committed: [i64; 3],
+        generation: u64,
+    );
+    /// Bumped whenever known spend is forgotten; see [`Admission::learn_spend`].
+    fn spend_generation(&self) -> u64;
+    /// A request has ended: frees its slots, counts its output tokens and cost.
+    fn finished(&self, finished: &Finished);
+    /// These requests' usage is committed: their cost is in the database now.
+    fn committed(&self, batch: &[Finished]);
+    /// The policy moved (a group's members among it): forget the spend read, read it again.
+    fn policy_moved(&self);
+    /// What the node does every [`Admission::interval`]: reads `policy_epoch` (and on several
+    /// nodes reconciles the counters with the others'); returns the epoch.
+    fn sync<'a>(&'a self, db: &'a Db) -> BoxFuture<'a, Result<i64, sqlx::Error>>;
+    fn interval(&self) -> Duration;
 }
 
 /// The clock minute of `at`, in Unix minutes.
@@ -57,412 +112,516 @@ fn seconds_until(at: DateTime<Utc>, until: DateTime<Utc>) -> u64 {
     u64::try_from((ms + 999) / 1000).unwrap_or(1).max(1)
 }
 
-impl<'a> Plan<'a> {
-    pub fn new(
-        principal: &'a Principal,
-        estimated_input_tokens: i64,
-        at: DateTime<Utc>,
-        request_id: &'a str,
-        node: &'a str,
-        lease_expires_ms: i64,
-    ) -> Self {
-        let mut subjects: Vec<&Subject> = principal
-            .subjects
-            .iter()
-            .filter(|s| s.has_limits())
-            .collect();
-        subjects.sort_by(|a, b| a.key.cmp(&b.key));
-        Self {
-            subjects,
-            estimated_input_tokens,
-            at,
-            request_id,
-            node,
-            lease_expires_ms,
-        }
-    }
+/// One subject's requests and tokens in one clock minute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub minute: i64,
+    pub requests: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+}
 
-    pub fn is_empty(&self) -> bool {
-        self.subjects.is_empty()
-    }
-
-    pub fn takes_leases(&self) -> bool {
-        self.subjects
-            .iter()
-            .any(|s| s.limits.max_concurrent.is_some())
-    }
-
-    fn rate_hit(
-        &self,
-        s: &Subject,
-        name: &'static str,
-        limit: i64,
-        used: i64,
-        window: i64,
-    ) -> DataPlaneError {
-        let resets_at = start_of_minute(window + 1);
-        let retry = seconds_until(self.at, resets_at);
-        let what = match name {
-            "requests_per_min" => "requests",
-            "input_tokens_per_min" => "input tokens",
-            _ => "output tokens",
-        };
-        let message = if name == "input_tokens_per_min" && self.estimated_input_tokens > limit {
-            format!(
-                "This request's {} estimated input tokens alone are more than {} limit of {limit} \
-                 input tokens per minute.",
-                self.estimated_input_tokens, s.label
-            )
+impl Window {
+    /// The window as of `minute`: empty if it is of an earlier one.
+    fn at(self, minute: i64) -> Self {
+        if self.minute >= minute {
+            self
         } else {
-            format!(
-                "Rate limit reached: {} limit is {limit} {what} per minute and {used} are used; \
-                 it resets in {retry} s.",
-                s.label
-            )
-        };
-        DataPlaneError::limited(
-            LimitHit {
-                name,
-                scope: s.kind,
-                subject_id: s.id.clone(),
-                value: limit as f64,
-                used: used as f64,
-                resets_at: Some(resets_at),
-                retry_after_secs: retry,
-            },
-            message,
-        )
-    }
-
-    fn concurrency_hit(&self, s: &Subject, limit: i64, used: i64) -> DataPlaneError {
-        DataPlaneError::limited(
-            LimitHit {
-                name: "max_concurrent",
-                scope: s.kind,
-                subject_id: s.id.clone(),
-                value: limit as f64,
-                used: used as f64,
-                resets_at: None,
-                retry_after_secs: 1,
-            },
-            format!(
-                "Concurrency limit reached: {} limit is {limit} requests at once and {used} are \
-                 in flight; a slot frees when one of them ends.",
-                s.label
-            ),
-        )
-    }
-
-    /// A refusal that needs no database: the request alone is over a limit.
-    pub fn refused_alone(&self) -> Option<DataPlaneError> {
-        let window = minute_of(self.at);
-        for s in &self.subjects {
-            let l = &s.limits;
-            if let Some(n) = l.requests_per_min.filter(|n| *n < 1) {
-                return Some(self.rate_hit(s, "requests_per_min", n, 0, window));
-            }
-            if let Some(n) = l
-                .input_tokens_per_min
-                .filter(|n| self.estimated_input_tokens > *n)
-            {
-                return Some(self.rate_hit(s, "input_tokens_per_min", n, 0, window));
-            }
-            if let Some(n) = l.output_tokens_per_min.filter(|n| *n < 1) {
-                return Some(self.rate_hit(s, "output_tokens_per_min", n, 0, window));
-            }
-            if let Some(n) = l.max_concurrent.filter(|n| *n < 1) {
-                return Some(self.concurrency_hit(s, n, 0));
+            Self {
+                minute,
+                ..Self::default()
             }
         }
-        None
     }
 
-    /// Appends the upsert that checks and counts the request in every window (one statement
-    /// whatever the number of subjects), returning `('w', subject)` for each window that counted
-    /// it.
-    pub fn push_windows(&self, q: &mut SqlText, backend: Backend) {
-        let minute = minute_of(self.at);
-        let newest = match backend {
-            Backend::Sqlite => "MAX(rate_windows.minute, excluded.minute)",
-            Backend::Postgres => "GREATEST(rate_windows.minute, excluded.minute)",
-        };
-        // A row from an older minute counts as empty; a node whose clock is a little behind
-        // counts into the newer minute another node already opened.
-        let current = |column: &str| {
-            format!(
-                "(CASE WHEN rate_windows.minute >= excluded.minute THEN rate_windows.{column} \
-                 ELSE 0 END)"
-            )
-        };
-        q.push(
-            "INSERT INTO rate_windows (subject, minute, requests, input_tokens, output_tokens, \
-             requests_limit, input_tokens_limit, output_tokens_limit) VALUES ",
-        );
-        for (i, s) in self.subjects.iter().enumerate() {
-            let l = &s.limits;
-            q.push(if i == 0 { "(" } else { ", (" });
-            q.bind(s.key.clone()).push(", ");
-            q.bind(minute).push(", 1, ");
-            q.bind(self.estimated_input_tokens).push(", 0, ");
-            q.bind(l.requests_per_min.unwrap_or(i64::MAX)).push(", ");
-            q.bind(l.input_tokens_per_min.unwrap_or(i64::MAX))
-                .push(", ");
-            q.bind(l.output_tokens_per_min.unwrap_or(i64::MAX))
-                .push(")");
+    fn plus(self, other: Self, minute: i64) -> Self {
+        let (a, b) = (self.at(minute), other.at(minute));
+        Self {
+            minute: a.minute.max(b.minute),
+            requests: a.requests + b.requests,
+            input_tokens: a.input_tokens + b.input_tokens,
+            output_tokens: a.output_tokens + b.output_tokens,
         }
-        q.push(&format!(
-            " ON CONFLICT (subject) DO UPDATE SET \
-             requests = {req} + 1, input_tokens = {inp} + excluded.input_tokens, \
-             output_tokens = {out}, minute = {newest}, \
-             requests_limit = excluded.requests_limit, \
-             input_tokens_limit = excluded.input_tokens_limit, \
-             output_tokens_limit = excluded.output_tokens_limit \
-             WHERE {req} + 1 <= excluded.requests_limit \
-             AND {inp} + excluded.input_tokens <= excluded.input_tokens_limit \
-             AND {out} < excluded.output_tokens_limit \
-             RETURNING 'w', subject",
-            req = current("requests"),
-            inp = current("input_tokens"),
-            out = current("output_tokens"),
-        ));
-    }
-
-    /// The subjects with a concurrency limit, and the limit.
-    fn leased(&self) -> Vec<(&Subject, i64)> {
-        self.subjects
-            .iter()
-            .filter_map(|s| Some((*s, s.limits.max_concurrent?)))
-            .collect()
-    }
-
-    /// Appends the insert of a lease for every subject with a concurrency limit that has a slot
-    /// free (one statement), returning `('l', subject)` for each lease taken. `guarded`: only if
-    /// the statement just before (the windows' upsert) counted every window, for SQLite, where
-    /// the two run in one call.
-    pub fn push_leases(&self, q: &mut SqlText, guarded: bool) {
-        q.push("INSERT INTO concurrency_leases (request_id, subject, node, expires_at) SELECT ");
-        q.bind(self.request_id.to_owned()).push(", v.column1, ");
-        q.bind(self.node.to_owned()).push(", ");
-        q.bind(self.lease_expires_ms).push(" FROM (VALUES ");
-        for (i, (s, max)) in self.leased().iter().enumerate() {
-            q.push(if i == 0 { "(" } else { ", (" });
-            q.bind(s.key.clone()).push(", ").bind(*max).push(")");
-        }
-        q.push(
-            ") AS v WHERE (SELECT COUNT(*) FROM concurrency_leases c \
-             WHERE c.subject = v.column1 AND c.expires_at > ",
-        )
-        .bind(self.at.timestamp_millis())
-        .push(") < v.column2");
-        if guarded {
-            q.push(" AND changes() = ").bind(self.subjects.len() as i64);
-        }
-        q.push(" RETURNING 'l', subject");
-    }
-
-    /// What the windows and leases statements' returned `('w' | 'l', subject)` rows mean: the
-    /// refusal of the first subject that did not count or got no lease, if any.
-    pub async fn outcome(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        returned: &[(String, String)],
-    ) -> Result<Result<(), DataPlaneError>, sqlx::Error> {
-        let has = |tag: &str, key: &str| returned.iter().any(|(t, k)| t == tag && k == key);
-        if let Some(s) = self.subjects.iter().find(|s| !has("w", &s.key)) {
-            return Ok(Err(self
-                .window_refusal(conn, s, minute_of(self.at))
-                .await?));
-        }
-        for (s, max) in self.leased() {
-            if has("l", &s.key) {
-                continue;
-            }
-            let used: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM concurrency_leases WHERE subject = $1 AND expires_at > $2 \
-                 AND request_id <> $3",
-            )
-            .bind(&s.key)
-            .bind(self.at.timestamp_millis())
-            .bind(self.request_id)
-            .fetch_one(&mut *conn)
-            .await?;
-            return Ok(Err(self.concurrency_hit(s, max, used)));
-        }
-        Ok(Ok(()))
-    }
-
-    /// Takes back what an admission that is not going ahead counted (`returned` as for
-    /// [`Plan::outcome`]), where it ran outside a transaction (SQLite, under the node's write
-    /// gate).
-    pub async fn take_back(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        returned: &[(String, String)],
-    ) -> Result<(), sqlx::Error> {
-        let mut q = SqlText::new(
-            "UPDATE rate_windows SET requests = MAX(requests - 1, 0), input_tokens = \
-             MAX(input_tokens - ",
-        );
-        q.bind(self.estimated_input_tokens)
-            .push(", 0) WHERE subject IN ('' ");
-        for (_, key) in returned.iter().filter(|(t, _)| t == "w") {
-            q.push(", ").bind(key.clone());
-        }
-        q.push("); DELETE FROM concurrency_leases WHERE request_id = ")
-            .bind(self.request_id.to_owned());
-        sqlx::query_with(&q.sql, q.args).execute(conn).await?;
-        Ok(())
-    }
-
-    /// Checks and counts the request in every window and takes its leases, in `conn`, which
-    /// must be a transaction (or savepoint) that the caller rolls back on a refusal, as the
-    /// subjects that passed have already counted it.
-    pub async fn admit(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        backend: Backend,
-    ) -> Result<Result<(), DataPlaneError>, sqlx::Error> {
-        if let Some(refused) = self.refused_alone() {
-            return Ok(Err(refused));
-        }
-        let mut q = SqlText::default();
-        self.push_windows(&mut q, backend);
-        let mut returned: Vec<(String, String)> = sqlx::query_as_with(&q.sql, q.args)
-            .fetch_all(&mut *conn)
-            .await?;
-        if returned.len() == self.subjects.len() && !self.leased().is_empty() {
-            let mut q = SqlText::default();
-            self.push_leases(&mut q, false);
-            returned.extend(
-                sqlx::query_as_with::<_, (String, String), _>(&q.sql, q.args)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            );
-        }
-        self.outcome(conn, &returned).await
-    }
-
-    /// Which of `s`'s limits its window refused the request for.
-    async fn window_refusal(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        s: &Subject,
-        minute: i64,
-    ) -> Result<DataPlaneError, sqlx::Error> {
-        let (window, requests, input, output): (i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT minute, requests, input_tokens, output_tokens FROM rate_windows WHERE subject = $1",
-        )
-        .bind(&s.key)
-        .fetch_one(&mut *conn)
-        .await?;
-        let window = window.max(minute);
-        let l = &s.limits;
-        Ok(
-            match (
-                l.requests_per_min,
-                l.input_tokens_per_min,
-                l.output_tokens_per_min,
-            ) {
-                (Some(n), _, _) if requests + 1 > n => {
-                    self.rate_hit(s, "requests_per_min", n, requests, window)
-                }
-                (_, Some(n), _) if input + self.estimated_input_tokens > n => {
-                    self.rate_hit(s, "input_tokens_per_min", n, input, window)
-                }
-                (_, _, Some(n)) => self.rate_hit(s, "output_tokens_per_min", n, output, window),
-                // Only a window that moved on between the two statements gets here.
-                _ => self.rate_hit(s, "requests_per_min", requests, requests, window),
-            },
-        )
     }
 }
 
-/// What a request reads before it is admitted, in one statement: `policy_epoch` (for the live
-/// endpoint, to check its cached policy) and the spend of the user and each group with a budget.
-#[derive(Debug, Clone, Default)]
-pub struct Reading {
-    pub epoch: Option<i64>,
-    /// Per subject with a budget, in the principal's order: spent in each period.
-    pub spent: Vec<[i64; 3]>,
-}
-
-/// Appends the select of [`Reading`] for `principal` (and of the epoch when `epoch`); returns
-/// whether there is anything to read.
-pub fn push_read(
-    q: &mut SqlText,
-    principal: &Principal,
-    epoch: bool,
-    at: DateTime<Utc>,
+/// What a subject with a budget has spent in the periods that start at `starts`.
+#[derive(Debug, Clone)]
+struct Spend {
+    starts: [DateTime<Utc>; 3],
+    spent: [i64; 3],
+    /// When a request last used it: several nodes refresh only the spend in use.
+    used: Instant,
+    kind: gatehouse_api::SubjectKind,
+    id: String,
     tz: Tz,
-) -> bool {
-    q.push(if epoch {
-        "SELECT (SELECT value FROM policy_epoch WHERE id = 1)"
-    } else {
-        "SELECT 0"
-    });
-    let mut capped = 0;
-    for s in principal.subjects.iter().filter(|s| !s.caps.is_empty()) {
-        push_period_spend(q, s.kind, &s.id, at, tz);
-        capped += 1;
-    }
-    epoch || capped > 0
 }
 
-impl Reading {
-    /// The row [`push_read`]'s select returned.
-    pub fn from_row(row: &AnyRow, principal: &Principal, epoch: bool) -> Result<Self, sqlx::Error> {
-        let capped = principal
+/// The node's counters.
+#[derive(Debug, Default)]
+struct Counts {
+    windows: HashMap<String, Window>,
+    slots: HashMap<String, i64>,
+    spend: HashMap<String, Spend>,
+    generation: u64,
+    /// What the requests that ended and are not yet committed cost, per subject with a budget.
+    pending: HashMap<String, i64>,
+    /// The other nodes' windows and slots as of the last reconciliation.
+    others_windows: HashMap<String, Window>,
+    others_slots: HashMap<String, i64>,
+}
+
+/// The counters both implementations admit from.
+#[derive(Debug, Default)]
+pub struct Counters {
+    counts: Mutex<Counts>,
+}
+
+fn starts_of(at: DateTime<Utc>, tz: Tz) -> [DateTime<Utc>; 3] {
+    period_bounds(at, tz).map(|(start, _)| start)
+}
+
+impl Counters {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn admit(&self, ask: &Ask<'_>) -> Verdict {
+        let p = ask.principal;
+        let starts = starts_of(ask.at, ask.tz);
+        let mut c = self.lock();
+        let unknown: Vec<Subject> = p
             .subjects
             .iter()
             .filter(|s| !s.caps.is_empty())
-            .count();
-        let mut spent = Vec::with_capacity(capped);
-        for i in 0..capped {
-            spent.push([
-                row.try_get(1 + 3 * i)?,
-                row.try_get(2 + 3 * i)?,
-                row.try_get(3 + 3 * i)?,
-            ]);
+            .filter(|s| c.spend.get(&s.key).is_none_or(|k| k.starts != starts))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Verdict::SpendUnknown(unknown);
         }
-        Ok(Self {
-            epoch: if epoch { Some(row.try_get(0)?) } else { None },
+        let mut limited: Vec<&Subject> = p.subjects.iter().filter(|s| s.has_limits()).collect();
+        limited.sort_by(|a, b| a.key.cmp(&b.key));
+        if let Some(refused) = refused_alone(ask, &limited) {
+            return Verdict::Refused(refused);
+        }
+        let minute = minute_of(ask.at);
+        for s in &limited {
+            let own = c.windows.get(&s.key).copied().unwrap_or_default();
+            let others = c.others_windows.get(&s.key).copied().unwrap_or_default();
+            let w = own.plus(others, minute);
+            let l = &s.limits;
+            let hit = if let Some(n) = l.requests_per_min.filter(|n| w.requests + 1 > *n) {
+                Some(("requests_per_min", n, w.requests))
+            } else if let Some(n) = l
+                .input_tokens_per_min
+                .filter(|n| w.input_tokens + ask.estimated_input_tokens > *n)
+            {
+                Some(("input_tokens_per_min", n, w.input_tokens))
+            } else {
+                l.output_tokens_per_min
+                    .filter(|n| w.output_tokens >= *n)
+                    .map(|n| ("output_tokens_per_min", n, w.output_tokens))
+            };
+            if let Some((name, limit, used)) = hit {
+                return Verdict::Refused(rate_hit(ask, s, name, limit, used, w.minute));
+            }
+        }
+        for s in &limited {
+            let Some(max) = s.limits.max_concurrent else {
+                continue;
+            };
+            let used = c.slots.get(&s.key).copied().unwrap_or(0)
+                + c.others_slots.get(&s.key).copied().unwrap_or(0);
+            if used >= max {
+                return Verdict::Refused(concurrency_hit(s, max, used));
+            }
+        }
+        let now = Instant::now();
+        let spent: Vec<[i64; 3]> = p
+            .subjects
+            .iter()
+            .filter(|s| !s.caps.is_empty())
+            .map(|s| {
+                let known = c.spend.get_mut(&s.key).expect("checked above");
+                known.used = now;
+                known.spent
+            })
+            .collect();
+        if let Some(refused) = budget_refusal(p, &spent, ask.at, ask.tz) {
+            return Verdict::Refused(refused);
+        }
+        let mut slots = Vec::new();
+        for s in &limited {
+            let w = c.windows.entry(s.key.clone()).or_default();
+            *w = w.at(minute);
+            w.requests += 1;
+            w.input_tokens += ask.estimated_input_tokens;
+            if s.limits.max_concurrent.is_some() {
+                *c.slots.entry(s.key.clone()).or_default() += 1;
+                slots.push(s.key.clone());
+            }
+        }
+        Verdict::Admitted { spent, slots }
+    }
+
+    fn learn_spend(
+        &self,
+        subject: &Subject,
+        at: DateTime<Utc>,
+        tz: Tz,
+        committed: [i64; 3],
+        generation: u64,
+    ) {
+        let mut c = self.lock();
+        if c.generation != generation {
+            return;
+        }
+        let pending = c.pending.get(&subject.key).copied().unwrap_or(0);
+        c.spend.insert(
+            subject.key.clone(),
+            Spend {
+                starts: starts_of(at, tz),
+                spent: committed.map(|s| s + pending),
+                used: Instant::now(),
+                kind: subject.kind,
+                id: subject.id.clone(),
+                tz,
+            },
+        );
+    }
+
+    /// Drops the windows of past minutes and the subjects with no slot in use.
+    fn prune(&self, now: DateTime<Utc>) {
+        let minute = minute_of(now);
+        let mut c = self.lock();
+        c.windows.retain(|_, w| w.minute >= minute);
+        c.slots.retain(|_, n| *n > 0);
+    }
+
+    fn finished(&self, f: &Finished) {
+        let mut c = self.lock();
+        for key in &f.slots {
+            if let Some(n) = c.slots.get_mut(key) {
+                *n -= 1;
+                if *n <= 0 {
+                    c.slots.remove(key);
+                }
+            }
+        }
+        let minute = minute_of(f.ended_at);
+        for key in &f.windows {
+            let w = c.windows.entry(key.clone()).or_default();
+            *w = w.at(minute);
+            w.output_tokens += f.event.output_tokens;
+        }
+        let cost = f.event.cost_micros;
+        if cost > 0 {
+            let starts = starts_of(f.event.at, f.tz);
+            for capped in &f.capped {
+                *c.pending.entry(capped.key.clone()).or_default() += cost;
+                if let Some(known) = c.spend.get_mut(&capped.key).filter(|k| k.starts == starts) {
+                    for s in &mut known.spent {
+                        *s += cost;
+                    }
+                }
+            }
+        }
+    }
+
+    fn committed(&self, batch: &[Finished]) {
+        let mut c = self.lock();
+        for f in batch.iter().filter(|f| f.event.cost_micros > 0) {
+            for capped in &f.capped {
+                if let Some(cost) = c.pending.get_mut(&capped.key) {
+                    *cost -= f.event.cost_micros;
+                    if *cost <= 0 {
+                        c.pending.remove(&capped.key);
+                    }
+                }
+            }
+        }
+    }
+
+    fn policy_moved(&self) {
+        let mut c = self.lock();
+        c.spend.clear();
+        c.generation += 1;
+    }
+
+    fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+}
+
+/// One node on SQLite; see the module doc.
+#[derive(Debug, Default)]
+pub struct OneNode {
+    counters: Counters,
+}
+
+/// How often one node reads `policy_epoch`, for changes made outside its own admin API (which
+/// tells the data plane at once).
+const ONE_NODE_INTERVAL: Duration = Duration::from_millis(250);
+
+impl Admission for OneNode {
+    fn admit(&self, ask: &Ask<'_>) -> Verdict {
+        self.counters.admit(ask)
+    }
+    fn learn_spend(&self, s: &Subject, at: DateTime<Utc>, tz: Tz, spent: [i64; 3], g: u64) {
+        self.counters.learn_spend(s, at, tz, spent, g);
+    }
+    fn spend_generation(&self) -> u64 {
+        self.counters.generation()
+    }
+    fn finished(&self, finished: &Finished) {
+        self.counters.finished(finished);
+    }
+    fn committed(&self, batch: &[Finished]) {
+        self.counters.committed(batch);
+    }
+    fn policy_moved(&self) {
+        self.counters.policy_moved();
+    }
+    fn sync<'a>(&'a self, db: &'a Db) -> BoxFuture<'a, Result<i64, sqlx::Error>> {
+        self.counters.prune(Utc::now());
+        Box::pin(gatehouse_store::counters::read_epoch(db))
+    }
+    fn interval(&self) -> Duration {
+        ONE_NODE_INTERVAL
+    }
+}
+
+/// A node's counters of one subject as the others read them: the minute of its window, its
+/// requests, input and output tokens in that minute, and its requests in flight.
+type NodeCount = [i64; 5];
+
+/// Several nodes on PostgreSQL; see the module doc.
+#[derive(Debug)]
+pub struct SharedNodes {
+    counters: Counters,
+    node: String,
+    interval: Duration,
+    /// How long the counters of a node that stopped reconciling (it died) still count.
+    expiry: Duration,
+    /// Spend unused this long is no longer refreshed (a request reads it again).
+    spend_idle: Duration,
+}
+
+impl SharedNodes {
+    pub fn new(node: String, interval: Duration, expiry: Duration) -> Self {
+        Self {
+            counters: Counters::default(),
+            node,
+            interval,
+            expiry,
+            spend_idle: Duration::from_secs(10),
+        }
+    }
+
+    /// Writes this node's counters, reads the other nodes' and the committed spend of the
+    /// budgets in use, in one round trip.
+    async fn reconcile(&self, db: &Db) -> Result<i64, sqlx::Error> {
+        let now = Utc::now();
+        self.counters.prune(now);
+        let (mine, reads, generation) = {
+            let mut c = self.counters.lock();
+            let mut mine: HashMap<&str, NodeCount> = HashMap::new();
+            for (k, w) in &c.windows {
+                mine.insert(
+                    k,
+                    [w.minute, w.requests, w.input_tokens, w.output_tokens, 0],
+                );
+            }
+            for (k, n) in &c.slots {
+                mine.entry(k).or_insert([minute_of(now), 0, 0, 0, 0])[4] = *n;
+            }
+            let mine = serde_json::to_string(&mine).unwrap_or_default();
+            let idle = self.spend_idle;
+            c.spend.retain(|_, s| s.used.elapsed() < idle);
+            let reads: Vec<(String, SpendRead)> = c
+                .spend
+                .iter()
+                .map(|(k, s)| {
+                    let read = SpendRead {
+                        kind: s.kind,
+                        id: s.id.clone(),
+                        at: now.max(s.starts[0]),
+                        tz: s.tz,
+                    };
+                    (k.clone(), read)
+                })
+                .collect();
+            (mine, reads, c.generation)
+        };
+        let spend: Vec<&SpendRead> = reads.iter().map(|(_, r)| r).collect();
+        let expiry = chrono::Duration::from_std(self.expiry).unwrap_or(chrono::Duration::MAX);
+        let Exchange {
+            epoch,
+            others,
             spent,
-        })
+        } = gatehouse_store::counters::exchange(db, &self.node, &mine, now, expiry, &spend).await?;
+        let minute = minute_of(now);
+        let (mut windows, mut slots) = (HashMap::<String, Window>::new(), HashMap::new());
+        for node in others {
+            let Ok(counts) = serde_json::from_str::<HashMap<String, NodeCount>>(&node) else {
+                continue;
+            };
+            for (k, [m, requests, input_tokens, output_tokens, in_flight]) in counts {
+                let w = Window {
+                    minute: m,
+                    requests,
+                    input_tokens,
+                    output_tokens,
+                };
+                let sum = windows.entry(k.clone()).or_default();
+                *sum = sum.plus(w, minute);
+                if in_flight > 0 {
+                    *slots.entry(k).or_default() += in_flight;
+                }
+            }
+        }
+        let mut c = self.counters.lock();
+        c.others_windows = windows;
+        c.others_slots = slots;
+        if c.generation == generation {
+            for ((key, read), committed) in reads.iter().zip(spent) {
+                let pending = c.pending.get(key).copied().unwrap_or(0);
+                let starts = starts_of(read.at, read.tz);
+                if let Some(s) = c.spend.get_mut(key).filter(|s| s.starts == starts) {
+                    s.spent = committed.map(|v| v + pending);
+                }
+            }
+        }
+        Ok(epoch)
     }
 }
 
-/// Reads [`Reading`] for `principal` in `exec`.
-pub async fn read<'e, E>(
-    exec: E,
-    principal: &Principal,
-    epoch: bool,
-    at: DateTime<Utc>,
-    tz: Tz,
-) -> Result<Reading, sqlx::Error>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let mut q = SqlText::default();
-    if !push_read(&mut q, principal, epoch, at, tz) {
-        return Ok(Reading::default());
+impl Admission for SharedNodes {
+    fn admit(&self, ask: &Ask<'_>) -> Verdict {
+        self.counters.admit(ask)
     }
-    let row = sqlx::query_with(&q.sql, q.args).fetch_one(exec).await?;
-    Reading::from_row(&row, principal, epoch)
+    fn learn_spend(&self, s: &Subject, at: DateTime<Utc>, tz: Tz, spent: [i64; 3], g: u64) {
+        self.counters.learn_spend(s, at, tz, spent, g);
+    }
+    fn spend_generation(&self) -> u64 {
+        self.counters.generation()
+    }
+    fn finished(&self, finished: &Finished) {
+        self.counters.finished(finished);
+    }
+    fn committed(&self, batch: &[Finished]) {
+        self.counters.committed(batch);
+    }
+    fn policy_moved(&self) {
+        self.counters.policy_moved();
+    }
+    fn sync<'a>(&'a self, db: &'a Db) -> BoxFuture<'a, Result<i64, sqlx::Error>> {
+        Box::pin(self.reconcile(db))
+    }
+    fn interval(&self) -> Duration {
+        self.interval
+    }
 }
 
-/// The budget refusal of `principal` at `at`, given what [`read`] found spent, if the user or a
-/// group has spent a cap of a period that contains `at`: of several, the one that frees up
-/// last, since the request cannot pass before then.
+fn rate_hit(
+    ask: &Ask<'_>,
+    s: &Subject,
+    name: &'static str,
+    limit: i64,
+    used: i64,
+    window: i64,
+) -> DataPlaneError {
+    let resets_at = start_of_minute(window + 1);
+    let retry = seconds_until(ask.at, resets_at);
+    let what = match name {
+        "requests_per_min" => "requests",
+        "input_tokens_per_min" => "input tokens",
+        _ => "output tokens",
+    };
+    let message = if name == "input_tokens_per_min" && ask.estimated_input_tokens > limit {
+        format!(
+            "This request's {} estimated input tokens alone are more than {} limit of {limit} \
+             input tokens per minute.",
+            ask.estimated_input_tokens, s.label
+        )
+    } else {
+        format!(
+            "Rate limit reached: {} limit is {limit} {what} per minute and {used} are used; \
+             it resets in {retry} s.",
+            s.label
+        )
+    };
+    DataPlaneError::limited(
+        LimitHit {
+            name,
+            scope: s.kind,
+            subject_id: s.id.clone(),
+            value: limit as f64,
+            used: used as f64,
+            resets_at: Some(resets_at),
+            retry_after_secs: retry,
+        },
+        message,
+    )
+}
+
+fn concurrency_hit(s: &Subject, limit: i64, used: i64) -> DataPlaneError {
+    DataPlaneError::limited(
+        LimitHit {
+            name: "max_concurrent",
+            scope: s.kind,
+            subject_id: s.id.clone(),
+            value: limit as f64,
+            used: used as f64,
+            resets_at: None,
+            retry_after_secs: 1,
+        },
+        format!(
+            "Concurrency limit reached: {} limit is {limit} requests at once and {used} are \
+             in flight; a slot frees when one of them ends.",
+            s.label
+        ),
+    )
+}
+
+/// A refusal whatever the counters say: the request alone is over a limit.
+fn refused_alone(ask: &Ask<'_>, limited: &[&Subject]) -> Option<DataPlaneError> {
+    let window = minute_of(ask.at);
+    for s in limited {
+        let l = &s.limits;
+        if let Some(n) = l.requests_per_min.filter(|n| *n < 1) {
+            return Some(rate_hit(ask, s, "requests_per_min", n, 0, window));
+        }
+        if let Some(n) = l
+            .input_tokens_per_min
+            .filter(|n| ask.estimated_input_tokens > *n)
+        {
+            return Some(rate_hit(ask, s, "input_tokens_per_min", n, 0, window));
+        }
+        if let Some(n) = l.output_tokens_per_min.filter(|n| *n < 1) {
+            return Some(rate_hit(ask, s, "output_tokens_per_min", n, 0, window));
+        }
+        if let Some(n) = l.max_concurrent.filter(|n| *n < 1) {
+            return Some(concurrency_hit(s, n, 0));
+        }
+    }
+    None
+}
+
+/// The budget refusal of `principal` at `at`, given what the user and each group with a budget
+/// (in the principal's order) have spent, if one has spent a cap of a period that contains `at`:
+/// of several, the one that frees up last, since the request cannot pass before then.
 pub fn budget_refusal(
     principal: &Principal,
-    reading: &Reading,
+    spent: &[[i64; 3]],
     at: DateTime<Utc>,
     tz: Tz,
 ) -> Option<DataPlaneError> {
     let mut worst: Option<(DateTime<Utc>, LimitHit, String)> = None;
     let bounds = period_bounds(at, tz);
     let capped = principal.subjects.iter().filter(|s| !s.caps.is_empty());
-    for (s, spent) in capped.zip(&reading.spent) {
+    for (s, spent) in capped.zip(spent) {
         for (i, period) in BudgetPeriod::ALL.into_iter().enumerate() {
             let Some(cap) = s.caps.micros[i] else {
                 continue;

@@ -66,9 +66,7 @@ async fn chat_completions(
             return plane.stream(call, request).await;
         }
         let (outcome, status, usage) = plane.complete(&call, &request).await;
-        plane
-            .ledger
-            .submit(call.finished(status, usage, Utc::now()));
+        plane.finish(call.finished(status, usage, Utc::now()));
         outcome.into_response()
     });
     handled.await.unwrap_or_else(|e| {
@@ -80,14 +78,10 @@ async fn chat_completions(
 /// `GET /v1/models`: the models granted to the key's user.
 async fn list_models(State(plane): State<Arc<DataPlane>>, headers: HeaderMap) -> Response {
     let listed = async {
-        let (mut snapshot, mut principal) = plane
-            .lookup(header_str(&headers, header::AUTHORIZATION.as_str()))
+        plane.start_sync();
+        let (snapshot, principal) = plane
+            .lookup(header_str(&headers, header::AUTHORIZATION.as_str()), true)
             .await?;
-        if plane.stale(&snapshot, None).await? {
-            (snapshot, principal) = plane
-                .lookup(header_str(&headers, header::AUTHORIZATION.as_str()))
-                .await?;
-        }
         if principal.revoked {
             return Err(DataPlaneError::revoked_key());
         }

@@ -2,22 +2,14 @@
 //!
 //! A finished request is handed to the writer and the response goes out at once; the writer
 //! takes everything handed to it since its last commit and writes it in one transaction (the
-//! usage events, `usage_daily` and the spend counters, the output tokens in the rate windows,
-//! the end of the request's concurrency leases, when its key and user were last used), then
-//! checks the budget alert thresholds. Under load the batches grow, so the database sees one
-//! write transaction per batch rather than per request.
-//!
-//! A budget must count every request this node has finished, even those its writer has not yet
-//! written. On PostgreSQL, which several nodes share, an admission with a budget first waits
-//! until they are committed ([`Ledger::caught_up`]), so that a client that sends its next
-//! request after the previous answer always has the previous one counted where every node sees
-//! it: a request is in flight, as far as budgets go, from its admission until its usage is
-//! committed, and a caller has at most one in flight at a time. On SQLite, one node, the node
-//! itself knows everything: an admission adds what its finished requests cost and are not yet
-//! written ([`Ledger::pending_cost`]) to what it reads.
+//! usage events, `usage_daily` and the spend counters, when its key and user were last used),
+//! then checks the budget alert thresholds. Under load the batches grow, so the database sees
+//! one write transaction per batch rather than per request. The node's admission counts what a
+//! request cost as it ends and hears when it is committed (`Admission::committed`), so that the
+//! spend it reads from the database again never counts a request twice or misses one.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,7 +18,7 @@ use chrono_tz::Tz;
 use gatehouse_api::{Alert, SubjectKind};
 use tokio::sync::watch;
 
-use super::admission::minute_of;
+use super::admission::Admission;
 use gatehouse_store::alerts::{self, NewAlert};
 use gatehouse_store::db::{self, Backend, Db, Tx};
 use gatehouse_store::spend::{self, Caps};
@@ -41,8 +33,8 @@ pub struct Finished {
     pub ended_at: DateTime<Utc>,
     /// The org's time zone when it was admitted, which decides its day.
     pub tz: Tz,
-    /// Its id, when it holds concurrency leases to release.
-    pub leases: Option<String>,
+    /// The subjects whose concurrency slots it holds.
+    pub slots: Vec<String>,
     /// The keys of the rate windows that count its output tokens.
     pub windows: Vec<String>,
     /// The user and groups with a budget, whose alert thresholds it may cross.
@@ -106,19 +98,6 @@ pub fn push_write(
     let events: Vec<UsageEvent> = batch.iter().map(|f| f.event.clone()).collect();
     usage::push_record_many(statements, &events, last.tz);
 
-    let leases: Vec<&String> = batch.iter().filter_map(|f| f.leases.as_ref()).collect();
-    for chunk in leases.chunks(ROWS_PER_STATEMENT * 2) {
-        let q = statements.next_statement();
-        q.push("DELETE FROM concurrency_leases WHERE request_id IN (");
-        for (i, id) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.bind((*id).clone());
-        }
-        q.push(")");
-    }
-
     let mut keys: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
     let mut users: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
     for f in batch {
@@ -147,34 +126,6 @@ pub fn push_write(
         push_touch(statements, table, &due);
     }
 
-    // Output tokens per window, in key order (the order admissions lock them in), last: on
-    // PostgreSQL these rows stay locked to the commit, and admissions wait for them.
-    let mut windows: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-    for f in batch {
-        for w in &f.windows {
-            let e = windows.entry(w.as_str()).or_default();
-            e.0 = e.0.max(minute_of(f.ended_at));
-            e.1 += f.event.output_tokens;
-        }
-    }
-    for (subject, (minute, output)) in windows {
-        let q = statements.next_statement();
-        q.push(
-            "UPDATE rate_windows SET \
-             requests = CASE WHEN rate_windows.minute < v.column2 THEN 0 ELSE rate_windows.requests END, \
-             input_tokens = CASE WHEN rate_windows.minute < v.column2 THEN 0 \
-             ELSE rate_windows.input_tokens END, \
-             output_tokens = (CASE WHEN rate_windows.minute < v.column2 THEN 0 \
-             ELSE rate_windows.output_tokens END) + v.column3, \
-             minute = CASE WHEN rate_windows.minute < v.column2 THEN v.column2 \
-             ELSE rate_windows.minute END \
-             FROM (VALUES (",
-        );
-        q.bind(subject.to_owned()).push(", ");
-        q.bind(minute).push(", ");
-        q.bind(output)
-            .push(")) AS v WHERE rate_windows.subject = v.column1");
-    }
     touched
 }
 
@@ -322,31 +273,26 @@ struct Shared {
     wake: tokio::sync::Notify,
     /// Asks the writer to write now rather than gather a bigger batch.
     hurry: tokio::sync::Notify,
-    /// Requests of this node holding concurrency leases, which the writer renews.
-    leases_held: AtomicI64,
     /// The ledger is gone: write what is left and stop.
     closed: std::sync::atomic::AtomicBool,
-    /// What the requests handed over and not yet written cost, per user and group with a
-    /// budget (`user:<id>`, `group:<id>`).
-    pending_cost: Mutex<HashMap<String, i64>>,
 }
 
 /// Everything the writer needs.
 #[derive(Clone)]
 pub struct WriterContext {
     pub db: Db,
-    /// On SQLite, the node's write gate (see `DataPlane`).
-    pub gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// The node's write turn: its writes, and its reads of spend that must see each batch
+    /// either committed or still pending, take turns here (on SQLite also rather than in its
+    /// busy handler, which sleeps a millisecond or more per retry).
+    pub gate: Arc<tokio::sync::Mutex<()>>,
     pub on_alerts: crate::AlertListener,
-    pub node: String,
-    pub lease_ttl: Duration,
+    pub admission: Arc<dyn Admission>,
 }
 
 impl std::fmt::Debug for WriterContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WriterContext")
-            .field("node", &self.node)
-            .field("lease_ttl", &self.lease_ttl)
+            .field("admission", &self.admission)
             .finish_non_exhaustive()
     }
 }
@@ -388,21 +334,9 @@ impl Ledger {
         tokio::spawn(run(context, self.shared.clone()));
     }
 
-    /// Counts a request that took concurrency leases, so that the writer renews them.
-    pub fn leases_taken(&self) {
-        self.ensure_started();
-        self.shared.leases_held.fetch_add(1, Ordering::Relaxed);
-    }
-
     /// Hands a finished request over to be written.
     pub fn submit(&self, finished: Finished) {
         self.ensure_started();
-        if finished.event.cost_micros > 0 && !finished.capped.is_empty() {
-            let mut pending = self.shared.pending_cost.lock().expect("ledger lock");
-            for c in &finished.capped {
-                *pending.entry(c.key.clone()).or_default() += finished.event.cost_micros;
-            }
-        }
         self.shared
             .queue
             .lock()
@@ -410,12 +344,6 @@ impl Ledger {
             .push_back(finished);
         self.shared.submitted.fetch_add(1, Ordering::SeqCst);
         self.shared.wake.notify_one();
-    }
-
-    /// What the requests handed over and not yet written cost the user or group `key`.
-    pub fn pending_cost(&self, key: &str) -> i64 {
-        let pending = self.shared.pending_cost.lock().expect("ledger lock");
-        pending.get(key).copied().unwrap_or(0)
     }
 
     /// Waits until every request handed over before this call is committed, asking the writer
@@ -438,21 +366,6 @@ impl Ledger {
         let target = self.shared.to_check_total.load(Ordering::SeqCst);
         let mut checked = self.shared.checked.subscribe();
         let _ = checked.wait_for(|c| *c >= target).await;
-    }
-}
-
-/// Takes `batch`, written (or given up on), out of the pending costs.
-fn forget_cost(shared: &Shared, batch: &[Finished]) {
-    let mut pending = shared.pending_cost.lock().expect("ledger lock");
-    for f in batch.iter().filter(|f| f.event.cost_micros > 0) {
-        for c in &f.capped {
-            if let Some(cost) = pending.get_mut(&c.key) {
-                *cost -= f.event.cost_micros;
-                if *cost <= 0 {
-                    pending.remove(&c.key);
-                }
-            }
-        }
     }
 }
 
@@ -491,23 +404,7 @@ pub async fn execute_or_roll_back(
     done
 }
 
-/// [`execute_or_roll_back`] that returns the rows of the last call (the statements whose rows
-/// matter go last).
-pub async fn fetch_or_roll_back(
-    conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
-    statements: Statements,
-) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
-    let done = statements.fetch_last(conn).await;
-    if done.is_err() && sqlx::query("ROLLBACK").execute(&mut **conn).await.is_err() {
-        // No transaction was open: nothing to undo.
-    }
-    done
-}
-
 async fn run(context: WriterContext, shared: Arc<Shared>) {
-    let mut renew = tokio::time::interval((context.lease_ttl / 3).max(Duration::from_millis(100)));
-    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut ticks: u64 = 0;
     loop {
         let idle = shared.queue.lock().expect("ledger lock").is_empty()
             && shared.to_check.lock().expect("ledger lock").is_empty();
@@ -518,13 +415,6 @@ async fn run(context: WriterContext, shared: Arc<Shared>) {
             tokio::select! {
                 _ = shared.wake.notified() => {}
                 _ = shared.hurry.notified() => {}
-                _ = renew.tick() => {
-                    ticks += 1;
-                    if let Err(e) = renew_leases(&context, &shared, ticks).await {
-                        tracing::warn!(error = %e, "could not renew concurrency leases");
-                    }
-                    continue;
-                }
             }
             // Gather for a moment: nobody waits for the writer unless they say so, and one
             // transaction for several requests costs the database, and this node's other
@@ -538,12 +428,8 @@ async fn run(context: WriterContext, shared: Arc<Shared>) {
                 }
             }
         }
-        // Admissions on SQLite write the queue too: it may be empty by now.
         if !shared.queue.lock().expect("ledger lock").is_empty() {
-            let _turn = match &context.gate {
-                Some(g) => Some(g.lock().await),
-                None => None,
-            };
+            let _turn = context.gate.lock().await;
             let batch: Vec<Finished> = {
                 let mut queue = shared.queue.lock().expect("ledger lock");
                 let n = queue.len().min(MAX_BATCH);
@@ -590,9 +476,7 @@ async fn commit_batch(context: &WriterContext, shared: &Shared, batch: Vec<Finis
             }
         }
     }
-    let released = batch.iter().filter(|f| f.leases.is_some()).count() as i64;
-    shared.leases_held.fetch_sub(released, Ordering::Relaxed);
-    forget_cost(shared, &batch);
+    context.admission.committed(&batch);
     let n = batch.len() as u64;
     let capped: Vec<Finished> = batch.into_iter().filter(|f| !f.capped.is_empty()).collect();
     shared
@@ -616,10 +500,7 @@ async fn alert_batch(
         return Ok(());
     }
     let raised = {
-        let _turn = match &context.gate {
-            Some(g) => Some(g.lock().await),
-            None => None,
-        };
+        let _turn = context.gate.lock().await;
         let mut tx = context.db.begin_write().await?;
         let raised = raise(&mut tx, &due).await?;
         tx.commit().await?;
@@ -632,40 +513,6 @@ async fn alert_batch(
         .remember_raised(&due);
     if !raised.is_empty() {
         (context.on_alerts)(raised);
-    }
-    Ok(())
-}
-
-/// Pushes back the expiry of this node's leases while it holds any, and now and then deletes
-/// leases that expired (those of a node that died).
-async fn renew_leases(
-    context: &WriterContext,
-    shared: &Shared,
-    ticks: u64,
-) -> Result<(), sqlx::Error> {
-    let now = Utc::now().timestamp_millis();
-    let ttl = i64::try_from(context.lease_ttl.as_millis()).unwrap_or(i64::MAX);
-    let holding = shared.leases_held.load(Ordering::Relaxed) > 0;
-    let sweep = ticks.is_multiple_of(30);
-    if !holding && !sweep {
-        return Ok(());
-    }
-    let _gate = match &context.gate {
-        Some(g) => Some(g.lock().await),
-        None => None,
-    };
-    if holding {
-        sqlx::query("UPDATE concurrency_leases SET expires_at = $1 WHERE node = $2")
-            .bind(now.saturating_add(ttl))
-            .bind(&context.node)
-            .execute(&context.db.pool)
-            .await?;
-    }
-    if sweep {
-        sqlx::query("DELETE FROM concurrency_leases WHERE expires_at < $1")
-            .bind(now)
-            .execute(&context.db.pool)
-            .await?;
     }
     Ok(())
 }

@@ -5,10 +5,13 @@
 //! model's provider (the built-in `echo`, or an OpenAI-compatible upstream with the key the
 //! gateway's configuration gives for it), and every request of a known key is metered.
 //!
-//! What the checks read is cached per key (`principal`); what several nodes must enforce
-//! together lives in the database (`admission`); metering is written in batches by one writer
-//! per node (`ledger`); the HTTP side is `http`. The demo organisation's history is made by the
-//! same steps, in-process, with [`Replay`].
+//! What the checks read is cached per key (`principal`) and dropped when `policy_epoch` moves
+//! (the node's own admin API says so at once; a background task reads it every few tens of
+//! milliseconds on several nodes, every 250 ms on one). Rate limits, concurrency and budgets are
+//! admitted from counters in memory (`admission`), reconciled between nodes on PostgreSQL;
+//! metering is written in batches by one writer per node (`ledger`); the HTTP side is `http`.
+//! No request reads the database once its key is cached. The demo organisation's history is
+//! made by the same steps, in-process, with [`Replay`].
 //!
 //! A layer of the gateway between the store (`gatehouse-store`, all its SQL) and the admin HTTP
 //! layer (`gatehouse-gateway`): it must not depend on the gateway, on mail (budget alerts go to
@@ -27,7 +30,8 @@ mod request;
 pub mod upstreams;
 
 use std::convert::Infallible;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -37,17 +41,15 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use gatehouse_api::{Provider, UserStatus};
 use serde_json::Value;
-use sqlx::Row;
 
-use admission::{Plan, Reading};
+use admission::{Admission, Ask, OneNode, SharedNodes, Verdict};
 pub use egress::UpstreamNets;
 pub use error::{DataPlaneError, DpResult, LimitHit};
 use gatehouse_store::db::{Backend, Db, Tx};
-use gatehouse_store::sql::Statements;
 use gatehouse_store::usage::{UsageEvent, cost_micros};
 pub use http::router;
-use ledger::{Finished, Ledger, Memory, WriterContext};
-use principal::{Lookup, ModelEntry, Principal, PrincipalCache, Snapshot};
+use ledger::{Finished, Ledger, WriterContext};
+use principal::{Lookup, ModelEntry, Principal, PrincipalCache, Snapshot, Subject};
 use provider::Usage;
 pub use replay::Replay;
 pub use request::ChatRequest;
@@ -71,8 +73,11 @@ pub struct DataPlaneOptions {
     pub upstream_keys: UpstreamKeys,
     /// The loopback, private or link-local ranges upstreams may be in; none by default.
     pub allowed_upstream_nets: UpstreamNets,
-    /// How long a concurrency slot outlives a node that stopped renewing it (it died).
+    /// On several nodes: how long a node's counters (its concurrency slots among them) still
+    /// count after it stopped reconciling (it died).
     pub lease_ttl: Duration,
+    /// On several nodes: how often each reconciles its counters with the others'.
+    pub reconcile_interval: Duration,
 }
 
 impl Default for DataPlaneOptions {
@@ -81,6 +86,7 @@ impl Default for DataPlaneOptions {
             upstream_keys: UpstreamKeys::default(),
             allowed_upstream_nets: UpstreamNets::default(),
             lease_ttl: Duration::from_secs(30),
+            reconcile_interval: Duration::from_millis(25),
         }
     }
 }
@@ -89,16 +95,17 @@ impl Default for DataPlaneOptions {
 #[derive(Debug)]
 pub struct DataPlane {
     db: Db,
-    /// This node's name in the leases it holds.
-    node: String,
     cache: PrincipalCache,
+    admission: Arc<dyn Admission>,
+    /// The newest `policy_epoch` seen; a snapshot older than it is rebuilt.
+    epoch: AtomicI64,
+    /// Whether the task that reads the epoch (and reconciles) runs.
+    syncing: AtomicBool,
     ledger: Ledger,
-    /// On SQLite, the node's writers (admissions, metering) take turns here rather than in
-    /// SQLite's busy handler, which sleeps a millisecond or more per retry.
-    gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// The node's write turn (see `ledger::WriterContext`): spend is read under it.
+    gate: Arc<tokio::sync::Mutex<()>>,
     upstream_keys: UpstreamKeys,
     upstream_nets: Arc<UpstreamNets>,
-    lease_ttl: Duration,
     http: OnceLock<reqwest::Client>,
 }
 
@@ -113,7 +120,8 @@ struct Call {
     at: DateTime<Utc>,
     tz: Tz,
     id: String,
-    leases: bool,
+    /// The subjects whose concurrency slots it holds.
+    slots: Vec<String>,
     /// What the user and each group with a budget had spent when it was admitted.
     spent: Vec<[i64; 3]>,
     estimated_input_tokens: i64,
@@ -145,7 +153,7 @@ impl Call {
             },
             ended_at,
             tz: self.tz,
-            leases: self.leases.then(|| self.id.clone()),
+            slots: std::mem::take(&mut self.slots),
             windows: p
                 .subjects
                 .iter()
@@ -179,7 +187,7 @@ impl Drop for Call {
                 input_tokens: self.estimated_input_tokens,
                 output_tokens: self.streamed_output_tokens,
             };
-            plane.ledger.submit(self.finished(499, usage, Utc::now()));
+            plane.finish(self.finished(499, usage, Utc::now()));
         }
     }
 }
@@ -207,7 +215,7 @@ fn refused(
         },
         ended_at: at,
         tz,
-        leases: None,
+        slots: Vec::new(),
         windows: Vec::new(),
         capped: Vec::new(),
     }
@@ -220,15 +228,7 @@ enum Mode<'a> {
     Replay {
         tx: &'a mut Tx,
         batch: &'a mut Vec<Finished>,
-        memory: &'a mut Memory,
     },
-}
-
-/// How an admission went: through or refused, or it found the cached policy out of date (and
-/// has taken back what it counted), so the checks must run again.
-enum Admission {
-    Done(DpResult<(bool, Vec<[i64; 3]>)>),
-    Stale,
 }
 
 /// What a provider answered.
@@ -319,28 +319,102 @@ fn resolve(
 
 impl DataPlane {
     /// The data plane of a node on `db`; `on_alerts` hears of the budget alerts its metering
-    /// raises.
+    /// raises. Its admission is chosen by the store: one node on SQLite, several on PostgreSQL.
     pub fn new(db: Db, on_alerts: AlertListener, options: DataPlaneOptions) -> Self {
-        let node = gatehouse_store::new_id("node");
-        let gate = (db.backend == Backend::Sqlite).then(Arc::default);
+        let admission: Arc<dyn Admission> = match db.backend {
+            Backend::Sqlite => Arc::new(OneNode::default()),
+            Backend::Postgres => Arc::new(SharedNodes::new(
+                gatehouse_store::new_id("node"),
+                options.reconcile_interval,
+                options.lease_ttl,
+            )),
+        };
+        Self::with_admission(db, on_alerts, options, admission)
+    }
+
+    fn with_admission(
+        db: Db,
+        on_alerts: AlertListener,
+        options: DataPlaneOptions,
+        admission: Arc<dyn Admission>,
+    ) -> Self {
+        let gate = Arc::new(tokio::sync::Mutex::new(()));
         let ledger = Ledger::new(WriterContext {
             db: db.clone(),
             gate: gate.clone(),
             on_alerts,
-            node: node.clone(),
-            lease_ttl: options.lease_ttl,
+            admission: admission.clone(),
         });
         Self {
             db,
-            node,
             cache: PrincipalCache::default(),
+            admission,
+            epoch: AtomicI64::new(i64::MIN),
+            syncing: AtomicBool::new(false),
             ledger,
             gate,
             upstream_keys: options.upstream_keys,
             upstream_nets: Arc::new(options.allowed_upstream_nets),
-            lease_ttl: options.lease_ttl,
             http: OnceLock::new(),
         }
+    }
+
+    /// Something may have changed the policy (the node's own admin API changed something):
+    /// reads `policy_epoch` now, so that the next request runs on the policy as it is.
+    pub async fn policy_changed(&self) -> Result<(), sqlx::Error> {
+        let epoch = gatehouse_store::counters::read_epoch(&self.db).await?;
+        self.observe_epoch(epoch);
+        Ok(())
+    }
+
+    fn observe_epoch(&self, epoch: i64) {
+        if self.epoch.fetch_max(epoch, Ordering::SeqCst) < epoch {
+            self.admission.policy_moved();
+        }
+    }
+
+    /// Starts, once, the task that reads `policy_epoch` and (on several nodes) reconciles the
+    /// counters every interval of the admission, for as long as the data plane lives.
+    fn start_sync(self: &Arc<Self>) {
+        if self.syncing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let plane: Weak<Self> = Arc::downgrade(self);
+        let every = self.admission.interval();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            loop {
+                tick.tick().await;
+                let Some(plane) = plane.upgrade() else {
+                    return;
+                };
+                let synced = {
+                    let _turn = plane.gate.lock().await;
+                    plane.admission.sync(&plane.db).await
+                };
+                match synced {
+                    Ok(epoch) => {
+                        failing = false;
+                        plane.observe_epoch(epoch);
+                    }
+                    // Once per outage, not every few milliseconds.
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!(error = %e, "the data plane could not reconcile with the database");
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+    }
+
+    /// Meters a request that ended: its slots free and its cost counts at once, its usage is
+    /// written by the node's writer.
+    fn finish(&self, finished: Finished) {
+        self.admission.finished(&finished);
+        self.ledger.submit(finished);
     }
 
     /// Waits until the usage of every request that has ended is written.
@@ -390,40 +464,32 @@ impl DataPlane {
 
     fn meter(&self, mode: &mut Mode<'_>, finished: Finished) {
         match mode {
-            Mode::Live => self.ledger.submit(finished),
-            Mode::Replay { batch, .. } => batch.push(finished),
+            Mode::Live => self.finish(finished),
+            Mode::Replay { batch, .. } => {
+                self.admission.finished(&finished);
+                batch.push(finished);
+            }
         }
     }
 
-    /// The snapshot and the key's principal, read from the cache (or loaded into it).
+    /// The snapshot and the key's principal, read from the cache (or loaded into it). The live
+    /// endpoint's snapshot is rebuilt first if `policy_epoch` has moved past it; a replay pins
+    /// its snapshot (nothing changes the policy while it runs).
     async fn lookup(
         &self,
         authorization: Option<&str>,
+        live: bool,
     ) -> DpResult<(Arc<Snapshot>, Arc<Principal>)> {
-        let snapshot = self.cache.current(&self.db).await?;
+        let mut snapshot = self.cache.current(&self.db).await?;
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        if live && snapshot.epoch < epoch {
+            snapshot = self.cache.refresh(&self.db, epoch).await?;
+        }
         let principal = self.principal(&snapshot, authorization).await?;
         Ok((snapshot, principal))
     }
 
-    /// Whether the live endpoint's cached policy is out of date: `policy_epoch` has moved past
-    /// `snapshot` (read here when nothing else was read with it). The cache is rebuilt then.
-    async fn stale(&self, snapshot: &Snapshot, epoch: Option<i64>) -> DpResult<bool> {
-        let epoch = match epoch {
-            Some(e) => e,
-            None => principal::read_epoch(&self.db).await?,
-        };
-        if epoch == snapshot.epoch {
-            return Ok(false);
-        }
-        self.cache.refresh(&self.db, epoch).await?;
-        Ok(true)
-    }
-
     /// Every check of a chat request, in order; a refusal after the key is known is metered.
-    /// The checks run on the cached policy; what the request reads from the database (with its
-    /// admission on SQLite) includes `policy_epoch`, and when that moved the cache is rebuilt
-    /// and the checks run again, so a refusal or an admission always stands on the policy as it
-    /// is. A replay pins its snapshot: nothing changes the policy while it runs.
     async fn open(
         &self,
         plane: Option<&Arc<Self>>,
@@ -433,223 +499,106 @@ impl DataPlane {
         at: DateTime<Utc>,
         mode: &mut Mode<'_>,
     ) -> DpResult<(Call, ChatRequest)> {
-        // A policy that changes between every two reads could keep this going; the third
-        // round goes ahead on the snapshot the second built.
-        for round in 0..3 {
-            let live = matches!(mode, Mode::Live) && round < 2;
-            let (snapshot, principal) = self.lookup(authorization).await?;
-            let tz = snapshot.tz;
-            let checked = if principal.revoked {
-                Err(DataPlaneError::revoked_key())
-            } else {
-                check_status(&principal).and(request.clone())
-            }
-            .and_then(|r| {
-                resolve(&snapshot, &principal, &r.model, workspace).map(|found| (r, found))
-            });
-            let (request, (model, workspace)) = match checked {
-                Ok(ok) => ok,
-                Err(e) => {
-                    if live && self.stale(&snapshot, None).await? {
-                        continue;
-                    }
-                    // The model is named only when it is in the catalog.
-                    let model = request
-                        .as_ref()
-                        .ok()
-                        .filter(|r| snapshot.models.contains_key(&r.model))
-                        .map_or("", |r| r.model.as_str());
-                    self.meter(mode, refused(&principal, model, None, at, tz, e.status));
-                    return Err(e);
-                }
-            };
-            let id = gatehouse_store::new_id("req");
-            let admitted = match self
-                .admit(&snapshot, &principal, &request, at, &id, live, mode)
-                .await?
-            {
-                Admission::Stale => continue,
-                Admission::Done(admitted) => admitted,
-            };
-            let (leases, spent) = match admitted {
-                Ok(ok) => ok,
-                Err(e) => {
-                    let refusal = refused(&principal, &model.id, workspace, at, tz, e.status);
-                    self.meter(mode, refusal);
-                    return Err(e);
-                }
-            };
-            return Ok((
-                Call {
-                    plane: plane.cloned(),
-                    estimated_input_tokens: request.estimated_input_tokens,
-                    principal,
-                    model,
-                    workspace,
-                    at,
-                    tz,
-                    id,
-                    leases,
-                    spent,
-                    streamed_output_tokens: 0,
-                    metered: false,
-                },
-                request,
-            ));
+        if let Some(plane) = plane {
+            plane.start_sync();
         }
-        Err(DataPlaneError::internal())
+        let live = matches!(mode, Mode::Live);
+        let (snapshot, principal) = self.lookup(authorization, live).await?;
+        let tz = snapshot.tz;
+        let checked = if principal.revoked {
+            Err(DataPlaneError::revoked_key())
+        } else {
+            check_status(&principal).and(request.clone())
+        }
+        .and_then(|r| resolve(&snapshot, &principal, &r.model, workspace).map(|found| (r, found)));
+        let (request, (model, workspace)) = match checked {
+            Ok(ok) => ok,
+            Err(e) => {
+                // The model is named only when it is in the catalog.
+                let model = request
+                    .as_ref()
+                    .ok()
+                    .filter(|r| snapshot.models.contains_key(&r.model))
+                    .map_or("", |r| r.model.as_str());
+                self.meter(mode, refused(&principal, model, None, at, tz, e.status));
+                return Err(e);
+            }
+        };
+        let ask = Ask {
+            principal: &principal,
+            estimated_input_tokens: request.estimated_input_tokens,
+            at,
+            tz,
+        };
+        let (spent, slots) = match self.admit(&ask, mode).await? {
+            Ok(admitted) => admitted,
+            Err(e) => {
+                let refusal = refused(&principal, &model.id, workspace, at, tz, e.status);
+                self.meter(mode, refusal);
+                return Err(e);
+            }
+        };
+        Ok((
+            Call {
+                plane: plane.cloned(),
+                estimated_input_tokens: request.estimated_input_tokens,
+                principal,
+                model,
+                workspace,
+                at,
+                tz,
+                id: gatehouse_store::new_id("req"),
+                slots,
+                spent,
+                streamed_output_tokens: 0,
+                metered: false,
+            },
+            request,
+        ))
     }
 
-    /// The rate limits and concurrency of the request, then its budgets: whether it took
-    /// leases, and what its subjects with a budget had spent. `live`: check `policy_epoch` too.
-    ///
-    /// - Live on SQLite: the read, the windows and the leases in one call under the node's write
-    ///   gate, outside a transaction (the gate keeps this node's writers apart; a second process
-    ///   on the file could see a count that is then taken back, which only errs on refusing);
-    ///   what a refused or stale admission counted is taken back under the same gate.
-    /// - Live on PostgreSQL: the read, then the windows and leases in a transaction that rolls
-    ///   back on a refusal (row locks order the nodes).
-    /// - Replay: the same in the replay's transaction, with a savepoint.
-    #[allow(clippy::too_many_arguments)]
+    /// The rate limits and concurrency of the request, then its budgets, from the admission's
+    /// counters: what its subjects with a budget had spent and the slots it holds. A budget's
+    /// spend not known yet is read first (under the write turn, so that the writer's batches are
+    /// either in what is read or still pending, never both or neither): from the database live,
+    /// from the replay's transaction in a replay.
     async fn admit(
         &self,
-        snapshot: &Snapshot,
-        principal: &Principal,
-        request: &ChatRequest,
-        at: DateTime<Utc>,
-        id: &str,
-        live: bool,
+        ask: &Ask<'_>,
         mode: &mut Mode<'_>,
-    ) -> DpResult<Admission> {
-        let ttl = i64::try_from(self.lease_ttl.as_millis()).unwrap_or(i64::MAX);
-        let plan = Plan::new(
-            principal,
-            request.estimated_input_tokens,
-            at,
-            id,
-            &self.node,
-            at.timestamp_millis().saturating_add(ttl),
-        );
-        let backend = self.db.backend;
-        let tz = snapshot.tz;
-        let done = |reading: Reading, rate: Result<(), DataPlaneError>, leases: bool| {
-            let budget = admission::budget_refusal(principal, &reading, at, tz);
-            Admission::Done(match (rate, budget) {
-                (Err(e), _) | (Ok(()), Some(e)) => Err(e),
-                (Ok(()), None) => Ok((leases, reading.spent)),
-            })
-        };
-        if let Mode::Replay { tx, batch, memory } = mode {
-            // The replay's own usage so far counts, as the live endpoint's does.
-            if principal.has_caps() && !batch.is_empty() {
-                let touched = ledger::write(tx, batch, memory).await?;
-                memory.remember_touched(touched);
-                batch.clear();
-            }
-            let reading = admission::read(&mut ***tx, principal, false, at, tz).await?;
-            if plan.is_empty() {
-                return Ok(done(reading, Ok(()), false));
-            }
-            let mut savepoint = sqlx::Acquire::begin(&mut **tx).await?;
-            let rate = plan.admit(&mut savepoint, backend).await?;
-            let go =
-                rate.is_ok() && admission::budget_refusal(principal, &reading, at, tz).is_none();
-            if go {
-                savepoint.commit().await?;
-            } else {
-                savepoint.rollback().await?;
-            }
-            return Ok(done(reading, rate, plan.takes_leases()));
-        }
-        if backend == Backend::Postgres || (plan.is_empty() && !principal.has_caps()) {
-            // A budget must see every request this node finished before this one.
-            if principal.has_caps() {
-                self.ledger.caught_up().await;
-            }
-            let reading = admission::read(&self.db.pool, principal, live, at, tz).await?;
-            if live && self.stale(snapshot, reading.epoch).await? {
-                return Ok(Admission::Stale);
-            }
-            if plan.is_empty() {
-                return Ok(done(reading, Ok(()), false));
-            }
-            if let Some(refused) = plan.refused_alone() {
-                return Ok(done(reading, Err(refused), false));
-            }
-            let mut tx = self
-                .db
-                .pool
-                .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
-                .await?;
-            let rate = plan.admit(&mut tx, backend).await?;
-            if rate.is_ok() && admission::budget_refusal(principal, &reading, at, tz).is_none() {
-                tx.commit().await?;
-                if plan.takes_leases() {
-                    self.ledger.leases_taken();
-                }
-            } else {
-                tx.rollback().await?;
-            }
-            return Ok(done(reading, rate, plan.takes_leases()));
-        }
-
-        // SQLite: one transaction in one call, with the node's write turn: the read, the windows
-        // and the leases. This node is the only one, so what it has finished and not yet
-        // written is added to what the read found spent.
-        let alone = plan.refused_alone();
-        let _turn = match &self.gate {
-            Some(gate) => Some(gate.lock().await),
-            None => None,
-        };
-        let mut statements = Statements::new(Backend::Sqlite);
-        statements.next_statement().push("BEGIN IMMEDIATE");
-        let q = statements.next_statement();
-        admission::push_read(q, principal, live, at, tz);
-        if alone.is_none() && !plan.is_empty() {
-            q.push("; ");
-            plan.push_windows(q, backend);
-            if plan.takes_leases() {
-                q.push("; ");
-                plan.push_leases(q, true);
+    ) -> DpResult<Result<(Vec<[i64; 3]>, Vec<String>), DataPlaneError>> {
+        // Policy that moves between every read and the next could keep this going.
+        for _ in 0..5 {
+            let unknown: Vec<Subject> = match self.admission.admit(ask) {
+                Verdict::Admitted { spent, slots } => return Ok(Ok((spent, slots))),
+                Verdict::Refused(e) => return Ok(Err(e)),
+                Verdict::SpendUnknown(subjects) => subjects,
+            };
+            let generation = self.admission.spend_generation();
+            for s in unknown {
+                let spent = match mode {
+                    Mode::Live => {
+                        let _turn = self.gate.lock().await;
+                        let mut conn = self.db.pool.acquire().await?;
+                        let spent = gatehouse_store::spend::period_spend(
+                            &mut conn, s.kind, &s.id, ask.at, ask.tz,
+                        )
+                        .await?;
+                        self.admission
+                            .learn_spend(&s, ask.at, ask.tz, spent, generation);
+                        continue;
+                    }
+                    Mode::Replay { tx, .. } => {
+                        gatehouse_store::spend::period_spend(tx, s.kind, &s.id, ask.at, ask.tz)
+                            .await?
+                    }
+                };
+                self.admission
+                    .learn_spend(&s, ask.at, ask.tz, spent, generation);
             }
         }
-        statements.next_statement().push("COMMIT");
-        let mut conn = self.db.pool.acquire().await?;
-        let rows = ledger::fetch_or_roll_back(&mut conn, statements).await?;
-        let mut reading = Reading::from_row(
-            rows.first().ok_or_else(DataPlaneError::internal)?,
-            principal,
-            live,
-        )?;
-        let capped = principal.subjects.iter().filter(|s| !s.caps.is_empty());
-        for (s, spent) in capped.zip(&mut reading.spent) {
-            let pending = self.ledger.pending_cost(&s.key);
-            for period in spent.iter_mut() {
-                *period += pending;
-            }
-        }
-        let returned = rows[1..]
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<Vec<(String, String)>, sqlx::Error>>()?;
-        let rate = match alone {
-            Some(refused) => Err(refused),
-            None if plan.is_empty() => Ok(()),
-            None => plan.outcome(&mut conn, &returned).await?,
-        };
-        let stale = live && reading.epoch != Some(snapshot.epoch);
-        let budget = admission::budget_refusal(principal, &reading, at, tz);
-        if (stale || rate.is_err() || budget.is_some()) && !returned.is_empty() {
-            plan.take_back(&mut conn, &returned).await?;
-        } else if plan.takes_leases() {
-            self.ledger.leases_taken();
-        }
-        drop(conn);
-        drop(_turn);
-        if stale && self.stale(snapshot, reading.epoch).await? {
-            return Ok(Admission::Stale);
-        }
-        Ok(done(reading, rate, plan.takes_leases()))
+        tracing::warn!("the policy kept moving while a request was admitted");
+        Err(DataPlaneError::internal())
     }
 
     /// A whole (not streamed) answer from the model's provider: what to send, the status the
@@ -695,14 +644,14 @@ impl DataPlane {
                         call.streamed_output_tokens += provider::inspect(&event).output_tokens;
                         yield Ok::<Bytes, Infallible>(event);
                     }
-                    plane.ledger.submit(call.finished(200, usage, Utc::now()));
+                    plane.finish(call.finished(200, usage, Utc::now()));
                     yield Ok(Bytes::from_static(provider::DONE));
                 })
             }
             Provider::Openai => {
                 let Some(base) = call.model.upstream_base_url.clone() else {
                     let (outcome, status, usage) = no_upstream(&call.model.id);
-                    self.ledger.submit(call.finished(status, usage, Utc::now()));
+                    self.finish(call.finished(status, usage, Utc::now()));
                     return outcome.into_response();
                 };
                 let key = self.upstream_keys.key_for(&base);
@@ -713,8 +662,7 @@ impl DataPlane {
                     Ok(r) => r,
                     Err(e) => {
                         let status = e.status.as_u16();
-                        self.ledger
-                            .submit(call.finished(status, Usage::default(), Utc::now()));
+                        self.finish(call.finished(status, Usage::default(), Utc::now()));
                         return e.into_response();
                     }
                 };
@@ -752,7 +700,7 @@ impl DataPlane {
                         output_tokens: call.streamed_output_tokens,
                     });
                     let status = if broken { 502 } else { 200 };
-                    plane.ledger.submit(call.finished(status, usage, Utc::now()));
+                    plane.finish(call.finished(status, usage, Utc::now()));
                     if !broken {
                         yield Ok(Bytes::from_static(provider::DONE));
                     }

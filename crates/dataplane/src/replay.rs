@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use gatehouse_store::db::{Db, Tx};
 use serde_json::Value;
 
+use crate::admission::OneNode;
 use crate::ledger::{self, Finished, Memory};
 use crate::{ChatRequest, DataPlane, DataPlaneOptions, DpResult, Mode, Outcome};
 
@@ -22,7 +23,13 @@ pub struct Replay<'t> {
 impl<'t> Replay<'t> {
     pub fn new(db: &Db, tx: &'t mut Tx) -> Self {
         Self {
-            plane: DataPlane::new(db.clone(), Arc::new(|_| {}), DataPlaneOptions::default()),
+            // Its own counters, whatever the store: the replay's requests are its own.
+            plane: DataPlane::with_admission(
+                db.clone(),
+                Arc::new(|_| {}),
+                DataPlaneOptions::default(),
+                Arc::new(OneNode::default()),
+            ),
             tx,
             batch: Vec::new(),
             memory: Memory::default(),
@@ -41,7 +48,6 @@ impl<'t> Replay<'t> {
         let mut mode = Mode::Replay {
             tx: &mut *self.tx,
             batch: &mut self.batch,
-            memory: &mut self.memory,
         };
         let authorization = format!("Bearer {key}");
         let (mut call, request) = self
@@ -56,7 +62,9 @@ impl<'t> Replay<'t> {
             )
             .await?;
         let (outcome, status, usage) = self.plane.complete(&call, &request).await;
-        self.batch.push(call.finished(status, usage, at));
+        let finished = call.finished(status, usage, at);
+        self.plane.admission.finished(&finished);
+        self.batch.push(finished);
         match outcome {
             Outcome::Json(_) | Outcome::Body(_) => Ok(status),
             Outcome::Failed(e) => Err(e),
@@ -70,6 +78,7 @@ impl<'t> Replay<'t> {
         }
         let touched = ledger::write(self.tx, &self.batch, &self.memory).await?;
         self.memory.remember_touched(touched);
+        self.plane.admission.committed(&self.batch);
         let due = ledger::due_alerts(self.tx, &self.batch, &self.memory.raised).await?;
         ledger::raise(self.tx, &due).await?;
         self.memory.remember_raised(&due);

@@ -203,6 +203,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(nul::reject_nul))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            policy_may_have_changed,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(trace::span))
         .with_state(state)
         .method_not_allowed_fallback(|| async {
@@ -213,6 +217,27 @@ pub fn router(state: AppState) -> Router {
             })
         })
         .merge(data_plane)
+}
+
+/// After a request that may have changed something (any but GET, HEAD, OPTIONS), and before its
+/// answer leaves, the node's data plane reads `policy_epoch`: a client that sees a suspension,
+/// revocation or new limit answered then finds it in force on its next request to this node.
+/// Other nodes see it at their next reconciliation.
+async fn policy_may_have_changed(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    let reads_only = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let response = next.run(request).await;
+    if !reads_only && let Err(e) = state.data_plane.policy_changed().await {
+        tracing::warn!(error = %e, "the data plane could not read the policy epoch");
+    }
+    response
 }
 
 /// Creates the organisation and its first admin; returns the admin's token.
@@ -264,6 +289,8 @@ fn capitalise(s: &str) -> String {
 pub struct RunningGateway {
     pub addr: SocketAddr,
     pub state: AppState,
+    /// A SQLite file is served by one gateway at a time.
+    _serving: Option<gatehouse_store::db::ServingLock>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -281,6 +308,7 @@ impl RunningGateway {
         options: GatewayOptions,
     ) -> anyhow::Result<Self> {
         let addr = listener.local_addr()?;
+        let serving = db.serve_alone()?;
         let state = options.into_state(db, addr)?;
         // The peer address is what sign-in throttling counts per client.
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -298,6 +326,7 @@ impl RunningGateway {
         Ok(Self {
             addr,
             state,
+            _serving: serving,
             stop: Some(stop),
             task: Some(task),
         })

@@ -130,9 +130,14 @@ struct DataPlaneArgs {
     /// The same as `--allow-upstream-net`, several separated by spaces or commas.
     #[arg(long, env = "GATEHOUSE_ALLOWED_UPSTREAM_NETS", hide = true)]
     allowed_upstream_nets_env: Option<String>,
-    /// Seconds after which a concurrency slot held by a node that stopped (crashed) frees up.
+    /// Several nodes on PostgreSQL: seconds after which the counters of a node that stopped
+    /// (crashed), its concurrency slots among them, no longer count.
     #[arg(long, env = "GATEHOUSE_LEASE_TTL_SECS", default_value_t = 30)]
     lease_ttl_secs: u64,
+    /// Several nodes on PostgreSQL: milliseconds between two reconciliations of a node's counters
+    /// with the others'. A limit may be passed by what the other nodes admit in two of them.
+    #[arg(long, env = "GATEHOUSE_RECONCILE_MS", default_value_t = 25)]
+    reconcile_ms: u64,
 }
 
 impl DataPlaneArgs {
@@ -154,12 +159,16 @@ impl DataPlaneArgs {
         if self.lease_ttl_secs == 0 {
             anyhow::bail!("--lease-ttl-secs must be at least 1");
         }
+        if !(1..=10_000).contains(&self.reconcile_ms) {
+            anyhow::bail!("--reconcile-ms must be between 1 and 10000");
+        }
         tracing::info!(upstreams = ?keys.bases(), "upstream keys configured");
         tracing::info!(allowed = ?nets.ranges(), "non-public upstream ranges allowed");
         Ok(DataPlaneOptions {
             upstream_keys: keys,
             allowed_upstream_nets: nets,
             lease_ttl: std::time::Duration::from_secs(self.lease_ttl_secs),
+            reconcile_interval: std::time::Duration::from_millis(self.reconcile_ms),
         })
     }
 }

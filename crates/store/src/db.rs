@@ -27,6 +27,20 @@ pub enum DbError {
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "another gateway is already serving {0}: a SQLite database is served by one node, whose \
+         data plane counts requests in its own memory. Stop the other one, or run several nodes \
+         on PostgreSQL (--db postgres://…)"
+    )]
+    AlreadyServed(std::path::PathBuf),
+    #[error("could not lock {0} for this gateway: {1}")]
+    Lock(std::path::PathBuf, std::io::Error),
+}
+
+/// Held while a gateway serves a SQLite file; see [`Db::serve_alone`].
+#[derive(Debug)]
+pub struct ServingLock {
+    _file: std::fs::File,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +53,8 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// The file of a SQLite database (none in memory).
+    file: Option<Arc<std::path::PathBuf>>,
     /// SQLite's WAL checkpoints, stopped when the last handle goes.
     _checkpoints: Option<Arc<Checkpoints>>,
 }
@@ -135,6 +151,10 @@ impl Db {
         let db = Self {
             pool,
             backend,
+            file: (backend == Backend::Sqlite)
+                .then(|| sqlite_file(url))
+                .flatten()
+                .map(Arc::new),
             _checkpoints: checkpoints,
         };
         match backend {
@@ -142,6 +162,33 @@ impl Db {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&db.pool).await?,
         }
         Ok(db)
+    }
+
+    /// Claims a SQLite file for the one gateway that may serve it, until the lock is dropped (or
+    /// the process ends, however it ends): a second one would admit requests from counters the
+    /// first cannot see. An advisory lock on `<file>.serving` beside it, which other tools that
+    /// open the database (the console's embedded demo reads, `init`) do not take. Nothing to
+    /// claim on PostgreSQL, which several nodes share, or for a database in memory.
+    pub fn serve_alone(&self) -> Result<Option<ServingLock>, DbError> {
+        let Some(file) = &self.file else {
+            return Ok(None);
+        };
+        let mut name = file.as_os_str().to_owned();
+        name.push(".serving");
+        let path = std::path::PathBuf::from(name);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| DbError::Lock(path.clone(), e))?;
+        match lock.try_lock() {
+            Ok(()) => Ok(Some(ServingLock { _file: lock })),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(DbError::AlreadyServed(file.as_ref().clone()))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(DbError::Lock(path, e)),
+        }
     }
 
     /// Starts a write transaction, which holds the gateway's write lock from its first statement
@@ -216,4 +263,33 @@ pub async fn ping(pool: &AnyPool) -> Result<(), sqlx::Error> {
         .fetch_one(pool)
         .await
         .map(drop)
+}
+
+/// The file a `sqlite:` URL names, unless the database is in memory.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path == ":memory:" || query.contains("mode=memory");
+    (!in_memory).then(|| std::path::PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file;
+    use std::path::PathBuf;
+
+    #[test]
+    fn a_sqlite_url_names_its_file_unless_in_memory() {
+        assert_eq!(
+            sqlite_file("sqlite:///var/lib/g.db?mode=rwc"),
+            Some(PathBuf::from("/var/lib/g.db"))
+        );
+        assert_eq!(sqlite_file("sqlite://g.db"), Some(PathBuf::from("g.db")));
+        assert_eq!(sqlite_file("sqlite:g.db"), Some(PathBuf::from("g.db")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://x?mode=memory"), None);
+        assert_eq!(sqlite_file("postgres://h/db"), None);
+    }
 }

@@ -9,6 +9,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod counters;
 pub mod db;
 pub mod feed;
 pub mod groups;

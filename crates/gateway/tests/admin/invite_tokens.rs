@@ -5,7 +5,7 @@ use crate::common;
 use common::{TestGateway, backends};
 use gatehouse_api::{BulkInviteResult, ErrorCode, Invitation, Page, Secret, SyncPage, User};
 use gatehouse_gateway::invite_key::InviteKey;
-use gatehouse_gateway::{Db, GatewayOptions, RunningGateway};
+use gatehouse_gateway::{Db, GatewayOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -236,7 +236,7 @@ async fn a_gateway_with_another_key_cannot_show_links_and_says_so() {
 
 #[tokio::test]
 async fn tokens_an_older_gateway_kept_in_clear_are_cleared_on_upgrade() {
-    for mut gw in backends().await {
+    for gw in backends().await {
         let admin = gw.init(50).await;
         let inv = invite(&gw, &admin, "old@acme.example", "member").await;
         let token = token_of(inv.link.as_deref().unwrap());
@@ -257,7 +257,7 @@ async fn tokens_an_older_gateway_kept_in_clear_are_cleared_on_upgrade() {
         assert!(contains(&rows(&gw).await, &token));
 
         let db = Db::connect(&gw.database_url()).await.unwrap();
-        gw.gateway = RunningGateway::start_on_loopback(db).await.unwrap();
+        let gw = gw.restart(db, GatewayOptions::default()).await;
         assert!(
             !contains(&rows(&gw).await, &token),
             "{}: the token survived the upgrade",

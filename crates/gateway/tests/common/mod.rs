@@ -85,15 +85,33 @@ impl TestGateway {
 
     /// The same database served again with `options` (mail, public URL), and the same
     /// invitation key unless `options` names one, as a restart with the same configuration.
-    pub async fn with_options(mut self, mut options: gatehouse_gateway::GatewayOptions) -> Self {
+    pub async fn with_options(self, mut options: gatehouse_gateway::GatewayOptions) -> Self {
         options
             .invite_key
             .get_or_insert_with(|| self.gateway.state.invite_key.clone());
         let db = self.db().clone();
-        self.gateway = RunningGateway::start_on_loopback_with(db, options)
+        self.restart(db, options).await
+    }
+
+    /// `db` (this test's database) served again with `options`, once the gateway serving it
+    /// now has stopped: a SQLite file is served by one gateway at a time.
+    pub async fn restart(self, db: Db, options: gatehouse_gateway::GatewayOptions) -> Self {
+        let Self {
+            gateway,
+            http,
+            name,
+            _storage,
+        } = self;
+        gateway.stop().await;
+        let gateway = RunningGateway::start_on_loopback_with(db, options)
             .await
             .unwrap();
-        self
+        Self {
+            gateway,
+            http,
+            name,
+            _storage,
+        }
     }
 
     pub fn db(&self) -> &Db {

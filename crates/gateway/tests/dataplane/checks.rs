@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{Timelike, Utc};
 use gatehouse_api::{Alert, ApiKeyCreated, Page};
 use gatehouse_gateway::dataplane::{DataPlaneOptions, UpstreamKeys, UpstreamNets};
-use gatehouse_gateway::{Db, GatewayOptions, RunningGateway};
+use gatehouse_gateway::{Db, GatewayOptions};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -592,18 +592,9 @@ async fn concurrency_is_limited_and_slots_come_back() {
         for h in held {
             assert_eq!(h.await.unwrap(), 200);
         }
-        // A slot comes back once the usage of a finished request is written.
-        flush(&gw).await;
+        // A slot comes back as soon as its request ends, before its usage is written.
         stub.release(1);
         assert_eq!(chat(&gw, &m.key, &hello("slow")).await.status(), 200);
-        flush(&gw).await;
-        let leases = scalar(
-            gw.db(),
-            "SELECT COUNT(*) FROM concurrency_leases WHERE subject = $1",
-            &format!("user:{}", m.id),
-        )
-        .await;
-        assert_eq!(leases, 0);
     }
 }
 
@@ -1030,27 +1021,22 @@ async fn a_request_names_its_workspace_for_usage() {
 }
 
 #[tokio::test]
-async fn a_revocation_or_suspension_reaches_every_node_with_the_next_request() {
+async fn a_revocation_or_suspension_applies_from_the_next_request() {
     for gw in backends().await {
         let admin = gw.init(10).await;
         model(&gw, &admin, "echo", "echo", None, 1.0).await;
         let m = member(&gw, &admin, "lee@acme.example").await;
         grant(&gw, &admin, &format!("users/{}", m.id), "echo").await;
 
-        // A second node: its own process state and its own connection pool on the database.
-        let other =
-            RunningGateway::start_on_loopback(Db::connect(&gw.database_url()).await.unwrap())
-                .await
-                .unwrap();
+        // The node's own admin API tells its data plane at once (other nodes: `nodes`).
         let on_other = |key: &str| {
             gw.http
-                .post(format!("{}/v1/chat/completions", other.url()))
+                .post(gw.url("/v1/chat/completions"))
                 .bearer_auth(key)
                 .json(&hello("echo"))
                 .send()
         };
-        // Both nodes have the key cached.
-        assert_eq!(chat(&gw, &m.key, &hello("echo")).await.status(), 200);
+        // The key is cached.
         assert_eq!(on_other(&m.key).await.unwrap().status(), 200);
 
         post(
@@ -1077,6 +1063,5 @@ async fn a_revocation_or_suspension_reaches_every_node_with_the_next_request() {
         delete(&gw, &admin, &format!("/admin/v1/keys/{}", keys[0].id)).await;
         let e = error(on_other(&m.key).await.unwrap(), StatusCode::UNAUTHORIZED).await;
         assert_eq!(e["code"], "invalid_api_key");
-        other.stop().await;
     }
 }
