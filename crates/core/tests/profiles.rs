@@ -334,6 +334,7 @@ async fn offline_reads_come_from_the_cache_and_sync_resumes_by_itself() {
         f.db.clone(),
         tokio::net::TcpListener::bind(addr).await.unwrap(),
     )
+    .await
     .unwrap();
     wait_until_online(&console).await;
     let status = console.status().await;
@@ -353,6 +354,7 @@ async fn offline_reads_come_from_the_cache_and_sync_resumes_by_itself() {
         f.db.clone(),
         tokio::net::TcpListener::bind(addr).await.unwrap(),
     )
+    .await
     .unwrap();
     wait_until_online(&console).await;
     background.abort();

@@ -19,6 +19,7 @@ use gatehouse_api::{Alert, SubjectKind};
 use tokio::sync::watch;
 
 use super::admission::Admission;
+use super::journal::{self, Journal, JournalError};
 use gatehouse_store::alerts::{self, NewAlert};
 use gatehouse_store::db::{self, Backend, Db, Tx};
 use gatehouse_store::spend::{self, Caps};
@@ -275,6 +276,11 @@ struct Shared {
     hurry: tokio::sync::Notify,
     /// The ledger is gone: write what is left and stop.
     closed: std::sync::atomic::AtomicBool,
+    /// Where each request handed over is appended first (locked inside `queue`, so that it
+    /// appends in the order the writer commits), once the node has one.
+    journal: Mutex<Option<Journal>>,
+    /// Requests committed for good, in order: the journal keeps the rest.
+    durable: AtomicU64,
 }
 
 /// Everything the writer needs.
@@ -334,14 +340,19 @@ impl Ledger {
         tokio::spawn(run(context, self.shared.clone()));
     }
 
-    /// Hands a finished request over to be written.
+    /// Hands a finished request over to be written, once it is in the journal (if the node
+    /// has one): the caller's answer must not end before it is.
     pub fn submit(&self, finished: Finished) {
         self.ensure_started();
-        self.shared
-            .queue
-            .lock()
-            .expect("ledger lock")
-            .push_back(finished);
+        {
+            let mut queue = self.shared.queue.lock().expect("ledger lock");
+            if let Some(journal) = self.shared.journal.lock().expect("ledger lock").as_mut()
+                && let Err(e) = journal.append(&finished.event, finished.tz)
+            {
+                tracing::error!(error = %e, "could not append to the metering journal");
+            }
+            queue.push_back(finished);
+        }
         self.shared.submitted.fetch_add(1, Ordering::SeqCst);
         self.shared.wake.notify_one();
     }
@@ -355,6 +366,66 @@ impl Ledger {
             self.shared.hurry.notify_one();
         }
         let _ = committed.wait_for(|c| *c >= target).await;
+    }
+
+    /// Writes the requests that the journal in `dir` holds and the database does not (those of
+    /// a node that was killed), then journals this node's requests there. Call before serving.
+    pub async fn recover(&self, dir: &std::path::Path, node: &str) -> Result<usize, JournalError> {
+        let context = self
+            .start
+            .lock()
+            .expect("ledger lock")
+            .clone()
+            .ok_or(JournalError::Started)?;
+        let leftovers = journal::leftovers(dir)?;
+        let mut replayed = 0;
+        for (path, file, records) in leftovers {
+            let mut missing = Vec::new();
+            for chunk in records.chunks(MAX_BATCH) {
+                let ids: Vec<String> = chunk.iter().map(|r| r.event.id.clone()).collect();
+                let recorded: HashSet<String> = usage::recorded(&context.db.pool, &ids)
+                    .await?
+                    .into_iter()
+                    .collect();
+                missing.extend(
+                    chunk
+                        .iter()
+                        .filter(|r| !recorded.contains(&r.event.id))
+                        .map(|r| Finished {
+                            event: r.event.clone(),
+                            ended_at: r.event.at,
+                            tz: r.tz(),
+                            slots: Vec::new(),
+                            windows: Vec::new(),
+                            capped: Vec::new(),
+                        }),
+                );
+            }
+            for batch in missing.chunks(MAX_BATCH) {
+                write_batch(&context, batch, &Memory::default()).await?;
+            }
+            replayed += missing.len();
+            tracing::info!(
+                segment = %path.display(),
+                records = records.len(),
+                written = missing.len(),
+                "replayed a metering journal"
+            );
+            std::fs::remove_file(&path)?;
+            drop(file);
+        }
+        *self.shared.journal.lock().expect("ledger lock") = Some(Journal::open(dir, node)?);
+        tokio::spawn(sync_journal(Arc::downgrade(&self.shared)));
+        Ok(replayed)
+    }
+
+    /// The node stops: waits until everything is written, then deletes its journal.
+    pub async fn close(&self) {
+        self.flush().await;
+        let journal = self.shared.journal.lock().expect("ledger lock").take();
+        if let Some(journal) = journal {
+            journal.close(self.shared.durable.load(Ordering::SeqCst));
+        }
     }
 
     /// Waits until everything handed over so far is written, and its budgets' alerts raised.
@@ -451,7 +522,7 @@ async fn run(context: WriterContext, shared: Arc<Shared>) {
 
 /// Writes `batch` (the write turn held), retrying a few times before its usage is given up.
 async fn commit_batch(context: &WriterContext, shared: &Shared, batch: Vec<Finished>) {
-    let mut attempt = 0;
+    let (mut attempt, mut lost) = (0, false);
     loop {
         attempt += 1;
         let memory = std::mem::take(&mut *shared.memory.lock().expect("ledger lock"));
@@ -471,12 +542,29 @@ async fn commit_batch(context: &WriterContext, shared: &Shared, batch: Vec<Finis
                 tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
             }
             Err(e) => {
-                tracing::error!(error = %e, requests = batch.len(), "metering batch lost");
+                tracing::error!(
+                    error = %e,
+                    requests = batch.len(),
+                    "metering batch not written: the journal keeps it for the next start"
+                );
+                lost = true;
                 break;
             }
         }
     }
     context.admission.committed(&batch);
+    {
+        let mut journal = shared.journal.lock().expect("ledger lock");
+        if let Some(journal) = journal.as_mut() {
+            if lost {
+                journal.keep_all();
+            }
+            let durable = shared
+                .durable
+                .fetch_add(batch.len() as u64, Ordering::SeqCst);
+            journal.committed(durable + batch.len() as u64);
+        }
+    }
     let n = batch.len() as u64;
     let capped: Vec<Finished> = batch.into_iter().filter(|f| !f.capped.is_empty()).collect();
     shared
@@ -515,4 +603,28 @@ async fn alert_batch(
         (context.on_alerts)(raised);
     }
     Ok(())
+}
+
+/// Fsyncs what the journal appended, every [`journal::SYNC_EVERY`], while the ledger lives.
+async fn sync_journal(shared: std::sync::Weak<Shared>) {
+    let mut tick = tokio::time::interval(journal::SYNC_EVERY);
+    loop {
+        tick.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let files = match shared.journal.lock().expect("ledger lock").as_mut() {
+            Some(journal) => journal.take_unsynced(),
+            None => return,
+        };
+        drop(shared);
+        if files.is_empty() {
+            continue;
+        }
+        let synced =
+            tokio::task::spawn_blocking(move || files.iter().try_for_each(|f| f.sync_data())).await;
+        if let Ok(Err(e)) = synced {
+            tracing::warn!(error = %e, "could not fsync the metering journal");
+        }
+    }
 }

@@ -22,6 +22,7 @@ mod admission;
 pub mod egress;
 mod error;
 mod http;
+mod journal;
 mod ledger;
 mod principal;
 mod provider;
@@ -48,6 +49,7 @@ pub use error::{DataPlaneError, DpResult, LimitHit};
 use gatehouse_store::db::{Backend, Db, Tx};
 use gatehouse_store::usage::{UsageEvent, cost_micros};
 pub use http::router;
+pub use journal::JournalError;
 use ledger::{Finished, Ledger, WriterContext};
 use principal::{Lookup, ModelEntry, Principal, PrincipalCache, Snapshot, Subject};
 use provider::Usage;
@@ -78,6 +80,9 @@ pub struct DataPlaneOptions {
     pub lease_ttl: Duration,
     /// On several nodes: how often each reconciles its counters with the others'.
     pub reconcile_interval: Duration,
+    /// Where the node journals its metering; by default beside a SQLite file, or in the user's
+    /// state directory for PostgreSQL (`Db::node_dir`).
+    pub journal_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for DataPlaneOptions {
@@ -87,6 +92,7 @@ impl Default for DataPlaneOptions {
             allowed_upstream_nets: UpstreamNets::default(),
             lease_ttl: Duration::from_secs(30),
             reconcile_interval: Duration::from_millis(25),
+            journal_dir: None,
         }
     }
 }
@@ -102,6 +108,9 @@ pub struct DataPlane {
     /// Whether the task that reads the epoch (and reconciles) runs.
     syncing: AtomicBool,
     ledger: Ledger,
+    journal_dir: Option<std::path::PathBuf>,
+    /// This node's name, in its journal's files.
+    node: String,
     /// The node's write turn (see `ledger::WriterContext`): spend is read under it.
     gate: Arc<tokio::sync::Mutex<()>>,
     upstream_keys: UpstreamKeys,
@@ -136,6 +145,8 @@ impl Call {
         let p = &self.principal;
         Finished {
             event: UsageEvent {
+                // The request's own id: a journal replayed after a crash writes it once.
+                id: format!("uev_{}", self.id.trim_start_matches("req_")),
                 at: self.at,
                 user_id: p.user_id.clone(),
                 key_id: Some(p.key_id.clone()),
@@ -203,6 +214,7 @@ fn refused(
 ) -> Finished {
     Finished {
         event: UsageEvent {
+            id: gatehouse_store::new_id("uev"),
             at,
             user_id: principal.user_id.clone(),
             key_id: Some(principal.key_id.clone()),
@@ -321,15 +333,18 @@ impl DataPlane {
     /// The data plane of a node on `db`; `on_alerts` hears of the budget alerts its metering
     /// raises. Its admission is chosen by the store: one node on SQLite, several on PostgreSQL.
     pub fn new(db: Db, on_alerts: AlertListener, options: DataPlaneOptions) -> Self {
+        let node = gatehouse_store::new_id("node");
         let admission: Arc<dyn Admission> = match db.backend {
             Backend::Sqlite => Arc::new(OneNode::default()),
             Backend::Postgres => Arc::new(SharedNodes::new(
-                gatehouse_store::new_id("node"),
+                node.clone(),
                 options.reconcile_interval,
                 options.lease_ttl,
             )),
         };
-        Self::with_admission(db, on_alerts, options, admission)
+        let mut plane = Self::with_admission(db, on_alerts, options, admission);
+        plane.node = node;
+        plane
     }
 
     fn with_admission(
@@ -345,9 +360,15 @@ impl DataPlane {
             on_alerts,
             admission: admission.clone(),
         });
+        let journal_dir = options
+            .journal_dir
+            .clone()
+            .or_else(|| db.node_dir("journal"));
         Self {
             db,
             cache: PrincipalCache::default(),
+            journal_dir,
+            node: gatehouse_store::new_id("node"),
             admission,
             epoch: AtomicI64::new(i64::MIN),
             syncing: AtomicBool::new(false),
@@ -415,6 +436,21 @@ impl DataPlane {
     fn finish(&self, finished: Finished) {
         self.admission.finished(&finished);
         self.ledger.submit(finished);
+    }
+
+    /// Before the node serves: writes what the metering journal holds that the database does
+    /// not (the requests of a node that was killed), then journals this node's requests. Returns
+    /// how many requests it wrote.
+    pub async fn recover(&self) -> Result<usize, JournalError> {
+        match &self.journal_dir {
+            Some(dir) => self.ledger.recover(dir, &self.node).await,
+            None => Ok(0),
+        }
+    }
+
+    /// The node stops: writes the usage of every request that has ended and deletes its journal.
+    pub async fn close(&self) {
+        self.ledger.close().await;
     }
 
     /// Waits until the usage of every request that has ended is written.

@@ -66,7 +66,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use gatehouse_store::{Db, db, new_id};
+pub use gatehouse_store::{Db, db, hash_secret, new_id};
 pub use options::GatewayOptions;
 
 /// Largest request body the gateway reads.
@@ -297,12 +297,15 @@ pub struct RunningGateway {
 
 impl RunningGateway {
     /// Serves `db` on `listener` in a background task, with the default options (no mail).
-    pub fn spawn(db: Db, listener: TcpListener) -> std::io::Result<Self> {
-        Self::spawn_with(db, listener, GatewayOptions::default()).map_err(std::io::Error::other)
+    pub async fn spawn(db: Db, listener: TcpListener) -> std::io::Result<Self> {
+        Self::spawn_with(db, listener, GatewayOptions::default())
+            .await
+            .map_err(std::io::Error::other)
     }
 
-    /// Serves `db` on `listener` in a background task.
-    pub fn spawn_with(
+    /// Serves `db` on `listener` in a background task, once the data plane's metering journal
+    /// is replayed (the requests of a node that was killed).
+    pub async fn spawn_with(
         db: Db,
         listener: TcpListener,
         options: GatewayOptions,
@@ -310,6 +313,13 @@ impl RunningGateway {
         let addr = listener.local_addr()?;
         let serving = db.serve_alone()?;
         let state = options.into_state(db, addr)?;
+        let replayed = state.data_plane.recover().await?;
+        if replayed > 0 {
+            tracing::info!(
+                requests = replayed,
+                "metered the requests a killed node had journaled"
+            );
+        }
         // The peer address is what sign-in throttling counts per client.
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -342,7 +352,7 @@ impl RunningGateway {
     /// Binds 127.0.0.1 on a free port and serves `db` there with `options`.
     pub async fn start_on_loopback_with(db: Db, options: GatewayOptions) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-        Self::spawn_with(db, listener, options)
+        Self::spawn_with(db, listener, options).await
     }
 
     pub fn url(&self) -> String {
@@ -358,7 +368,7 @@ impl RunningGateway {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        self.state.data_plane.flush().await;
+        self.state.data_plane.close().await;
     }
 }
 

@@ -138,6 +138,11 @@ struct DataPlaneArgs {
     /// with the others'. A limit may be passed by what the other nodes admit in two of them.
     #[arg(long, env = "GATEHOUSE_RECONCILE_MS", default_value_t = 25)]
     reconcile_ms: u64,
+    /// Where the node journals each answered request before its usage is committed, so that a
+    /// crash loses none: by default beside a SQLite file, or under $XDG_STATE_HOME (or
+    /// ~/.local/state)/gatehouse for PostgreSQL.
+    #[arg(long, env = "GATEHOUSE_JOURNAL_DIR")]
+    journal_dir: Option<std::path::PathBuf>,
 }
 
 impl DataPlaneArgs {
@@ -169,6 +174,7 @@ impl DataPlaneArgs {
             allowed_upstream_nets: nets,
             lease_ttl: std::time::Duration::from_secs(self.lease_ttl_secs),
             reconcile_interval: std::time::Duration::from_millis(self.reconcile_ms),
+            journal_dir: self.journal_dir,
         })
     }
 }
@@ -307,7 +313,7 @@ async fn main() -> anyhow::Result<()> {
                 data_plane,
                 invite_key: Some(invite_key),
             };
-            let gateway = RunningGateway::spawn_with(db, listener, options)?;
+            let gateway = RunningGateway::spawn_with(db, listener, options).await?;
             tracing::info!(
                 mailer = ?gateway.state.mailer,
                 public_url = %gateway.state.public_url,

@@ -55,6 +55,8 @@ pub struct Db {
     pub backend: Backend,
     /// The file of a SQLite database (none in memory).
     file: Option<Arc<std::path::PathBuf>>,
+    /// A digest of the URL, which names the node-local files of a PostgreSQL database.
+    digest: Arc<str>,
     /// SQLite's WAL checkpoints, stopped when the last handle goes.
     _checkpoints: Option<Arc<Checkpoints>>,
 }
@@ -155,6 +157,7 @@ impl Db {
                 .then(|| sqlite_file(url))
                 .flatten()
                 .map(Arc::new),
+            digest: Arc::from(&crate::hash_secret(url)[..16]),
             _checkpoints: checkpoints,
         };
         match backend {
@@ -162,6 +165,30 @@ impl Db {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&db.pool).await?,
         }
         Ok(db)
+    }
+
+    /// Where a node keeps its own files about this database (`what`: its metering journal):
+    /// beside a SQLite file, or for PostgreSQL under the user's state directory, named after the
+    /// database's URL, so that no file is ever read back into another database. None for a
+    /// SQLite database in memory, which dies with its process.
+    pub fn node_dir(&self, what: &str) -> Option<std::path::PathBuf> {
+        if self.backend == Backend::Sqlite {
+            let file = self.file.as_ref()?;
+            let mut name = file.as_os_str().to_owned();
+            name.push(format!(".{what}"));
+            return Some(name.into());
+        }
+        let state = std::env::var_os("XDG_STATE_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/state"))
+            })
+            .unwrap_or_else(std::env::temp_dir);
+        Some(
+            state
+                .join("gatehouse")
+                .join(format!("{what}-{}", self.digest)),
+        )
     }
 
     /// Claims a SQLite file for the one gateway that may serve it, until the lock is dropped (or

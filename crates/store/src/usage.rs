@@ -15,8 +15,11 @@ use crate::sql::{SqlText, Statements};
 const DAY_FORMAT: &str = "%Y-%m-%d";
 
 /// One data-plane request, as the data plane meters it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct UsageEvent {
+    /// Made by the data plane with the request, so that writing it twice (a journal replayed
+    /// after a crash) is seen as the same event.
+    pub id: String,
     pub at: DateTime<Utc>,
     pub user_id: String,
     pub key_id: Option<String>,
@@ -90,9 +93,31 @@ pub async fn record_many(
     Ok(ids)
 }
 
+/// Which of `ids` are recorded already (a metering journal replayed after a crash writes only
+/// the others).
+pub async fn recorded<'e, E>(exec: E, ids: &[String]) -> Result<Vec<String>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = SqlText::new("SELECT id FROM usage_events WHERE id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.bind(id.clone());
+    }
+    q.push(")");
+    sqlx::query_scalar_with(&q.sql, q.args)
+        .fetch_all(exec)
+        .await
+}
+
 /// The statements of [`record_many`], for a caller that sends them with others.
 pub fn push_record_many(statements: &mut Statements, events: &[UsageEvent], tz: Tz) -> Vec<String> {
-    let ids: Vec<String> = events.iter().map(|_| crate::new_id("uev")).collect();
+    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
     let rows: Vec<(&String, &UsageEvent)> = ids.iter().zip(events).collect();
     for chunk in rows.chunks(EVENTS_PER_STATEMENT) {
         let q = statements.next_statement();

@@ -166,6 +166,7 @@ fn spent(
     cost_micros: i64,
 ) -> gatehouse_gateway::usage::UsageEvent {
     gatehouse_gateway::usage::UsageEvent {
+        id: gatehouse_gateway::new_id("uev"),
         at,
         user_id: user_id.to_owned(),
         key_id: None,

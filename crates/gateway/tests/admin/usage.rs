@@ -62,6 +62,7 @@ async fn record(f: &TestGateway, event: &UsageEvent) {
 
 fn event(when: &str, user: &str, model: &str, input: i64, output: i64) -> UsageEvent {
     UsageEvent {
+        id: gatehouse_gateway::new_id("uev"),
         at: at(when),
         user_id: user.to_owned(),
         key_id: Some("key_test".to_owned()),

@@ -68,11 +68,23 @@ impl TestGateway {
             .unwrap();
         admin.close().await.unwrap();
         let db = Db::connect(&database_url(&base, &name)).await.unwrap();
-        Self::serve(db, "postgres", Storage::Postgres { base, name }).await
+        let journal = tempfile::tempdir().unwrap();
+        Self::serve(
+            db,
+            "postgres",
+            Storage::Postgres {
+                base,
+                name,
+                journal,
+            },
+        )
+        .await
     }
 
     async fn serve(db: Db, name: &'static str, storage: Storage) -> Self {
-        let gateway = RunningGateway::start_on_loopback_with(db, loopback_upstreams())
+        let mut options = loopback_upstreams();
+        options.data_plane.journal_dir = Some(storage.journal_dir());
+        let gateway = RunningGateway::start_on_loopback_with(db, options)
             .await
             .unwrap();
         Self {
@@ -95,7 +107,7 @@ impl TestGateway {
 
     /// `db` (this test's database) served again with `options`, once the gateway serving it
     /// now has stopped: a SQLite file is served by one gateway at a time.
-    pub async fn restart(self, db: Db, options: gatehouse_gateway::GatewayOptions) -> Self {
+    pub async fn restart(self, db: Db, mut options: gatehouse_gateway::GatewayOptions) -> Self {
         let Self {
             gateway,
             http,
@@ -103,6 +115,10 @@ impl TestGateway {
             _storage,
         } = self;
         gateway.stop().await;
+        options
+            .data_plane
+            .journal_dir
+            .get_or_insert_with(|| _storage.journal_dir());
         let gateway = RunningGateway::start_on_loopback_with(db, options)
             .await
             .unwrap();
@@ -110,6 +126,24 @@ impl TestGateway {
             gateway,
             http,
             name,
+            _storage,
+        }
+    }
+
+    /// Stops serving the test's database, for a test that serves it from other processes;
+    /// what is returned keeps it (and its metering journal's folder) until dropped.
+    pub async fn unserved(self) -> Unserved {
+        let url = self.database_url();
+        let journal = self._storage.journal_dir();
+        let Self {
+            gateway, _storage, ..
+        } = self;
+        let db = gateway.state.db.clone();
+        gateway.stop().await;
+        Unserved {
+            db,
+            url,
+            journal,
             _storage,
         }
     }
@@ -122,7 +156,7 @@ impl TestGateway {
     pub fn database_url(&self) -> String {
         match &self._storage {
             Storage::Dir(dir) => format!("sqlite://{}", dir.path().join("gateway.db").display()),
-            Storage::Postgres { base, name } => database_url(base, name),
+            Storage::Postgres { base, name, .. } => database_url(base, name),
         }
     }
 
@@ -200,16 +234,39 @@ impl TestGateway {
     }
 }
 
+/// A test's database no gateway serves any more; see [`TestGateway::unserved`].
+pub struct Unserved {
+    pub db: Db,
+    pub url: String,
+    /// Where the test's gateway journaled its metering.
+    pub journal: std::path::PathBuf,
+    _storage: Storage,
+}
+
 enum Storage {
     Dir(tempfile::TempDir),
-    Postgres { base: String, name: String },
+    Postgres {
+        base: String,
+        name: String,
+        /// The gateway's metering journal: a folder of the test's own, not the user's.
+        journal: tempfile::TempDir,
+    },
+}
+
+impl Storage {
+    fn journal_dir(&self) -> std::path::PathBuf {
+        match self {
+            Self::Dir(dir) => dir.path().join("gateway.db.journal"),
+            Self::Postgres { journal, .. } => journal.path().to_owned(),
+        }
+    }
 }
 
 impl Drop for Storage {
     /// Drops the test's database. `Drop` cannot await, so this runs on a runtime of its own in
     /// a thread of its own; `WITH (FORCE)` ends the connections the gateway's pool still holds.
     fn drop(&mut self) {
-        let Storage::Postgres { base, name } = self else {
+        let Storage::Postgres { base, name, .. } = self else {
             return;
         };
         let base = base.clone();

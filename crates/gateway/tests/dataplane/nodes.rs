@@ -17,7 +17,7 @@ use chrono::{Timelike, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use common::TestGateway;
+use common::{TestGateway, backends};
 use support::{chat_at, grant, member, model, put};
 use upstream_stub::UpstreamStub;
 
@@ -41,8 +41,19 @@ struct Node {
 
 impl Node {
     fn start(database_url: &str) -> Self {
+        // Journals go to a folder of the tests', not the user's state directory.
+        let journals = std::env::temp_dir().join("gatehouse-node-tests");
+        Self::start_journaling(
+            database_url,
+            &journals.join(uuid::Uuid::now_v7().to_string()),
+        )
+    }
+
+    /// A node that journals its metering in `journal`.
+    fn start_journaling(database_url: &str, journal: &std::path::Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse-gateway"))
             .args(["serve", "--db", database_url, "--listen", "127.0.0.1:0"])
+            .env("GATEHOUSE_JOURNAL_DIR", journal)
             .env("GATEHOUSE_LEASE_TTL_SECS", LEASE_TTL_SECS.to_string())
             .env("GATEHOUSE_RECONCILE_MS", RECONCILE_MS.to_string())
             // The upstream is a stub on loopback.
@@ -455,4 +466,94 @@ async fn a_change_through_one_node_reaches_every_node_within_a_second() {
     support::delete(&gw, &admin, &format!("/admin/v1/keys/{}", keys[0].id)).await;
     let took = seen_within_a_second(StatusCode::UNAUTHORIZED, "invalid_api_key").await;
     eprintln!("revocation on both nodes after {took:?}");
+}
+
+#[tokio::test]
+async fn answered_requests_are_metered_once_though_the_node_is_killed() {
+    for gw in backends().await {
+        let admin = gw.init(10).await;
+        model(&gw, &admin, "pricey", "echo", None, 1.0).await;
+        let mut keys = Vec::new();
+        for who in ["ann", "bob", "cy"] {
+            let m = member(&gw, &admin, &format!("{who}@acme.example")).await;
+            grant(&gw, &admin, &format!("users/{}", m.id), "pricey").await;
+            keys.push(m.key);
+        }
+        let name = gw.name;
+        let parked = gw.unserved().await;
+        let mut node = Node::start_journaling(&parked.url, &parked.journal);
+        let http = reqwest::Client::new();
+
+        // 1,000 requests a second, each at its appointed time, over the three keys, for two
+        // seconds; the node is killed (SIGKILL) after one.
+        const RATE: f64 = 1000.0;
+        let start = tokio::time::Instant::now() + Duration::from_millis(20);
+        let sent: Vec<_> = (0..2000)
+            .map(|i| {
+                let (http, url, key) = (http.clone(), node.url.clone(), keys[i % 3].clone());
+                let due = start + Duration::from_secs_f64(i as f64 / RATE);
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(due).await;
+                    let sent = http
+                        .post(format!("{url}/v1/chat/completions"))
+                        .bearer_auth(key)
+                        .json(&support::hello("pricey"))
+                        .send()
+                        .await;
+                    // Answered: the whole body came, as a 200.
+                    match sent {
+                        Ok(r) => r.status() == StatusCode::OK && r.bytes().await.is_ok(),
+                        Err(_) => false,
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep_until(start + Duration::from_secs(1)).await;
+        node.kill();
+        let mut answered = [0i64; 3];
+        let mut unanswered = 0;
+        for (i, s) in sent.into_iter().enumerate() {
+            match s.await {
+                Ok(true) => answered[i % 3] += 1,
+                _ => unanswered += 1,
+            }
+        }
+        assert!(answered.iter().sum::<i64>() > 500, "{answered:?}");
+
+        // The next start writes what the journal holds and the database does not.
+        let again = Node::start_journaling(&parked.url, &parked.journal);
+        let mut metered = [0i64; 3];
+        for (i, key) in keys.iter().enumerate() {
+            let hash = gatehouse_gateway::hash_secret(key);
+            metered[i] = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM usage_events e JOIN api_keys k ON k.id = e.key_id \
+                 WHERE k.secret_hash = $1 AND e.status = 200",
+            )
+            .bind(&hash)
+            .fetch_one(&parked.db.pool)
+            .await
+            .unwrap();
+        }
+        eprintln!("{name}: answered {answered:?}, metered {metered:?}, {unanswered} unanswered");
+        let extra: i64 = metered.iter().zip(&answered).map(|(m, a)| m - a).sum();
+        for i in 0..3 {
+            assert!(
+                metered[i] >= answered[i],
+                "{name}: key {i}: {} answered requests were not metered",
+                answered[i] - metered[i]
+            );
+        }
+        // Metered and not answered: only requests cut off by the kill, each at most once.
+        assert!(
+            extra <= unanswered,
+            "{name}: {extra} more metered than answered, of {unanswered} unanswered"
+        );
+        let (events, distinct): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT id) FROM usage_events")
+                .fetch_one(&parked.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(events, distinct);
+        drop(again);
+    }
 }
