@@ -658,3 +658,180 @@ pub fn budget_refusal(
     }
     worst.map(|(_, hit, message)| DataPlaneError::limited(hit, message))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use gatehouse_api::{Limits, SubjectKind, UserStatus};
+    use gatehouse_store::spend::Caps;
+
+    use super::*;
+    use crate::ledger::Capped;
+    use gatehouse_store::usage::UsageEvent;
+
+    fn principal(limits: Limits, caps: Caps) -> Principal {
+        Principal {
+            key_id: "key_1".into(),
+            user_id: "usr_1".into(),
+            revoked: false,
+            status: Some(UserStatus::Active),
+            workspaces: Vec::new(),
+            grants: HashSet::new(),
+            subjects: vec![Subject {
+                kind: SubjectKind::User,
+                id: "usr_1".into(),
+                key: "user:usr_1".into(),
+                label: "your".into(),
+                limits,
+                caps,
+            }],
+        }
+    }
+
+    fn ask(p: &Principal) -> Ask<'_> {
+        Ask {
+            principal: p,
+            estimated_input_tokens: 10,
+            at: Utc::now(),
+            tz: chrono_tz::UTC,
+        }
+    }
+
+    fn ended(p: &Principal, slots: Vec<String>, cost: i64, spent: [i64; 3]) -> Finished {
+        let s = &p.subjects[0];
+        Finished {
+            event: UsageEvent {
+                id: "uev_1".into(),
+                at: Utc::now(),
+                user_id: p.user_id.clone(),
+                key_id: Some(p.key_id.clone()),
+                model_id: "m".into(),
+                workspace_id: None,
+                input_tokens: 10,
+                output_tokens: 5,
+                cost_micros: cost,
+                status: 200,
+            },
+            ended_at: Utc::now(),
+            tz: chrono_tz::UTC,
+            slots,
+            windows: vec![s.key.clone()],
+            capped: if s.caps.is_empty() {
+                Vec::new()
+            } else {
+                vec![Capped {
+                    kind: s.kind,
+                    id: s.id.clone(),
+                    key: s.key.clone(),
+                    caps: s.caps.clone(),
+                    spent_before: spent,
+                }]
+            },
+        }
+    }
+
+    fn refusal(v: Verdict) -> (&'static str, f64) {
+        match v {
+            Verdict::Refused(e) => {
+                let hit = e.limit.expect("a limit");
+                (hit.name, hit.used)
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn windows_and_slots_count_this_node_and_what_the_others_counted() {
+        let p = principal(
+            Limits {
+                requests_per_min: Some(3),
+                max_concurrent: Some(2),
+                ..Limits::default()
+            },
+            Caps::default(),
+        );
+        let node = SharedNodes::new(
+            "node_a".into(),
+            Duration::from_millis(25),
+            Duration::from_secs(30),
+        );
+        let Verdict::Admitted { slots, .. } = node.admit(&ask(&p)) else {
+            panic!("the first passes");
+        };
+        assert_eq!(slots, ["user:usr_1"]);
+        {
+            let mut c = node.counters.lock();
+            c.others_slots.insert("user:usr_1".into(), 1);
+        }
+        assert_eq!(refusal(node.admit(&ask(&p))), ("max_concurrent", 2.0));
+        node.finished(&ended(&p, slots, 0, [0; 3]));
+        let minute = minute_of(Utc::now());
+        {
+            let mut c = node.counters.lock();
+            c.others_windows.insert(
+                "user:usr_1".into(),
+                Window {
+                    minute,
+                    requests: 2,
+                    ..Window::default()
+                },
+            );
+        }
+        // One here and two on the others make three: the limit.
+        assert_eq!(refusal(node.admit(&ask(&p))), ("requests_per_min", 3.0));
+    }
+
+    #[test]
+    fn spend_is_learnt_once_then_kept_by_what_ends_until_the_policy_moves() {
+        let caps = Caps {
+            micros: [Some(1_000), None, None],
+            thresholds: Vec::new(),
+        };
+        let p = principal(Limits::default(), caps);
+        let node = OneNode::default();
+        let Verdict::SpendUnknown(unknown) = node.admit(&ask(&p)) else {
+            panic!("spend is read first");
+        };
+        let generation = node.spend_generation();
+        node.learn_spend(
+            &unknown[0],
+            Utc::now(),
+            chrono_tz::UTC,
+            [900, 900, 900],
+            generation,
+        );
+        let Verdict::Admitted { spent, slots } = node.admit(&ask(&p)) else {
+            panic!("under the cap");
+        };
+        assert_eq!(spent, [[900, 900, 900]]);
+        node.finished(&ended(&p, slots, 150, spent[0]));
+        assert_eq!(refusal(node.admit(&ask(&p))), ("daily_usd", 1050.0 / 1e6));
+
+        // Read again after a policy change: the database has 900, the 150 is still pending.
+        node.policy_moved();
+        assert!(matches!(node.admit(&ask(&p)), Verdict::SpendUnknown(_)));
+        // A read begun before the change is dropped.
+        node.learn_spend(&unknown[0], Utc::now(), chrono_tz::UTC, [0; 3], generation);
+        assert!(matches!(node.admit(&ask(&p)), Verdict::SpendUnknown(_)));
+        node.learn_spend(
+            &unknown[0],
+            Utc::now(),
+            chrono_tz::UTC,
+            [900; 3],
+            node.spend_generation(),
+        );
+        assert_eq!(refusal(node.admit(&ask(&p))), ("daily_usd", 1050.0 / 1e6));
+        // Once committed, the pending cost is the database's to count.
+        node.committed(&[ended(&p, Vec::new(), 150, [900; 3])]);
+        node.policy_moved();
+        node.learn_spend(
+            &unknown[0],
+            Utc::now(),
+            chrono_tz::UTC,
+            [1_050; 3],
+            node.spend_generation(),
+        );
+        assert_eq!(refusal(node.admit(&ask(&p))), ("daily_usd", 1050.0 / 1e6));
+    }
+}

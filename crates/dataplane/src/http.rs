@@ -42,37 +42,31 @@ async fn chat_completions(
             "The request body could not be read.",
         )),
     };
-    let authorization = header_str(&headers, header::AUTHORIZATION.as_str()).map(str::to_owned);
-    let workspace = header_str(&headers, WORKSPACE_HEADER).map(str::to_owned);
-    // In a task of its own, so that a client that goes away cannot stop the request halfway
-    // through a write (an admission holds the node's write turn and may be writing usage):
-    // the request runs to its end and is metered as it went.
-    let handled = tokio::spawn(async move {
-        let opened = plane
-            .open(
-                Some(&plane),
-                authorization.as_deref(),
-                request,
-                workspace.as_deref(),
-                at,
-                &mut Mode::Live,
-            )
-            .await;
-        let (mut call, request) = match opened {
-            Ok(opened) => opened,
-            Err(e) => return e.into_response(),
-        };
-        if request.stream {
-            return plane.stream(call, request).await;
-        }
-        let (outcome, status, usage) = plane.complete(&call, &request).await;
-        plane.finish(call.finished(status, usage, Utc::now()));
-        outcome.into_response()
-    });
-    handled.await.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "data plane request failed");
-        DataPlaneError::internal().into_response()
-    })
+    let authorization = header_str(&headers, header::AUTHORIZATION.as_str());
+    let workspace = header_str(&headers, WORKSPACE_HEADER);
+    // A client that goes away drops this future wherever it is: admission only touches the
+    // node's counters (never half-way), and a request dropped after it was admitted is metered
+    // by its `Call` as it goes.
+    let opened = plane
+        .open(
+            Some(&plane),
+            authorization,
+            request,
+            workspace,
+            at,
+            &mut Mode::Live,
+        )
+        .await;
+    let (mut call, request) = match opened {
+        Ok(opened) => opened,
+        Err(e) => return e.into_response(),
+    };
+    if request.stream {
+        return plane.stream(call, request).await;
+    }
+    let (outcome, status, usage) = plane.complete(&call, &request).await;
+    plane.finish(call.finished(status, usage, Utc::now()));
+    outcome.into_response()
 }
 
 /// `GET /v1/models`: the models granted to the key's user.

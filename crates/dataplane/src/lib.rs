@@ -541,22 +541,37 @@ impl DataPlane {
         let live = matches!(mode, Mode::Live);
         let (snapshot, principal) = self.lookup(authorization, live).await?;
         let tz = snapshot.tz;
-        let checked = if principal.revoked {
-            Err(DataPlaneError::revoked_key())
+        // The model is named in a refusal's usage only when it is in the catalog.
+        let model_named = |r: &DpResult<ChatRequest>| -> String {
+            r.as_ref()
+                .ok()
+                .filter(|r| snapshot.models.contains_key(&r.model))
+                .map_or_else(String::new, |r| r.model.clone())
+        };
+        let refusal = if principal.revoked {
+            Some(DataPlaneError::revoked_key())
         } else {
-            check_status(&principal).and(request.clone())
-        }
-        .and_then(|r| resolve(&snapshot, &principal, &r.model, workspace).map(|found| (r, found)));
+            check_status(&principal).err()
+        };
+        let request = match (refusal, request) {
+            (None, Ok(request)) => Ok(request),
+            (Some(e), request) => Err((e, model_named(&request))),
+            (None, Err(e)) => Err((e, String::new())),
+        };
+        let checked =
+            request.and_then(
+                |r| match resolve(&snapshot, &principal, &r.model, workspace) {
+                    Ok(found) => Ok((r, found)),
+                    Err(e) => {
+                        let named = model_named(&Ok(r));
+                        Err((e, named))
+                    }
+                },
+            );
         let (request, (model, workspace)) = match checked {
             Ok(ok) => ok,
-            Err(e) => {
-                // The model is named only when it is in the catalog.
-                let model = request
-                    .as_ref()
-                    .ok()
-                    .filter(|r| snapshot.models.contains_key(&r.model))
-                    .map_or("", |r| r.model.as_str());
-                self.meter(mode, refused(&principal, model, None, at, tz, e.status));
+            Err((e, model)) => {
+                self.meter(mode, refused(&principal, &model, None, at, tz, e.status));
                 return Err(e);
             }
         };

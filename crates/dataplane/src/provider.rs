@@ -239,6 +239,8 @@ fn send(
         .ok_or_else(|| {
             not_allowed("the base URL is an address or a form the gateway does not call")
         })?;
+    // Written out from the parsed body, never the client's bytes: an upstream that reads a
+    // duplicated key (`"model"` twice) otherwise than serde_json would run what was not checked.
     let mut r = http
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
