@@ -286,6 +286,15 @@ fn check_status(principal: &Principal) -> DpResult<()> {
     }
 }
 
+/// The model a refusal's usage names: the request's, when it is in the catalog.
+fn catalog_model<'r>(snapshot: &Snapshot, request: &'r ChatRequest) -> &'r str {
+    if snapshot.models.contains_key(&request.model) {
+        &request.model
+    } else {
+        ""
+    }
+}
+
 /// The model and the workspace of a request: the named workspace (id or slug), which must be
 /// one of the user's, or else the user's only workspace, or none.
 fn resolve(
@@ -541,37 +550,23 @@ impl DataPlane {
         let live = matches!(mode, Mode::Live);
         let (snapshot, principal) = self.lookup(authorization, live).await?;
         let tz = snapshot.tz;
-        // The model is named in a refusal's usage only when it is in the catalog.
-        let model_named = |r: &DpResult<ChatRequest>| -> String {
-            r.as_ref()
-                .ok()
-                .filter(|r| snapshot.models.contains_key(&r.model))
-                .map_or_else(String::new, |r| r.model.clone())
-        };
         let refusal = if principal.revoked {
             Some(DataPlaneError::revoked_key())
         } else {
             check_status(&principal).err()
         };
-        let request = match (refusal, request) {
-            (None, Ok(request)) => Ok(request),
-            (Some(e), request) => Err((e, model_named(&request))),
-            (None, Err(e)) => Err((e, String::new())),
+        let checked = match (refusal, request) {
+            (None, Ok(r)) => match resolve(&snapshot, &principal, &r.model, workspace) {
+                Ok(found) => Ok((r, found)),
+                Err(e) => Err((e, catalog_model(&snapshot, &r).to_owned())),
+            },
+            (Some(e), Ok(r)) => Err((e, catalog_model(&snapshot, &r).to_owned())),
+            (Some(e), Err(_)) | (None, Err(e)) => Err((e, String::new())),
         };
-        let checked =
-            request.and_then(
-                |r| match resolve(&snapshot, &principal, &r.model, workspace) {
-                    Ok(found) => Ok((r, found)),
-                    Err(e) => {
-                        let named = model_named(&Ok(r));
-                        Err((e, named))
-                    }
-                },
-            );
         let (request, (model, workspace)) = match checked {
             Ok(ok) => ok,
-            Err((e, model)) => {
-                self.meter(mode, refused(&principal, &model, None, at, tz, e.status));
+            Err((e, named)) => {
+                self.meter(mode, refused(&principal, &named, None, at, tz, e.status));
                 return Err(e);
             }
         };
