@@ -117,33 +117,43 @@ async fn run(stub: std::net::SocketAddr) -> anyhow::Result<()> {
 
     let direct_url = format!("http://{stub}/v1/chat/completions");
     let gateway_url = format!("{}/v1/chat/completions", gateway.url());
+    let relay_url = format!("http://{}/v1/chat/completions", bare_relay(stub).await?);
     // A first pass through the gateway: warm caches, connections and SQLite's pages.
     fixed_rate(&gateway_url, Some(&key), 2.0, 0.0)?;
-    let (mut direct, mut through) = (Vec::new(), Vec::new());
+    let (mut direct, mut relayed, mut through) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         let d = fixed_rate(&direct_url, None, ROUND_SECS, WARMUP_SECS)?;
+        let r = fixed_rate(&relay_url, None, ROUND_SECS, WARMUP_SECS)?;
         let g = fixed_rate(&gateway_url, Some(&key), ROUND_SECS, WARMUP_SECS)?;
         eprintln!(
-            "round {}: direct p50 {} µs p99 {} µs; gateway p50 {} µs p99 {} µs",
+            "round {}: direct p50 {} µs p99 {} µs; bare relay p50 {} µs p99 {} µs; gateway p50 {} µs p99 {} µs",
             round + 1,
             percentile(&d, 50.0),
             percentile(&d, 99.0),
+            percentile(&r, 50.0),
+            percentile(&r, 99.0),
             percentile(&g, 50.0),
             percentile(&g, 99.0)
         );
         direct.extend(d);
+        relayed.extend(r);
         through.extend(g);
     }
     direct.sort_unstable();
+    relayed.sort_unstable();
     through.sort_unstable();
     let (d50, d99) = (percentile(&direct, 50.0), percentile(&direct, 99.0));
+    let (r50, r99) = (percentile(&relayed, 50.0), percentile(&relayed, 99.0));
     let (g50, g99) = (percentile(&through, 50.0), percentile(&through, 99.0));
     eprintln!(
-        "{} samples each at {RATE} req/s: direct p50 {d50} µs p99 {d99} µs; gateway p50 {g50} µs p99 {g99} µs",
+        "{} samples each at {RATE} req/s: direct p50 {d50} µs p99 {d99} µs; bare relay p50 {r50} µs \
+         p99 {r99} µs; gateway p50 {g50} µs p99 {g99} µs",
         direct.len()
     );
     report("proxy_added_p50_us", g50 as f64 - d50 as f64, "us");
     report("proxy_added_p99_us", g99 as f64 - d99 as f64, "us");
+    report("proxy_relay_added_p50_us", r50 as f64 - d50 as f64, "us");
+    report("proxy_relay_added_p99_us", r99 as f64 - d99 as f64, "us");
 
     // This process serves both the stub and the gateway: what it spends per request through
     // the gateway, less what it spends per request direct, is the gateway's CPU time, a figure
@@ -198,6 +208,37 @@ fn process_cpu() -> Duration {
         .sum();
     // Linux reports in USER_HZ, 100 a second everywhere it runs.
     Duration::from_millis(ticks * 10)
+}
+
+/// The floor any proxy built like the gateway has on this machine: an axum route that sends the
+/// body to the stub with reqwest and answers what it answered, checking and metering nothing, on
+/// the same runtime as the gateway. Returns its address.
+async fn bare_relay(stub: std::net::SocketAddr) -> anyhow::Result<std::net::SocketAddr> {
+    let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
+    let upstream = format!("http://{stub}/v1/chat/completions");
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let (http, upstream) = (http.clone(), upstream.clone());
+            async move {
+                let answer = http
+                    .post(&upstream)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|_| axum::http::StatusCode::BAD_GATEWAY)?;
+                answer
+                    .bytes()
+                    .await
+                    .map_err(|_| axum::http::StatusCode::BAD_GATEWAY)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
 }
 
 /// Reconciliation interval of the two nodes: the default.
