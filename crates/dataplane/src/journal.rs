@@ -39,7 +39,7 @@ pub enum JournalError {
 }
 
 /// One finished request as the journal keeps it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct Record {
     pub event: UsageEvent,
     /// The org's time zone it was admitted in, which decides its day.
@@ -111,11 +111,14 @@ impl Journal {
 
     /// Appends a finished request.
     pub fn append(&mut self, event: &UsageEvent, tz: Tz) -> io::Result<()> {
-        let mut line = serde_json::to_vec(&Record {
-            event: event.clone(),
-            tz: tz.name().to_owned(),
-        })
-        .map_err(io::Error::other)?;
+        /// [`Record`] as written, borrowing what it writes.
+        #[derive(Serialize)]
+        struct Line<'a> {
+            event: &'a UsageEvent,
+            tz: &'a str,
+        }
+        let mut line = Vec::with_capacity(256);
+        serde_json::to_writer(&mut line, &Line { event, tz: tz.name() }).map_err(io::Error::other)?;
         line.push(b'\n');
         (&*self.current.file).write_all(&line)?;
         self.bytes += line.len() as u64;

@@ -664,7 +664,8 @@ impl DataPlane {
                     return no_upstream(&call.model.id);
                 };
                 let key = self.upstream_keys.key_for(base);
-                match provider::complete(self.http(), &self.upstream_nets, base, key, request).await
+                let endpoint = call.model.endpoint(&self.upstream_nets);
+                match provider::complete(self.http(), endpoint, key, request).await
                 {
                     Ok((body, usage)) => (Outcome::Body(body), 200, usage),
                     Err(e) => {
@@ -702,7 +703,7 @@ impl DataPlane {
                 };
                 let key = self.upstream_keys.key_for(&base);
                 let opened =
-                    provider::open_stream(self.http(), &self.upstream_nets, &base, key, &request)
+                    provider::open_stream(self.http(), call.model.endpoint(&self.upstream_nets), key, &request)
                         .await;
                 let response = match opened {
                     Ok(r) => r,

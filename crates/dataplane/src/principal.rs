@@ -62,9 +62,24 @@ pub struct ModelEntry {
     pub id: String,
     pub provider: Provider,
     pub upstream_base_url: Option<String>,
+    /// Its `/chat/completions` URL once checked against the node's allowed ranges (none if the
+    /// check refused it): parsed once per snapshot, not per request.
+    pub upstream_endpoint: std::sync::OnceLock<Option<url::Url>>,
     pub input_usd_per_mtok: f64,
     pub output_usd_per_mtok: f64,
     pub created: DateTime<Utc>,
+}
+
+impl ModelEntry {
+    /// The checked endpoint of its upstream (see `provider::send`), if it has one that passes.
+    pub fn endpoint(&self, nets: &crate::UpstreamNets) -> Option<&url::Url> {
+        self.upstream_endpoint
+            .get_or_init(|| {
+                let base = self.upstream_base_url.as_deref()?;
+                nets.check_base_url(base).ok().and_then(crate::provider::endpoint)
+            })
+            .as_ref()
+    }
 }
 
 /// What a node knows as of one value of `policy_epoch`.
@@ -169,6 +184,7 @@ async fn load_snapshot(db: &Db, epoch: i64) -> Result<Snapshot, sqlx::Error> {
                     id: m.id,
                     provider: m.provider,
                     upstream_base_url: m.upstream_base_url,
+                    upstream_endpoint: std::sync::OnceLock::new(),
                     input_usd_per_mtok: m.input_usd_per_mtok,
                     output_usd_per_mtok: m.output_usd_per_mtok,
                     created: m.created_at,

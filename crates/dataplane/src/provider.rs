@@ -223,22 +223,18 @@ fn not_allowed(why: &str) -> DataPlaneError {
     )
 }
 
-/// The request to `base`, once the base URL passes the checks that reqwest's resolver cannot
-/// make: an IP-literal host (reqwest connects to it without resolving it) and no query.
+/// The request to `endpoint`: the model's base URL once it passed the checks that reqwest's
+/// resolver cannot make (an IP-literal host, which reqwest connects to without resolving it, and
+/// no query), or none if they refused it.
 fn send(
     http: &reqwest::Client,
-    nets: &UpstreamNets,
-    base: &str,
+    endpoint: Option<&url::Url>,
     key: Option<&Secret>,
     body: &serde_json::Map<String, Value>,
 ) -> Result<reqwest::RequestBuilder, DataPlaneError> {
-    let url = nets
-        .check_base_url(base)
-        .ok()
-        .and_then(endpoint)
-        .ok_or_else(|| {
-            not_allowed("the base URL is an address or a form the gateway does not call")
-        })?;
+    let url = endpoint.cloned().ok_or_else(|| {
+        not_allowed("the base URL is an address or a form the gateway does not call")
+    })?;
     // Written out from the parsed body, never the client's bytes: an upstream that reads a
     // duplicated key (`"model"` twice) otherwise than serde_json would run what was not checked.
     let mut r = http
@@ -331,12 +327,11 @@ fn refused(response: &reqwest::Response) -> DataPlaneError {
 /// upstream sent it, and the usage it reported (or an estimate).
 pub async fn complete(
     http: &reqwest::Client,
-    nets: &UpstreamNets,
-    base: &str,
+    endpoint: Option<&url::Url>,
     key: Option<&Secret>,
     request: &ChatRequest,
 ) -> Result<(Bytes, Usage), DataPlaneError> {
-    let response = send(http, nets, base, key, &request.body)?
+    let response = send(http, endpoint, key, &request.body)?
         .timeout(ANSWER_TIMEOUT)
         .send()
         .await
@@ -381,8 +376,7 @@ pub async fn complete(
 /// Opens a streamed request upstream, asking for the usage at the end of the stream.
 pub async fn open_stream(
     http: &reqwest::Client,
-    nets: &UpstreamNets,
-    base: &str,
+    endpoint: Option<&url::Url>,
     key: Option<&Secret>,
     request: &ChatRequest,
 ) -> Result<reqwest::Response, DataPlaneError> {
@@ -392,7 +386,7 @@ pub async fn open_stream(
         *options = json!({});
     }
     options["include_usage"] = json!(true);
-    let response = send(http, nets, base, key, &body)?
+    let response = send(http, endpoint, key, &body)?
         .header(reqwest::header::ACCEPT, "text/event-stream")
         .send()
         .await
