@@ -322,8 +322,17 @@ impl Drop for Ledger {
 const ATTEMPTS: u32 = 4;
 /// Most requests per batch: a bound on one transaction's size.
 const MAX_BATCH: usize = 500;
-/// How long the writer gathers finished requests before it writes them, unless asked to hurry.
-const GATHER: Duration = Duration::from_millis(5);
+/// How long the writer gathers finished requests before it writes them, unless asked to hurry:
+/// on one node (SQLite) long, as the journal holds them meanwhile and each commit takes a CPU
+/// from the requests for a while (50 ms took the added latency at p50 from ~190 to ~130 µs,
+/// measured side by side); on several (PostgreSQL) short, as the other nodes learn of the
+/// spend only once it is committed.
+fn gather(backend: Backend) -> Duration {
+    match backend {
+        Backend::Sqlite => Duration::from_millis(50),
+        Backend::Postgres => Duration::from_millis(5),
+    }
+}
 
 impl Ledger {
     pub fn new(context: WriterContext) -> Self {
@@ -494,7 +503,7 @@ async fn run(context: WriterContext, shared: Arc<Shared>) {
                 && !shared.closed.load(Ordering::SeqCst);
             if gathering {
                 tokio::select! {
-                    _ = tokio::time::sleep(GATHER) => {}
+                    _ = tokio::time::sleep(gather(context.db.backend)) => {}
                     _ = shared.hurry.notified() => {}
                 }
             }
