@@ -17,10 +17,11 @@
 //! What several nodes can pass a limit by: a request node *j* admits reaches node *i*'s view at
 //! most two reconciliations (and their round trips *d*) later, so with *N* nodes each admitting
 //! at most *r* requests a second for one subject, a rate limit or a concurrency limit is passed
-//! by at most `(N − 1) · r · 2 · (interval + d)` requests: 20 at 200 req/s per node with two nodes
-//! and the default 25 ms. A budget is passed by at most that many requests' cost plus the cost
-//! of the requests in flight when it was reached, as spend is only known once a request ends.
-//! On one node the first term is 0.
+//! by at most `(N − 1) · r · 2 · (interval + d)` requests: with two nodes at 200 req/s each, the
+//! default 25 ms and round trips up to as long again, 20. A budget is passed by at most that many
+//! requests' cost (spend reaches the database within the 5 ms the writer gathers, which fits in
+//! an interval) plus the cost of the requests in flight when it was reached, as spend is only
+//! known once a request ends. On one node the first term is 0.
 //!
 //! Input tokens are the gateway's estimate before the call; output tokens are counted when a
 //! request ends, so a window may pass its output limit by what the requests in flight produce.

@@ -118,7 +118,14 @@ impl Journal {
             tz: &'a str,
         }
         let mut line = Vec::with_capacity(256);
-        serde_json::to_writer(&mut line, &Line { event, tz: tz.name() }).map_err(io::Error::other)?;
+        serde_json::to_writer(
+            &mut line,
+            &Line {
+                event,
+                tz: tz.name(),
+            },
+        )
+        .map_err(io::Error::other)?;
         line.push(b'\n');
         (&*self.current.file).write_all(&line)?;
         self.bytes += line.len() as u64;

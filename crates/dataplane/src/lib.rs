@@ -665,8 +665,7 @@ impl DataPlane {
                 };
                 let key = self.upstream_keys.key_for(base);
                 let endpoint = call.model.endpoint(&self.upstream_nets);
-                match provider::complete(self.http(), endpoint, key, request).await
-                {
+                match provider::complete(self.http(), endpoint, key, request).await {
                     Ok((body, usage)) => (Outcome::Body(body), 200, usage),
                     Err(e) => {
                         let status = e.status.as_u16();
@@ -702,9 +701,13 @@ impl DataPlane {
                     return outcome.into_response();
                 };
                 let key = self.upstream_keys.key_for(&base);
-                let opened =
-                    provider::open_stream(self.http(), call.model.endpoint(&self.upstream_nets), key, &request)
-                        .await;
+                let opened = provider::open_stream(
+                    self.http(),
+                    call.model.endpoint(&self.upstream_nets),
+                    key,
+                    &request,
+                )
+                .await;
                 let response = match opened {
                     Ok(r) => r,
                     Err(e) => {

@@ -76,7 +76,9 @@ impl ModelEntry {
         self.upstream_endpoint
             .get_or_init(|| {
                 let base = self.upstream_base_url.as_deref()?;
-                nets.check_base_url(base).ok().and_then(crate::provider::endpoint)
+                nets.check_base_url(base)
+                    .ok()
+                    .and_then(crate::provider::endpoint)
             })
             .as_ref()
     }
