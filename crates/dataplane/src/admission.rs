@@ -67,33 +67,49 @@ pub enum Verdict {
     SpendUnknown(Vec<Subject>),
 }
 
-/// How the node admits requests; see the module doc.
+/// How the node admits requests; see the module doc. Both implementations admit from
+/// [`Counters`]; they differ in what else counts and in what they do between requests.
 pub trait Admission: Send + Sync + fmt::Debug {
-    /// Checks the request against its subjects' rate limits, concurrency and budgets, in that
-    /// order, and counts it if it passes.
-    fn admit(&self, ask: &Ask<'_>) -> Verdict;
-    /// `subject` had `committed` in the database in the budget periods of `at`, read after
-    /// [`Admission::spend_generation`] gave `generation`.
-    fn learn_spend(
-        &self,
-        subject: &Subject,
-        at: DateTime<Utc>,
-        tz: Tz,
-        committed: [i64; 3],
-        generation: u64,
-    );
-    /// Bumped whenever known spend is forgotten; see [`Admission::learn_spend`].
-    fn spend_generation(&self) -> u64;
-    /// A request has ended: frees its slots, counts its output tokens and cost.
-    fn finished(&self, finished: &Finished);
-    /// These requests' usage is committed: their cost is in the database now.
-    fn committed(&self, batch: &[Finished]);
-    /// The policy moved (a group's members among it): forget the spend read, read it again.
-    fn policy_moved(&self);
+    /// The node's counters.
+    fn counters(&self) -> &Counters;
+
     /// What the node does every [`Admission::interval`]: reads `policy_epoch` (and on several
     /// nodes reconciles the counters with the others'); returns the epoch.
     fn sync<'a>(&'a self, db: &'a Db) -> BoxFuture<'a, Result<i64, sqlx::Error>>;
+
     fn interval(&self) -> Duration;
+
+    /// Checks the request against its subjects' rate limits, concurrency and budgets, in that
+    /// order, and counts it if it passes.
+    fn admit(&self, ask: &Ask<'_>) -> Verdict {
+        self.counters().admit(ask)
+    }
+
+    /// `subject` had `committed` in the database in the budget periods of `at`, read after
+    /// [`Admission::spend_generation`] gave `generation`.
+    fn learn_spend(&self, s: &Subject, at: DateTime<Utc>, tz: Tz, committed: [i64; 3], g: u64) {
+        self.counters().learn_spend(s, at, tz, committed, g);
+    }
+
+    /// Bumped whenever known spend is forgotten; see [`Admission::learn_spend`].
+    fn spend_generation(&self) -> u64 {
+        self.counters().generation()
+    }
+
+    /// A request has ended: frees its slots, counts its output tokens and cost.
+    fn finished(&self, finished: &Finished) {
+        self.counters().finished(finished);
+    }
+
+    /// These requests' usage is committed: their cost is in the database now.
+    fn committed(&self, batch: &[Finished]) {
+        self.counters().committed(batch);
+    }
+
+    /// The policy moved (a group's members among it): forget the spend read, read it again.
+    fn policy_moved(&self) {
+        self.counters().policy_moved();
+    }
 }
 
 /// The clock minute of `at`, in Unix minutes.
@@ -366,23 +382,8 @@ pub struct OneNode {
 const ONE_NODE_INTERVAL: Duration = Duration::from_millis(250);
 
 impl Admission for OneNode {
-    fn admit(&self, ask: &Ask<'_>) -> Verdict {
-        self.counters.admit(ask)
-    }
-    fn learn_spend(&self, s: &Subject, at: DateTime<Utc>, tz: Tz, spent: [i64; 3], g: u64) {
-        self.counters.learn_spend(s, at, tz, spent, g);
-    }
-    fn spend_generation(&self) -> u64 {
-        self.counters.generation()
-    }
-    fn finished(&self, finished: &Finished) {
-        self.counters.finished(finished);
-    }
-    fn committed(&self, batch: &[Finished]) {
-        self.counters.committed(batch);
-    }
-    fn policy_moved(&self) {
-        self.counters.policy_moved();
+    fn counters(&self) -> &Counters {
+        &self.counters
     }
     fn sync<'a>(&'a self, db: &'a Db) -> BoxFuture<'a, Result<i64, sqlx::Error>> {
         self.counters.prune(Utc::now());
@@ -499,23 +500,8 @@ impl SharedNodes {
 }
 
 impl Admission for SharedNodes {
-    fn admit(&self, ask: &Ask<'_>) -> Verdict {
-        self.counters.admit(ask)
-    }
-    fn learn_spend(&self, s: &Subject, at: DateTime<Utc>, tz: Tz, spent: [i64; 3], g: u64) {
-        self.counters.learn_spend(s, at, tz, spent, g);
-    }
-    fn spend_generation(&self) -> u64 {
-        self.counters.generation()
-    }
-    fn finished(&self, finished: &Finished) {
-        self.counters.finished(finished);
-    }
-    fn committed(&self, batch: &[Finished]) {
-        self.counters.committed(batch);
-    }
-    fn policy_moved(&self) {
-        self.counters.policy_moved();
+    fn counters(&self) -> &Counters {
+        &self.counters
     }
     fn sync<'a>(&'a self, db: &'a Db) -> BoxFuture<'a, Result<i64, sqlx::Error>> {
         Box::pin(self.reconcile(db))

@@ -344,131 +344,116 @@ impl Drop for Node {
 
 /// A user granted the bench model with a limit of `per_minute` requests; returns their key.
 async fn limited_key(base: &str, admin: &Secret, per_minute: u64) -> anyhow::Result<String> {
-    let http = reqwest::Client::new();
-    let call = |method: reqwest::Method, path: &str, body: Value| {
-        http.request(method, format!("{base}{path}"))
-            .bearer_auth(admin.expose())
-            .json(&body)
-            .send()
-    };
     use reqwest::Method;
-    let user: Value = call(
-        Method::POST,
-        "/admin/v1/users",
-        json!({ "email": "limited@bench.example", "first_name": "Lim", "last_name": "Ited",
-                "role": "member", "password": "a long enough password" }),
-    )
-    .await?
-    .error_for_status()?
-    .json()
-    .await?;
+    let api = AdminApi::new(base, admin);
+    let user = api
+        .call(
+            Method::POST,
+            "/admin/v1/users",
+            json!({ "email": "limited@bench.example", "first_name": "Lim", "last_name": "Ited",
+                    "role": "member", "password": "a long enough password" }),
+        )
+        .await?;
     let user = user["id"].as_str().context("user id")?.to_owned();
-    call(
+    let grant = format!("/admin/v1/users/{user}/grants/bench");
+    api.call(Method::PUT, &grant, json!({})).await?;
+    let limits = format!("/admin/v1/users/{user}/limits");
+    api.call(
         Method::PUT,
-        &format!("/admin/v1/users/{user}/grants/bench"),
-        json!({}),
-    )
-    .await?
-    .error_for_status()?;
-    call(
-        Method::PUT,
-        &format!("/admin/v1/users/{user}/limits"),
+        &limits,
         json!({ "requests_per_min": per_minute }),
     )
-    .await?
-    .error_for_status()?;
-    let created: ApiKeyCreated = call(
-        Method::POST,
-        &format!("/admin/v1/users/{user}/keys"),
-        json!({ "name": "limited" }),
-    )
-    .await?
-    .error_for_status()?
-    .json()
     .await?;
+    let keys = format!("/admin/v1/users/{user}/keys");
+    let created: ApiKeyCreated = serde_json::from_value(
+        api.call(Method::POST, &keys, json!({ "name": "limited" }))
+            .await?,
+    )?;
     Ok(created.secret)
 }
 
-/// A model on the stub, a user in a group, both with rate limits, concurrency and budgets set
-/// (high enough never to refuse, so that every check runs and passes); returns the user's key.
-async fn enforcement_on(base: &str, admin: &Secret, upstream: &str) -> anyhow::Result<String> {
-    let http = reqwest::Client::new();
-    let call = |method: reqwest::Method, path: &str, body: Value| {
-        http.request(method, format!("{base}{path}"))
-            .bearer_auth(admin.expose())
+/// The admin API of the gateway at `base`, as its admin.
+struct AdminApi<'a> {
+    http: reqwest::Client,
+    base: &'a str,
+    admin: &'a Secret,
+}
+
+impl<'a> AdminApi<'a> {
+    fn new(base: &'a str, admin: &'a Secret) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base,
+            admin,
+        }
+    }
+
+    /// The answer's JSON body, or what it refused.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> anyhow::Result<Value> {
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.admin.expose())
             .json(&body)
             .send()
-    };
-    let ok = |r: reqwest::Response| async move {
+            .await?;
         let status = r.status();
         let body: Value = r.json().await.unwrap_or_default();
         if !status.is_success() {
             bail!("setting up: {status}: {body}");
         }
         Ok(body)
-    };
+    }
+}
+
+/// A model on the stub, a user in a group, both with rate limits, concurrency and budgets set
+/// (high enough never to refuse, so that every check runs and passes); returns the user's key.
+async fn enforcement_on(base: &str, admin: &Secret, upstream: &str) -> anyhow::Result<String> {
     use reqwest::Method;
-    ok(call(
+    let api = AdminApi::new(base, admin);
+    api.call(
         Method::POST,
         "/admin/v1/models",
         json!({ "id": "bench", "display_name": "Bench", "provider": "openai",
                 "upstream_base_url": upstream, "input_usd_per_mtok": 2.5, "output_usd_per_mtok": 10.0 }),
     )
-    .await?)
     .await?;
-    let user = ok(call(
-        Method::POST,
-        "/admin/v1/users",
-        json!({ "email": "load@bench.example", "first_name": "Load", "last_name": "Test",
-                "role": "member", "password": "a long enough password" }),
-    )
-    .await?)
-    .await?;
+    let user = api
+        .call(
+            Method::POST,
+            "/admin/v1/users",
+            json!({ "email": "load@bench.example", "first_name": "Load", "last_name": "Test",
+                    "role": "member", "password": "a long enough password" }),
+        )
+        .await?;
     let user = user["id"].as_str().context("user id")?.to_owned();
-    let group =
-        ok(call(Method::POST, "/admin/v1/groups", json!({ "name": "Load" })).await?).await?;
+    let group = api
+        .call(Method::POST, "/admin/v1/groups", json!({ "name": "Load" }))
+        .await?;
     let group = group["id"].as_str().context("group id")?.to_owned();
-    ok(call(
-        Method::PUT,
-        &format!("/admin/v1/groups/{group}/members/{user}"),
-        json!({ "role": "member" }),
-    )
-    .await?)
-    .await?;
-    ok(call(
-        Method::PUT,
-        &format!("/admin/v1/groups/{group}/grants/bench"),
-        json!({}),
-    )
-    .await?)
-    .await?;
+    let member = format!("/admin/v1/groups/{group}/members/{user}");
+    api.call(Method::PUT, &member, json!({ "role": "member" }))
+        .await?;
+    let grant = format!("/admin/v1/groups/{group}/grants/bench");
+    api.call(Method::PUT, &grant, json!({})).await?;
     let limits = json!({ "requests_per_min": 10_000_000, "input_tokens_per_min": 1_000_000_000,
                          "output_tokens_per_min": 1_000_000_000, "max_concurrent": 10_000 });
     let budget = json!({ "daily_usd": 1e6, "weekly_usd": 1e7, "monthly_usd": 1e8 });
     for subject in [format!("users/{user}"), format!("groups/{group}")] {
-        ok(call(
-            Method::PUT,
-            &format!("/admin/v1/{subject}/limits"),
-            limits.clone(),
-        )
-        .await?)
-        .await?;
-        ok(call(
-            Method::PUT,
-            &format!("/admin/v1/{subject}/budget"),
-            budget.clone(),
-        )
-        .await?)
-        .await?;
+        let path = format!("/admin/v1/{subject}/limits");
+        api.call(Method::PUT, &path, limits.clone()).await?;
+        let path = format!("/admin/v1/{subject}/budget");
+        api.call(Method::PUT, &path, budget.clone()).await?;
     }
+    let keys = format!("/admin/v1/users/{user}/keys");
     let created: ApiKeyCreated = serde_json::from_value(
-        ok(call(
-            Method::POST,
-            &format!("/admin/v1/users/{user}/keys"),
-            json!({ "name": "bench" }),
-        )
-        .await?)
-        .await?,
+        api.call(Method::POST, &keys, json!({ "name": "bench" }))
+            .await?,
     )?;
     Ok(created.secret)
 }
