@@ -311,7 +311,7 @@ impl RunningGateway {
         options: GatewayOptions,
     ) -> anyhow::Result<Self> {
         let addr = listener.local_addr()?;
-        let serving = db.serve_alone()?;
+        let serving = db.serve_alone().await?;
         let state = options.into_state(db, addr)?;
         let replayed = state.data_plane.recover().await?;
         if replayed > 0 {

@@ -61,6 +61,10 @@ pub struct Db {
     _checkpoints: Option<Arc<Checkpoints>>,
 }
 
+/// How long a gateway waits for the lock of a SQLite file another one holds; see
+/// [`Db::serve_alone`].
+const SERVING_WAIT: Duration = Duration::from_secs(2);
+
 /// How often a SQLite database's WAL is copied back into the file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
@@ -196,7 +200,7 @@ impl Db {
     /// first cannot see. An advisory lock on `<file>.serving` beside it, which other tools that
     /// open the database (the console's embedded demo reads, `init`) do not take. Nothing to
     /// claim on PostgreSQL, which several nodes share, or for a database in memory.
-    pub fn serve_alone(&self) -> Result<Option<ServingLock>, DbError> {
+    pub async fn serve_alone(&self) -> Result<Option<ServingLock>, DbError> {
         let Some(file) = &self.file else {
             return Ok(None);
         };
@@ -209,12 +213,21 @@ impl Db {
             .write(true)
             .open(&path)
             .map_err(|e| DbError::Lock(path.clone(), e))?;
-        match lock.try_lock() {
-            Ok(()) => Ok(Some(ServingLock { _file: lock })),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                Err(DbError::AlreadyServed(file.as_ref().clone()))
+        // A gateway that is stopping (a restart), or a child process forked elsewhere in this
+        // one that has not yet exec'd (it holds a copy of the descriptor for that moment), may
+        // hold the lock briefly: a gateway that still serves holds it past this wait.
+        let deadline = std::time::Instant::now() + SERVING_WAIT;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => return Ok(Some(ServingLock { _file: lock })),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(DbError::AlreadyServed(file.as_ref().clone()));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(DbError::Lock(path, e)),
             }
-            Err(std::fs::TryLockError::Error(e)) => Err(DbError::Lock(path, e)),
         }
     }
 
