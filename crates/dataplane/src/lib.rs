@@ -47,6 +47,7 @@ use admission::{Admission, Ask, OneNode, SharedNodes, Verdict};
 pub use egress::UpstreamNets;
 pub use error::{DataPlaneError, DpResult, LimitHit};
 use gatehouse_store::db::{Backend, Db, Tx};
+use gatehouse_store::spend::period_spend;
 use gatehouse_store::usage::{UsageEvent, cost_micros};
 pub use http::router;
 pub use journal::JournalError;
@@ -351,15 +352,14 @@ impl DataPlane {
                 options.lease_ttl,
             )),
         };
-        let mut plane = Self::with_admission(db, on_alerts, options, admission);
-        plane.node = node;
-        plane
+        Self::with_admission(db, on_alerts, options, node, admission)
     }
 
     fn with_admission(
         db: Db,
         on_alerts: AlertListener,
         options: DataPlaneOptions,
+        node: String,
         admission: Arc<dyn Admission>,
     ) -> Self {
         let gate = Arc::new(tokio::sync::Mutex::new(()));
@@ -377,7 +377,7 @@ impl DataPlane {
             db,
             cache: PrincipalCache::default(),
             journal_dir,
-            node: gatehouse_store::new_id("node"),
+            node,
             admission,
             epoch: AtomicI64::new(i64::MIN),
             syncing: AtomicBool::new(false),
@@ -622,21 +622,18 @@ impl DataPlane {
             };
             let generation = self.admission.spend_generation();
             for s in unknown {
+                // Live, learnt before the write turn is given back: see the doc above.
+                let _turn = match mode {
+                    Mode::Live => Some(self.gate.lock().await),
+                    Mode::Replay { .. } => None,
+                };
                 let spent = match mode {
                     Mode::Live => {
-                        let _turn = self.gate.lock().await;
                         let mut conn = self.db.pool.acquire().await?;
-                        let spent = gatehouse_store::spend::period_spend(
-                            &mut conn, s.kind, &s.id, ask.at, ask.tz,
-                        )
-                        .await?;
-                        self.admission
-                            .learn_spend(&s, ask.at, ask.tz, spent, generation);
-                        continue;
+                        period_spend(&mut conn, s.kind, &s.id, ask.at, ask.tz).await?
                     }
                     Mode::Replay { tx, .. } => {
-                        gatehouse_store::spend::period_spend(tx, s.kind, &s.id, ask.at, ask.tz)
-                            .await?
+                        period_spend(tx, s.kind, &s.id, ask.at, ask.tz).await?
                     }
                 };
                 self.admission

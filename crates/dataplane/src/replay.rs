@@ -28,6 +28,7 @@ impl<'t> Replay<'t> {
                 db.clone(),
                 Arc::new(|_| {}),
                 DataPlaneOptions::default(),
+                gatehouse_store::new_id("node"),
                 Arc::new(OneNode::default()),
             ),
             tx,

@@ -32,8 +32,12 @@ use gatehouse_gateway::dataplane::{DataPlaneOptions, UpstreamNets};
 use gatehouse_gateway::{Db, GatewayOptions, RunningGateway};
 use serde_json::{Value, json};
 
+#[path = "../tests/support/node.rs"]
+mod node;
 #[path = "../tests/support/upstream_stub.rs"]
 mod upstream_stub;
+
+use node::Node;
 
 const RATE: f64 = 1000.0;
 const ROUNDS: usize = 3;
@@ -269,8 +273,8 @@ async fn two_nodes_on_postgres(upstream: &str) -> anyhow::Result<()> {
     let admin = gatehouse_gateway::init(&db, "Bench", "bench@bench.example", 10).await?;
     let journals = tempfile::tempdir()?;
     let nodes = [
-        Node::start(&url, &journals.path().join("a"))?,
-        Node::start(&url, &journals.path().join("b"))?,
+        Node::start(&url, &journals.path().join("a"), &[]),
+        Node::start(&url, &journals.path().join("b"), &[]),
     ];
     let key = enforcement_on(&nodes[0].url, &admin, upstream).await?;
     let urls: Vec<String> = nodes
@@ -301,45 +305,6 @@ async fn two_nodes_on_postgres(upstream: &str) -> anyhow::Result<()> {
     drop(nodes);
     db.pool.close().await;
     Ok(())
-}
-
-/// A `gatehouse-gateway serve` process, killed when dropped.
-struct Node {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Node {
-    fn start(database_url: &str, journal: &std::path::Path) -> anyhow::Result<Self> {
-        use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse-gateway"))
-            .args(["serve", "--db", database_url, "--listen", "127.0.0.1:0"])
-            .env("GATEHOUSE_ALLOWED_UPSTREAM_NETS", "127.0.0.0/8")
-            .env("GATEHOUSE_JOURNAL_DIR", journal)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .context("the gateway ended before it listened")??;
-            if let Some(url) = line.strip_prefix("listening on ") {
-                break url.trim().to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        Ok(Self { child, url })
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A user granted the bench model with a limit of `per_minute` requests; returns their key.

@@ -3,6 +3,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../support/node.rs"]
+mod node;
 #[path = "../support/chat.rs"]
 mod support;
 #[path = "../support/upstream_stub.rs"]

@@ -8,9 +8,8 @@
 //! not; a change made through one node reaches the others within a second. SQLite is one node:
 //! a second `serve` on its file refuses to start.
 
-use crate::{common, support, upstream_stub};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use crate::{common, node, support, upstream_stub};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{Timelike, Utc};
@@ -18,6 +17,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use common::{TestGateway, backends};
+use node::Node;
 use support::{chat_at, grant, member, model, put};
 use upstream_stub::UpstreamStub;
 
@@ -35,62 +35,22 @@ fn overshoot_bound(nodes: u64, rate: f64) -> f64 {
     (nodes - 1) as f64 * rate * 2.0 * (RECONCILE_MS as f64 / 1000.0 + round_trip)
 }
 
-/// A `gatehouse-gateway serve` process on the test's database, killed when dropped.
-struct Node {
-    child: Child,
-    url: String,
+/// A node of these tests: their lease lifetime and reconciliation interval, journaling in a
+/// folder of the tests' (not the user's state directory) unless told where.
+fn start(database_url: &str) -> Node {
+    let journals = std::env::temp_dir().join("gatehouse-node-tests");
+    start_journaling(
+        database_url,
+        &journals.join(uuid::Uuid::now_v7().to_string()),
+    )
 }
 
-impl Node {
-    fn start(database_url: &str) -> Self {
-        // Journals go to a folder of the tests', not the user's state directory.
-        let journals = std::env::temp_dir().join("gatehouse-node-tests");
-        Self::start_journaling(
-            database_url,
-            &journals.join(uuid::Uuid::now_v7().to_string()),
-        )
-    }
-
-    /// A node that journals its metering in `journal`.
-    fn start_journaling(database_url: &str, journal: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse-gateway"))
-            .args(["serve", "--db", database_url, "--listen", "127.0.0.1:0"])
-            .env("GATEHOUSE_JOURNAL_DIR", journal)
-            .env("GATEHOUSE_LEASE_TTL_SECS", LEASE_TTL_SECS.to_string())
-            .env("GATEHOUSE_RECONCILE_MS", RECONCILE_MS.to_string())
-            // The upstream is a stub on loopback.
-            .env("GATEHOUSE_ALLOWED_UPSTREAM_NETS", "127.0.0.0/8")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("the gateway ended before it listened")
-                .unwrap();
-            if let Some(url) = line.strip_prefix("listening on ") {
-                break url.trim().to_owned();
-            }
-        };
-        // Keep reading, so that the process never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        Self { child, url }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
+fn start_journaling(database_url: &str, journal: &std::path::Path) -> Node {
+    let env = [
+        ("GATEHOUSE_LEASE_TTL_SECS", LEASE_TTL_SECS.to_string()),
+        ("GATEHOUSE_RECONCILE_MS", RECONCILE_MS.to_string()),
+    ];
+    Node::start(database_url, journal, &env)
 }
 
 /// Sends a chat request to `node`; returns the status and the limit a 429 names.
@@ -182,10 +142,7 @@ async fn two_gateway_processes_enforce_one_rate_limit_and_one_budget() {
             json!({ "daily_usd": CAP_USD }),
         )
         .await;
-        let nodes = [
-            Node::start(&gw.database_url()),
-            Node::start(&gw.database_url()),
-        ];
+        let nodes = [start(&gw.database_url()), start(&gw.database_url())];
         let http = reqwest::Client::new();
 
         // Each node is sent RATE requests a second for two seconds, within one minute.
@@ -287,8 +244,8 @@ async fn a_dead_nodes_concurrency_slots_expire_and_a_live_nodes_do_not() {
             json!({ "max_concurrent": 1 }),
         )
         .await;
-        let mut first = Node::start(&gw.database_url());
-        let second = Node::start(&gw.database_url());
+        let mut first = start(&gw.database_url());
+        let second = start(&gw.database_url());
         let http = reqwest::Client::new();
 
         stub.hold();
@@ -343,7 +300,7 @@ async fn a_dead_nodes_concurrency_slots_expire_and_a_live_nodes_do_not() {
 async fn a_second_serve_on_one_sqlite_file_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("gateway.db").display());
-    let first = Node::start(&url);
+    let first = start(&url);
     let mut second = Command::new(env!("CARGO_BIN_EXE_gatehouse-gateway"))
         .args(["serve", "--db", &url, "--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "warn")
@@ -380,7 +337,7 @@ async fn a_second_serve_on_one_sqlite_file_refuses_to_start() {
     assert_eq!(health.status(), StatusCode::UNAUTHORIZED);
     // Once it is gone (killed: the lock goes with the process), the file is served again.
     drop(first);
-    let again = Node::start(&url);
+    let again = start(&url);
     let health = reqwest::get(format!("{}/v1/models", again.url))
         .await
         .unwrap();
@@ -395,10 +352,7 @@ async fn a_change_through_one_node_reaches_every_node_within_a_second() {
     let m = member(&gw, &admin, "lee@acme.example").await;
     let grant_path = format!("users/{}", m.id);
     grant(&gw, &admin, &grant_path, "pricey").await;
-    let nodes = [
-        Node::start(&gw.database_url()),
-        Node::start(&gw.database_url()),
-    ];
+    let nodes = [start(&gw.database_url()), start(&gw.database_url())];
     let http = reqwest::Client::new();
     // Both nodes have the key cached.
     for node in &nodes {
@@ -483,7 +437,7 @@ async fn answered_requests_are_metered_once_though_the_node_is_killed() {
         }
         let name = gw.name;
         let parked = gw.unserved().await;
-        let mut node = Node::start_journaling(&parked.url, &parked.journal);
+        let mut node = start_journaling(&parked.url, &parked.journal);
         let http = reqwest::Client::new();
 
         // 1,000 requests a second, each at its appointed time, over the three keys, for two
@@ -523,7 +477,7 @@ async fn answered_requests_are_metered_once_though_the_node_is_killed() {
         assert!(answered.iter().sum::<i64>() > 200, "{answered:?}");
 
         // The next start writes what the journal holds and the database does not.
-        let again = Node::start_journaling(&parked.url, &parked.journal);
+        let again = start_journaling(&parked.url, &parked.journal);
         let mut metered = [0i64; 3];
         for (i, key) in keys.iter().enumerate() {
             let hash = gatehouse_gateway::hash_secret(key);
