@@ -127,6 +127,31 @@ pub struct AccessTokenCreated {
     pub secret: String,
 }
 
+/// A SCIM token: what an identity provider provisions users and groups with at `/scim/v2`. Its
+/// secret is shown only when it is made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct ScimToken {
+    pub id: String,
+    pub name: String,
+    /// The admin who made it, if their account still exists.
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ScimTokenCreate {
+    /// Says which provider holds it, e.g. "Entra ID production".
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct ScimTokenCreated {
+    pub token: ScimToken,
+    pub secret: String,
+}
+
 /// Who a grant, limit or budget belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "snake_case")]
@@ -168,6 +193,9 @@ pub struct Group {
     #[ts(type = "number")]
     pub member_count: i64,
     pub created_at: DateTime<Utc>,
+    /// An identity provider provisions this group and its members over SCIM.
+    #[serde(default)]
+    pub scim_managed: bool,
     #[ts(type = "number")]
     pub revision: i64,
 }

@@ -71,6 +71,10 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_active_at: Option<DateTime<Utc>>,
+    /// An identity provider provisions this account over SCIM: its e-mail, name and status are
+    /// the provider's to change, and the console shows them read-only.
+    #[serde(default)]
+    pub scim_managed: bool,
     #[ts(type = "number")]
     pub revision: i64,
 }

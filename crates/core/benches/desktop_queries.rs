@@ -163,6 +163,7 @@ async fn main() {
                 updated_at: now,
                 last_active_at: (status == UserStatus::Active)
                     .then(|| now - Duration::minutes(rng.gen_range(1..60 * 24 * 30))),
+                scim_managed: false,
                 revision: 0,
             },
         );
@@ -189,6 +190,7 @@ async fn main() {
                 description: String::new(),
                 member_count: 0,
                 created_at: now,
+                scim_managed: false,
                 revision: 0,
             },
         );

@@ -224,18 +224,7 @@ pub async fn delete(
     caller.require(Permission::GroupsWrite, "delete groups")?;
     let mut tx = state.db.begin_write().await?;
     let before = get_in(&mut tx, &id).await?;
-    let (members, granted_model_ids) = store::dependents(&mut tx, &id).await?;
-    for user in members {
-        audit::tombstone(&mut tx, SyncKind::GroupMember, &format!("{id}:{user}")).await?;
-    }
-    for model in granted_model_ids {
-        audit::tombstone(&mut tx, SyncKind::Grant, &format!("group:{id}:{model}")).await?;
-    }
-    crate::policy::revoke_given_through(&mut tx, &id, None).await?;
-    audit::tombstone(&mut tx, SyncKind::Limit, &format!("group:{id}")).await?;
-    audit::tombstone(&mut tx, SyncKind::Budget, &format!("group:{id}")).await?;
-    audit::tombstone(&mut tx, SyncKind::Group, &id).await?;
-    store::delete(&mut tx, &id).await?;
+    remove_group(&mut tx, &id).await?;
     audit::record(
         &mut tx,
         Some(&caller.user_id),
@@ -339,10 +328,8 @@ pub async fn delete_member(
     if role == "manager" && !caller.allows(Permission::GroupsWrite) {
         return Err(ApiError::forbidden("remove a group's manager"));
     }
-    store::delete_member(&mut tx, &id, &user_id).await?;
+    let revoked = remove_member(&mut tx, &id, &user_id).await?;
     let sync_id = format!("{id}:{user_id}");
-    audit::tombstone(&mut tx, SyncKind::GroupMember, &sync_id).await?;
-    let revoked = crate::policy::revoke_given_through(&mut tx, &id, Some(&user_id)).await?;
     audit::record(
         &mut tx,
         Some(&caller.user_id),
@@ -354,6 +341,36 @@ pub async fn delete_member(
     .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes group `id` with its memberships, the grants given through it, its limits and budget,
+/// marking each deleted for the change feed.
+pub(crate) async fn remove_group(tx: &mut Tx, id: &str) -> ApiResult<()> {
+    let (members, granted_model_ids) = store::dependents(tx, id).await?;
+    for user in members {
+        audit::tombstone(tx, SyncKind::GroupMember, &format!("{id}:{user}")).await?;
+    }
+    for model in granted_model_ids {
+        audit::tombstone(tx, SyncKind::Grant, &format!("group:{id}:{model}")).await?;
+    }
+    crate::policy::revoke_given_through(tx, id, None).await?;
+    audit::tombstone(tx, SyncKind::Limit, &format!("group:{id}")).await?;
+    audit::tombstone(tx, SyncKind::Budget, &format!("group:{id}")).await?;
+    audit::tombstone(tx, SyncKind::Group, id).await?;
+    store::delete(tx, id).await?;
+    Ok(())
+}
+
+/// Takes `user_id` out of group `group_id`, and the grants a manager gave them through it;
+/// returns the models of those grants.
+pub(crate) async fn remove_member(
+    tx: &mut Tx,
+    group_id: &str,
+    user_id: &str,
+) -> ApiResult<Vec<String>> {
+    store::delete_member(tx, group_id, user_id).await?;
+    audit::tombstone(tx, SyncKind::GroupMember, &format!("{group_id}:{user_id}")).await?;
+    Ok(crate::policy::revoke_given_through(tx, group_id, Some(user_id)).await?)
 }
 
 /// This module's operations, which the gateway's router merges with the others'.

@@ -39,6 +39,7 @@ pub use gatehouse_api::periods;
 pub mod permissions;
 pub mod policy;
 mod reset;
+pub mod scim;
 mod sessions;
 pub mod spend;
 mod sync;
@@ -182,6 +183,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(models::routes())
         .merge(usage::routes())
         .merge(alerts::routes())
+        .merge(scim::tokens::routes())
 }
 
 async fn not_found() -> error::ApiError {
@@ -200,6 +202,7 @@ pub fn router(state: AppState) -> Router {
             "/openapi.json",
             axum::routing::get(move || async move { Json(doc.as_ref().clone()) }),
         )
+        .merge(scim::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(nul::reject_nul))

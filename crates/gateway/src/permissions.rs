@@ -34,10 +34,14 @@ pub enum Permission {
     UsageRead,
     AuditRead,
     SyncRead,
+    /// See how people sign in and are provisioned: SCIM tokens (never their secrets).
+    IdentityRead,
+    /// Make and revoke SCIM tokens.
+    IdentityWrite,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 21] = [
         Self::OrgRead,
         Self::OrgWrite,
         Self::UsersRead,
@@ -57,6 +61,8 @@ impl Permission {
         Self::UsageRead,
         Self::AuditRead,
         Self::SyncRead,
+        Self::IdentityRead,
+        Self::IdentityWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +86,8 @@ impl Permission {
             Self::UsageRead => "usage.read",
             Self::AuditRead => "audit.read",
             Self::SyncRead => "sync.read",
+            Self::IdentityRead => "identity.read",
+            Self::IdentityWrite => "identity.write",
         }
     }
 }
@@ -114,6 +122,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | UsageRead
                 | AuditRead
                 | SyncRead
+                | IdentityRead
         ),
         Role::Member => matches!(permission, OrgRead | ModelsRead),
     }

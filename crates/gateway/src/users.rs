@@ -288,7 +288,7 @@ pub async fn patch(
 
 /// Removes an account and everything that hangs on it, marking each deleted for the change
 /// feed; usage and audit history stay.
-async fn remove_account(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn remove_account(tx: &mut Tx, id: &str) -> Result<(), sqlx::Error> {
     let dependents = store::dependents(tx, id).await?;
     for ws in &dependents.workspace_ids {
         crate::audit::tombstone(tx, SyncKind::Membership, &format!("{ws}:{id}")).await?;

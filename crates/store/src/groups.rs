@@ -14,6 +14,7 @@ pub struct GroupRow {
     pub created_at: String,
     pub revision: i64,
     pub member_count: i64,
+    pub scim_managed: i64,
 }
 
 impl GroupRow {
@@ -24,12 +25,13 @@ impl GroupRow {
             description: self.description,
             member_count: self.member_count,
             created_at: db::parse_timestamp(&self.created_at),
+            scim_managed: self.scim_managed != 0,
             revision: self.revision,
         }
     }
 }
 
-const GROUP_SELECT: &str = "SELECT g.id, g.name, g.description, g.created_at, g.revision, \
+const GROUP_SELECT: &str = "SELECT g.id, g.name, g.description, g.created_at, g.revision, g.scim_managed, \
      (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id) AS member_count FROM groups g";
 
 #[derive(Debug, FromRow)]
@@ -62,6 +64,14 @@ pub async fn get_in(tx: &mut Tx, id: &str) -> Result<Option<Group>, sqlx::Error>
         .fetch_optional(&mut **tx)
         .await?;
     Ok(row.map(GroupRow::into_api))
+}
+
+/// Every group, in id order, read inside `tx`.
+pub async fn all_in(tx: &mut Tx) -> Result<Vec<Group>, sqlx::Error> {
+    let rows: Vec<GroupRow> = sqlx::query_as(&format!("{GROUP_SELECT} ORDER BY g.id"))
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows.into_iter().map(GroupRow::into_api).collect())
 }
 
 /// At most `limit` groups after the id `after`, in id order.

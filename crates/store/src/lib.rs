@@ -20,6 +20,7 @@ pub mod oidc_signins;
 pub mod org;
 pub mod policy;
 pub mod resets;
+pub mod scim;
 pub mod seeds;
 pub mod spend;
 pub mod sql;

@@ -8,7 +8,7 @@ use sqlx::{AnyPool, FromRow};
 use crate::db::{self, Tx, next_revision};
 use crate::sql::SqlText;
 
-pub const USER_COLUMNS: &str = "id, email, first_name, last_name, role, status, created_at, updated_at, last_active_at, revision";
+pub const USER_COLUMNS: &str = "id, email, first_name, last_name, role, status, created_at, updated_at, last_active_at, scim_managed, revision";
 
 #[derive(Debug, FromRow)]
 pub struct UserRow {
@@ -21,6 +21,7 @@ pub struct UserRow {
     pub created_at: String,
     pub updated_at: String,
     pub last_active_at: Option<String>,
+    pub scim_managed: i64,
     pub revision: i64,
 }
 
@@ -37,6 +38,7 @@ impl UserRow {
             first_name: self.first_name,
             last_name: self.last_name,
             workspace_ids,
+            scim_managed: self.scim_managed != 0,
             revision: self.revision,
         }
     }
@@ -275,13 +277,14 @@ pub async fn exists(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
     Ok(n > 0)
 }
 
-/// Writes `user`'s new fields and a fresh revision.
+/// Writes `user`'s new fields (its e-mail too, which only a SCIM provider changes) and a fresh
+/// revision.
 pub async fn update(tx: &mut Tx, user: &User, status: UserStatus) -> Result<(), sqlx::Error> {
     let revision = next_revision(tx).await?;
     let search = format!("{} {} {}", user.first_name, user.last_name, user.email).to_lowercase();
     sqlx::query(
         "UPDATE users SET first_name = $1, last_name = $2, role = $3, status = $4, search_text = $5, \
-         updated_at = $6, revision = $7 WHERE id = $8",
+         updated_at = $6, revision = $7, email = $9 WHERE id = $8",
     )
     .bind(&user.first_name)
     .bind(&user.last_name)
@@ -291,6 +294,7 @@ pub async fn update(tx: &mut Tx, user: &User, status: UserStatus) -> Result<(), 
     .bind(db::now())
     .bind(revision)
     .bind(&user.id)
+    .bind(user.email.trim().to_lowercase())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -102,6 +102,7 @@ export function readyStatus(overrides: Partial<AppStatus> = {}): AppStatus {
         created_at: new Date(CREATED_BASE).toISOString(),
         updated_at: new Date(CREATED_BASE).toISOString(),
         last_active_at: null,
+        scim_managed: false,
         revision: 1,
       },
       workspace_roles: [],

@@ -120,6 +120,7 @@ export function userDetailOf(users: readonly UserRow[], id: string): UserDetail 
       last_name: rest.join(" "),
       role: row.role,
       status: row.status,
+      scim_managed: false,
       workspace_ids: [],
       created_at: row.created_at,
       updated_at: row.created_at,

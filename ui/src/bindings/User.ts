@@ -5,4 +5,9 @@ import type { UserStatus } from "./UserStatus";
 /**
  * An account of the organisation.
  */
-export type User = { id: string, email: string, first_name: string, last_name: string, role: Role, status: UserStatus, workspace_ids: Array<string>, created_at: string, updated_at: string, last_active_at: string | null, revision: number, };
+export type User = { id: string, email: string, first_name: string, last_name: string, role: Role, status: UserStatus, workspace_ids: Array<string>, created_at: string, updated_at: string, last_active_at: string | null, 
+/**
+ * An identity provider provisions this account over SCIM: its e-mail, name and status are
+ * the provider's to change, and the console shows them read-only.
+ */
+scim_managed: boolean, revision: number, };
