@@ -39,7 +39,8 @@ fi
 
 # Test tools from PyPI live in this venv: aiosmtpd (a real SMTP server for the gateway's mail
 # tests, scripts/smtp-sink.py; the Makefile's `unit` target points GATEHOUSE_TEST_PYTHON at it)
-# and schemathesis (`make api-fuzz`). Reinstalled only when scripts/test-requirements.txt changes.
+# schemathesis (`make api-fuzz`) and scim2-cli (the gateway's SCIM conformance test).
+# Reinstalled only when scripts/test-requirements.txt changes.
 if [ "$mode" = test ]; then
   venv="$HOME/.cache/gatehouse/venv"
   stamp="$venv/.requirements"

@@ -140,7 +140,6 @@ pub async fn service_provider_config(State(state): State<AppState>) -> Response 
     let doc = with_meta(
         json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-            "documentationUri": "https://github.com/gatehouse/gatehouse/blob/main/docs/scim.md",
             "patch": { "supported": true },
             "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
             "filter": { "supported": true, "maxResults": super::MAX_COUNT },

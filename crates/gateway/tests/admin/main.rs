@@ -19,6 +19,7 @@ mod models;
 mod oidc;
 mod permissions;
 mod revisions;
+mod scim;
 mod sync;
 mod types;
 mod usage;

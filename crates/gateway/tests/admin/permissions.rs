@@ -319,6 +319,24 @@ fn endpoints(t: &Targets) -> Vec<(Method, String, Option<Value>, Vec<Permission>
         ),
         (Method::GET, "/admin/v1/sync".into(), None, vec![SyncRead]),
         (
+            Method::GET,
+            "/admin/v1/scim/tokens".into(),
+            None,
+            vec![IdentityRead],
+        ),
+        (
+            Method::POST,
+            "/admin/v1/scim/tokens".into(),
+            Some(json!({ "name": "Okta" })),
+            vec![IdentityWrite],
+        ),
+        (
+            Method::DELETE,
+            "/admin/v1/scim/tokens/stk_none".into(),
+            None,
+            vec![IdentityWrite],
+        ),
+        (
             Method::POST,
             format!("/admin/v1/users/{u}/suspend"),
             None,
