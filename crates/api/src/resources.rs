@@ -75,6 +75,14 @@ pub struct User {
     /// the provider's to change, and the console shows them read-only.
     #[serde(default)]
     pub scim_managed: bool,
+    /// How the person signs in: the issuer of the identity-provider account they are bound to
+    /// (with Microsoft's tenant id), if any, and whether they have a password.
+    #[serde(default)]
+    pub identity_issuer: Option<String>,
+    #[serde(default)]
+    pub identity_tenant: Option<String>,
+    #[serde(default)]
+    pub has_password: bool,
     #[ts(type = "number")]
     pub revision: i64,
 }

@@ -164,6 +164,9 @@ async fn main() {
                 last_active_at: (status == UserStatus::Active)
                     .then(|| now - Duration::minutes(rng.gen_range(1..60 * 24 * 30))),
                 scim_managed: false,
+                identity_issuer: None,
+                identity_tenant: None,
+                has_password: true,
                 revision: 0,
             },
         );

@@ -8,7 +8,8 @@ use sqlx::{AnyPool, FromRow};
 use crate::db::{self, Tx, next_revision};
 use crate::sql::SqlText;
 
-pub const USER_COLUMNS: &str = "id, email, first_name, last_name, role, status, created_at, updated_at, last_active_at, scim_managed, revision";
+pub const USER_COLUMNS: &str = "id, email, first_name, last_name, role, status, created_at, updated_at, last_active_at, scim_managed, \
+     idp_issuer, idp_tenant, CAST(CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, revision";
 
 #[derive(Debug, FromRow)]
 pub struct UserRow {
@@ -22,6 +23,9 @@ pub struct UserRow {
     pub updated_at: String,
     pub last_active_at: Option<String>,
     pub scim_managed: i64,
+    pub idp_issuer: Option<String>,
+    pub idp_tenant: Option<String>,
+    pub has_password: i64,
     pub revision: i64,
 }
 
@@ -39,6 +43,9 @@ impl UserRow {
             last_name: self.last_name,
             workspace_ids,
             scim_managed: self.scim_managed != 0,
+            identity_issuer: self.idp_issuer,
+            identity_tenant: self.idp_tenant,
+            has_password: self.has_password != 0,
             revision: self.revision,
         }
     }

@@ -10,4 +10,9 @@ export type User = { id: string, email: string, first_name: string, last_name: s
  * An identity provider provisions this account over SCIM: its e-mail, name and status are
  * the provider's to change, and the console shows them read-only.
  */
-scim_managed: boolean, revision: number, };
+scim_managed: boolean, 
+/**
+ * How the person signs in: the issuer of the identity-provider account they are bound to
+ * (with Microsoft's tenant id), if any, and whether they have a password.
+ */
+identity_issuer: string | null, identity_tenant: string | null, has_password: boolean, revision: number, };

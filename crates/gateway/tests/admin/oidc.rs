@@ -266,6 +266,9 @@ async fn a_google_invitation_is_accepted_by_its_verified_email_once() {
                 .await
                 .unwrap();
         assert_eq!(password, None);
+        // The console shows how they sign in.
+        assert!(!joined.has_password);
+        assert_eq!(joined.identity_issuer.as_deref(), Some(issuer.url.as_str()));
         let accepted = invitation(&gw, &org, &inv.id).await;
         assert_eq!(accepted.status, InvitationStatus::Accepted);
         let audit: Page<AuditEntry> = gw

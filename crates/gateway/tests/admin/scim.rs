@@ -283,6 +283,7 @@ async fn entra_id_provisions_suspends_and_deletes() {
             ("Ann", "Lee")
         );
         assert_eq!(user.role, Role::Member);
+        assert!(!user.has_password && user.identity_issuer.is_none());
 
         // Entra looks users up by userName, in whatever case, before it creates them.
         let (_, found) = scim(
