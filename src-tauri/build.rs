@@ -35,6 +35,7 @@ fn main() {
                     "list_groups",
                     "list_group_members",
                     "list_models",
+                    "list_scim_tokens",
                     "export_users_csv",
                     "export_usage_csv",
                     "check_update",

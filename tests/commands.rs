@@ -178,6 +178,10 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
     assert!(!invitations.to_string().contains("/invite/"));
     let workspaces: serde_json::Value =
         invoke(&main, "plugin:console|list_workspaces", json!({})).unwrap();
+    // SCIM tokens come from the gateway itself; the demo holds none.
+    let scim: serde_json::Value =
+        invoke(&main, "plugin:console|list_scim_tokens", json!({})).unwrap();
+    assert_eq!(scim, json!([]), "{scim}");
     assert!(!workspaces.as_array().unwrap().is_empty());
     let today = chrono::Utc::now().date_naive();
     let chart: serde_json::Value = invoke(

@@ -6,7 +6,7 @@ use gatehouse_core::cache::Cache;
 use gatehouse_core::changes::{Change, Changed};
 use std::path::PathBuf;
 
-use gatehouse_api::Model;
+use gatehouse_api::{Model, ScimToken};
 use gatehouse_core::ipc::{
     AppStatus, AuditFilter, AuditRows, BudgetStatus, CacheInfo, GroupMemberRow, GroupRow,
     InvitationFilter, InvitationRows, IpcError, LogInfo, Overview, ProfileInput, ProfileSummary,
@@ -129,7 +129,7 @@ pub async fn clear_cache(state: State<'_, AppState>) -> Result<CacheInfo, IpcErr
     state.console.clear_cache().await.map_err(|e| e.to_ipc())
 }
 
-/// Runs one change through the gateway. A secret it produces (a new API key or token, an
+/// Runs one change through the gateway. A secret it produces (a new API key, token or SCIM token, an
 /// invitation's link) goes to the clipboard from here and never to the web view.
 #[tauri::command]
 pub async fn apply_change<R: Runtime>(
@@ -156,6 +156,13 @@ fn copy<R: Runtime>(app: &AppHandle<R>, secret: &Secret) -> Result<(), IpcError>
                 fields: None,
             }
         })
+}
+
+/// The SCIM tokens, from the gateway (never their secrets): they are not cached, so offline this
+/// fails.
+#[tauri::command]
+pub async fn list_scim_tokens(state: State<'_, AppState>) -> Result<Vec<ScimToken>, IpcError> {
+    state.console.scim_tokens().await.map_err(|e| e.to_ipc())
 }
 
 /// The app's version, for Settings → About.

@@ -1,14 +1,14 @@
 //! Every change the app makes through the gateway, as one tagged type: the UI sends a [`Change`],
 //! the console runs it online only, syncs, and answers with what changed. Secrets the gateway
-//! hands back once (a new API key or access token, an invitation's link) are split off into
+//! hands back once (a new API key, access token or SCIM token, an invitation's link) are split off into
 //! [`Applied::secret`] so the shell can put them on the clipboard without the web view ever
 //! holding them.
 
 use gatehouse_api::{
     AccessTokenCreate, ApiKey, Budget, BulkInvite, BulkInviteResult, Grant, Group, GroupCreate,
     GroupMember, GroupPatch, GroupRole, Invitation, InvitationCreate, Limits, Membership, Model,
-    ModelCreate, ModelPatch, Org, OrgPatch, Role, Secret, SubjectKind, User, UserCreate, UserPatch,
-    Workspace, WorkspaceCreate, WorkspacePatch,
+    ModelCreate, ModelPatch, Org, OrgPatch, Role, ScimToken, ScimTokenCreate, Secret, SubjectKind,
+    User, UserCreate, UserPatch, Workspace, WorkspaceCreate, WorkspacePatch,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -141,6 +141,12 @@ pub enum Change {
     DeleteToken {
         id: String,
     },
+    CreateScimToken {
+        token: ScimTokenCreate,
+    },
+    DeleteScimToken {
+        id: String,
+    },
 }
 
 /// What a change made, as the UI may see it: never a secret.
@@ -171,6 +177,8 @@ pub enum Changed {
         id: String,
         name: String,
     },
+    /// A new SCIM token; its secret went to [`Applied::secret`].
+    ScimToken(ScimToken),
 }
 
 /// A change's result and the one secret it may have produced.
@@ -363,6 +371,17 @@ impl Change {
             }
             Self::DeleteToken { id } => {
                 client.delete_token(&id).await?;
+                C::Done.into()
+            }
+            Self::CreateScimToken { token } => {
+                let created = client.create_scim_token(&token).await?;
+                Applied {
+                    changed: C::ScimToken(created.token),
+                    secret: Some(Secret::new(created.secret)),
+                }
+            }
+            Self::DeleteScimToken { id } => {
+                client.delete_scim_token(&id).await?;
                 C::Done.into()
             }
         })

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_api::{Me, Secret};
+use gatehouse_api::{Me, ScimToken, Secret};
 #[cfg(feature = "embedded-demo")]
 use gatehouse_gateway::RunningGateway;
 use tokio::sync::{Mutex, Notify, RwLock};
@@ -655,6 +655,20 @@ impl Console {
         F: FnOnce(AdminClient) -> Fut,
         Fut: Future<Output = CoreResult<T>>,
     {
+        let value = self.online(call).await?;
+        if let Err(e) = self.sync_now().await {
+            tracing::warn!(code = e.code(), "sync after a change failed");
+        }
+        Ok(value)
+    }
+
+    /// Runs one call against the gateway without syncing after it. Offline it fails fast with
+    /// `offline`; a call that finds the gateway away, or the session ended, says so in the status.
+    async fn online<T, F, Fut>(&self, call: F) -> CoreResult<T>
+    where
+        F: FnOnce(AdminClient) -> Fut,
+        Fut: Future<Output = CoreResult<T>>,
+    {
         let (client, _, _) = self.session_parts().await?;
         let client = client.ok_or(CoreError::SignedOut)?;
         if self.inner.read().await.offline {
@@ -663,23 +677,16 @@ impl Console {
                 url: client.base_url().trim_end_matches('/').to_owned(),
             });
         }
-        match call(client).await {
-            Ok(value) => {
-                if let Err(e) = self.sync_now().await {
-                    tracing::warn!(code = e.code(), "sync after a change failed");
-                }
-                Ok(value)
-            }
-            Err(e) => {
-                if matches!(e, CoreError::Offline { .. }) {
-                    self.inner.write().await.offline = true;
-                    self.publish().await;
-                } else if e.is_unauthorized() {
-                    self.signed_out_by_gateway(&e).await;
-                }
-                Err(e)
+        let result = call(client).await;
+        if let Err(e) = &result {
+            if matches!(e, CoreError::Offline { .. }) {
+                self.inner.write().await.offline = true;
+                self.publish().await;
+            } else if e.is_unauthorized() {
+                self.signed_out_by_gateway(e).await;
             }
         }
+        result
     }
 
     /// Runs one of the app's changes (see [`Change`]) and syncs.
@@ -725,6 +732,13 @@ impl Console {
                 }
             }
         }
+    }
+
+    /// The SCIM tokens, asked of the gateway each time: the sync feed does not carry them, so
+    /// there is no cached copy and offline this fails with `offline`.
+    pub async fn scim_tokens(&self) -> CoreResult<Vec<ScimToken>> {
+        self.online(|client| async move { client.scim_tokens().await })
+            .await
     }
 
     /// The cached users matching `filter`.

@@ -51,6 +51,8 @@ fn export_all(dir: &Path) {
         GroupRow,
         GroupMemberRow,
         Model,
+        ScimToken,
+        ScimTokenCreate,
     );
 }
 

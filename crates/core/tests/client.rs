@@ -114,6 +114,40 @@ async fn org_tokens_roles_and_workspaces() {
     c.delete_token(&made.token.id).await.unwrap();
     assert!(other.me().await.unwrap_err().is_unauthorized());
 
+    // SCIM tokens: made, listed without their secret, usable by a provider, revoked.
+    let scim = c
+        .create_scim_token(&ScimTokenCreate {
+            name: "Okta".into(),
+        })
+        .await
+        .unwrap();
+    let listed = c.scim_tokens().await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|t| t.id == scim.token.id && t.name == "Okta")
+    );
+    assert!(!format!("{listed:?}").contains(&scim.secret));
+    let provider = reqwest::Client::new();
+    let scim_users = format!("{}/scim/v2/Users", d.gateway.url().trim_end_matches('/'));
+    let asked = |secret: String| provider.get(&scim_users).bearer_auth(secret).send();
+    assert!(
+        asked(scim.secret.clone())
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    c.delete_scim_token(&scim.token.id).await.unwrap();
+    assert_eq!(asked(scim.secret).await.unwrap().status(), 401);
+    assert!(
+        c.scim_tokens()
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t.id != scim.token.id)
+    );
+
     let org = c.org().await.unwrap();
     assert_eq!(org.name, demo::DEMO_ORG);
     let patched = c

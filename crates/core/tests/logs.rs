@@ -156,6 +156,14 @@ async fn logs_go_to_daily_files_at_the_chosen_level_with_panics_and_without_secr
         .unwrap()
         .secret
         .expect("a new key's secret");
+    let scim = console
+        .apply(change(
+            json!({ "op": "create_scim_token", "token": { "name": "log test" } }),
+        ))
+        .await
+        .unwrap()
+        .secret
+        .expect("a new SCIM token's secret");
     let page = reqwest::get(link.expose()).await.unwrap();
     assert!(page.status().is_success(), "{}", page.status());
     console
@@ -178,6 +186,7 @@ async fn logs_go_to_daily_files_at_the_chosen_level_with_panics_and_without_secr
         ("the password", password),
         ("the invitation token", invite_token),
         ("the API key", key.expose()),
+        ("the SCIM token", scim.expose()),
     ] {
         assert!(secret.len() >= 16, "{what} is too short to look for");
         assert!(!text.contains(secret), "{what} is in the log");

@@ -460,6 +460,49 @@ async fn clearing_the_cache_fills_a_new_one_and_is_refused_offline() {
     console.remove_profile(&profile.id).await.unwrap();
 }
 
+#[tokio::test]
+async fn scim_tokens_are_read_from_the_gateway_and_a_new_ones_secret_is_split_off() {
+    let f = fixture("scim").await;
+    let console = f.console.clone();
+    let profile = signed_in_profile(&f).await;
+    assert!(console.scim_tokens().await.unwrap().is_empty());
+
+    let applied = console
+        .apply(Change::CreateScimToken {
+            token: serde_json::from_value(json!({ "name": "Entra ID" })).unwrap(),
+        })
+        .await
+        .unwrap();
+    let Changed::ScimToken(made) = &applied.changed else {
+        panic!("not a SCIM token");
+    };
+    assert_eq!(made.name, "Entra ID");
+    let secret = applied.secret.expect("the new token's secret");
+    assert!(secret.expose().starts_with("gsc_"));
+    assert!(
+        !serde_json::to_string(&applied.changed)
+            .unwrap()
+            .contains(secret.expose())
+    );
+    let listed = console.scim_tokens().await.unwrap();
+    assert_eq!(listed.iter().map(|t| &t.id).collect::<Vec<_>>(), [&made.id]);
+
+    let revoked = console
+        .apply(Change::DeleteScimToken {
+            id: made.id.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(revoked.secret.is_none());
+    assert!(console.scim_tokens().await.unwrap().is_empty());
+
+    // Nothing of them is cached, so offline there is nothing to show.
+    f.gateway.stop().await;
+    assert_eq!(console.sync_now().await.unwrap_err().code(), "offline");
+    assert_eq!(console.scim_tokens().await.unwrap_err().code(), "offline");
+    console.remove_profile(&profile.id).await.unwrap();
+}
+
 /// A listener on loopback that keeps the head of every request it gets and answers 401: where
 /// an edited profile now points.
 async fn recording_listener() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {

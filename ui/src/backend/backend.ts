@@ -10,6 +10,7 @@ import type { InvitationFilter } from "../bindings/InvitationFilter";
 import type { InvitationRows } from "../bindings/InvitationRows";
 import type { Model } from "../bindings/Model";
 import type { Overview } from "../bindings/Overview";
+import type { ScimToken } from "../bindings/ScimToken";
 import type { SpendSubject } from "../bindings/SpendSubject";
 import type { UsageChart } from "../bindings/UsageChart";
 import type { UsageFilter } from "../bindings/UsageFilter";
@@ -60,8 +61,8 @@ export interface Backend {
   clearCache(): Promise<CacheInfo>;
 
   /**
-   * Runs one change through the gateway, then syncs. A secret it produces (a new API key, an
-   * invitation link) goes to the clipboard and is never returned.
+   * Runs one change through the gateway, then syncs. A secret it produces (a new API key or SCIM
+   * token, an invitation link) goes to the clipboard and is never returned.
    */
   applyChange(change: Change): Promise<Changed>;
 
@@ -101,6 +102,11 @@ export interface Backend {
   listGroups(): Promise<GroupRow[]>;
   listGroupMembers(groupId: string): Promise<GroupMemberRow[]>;
   listModels(): Promise<Model[]>;
+  /**
+   * The SCIM tokens, without their secrets. Read from the gateway, not the cache: offline it
+   * rejects with `offline`. Made and revoked with `applyChange`.
+   */
+  listScimTokens(): Promise<ScimToken[]>;
   /** Asks where to save (a native dialog), writes the CSV; the row count, or null if cancelled. */
   exportUsersCsv(filter: UserFilter): Promise<number | null>;
   exportUsageCsv(filter: UsageFilter): Promise<number | null>;

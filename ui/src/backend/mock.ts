@@ -9,6 +9,7 @@ import type { ProfileInput } from "../bindings/ProfileInput";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import type { Settings } from "../bindings/Settings";
 import type { Role } from "../bindings/Role";
+import type { ScimToken } from "../bindings/ScimToken";
 import type { SyncReport } from "../bindings/SyncReport";
 import type { UpdateInfo } from "../bindings/UpdateInfo";
 import type { UpdateProgress } from "../bindings/UpdateProgress";
@@ -149,6 +150,8 @@ export const ADMIN_PERMISSIONS: Permission[] = [
   "keys.write",
   "usage.read",
   "audit.read",
+  "identity.read",
+  "identity.write",
 ];
 
 /** What the gateway gives an auditor: read everything, change nothing. */
@@ -216,9 +219,19 @@ export interface MockBackend extends Backend {
   emitUpdateFound(update: UpdateInfo | null): void;
   /** The update steps run, oldest first: "check", "download", "install", "restart". */
   readonly updateSteps: string[];
+  /** What `listScimTokens` answers (offline it refuses, as the gateway is not there to ask). */
+  scimTokens: ScimToken[];
   logs: LogInfo;
   /** How many times the log folder was opened. */
   logFolderOpened: number;
+}
+
+/** Two SCIM tokens: one a provider uses, one never used. */
+export function mockScimTokens(): ScimToken[] {
+  return [
+    { id: "stk_entra", name: "Entra ID production", created_by: "usr_00000", created_at: "2026-10-01T09:00:00Z", last_used_at: "2026-12-04T08:30:00Z" },
+    { id: "stk_okta", name: "Okta staging", created_by: null, created_at: "2026-11-20T15:00:00Z", last_used_at: null },
+  ];
 }
 
 /** A newer version for the mock's update server to offer. */
@@ -443,6 +456,11 @@ export function createMockBackend(
     },
     async listModels() {
       return mock.reads.models;
+    },
+    scimTokens: mockScimTokens(),
+    async listScimTokens() {
+      if (mock.status.offline) throw { code: "offline", message: "The gateway is unreachable." } satisfies IpcError;
+      return mock.scimTokens.map((t) => ({ ...t }));
     },
     async exportUsersCsv() {
       return mock.exportAnswer;

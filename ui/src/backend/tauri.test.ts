@@ -71,6 +71,7 @@ describe("the Tauri backend", () => {
     await tauriBackend.restartApp();
     await tauriBackend.logInfo();
     await tauriBackend.openLogFolder();
+    await tauriBackend.listScimTokens();
     expect(calls).toEqual([
       ["list_profiles", {}],
       ["add_profile", { input }],
@@ -90,6 +91,7 @@ describe("the Tauri backend", () => {
       ["restart_app", {}],
       ["log_info", {}],
       ["open_log_folder", {}],
+      ["list_scim_tokens", {}],
     ]);
   });
 

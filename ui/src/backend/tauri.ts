@@ -69,6 +69,7 @@ export const tauriBackend: Backend = {
   listGroups: () => call(command("list_groups")),
   listGroupMembers: (groupId) => call(command("list_group_members"), { id: groupId }),
   listModels: () => call(command("list_models")),
+  listScimTokens: () => call(command("list_scim_tokens")),
   exportUsersCsv: (filter) => call(command("export_users_csv"), { filter }),
   exportUsageCsv: (filter) => call(command("export_usage_csv"), { filter }),
 };

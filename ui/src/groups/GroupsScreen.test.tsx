@@ -10,8 +10,8 @@ const bo = { id: "usr_00002", name: "Casey Quinn", email: "casey.quinn@northwind
 
 function seeded(backend: MockBackend = createMockBackend()): MockBackend {
   backend.reads.groups = [
-    { id: "grp_ml", name: "ML team", description: "Model research", member_count: 2, managers: [ana], created_at: at },
-    { id: "grp_ops", name: "Ops", description: "", member_count: 0, managers: [], created_at: at },
+    { id: "grp_ml", name: "ML team", description: "Model research", member_count: 2, managers: [ana], created_at: at, scim_managed: false },
+    { id: "grp_ops", name: "Ops", description: "", member_count: 0, managers: [], created_at: at, scim_managed: false },
   ];
   backend.reads.groupMembers = { grp_ml: [{ person: ana, role: "manager" }, { person: bo, role: "member" }] };
   return backend;
@@ -67,6 +67,25 @@ describe("groups", () => {
     fill(panel, "Add a member", "avery.quinn@");
     fireEvent.click(await within(panel).findByRole("button", { name: "Add Avery Quinn (avery.quinn@northwind.example)" }));
     await waitFor(() => expect(backend.changes[2]).toEqual({ op: "set_group_member", group_id: "grp_ml", user_id: "usr_00000", role: "member" }));
+  });
+
+  it("leaves the members of a group the identity provider manages to the provider", async () => {
+    const backend = seeded();
+    backend.reads.groups = backend.reads.groups.map((g) => (g.id === "grp_ml" ? { ...g, scim_managed: true } : g));
+    await renderGroups(backend);
+    expect(within(screen.getAllByTestId("group-row")[0]!).getByRole("cell", { name: /ML team/ }).textContent).toContain(
+      "Managed by your identity provider (SCIM)",
+    );
+    expect(within(screen.getAllByTestId("group-row")[1]!).getAllByRole("cell")[0]!.textContent).not.toContain("SCIM");
+    const panel = await openMl();
+    expect(within(panel).getByTestId("scim-managed-reason").textContent).toBe(
+      "Your identity provider manages this group's name and members; change them there.",
+    );
+    expect(within(panel).queryByLabelText("Add a member")).toBeNull();
+    expect(within(panel).queryByRole("button", { name: "Remove" })).toBeNull();
+    // Who of the members manages the group stays the console's.
+    fill(panel, "Role of Casey Quinn", "manager");
+    await waitFor(() => expect(backend.changes).toEqual([{ op: "set_group_member", group_id: "grp_ml", user_id: bo.id, role: "manager" }]));
   });
 
   it("grants a model, and sets limits and a budget with empty fields as none", async () => {

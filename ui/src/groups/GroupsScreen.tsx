@@ -29,7 +29,12 @@ export function GroupsScreen() {
       rows={groups}
       rowTestId="group-row"
       columns={COLUMNS}
-      nameNote={(g) => g.description && <div className="muted">{g.description}</div>}
+      nameNote={(g) => (
+        <>
+          {g.description && <div className="muted">{g.description}</div>}
+          {g.scim_managed && <div className="muted">{SCIM_MANAGED_GROUP}</div>}
+        </>
+      )}
       create={(onDone) => (
         <CreateForm
           title="New group"
@@ -45,17 +50,27 @@ export function GroupsScreen() {
   );
 }
 
+export const SCIM_MANAGED_GROUP = "Managed by your identity provider (SCIM)";
+export const SCIM_MANAGED_GROUP_REASON = "Your identity provider manages this group's name and members; change them there.";
+
 function GroupDetail({ group, writable, policy }: { group: GroupRow; writable: boolean; policy: boolean }) {
   const backend = useBackend();
   const members = useQuery({ queryKey: ["groups", "members", group.id], queryFn: () => backend.listGroupMembers(group.id) });
   const change = useChange({ refresh: [["groups"], ["users"]] });
   const setRole = (user_id: string, role: GroupRole) => change.run({ op: "set_group_member", group_id: group.id, user_id, role });
+  // Who is in the group is the provider's; who of them manages it stays the console's.
+  const membersWritable = writable && !group.scim_managed;
 
   return (
     <section className="detail-panel" aria-label={`${group.name} members`}>
       <h2>{group.name}: members</h2>
+      {group.scim_managed && (
+        <p className="muted" data-testid="scim-managed-reason">
+          {SCIM_MANAGED_GROUP_REASON}
+        </p>
+      )}
       <FormError error={change.error} />
-      {writable && <UserSearch label="Add a member" exclude={members.data?.map((m) => m.person.id)} onPick={(u) => setRole(u.id, "member")} />}
+      {membersWritable && <UserSearch label="Add a member" exclude={members.data?.map((m) => m.person.id)} onPick={(u) => setRole(u.id, "member")} />}
       {members.data?.length === 0 && <p className="muted">No members yet.</p>}
       {members.data && members.data.length > 0 && (
         <table className="simple-table">
@@ -85,7 +100,7 @@ function GroupDetail({ group, writable, policy }: { group: GroupRow; writable: b
                   )}
                 </td>
                 <td className="row-actions">
-                  {writable && (
+                  {membersWritable && (
                     <ConfirmButton
                       label="Remove"
                       title={`Remove ${person.name} from ${group.name}?`}

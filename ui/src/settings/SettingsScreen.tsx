@@ -3,6 +3,7 @@ import { useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
 import { ScreenHead } from "../shared/ScreenHead";
 import { CacheSection } from "./CacheSection";
+import { IdentitySection } from "./IdentitySection";
 import { LogsSection } from "./LogsSection";
 import { ProfilesSection } from "./ProfilesSection";
 import { SyncSection } from "./SyncSection";
@@ -16,6 +17,7 @@ export function SettingsScreen({ status }: { status: AppStatus }) {
         <ProfilesSection status={status} />
         <SyncSection status={status} />
         <CacheSection status={status} />
+        <IdentitySection status={status} />
         <UpdatesSection />
         <LogsSection />
         <AboutSection />

@@ -22,7 +22,9 @@ export type Permission =
   | "keys.read"
   | "keys.write"
   | "usage.read"
-  | "audit.read";
+  | "audit.read"
+  | "identity.read"
+  | "identity.write";
 
 /** The status the screens are shown under; the app provides it above them. */
 export const StatusContext = createContext<AppStatus | null>(null);

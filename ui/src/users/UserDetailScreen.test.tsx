@@ -142,6 +142,36 @@ describe("user detail", () => {
     await waitFor(() => expect(window.location.hash).toBe("#users"));
   });
 
+  it("leaves name and active status of an account the identity provider manages to the provider", async () => {
+    const backend = richBackend();
+    const rich = backend.userDetail;
+    backend.userDetail = async (id) => {
+      const d = await rich(id);
+      return id === "usr_00001" ? { ...d, user: { ...d.user, scim_managed: true } } : d;
+    };
+    await openUser("usr_00001", backend);
+    expect(screen.getByTestId("scim-managed").textContent).toBe("Managed by your identity provider (SCIM)");
+    expect(screen.getAllByTestId("scim-managed-reason").map((p) => p.textContent)).toEqual([
+      "Your identity provider manages this account; change it there.",
+      "Your identity provider manages this account; change it there.",
+    ]);
+    expect(screen.getByLabelText("First name")).toHaveProperty("disabled", true);
+    expect(screen.getByLabelText("Last name")).toHaveProperty("disabled", true);
+    expect(screen.getByRole("button", { name: "Suspend" })).toHaveProperty("disabled", true);
+    // What the provider does not manage stays the console's.
+    expect(screen.getByLabelText("Role")).toHaveProperty("disabled", false);
+    fireEvent.click(screen.getByRole("button", { name: "Send password reset" }));
+    await waitFor(() => expect(backend.changes).toEqual([{ op: "send_password_reset", id: "usr_00001" }]));
+  });
+
+  it("lets the console change an account no identity provider manages", async () => {
+    await openUser("usr_00001", richBackend());
+    expect(screen.queryByTestId("scim-managed")).toBeNull();
+    expect(screen.queryByTestId("scim-managed-reason")).toBeNull();
+    expect(screen.getByLabelText("First name")).toHaveProperty("disabled", false);
+    expect(screen.getByRole("button", { name: "Suspend" })).toHaveProperty("disabled", false);
+  });
+
   it("offers the lifecycle changes of the user's status", async () => {
     // User 4, Eli Quinn, is pending.
     const { backend } = await openUser("usr_00004", richBackend());

@@ -59,6 +59,11 @@ function Loaded({ detail }: { detail: UserDetail }) {
         <span className="badge">{ROLE_LABEL[user.role]}</span>
         <span className={`pill pill-${user.status}`}>{STATUS_LABEL[user.status]}</span>
         <span className="muted">Spent {formatUsd(detail.spend_mtd_usd)} this month</span>
+        {user.scim_managed && (
+          <span className="badge" data-testid="scim-managed">
+            {SCIM_MANAGED}
+          </span>
+        )}
       </header>
       {can("users.write") && <ProfileForm key={user.revision} user={user} />}
       {can("users.lifecycle") && <Lifecycle user={user} />}
@@ -71,6 +76,9 @@ function Loaded({ detail }: { detail: UserDetail }) {
     </>
   );
 }
+
+export const SCIM_MANAGED = "Managed by your identity provider (SCIM)";
+export const SCIM_MANAGED_REASON = "Your identity provider manages this account; change it there.";
 
 const PROFILE_FIELDS = ["first_name", "last_name", "role"] as const;
 
@@ -95,9 +103,15 @@ function ProfileForm({ user }: { user: User }) {
   return (
     <form className="detail-section" aria-labelledby="profile-title" onSubmit={submit}>
       <h2 id="profile-title">Profile</h2>
+      {user.scim_managed && (
+        // The role stays the console's: SCIM carries who someone is, not what they may do here.
+        <p className="muted" data-testid="scim-managed-reason">
+          {SCIM_MANAGED_REASON}
+        </p>
+      )}
       <div className="form-row">
-        <TextField label="First name" value={first} disabled={runner.pending} error={messages.first_name} onChange={(e) => setFirst(e.target.value)} />
-        <TextField label="Last name" value={last} disabled={runner.pending} error={messages.last_name} onChange={(e) => setLast(e.target.value)} />
+        <TextField label="First name" value={first} disabled={runner.pending || user.scim_managed} error={messages.first_name} onChange={(e) => setFirst(e.target.value)} />
+        <TextField label="Last name" value={last} disabled={runner.pending || user.scim_managed} error={messages.last_name} onChange={(e) => setLast(e.target.value)} />
         <Field label="Role" error={messages.role}>
           {(p) => (
             <select {...p} value={role} disabled={runner.pending} onChange={(e) => setRole(ROLES.find((r) => r === e.target.value) ?? user.role)}>
@@ -128,6 +142,9 @@ const ACTIONS: Record<User["status"], { label: string; op: LifecycleOp; done: st
   ],
 };
 
+/** Whether an account is active is the identity provider's to say, for an account it manages. */
+const PROVIDER_OPS: ReadonlySet<LifecycleOp> = new Set(["suspend_user", "reactivate_user"]);
+
 function Lifecycle({ user }: { user: User }) {
   const runner = useChange();
   const [confirming, setConfirming] = useState(false);
@@ -146,7 +163,13 @@ function Lifecycle({ user }: { user: User }) {
       <h2 id="lifecycle-title">Account</h2>
       <div className="form-actions">
         {ACTIONS[user.status].map((a) => (
-          <button key={a.op} type="button" className="button" disabled={runner.pending} onClick={() => run({ op: a.op, id: user.id }, a.done)}>
+          <button
+            key={a.op}
+            type="button"
+            className="button"
+            disabled={runner.pending || (user.scim_managed && PROVIDER_OPS.has(a.op))}
+            onClick={() => run({ op: a.op, id: user.id }, a.done)}
+          >
             {a.label}
           </button>
         ))}
@@ -154,6 +177,11 @@ function Lifecycle({ user }: { user: User }) {
           Delete…
         </button>
       </div>
+      {user.scim_managed && (
+        <p className="muted" data-testid="scim-managed-reason">
+          {SCIM_MANAGED_REASON}
+        </p>
+      )}
       {confirming && (
         <div className="confirm" role="alertdialog" aria-labelledby="delete-title" aria-describedby="delete-text">
           <strong id="delete-title">Delete {name}?</strong>

@@ -11,7 +11,7 @@ function auditorBackend() {
 function withGroups() {
   const backend = createMockBackend({ users: 64 });
   backend.reads.groups = [
-    { id: "grp_eng", name: "Engineering", description: "", member_count: 3, managers: [], created_at: "2026-11-01T00:00:00Z" },
+    { id: "grp_eng", name: "Engineering", description: "", member_count: 3, managers: [], created_at: "2026-11-01T00:00:00Z", scim_managed: false },
   ];
   return backend;
 }

@@ -64,6 +64,7 @@ mod me;
 mod models;
 mod org;
 mod policy;
+mod scim;
 mod usage;
 mod users;
 mod workspaces;

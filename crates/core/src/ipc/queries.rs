@@ -269,6 +269,8 @@ pub struct GroupRow {
     pub member_count: u64,
     pub managers: Vec<Person>,
     pub created_at: DateTime<Utc>,
+    /// An identity provider provisions the group and its members over SCIM.
+    pub scim_managed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -68,6 +68,7 @@ impl Cache {
                 member_count: *count as u64,
                 managers,
                 created_at: g.created_at,
+                scim_managed: g.scim_managed,
             });
         }
         Ok(out)
