@@ -152,6 +152,86 @@ pub struct ScimTokenCreated {
     pub secret: String,
 }
 
+/// Who may enter through single sign-on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinMode {
+    /// Only people with an account or a pending invitation (which the sign-in accepts).
+    InviteOnly,
+    /// Also anyone with a verified address of one of `jit_domains`: an account with `jit_role`,
+    /// taking a seat.
+    JustInTime,
+}
+
+/// One entry of the role mapping: people whose groups claim holds `claim_value` get `role`
+/// (the highest of their entries) and join `group_id`, at each sign-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct RoleMapping {
+    pub claim_value: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub role: Option<Role>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub group_id: Option<String>,
+}
+
+/// A provider console users can sign in with: one the gateway's configuration sets up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct SsoProvider {
+    pub id: IdentityProvider,
+    pub name: String,
+}
+
+/// The org's single sign-on settings, and the providers configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct IdentitySettings {
+    pub providers: Vec<SsoProvider>,
+    pub join_mode: JoinMode,
+    pub jit_domains: Vec<String>,
+    pub jit_role: Role,
+    /// The Microsoft Entra tenant (a GUID) whose members sign in with Microsoft; its directory
+    /// is trusted for their addresses.
+    pub microsoft_tenant: Option<String>,
+    /// Password sign-in and password-reset mails are refused for everyone but the break-glass
+    /// admin.
+    pub require_sso: bool,
+    pub break_glass_user_id: Option<String>,
+    /// The ID-token claim that lists the person's groups.
+    pub groups_claim: String,
+    pub role_mapping: Vec<RoleMapping>,
+    #[ts(type = "number")]
+    pub revision: i64,
+}
+
+/// What `PUT /admin/v1/identity` sets: the settings without the providers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySettingsInput {
+    pub join_mode: JoinMode,
+    #[serde(default)]
+    pub jit_domains: Vec<String>,
+    pub jit_role: Role,
+    #[serde(default)]
+    pub microsoft_tenant: Option<String>,
+    pub require_sso: bool,
+    #[serde(default)]
+    pub break_glass_user_id: Option<String>,
+    pub groups_claim: String,
+    #[serde(default)]
+    pub role_mapping: Vec<RoleMapping>,
+}
+
+/// The desktop app's side of a single sign-on: the one-time code its loopback redirect got,
+/// and the PKCE verifier of the challenge it started with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SsoExchange {
+    pub code: String,
+    pub code_verifier: String,
+}
+
 /// Who a grant, limit or budget belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "snake_case")]

@@ -20,6 +20,7 @@ pub mod demo;
 pub mod error;
 mod extract;
 pub mod groups;
+pub mod identity;
 pub mod invitations;
 pub mod invite_key;
 mod invite_mail;
@@ -184,6 +185,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(usage::routes())
         .merge(alerts::routes())
         .merge(scim::tokens::routes())
+        .merge(identity::routes())
 }
 
 async fn not_found() -> error::ApiError {

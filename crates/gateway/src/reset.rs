@@ -46,6 +46,7 @@ const TOKEN_PREFIX: &str = "rst_";
         (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role may not reset passwords", body = gatehouse_api::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The org requires single sign-on of this user", body = gatehouse_api::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -59,6 +60,13 @@ pub async fn request(
     let (email, first_name) = gatehouse_store::users::mail_name(&mut tx, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
+    if crate::identity::sso_required_of(&mut *tx, &id).await? {
+        return Err(ApiError::new(
+            gatehouse_api::ErrorCode::Conflict,
+            "This organisation requires single sign-on: a password would not let this person in, \
+             so no reset mail was sent.",
+        ));
+    }
     let org = gatehouse_store::org::name(&mut tx).await?;
     let (token, expires_at) = issue(&mut tx, &id).await?;
     audit::record(

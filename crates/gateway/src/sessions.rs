@@ -114,6 +114,10 @@ pub async fn login(
     let (Some(user_id), Some(status)) = (user_id, status) else {
         return Err(wrong_credentials());
     };
+    if crate::identity::sso_required_of(&state.db.pool, &user_id).await? {
+        attempt.forgive();
+        return Err(crate::identity::sso_required());
+    }
     match UserStatus::parse(&status) {
         Some(UserStatus::Active) => {}
         Some(UserStatus::Suspended) => {
@@ -132,37 +136,43 @@ pub async fn login(
         }
     }
     attempt.succeeded();
+    Ok(Json(
+        open_session(&state, &user_id, json!({ "via": "password" })).await?,
+    ))
+}
 
+/// A new session for `user_id`, who just proved who they are (`via` says how, for the audit).
+pub(crate) async fn open_session(
+    state: &AppState,
+    user_id: &str,
+    via: serde_json::Value,
+) -> ApiResult<LoginResponse> {
     let now = Utc::now();
     let expires_at = db::timestamp(now + SESSION_TTL);
     let mut tx = state.db.begin_write().await?;
-    let (token_id, secret) = auth::issue(
-        &mut tx,
-        &user_id,
-        "sign-in",
-        KIND_SESSION,
-        Some(&expires_at),
-    )
-    .await?;
-    gatehouse_store::users::touch_active(&mut tx, &user_id, &db::timestamp(now)).await?;
+    let (token_id, secret) =
+        auth::issue(&mut tx, user_id, "sign-in", KIND_SESSION, Some(&expires_at)).await?;
+    gatehouse_store::users::touch_active(&mut tx, user_id, &db::timestamp(now)).await?;
+    let mut summary = json!({ "after": { "token_id": token_id, "kind": KIND_SESSION, "expires_at": expires_at } });
+    summary["how"] = via;
     audit::record(
         &mut tx,
-        Some(&user_id),
+        Some(user_id),
         "session.create",
         "user",
-        &user_id,
-        json!({ "after": { "token_id": token_id, "kind": KIND_SESSION, "expires_at": expires_at } }),
+        user_id,
+        summary,
     )
     .await?;
     tx.commit().await?;
     tracing::info!(user = %user_id, "signed in");
 
-    let user = users::get(&state.db.pool, &user_id).await?;
-    Ok(Json(LoginResponse {
+    let user = users::get(&state.db.pool, user_id).await?;
+    Ok(LoginResponse {
         token: secret.expose().to_owned(),
         expires_at: db::parse_timestamp(&expires_at),
         user,
-    }))
+    })
 }
 
 /// This module's operations, which the gateway's router merges with the others'.

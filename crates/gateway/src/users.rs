@@ -184,11 +184,13 @@ pub async fn create(
         json!({ "after": user }),
     )
     .await?;
-    let reset = if password_hash.is_none() {
-        Some(crate::reset::issue(&mut tx, &id).await?.0)
-    } else {
-        None
-    };
+    // Where single sign-on is required, the person signs in there: no set-password mail.
+    let reset =
+        if password_hash.is_none() && !crate::identity::sso_required_of(&mut *tx, &id).await? {
+            Some(crate::reset::issue(&mut tx, &id).await?.0)
+        } else {
+            None
+        };
     tx.commit().await?;
     if let Some(reset) = reset {
         let org = crate::org::get(&state.db.pool)

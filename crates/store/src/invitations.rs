@@ -128,6 +128,18 @@ pub async fn changed_since(
         .collect())
 }
 
+/// The pending, unexpired invitations of `email`, oldest first.
+pub async fn pending_of(tx: &mut Tx, email: &str) -> Result<Vec<InvitationRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM invitations WHERE email = $1 AND status = 'pending' \
+         AND expires_at > $2 ORDER BY id"
+    ))
+    .bind(email)
+    .bind(db::now())
+    .fetch_all(&mut **tx)
+    .await
+}
+
 /// Whether `email` has a pending, unexpired invitation.
 pub async fn pending_for(tx: &mut Tx, email: &str) -> Result<bool, sqlx::Error> {
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invitations WHERE email = $1 AND status = 'pending' AND expires_at > $2")

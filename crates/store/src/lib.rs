@@ -13,6 +13,7 @@ pub mod counters;
 pub mod db;
 pub mod feed;
 pub mod groups;
+pub mod identity;
 pub mod invitations;
 pub mod keys;
 pub mod models;

@@ -44,6 +44,7 @@ use crate::auth::{hash_secret, new_secret};
 use crate::error::ApiError;
 use crate::{AppState, db, invitations, org, validate};
 
+mod console;
 mod provider;
 mod token;
 
@@ -431,11 +432,18 @@ fn check_account(
 async fn finish(state: &AppState, query: CallbackQuery) -> Result<Response, Stop> {
     let state_value = query
         .state
+        .clone()
         .filter(|s| !s.is_empty() && s.len() <= 512)
         .ok_or_else(|| Stop::restart("The address of this page is incomplete."))?;
-    let pending = take_pending(state, &state_value).await?.ok_or_else(|| {
-        Stop::restart("This sign-in was already used, or it is not one this gateway started.")
-    })?;
+    let Some(pending) = take_pending(state, &state_value).await? else {
+        // Not an invitation's: a console sign-in's, or none.
+        return match console::take(state, &state_value).await? {
+            Some(signin) => Ok(console::finish(state, signin, query).await),
+            None => Err(Stop::restart(
+                "This sign-in was already used, or it is not one this gateway started.",
+            )),
+        };
+    };
     if pending.expires_at <= db::now() {
         return Err(Stop::restart(&format!(
             "The sign-in took longer than {PENDING_MINUTES} minutes."
@@ -576,6 +584,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(signin))
         .routes(routes!(callback))
+        .routes(routes!(console::sso_start))
+        .routes(routes!(console::sso_token))
 }
 
 #[cfg(test)]

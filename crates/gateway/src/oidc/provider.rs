@@ -63,6 +63,11 @@ pub struct OidcConfig {
 }
 
 impl OidcConfig {
+    /// Whether the gateway's configuration sets up `provider`.
+    pub fn configured(&self, provider: IdentityProvider) -> bool {
+        self.get(provider).is_some()
+    }
+
     pub(super) fn get(&self, provider: IdentityProvider) -> Option<&ProviderConfig> {
         match provider {
             IdentityProvider::Google => self.google.as_ref(),
@@ -237,7 +242,7 @@ pub(super) fn issuer_for(
 }
 
 /// A tenant id in the one form Microsoft's `tid` claim has: a lower-case hyphenated GUID.
-pub(super) fn tenant_guid(s: &str) -> Option<String> {
+pub fn tenant_guid(s: &str) -> Option<String> {
     uuid::Uuid::try_parse(s.trim())
         .ok()
         .map(|u| u.hyphenated().to_string())

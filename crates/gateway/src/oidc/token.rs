@@ -112,6 +112,9 @@ pub(super) struct Claims {
     pub(super) given_name: Option<String>,
     #[serde(default)]
     pub(super) family_name: Option<String>,
+    /// Every other claim: the role mapping reads its groups claim, whatever its name.
+    #[serde(flatten)]
+    pub(super) extra: serde_json::Map<String, Value>,
 }
 
 pub(super) fn truthy(v: Option<&Value>) -> bool {

@@ -20,6 +20,7 @@ mod oidc;
 mod permissions;
 mod revisions;
 mod scim;
+mod sso;
 mod sync;
 mod types;
 mod usage;

@@ -320,6 +320,19 @@ fn endpoints(t: &Targets) -> Vec<(Method, String, Option<Value>, Vec<Permission>
         (Method::GET, "/admin/v1/sync".into(), None, vec![SyncRead]),
         (
             Method::GET,
+            "/admin/v1/identity".into(),
+            None,
+            vec![IdentityRead],
+        ),
+        (
+            Method::PUT,
+            "/admin/v1/identity".into(),
+            Some(json!({ "join_mode": "invite_only", "jit_role": "member",
+                         "require_sso": false, "groups_claim": "groups" })),
+            vec![IdentityWrite],
+        ),
+        (
+            Method::GET,
             "/admin/v1/scim/tokens".into(),
             None,
             vec![IdentityRead],
