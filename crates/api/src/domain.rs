@@ -524,6 +524,9 @@ pub enum IdentityProvider {
     Any,
     Google,
     Microsoft,
+    /// The organisation's own OpenID Connect provider (Okta, Keycloak, Auth0, …), as the
+    /// gateway's `--oidc-issuer` sets it up.
+    Oidc,
 }
 
 impl IdentityProvider {
@@ -532,6 +535,7 @@ impl IdentityProvider {
             Self::Any => "any",
             Self::Google => "google",
             Self::Microsoft => "microsoft",
+            Self::Oidc => "oidc",
         }
     }
 }

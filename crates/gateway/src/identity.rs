@@ -27,16 +27,19 @@ const MAX_MAPPINGS: usize = 100;
 
 /// The providers this gateway's configuration sets up, in a fixed order.
 pub fn providers(state: &AppState) -> Vec<SsoProvider> {
+    let own = state
+        .oidc
+        .generic_name
+        .clone()
+        .unwrap_or_else(|| "Single sign-on".to_owned());
     [
-        (IdentityProvider::Google, "Google"),
-        (IdentityProvider::Microsoft, "Microsoft"),
+        (IdentityProvider::Oidc, own),
+        (IdentityProvider::Google, "Google".to_owned()),
+        (IdentityProvider::Microsoft, "Microsoft".to_owned()),
     ]
     .into_iter()
     .filter(|(p, _)| state.oidc.configured(*p))
-    .map(|(id, name)| SsoProvider {
-        id,
-        name: name.to_owned(),
-    })
+    .map(|(id, name)| SsoProvider { id, name })
     .collect()
 }
 

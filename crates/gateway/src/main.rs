@@ -205,6 +205,17 @@ struct OidcArgs {
         hide_env_values = true
     )]
     oidc_microsoft_client_secret: Option<String>,
+    /// The organisation's own OpenID Connect provider (Okta, Keycloak, …): its issuer, whose
+    /// discovery document is `{issuer}/.well-known/openid-configuration`.
+    #[arg(long, env = "GATEHOUSE_OIDC_ISSUER")]
+    oidc_issuer: Option<String>,
+    #[arg(long, env = "GATEHOUSE_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+    #[arg(long, env = "GATEHOUSE_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+    /// What people see it called, e.g. "Okta".
+    #[arg(long, env = "GATEHOUSE_OIDC_NAME")]
+    oidc_name: Option<String>,
 }
 
 impl OidcArgs {
@@ -224,8 +235,26 @@ impl OidcArgs {
                 self.oidc_microsoft_client_secret,
             )
             .map_err(anyhow::Error::msg)?,
+            generic: match self.oidc_issuer.as_deref().map(str::trim) {
+                Some(issuer) if !issuer.is_empty() => ProviderConfig::from_settings(
+                    "The identity provider",
+                    issuer,
+                    self.oidc_client_id,
+                    self.oidc_client_secret,
+                )
+                .map_err(anyhow::Error::msg)?,
+                _ => None,
+            },
+            generic_name: self
+                .oidc_name
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty()),
         };
-        for (name, provider) in [("google", &config.google), ("microsoft", &config.microsoft)] {
+        for (name, provider) in [
+            ("google", &config.google),
+            ("microsoft", &config.microsoft),
+            ("oidc", &config.generic),
+        ] {
             match provider {
                 Some(p) => {
                     tracing::info!(provider = name, issuer = %p.issuer, "invitee sign-in on")

@@ -37,6 +37,7 @@ fn provider(s: &str) -> IdentityProvider {
     match s {
         "google" => IdentityProvider::Google,
         "microsoft" => IdentityProvider::Microsoft,
+        "oidc" => IdentityProvider::Oidc,
         _ => IdentityProvider::Any,
     }
 }

@@ -58,6 +58,7 @@ export function InviteForm({ onSent, onCancel }: { onSent: (message: string) => 
             <option value="any">Any</option>
             <option value="google">Google</option>
             <option value="microsoft">Microsoft</option>
+            <option value="oidc">The organisation's identity provider</option>
           </select>
         </div>
         {provider === "microsoft" && (

@@ -60,6 +60,11 @@ impl ProviderConfig {
 pub struct OidcConfig {
     pub google: Option<ProviderConfig>,
     pub microsoft: Option<ProviderConfig>,
+    /// The organisation's own provider, found by discovery at its issuer; its `email` counts
+    /// only with `email_verified`, as Google's.
+    pub generic: Option<ProviderConfig>,
+    /// What people see it called ("Okta", "Keycloak"); "Single sign-on" when not set.
+    pub generic_name: Option<String>,
 }
 
 impl OidcConfig {
@@ -72,6 +77,7 @@ impl OidcConfig {
         match provider {
             IdentityProvider::Google => self.google.as_ref(),
             IdentityProvider::Microsoft => self.microsoft.as_ref(),
+            IdentityProvider::Oidc => self.generic.as_ref(),
             IdentityProvider::Any => None,
         }
     }
@@ -81,6 +87,7 @@ pub(super) fn display_name(provider: IdentityProvider) -> &'static str {
     match provider {
         IdentityProvider::Google => "Google",
         IdentityProvider::Microsoft => "Microsoft",
+        IdentityProvider::Oidc => "your identity provider",
         IdentityProvider::Any => "an identity provider",
     }
 }
@@ -89,6 +96,7 @@ pub(super) fn provider_named(name: &str) -> Option<IdentityProvider> {
     match name {
         "google" => Some(IdentityProvider::Google),
         "microsoft" => Some(IdentityProvider::Microsoft),
+        "oidc" => Some(IdentityProvider::Oidc),
         _ => None,
     }
 }

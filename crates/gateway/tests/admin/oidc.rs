@@ -33,6 +33,7 @@ fn both(issuer: &TestIssuer) -> OidcConfig {
     OidcConfig {
         google: Some(provider(&issuer.url)),
         microsoft: Some(provider(&issuer.microsoft_issuer())),
+        ..Default::default()
     }
 }
 
@@ -891,7 +892,7 @@ async fn a_provider_without_a_client_id_is_a_clear_409_that_changes_nothing() {
             gw,
             OidcConfig {
                 google: Some(provider(&issuer.url)),
-                microsoft: None,
+                ..Default::default()
             },
         )
         .await;

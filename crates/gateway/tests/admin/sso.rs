@@ -34,6 +34,8 @@ async fn with_providers(gw: TestGateway, issuer: &TestIssuer) -> TestGateway {
         oidc: OidcConfig {
             google: Some(provider(&issuer.url)),
             microsoft: Some(provider(&issuer.microsoft_issuer())),
+            generic: Some(provider(&issuer.url)),
+            generic_name: Some("Okta".into()),
         },
         ..Default::default()
     })
@@ -226,6 +228,9 @@ async fn accounts_sign_in_by_sso_with_a_code_only_the_app_can_use() {
         );
         let cy = signed_in(&gw, &issuer, "google").await;
         assert_eq!(cy.user.role, Role::Auditor, "{}", gw.name);
+        // The org's own provider (set up with --oidc-issuer) signs in the same way.
+        let again = signed_in(&gw, &issuer, "oidc").await;
+        assert_eq!(again.user.id, cy.user.id);
 
         // A suspended account cannot come back this way.
         let path = format!("/admin/v1/users/{ann_id}/suspend");
@@ -312,7 +317,8 @@ async fn just_in_time_accounts_take_a_seat_and_the_role_mapping_applies_at_each_
         .await;
         let settings: IdentitySettings = common::ok(set, "identity").await;
         assert_eq!(settings.jit_domains, ["acme.example"]);
-        assert_eq!(settings.providers.len(), 2);
+        let names: Vec<&str> = settings.providers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Okta", "Google", "Microsoft"]);
 
         issuer.sign_in_as(json!({ "email": "new@acme.example", "email_verified": true,
                                   "groups": ["gw-operators", "eng"] }));
