@@ -1,7 +1,8 @@
-import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { AUDITOR_PERMISSIONS, createMockBackend, readyStatus, type MockBackend } from "../backend/mock";
 import type { UsageFilter } from "../bindings/UsageFilter";
+import type { User } from "../bindings/User";
 import type { UserDetail } from "../bindings/UserDetail";
 import { renderApp } from "../test/render";
 
@@ -162,6 +163,29 @@ describe("user detail", () => {
     expect(screen.getByLabelText("Role")).toHaveProperty("disabled", false);
     fireEvent.click(screen.getByRole("button", { name: "Send password reset" }));
     await waitFor(() => expect(backend.changes).toEqual([{ op: "send_password_reset", id: "usr_00001" }]));
+  });
+
+  it("says how the person signs in", async () => {
+    const backend = richBackend();
+    const rich = backend.userDetail;
+    let user: Partial<User> = {};
+    backend.userDetail = async (id) => {
+      const d = await rich(id);
+      return { ...d, user: { ...d.user, ...user } };
+    };
+    const cases: [Partial<User>, string][] = [
+      [{ identity_issuer: "https://login.microsoftonline.com/4f2b1c9e-8a7d-4e3f-9b6a-1c2d3e4f5a6b/v2.0", has_password: false }, "Signs in with Microsoft"],
+      [{ identity_issuer: "https://accounts.google.com", has_password: true }, "Signs in with Google or a password"],
+      [{ identity_issuer: "https://acme.okta.com", has_password: false }, "Signs in with acme.okta.com"],
+      [{ identity_issuer: null, has_password: true }, "Signs in with a password"],
+      [{ identity_issuer: null, has_password: false }, "Has no way to sign in yet: no password, and no identity provider account"],
+    ];
+    for (const [fields, text] of cases) {
+      user = fields;
+      cleanup();
+      await openUser("usr_00001", backend);
+      expect(screen.getByTestId("sign-in").textContent).toBe(text);
+    }
   });
 
   it("lets the console change an account no identity provider manages", async () => {

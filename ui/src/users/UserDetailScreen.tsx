@@ -64,6 +64,9 @@ function Loaded({ detail }: { detail: UserDetail }) {
             {SCIM_MANAGED}
           </span>
         )}
+        <span className="muted" data-testid="sign-in">
+          {signInText(user)}
+        </span>
       </header>
       {can("users.write") && <ProfileForm key={user.revision} user={user} />}
       {can("users.lifecycle") && <Lifecycle user={user} />}
@@ -78,6 +81,29 @@ function Loaded({ detail }: { detail: UserDetail }) {
 }
 
 export const SCIM_MANAGED = "Managed by your identity provider (SCIM)";
+
+// The provider an account is bound to, by the issuer the gateway recorded; another issuer is the
+// organisation's own provider, named by its host.
+function providerName(issuer: string): string {
+  let host = issuer;
+  try {
+    host = new URL(issuer).host;
+  } catch {
+    // Not a URL: shown as recorded.
+  }
+  if (host === "accounts.google.com") return "Google";
+  if (host === "login.microsoftonline.com") return "Microsoft";
+  return host;
+}
+
+// How the person signs in, in plain words.
+export function signInText(user: User): string {
+  const provider = user.identity_issuer ? providerName(user.identity_issuer) : null;
+  if (provider && user.has_password) return `Signs in with ${provider} or a password`;
+  if (provider) return `Signs in with ${provider}`;
+  if (user.has_password) return "Signs in with a password";
+  return "Has no way to sign in yet: no password, and no identity provider account";
+}
 export const SCIM_MANAGED_REASON = "Your identity provider manages this account; change it there.";
 
 const PROFILE_FIELDS = ["first_name", "last_name", "role"] as const;
