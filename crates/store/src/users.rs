@@ -383,6 +383,16 @@ pub async fn credentials_by_email(
         .await
 }
 
+/// How many active admins the org has.
+pub async fn active_admins<'e, E>(exec: E) -> Result<i64, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND status = 'active'")
+        .fetch_one(exec)
+        .await
+}
+
 /// Records that `id` was active at `at` (a new revision, as the user's row changed).
 pub async fn touch_active(tx: &mut Tx, id: &str, at: &str) -> Result<(), sqlx::Error> {
     let revision = next_revision(tx).await?;

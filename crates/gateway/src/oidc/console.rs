@@ -459,7 +459,7 @@ fn groups_of(claims: &Claims, claim: &str) -> Vec<String> {
 /// Applies the role mapping to `user` at sign-in: the highest role of their matching entries
 /// (none matching leaves the role alone), membership of each mapped group they match, and
 /// leaving mapped groups they no longer match (as a plain member; managers stay). The
-/// break-glass admin's role is never changed this way.
+/// break-glass admin's role is never changed this way, nor the last active admin lowered.
 async fn apply_role_mapping(
     tx: &mut db::Tx,
     settings: &IdentitySettingsInput,
@@ -477,9 +477,13 @@ async fn apply_role_mapping(
         .collect();
     let role: Option<Role> = matched.iter().filter_map(|m| m.role).max();
     let break_glass = settings.break_glass_user_id.as_deref() == Some(user.id.as_str());
+    // A mapping that would take the org's last active admin below admin leaves them be: the
+    // org would have nobody left to change the settings back.
+    let last_admin = user.role == Role::Admin && users::active_admins(&mut **tx).await? <= 1;
     if let Some(role) = role
         && role != user.role
         && !break_glass
+        && !(last_admin && role < Role::Admin)
     {
         let mut after = user.clone();
         after.role = role;

@@ -351,6 +351,14 @@ async fn just_in_time_accounts_take_a_seat_and_the_role_mapping_applies_at_each_
         .unwrap();
         assert_eq!(members, 0, "{}", gw.name);
 
+        // The org's only admin signing in with a group mapped to a lower role stays admin.
+        issuer.sign_in_as(
+            json!({ "email": "root@acme.example", "email_verified": true,
+                                  "groups": ["gw-operators"] }),
+        );
+        let root = signed_in(&gw, &issuer, "google").await;
+        assert_eq!(root.user.role, Role::Admin, "{}", gw.name);
+
         // Another domain stays out; a full org refuses with the seat limit.
         issuer.sign_in_as(json!({ "email": "x@other.example", "email_verified": true }));
         refused_with(sso(&gw, &issuer, "google").await, "forbidden");
