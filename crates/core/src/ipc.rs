@@ -160,6 +160,8 @@ pub struct UserRow {
     pub last_active_at: Option<DateTime<Utc>>,
     /// Spend this month, in the org's time zone.
     pub spend_mtd_usd: f64,
+    /// An identity provider provisions the account over SCIM.
+    pub scim_managed: bool,
 }
 
 /// One page of cached users and how many match in all.

@@ -83,6 +83,7 @@ export function mockUsers(count: number): UserRow[] {
       last_active_at:
         st === "pending" || i % 7 === 3 ? null : new Date(ACTIVE_BASE - ((i * 53) % 2000) * HOUR).toISOString(),
       spend_mtd_usd: 0,
+      scim_managed: i % 9 === 4,
     };
   });
 }

@@ -120,7 +120,7 @@ export function userDetailOf(users: readonly UserRow[], id: string): UserDetail 
       last_name: rest.join(" "),
       role: row.role,
       status: row.status,
-      scim_managed: false,
+      scim_managed: row.scim_managed,
       identity_issuer: null,
       identity_tenant: null,
       has_password: true,

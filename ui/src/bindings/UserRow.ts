@@ -13,4 +13,8 @@ workspaces: Array<string>, groups: Array<string>, created_at: string, last_activ
 /**
  * Spend this month, in the org's time zone.
  */
-spend_mtd_usd: number, };
+spend_mtd_usd: number, 
+/**
+ * An identity provider provisions the account over SCIM.
+ */
+scim_managed: boolean, };

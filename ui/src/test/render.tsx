@@ -14,9 +14,12 @@ export function renderApp(backend: MockBackend = createMockBackend()) {
 
 export const COLUMN = { name: 0, email: 1, role: 2, status: 3, workspaces: 4, lastActive: 5, created: 6 } as const;
 
-/** The text of one column in every rendered user row, top to bottom. */
+/** The text of one column in every rendered user row, top to bottom (of the name column, the
+ * name without its markers). */
 export function columnTexts(column: keyof typeof COLUMN): string[] {
-  return screen
-    .queryAllByTestId("user-row")
-    .map((row) => within(row).getAllByRole("cell")[COLUMN[column]]?.textContent ?? "");
+  return screen.queryAllByTestId("user-row").map((row) => {
+    const cell = within(row).getAllByRole("cell")[COLUMN[column]];
+    const text = column === "name" ? cell?.querySelector(".name") : cell;
+    return text?.textContent ?? "";
+  });
 }

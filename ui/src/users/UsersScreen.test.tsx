@@ -20,6 +20,14 @@ describe("users table", () => {
     const names = columnTexts("name");
     expect(names.length).toBeGreaterThan(10);
     expect(names).toEqual(mockUsers(64).slice(0, names.length).map((u) => u.name));
+    // Accounts an identity provider manages carry a marker, and only those.
+    const marked = screen
+      .getAllByTestId("user-row")
+      .filter((r) => within(r).queryByTitle("Managed by your identity provider (SCIM)"))
+      .map((r) => r.querySelector(".name")?.textContent);
+    const managed = mockUsers(64).filter((u) => u.scim_managed).map((u) => u.name);
+    expect(marked.length).toBeGreaterThan(0);
+    expect(marked).toEqual(managed.filter((n) => names.includes(n)));
     const first = screen.getAllByTestId("user-row")[0]!;
     expect(first.getAttribute("role")).toBe("row");
     // Avery Quinn is user 0: an active admin in workspaces picked by bits of 3.

@@ -32,6 +32,11 @@ export const columns = col.columns([
       <>
         <SelectBox id={c.row.original.id} name={c.getValue()} />
         <span className="name">{c.getValue()}</span>
+        {c.row.original.scim_managed && (
+          <span className="badge" title="Managed by your identity provider (SCIM)">
+            SCIM
+          </span>
+        )}
       </>
     ),
   }),

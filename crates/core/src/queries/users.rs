@@ -61,6 +61,7 @@ impl Cache {
         let (first, next) = month_of(self.today(Utc::now()).await?);
         let rows = sqlx::query(
             "SELECT u.id, u.email, u.name, u.role, u.status, u.created_at, u.last_active_at, \
+             COALESCE(json_extract(u.data, '$.scim_managed'), 0) AS scim_managed, \
              (SELECT group_concat(w.name, char(31)) FROM memberships m JOIN workspaces w ON w.id = m.workspace_id \
               WHERE m.user_id = u.id) AS workspaces, \
              (SELECT group_concat(g.name, char(31)) FROM group_members gm JOIN groups g ON g.id = gm.group_id \
@@ -89,6 +90,7 @@ impl Cache {
                     created_at: parse_time(r.get("created_at")),
                     last_active_at: last_active.as_deref().map(parse_time),
                     spend_mtd_usd: usd(r.get("spend")),
+                    scim_managed: r.get::<i64, _>("scim_managed") != 0,
                 };
                 (row.id.clone(), row)
             })
