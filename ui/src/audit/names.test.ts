@@ -20,6 +20,9 @@ describe("audit names", () => {
     expect(actorText(entry({}), names)).toBe("Avery Quinn");
     expect(actorText(entry({ actor_id: null }), names)).toBe("the system");
     expect(actorText(entry({ actor_id: "usr_gone" }), names)).toBe("usr_gone");
+    expect(actorText(entry({ actor_id: "stk_1", summary: { via: "scim", scim_token: "Entra ID" } }), names)).toBe(
+      "SCIM (Entra ID)",
+    );
   });
 
   it("names a plain target and a subject's policy", () => {

@@ -6,7 +6,11 @@ type Names = Partial<Record<string, string>>;
 
 /** Who did it: a name, an id, or the system. */
 export function actorText(entry: AuditEntry, names: Names): string {
-  return entry.actor_id === null ? "the system" : (names[entry.actor_id] ?? entry.actor_id);
+  if (entry.actor_id === null) return "the system";
+  // A provider's SCIM changes are made under the token's name, which the entry carries.
+  const summary = entry.summary as { via?: unknown; scim_token?: unknown } | null;
+  if (summary?.via === "scim" && typeof summary.scim_token === "string") return `SCIM (${summary.scim_token})`;
+  return names[entry.actor_id] ?? entry.actor_id;
 }
 
 /**
