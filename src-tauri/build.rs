@@ -18,6 +18,8 @@ fn main() {
                     "remove_profile",
                     "activate_profile",
                     "sign_in",
+                    "sign_in_sso",
+                    "cancel_sso",
                     "sign_out",
                     "get_settings",
                     "set_settings",

@@ -10,10 +10,11 @@ use gatehouse_api::{Model, ScimToken};
 use gatehouse_core::ipc::{
     AppStatus, AuditFilter, AuditRows, BudgetStatus, CacheInfo, GroupMemberRow, GroupRow,
     InvitationFilter, InvitationRows, IpcError, LogInfo, Overview, ProfileInput, ProfileSummary,
-    SignIn, SpendSubject, SyncReport, UpdateInfo, UsageChart, UsageFilter, UserDetail, UserFilter,
-    UserRows, WorkspaceRow,
+    SignIn, SignInProvider, SpendSubject, SyncReport, UpdateInfo, UsageChart, UsageFilter,
+    UserDetail, UserFilter, UserRows, WorkspaceRow,
 };
 use gatehouse_core::settings::Settings;
+use gatehouse_core::sso::Browser;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_dialog::DialogExt;
@@ -95,6 +96,37 @@ pub async fn sign_in(
         .sign_in(&id, how)
         .await
         .map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn sign_in_sso<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: String,
+    provider: SignInProvider,
+) -> Result<AppStatus, IpcError> {
+    state
+        .console
+        .sign_in_sso(&id, provider, &SystemBrowser(app))
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub fn cancel_sso(state: State<'_, AppState>) {
+    state.console.cancel_sso();
+}
+
+/// The OS default browser, where the admin's provider session and password manager are.
+struct SystemBrowser<R: Runtime>(AppHandle<R>);
+
+impl<R: Runtime> Browser for SystemBrowser<R> {
+    fn open(&self, url: &str) -> Result<(), String> {
+        self.0
+            .opener()
+            .open_url(url, None::<&str>)
+            .map_err(|e| e.to_string())
+    }
 }
 
 #[tauri::command]

@@ -37,6 +37,8 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
             commands::remove_profile,
             commands::activate_profile,
             commands::sign_in,
+            commands::sign_in_sso,
+            commands::cancel_sso,
             commands::sign_out,
             commands::get_settings,
             commands::set_settings,

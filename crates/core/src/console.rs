@@ -10,7 +10,9 @@ use std::time::Duration;
 use gatehouse_api::{Me, ScimToken, Secret};
 #[cfg(feature = "embedded-demo")]
 use gatehouse_gateway::RunningGateway;
-use tokio::sync::{Mutex, Notify, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{Mutex, Notify, RwLock, oneshot};
 
 use crate::cache::Cache;
 use crate::changes::{Applied, Change};
@@ -18,12 +20,13 @@ use crate::client::{AdminApi, AdminClient};
 use crate::credentials::{CredentialStore, Slot};
 use crate::error::{CoreError, CoreResult};
 use crate::ipc::{
-    AppStatus, CacheInfo, IpcError, Phase, ProfileInput, ProfileSummary, SignIn, SyncProgress,
-    SyncReport, UserFilter, UserRows,
+    AppStatus, CacheInfo, IpcError, Phase, ProfileInput, ProfileSummary, SignIn, SignInProvider,
+    SyncProgress, SyncReport, UserFilter, UserRows,
 };
 use crate::profiles::{Profile, Profiles};
 use crate::seal::Seal;
 use crate::settings::{LogLevel, Settings};
+use crate::sso::Browser;
 
 /// Where the app keeps its files.
 #[derive(Debug, Clone)]
@@ -81,6 +84,12 @@ pub struct Console {
     sync_lock: Mutex<()>,
     /// Wakes the background loop early: settings changed, or a change found the gateway away.
     wake: Notify,
+    /// How long a single sign-on waits for the browser.
+    sso_wait: Duration,
+    /// Ends the single sign-on waiting for the browser, with its number: one at a time, and a
+    /// finished one must not take away the handle of the one after it.
+    sso_cancel: std::sync::Mutex<Option<(u64, oneshot::Sender<()>)>>,
+    sso_started: AtomicU64,
 }
 
 impl std::fmt::Debug for Console {
@@ -121,7 +130,16 @@ impl Console {
             levels: None,
             sync_lock: Mutex::new(()),
             wake: Notify::new(),
+            sso_wait: crate::sso::DEFAULT_WAIT,
+            sso_cancel: std::sync::Mutex::new(None),
+            sso_started: AtomicU64::new(0),
         }
+    }
+
+    /// Waits `wait` for the browser in a single sign-on, instead of five minutes.
+    pub fn with_sso_wait(mut self, wait: Duration) -> Self {
+        self.sso_wait = wait;
+        self
     }
 
     /// Hands every new log level the settings get to `levels` (the level at start is the
@@ -430,21 +448,7 @@ impl Console {
     /// Signs in to the profile `id` with a password or a token, keeps the credential in the
     /// keychain (and nowhere else), and opens the profile.
     pub async fn sign_in(&self, id: &str, how: SignIn) -> CoreResult<AppStatus> {
-        let profile = Profiles::load(&self.dirs.config)?.get(id)?.clone();
-        if profile.embedded {
-            return Err(CoreError::Invalid(
-                "the demo profile signs itself in".into(),
-            ));
-        }
-        if unconsented_plain_http(&profile) {
-            return Err(CoreError::InvalidField {
-                field: "url",
-                message: "this profile uses plain http:// to another computer, which sends the \
-                          password and token unencrypted: edit it to use https://, or allow an \
-                          insecure connection"
-                    .into(),
-            });
-        }
+        let profile = self.profile_to_sign_in(id)?;
         let token = match how {
             SignIn::Token { token } => {
                 let token = Secret::new(token.expose().trim());
@@ -464,12 +468,83 @@ impl Console {
                 .token
             }
         };
+        self.keep_token(&profile, token).await
+    }
+
+    /// Signs in to the profile `id` with the organisation's identity provider in the system
+    /// `browser` (see [`crate::sso`]), then keeps the session exactly as [`Self::sign_in`] does.
+    /// Waits for the browser until [`Self::cancel_sso`], another single sign-on starting, or the
+    /// wait set by [`Self::with_sso_wait`].
+    pub async fn sign_in_sso(
+        &self,
+        id: &str,
+        provider: SignInProvider,
+        browser: &dyn Browser,
+    ) -> CoreResult<AppStatus> {
+        let profile = self.profile_to_sign_in(id)?;
+        let number = self.sso_started.fetch_add(1, Ordering::Relaxed);
+        let (cancel, cancelled) = oneshot::channel();
+        // A sign-in still waiting is cancelled by dropping its sender here: only one browser
+        // leg at a time, as the UI shows one.
+        *self.sso_cancel.lock().expect("not poisoned") = Some((number, cancel));
+        let granted =
+            crate::sso::authorize(&profile.url, provider, browser, self.sso_wait, async {
+                let _ = cancelled.await;
+            })
+            .await;
+        {
+            let mut current = self.sso_cancel.lock().expect("not poisoned");
+            if current.as_ref().is_some_and(|(n, _)| *n == number) {
+                *current = None;
+            }
+        }
+        let granted = granted?;
+        let session = AdminClient::sso_token(
+            &profile.url,
+            &granted.code,
+            &granted.verifier,
+            profile.ca_pem.as_deref(),
+        )
+        .await?;
+        self.keep_token(&profile, session.token).await
+    }
+
+    /// Ends a single sign-on waiting for the browser, if one is; it fails as cancelled.
+    pub fn cancel_sso(&self) {
+        if let Some((_, cancel)) = self.sso_cancel.lock().expect("not poisoned").take() {
+            let _ = cancel.send(());
+        }
+    }
+
+    /// The profile `id`, when it is one the admin signs in to.
+    fn profile_to_sign_in(&self, id: &str) -> CoreResult<Profile> {
+        let profile = Profiles::load(&self.dirs.config)?.get(id)?.clone();
+        if profile.embedded {
+            return Err(CoreError::Invalid(
+                "the demo profile signs itself in".into(),
+            ));
+        }
+        if unconsented_plain_http(&profile) {
+            return Err(CoreError::InvalidField {
+                field: "url",
+                message: "this profile uses plain http:// to another computer, which sends the \
+                          password and token unencrypted: edit it to use https://, or allow an \
+                          insecure connection"
+                    .into(),
+            });
+        }
+        Ok(profile)
+    }
+
+    /// Keeps a new session token of `profile` in the keychain, and nowhere else, once the
+    /// gateway takes it, and opens the profile with it.
+    async fn keep_token(&self, profile: &Profile, token: Secret) -> CoreResult<AppStatus> {
         // A token that does not work is not kept.
         AdminClient::with_ca(&profile.url, token.clone(), profile.ca_pem.as_deref())?
             .me()
             .await?;
-        self.credentials.set(Slot::Token(id), &token)?;
-        self.activate(id).await?;
+        self.credentials.set(Slot::Token(&profile.id), &token)?;
+        self.activate(&profile.id).await?;
         Ok(self.status().await)
     }
 

@@ -46,6 +46,25 @@ pub enum CoreError {
     Io(#[from] std::io::Error),
     #[error("embedded gateway: {0}")]
     Embedded(String),
+    /// The system browser would not open the sign-in page; the reason is only logged.
+    #[error("the system browser could not be opened: {0}")]
+    Browser(String),
+    #[error("the sign-in was cancelled")]
+    SignInCancelled,
+    /// Nobody finished signing in in the browser in time.
+    #[error("nobody finished signing in in the browser within {0}; start again")]
+    SignInTimedOut(String),
+    /// The gateway or the identity provider refused the sign-in; `message` is the gateway's
+    /// own plain words.
+    #[error("{message}")]
+    SignInRefused { code: ErrorCode, message: String },
+    /// The browser came back with a `state` this sign-in did not send: another page (or
+    /// another program) called the app's loopback address.
+    #[error(
+        "the browser came back from a sign-in this app did not start; nothing was changed, \
+         start again"
+    )]
+    ForeignCallback,
 }
 
 impl CoreError {
@@ -65,6 +84,11 @@ impl CoreError {
             Self::Cache(_) | Self::Migrate(_) => "cache",
             Self::Io(_) => "io",
             Self::Embedded(_) => "embedded_gateway",
+            Self::Browser(_) => "browser_unavailable",
+            Self::SignInCancelled => "cancelled",
+            Self::SignInTimedOut(_) => "timed_out",
+            Self::SignInRefused { code, .. } => code.as_str(),
+            Self::ForeignCallback => "state_mismatch",
         }
     }
 
@@ -83,7 +107,14 @@ impl CoreError {
             | Self::SignedOut
             | Self::NoProfile
             | Self::Invalid(_)
-            | Self::InvalidField { .. } => upper_first(&self.to_string()),
+            | Self::InvalidField { .. }
+            | Self::SignInCancelled
+            | Self::SignInTimedOut(_)
+            | Self::ForeignCallback => upper_first(&self.to_string()),
+            Self::SignInRefused { message, .. } => message.clone(),
+            Self::Browser(_) => "The system browser could not be opened to sign in; see the \
+                                 log for details."
+                .into(),
             Self::Keychain(_) => {
                 "The keychain refused the request; see the log for details.".into()
             }
@@ -104,6 +135,10 @@ impl CoreError {
                 | Self::SignedOut
                 | Self::Invalid(_)
                 | Self::InvalidField { .. }
+                | Self::SignInCancelled
+                | Self::SignInTimedOut(_)
+                | Self::SignInRefused { .. }
+                | Self::ForeignCallback
         ) {
             tracing::error!(error = %self, code = self.code(), "operation failed");
         }

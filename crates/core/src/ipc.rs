@@ -73,6 +73,25 @@ pub enum SignIn {
     },
 }
 
+/// The identity provider an admin signs in with (`/sso/{provider}/start`); whether the gateway
+/// has it set up shows when the browser opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInProvider {
+    Google,
+    Microsoft,
+}
+
+impl SignInProvider {
+    /// The provider's name in the gateway's paths.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Google => "google",
+            Self::Microsoft => "microsoft",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {

@@ -22,6 +22,7 @@ pub mod profiles;
 pub mod queries;
 pub mod seal;
 pub mod settings;
+pub mod sso;
 pub mod sync;
 
 pub use console::{AppDirs, Console};

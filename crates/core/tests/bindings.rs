@@ -30,6 +30,7 @@ fn export_all(dir: &Path) {
         ProfileSummary,
         ProfileInput,
         SignIn,
+        SignInProvider,
         gatehouse_core::settings::Settings,
         gatehouse_core::settings::LogLevel,
         UpdateInfo,

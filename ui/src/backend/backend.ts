@@ -24,6 +24,7 @@ import type { ProfileInput } from "../bindings/ProfileInput";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import type { Settings } from "../bindings/Settings";
 import type { SignIn } from "../bindings/SignIn";
+import type { SignInProvider } from "../bindings/SignInProvider";
 import type { SyncReport } from "../bindings/SyncReport";
 import type { UpdateInfo } from "../bindings/UpdateInfo";
 import type { UpdateProgress } from "../bindings/UpdateProgress";
@@ -49,6 +50,15 @@ export interface Backend {
   activateProfile(id: string): Promise<void>;
   /** Signs in to the profile and opens it. The password or token goes to the keychain only. */
   signIn(id: string, how: SignIn): Promise<AppStatus>;
+  /**
+   * Signs in to the profile with the organisation's identity provider in the system browser,
+   * and opens it; resolves once the browser comes back (the session goes to the keychain only).
+   * Rejects with code `cancelled` after `cancelSso`, `timed_out` when nobody finishes in the
+   * browser in time, or the gateway's refusal in plain words.
+   */
+  signInSso(id: string, provider: SignInProvider): Promise<AppStatus>;
+  /** Ends the single sign-on waiting for the browser, if one is. */
+  cancelSso(): Promise<void>;
   /** Forgets the profile's credential; its cache stays readable. */
   signOut(id: string): Promise<void>;
 

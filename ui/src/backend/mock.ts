@@ -225,6 +225,15 @@ export interface MockBackend extends Backend {
   logs: LogInfo;
   /** How many times the log folder was opened. */
   logFolderOpened: number;
+  /**
+   * How the browser leg of `signInSso` ends: `"signed_in"`, or the core's refusal. Unset, it
+   * waits until `cancelSso` (or until a test sets `finishSso`).
+   */
+  ssoOutcome: "signed_in" | IpcError | null;
+  /** Ends a `signInSso` that is waiting, as the browser coming back would. */
+  finishSso: ((outcome: "signed_in" | IpcError) => void) | null;
+  /** The providers `signInSso` was called with, oldest first. */
+  readonly ssoCalls: string[];
 }
 
 /** Two SCIM tokens: one a provider uses, one never used. */
@@ -331,6 +340,23 @@ export function createMockBackend(
       await mock.activateProfile(id);
       return mock.status;
     },
+    async signInSso(id, provider) {
+      const profile = find(id);
+      mock.ssoCalls.push(provider);
+      const outcome =
+        mock.ssoOutcome ??
+        (await new Promise<"signed_in" | IpcError>((resolve) => {
+          mock.finishSso = resolve;
+        }));
+      mock.finishSso = null;
+      if (outcome !== "signed_in") throw outcome;
+      profile.summary.signed_in = true;
+      await mock.activateProfile(id);
+      return mock.status;
+    },
+    async cancelSso() {
+      mock.finishSso?.({ code: "cancelled", message: "The sign-in was cancelled." });
+    },
     async signOut(id) {
       const profile = find(id);
       profile.summary.signed_in = false;
@@ -417,6 +443,9 @@ export function createMockBackend(
     },
     logs: { dir: "/home/avery/.local/share/dev.gatehouse.console/logs", level_from_env: false },
     logFolderOpened: 0,
+    ssoOutcome: null,
+    finishSso: null,
+    ssoCalls: [],
     async logInfo() {
       return { ...mock.logs };
     },

@@ -37,6 +37,8 @@ export const tauriBackend: Backend = {
   removeProfile: (id) => call<void>(command("remove_profile"), { id }),
   activateProfile: (id) => call<void>(command("activate_profile"), { id }),
   signIn: (id, how) => call<AppStatus>(command("sign_in"), { id, how }),
+  signInSso: (id, provider) => call<AppStatus>(command("sign_in_sso"), { id, provider }),
+  cancelSso: () => call<void>(command("cancel_sso")),
   signOut: (id) => call<void>(command("sign_out"), { id }),
 
   getSettings: () => call<Settings>(command("get_settings")),

@@ -4,6 +4,7 @@ import { toIpcError, useBackend } from "../backend/backend";
 import type { IpcError } from "../bindings/IpcError";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import type { SignIn } from "../bindings/SignIn";
+import type { SignInProvider } from "../bindings/SignInProvider";
 import { fieldMessages, FormError, TextField } from "../shared/forms";
 
 const SIGN_IN_FIELDS = ["email", "password", "token"] as const;
@@ -11,7 +12,8 @@ const SIGN_IN_FIELDS = ["email", "password", "token"] as const;
 /**
  * Signs in to `profile` with an e-mail and password, or with a pasted token. The secret is
  * read from its input when the form is sent and the input is emptied at once: it is never
- * kept in React state, and goes to the backend (the keychain) only.
+ * kept in React state, and goes to the backend (the keychain) only. Or signs in with the
+ * organisation's identity provider in the system browser (`SsoSignIn`).
  */
 export function SignInForm({ profile, compact = false, onDone }: { profile: ProfileSummary; compact?: boolean; onDone?: () => void }) {
   const backend = useBackend();
@@ -20,12 +22,13 @@ export function SignInForm({ profile, compact = false, onDone }: { profile: Prof
   const [email, setEmail] = useState("");
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<IpcError | null>(null);
+  const [inBrowser, setInBrowser] = useState(false);
   const secret = useRef<HTMLInputElement>(null);
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
     const input = secret.current;
-    if (!input || pending) return;
+    if (!input || pending || inBrowser) return;
     const how: SignIn =
       method === "password" ? { method, email: email.trim(), password: input.value } : { method, token: input.value };
     input.value = "";
@@ -75,11 +78,94 @@ export function SignInForm({ profile, compact = false, onDone }: { profile: Prof
         ) : (
           <TextField label="Token" error={messages.token} ref={secret} type="password" required />
         )}
-        <button type="submit" className="button primary" disabled={pending}>
+        <button type="submit" className="button primary" disabled={pending || inBrowser}>
           {pending ? "Signing in…" : "Sign in"}
         </button>
       </div>
       <FormError error={error} shown={SIGN_IN_FIELDS} />
+      <SsoSignIn profile={profile} disabled={pending} onWaiting={setInBrowser} onDone={onDone} />
     </form>
+  );
+}
+
+const PROVIDERS: { id: SignInProvider; name: string }[] = [
+  { id: "google", name: "Google" },
+  { id: "microsoft", name: "Microsoft" },
+];
+
+/**
+ * "Sign in with SSO": the core opens the system browser at the gateway and waits for it to come
+ * back; meanwhile this says so and offers Cancel. Nothing secret passes through the web view.
+ */
+function SsoSignIn(props: {
+  profile: ProfileSummary;
+  disabled: boolean;
+  onWaiting: (waiting: boolean) => void;
+  onDone?: () => void;
+}) {
+  const { profile, disabled, onWaiting, onDone } = props;
+  const backend = useBackend();
+  const client = useQueryClient();
+  const [provider, setProvider] = useState<SignInProvider>("google");
+  const [waiting, setWaiting] = useState(false);
+  const [error, setError] = useState<IpcError | null>(null);
+  const [cancelled, setCancelled] = useState(false);
+
+  async function start() {
+    if (waiting) return;
+    setWaiting(true);
+    onWaiting(true);
+    setError(null);
+    setCancelled(false);
+    try {
+      await backend.signInSso(profile.id, provider);
+      onDone?.();
+    } catch (err) {
+      const e = toIpcError(err);
+      // The admin's own Cancel needs no alarm: a quiet note says it ended.
+      if (e.code === "cancelled") setCancelled(true);
+      else setError(e);
+    } finally {
+      setWaiting(false);
+      onWaiting(false);
+      void client.invalidateQueries({ queryKey: ["profiles"] });
+    }
+  }
+
+  return (
+    <div className="sso-sign-in" role="group" aria-label="Single sign-on">
+      <div className="form-row">
+        <label className="field">
+          <span>Identity provider</span>
+          <select value={provider} disabled={waiting} onChange={(e) => setProvider(PROVIDERS.find((p) => p.id === e.target.value)?.id ?? "google")}>
+            {PROVIDERS.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        {waiting ? (
+          <button type="button" className="button" onClick={() => void backend.cancelSso()}>
+            Cancel
+          </button>
+        ) : (
+          <button type="button" className="button" disabled={disabled} onClick={() => void start()}>
+            Sign in with SSO
+          </button>
+        )}
+      </div>
+      {waiting && (
+        <p className="muted" role="status">
+          Waiting for your browser… Finish signing in with {PROVIDERS.find((p) => p.id === provider)?.name} there.
+        </p>
+      )}
+      {cancelled && (
+        <p className="muted" role="status">
+          Sign-in cancelled.
+        </p>
+      )}
+      <FormError error={error} />
+    </div>
   );
 }

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gatehouse_api::{
-    LoginRequest, LoginResponse, Me, Page, Problem, Secret, SyncPage, User, UserListQuery,
+    LoginRequest, LoginResponse, Me, Page, Problem, Secret, SsoExchange, SyncPage, User,
+    UserListQuery,
 };
 use rand::Rng;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
@@ -270,6 +271,36 @@ impl AdminClient {
         };
         let r: LoginResponse = anonymous
             .request(Method::POST, &["auth", "login"], NO_QUERY, json(&body)?)
+            .await?;
+        Ok(Session {
+            token: Secret::new(r.token),
+            expires_at: r.expires_at,
+            user: r.user,
+        })
+    }
+
+    /// Exchanges the one-time code of a single sign-on, with the PKCE verifier of the challenge
+    /// the sign-in started with, for a session (`POST /auth/sso/token`). A used, expired or
+    /// unknown code, or the wrong verifier, is [`CoreError::Api`] with code `unauthorized`.
+    /// Never retried: the gateway takes the code out on the first try.
+    pub async fn sso_token(
+        base: &str,
+        code: &Secret,
+        verifier: &Secret,
+        ca_pem: Option<&str>,
+    ) -> CoreResult<Session> {
+        let anonymous = Self::build(base, None, ClientOptions::with_ca(ca_pem))?;
+        let body = SsoExchange {
+            code: code.expose().to_owned(),
+            code_verifier: verifier.expose().to_owned(),
+        };
+        let r: LoginResponse = anonymous
+            .request(
+                Method::POST,
+                &["auth", "sso", "token"],
+                NO_QUERY,
+                json(&body)?,
+            )
             .await?;
         Ok(Session {
             token: Secret::new(r.token),
