@@ -80,6 +80,8 @@ pub enum SignIn {
 pub enum SignInProvider {
     Google,
     Microsoft,
+    /// The organisation's own OpenID Connect provider (Okta, Keycloak, …).
+    Oidc,
 }
 
 impl SignInProvider {
@@ -88,6 +90,7 @@ impl SignInProvider {
         match self {
             Self::Google => "google",
             Self::Microsoft => "microsoft",
+            Self::Oidc => "oidc",
         }
     }
 }

@@ -4,4 +4,4 @@
  * The identity provider an admin signs in with (`/sso/{provider}/start`); whether the gateway
  * has it set up shows when the browser opens.
  */
-export type SignInProvider = "google" | "microsoft";
+export type SignInProvider = "google" | "microsoft" | "oidc";

@@ -89,6 +89,7 @@ export function SignInForm({ profile, compact = false, onDone }: { profile: Prof
 }
 
 const PROVIDERS: { id: SignInProvider; name: string }[] = [
+  { id: "oidc", name: "Your organisation's provider" },
   { id: "google", name: "Google" },
   { id: "microsoft", name: "Microsoft" },
 ];
