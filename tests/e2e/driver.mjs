@@ -1,7 +1,7 @@
 // Starts the built app under tauri-driver (which runs WebKitWebDriver) and hands back a
 // WebdriverIO session. Each test gets a fresh profile: empty config and data folders.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -276,7 +276,33 @@ function filesUnder(dir) {
  * SQLite in a temp folder) on 127.0.0.1. `stop()` kills it; `start()` brings it back on the same
  * address and database.
  */
-export async function startGateway() {
+/**
+ * A folder with an `xdg-open` that plays the system browser for the app's "Sign in with SSO": it
+ * follows the redirects over HTTP, hop by hop, to the app's loopback listener. Put it first in the
+ * app's PATH: the opener runs `xdg-open` with the URL.
+ */
+export function fakeBrowserDir() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-browser-'));
+  const script = path.join(dir, 'xdg-open');
+  writeFileSync(
+    script,
+    `#!/usr/bin/env node
+let url = process.argv[2];
+(async () => {
+  for (let hop = 0; hop < 10 && url; hop++) {
+    const response = await fetch(url, { redirect: 'manual' });
+    const next = response.headers.get('location');
+    await response.text();
+    url = next ? new URL(next, url).toString() : null;
+  }
+})().catch((e) => { console.error('fake browser:', e.message); process.exit(1); });
+`,
+  );
+  chmodSync(script, 0o755);
+  return dir;
+}
+
+export async function startGateway({ env: extraEnv = {} } = {}) {
   const bin = process.env.GATEHOUSE_GATEWAY;
   if (!bin) throw new Error('GATEHOUSE_GATEWAY must name the gateway binary (make e2e sets it)');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-gw-'));
@@ -286,7 +312,7 @@ export async function startGateway() {
     new Promise((resolve, reject) => {
       const child = spawn(bin, ['serve', '--demo', '--db', db, '--listen', listen], {
         stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, RUST_LOG: 'warn' },
+        env: { ...process.env, RUST_LOG: 'warn', ...extraEnv },
       });
       let out = '';
       child.stdout.on('data', (chunk) => {

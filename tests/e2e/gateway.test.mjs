@@ -1,14 +1,17 @@
 // End to end against a gateway in a process of its own: a profile added and signed in from
 // Settings with a token; the gateway stopped (users, charts and invite links still there from the
 // cache, changes not offered) and started again (the app finds it by itself); an auditor signed in
-// with a password is offered no change anywhere. At the end, no secret the run used is in any file
-// the app wrote.
+// with a password is offered no change anywhere; an admin signs in with SSO through the system
+// browser (a script that follows the redirects) and the organisation's identity provider (a real
+// OpenID Connect issuer on 127.0.0.1). At the end, no secret the run used is in any file the app
+// wrote.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import {
   assertNoFileHolds,
   clipboardChangedFrom,
+  fakeBrowserDir,
   field,
   keychainSecrets,
   launchApp,
@@ -17,6 +20,7 @@ import {
   startGateway,
   writeClipboard,
 } from './driver.mjs';
+import { CLIENT_ID, startIssuer } from './oidc-issuer.mjs';
 
 const PROFILE = 'Northwind staging';
 /** What changes something on the gateway; Settings' own (local) buttons are not among these screens. */
@@ -24,6 +28,7 @@ const WRITE_ACTION = /^(Invite|Bulk invite|Resend|Revoke|Suspend|Reactivate|Appr
 const SCREENS = ['Overview', 'Users', 'Invitations', 'Workspaces', 'Groups', 'Usage', 'Audit log'];
 
 let gateway;
+let issuer;
 let app;
 let appHome;
 const secrets = new Set();
@@ -31,15 +36,26 @@ const secrets = new Set();
 let onlineLink;
 
 before(async () => {
-  gateway = await startGateway();
+  issuer = await startIssuer();
+  secrets.add(issuer.clientSecret);
+  gateway = await startGateway({
+    env: {
+      GATEHOUSE_OIDC_ISSUER: issuer.url,
+      GATEHOUSE_OIDC_CLIENT_ID: CLIENT_ID,
+      GATEHOUSE_OIDC_CLIENT_SECRET: issuer.clientSecret,
+      GATEHOUSE_OIDC_NAME: 'Northwind SSO',
+    },
+  });
   secrets.add(gateway.token);
-  app = await launchApp();
+  // The system browser is a script that follows the redirects: first in the app's PATH.
+  app = await launchApp({ env: { PATH: `${fakeBrowserDir()}:${process.env.PATH}` } });
   appHome = app.home;
 });
 
 after(async () => {
   await app?.stop();
   await gateway?.stop();
+  await issuer?.stop();
 });
 
 /** The labels of the buttons the main area offers now. */
@@ -234,6 +250,36 @@ test('an auditor signed in with a password reads everything and is offered no ch
     timeout: 10_000,
     timeoutMsg: 'the audit log does not show the auditor\'s creation',
   });
+});
+
+test('an admin signs in with SSO through the system browser, the session in the keychain only', async () => {
+  const { browser } = app;
+  const email = 'sam.sso@northwind.example';
+  await gateway.api('POST', '/users', { email, first_name: 'Sam', last_name: 'Sso', role: 'admin', workspace_ids: [] });
+  issuer.signInAs({ email, email_verified: true, given_name: 'Sam' });
+
+  await openScreen(browser, 'Settings');
+  await (await (await profileRow(browser, PROFILE)).$('button=Sign out')).click();
+  await (await (await profileRow(browser, PROFILE)).$('button=Sign in')).click();
+  const signIn = await browser.$(`form[aria-label="Sign in to ${PROFILE}"]`);
+  await (await signIn.$('.//label[span[normalize-space()="Identity provider"]]//select')).selectByAttribute('value', 'oidc');
+  await (await signIn.$('button=Sign in with SSO')).click();
+  await browser.waitUntil(
+    async () => (await (await (await profileRow(browser, PROFILE)).$('[data-testid="sign-in-state"]')).getText()) === 'Signed in',
+    { timeout: 30_000, timeoutMsg: 'the SSO sign-in did not take' },
+  );
+  await waitForTopBar(browser, PROFILE, /^Synced/);
+  assert.equal(
+    await (await (await profileRow(browser, PROFILE)).$('[data-testid="signed-in-as"]')).getText(),
+    `as ${email}, admin`,
+  );
+  await screenshot(browser, 'signed-in-with-sso');
+  // What the provider handed out (codes, ID tokens) never reached the page.
+  const page = await (await browser.$('body')).getText();
+  for (const secret of issuer.handedOut) {
+    secrets.add(secret);
+    assert.ok(!page.includes(secret));
+  }
 });
 
 test('no secret this run used is in the app\'s logs, caches or config', async () => {

@@ -54,6 +54,7 @@ async fn fixture(name: &str, wait: Duration) -> Fixture {
         oidc: OidcConfig {
             google: Some(provider(issuer.url.clone())),
             microsoft: Some(provider(issuer.microsoft_issuer())),
+            ..OidcConfig::default()
         },
         ..GatewayOptions::default()
     };
