@@ -53,6 +53,8 @@ fn export_all(dir: &Path) {
         Model,
         ScimToken,
         ScimTokenCreate,
+        IdentitySettings,
+        IdentitySettingsInput,
     );
 }
 
