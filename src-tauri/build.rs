@@ -38,6 +38,7 @@ fn main() {
                     "list_group_members",
                     "list_models",
                     "list_scim_tokens",
+                    "get_identity_settings",
                     "export_users_csv",
                     "export_usage_csv",
                     "check_update",

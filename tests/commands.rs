@@ -182,6 +182,11 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
     let scim: serde_json::Value =
         invoke(&main, "plugin:console|list_scim_tokens", json!({})).unwrap();
     assert_eq!(scim, json!([]), "{scim}");
+    // So do the single sign-on settings; the demo gateway sets up no provider.
+    let identity: serde_json::Value =
+        invoke(&main, "plugin:console|get_identity_settings", json!({})).unwrap();
+    assert_eq!(identity["providers"], json!([]), "{identity}");
+    assert_eq!(identity["join_mode"], "invite_only", "{identity}");
     assert!(!workspaces.as_array().unwrap().is_empty());
     let today = chrono::Utc::now().date_naive();
     let chart: serde_json::Value = invoke(

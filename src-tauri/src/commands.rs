@@ -6,7 +6,7 @@ use gatehouse_core::cache::Cache;
 use gatehouse_core::changes::{Change, Changed};
 use std::path::PathBuf;
 
-use gatehouse_api::{Model, ScimToken};
+use gatehouse_api::{IdentitySettings, Model, ScimToken};
 use gatehouse_core::ipc::{
     AppStatus, AuditFilter, AuditRows, BudgetStatus, CacheInfo, GroupMemberRow, GroupRow,
     InvitationFilter, InvitationRows, IpcError, LogInfo, Overview, ProfileInput, ProfileSummary,
@@ -195,6 +195,19 @@ fn copy<R: Runtime>(app: &AppHandle<R>, secret: &Secret) -> Result<(), IpcError>
 #[tauri::command]
 pub async fn list_scim_tokens(state: State<'_, AppState>) -> Result<Vec<ScimToken>, IpcError> {
     state.console.scim_tokens().await.map_err(|e| e.to_ipc())
+}
+
+/// The org's single sign-on settings, from the gateway: they are not cached, so offline this
+/// fails.
+#[tauri::command]
+pub async fn get_identity_settings(
+    state: State<'_, AppState>,
+) -> Result<IdentitySettings, IpcError> {
+    state
+        .console
+        .identity_settings()
+        .await
+        .map_err(|e| e.to_ipc())
 }
 
 /// The app's version, for Settings → About.

@@ -57,6 +57,7 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
             commands::list_group_members,
             commands::list_models,
             commands::list_scim_tokens,
+            commands::get_identity_settings,
             commands::export_users_csv,
             commands::export_usage_csv,
             commands::check_update,

@@ -6,9 +6,10 @@
 
 use gatehouse_api::{
     AccessTokenCreate, ApiKey, Budget, BulkInvite, BulkInviteResult, Grant, Group, GroupCreate,
-    GroupMember, GroupPatch, GroupRole, Invitation, InvitationCreate, Limits, Membership, Model,
-    ModelCreate, ModelPatch, Org, OrgPatch, Role, ScimToken, ScimTokenCreate, Secret, SubjectKind,
-    User, UserCreate, UserPatch, Workspace, WorkspaceCreate, WorkspacePatch,
+    GroupMember, GroupPatch, GroupRole, IdentitySettings, IdentitySettingsInput, Invitation,
+    InvitationCreate, Limits, Membership, Model, ModelCreate, ModelPatch, Org, OrgPatch, Role,
+    ScimToken, ScimTokenCreate, Secret, SubjectKind, User, UserCreate, UserPatch, Workspace,
+    WorkspaceCreate, WorkspacePatch,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -147,6 +148,9 @@ pub enum Change {
     DeleteScimToken {
         id: String,
     },
+    SetIdentitySettings {
+        settings: IdentitySettingsInput,
+    },
 }
 
 /// What a change made, as the UI may see it: never a secret.
@@ -179,6 +183,7 @@ pub enum Changed {
     },
     /// A new SCIM token; its secret went to [`Applied::secret`].
     ScimToken(ScimToken),
+    IdentitySettings(IdentitySettings),
 }
 
 /// A change's result and the one secret it may have produced.
@@ -383,6 +388,9 @@ impl Change {
             Self::DeleteScimToken { id } => {
                 client.delete_scim_token(&id).await?;
                 C::Done.into()
+            }
+            Self::SetIdentitySettings { settings } => {
+                C::IdentitySettings(client.set_identity_settings(&settings).await?).into()
             }
         })
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_api::{Me, ScimToken, Secret};
+use gatehouse_api::{IdentitySettings, Me, ScimToken, Secret};
 #[cfg(feature = "embedded-demo")]
 use gatehouse_gateway::RunningGateway;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -813,6 +813,13 @@ impl Console {
     /// there is no cached copy and offline this fails with `offline`.
     pub async fn scim_tokens(&self) -> CoreResult<Vec<ScimToken>> {
         self.online(|client| async move { client.scim_tokens().await })
+            .await
+    }
+
+    /// The org's single sign-on settings, asked of the gateway each time like the SCIM tokens:
+    /// the sync feed does not carry them, so offline this fails with `offline`.
+    pub async fn identity_settings(&self) -> CoreResult<IdentitySettings> {
+        self.online(|client| async move { client.identity_settings().await })
             .await
     }
 

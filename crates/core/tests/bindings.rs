@@ -54,6 +54,8 @@ fn export_all(dir: &Path) {
         Model,
         ScimToken,
         ScimTokenCreate,
+        IdentitySettings,
+        IdentitySettingsInput,
     );
 }
 

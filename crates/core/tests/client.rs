@@ -584,6 +584,75 @@ async fn invitations_usage_export_and_alerts() {
 }
 
 #[tokio::test]
+async fn identity_settings_read_set_and_refused_with_field_errors() {
+    let d = demo().await;
+    let c = &d.client;
+    let before = c.identity_settings().await.unwrap();
+    assert_eq!(before.join_mode, JoinMode::InviteOnly);
+    assert!(before.providers.is_empty());
+    assert!(!before.require_sso);
+
+    let group = c
+        .create_group(&GroupCreate {
+            name: "Mapped".into(),
+            description: None,
+        })
+        .await
+        .unwrap();
+    let admin = c.me().await.unwrap().user;
+    let input = IdentitySettingsInput {
+        join_mode: JoinMode::JustInTime,
+        jit_domains: vec!["@Northwind.Example".into()],
+        jit_role: Role::Auditor,
+        microsoft_tenant: None,
+        require_sso: false,
+        break_glass_user_id: Some(admin.id.clone()),
+        groups_claim: "groups".into(),
+        role_mapping: vec![RoleMapping {
+            claim_value: "gw-admins".into(),
+            role: Some(Role::Admin),
+            group_id: Some(group.id.clone()),
+        }],
+    };
+    let set = c.set_identity_settings(&input).await.unwrap();
+    assert_eq!(set.join_mode, JoinMode::JustInTime);
+    assert_eq!(set.jit_domains, ["northwind.example"]);
+    assert_eq!(set.break_glass_user_id.as_deref(), Some(admin.id.as_str()));
+    assert_eq!(set.role_mapping, input.role_mapping);
+    assert!(set.revision > before.revision);
+    assert_eq!(c.identity_settings().await.unwrap(), set);
+
+    // Bad input names its field; the settings stay as they were.
+    let refused = api_error(
+        c.set_identity_settings(&IdentitySettingsInput {
+            jit_domains: vec![],
+            ..input.clone()
+        })
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(refused.code, ErrorCode::ValidationFailed);
+    let fields: Vec<_> = refused
+        .errors
+        .iter()
+        .flatten()
+        .map(|f| f.field.as_str())
+        .collect();
+    assert_eq!(fields, ["jit_domains"]);
+    // Requiring SSO where no provider is set up would let nobody in.
+    let conflict = api_error(
+        c.set_identity_settings(&IdentitySettingsInput {
+            require_sso: true,
+            ..input.clone()
+        })
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(conflict.code, ErrorCode::Conflict);
+    assert_eq!(c.identity_settings().await.unwrap(), set);
+}
+
+#[tokio::test]
 async fn problems_arrive_typed_for_the_ui_to_act_on() {
     let d = demo().await;
     let c = &d.client;

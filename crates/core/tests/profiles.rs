@@ -503,6 +503,41 @@ async fn scim_tokens_are_read_from_the_gateway_and_a_new_ones_secret_is_split_of
     console.remove_profile(&profile.id).await.unwrap();
 }
 
+#[tokio::test]
+async fn identity_settings_are_read_from_the_gateway_and_set_as_a_change() {
+    let f = fixture("identity").await;
+    let console = f.console.clone();
+    let profile = signed_in_profile(&f).await;
+    let before = console.identity_settings().await.unwrap();
+    assert!(!before.require_sso);
+
+    let applied = console
+        .apply(Change::SetIdentitySettings {
+            settings: serde_json::from_value(json!({
+                "join_mode": "just_in_time", "jit_domains": ["northwind.example"],
+                "jit_role": "member", "require_sso": false, "groups_claim": "roles",
+            }))
+            .unwrap(),
+        })
+        .await
+        .unwrap();
+    let Changed::IdentitySettings(set) = &applied.changed else {
+        panic!("not the identity settings");
+    };
+    assert_eq!(set.groups_claim, "roles");
+    assert!(applied.secret.is_none());
+    assert_eq!(&console.identity_settings().await.unwrap(), set);
+
+    // Nothing of them is cached, so offline there is nothing to show.
+    f.gateway.stop().await;
+    assert_eq!(console.sync_now().await.unwrap_err().code(), "offline");
+    assert_eq!(
+        console.identity_settings().await.unwrap_err().code(),
+        "offline"
+    );
+    console.remove_profile(&profile.id).await.unwrap();
+}
+
 /// A listener on loopback that keeps the head of every request it gets and answers 401: where
 /// an edited profile now points.
 async fn recording_listener() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {

@@ -6,6 +6,7 @@ import type { CacheInfo } from "../bindings/CacheInfo";
 import type { BudgetStatus } from "../bindings/BudgetStatus";
 import type { GroupMemberRow } from "../bindings/GroupMemberRow";
 import type { GroupRow } from "../bindings/GroupRow";
+import type { IdentitySettings } from "../bindings/IdentitySettings";
 import type { InvitationFilter } from "../bindings/InvitationFilter";
 import type { InvitationRows } from "../bindings/InvitationRows";
 import type { Model } from "../bindings/Model";
@@ -117,6 +118,11 @@ export interface Backend {
    * rejects with `offline`. Made and revoked with `applyChange`.
    */
   listScimTokens(): Promise<ScimToken[]>;
+  /**
+   * The org's single sign-on settings and the providers the gateway sets up. Read from the
+   * gateway, not the cache: offline it rejects with `offline`. Set with `applyChange`.
+   */
+  getIdentitySettings(): Promise<IdentitySettings>;
   /** Asks where to save (a native dialog), writes the CSV; the row count, or null if cancelled. */
   exportUsersCsv(filter: UserFilter): Promise<number | null>;
   exportUsageCsv(filter: UsageFilter): Promise<number | null>;

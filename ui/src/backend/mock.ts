@@ -3,6 +3,7 @@
 // crates/core/tests do); a test prepares the answer its filter or input gets.
 import type { AppStatus } from "../bindings/AppStatus";
 import type { Change } from "../bindings/Change";
+import type { IdentitySettings } from "../bindings/IdentitySettings";
 import type { IpcError } from "../bindings/IpcError";
 import type { LogInfo } from "../bindings/LogInfo";
 import type { ProfileInput } from "../bindings/ProfileInput";
@@ -222,6 +223,8 @@ export interface MockBackend extends Backend {
   readonly updateSteps: string[];
   /** What `listScimTokens` answers (offline it refuses, as the gateway is not there to ask). */
   scimTokens: ScimToken[];
+  /** What `getIdentitySettings` answers (offline it refuses, like the SCIM tokens). */
+  identitySettings: IdentitySettings;
   logs: LogInfo;
   /** How many times the log folder was opened. */
   logFolderOpened: number;
@@ -242,6 +245,22 @@ export function mockScimTokens(): ScimToken[] {
     { id: "stk_entra", name: "Entra ID production", created_by: "usr_00000", created_at: "2026-10-01T09:00:00Z", last_used_at: "2026-12-04T08:30:00Z" },
     { id: "stk_okta", name: "Okta staging", created_by: null, created_at: "2026-11-20T15:00:00Z", last_used_at: null },
   ];
+}
+
+/** Invite-only sign-in with Google set up, nothing required and nothing mapped yet. */
+export function mockIdentitySettings(): IdentitySettings {
+  return {
+    providers: [{ id: "google", name: "Google" }],
+    join_mode: "invite_only",
+    jit_domains: [],
+    jit_role: "member",
+    microsoft_tenant: null,
+    require_sso: false,
+    break_glass_user_id: null,
+    groups_claim: "groups",
+    role_mapping: [],
+    revision: 1,
+  };
 }
 
 /** A newer version for the mock's update server to offer. */
@@ -389,6 +408,11 @@ export function createMockBackend(
       if (mock.status.phase !== "ready") throw { code: "signed_out", message: "Not signed in to this profile." };
       if (mock.status.offline) throw { code: "offline", message: "The gateway is unreachable." };
       mock.changes.push(change);
+      if (change.op === "set_identity_settings") {
+        const { providers, revision } = mock.identitySettings;
+        mock.identitySettings = { ...structuredClone(change.settings), providers, revision: revision + 1 };
+        return { kind: "identity_settings", value: structuredClone(mock.identitySettings) };
+      }
       return { kind: "done" };
     },
 
@@ -491,6 +515,11 @@ export function createMockBackend(
     async listScimTokens() {
       if (mock.status.offline) throw { code: "offline", message: "The gateway is unreachable." } satisfies IpcError;
       return mock.scimTokens.map((t) => ({ ...t }));
+    },
+    identitySettings: mockIdentitySettings(),
+    async getIdentitySettings() {
+      if (mock.status.offline) throw { code: "offline", message: "The gateway is unreachable." } satisfies IpcError;
+      return structuredClone(mock.identitySettings);
     },
     async exportUsersCsv() {
       return mock.exportAnswer;

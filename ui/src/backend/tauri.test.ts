@@ -72,6 +72,7 @@ describe("the Tauri backend", () => {
     await tauriBackend.logInfo();
     await tauriBackend.openLogFolder();
     await tauriBackend.listScimTokens();
+    await tauriBackend.getIdentitySettings();
     expect(calls).toEqual([
       ["list_profiles", {}],
       ["add_profile", { input }],
@@ -92,6 +93,7 @@ describe("the Tauri backend", () => {
       ["log_info", {}],
       ["open_log_folder", {}],
       ["list_scim_tokens", {}],
+      ["get_identity_settings", {}],
     ]);
   });
 

@@ -72,6 +72,7 @@ export const tauriBackend: Backend = {
   listGroupMembers: (groupId) => call(command("list_group_members"), { id: groupId }),
   listModels: () => call(command("list_models")),
   listScimTokens: () => call(command("list_scim_tokens")),
+  getIdentitySettings: () => call(command("get_identity_settings")),
   exportUsersCsv: (filter) => call(command("export_users_csv"), { filter }),
   exportUsageCsv: (filter) => call(command("export_usage_csv"), { filter }),
 };

@@ -1,5 +1,6 @@
-// SCIM provisioning: the tokens identity providers provision users and groups with, and the
-// address they send them to. A new token's secret goes to the clipboard, never to the screen.
+// Settings → Identity: single sign-on, then SCIM provisioning (the tokens identity providers
+// provision users and groups with, and the address they send them to). A new token's secret goes
+// to the clipboard, never to the screen.
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { toIpcError, useBackend } from "../backend/backend";
@@ -11,6 +12,7 @@ import { ConfirmButton } from "../shared/ConfirmButton";
 import { FormError, TextField } from "../shared/forms";
 import { Notice, OfflineHint, QueryError } from "../shared/notices";
 import { useCan } from "../shell/permissions";
+import { SingleSignOn } from "./SingleSignOn";
 
 export const NEW_SCIM_TOKEN_MESSAGE = "Copied. Paste it into your identity provider now; it will not be shown again.";
 
@@ -56,7 +58,14 @@ export function scimBaseUrl(profileUrl: string): string {
 export function IdentitySection({ status }: { status: AppStatus }) {
   const can = useCan();
   if (!can("identity.read") || !status.profile) return null;
-  return <ScimTokens status={status} profileUrl={status.profile.url} write={can("identity.write")} />;
+  const write = can("identity.write");
+  return (
+    <section className="settings-section" aria-labelledby="identity-title">
+      <h2 id="identity-title">Identity</h2>
+      <SingleSignOn profileId={status.profile.id} write={write} />
+      <ScimTokens status={status} profileUrl={status.profile.url} write={write} />
+    </section>
+  );
 }
 
 function ScimTokens({ status, profileUrl, write }: { status: AppStatus; profileUrl: string; write: boolean }) {
@@ -81,8 +90,8 @@ function ScimTokens({ status, profileUrl, write }: { status: AppStatus; profileU
   }
 
   return (
-    <section className="settings-section" aria-labelledby="identity-title">
-      <h2 id="identity-title">Identity</h2>
+    <div className="settings-part" role="group" aria-labelledby="scim-title">
+      <h3 id="scim-title">SCIM provisioning</h3>
       <p className="muted">
         An identity provider (such as Entra ID or Okta) can create, update and deactivate users and groups here over SCIM.
         Give it this address and a SCIM token.
@@ -141,6 +150,6 @@ function ScimTokens({ status, profileUrl, write }: { status: AppStatus; profileU
       {created && <Notice>{NEW_SCIM_TOKEN_MESSAGE}</Notice>}
       <OfflineHint permission="identity.write" />
       <FormError error={plainScimError(runner.error)} />
-    </section>
+    </div>
   );
 }

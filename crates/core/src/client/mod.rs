@@ -59,6 +59,7 @@ macro_rules! collection {
 mod alerts;
 mod audit;
 mod groups;
+mod identity;
 mod invitations;
 mod keys;
 mod me;
