@@ -114,8 +114,9 @@ async fn scim2_cli_finds_the_server_conformant_on_both_databases() {
             .iter()
             .filter(|l| !l.starts_with("SUCCESS "))
             .collect();
+        // The run's own words, for the record (`--nocapture` shows them).
         eprintln!(
-            "scim2-cli test on {}: {passed} SUCCESS, {} other",
+            "scim2-cli test on {}: {passed} SUCCESS, {} other\n{stdout}",
             gw.name,
             failed.len()
         );
