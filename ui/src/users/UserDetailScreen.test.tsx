@@ -178,7 +178,7 @@ describe("user detail", () => {
       [{ identity_issuer: "https://accounts.google.com", has_password: true }, "Signs in with Google or a password"],
       [{ identity_issuer: "https://acme.okta.com", has_password: false }, "Signs in with acme.okta.com"],
       [{ identity_issuer: null, has_password: true }, "Signs in with a password"],
-      [{ identity_issuer: null, has_password: false }, "Has no way to sign in yet: no password, and no identity provider account"],
+      [{ identity_issuer: null, has_password: false }, "No password and no identity provider account (tokens only)"],
     ];
     for (const [fields, text] of cases) {
       user = fields;

@@ -102,7 +102,7 @@ export function signInText(user: User): string {
   if (provider && user.has_password) return `Signs in with ${provider} or a password`;
   if (provider) return `Signs in with ${provider}`;
   if (user.has_password) return "Signs in with a password";
-  return "Has no way to sign in yet: no password, and no identity provider account";
+  return "No password and no identity provider account (tokens only)";
 }
 export const SCIM_MANAGED_REASON = "Your identity provider manages this account; change it there.";
 
