@@ -139,3 +139,21 @@ describe("signed out", () => {
     expect(await screen.findByTestId("signed-out-banner")).toBeTruthy();
   });
 });
+
+describe("sync now", () => {
+  it("shows why a sync it started failed, until a later sync succeeds", async () => {
+    const backend = createMockBackend();
+    const succeed = backend.syncNow;
+    backend.syncNow = async () => {
+      throw { code: "unreachable", message: "The gateway at http://127.0.0.1:9 is unreachable." };
+    };
+    renderApp(backend);
+    fireEvent.click(await screen.findByTestId("sync-now"));
+    expect((await screen.findByRole("alert")).textContent).toBe("The gateway at http://127.0.0.1:9 is unreachable.");
+    // The gateway is back: a background sync lands.
+    await act(async () => {
+      await succeed();
+    });
+    await waitFor(() => expect(screen.queryByText("The gateway at http://127.0.0.1:9 is unreachable.")).toBeNull());
+  });
+});

@@ -105,6 +105,10 @@ export function SyncNowButton({ status }: { status: AppStatus }) {
   const backend = useBackend();
   // Progress and the new data arrive as status events; only a failure is the button's to show.
   const sync = useMutation({ mutationFn: () => backend.syncNow() });
+  // A later sync that succeeded (in the background, or after the gateway came back) makes the
+  // failure old news: an error beside "Synced just now" would say two things at once.
+  const { reset } = sync;
+  useEffect(() => reset(), [status.synced_at, reset]);
   return (
     <>
       {sync.error && (
