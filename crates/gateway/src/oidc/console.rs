@@ -255,21 +255,15 @@ async fn complete(
                 format!("{name} sent no code."),
             )
         })?;
-    let config = state
-        .oidc
-        .get(provider)
-        .ok_or_else(|| Stop::not_configured(provider))?;
-    let metadata = discover(provider, &signin.issuer).await?;
-    let id_token = exchange(
+    let claims = signed_in(
+        state,
         provider,
-        config,
-        &metadata,
+        &signin.issuer,
         &code,
         &signin.pkce_verifier,
-        &redirect_uri(state),
+        &signin.nonce,
     )
     .await?;
-    let claims = verify(provider, config, &metadata, &id_token, &signin.nonce).await?;
     let settings = identity_store::get(&state.db.pool).await?.input;
 
     // Microsoft: an org that names its tenant takes only that tenant's accounts, and trusts its

@@ -429,6 +429,33 @@ fn check_account(
     Ok(())
 }
 
+/// The provider's `code` exchanged (with this gateway's PKCE `verifier`) for an ID token, and
+/// that token verified against `issuer`'s keys and the sign-in's `nonce`: who signed in.
+async fn signed_in(
+    state: &AppState,
+    provider: IdentityProvider,
+    issuer: &str,
+    code: &str,
+    verifier: &str,
+    nonce: &str,
+) -> Result<Claims, Stop> {
+    let config = state
+        .oidc
+        .get(provider)
+        .ok_or_else(|| Stop::not_configured(provider))?;
+    let metadata = discover(provider, issuer).await?;
+    let id_token = exchange(
+        provider,
+        config,
+        &metadata,
+        code,
+        verifier,
+        &redirect_uri(state),
+    )
+    .await?;
+    verify(provider, config, &metadata, &id_token, nonce).await
+}
+
 async fn finish(state: &AppState, query: CallbackQuery) -> Result<Response, Stop> {
     let state_value = query
         .state
@@ -458,21 +485,15 @@ async fn finish(state: &AppState, query: CallbackQuery) -> Result<Response, Stop
         .code
         .filter(|c| !c.is_empty() && c.len() <= 4096)
         .ok_or_else(|| Stop::restart("The provider sent no code."))?;
-    let config = state
-        .oidc
-        .get(provider)
-        .ok_or_else(|| Stop::not_configured(provider))?;
-    let metadata = discover(provider, &pending.issuer).await?;
-    let id_token = exchange(
+    let claims = signed_in(
+        state,
         provider,
-        config,
-        &metadata,
+        &pending.issuer,
         &code,
         &pending.pkce_verifier,
-        &redirect_uri(state),
+        &pending.nonce,
     )
     .await?;
-    let claims = verify(provider, config, &metadata, &id_token, &pending.nonce).await?;
 
     let mut tx = state.db.begin_write().await?;
     let row = invitations::open_by_id(&mut tx, &pending.invitation_id).await?;

@@ -273,13 +273,13 @@ async fn write(
     caller: &ScimCaller,
     id: &str,
     headers: &HeaderMap,
-    change: impl FnOnce(Value) -> ScimResult<Value>,
+    edit: super::Edit,
 ) -> ScimResult<Response> {
     let base = base_url(state);
     let mut tx = state.db.begin_write().await?;
     let before = read_one(&mut tx, id).await?;
     check_if_match(headers, &version(before.revision))?;
-    let want = desired(&change(document(&before, &base))?)?;
+    let want = desired(&edit.apply(document(&before, &base))?)?;
     let (added, removed) = apply(&mut tx, id, &want, Some(&before)).await?;
     let after = read_one(&mut tx, id).await?;
     let mut summary = caller.via();
@@ -300,30 +300,17 @@ async fn write(
     Ok(resource_response(StatusCode::OK, &document(&after, &base)))
 }
 
-pub async fn replace(
+/// PUT (the whole resource) and PATCH (operations on it).
+pub async fn update(
     State(state): State<AppState>,
     caller: ScimCaller,
     Path(id): Path<String>,
+    method: axum::http::Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> ScimResult<Response> {
-    let body = parse_body(&body)?;
-    write(&state, &caller, &id, &headers, |_| Ok(body)).await
-}
-
-pub async fn patch(
-    State(state): State<AppState>,
-    caller: ScimCaller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ScimResult<Response> {
-    let request = parse_body(&body)?;
-    write(&state, &caller, &id, &headers, |mut doc| {
-        super::patch::apply(&mut doc, &request)?;
-        Ok(doc)
-    })
-    .await
+    let edit = super::Edit::from_request(&method, &body)?;
+    write(&state, &caller, &id, &headers, edit).await
 }
 
 pub async fn delete(

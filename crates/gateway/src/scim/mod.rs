@@ -193,6 +193,35 @@ pub fn parse_body(body: &Bytes) -> ScimResult<Value> {
     }
 }
 
+/// What a write does to a resource as read: a PUT's whole new document, or a PATCH's
+/// operations on it.
+pub enum Edit {
+    Replace(Value),
+    Patch(Value),
+}
+
+impl Edit {
+    pub fn from_request(method: &axum::http::Method, body: &Bytes) -> ScimResult<Self> {
+        let body = parse_body(body)?;
+        Ok(if method == axum::http::Method::PATCH {
+            Self::Patch(body)
+        } else {
+            Self::Replace(body)
+        })
+    }
+
+    /// The document the resource is to become.
+    pub fn apply(self, mut doc: Value) -> ScimResult<Value> {
+        match self {
+            Self::Replace(new) => Ok(new),
+            Self::Patch(operations) => {
+                patch::apply(&mut doc, &operations)?;
+                Ok(doc)
+            }
+        }
+    }
+}
+
 /// The provider calling: a SCIM token's id and name, which its changes are audited under.
 #[derive(Debug, Clone)]
 pub struct ScimCaller {
@@ -465,8 +494,8 @@ pub fn router() -> Router<AppState> {
         .route(
             "/Users/{id}",
             get(users::show)
-                .put(users::replace)
-                .patch(users::patch)
+                .put(users::update)
+                .patch(users::update)
                 .delete(users::delete),
         )
         .route("/Groups", get(groups::list).post(groups::create))
@@ -474,8 +503,8 @@ pub fn router() -> Router<AppState> {
         .route(
             "/Groups/{id}",
             get(groups::show)
-                .put(groups::replace)
-                .patch(groups::patch)
+                .put(groups::update)
+                .patch(groups::update)
                 .delete(groups::delete),
         )
         .route("/.search", post(search_all))

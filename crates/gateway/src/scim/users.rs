@@ -287,19 +287,19 @@ pub async fn search(
     list_response(all(&state, &base_url(&state)).await?, &params)
 }
 
-/// Makes user `id` what `doc` (a PUT body, or the patched document) says.
+/// Makes user `id` what `edit` makes of its document (a PUT's whole one, or the PATCH applied).
 async fn write(
     state: &AppState,
     caller: &ScimCaller,
     id: &str,
     headers: &HeaderMap,
-    change: impl FnOnce(Value) -> ScimResult<Value>,
+    edit: super::Edit,
 ) -> ScimResult<Response> {
     let base = base_url(state);
     let mut tx = state.db.begin_write().await?;
     let (before, doc) = read(&mut tx, id, &base).await?;
     check_if_match(headers, &version(before.revision))?;
-    let want = desired(&change(doc)?)?;
+    let want = desired(&edit.apply(doc)?)?;
     check_unique(&mut tx, &want, id).await?;
     let status = match (before.status, want.active) {
         (UserStatus::Active, Some(false)) => UserStatus::Suspended,
@@ -338,30 +338,17 @@ async fn write(
     Ok(resource_response(StatusCode::OK, &public(doc)))
 }
 
-pub async fn replace(
+/// PUT (the whole resource) and PATCH (operations on it).
+pub async fn update(
     State(state): State<AppState>,
     caller: ScimCaller,
     Path(id): Path<String>,
+    method: axum::http::Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> ScimResult<Response> {
-    let body = parse_body(&body)?;
-    write(&state, &caller, &id, &headers, |_| Ok(body)).await
-}
-
-pub async fn patch(
-    State(state): State<AppState>,
-    caller: ScimCaller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ScimResult<Response> {
-    let request = parse_body(&body)?;
-    write(&state, &caller, &id, &headers, |mut doc| {
-        super::patch::apply(&mut doc, &request)?;
-        Ok(doc)
-    })
-    .await
+    let edit = super::Edit::from_request(&method, &body)?;
+    write(&state, &caller, &id, &headers, edit).await
 }
 
 pub async fn delete(

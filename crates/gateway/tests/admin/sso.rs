@@ -152,6 +152,16 @@ async fn user_by_email(gw: &TestGateway, admin: &Secret, email: &str) -> Option<
     page.items.into_iter().find(|u| u.email == email)
 }
 
+/// Whether `user` is a member of `group`.
+async fn in_group(gw: &TestGateway, group: &str, user: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND user_id = $2")
+        .bind(group)
+        .bind(user)
+        .fetch_one(&gw.db().pool)
+        .await
+        .unwrap()
+}
+
 async fn set_identity(gw: &TestGateway, admin: &Secret, settings: Value) -> reqwest::Response {
     let mut body = json!({ "join_mode": "invite_only", "jit_role": "member",
                            "require_sso": false, "groups_claim": "groups" });
@@ -324,14 +334,7 @@ async fn just_in_time_accounts_take_a_seat_and_the_role_mapping_applies_at_each_
                                   "groups": ["gw-operators", "eng"] }));
         let first = signed_in(&gw, &issuer, "google").await;
         assert_eq!(first.user.role, Role::Operator, "{}", gw.name);
-        let members: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND user_id = $2",
-        )
-        .bind(&group.id)
-        .bind(&first.user.id)
-        .fetch_one(&gw.db().pool)
-        .await
-        .unwrap();
+        let members = in_group(&gw, &group.id, &first.user.id).await;
         assert_eq!(members, 1);
         // Out of the group at the provider: out of it here at the next sign-in; no matching
         // role entry leaves the role alone.
@@ -341,14 +344,7 @@ async fn just_in_time_accounts_take_a_seat_and_the_role_mapping_applies_at_each_
         let again = signed_in(&gw, &issuer, "google").await;
         assert_eq!(again.user.id, first.user.id);
         assert_eq!(again.user.role, Role::Operator);
-        let members: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND user_id = $2",
-        )
-        .bind(&group.id)
-        .bind(&first.user.id)
-        .fetch_one(&gw.db().pool)
-        .await
-        .unwrap();
+        let members = in_group(&gw, &group.id, &first.user.id).await;
         assert_eq!(members, 0, "{}", gw.name);
 
         // The org's only admin signing in with a group mapped to a lower role stays admin.
