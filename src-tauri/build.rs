@@ -19,6 +19,7 @@ fn main() {
                     "activate_profile",
                     "sign_in",
                     "sign_in_sso",
+                    "list_sso_providers",
                     "cancel_sso",
                     "sign_out",
                     "get_settings",

@@ -203,6 +203,18 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
     )
     .unwrap_err();
     assert_eq!(inverted["code"], "invalid", "{inverted}");
+    // The sign-in form asks a profile's gateway which providers it offers; the demo profile
+    // signs itself in, so for it the question is refused, in the console's words.
+    let profiles: serde_json::Value =
+        invoke(&main, "plugin:console|list_profiles", json!({})).unwrap();
+    let demo = profiles[0]["id"].as_str().unwrap().to_owned();
+    let sso = invoke::<serde_json::Value>(
+        &main,
+        "plugin:console|list_sso_providers",
+        json!({ "id": demo }),
+    )
+    .unwrap_err();
+    assert_eq!(sso["code"], "invalid", "{sso}");
     let admin = users
         .rows
         .iter()

@@ -113,6 +113,18 @@ pub async fn sign_in_sso<R: Runtime>(
 }
 
 #[tauri::command]
+pub async fn list_sso_providers(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<Vec<gatehouse_api::SsoProvider>, IpcError> {
+    state
+        .console
+        .sso_providers(&id)
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
 pub fn cancel_sso(state: State<'_, AppState>) {
     state.console.cancel_sso();
 }

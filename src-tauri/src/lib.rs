@@ -38,6 +38,7 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
             commands::activate_profile,
             commands::sign_in,
             commands::sign_in_sso,
+            commands::list_sso_providers,
             commands::cancel_sso,
             commands::sign_out,
             commands::get_settings,

@@ -509,6 +509,13 @@ impl Console {
         self.keep_token(&profile, session.token).await
     }
 
+    /// The identity providers the gateway of profile `id` lets console users sign in with, for
+    /// the sign-in form to offer (none when it has no single sign-on, or is out of reach).
+    pub async fn sso_providers(&self, id: &str) -> CoreResult<Vec<gatehouse_api::SsoProvider>> {
+        let profile = self.profile_to_sign_in(id)?;
+        AdminClient::sso_providers(&profile.url, profile.ca_pem.as_deref()).await
+    }
+
     /// Ends a single sign-on waiting for the browser, if one is; it fails as cancelled.
     pub fn cancel_sso(&self) {
         if let Some((_, cancel)) = self.sso_cancel.lock().expect("not poisoned").take() {

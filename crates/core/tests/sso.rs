@@ -259,6 +259,16 @@ async fn signs_in_through_the_provider_and_keeps_the_token_only_in_the_keychain(
         .await
         .unwrap();
     assert_eq!(status.phase, Phase::Ready, "{:?}", status.error);
+    // What the sign-in form offers, asked of the gateway before signing in.
+    let offered: Vec<String> = f
+        .console
+        .sso_providers(&f.profile_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(offered, ["Google", "Microsoft"]);
     assert_eq!(status.me.unwrap().user.email, demo::DEMO_ADMIN_EMAIL);
     assert!(status.profile.unwrap().signed_in);
 

@@ -28,6 +28,7 @@ import type { SignIn } from "../bindings/SignIn";
 import type { SignInProvider } from "../bindings/SignInProvider";
 import type { SyncReport } from "../bindings/SyncReport";
 import type { UpdateInfo } from "../bindings/UpdateInfo";
+import type { SsoProvider } from "../bindings/SsoProvider";
 import type { UpdateProgress } from "../bindings/UpdateProgress";
 import type { UserFilter } from "../bindings/UserFilter";
 import type { UserRows } from "../bindings/UserRows";
@@ -58,6 +59,8 @@ export interface Backend {
    * browser in time, or the gateway's refusal in plain words.
    */
   signInSso(id: string, provider: SignInProvider): Promise<AppStatus>;
+  /** The identity providers the profile's gateway offers for single sign-on (asked before signing in). */
+  listSsoProviders(id: string): Promise<SsoProvider[]>;
   /** Ends the single sign-on waiting for the browser, if one is. */
   cancelSso(): Promise<void>;
   /** Forgets the profile's credential; its cache stays readable. */

@@ -11,6 +11,7 @@ import type { ProfileSummary } from "../bindings/ProfileSummary";
 import type { Settings } from "../bindings/Settings";
 import type { Role } from "../bindings/Role";
 import type { ScimToken } from "../bindings/ScimToken";
+import type { SsoProvider } from "../bindings/SsoProvider";
 import type { SyncReport } from "../bindings/SyncReport";
 import type { UpdateInfo } from "../bindings/UpdateInfo";
 import type { UpdateProgress } from "../bindings/UpdateProgress";
@@ -237,6 +238,8 @@ export interface MockBackend extends Backend {
   finishSso: ((outcome: "signed_in" | IpcError) => void) | null;
   /** The providers `signInSso` was called with, oldest first. */
   readonly ssoCalls: string[];
+  /** What `listSsoProviders` answers for any profile. */
+  ssoProviders: SsoProvider[];
 }
 
 /** Two SCIM tokens: one a provider uses, one never used. */
@@ -373,6 +376,10 @@ export function createMockBackend(
       await mock.activateProfile(id);
       return mock.status;
     },
+    async listSsoProviders(id) {
+      find(id);
+      return mock.ssoProviders;
+    },
     async cancelSso() {
       mock.finishSso?.({ code: "cancelled", message: "The sign-in was cancelled." });
     },
@@ -470,6 +477,10 @@ export function createMockBackend(
     ssoOutcome: null,
     finishSso: null,
     ssoCalls: [],
+    ssoProviders: [
+      { id: "oidc", name: "Northwind SSO" },
+      { id: "microsoft", name: "Microsoft" },
+    ],
     async logInfo() {
       return { ...mock.logs };
     },

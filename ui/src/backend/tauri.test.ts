@@ -73,6 +73,7 @@ describe("the Tauri backend", () => {
     await tauriBackend.openLogFolder();
     await tauriBackend.listScimTokens();
     await tauriBackend.getIdentitySettings();
+    await tauriBackend.listSsoProviders("p2");
     expect(calls).toEqual([
       ["list_profiles", {}],
       ["add_profile", { input }],
@@ -94,6 +95,7 @@ describe("the Tauri backend", () => {
       ["open_log_folder", {}],
       ["list_scim_tokens", {}],
       ["get_identity_settings", {}],
+      ["list_sso_providers", { id: "p2" }],
     ]);
   });
 

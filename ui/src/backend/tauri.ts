@@ -4,6 +4,7 @@ import { listen } from "@tauri-apps/api/event";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { Changed } from "../bindings/Changed";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
+import type { SsoProvider } from "../bindings/SsoProvider";
 import type { Settings } from "../bindings/Settings";
 import type { SyncReport } from "../bindings/SyncReport";
 import type { UpdateInfo } from "../bindings/UpdateInfo";
@@ -38,6 +39,7 @@ export const tauriBackend: Backend = {
   activateProfile: (id) => call<void>(command("activate_profile"), { id }),
   signIn: (id, how) => call<AppStatus>(command("sign_in"), { id, how }),
   signInSso: (id, provider) => call<AppStatus>(command("sign_in_sso"), { id, provider }),
+  listSsoProviders: (id) => call<SsoProvider[]>(command("list_sso_providers"), { id }),
   cancelSso: () => call<void>(command("cancel_sso")),
   signOut: (id) => call<void>(command("sign_out"), { id }),
 

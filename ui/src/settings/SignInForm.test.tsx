@@ -1,4 +1,4 @@
-import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { createMockBackend, mockProfile, readyStatus, type MockBackend } from "../backend/mock";
 import { renderApp } from "../test/render";
@@ -13,7 +13,7 @@ async function signInForm(backend: MockBackend = createMockBackend({ profiles: [
   const acme = await screen.findByRole("listitem", { name: "Acme prod" });
   fireEvent.click(within(acme).getByRole("button", { name: "Sign in" }));
   const form = within(acme).getByRole("form", { name: "Sign in to Acme prod" });
-  return { backend, form, sso: within(form).getByRole("group", { name: "Single sign-on" }) };
+  return { backend, form, sso: await within(form).findByRole("group", { name: "Single sign-on" }) };
 }
 
 function signInState(): string {
@@ -21,6 +21,23 @@ function signInState(): string {
 }
 
 describe("settings: sign in with SSO", () => {
+  it("offers the providers the gateway has set up, by its names, and none when it has none", async () => {
+    const { sso } = await signInForm();
+    const options = within(sso).getAllByRole("option").map((o) => o.textContent);
+    expect(options).toEqual(["Northwind SSO", "Microsoft"]);
+
+    const none = createMockBackend({ profiles: [demo(), mockProfile("acme", "Acme prod", { signed_in: false })] });
+    none.ssoProviders = [];
+    cleanup();
+    window.location.hash = "#settings";
+    renderApp(none);
+    const acme = await screen.findByRole("listitem", { name: "Acme prod" });
+    fireEvent.click(within(acme).getByRole("button", { name: "Sign in" }));
+    const form = within(acme).getByRole("form", { name: "Sign in to Acme prod" });
+    await waitFor(() => expect(within(form).getByRole("button", { name: "Sign in" })).toBeTruthy());
+    expect(within(form).queryByRole("group", { name: "Single sign-on" })).toBeNull();
+  });
+
   it("waits for the browser with a Cancel button, then signs in", async () => {
     const { backend, form, sso } = await signInForm();
     fireEvent.change(within(sso).getByLabelText("Identity provider"), { target: { value: "microsoft" } });
@@ -44,7 +61,7 @@ describe("settings: sign in with SSO", () => {
     const { backend, sso } = await signInForm();
     fireEvent.click(within(sso).getByRole("button", { name: "Sign in with SSO" }));
     await within(sso).findByText(/Waiting for your browser/);
-    expect(backend.ssoCalls).toEqual(["google"]);
+    expect(backend.ssoCalls).toEqual(["oidc"]);
 
     fireEvent.click(within(sso).getByRole("button", { name: "Cancel" }));
     await waitFor(() => expect(within(sso).getByRole("status").textContent).toBe("Sign-in cancelled."));
@@ -74,6 +91,6 @@ describe("settings: sign in with SSO", () => {
     await waitFor(() =>
       expect(within(sso).getByRole("alert").textContent).toBe("Nobody finished signing in in the browser within 5 minutes; start again."),
     );
-    expect(backend.ssoCalls).toEqual(["google", "google"]);
+    expect(backend.ssoCalls).toEqual(["oidc", "oidc"]);
   });
 });

@@ -1,10 +1,11 @@
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRef, useState, type FormEvent } from "react";
 import { toIpcError, useBackend } from "../backend/backend";
 import type { IpcError } from "../bindings/IpcError";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
 import type { SignIn } from "../bindings/SignIn";
 import type { SignInProvider } from "../bindings/SignInProvider";
+import type { SsoProvider } from "../bindings/SsoProvider";
 import { fieldMessages, FormError, TextField } from "../shared/forms";
 
 const SIGN_IN_FIELDS = ["email", "password", "token"] as const;
@@ -88,11 +89,14 @@ export function SignInForm({ profile, compact = false, onDone }: { profile: Prof
   );
 }
 
-const PROVIDERS: { id: SignInProvider; name: string }[] = [
-  { id: "oidc", name: "Your organisation's provider" },
-  { id: "google", name: "Google" },
-  { id: "microsoft", name: "Microsoft" },
-];
+const SIGN_IN_PROVIDERS: readonly string[] = ["oidc", "google", "microsoft"] satisfies SignInProvider[];
+
+/** The providers the gateway offers that the app can sign in with. */
+function offered(providers: SsoProvider[] | undefined): { id: SignInProvider; name: string }[] {
+  return (providers ?? [])
+    .filter((p) => SIGN_IN_PROVIDERS.includes(p.id))
+    .map((p) => ({ id: p.id as SignInProvider, name: p.name }));
+}
 
 /**
  * "Sign in with SSO": the core opens the system browser at the gateway and waits for it to come
@@ -107,13 +111,18 @@ function SsoSignIn(props: {
   const { profile, disabled, onWaiting, onDone } = props;
   const backend = useBackend();
   const client = useQueryClient();
-  const [provider, setProvider] = useState<SignInProvider>("google");
+  // Asked of the gateway before anyone is signed in; none (or no answer) hides single sign-on.
+  const providers = offered(
+    useQuery({ queryKey: ["sso-providers", profile.id], queryFn: () => backend.listSsoProviders(profile.id), retry: false }).data,
+  );
+  const [chosen, setProvider] = useState<SignInProvider | null>(null);
+  const provider = chosen ?? providers[0]?.id ?? null;
   const [waiting, setWaiting] = useState(false);
   const [error, setError] = useState<IpcError | null>(null);
   const [cancelled, setCancelled] = useState(false);
 
   async function start() {
-    if (waiting) return;
+    if (waiting || provider === null) return;
     setWaiting(true);
     onWaiting(true);
     setError(null);
@@ -133,13 +142,14 @@ function SsoSignIn(props: {
     }
   }
 
+  if (providers.length === 0) return null;
   return (
     <div className="sso-sign-in" role="group" aria-label="Single sign-on">
       <div className="form-row">
         <label className="field">
           <span>Identity provider</span>
-          <select value={provider} disabled={waiting} onChange={(e) => setProvider(PROVIDERS.find((p) => p.id === e.target.value)?.id ?? "google")}>
-            {PROVIDERS.map((p) => (
+          <select value={provider ?? ""} disabled={waiting} onChange={(e) => setProvider(providers.find((p) => p.id === e.target.value)?.id ?? null)}>
+            {providers.map((p) => (
               <option key={p.id} value={p.id}>
                 {p.name}
               </option>
@@ -158,7 +168,7 @@ function SsoSignIn(props: {
       </div>
       {waiting && (
         <p className="muted" role="status">
-          Waiting for your browser… Finish signing in with {PROVIDERS.find((p) => p.id === provider)?.name} there.
+          Waiting for your browser… Finish signing in with {providers.find((p) => p.id === provider)?.name} there.
         </p>
       )}
       {cancelled && (

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gatehouse_api::{
-    LoginRequest, LoginResponse, Me, Page, Problem, Secret, SsoExchange, SyncPage, User,
-    UserListQuery,
+    LoginRequest, LoginResponse, Me, Page, Problem, Secret, SsoExchange, SsoProvider, SyncPage,
+    User, UserListQuery,
 };
 use rand::Rng;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
@@ -278,6 +278,13 @@ impl AdminClient {
             expires_at: r.expires_at,
             user: r.user,
         })
+    }
+
+    /// The identity providers the gateway lets console users sign in with
+    /// (`GET /auth/sso/providers`, no token: asked before anyone is signed in).
+    pub async fn sso_providers(base: &str, ca_pem: Option<&str>) -> CoreResult<Vec<SsoProvider>> {
+        let anonymous = Self::build(base, None, ClientOptions::with_ca(ca_pem))?;
+        anonymous.get(&["auth", "sso", "providers"], NO_QUERY).await
     }
 
     /// Exchanges the one-time code of a single sign-on, with the PKCE verifier of the challenge

@@ -536,6 +536,17 @@ async fn apply_role_mapping(
     Ok(())
 }
 
+/// The identity providers console users can sign in with
+///
+/// No token: the app's sign-in form asks before anyone is signed in. Names and ids only.
+#[utoipa::path(
+    get, path = "/admin/v1/auth/sso/providers", tag = "auth",
+    responses((status = 200, description = "The providers set up on this gateway", body = Vec<gatehouse_api::SsoProvider>)),
+)]
+pub async fn sso_providers(State(state): State<AppState>) -> Json<Vec<gatehouse_api::SsoProvider>> {
+    Json(crate::identity::providers(&state))
+}
+
 /// Exchange the code from a console sign-in for a session
 ///
 /// The code works once, for two minutes, and only with the PKCE verifier of the challenge the

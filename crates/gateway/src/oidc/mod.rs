@@ -607,6 +607,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(callback))
         .routes(routes!(console::sso_start))
         .routes(routes!(console::sso_token))
+        .routes(routes!(console::sso_providers))
 }
 
 #[cfg(test)]

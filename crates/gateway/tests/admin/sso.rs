@@ -329,6 +329,13 @@ async fn just_in_time_accounts_take_a_seat_and_the_role_mapping_applies_at_each_
         assert_eq!(settings.jit_domains, ["acme.example"]);
         let names: Vec<&str> = settings.providers.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["Okta", "Google", "Microsoft"]);
+        // The sign-in form asks which, before anyone is signed in.
+        let public: Vec<gatehouse_api::SsoProvider> = common::ok(
+            gw.get("/admin/v1/auth/sso/providers").send().await.unwrap(),
+            "providers",
+        )
+        .await;
+        assert_eq!(public, settings.providers);
 
         issuer.sign_in_as(json!({ "email": "new@acme.example", "email_verified": true,
                                   "groups": ["gw-operators", "eng"] }));
