@@ -287,15 +287,16 @@ export function fakeBrowserDir() {
   writeFileSync(
     script,
     `#!/usr/bin/env node
-let url = process.argv[2];
+// A failed hop rejects, which ends the script with the error printed and a non-zero status.
 (async () => {
+  let url = process.argv[2];
   for (let hop = 0; hop < 10 && url; hop++) {
     const response = await fetch(url, { redirect: 'manual' });
     const next = response.headers.get('location');
     await response.text();
     url = next ? new URL(next, url).toString() : null;
   }
-})().catch((e) => { console.error('fake browser:', e.message); process.exit(1); });
+})();
 `,
   );
   chmodSync(script, 0o755);

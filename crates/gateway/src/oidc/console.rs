@@ -77,16 +77,6 @@ fn bad_start(text: &str) -> Stop {
     .and("Start again from the Gatehouse app: Sign in with SSO.")
 }
 
-/// The issuer a console sign-in with `provider` goes to: Microsoft's tenant of the org where
-/// the settings name one, else its multi-tenant endpoint.
-fn issuer_of(
-    provider: IdentityProvider,
-    config: &ProviderConfig,
-    settings: &IdentitySettingsInput,
-) -> Result<String, Stop> {
-    issuer_for(provider, config, settings.microsoft_tenant.as_deref())
-}
-
 async fn start(state: &AppState, provider: &str, query: StartQuery) -> Result<Response, Stop> {
     let provider = provider_named(provider)
         .ok_or_else(|| bad_start("The gateway has no such identity provider."))?;
@@ -111,23 +101,22 @@ async fn start(state: &AppState, provider: &str, query: StartQuery) -> Result<Re
         return Err(bad_start("The app's PKCE challenge must be S256."));
     }
     let settings = identity_store::get(&state.db.pool).await?.input;
-    let issuer = issuer_of(provider, config, &settings)?;
+    // Microsoft: the org's own tenant where the settings name one, else its multi-tenant
+    // endpoint.
+    let issuer = issuer_for(provider, config, settings.microsoft_tenant.as_deref())?;
     let metadata = discover(provider, &issuer).await?;
 
-    let (state_value, state_hash) = new_secret("");
-    let nonce = random_value();
-    let verifier = random_value();
-    let provider_challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let leg = ProviderLeg::new();
     let now = Utc::now();
     let mut tx = state.db.begin_write().await?;
     identity_store::insert_signin(
         &mut tx,
-        &state_hash,
+        &leg.state_hash,
         &SsoSignIn {
             provider: provider.as_str().to_owned(),
             issuer,
-            pkce_verifier: verifier,
-            nonce: nonce.clone(),
+            pkce_verifier: leg.verifier.clone(),
+            nonce: leg.nonce.clone(),
             app_redirect: redirect.to_string(),
             app_state,
             app_challenge: challenge,
@@ -138,26 +127,11 @@ async fn start(state: &AppState, provider: &str, query: StartQuery) -> Result<Re
     .await?;
     tx.commit().await?;
 
-    let mut url = check_endpoint(&metadata.authorization_endpoint)
-        .map_err(|_| Stop::unreachable(provider))?;
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &config.client_id)
-        .append_pair("redirect_uri", &redirect_uri(state))
-        .append_pair("scope", "openid email profile")
-        .append_pair("state", state_value.expose())
-        .append_pair("nonce", &nonce)
-        .append_pair("code_challenge", &provider_challenge)
-        .append_pair("code_challenge_method", "S256");
-    let location = HeaderValue::from_str(url.as_str()).map_err(|_| Stop::unreachable(provider))?;
     tracing::info!(
         provider = provider.as_str(),
         "console sign-in sent to the provider"
     );
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    response.headers_mut().insert(header::LOCATION, location);
-    html::secure_headers(&mut response);
-    Ok(response)
+    leg.redirect(state, provider, config, &metadata, None)
 }
 
 /// Start signing in to the console with an identity provider (for the desktop app)
@@ -354,23 +328,7 @@ async fn resolve(
             if !fits || check_account(provider, &row, claims).is_err() {
                 continue;
             }
-            let name = |n: &Option<String>| {
-                n.as_deref()
-                    .and_then(|n| validate::name("name", n).ok())
-                    .unwrap_or_default()
-            };
-            let first = if row.first_name.is_empty() {
-                name(&claims.given_name)
-            } else {
-                row.first_name.clone()
-            };
-            let last = if row.last_name.is_empty() {
-                name(&claims.family_name)
-            } else {
-                row.last_name.clone()
-            };
-            let user = invitations::redeem(tx, &row, first, last, None, provider.as_str()).await?;
-            bind(tx, provider, &user.id, account).await?;
+            let user = accept_invitation(tx, provider, &row, claims).await?;
             return Ok(user);
         }
     }
@@ -381,17 +339,12 @@ async fn resolve(
     match (settings.join_mode, allowed) {
         (JoinMode::JustInTime, Some(email)) => {
             org::check_seats(tx, 1).await?;
-            let name = |n: &Option<String>| {
-                n.as_deref()
-                    .and_then(|n| validate::name("name", n).ok())
-                    .unwrap_or_default()
-            };
             let id = users::insert(
                 tx,
                 &users::NewUser {
                     email: email.clone(),
-                    first_name: name(&claims.given_name),
-                    last_name: name(&claims.family_name),
+                    first_name: claimed_name(&claims.given_name),
+                    last_name: claimed_name(&claims.family_name),
                     role: settings.jit_role,
                     status: UserStatus::Active,
                     workspace_ids: Vec::new(),

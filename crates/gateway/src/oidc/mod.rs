@@ -259,6 +259,93 @@ fn redirect_uri(state: &AppState) -> String {
     format!("{}/oidc/callback", state.public_url.trim_end_matches('/'))
 }
 
+/// This gateway's side of one trip to a provider, fresh for each sign-in: the state (the
+/// database keeps its hash), the nonce and the PKCE verifier.
+struct ProviderLeg {
+    state: Secret,
+    state_hash: String,
+    nonce: String,
+    verifier: String,
+}
+
+impl ProviderLeg {
+    fn new() -> Self {
+        let (state, state_hash) = new_secret("");
+        Self {
+            state,
+            state_hash,
+            nonce: random_value(),
+            verifier: random_value(),
+        }
+    }
+
+    /// The browser to the provider's authorization endpoint for this leg; `login_hint`
+    /// preselects an account there.
+    fn redirect(
+        &self,
+        state: &AppState,
+        provider: IdentityProvider,
+        config: &ProviderConfig,
+        metadata: &Metadata,
+        login_hint: Option<&str>,
+    ) -> Result<Response, Stop> {
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.as_bytes()));
+        let mut url = check_endpoint(&metadata.authorization_endpoint)
+            .map_err(|_| Stop::unreachable(provider))?;
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &config.client_id)
+                .append_pair("redirect_uri", &redirect_uri(state))
+                .append_pair("scope", "openid email profile")
+                .append_pair("state", self.state.expose())
+                .append_pair("nonce", &self.nonce)
+                .append_pair("code_challenge", &challenge)
+                .append_pair("code_challenge_method", "S256");
+            if let Some(hint) = login_hint {
+                pairs.append_pair("login_hint", hint);
+            }
+        }
+        let location =
+            HeaderValue::from_str(url.as_str()).map_err(|_| Stop::unreachable(provider))?;
+        let mut response = StatusCode::SEE_OTHER.into_response();
+        response.headers_mut().insert(header::LOCATION, location);
+        html::secure_headers(&mut response);
+        Ok(response)
+    }
+}
+
+/// Accepts the invitation `row` for the signed-in provider account (already checked against it
+/// with [`check_account`]) and binds the new account to it, inside `tx`. Names the invitation
+/// leaves empty come from the ID token when they pass the rules for names.
+async fn accept_invitation(
+    tx: &mut db::Tx,
+    provider: IdentityProvider,
+    row: &invitations::InvitationRow,
+    claims: &Claims,
+) -> Result<gatehouse_api::User, Stop> {
+    let name_or = |invited: &str, claimed: &Option<String>| {
+        if !invited.is_empty() {
+            return invited.to_owned();
+        }
+        claimed_name(claimed)
+    };
+    let first_name = name_or(&row.first_name, &claims.given_name);
+    let last_name = name_or(&row.last_name, &claims.family_name);
+    let user = invitations::redeem(tx, row, first_name, last_name, None, provider.as_str()).await?;
+    bind(tx, provider, &user.id, &account(provider, claims)).await?;
+    Ok(user)
+}
+
+/// A name from the ID token, or none when it breaks the rules for names.
+fn claimed_name(claimed: &Option<String>) -> String {
+    claimed
+        .as_deref()
+        .and_then(|n| validate::name("name", n).ok())
+        .unwrap_or_default()
+}
+
 async fn start(state: &AppState, token: &str) -> Result<Response, Stop> {
     let row = {
         let mut tx = state.db.pool.begin().await?;
@@ -280,22 +367,19 @@ async fn start(state: &AppState, token: &str) -> Result<Response, Stop> {
     let issuer = issuer_for(provider, config, row.tenant_id.as_deref())?;
     let metadata = discover(provider, &issuer).await?;
 
-    let (state_value, state_hash) = new_secret("");
-    let nonce = random_value();
-    let verifier = random_value();
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let leg = ProviderLeg::new();
     let now = Utc::now();
     let mut tx = state.db.begin_write().await?;
     signins::delete_expired(&mut tx, &db::timestamp(now)).await?;
     signins::insert(
         &mut tx,
         &signins::NewSignIn {
-            state_hash,
+            state_hash: leg.state_hash.clone(),
             invitation_id: &row.id,
             provider: provider.as_str(),
             issuer: &issuer,
-            pkce_verifier: &verifier,
-            nonce: &nonce,
+            pkce_verifier: &leg.verifier,
+            nonce: &leg.nonce,
             created_at: db::timestamp(now),
             expires_at: db::timestamp(now + chrono::Duration::minutes(PENDING_MINUTES)),
         },
@@ -303,30 +387,14 @@ async fn start(state: &AppState, token: &str) -> Result<Response, Stop> {
     .await?;
     tx.commit().await?;
 
-    let mut url = check_endpoint(&metadata.authorization_endpoint)
-        .map_err(|_| Stop::unreachable(provider))?;
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &config.client_id)
-        .append_pair("redirect_uri", &redirect_uri(state))
-        .append_pair("scope", "openid email profile")
-        .append_pair("state", state_value.expose())
-        .append_pair("nonce", &nonce)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256")
-        // Preselects the invited account at the provider; the e-mail is checked on return
-        // regardless.
-        .append_pair("login_hint", &row.email);
-    let location = HeaderValue::from_str(url.as_str()).map_err(|_| Stop::unreachable(provider))?;
     tracing::info!(
         invitation = %row.id,
         provider = provider.as_str(),
         "invitee sent to sign in"
     );
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    response.headers_mut().insert(header::LOCATION, location);
-    html::secure_headers(&mut response);
-    Ok(response)
+    // Preselects the invited account at the provider; the e-mail is checked on return
+    // regardless.
+    leg.redirect(state, provider, config, &metadata, Some(&row.email))
 }
 
 /// Takes the pending sign-in of `state_value` out of the database: whatever happens next, the
@@ -501,27 +569,7 @@ async fn finish(state: &AppState, query: CallbackQuery) -> Result<Response, Stop
         return Err(Stop::unverified(provider));
     }
     check_account(provider, &row, &claims)?;
-    let name_or = |invited: &str, claimed: &Option<String>| {
-        if !invited.is_empty() {
-            return invited.to_owned();
-        }
-        claimed
-            .as_deref()
-            .and_then(|n| validate::name("name", n).ok())
-            .unwrap_or_default()
-    };
-    let first_name = name_or(&row.first_name, &claims.given_name);
-    let last_name = name_or(&row.last_name, &claims.family_name);
-    let user = invitations::redeem(
-        &mut tx,
-        &row,
-        first_name,
-        last_name,
-        None,
-        provider.as_str(),
-    )
-    .await?;
-    bind(&mut tx, provider, &user.id, &account(provider, &claims)).await?;
+    let user = accept_invitation(&mut tx, provider, &row, &claims).await?;
     let org = org::get_in(&mut tx).await?;
     tx.commit().await?;
     tracing::info!(invitation = %row.id, user = %user.id, provider = provider.as_str(), "invitation accepted by sign-in");

@@ -418,9 +418,10 @@ pub fn list_response(resources: Vec<Value>, params: &ListParams) -> ScimResult<R
     };
     let attributes = params.attributes.as_ref().map(Projection::names);
     let excluded = params.excluded_attributes.as_ref().map(Projection::names);
+    let from = (start - 1).min(matched.len());
     let page: Vec<Value> = matched
+        .split_off(from)
         .into_iter()
-        .skip(start - 1)
         .take(count)
         .map(|r| schema::project(r, attributes.as_deref(), excluded.as_deref()))
         .collect();

@@ -39,10 +39,25 @@ async fn scim(
     token: &Secret,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
+    scim_if_match(gw, method, path, token, body, None).await
+}
+
+/// [`scim`] on the version `if_match` of the resource.
+async fn scim_if_match(
+    gw: &TestGateway,
+    method: Method,
+    path: &str,
+    token: &Secret,
+    body: Option<Value>,
+    if_match: Option<&str>,
+) -> (StatusCode, Value) {
     let mut request = gw
         .http
         .request(method, gw.url(&format!("/scim/v2{path}")))
         .bearer_auth(token.expose());
+    if let Some(version) = if_match {
+        request = request.header("if-match", version);
+    }
     if let Some(body) = body {
         request = request
             .header("content-type", SCIM_JSON)
@@ -546,31 +561,25 @@ async fn okta_provisions_with_put_paths_and_paging() {
         let mut put = current.clone();
         put["active"] = json!(false);
         put["name"]["familyName"] = json!("Okta-Renamed");
-        let response = gw
-            .http
-            .put(gw.url(&format!("/scim/v2/Users/{}", ids[0])))
-            .bearer_auth(token.expose())
-            .header("if-match", &version)
-            .body(put.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{}", gw.name);
+        let path = format!("/Users/{}", ids[0]);
+        let (status, _) = scim_if_match(
+            &gw,
+            Method::PUT,
+            &path,
+            &token,
+            Some(put.clone()),
+            Some(&version),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{}", gw.name);
         let user = admin_user(&gw, &admin, &ids[0]).await;
         assert_eq!(user.status, gatehouse_api::UserStatus::Suspended);
         assert_eq!(user.last_name, "Okta-Renamed");
         // The same version again is stale now: nothing changes.
         put["active"] = json!(true);
-        let stale = gw
-            .http
-            .put(gw.url(&format!("/scim/v2/Users/{}", ids[0])))
-            .bearer_auth(token.expose())
-            .header("if-match", &version)
-            .body(put.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+        let (stale, _) =
+            scim_if_match(&gw, Method::PUT, &path, &token, Some(put), Some(&version)).await;
+        assert_eq!(stale, StatusCode::PRECONDITION_FAILED);
         assert_eq!(
             admin_user(&gw, &admin, &ids[0]).await.status,
             gatehouse_api::UserStatus::Suspended
