@@ -98,6 +98,8 @@ struct Invite {
     identity_provider: IdentityProvider,
     tenant_id: Option<String>,
     notification_email: Option<String>,
+    /// The access profile the account will start from, resolved when the invitation is made.
+    profile_id: Option<String>,
 }
 
 fn validate_create(input: &InvitationCreate) -> ApiResult<Invite> {
@@ -131,6 +133,7 @@ fn validate_create(input: &InvitationCreate) -> ApiResult<Invite> {
             .filter(|e| !e.trim().is_empty())
             .map(|e| validate::email("notification_email", e))
             .transpose()?,
+        profile_id: None,
     })
 }
 
@@ -192,6 +195,7 @@ async fn insert(
             invited_by: &caller.user_id,
             sent_at: db::timestamp(now),
             expires_at: db::timestamp(now + Duration::days(ttl)),
+            profile_id: invite.profile_id.clone(),
         },
     )
     .await?;
@@ -203,7 +207,8 @@ async fn insert(
         "invitation",
         &id,
         json!({ "email": invite.email, "role": invite.role, "workspace_ids": invite.workspace_ids,
-                "identity_provider": invite.identity_provider, "expires_at": row.expires_at }),
+                "identity_provider": invite.identity_provider, "expires_at": row.expires_at,
+                "profile_id": invite.profile_id }),
     )
     .await?;
     Ok((row, token))
@@ -229,10 +234,18 @@ pub async fn create(
     caller: Caller,
     ApiJson(input): ApiJson<InvitationCreate>,
 ) -> ApiResult<Response> {
-    let invite = validate_create(&input)?;
+    let mut invite = validate_create(&input)?;
     require_invite(&caller, invite.role)?;
     let mut tx = state.db.begin_write().await?;
     workspaces::ensure_exist(&mut tx, &invite.workspace_ids).await?;
+    invite.profile_id = crate::profiles::resolve(
+        &mut tx,
+        Some(&caller),
+        crate::profiles::Choice(input.profile_id.as_deref()),
+        "profile_id",
+    )
+    .await?
+    .map(|p| p.id);
     if let Some(user_id) = users::id_by_email(&mut *tx, &invite.email).await? {
         let user = add_existing(&mut tx, &caller, &user_id, &invite).await?;
         tx.commit().await?;
@@ -307,6 +320,14 @@ pub async fn bulk(
     }
     let mut tx = state.db.begin_write().await?;
     workspaces::ensure_exist(&mut tx, &input.workspace_ids).await?;
+    let profile_id = crate::profiles::resolve(
+        &mut tx,
+        Some(&caller),
+        crate::profiles::Choice(input.profile_id.as_deref()),
+        "profile_id",
+    )
+    .await?
+    .map(|p| p.id);
     let mut seen = std::collections::HashSet::new();
     let mut results = Vec::new();
     let mut sent = Vec::new();
@@ -348,6 +369,7 @@ pub async fn bulk(
             identity_provider: IdentityProvider::Any,
             tenant_id: None,
             notification_email: None,
+            profile_id: profile_id.clone(),
         };
         match insert(&mut tx, &state.invite_key, &caller, &invite).await {
             Ok((row, token)) => {
@@ -688,7 +710,7 @@ pub async fn redeem(
             id
         }
         None => {
-            users::insert(
+            let id = users::insert(
                 tx,
                 &users::NewUser {
                     email: row.email.clone(),
@@ -706,7 +728,15 @@ pub async fn redeem(
                     last_active_at: Some(db::now()),
                 },
             )
-            .await?
+            .await?;
+            // A profile deleted since the invitation was made gives nothing.
+            let profile = match row.profile_id.as_deref() {
+                Some(p) => gatehouse_store::profiles::get(&mut **tx, p).await?,
+                None => None,
+            };
+            crate::profiles::start_from(tx, row.invited_by.as_deref(), &id, profile.as_ref())
+                .await?;
+            id
         }
     };
     // Only a still-pending invitation turns into an account: of two acceptances that raced
