@@ -6,7 +6,7 @@ use gatehouse_core::cache::Cache;
 use gatehouse_core::changes::{Change, Changed};
 use std::path::PathBuf;
 
-use gatehouse_api::{IdentitySettings, Model, ScimToken};
+use gatehouse_api::{AccessProfile, IdentitySettings, Model, ScimToken};
 use gatehouse_core::ipc::{
     AppStatus, AuditFilter, AuditRows, BudgetStatus, CacheInfo, GroupMemberRow, GroupRow,
     InvitationFilter, InvitationRows, IpcError, LogInfo, Overview, ProfileInput, ProfileSummary,
@@ -469,4 +469,15 @@ fn logs<'a>(
 /// The active profile's cache, for the commands that read it.
 async fn cached(state: &State<'_, AppState>) -> Result<Cache, IpcError> {
     state.console.cache().await.map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn list_access_profiles(
+    state: State<'_, AppState>,
+) -> Result<Vec<AccessProfile>, IpcError> {
+    cached(&state)
+        .await?
+        .access_profiles()
+        .await
+        .map_err(|e| e.to_ipc())
 }

@@ -1,6 +1,6 @@
 //! The workspaces, groups and models lists.
 
-use gatehouse_api::{Group, GroupRole, Model, Workspace};
+use gatehouse_api::{AccessProfile, Group, GroupRole, Model, Workspace};
 use sqlx::Row;
 
 use super::{group_role, parse};
@@ -100,6 +100,16 @@ impl Cache {
             .await?
             .iter()
             .map(|d| parse("model", d))
+            .collect()
+    }
+
+    /// Every access profile by name.
+    pub async fn access_profiles(&self) -> CoreResult<Vec<AccessProfile>> {
+        sqlx::query_scalar::<_, String>("SELECT data FROM access_profiles ORDER BY name, id")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|d| parse("access profile", d))
             .collect()
     }
 }
