@@ -480,3 +480,63 @@ async fn forecasts_follow_the_pace_of_recent_days() {
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn an_account_a_provider_creates_over_scim_starts_from_the_default() {
+    for gw in backends().await {
+        let admin = gw.init(10).await;
+        model(&gw, "m1").await;
+        let profile: AccessProfile = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/profiles",
+                &admin,
+                &json!({ "name": "Provisioned", "grants": ["m1"],
+                         "budget": { "daily_usd": 2.0, "weekly_usd": null, "monthly_usd": null } }),
+            )
+            .await;
+        let _: Org = gw
+            .json_ok(
+                Method::PATCH,
+                "/admin/v1/org",
+                &admin,
+                &json!({ "default_profile_id": profile.id }),
+            )
+            .await;
+        let made: gatehouse_api::ScimTokenCreated = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/scim/tokens",
+                &admin,
+                &json!({ "name": "IdP" }),
+            )
+            .await;
+        let res = gw
+            .http
+            .post(gw.url("/scim/v2/Users"))
+            .bearer_auth(&made.secret)
+            .header("content-type", "application/scim+json")
+            .body(
+                json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "pat@acme.example",
+                    "emails": [{ "primary": true, "value": "pat@acme.example" }],
+                    "name": { "familyName": "Lee", "givenName": "Pat" },
+                })
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body: serde_json::Value = res.json().await.unwrap();
+        let id = body["id"].as_str().unwrap().to_owned();
+        let user: User = gw.get_ok(&format!("/admin/v1/users/{id}"), &admin).await;
+        assert_eq!(user.profile_name.as_deref(), Some("Provisioned"));
+        let (grants, _, budget) = own_policy(&gw, &admin, &id).await;
+        assert_eq!(
+            (grants, budget.daily_usd),
+            (vec!["m1".to_owned()], Some(2.0))
+        );
+    }
+}
