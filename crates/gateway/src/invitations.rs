@@ -137,6 +137,23 @@ fn validate_create(input: &InvitationCreate) -> ApiResult<Invite> {
     })
 }
 
+/// The id of the access profile an invitation's request picks (its `profile_id`, else the org's
+/// default), checked; recorded on the invitation and copied when it is accepted.
+async fn profile_of(
+    tx: &mut Tx,
+    caller: &Caller,
+    chosen: Option<&str>,
+) -> ApiResult<Option<String>> {
+    let profile = crate::profiles::resolve(
+        tx,
+        Some(caller),
+        crate::profiles::Choice(chosen),
+        "profile_id",
+    )
+    .await?;
+    Ok(profile.map(|p| p.id))
+}
+
 /// Nobody invites to a role above their own.
 fn require_invite(caller: &Caller, role: Role) -> ApiResult<()> {
     caller.require(Permission::InvitationsWrite, "invite people")?;
@@ -238,14 +255,7 @@ pub async fn create(
     require_invite(&caller, invite.role)?;
     let mut tx = state.db.begin_write().await?;
     workspaces::ensure_exist(&mut tx, &invite.workspace_ids).await?;
-    invite.profile_id = crate::profiles::resolve(
-        &mut tx,
-        Some(&caller),
-        crate::profiles::Choice(input.profile_id.as_deref()),
-        "profile_id",
-    )
-    .await?
-    .map(|p| p.id);
+    invite.profile_id = profile_of(&mut tx, &caller, input.profile_id.as_deref()).await?;
     if let Some(user_id) = users::id_by_email(&mut *tx, &invite.email).await? {
         let user = add_existing(&mut tx, &caller, &user_id, &invite).await?;
         tx.commit().await?;
@@ -320,14 +330,7 @@ pub async fn bulk(
     }
     let mut tx = state.db.begin_write().await?;
     workspaces::ensure_exist(&mut tx, &input.workspace_ids).await?;
-    let profile_id = crate::profiles::resolve(
-        &mut tx,
-        Some(&caller),
-        crate::profiles::Choice(input.profile_id.as_deref()),
-        "profile_id",
-    )
-    .await?
-    .map(|p| p.id);
+    let profile_id = profile_of(&mut tx, &caller, input.profile_id.as_deref()).await?;
     let mut seen = std::collections::HashSet::new();
     let mut results = Vec::new();
     let mut sent = Vec::new();
