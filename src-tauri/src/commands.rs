@@ -6,12 +6,12 @@ use gatehouse_core::cache::Cache;
 use gatehouse_core::changes::{Change, Changed};
 use std::path::PathBuf;
 
-use gatehouse_api::{AccessProfile, IdentitySettings, Model, ScimToken};
+use gatehouse_api::{IdentitySettings, Model, ScimToken};
 use gatehouse_core::ipc::{
-    AppStatus, AuditFilter, AuditRows, BudgetStatus, CacheInfo, GroupMemberRow, GroupRow,
-    InvitationFilter, InvitationRows, IpcError, LogInfo, Overview, ProfileInput, ProfileSummary,
-    SignIn, SignInProvider, SpendSubject, SyncReport, UpdateInfo, UsageChart, UsageFilter,
-    UserDetail, UserFilter, UserRows, WorkspaceRow,
+    AccessProfiles, AppStatus, AuditFilter, AuditRows, BudgetStatus, CacheInfo, GroupMemberRow,
+    GroupRow, InvitationFilter, InvitationRows, IpcError, LogInfo, Overview, ProfileInput,
+    ProfileSummary, SignIn, SignInProvider, SpendSubject, SyncReport, UpdateInfo, UsageChart,
+    UsageFilter, UserDetail, UserFilter, UserRows, WorkspaceRow,
 };
 use gatehouse_core::settings::Settings;
 use gatehouse_core::sso::Browser;
@@ -472,9 +472,7 @@ async fn cached(state: &State<'_, AppState>) -> Result<Cache, IpcError> {
 }
 
 #[tauri::command]
-pub async fn list_access_profiles(
-    state: State<'_, AppState>,
-) -> Result<Vec<AccessProfile>, IpcError> {
+pub async fn list_access_profiles(state: State<'_, AppState>) -> Result<AccessProfiles, IpcError> {
     cached(&state)
         .await?
         .access_profiles()

@@ -153,11 +153,30 @@ async fn access_profiles_reach_the_cache_and_leave_it() {
     let cached = s.cache.access_profiles().await.unwrap();
     assert!(
         cached
+            .profiles
             .iter()
             .any(|p| p.id == created.id && p.name == "Starters")
+    );
+    assert_eq!(cached.default_profile_id, None);
+    s.client
+        .patch_org(&gatehouse_api::OrgPatch {
+            default_profile_id: Some(created.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    s.sync().await;
+    let cached = s.cache.access_profiles().await.unwrap();
+    assert_eq!(
+        cached.default_profile_id.as_deref(),
+        Some(created.id.as_str())
     );
     s.client.delete_access_profile(&created.id).await.unwrap();
     s.sync().await;
     let cached = s.cache.access_profiles().await.unwrap();
-    assert!(cached.iter().all(|p| p.id != created.id));
+    assert!(cached.profiles.iter().all(|p| p.id != created.id));
+    assert_eq!(
+        cached.default_profile_id, None,
+        "deleting the default clears it"
+    );
 }

@@ -542,7 +542,7 @@ export function createMockBackend(
       return mock.exportAnswer;
     },
     async listAccessProfiles() {
-      return mock.reads.accessProfiles;
+      return { profiles: mock.reads.accessProfiles, default_profile_id: mock.reads.defaultProfileId };
     },
   };
 

@@ -62,8 +62,9 @@ export interface MockReads {
   orgPeriods: PeriodSpend[];
   /** Ids whose link `copyInviteLink` put on the clipboard, oldest first. */
   readonly copiedLinks: string[];
-  /** What `listAccessProfiles` answers. */
+  /** What `listAccessProfiles` answers: the profiles and the org's default. */
   accessProfiles: AccessProfile[];
+  defaultProfileId: string | null;
   /** What `budgetStatus` answers a user or group, by `kind:id`; others get an empty status. */
   budgets: Record<string, BudgetStatus>;
 }
@@ -107,6 +108,7 @@ export function mockReads(): MockReads {
     orgPeriods: [],
     copiedLinks: [],
     accessProfiles: [],
+    defaultProfileId: null,
     budgets: {},
   };
 }

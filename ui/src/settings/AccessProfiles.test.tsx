@@ -42,6 +42,7 @@ describe("settings: access profiles", () => {
     const section = await renderSection(backend);
     const eng = within(section).getAllByTestId("access-profile")[0]!;
     expect(eng.textContent).toContain("Engineers");
+    expect(eng.textContent).not.toContain("Default");
     expect(eng.textContent).toContain("1 model");
     expect(eng.textContent).toContain("$5.00");
     fireEvent.click(within(section).getByRole("button", { name: "New profile" }));
@@ -91,7 +92,10 @@ describe("settings: access profiles", () => {
 
   it("shows an auditor the profiles without changing them", async () => {
     const backend = seeded(createMockBackend({ status: readyStatus({ me: { ...readyStatus().me!, permissions: AUDITOR_PERMISSIONS } }) }));
+    backend.reads.defaultProfileId = "apr_ctr";
     const section = await renderSection(backend);
+    expect(within(section).getAllByTestId("access-profile")[1]!.textContent).toContain("Default");
+    await waitFor(() => expect((within(section).getByLabelText("Default for new people") as HTMLSelectElement).value).toBe("apr_ctr"));
     expect(within(section).queryByRole("button", { name: "New profile" })).toBeNull();
     expect(within(section).queryByRole("button", { name: "Edit Engineers" })).toBeNull();
     expect((within(section).getByLabelText("Default for new people") as HTMLSelectElement).disabled).toBe(true);
@@ -139,9 +143,9 @@ describe("invitations: the access profile new people start from", () => {
     expect(within(form).getByRole("option", { name: "The org's default (none set)" })).toBeTruthy();
   });
 
-  it("names the org's default in the picker", async () => {
-    const status = readyStatus();
-    const backend = seeded(createMockBackend({ status: { ...status, me: { ...status.me!, org: { ...status.me!.org, default_profile_id: "apr_eng" } } } }));
+  it("names the org's default in the picker, as the cache says it", async () => {
+    const backend = seeded();
+    backend.reads.defaultProfileId = "apr_eng";
     await renderInvitations(backend);
     fireEvent.click(screen.getByRole("button", { name: "Invite" }));
     const form = await screen.findByRole("form", { name: "Invite a user" });

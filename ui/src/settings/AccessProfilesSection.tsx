@@ -47,18 +47,12 @@ export function AccessProfilesSection({ status }: { status: AppStatus }) {
   const profiles = useQuery({ queryKey: ["accessProfiles"], queryFn: () => backend.listAccessProfiles() });
   const [editing, setEditing] = useState<AccessProfile | "new" | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const [defaultId, setDefaultId] = useState<string | null>(status.me?.org.default_profile_id ?? null);
   const change = useChange({ refresh: [["accessProfiles"]] });
-  const setDefault = useChange({
-    refresh: [["accessProfiles"]],
-    onDone: (changed) => {
-      if (changed.kind === "org") setDefaultId(changed.value.default_profile_id);
-      setNotice("Default saved.");
-    },
-  });
+  const setDefault = useChange({ refresh: [["accessProfiles"]], onDone: () => setNotice("Default saved.") });
   if (!status.me) return null;
   const write = can("policy.write");
-  const list = profiles.data ?? [];
+  const list = profiles.data?.profiles ?? [];
+  const defaultId = profiles.data?.default_profile_id ?? null;
 
   return (
     <section className="settings-section" aria-labelledby="access-profiles-title">

@@ -2,7 +2,7 @@
 // one picked. Only offered to those who may grant (`policy.write`); others get the default.
 import { useQuery } from "@tanstack/react-query";
 import { useBackend } from "../backend/backend";
-import { useCan, useStatus } from "../shell/permissions";
+import { useCan } from "../shell/permissions";
 
 const DEFAULT = "__default";
 const NONE = "__none";
@@ -13,11 +13,10 @@ export type ProfileChoice = string | undefined;
 export function ProfilePicker({ id = "profile-picker", value, onChange }: { id?: string; value: ProfileChoice; onChange: (choice: ProfileChoice) => void }) {
   const backend = useBackend();
   const can = useCan();
-  const status = useStatus();
   const profiles = useQuery({ queryKey: ["accessProfiles"], queryFn: () => backend.listAccessProfiles() });
   if (!can("policy.write")) return null;
-  const defaultId = status.me?.org.default_profile_id ?? null;
-  const defaultName = profiles.data?.find((p) => p.id === defaultId)?.name;
+  const defaultId = profiles.data?.default_profile_id ?? null;
+  const defaultName = profiles.data?.profiles.find((p) => p.id === defaultId)?.name;
   const selected = value === undefined ? DEFAULT : value === "" ? NONE : value;
   return (
     <div className="field">
@@ -29,7 +28,7 @@ export function ProfilePicker({ id = "profile-picker", value, onChange }: { id?:
       >
         <option value={DEFAULT}>{defaultName ? `The org's default (${defaultName})` : "The org's default (none set)"}</option>
         <option value={NONE}>No profile</option>
-        {profiles.data?.map((p) => (
+        {profiles.data?.profiles.map((p) => (
           <option key={p.id} value={p.id}>
             {p.name}
           </option>

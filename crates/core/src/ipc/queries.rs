@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use gatehouse_api::{
-    Alert, ApiKey, AuditEntry, Budget, BudgetPeriod, EffectivePolicy, Forecast, Grant, GroupRole,
-    Invitation, InvitationStatus, Limits, Role, SubjectKind, User,
+    AccessProfile, Alert, ApiKey, AuditEntry, Budget, BudgetPeriod, EffectivePolicy, Forecast,
+    Grant, GroupRole, Invitation, InvitationStatus, Limits, Role, SubjectKind, User,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -283,4 +283,11 @@ pub struct GroupRow {
 pub struct GroupMemberRow {
     pub person: Person,
     pub role: GroupRole,
+}
+
+/// The access profiles new people start from, by name, and which one is the org's default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct AccessProfiles {
+    pub profiles: Vec<AccessProfile>,
+    pub default_profile_id: Option<String>,
 }

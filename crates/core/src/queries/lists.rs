@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::{group_role, parse};
 use crate::cache::Cache;
 use crate::error::CoreResult;
-use crate::ipc::{GroupMemberRow, GroupRow, Person, WorkspaceRow};
+use crate::ipc::{AccessProfiles, GroupMemberRow, GroupRow, Person, WorkspaceRow};
 
 fn person(r: &sqlx::sqlite::SqliteRow) -> Person {
     Person {
@@ -103,13 +103,18 @@ impl Cache {
             .collect()
     }
 
-    /// Every access profile by name.
-    pub async fn access_profiles(&self) -> CoreResult<Vec<AccessProfile>> {
-        sqlx::query_scalar::<_, String>("SELECT data FROM access_profiles ORDER BY name, id")
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(|d| parse("access profile", d))
-            .collect()
+    /// Every access profile by name, and the org's default (as the cached org says).
+    pub async fn access_profiles(&self) -> CoreResult<AccessProfiles> {
+        let profiles =
+            sqlx::query_scalar::<_, String>("SELECT data FROM access_profiles ORDER BY name, id")
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|d| parse::<AccessProfile>("access profile", d))
+                .collect::<CoreResult<Vec<_>>>()?;
+        Ok(AccessProfiles {
+            profiles,
+            default_profile_id: self.org().await?.and_then(|o| o.default_profile_id),
+        })
     }
 }
