@@ -49,6 +49,7 @@ fn main() {
                     "restart_app",
                     "log_info",
                     "open_log_folder",
+                    "list_access_profiles",
                 ]),
             ),
     )

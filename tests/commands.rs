@@ -231,6 +231,10 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
         gatehouse_gateway::demo::DEMO_ADMIN_EMAIL,
         "{detail}"
     );
+    // Access profiles come from the cache; the demo has none yet.
+    let access: serde_json::Value =
+        invoke(&main, "plugin:console|list_access_profiles", json!({})).unwrap();
+    assert_eq!(access["profiles"], json!([]), "{access}");
 
     // A window the capability does not name may call nothing.
     let other = tauri::WebviewWindowBuilder::new(&app, "other", Default::default())

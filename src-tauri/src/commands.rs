@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use gatehouse_api::{IdentitySettings, Model, ScimToken};
 use gatehouse_core::ipc::{
-    AppStatus, AuditFilter, AuditRows, BudgetStatus, CacheInfo, GroupMemberRow, GroupRow,
-    InvitationFilter, InvitationRows, IpcError, LogInfo, Overview, ProfileInput, ProfileSummary,
-    SignIn, SignInProvider, SpendSubject, SyncReport, UpdateInfo, UsageChart, UsageFilter,
-    UserDetail, UserFilter, UserRows, WorkspaceRow,
+    AccessProfiles, AppStatus, AuditFilter, AuditRows, BudgetStatus, CacheInfo, GroupMemberRow,
+    GroupRow, InvitationFilter, InvitationRows, IpcError, LogInfo, Overview, ProfileInput,
+    ProfileSummary, SignIn, SignInProvider, SpendSubject, SyncReport, UpdateInfo, UsageChart,
+    UsageFilter, UserDetail, UserFilter, UserRows, WorkspaceRow,
 };
 use gatehouse_core::settings::Settings;
 use gatehouse_core::sso::Browser;
@@ -469,4 +469,13 @@ fn logs<'a>(
 /// The active profile's cache, for the commands that read it.
 async fn cached(state: &State<'_, AppState>) -> Result<Cache, IpcError> {
     state.console.cache().await.map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn list_access_profiles(state: State<'_, AppState>) -> Result<AccessProfiles, IpcError> {
+    cached(&state)
+        .await?
+        .access_profiles()
+        .await
+        .map_err(|e| e.to_ipc())
 }

@@ -68,6 +68,7 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
             commands::restart_app,
             commands::log_info,
             commands::open_log_folder,
+            commands::list_access_profiles,
         ])
         .setup(|app, _api| {
             app.manage(updates::Updates::default());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCount, formatRelative } from "./format";
+import { formatCount, formatRelative, formatResetsIn } from "./format";
 
 const NOW = Date.parse("2025-06-01T12:00:00Z");
 const ago = (seconds: number) => new Date(NOW - seconds * 1000).toISOString();
@@ -24,5 +24,21 @@ describe("formatCount", () => {
     expect(formatCount(1, "user", "users")).toBe("1 user");
     expect(formatCount(0, "user", "users")).toBe("0 users");
     expect(formatCount(64, "user", "users")).toBe("64 users");
+  });
+});
+
+describe("formatResetsIn", () => {
+  const at = (ms: number) => new Date(NOW + ms).toISOString();
+  it("says days and hours, hours and minutes, or minutes", () => {
+    expect(formatResetsIn(at(((3 * 24 + 4) * 60 + 30) * 60_000), NOW)).toBe("resets in 3 d 4 h");
+    expect(formatResetsIn(at((5 * 60 + 12) * 60_000), NOW)).toBe("resets in 5 h 12 min");
+    expect(formatResetsIn(at(8 * 60_000), NOW)).toBe("resets in 8 min");
+  });
+
+  it("rounds up to the minute and says now once the instant has passed", () => {
+    expect(formatResetsIn(at(10_000), NOW)).toBe("resets in 1 min");
+    expect(formatResetsIn(at(0), NOW)).toBe("resets now");
+    expect(formatResetsIn(at(-60_000), NOW)).toBe("resets now");
+    expect(formatResetsIn("not a time", NOW)).toBe("resets now");
   });
 });

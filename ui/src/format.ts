@@ -49,3 +49,27 @@ export function formatUsd(amount: number): string {
 export function formatNumber(n: number): string {
   return number.format(n);
 }
+
+const MINUTE_MS = 60_000;
+
+/**
+ * "resets in 3 d 4 h", "resets in 5 h 12 min", "resets in 8 min": how long until a budget period
+ * ends. `resetsAt` comes from the Rust side (the org's time zone and the period rule live there);
+ * this only formats the time left, in whole minutes rounded up, so it never says "0 min" early.
+ */
+export function formatResetsIn(resetsAt: string, now: number = Date.now()): string {
+  const left = Math.ceil((Date.parse(resetsAt) - now) / MINUTE_MS);
+  if (!(left > 0)) return "resets now";
+  const days = Math.floor(left / (24 * 60));
+  const hours = Math.floor((left % (24 * 60)) / 60);
+  const minutes = left % 60;
+  if (days > 0) return `resets in ${days} d ${hours} h`;
+  if (hours > 0) return `resets in ${hours} h ${minutes} min`;
+  return `resets in ${minutes} min`;
+}
+
+/** "Mon 16 Nov"-style day of a `YYYY-MM-DD` local date (the org's day, shown as is). */
+export function formatDay(day: string): string {
+  const [y, m, d] = day.split("-").map(Number);
+  return date.format(new Date(y!, m! - 1, d!));
+}

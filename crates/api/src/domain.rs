@@ -23,6 +23,9 @@ pub struct OrgPatch {
     pub time_zone: Option<String>,
     #[ts(optional)]
     pub require_approval: Option<bool>,
+    /// The access profile new accounts start from; `""` for none.
+    #[ts(optional)]
+    pub default_profile_id: Option<String>,
 }
 
 /// A built-in role and what it may do.
@@ -72,6 +75,11 @@ pub struct UserCreate {
     #[serde(default)]
     #[ts(optional)]
     pub password: Option<String>,
+    /// The access profile to copy to the new account; the org's default when absent, none when
+    /// `""`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub profile_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
@@ -581,6 +589,9 @@ pub struct Invitation {
     pub link: Option<String>,
     #[ts(type = "number")]
     pub revision: i64,
+    /// The access profile the account will start from (chosen, or the org's default then).
+    #[serde(default)]
+    pub profile_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
@@ -605,6 +616,11 @@ pub struct InvitationCreate {
     #[serde(default)]
     #[ts(optional)]
     pub notification_email: Option<String>,
+    /// The access profile to copy to the new account; the org's default when absent, none when
+    /// `""`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub profile_id: Option<String>,
 }
 
 /// `POST /invitations/bulk`: addresses are extracted from `text` and/or taken from `emails`.
@@ -620,6 +636,11 @@ pub struct BulkInvite {
     pub role: Role,
     #[serde(default)]
     pub workspace_ids: Vec<String>,
+    /// The access profile to copy to the new account; the org's default when absent, none when
+    /// `""`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub profile_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
@@ -837,7 +858,7 @@ macro_rules! redacted_debug {
     };
 }
 
-redacted_debug!(UserCreate { email, first_name, last_name, role, workspace_ids } password);
+redacted_debug!(UserCreate { email, first_name, last_name, role, workspace_ids, profile_id } password);
 redacted_debug!(LoginRequest { email } password);
 redacted_debug!(AcceptInvitation { first_name, last_name } password);
 redacted_debug!(PasswordReset { revoke_tokens } password);

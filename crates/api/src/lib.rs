@@ -10,15 +10,19 @@
 mod domain;
 pub mod effective;
 mod email;
+pub mod forecast;
 pub mod periods;
 mod problem;
+mod profile;
 mod resources;
 mod seal;
 mod secret;
 
 pub use domain::*;
 pub use email::looks_like_email;
+pub use forecast::{Forecast, PeriodForecast};
 pub use problem::{ErrorCode, FieldError, Problem};
+pub use profile::*;
 pub use resources::*;
 pub use seal::{KEY_LEN as SEAL_KEY_LEN, Seal};
 pub use secret::Secret;

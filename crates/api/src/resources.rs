@@ -85,6 +85,12 @@ pub struct User {
     pub has_password: bool,
     #[ts(type = "number")]
     pub revision: i64,
+    /// The access profile the account started from (its values were copied at creation), and
+    /// the profile's name then: kept when the profile is renamed or deleted.
+    #[serde(default)]
+    pub profile_id: Option<String>,
+    #[serde(default)]
+    pub profile_name: Option<String>,
 }
 
 /// A workspace: a part of the organisation with its own members and roles.
@@ -122,6 +128,9 @@ pub struct Org {
     pub require_approval: bool,
     #[ts(type = "number")]
     pub revision: i64,
+    /// The access profile new accounts start from when no other is picked.
+    #[serde(default)]
+    pub default_profile_id: Option<String>,
 }
 
 /// The caller of the API: who they are and what they may do.
@@ -177,6 +186,7 @@ pub enum SyncKind {
     UsageDaily,
     Alert,
     Audit,
+    AccessProfile,
 }
 
 /// One changed entity; `data` is absent for a deletion (a tombstone). `data` is the entity's JSON

@@ -109,6 +109,7 @@ async fn main() {
             time_zone: "Europe/Berlin".into(),
             require_approval: false,
             revision: 1,
+            default_profile_id: None,
         },
     );
     let workspaces: Vec<String> = (0..WORKSPACES).map(|i| format!("ws_{i:03}")).collect();
@@ -168,6 +169,8 @@ async fn main() {
                 identity_tenant: None,
                 has_password: true,
                 revision: 0,
+                profile_id: None,
+                profile_name: None,
             },
         );
         fill.push(

@@ -5,11 +5,11 @@
 //! holding them.
 
 use gatehouse_api::{
-    AccessTokenCreate, ApiKey, Budget, BulkInvite, BulkInviteResult, Grant, Group, GroupCreate,
-    GroupMember, GroupPatch, GroupRole, IdentitySettings, IdentitySettingsInput, Invitation,
-    InvitationCreate, Limits, Membership, Model, ModelCreate, ModelPatch, Org, OrgPatch, Role,
-    ScimToken, ScimTokenCreate, Secret, SubjectKind, User, UserCreate, UserPatch, Workspace,
-    WorkspaceCreate, WorkspacePatch,
+    AccessProfile, AccessProfileCreate, AccessProfilePatch, AccessTokenCreate, ApiKey, Budget,
+    BulkInvite, BulkInviteResult, Grant, Group, GroupCreate, GroupMember, GroupPatch, GroupRole,
+    IdentitySettings, IdentitySettingsInput, Invitation, InvitationCreate, Limits, Membership,
+    Model, ModelCreate, ModelPatch, Org, OrgPatch, Role, ScimToken, ScimTokenCreate, Secret,
+    SubjectKind, User, UserCreate, UserPatch, Workspace, WorkspaceCreate, WorkspacePatch,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -151,6 +151,16 @@ pub enum Change {
     SetIdentitySettings {
         settings: IdentitySettingsInput,
     },
+    CreateAccessProfile {
+        profile: AccessProfileCreate,
+    },
+    PatchAccessProfile {
+        id: String,
+        patch: AccessProfilePatch,
+    },
+    DeleteAccessProfile {
+        id: String,
+    },
 }
 
 /// What a change made, as the UI may see it: never a secret.
@@ -184,6 +194,7 @@ pub enum Changed {
     /// A new SCIM token; its secret went to [`Applied::secret`].
     ScimToken(ScimToken),
     IdentitySettings(IdentitySettings),
+    AccessProfile(AccessProfile),
 }
 
 /// A change's result and the one secret it may have produced.
@@ -391,6 +402,16 @@ impl Change {
             }
             Self::SetIdentitySettings { settings } => {
                 C::IdentitySettings(client.set_identity_settings(&settings).await?).into()
+            }
+            Self::CreateAccessProfile { profile } => {
+                C::AccessProfile(client.create_access_profile(&profile).await?).into()
+            }
+            Self::PatchAccessProfile { id, patch } => {
+                C::AccessProfile(client.patch_access_profile(&id, &patch).await?).into()
+            }
+            Self::DeleteAccessProfile { id } => {
+                client.delete_access_profile(&id).await?;
+                C::Done.into()
             }
         })
     }

@@ -56,6 +56,7 @@ fn export_all(dir: &Path) {
         ScimTokenCreate,
         IdentitySettings,
         IdentitySettingsInput,
+        AccessProfiles,
     );
 }
 

@@ -76,6 +76,7 @@ fn new_user(email: &str, password: Option<&str>) -> UserCreate {
         role: Role::Member,
         workspace_ids: vec![],
         password: password.map(str::to_owned),
+        profile_id: None,
     }
 }
 
@@ -458,6 +459,7 @@ async fn invitations_usage_export_and_alerts() {
         identity_provider: None,
         tenant_id: None,
         notification_email: None,
+        profile_id: None,
     };
     let Invited::Invitation(inv) = c.invite(&invite).await.unwrap() else {
         panic!("a new address is invited");
@@ -506,6 +508,7 @@ async fn invitations_usage_export_and_alerts() {
             emails: None,
             role: Role::Member,
             workspace_ids: vec![],
+            profile_id: None,
         })
         .await
         .unwrap();

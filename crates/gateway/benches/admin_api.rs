@@ -204,6 +204,7 @@ async fn create_users(c: &Client, db: &Db) -> anyhow::Result<()> {
         role: Role::Member,
         workspace_ids: vec![],
         password: None,
+        profile_id: None,
     };
     let probe = c
         .http

@@ -98,6 +98,8 @@ struct Invite {
     identity_provider: IdentityProvider,
     tenant_id: Option<String>,
     notification_email: Option<String>,
+    /// The access profile the account will start from, resolved when the invitation is made.
+    profile_id: Option<String>,
 }
 
 fn validate_create(input: &InvitationCreate) -> ApiResult<Invite> {
@@ -131,7 +133,25 @@ fn validate_create(input: &InvitationCreate) -> ApiResult<Invite> {
             .filter(|e| !e.trim().is_empty())
             .map(|e| validate::email("notification_email", e))
             .transpose()?,
+        profile_id: None,
     })
+}
+
+/// The id of the access profile an invitation's request picks (its `profile_id`, else the org's
+/// default), checked; recorded on the invitation and copied when it is accepted.
+async fn profile_of(
+    tx: &mut Tx,
+    caller: &Caller,
+    chosen: Option<&str>,
+) -> ApiResult<Option<String>> {
+    let profile = crate::profiles::resolve(
+        tx,
+        Some(caller),
+        crate::profiles::Choice(chosen),
+        "profile_id",
+    )
+    .await?;
+    Ok(profile.map(|p| p.id))
 }
 
 /// Nobody invites to a role above their own.
@@ -192,6 +212,7 @@ async fn insert(
             invited_by: &caller.user_id,
             sent_at: db::timestamp(now),
             expires_at: db::timestamp(now + Duration::days(ttl)),
+            profile_id: invite.profile_id.clone(),
         },
     )
     .await?;
@@ -203,7 +224,8 @@ async fn insert(
         "invitation",
         &id,
         json!({ "email": invite.email, "role": invite.role, "workspace_ids": invite.workspace_ids,
-                "identity_provider": invite.identity_provider, "expires_at": row.expires_at }),
+                "identity_provider": invite.identity_provider, "expires_at": row.expires_at,
+                "profile_id": invite.profile_id }),
     )
     .await?;
     Ok((row, token))
@@ -229,10 +251,11 @@ pub async fn create(
     caller: Caller,
     ApiJson(input): ApiJson<InvitationCreate>,
 ) -> ApiResult<Response> {
-    let invite = validate_create(&input)?;
+    let mut invite = validate_create(&input)?;
     require_invite(&caller, invite.role)?;
     let mut tx = state.db.begin_write().await?;
     workspaces::ensure_exist(&mut tx, &invite.workspace_ids).await?;
+    invite.profile_id = profile_of(&mut tx, &caller, input.profile_id.as_deref()).await?;
     if let Some(user_id) = users::id_by_email(&mut *tx, &invite.email).await? {
         let user = add_existing(&mut tx, &caller, &user_id, &invite).await?;
         tx.commit().await?;
@@ -307,6 +330,7 @@ pub async fn bulk(
     }
     let mut tx = state.db.begin_write().await?;
     workspaces::ensure_exist(&mut tx, &input.workspace_ids).await?;
+    let profile_id = profile_of(&mut tx, &caller, input.profile_id.as_deref()).await?;
     let mut seen = std::collections::HashSet::new();
     let mut results = Vec::new();
     let mut sent = Vec::new();
@@ -348,6 +372,7 @@ pub async fn bulk(
             identity_provider: IdentityProvider::Any,
             tenant_id: None,
             notification_email: None,
+            profile_id: profile_id.clone(),
         };
         match insert(&mut tx, &state.invite_key, &caller, &invite).await {
             Ok((row, token)) => {
@@ -688,7 +713,7 @@ pub async fn redeem(
             id
         }
         None => {
-            users::insert(
+            let id = users::insert(
                 tx,
                 &users::NewUser {
                     email: row.email.clone(),
@@ -706,7 +731,15 @@ pub async fn redeem(
                     last_active_at: Some(db::now()),
                 },
             )
-            .await?
+            .await?;
+            // A profile deleted since the invitation was made gives nothing.
+            let profile = match row.profile_id.as_deref() {
+                Some(p) => gatehouse_store::profiles::get(&mut **tx, p).await?,
+                None => None,
+            };
+            crate::profiles::start_from(tx, row.invited_by.as_deref(), &id, profile.as_ref())
+                .await?;
+            id
         }
     };
     // Only a still-pending invitation turns into an account: of two acceptances that raced

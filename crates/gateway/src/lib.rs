@@ -19,6 +19,7 @@ pub use gatehouse_dataplane as dataplane;
 pub mod demo;
 pub mod error;
 mod extract;
+mod forecast;
 pub mod groups;
 pub mod identity;
 pub mod invitations;
@@ -39,6 +40,7 @@ pub mod password;
 pub use gatehouse_api::periods;
 pub mod permissions;
 pub mod policy;
+mod profiles;
 mod reset;
 pub mod scim;
 mod sessions;
@@ -186,6 +188,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(alerts::routes())
         .merge(scim::tokens::routes())
         .merge(identity::routes())
+        .merge(profiles::routes())
+        .merge(forecast::routes())
 }
 
 async fn not_found() -> error::ApiError {

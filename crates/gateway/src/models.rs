@@ -339,13 +339,14 @@ pub async fn delete(
         .await?
         .ok_or_else(|| ApiError::not_found("model"))?;
     let revoked = store::delete(&mut tx, &id).await?;
+    let profiles = gatehouse_store::profiles::remove_model(&mut tx, &id).await?;
     crate::audit::record(
         &mut tx,
         Some(&caller.user_id),
         "model.deleted",
         "model",
         &id,
-        json!({ "before": before, "grants_removed": revoked }),
+        json!({ "before": before, "grants_removed": revoked, "profiles_changed": profiles }),
     )
     .await?;
     tx.commit().await?;

@@ -117,6 +117,21 @@ pub async fn patch(
     if let Some(b) = patch.require_approval {
         changed.require_approval = b;
     }
+    if let Some(profile) = patch.default_profile_id.as_deref().map(str::trim) {
+        changed.default_profile_id = if profile.is_empty() {
+            None
+        } else if gatehouse_store::profiles::get(&mut *tx, profile)
+            .await?
+            .is_some()
+        {
+            Some(profile.to_owned())
+        } else {
+            return Err(ApiError::invalid(
+                "default_profile_id",
+                "is not an access profile",
+            ));
+        };
+    }
     store::update(&mut tx, &changed).await?;
     let after = get_in(&mut tx).await?;
     crate::audit::record(

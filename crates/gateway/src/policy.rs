@@ -204,7 +204,7 @@ fn within<T: PartialOrd + Copy>(new: &[(&str, Option<T>)], group: &[(&str, Optio
     })
 }
 
-fn validate_limits(l: &Limits) -> ApiResult<()> {
+pub(crate) fn validate_limits(l: &Limits) -> ApiResult<()> {
     for (field, value) in limit_fields(l) {
         if let Some(v) = value
             && !(0..=1_000_000_000_000).contains(&v)
@@ -218,7 +218,7 @@ fn validate_limits(l: &Limits) -> ApiResult<()> {
     Ok(())
 }
 
-fn validate_budget(b: &mut Budget) -> ApiResult<()> {
+pub(crate) fn validate_budget(b: &mut Budget) -> ApiResult<()> {
     for (field, value) in budget_fields(b) {
         if let Some(v) = value
             && !(v.is_finite() && (0.0..=1e9).contains(&v))

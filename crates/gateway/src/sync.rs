@@ -95,6 +95,7 @@ pub async fn changes_since(
         changes.extend(invitations::changed_since(&mut tx, since, fetch, links).await?);
     }
     changes.extend(models::changed_since(&mut tx, since, fetch).await?);
+    changes.extend(gatehouse_store::profiles::changed_since(&mut tx, since, fetch).await?);
     if caller.allows(Permission::UsageRead) {
         changes.extend(usage::changed_since(&mut tx, since, fetch).await?);
         changes.extend(alerts::changed_since(&mut tx, since, fetch).await?);

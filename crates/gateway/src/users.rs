@@ -159,6 +159,13 @@ pub async fn create(
     }
     crate::workspaces::ensure_exist(&mut tx, &input.workspace_ids).await?;
     crate::org::check_seats(&mut tx, 1).await?;
+    let profile = crate::profiles::resolve(
+        &mut tx,
+        Some(&caller),
+        crate::profiles::Choice(input.profile_id.as_deref()),
+        "profile_id",
+    )
+    .await?;
     let id = insert(
         &mut tx,
         &NewUser {
@@ -174,6 +181,7 @@ pub async fn create(
         },
     )
     .await?;
+    crate::profiles::start_from(&mut tx, Some(&caller.user_id), &id, profile.as_ref()).await?;
     let user = get_in(&mut tx, &id).await?;
     crate::audit::record(
         &mut tx,

@@ -28,10 +28,11 @@ pub struct InvitationRow {
     pub expires_at: String,
     pub accepted_at: Option<String>,
     pub revision: i64,
+    pub profile_id: Option<String>,
 }
 
 const COLUMNS: &str = "id, email, first_name, last_name, role, workspace_ids, identity_provider, tenant_id, \
-     notification_email, token_sealed, status, invited_by, created_at, sent_at, expires_at, accepted_at, revision";
+     notification_email, token_sealed, status, invited_by, created_at, sent_at, expires_at, accepted_at, revision, profile_id";
 
 fn provider(s: &str) -> IdentityProvider {
     match s {
@@ -78,6 +79,7 @@ impl InvitationRow {
             notification_email: self.notification_email,
             invited_by: self.invited_by,
             revision: self.revision,
+            profile_id: self.profile_id,
         }
     }
 }
@@ -167,6 +169,8 @@ pub struct NewInvitation<'a> {
     pub invited_by: &'a str,
     pub sent_at: String,
     pub expires_at: String,
+    /// The access profile the account will start from.
+    pub profile_id: Option<String>,
 }
 
 /// Inserts a pending invitation; returns its id.
@@ -175,8 +179,8 @@ pub async fn insert(tx: &mut Tx, new: NewInvitation<'_>) -> Result<String, sqlx:
     let revision = next_revision(tx).await?;
     sqlx::query(
         "INSERT INTO invitations (id, email, first_name, last_name, role, workspace_ids, identity_provider, tenant_id, \
-         notification_email, token_sealed, token_hash, status, invited_by, created_at, sent_at, expires_at, revision) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $13, $14, $15)",
+         notification_email, token_sealed, token_hash, status, invited_by, created_at, sent_at, expires_at, revision, profile_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $13, $14, $15, $16)",
     )
     .bind(&id)
     .bind(new.email)
@@ -193,6 +197,7 @@ pub async fn insert(tx: &mut Tx, new: NewInvitation<'_>) -> Result<String, sqlx:
     .bind(new.sent_at)
     .bind(new.expires_at)
     .bind(revision)
+    .bind(new.profile_id)
     .execute(&mut **tx)
     .await?;
     Ok(id)

@@ -14,6 +14,7 @@ pub struct OrgRow {
     pub time_zone: String,
     pub require_approval: i64,
     pub revision: i64,
+    pub default_profile_id: Option<String>,
 }
 
 impl OrgRow {
@@ -27,12 +28,12 @@ impl OrgRow {
             time_zone: self.time_zone,
             require_approval: self.require_approval != 0,
             revision: self.revision,
+            default_profile_id: self.default_profile_id,
         }
     }
 }
 
-pub const ORG_SELECT: &str =
-    "SELECT id, name, seat_limit, invite_ttl_days, time_zone, require_approval, revision FROM org";
+pub const ORG_SELECT: &str = "SELECT id, name, seat_limit, invite_ttl_days, time_zone, require_approval, revision, default_profile_id FROM org";
 
 /// Every account that is not deleted and every pending, unexpired invitation holds a seat.
 pub async fn seats_used<'e, E>(exec: E) -> Result<i64, sqlx::Error>
@@ -90,7 +91,7 @@ pub async fn update(tx: &mut Tx, org: &Org) -> Result<(), sqlx::Error> {
     let revision = next_revision(tx).await?;
     sqlx::query(
         "UPDATE org SET name = $1, seat_limit = $2, invite_ttl_days = $3, time_zone = $4, \
-         require_approval = $5, revision = $6 WHERE id = $7",
+         require_approval = $5, revision = $6, default_profile_id = $8 WHERE id = $7",
     )
     .bind(&org.name)
     .bind(org.seat_limit)
@@ -99,6 +100,7 @@ pub async fn update(tx: &mut Tx, org: &Org) -> Result<(), sqlx::Error> {
     .bind(i64::from(org.require_approval))
     .bind(revision)
     .bind(&org.id)
+    .bind(org.default_profile_id.clone())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -9,7 +9,7 @@ use crate::db::{self, Tx, next_revision};
 use crate::sql::SqlText;
 
 pub const USER_COLUMNS: &str = "id, email, first_name, last_name, role, status, created_at, updated_at, last_active_at, scim_managed, \
-     idp_issuer, idp_tenant, CAST(CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, revision";
+     idp_issuer, idp_tenant, CAST(CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_password, revision, profile_id, profile_name";
 
 #[derive(Debug, FromRow)]
 pub struct UserRow {
@@ -27,6 +27,8 @@ pub struct UserRow {
     pub idp_tenant: Option<String>,
     pub has_password: i64,
     pub revision: i64,
+    pub profile_id: Option<String>,
+    pub profile_name: Option<String>,
 }
 
 impl UserRow {
@@ -47,6 +49,8 @@ impl UserRow {
             identity_tenant: self.idp_tenant,
             has_password: self.has_password != 0,
             revision: self.revision,
+            profile_id: self.profile_id,
+            profile_name: self.profile_name,
         }
     }
 }

@@ -1,4 +1,5 @@
 import { createContext, useContext } from "react";
+import type { AccessProfiles } from "../bindings/AccessProfiles";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { AuditRows } from "../bindings/AuditRows";
@@ -129,6 +130,8 @@ export interface Backend {
   /** Asks where to save (a native dialog), writes the CSV; the row count, or null if cancelled. */
   exportUsersCsv(filter: UserFilter): Promise<number | null>;
   exportUsageCsv(filter: UsageFilter): Promise<number | null>;
+  /** The access profiles new people start from and the org's default, from the cache. Changed with `applyChange`. */
+  listAccessProfiles(): Promise<AccessProfiles>;
 }
 
 export const BackendContext = createContext<Backend | null>(null);

@@ -111,6 +111,8 @@ export function readyStatus(overrides: Partial<AppStatus> = {}): AppStatus {
         identity_tenant: null,
         has_password: true,
         revision: 1,
+        profile_id: null,
+        profile_name: null,
       },
       workspace_roles: [],
       permissions: ADMIN_PERMISSIONS,
@@ -123,6 +125,7 @@ export function readyStatus(overrides: Partial<AppStatus> = {}): AppStatus {
         time_zone: "UTC",
         require_approval: false,
         revision: 1,
+        default_profile_id: null,
       },
     },
     offline: false,
@@ -537,6 +540,9 @@ export function createMockBackend(
     },
     async exportUsageCsv() {
       return mock.exportAnswer;
+    },
+    async listAccessProfiles() {
+      return { profiles: mock.reads.accessProfiles, default_profile_id: mock.reads.defaultProfileId };
     },
   };
 

@@ -1,6 +1,10 @@
 // The mock backend's answers to the screens' reads: plain data the tests may replace. A read
 // with a filter answers a prepared answer for that filter, or the plain data whatever it asks;
 // the mock never filters, searches or sorts like the cache.
+import type { AccessProfile } from "../bindings/AccessProfile";
+import type { BudgetPeriod } from "../bindings/BudgetPeriod";
+import type { Forecast } from "../bindings/Forecast";
+import type { PeriodForecast } from "../bindings/PeriodForecast";
 import type { AuditEntry } from "../bindings/AuditEntry";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { AuditRows } from "../bindings/AuditRows";
@@ -58,6 +62,11 @@ export interface MockReads {
   orgPeriods: PeriodSpend[];
   /** Ids whose link `copyInviteLink` put on the clipboard, oldest first. */
   readonly copiedLinks: string[];
+  /** What `listAccessProfiles` answers: the profiles and the org's default. */
+  accessProfiles: AccessProfile[];
+  defaultProfileId: string | null;
+  /** What `budgetStatus` answers a user or group, by `kind:id`; others get an empty status. */
+  budgets: Record<string, BudgetStatus>;
 }
 
 export function mockReads(): MockReads {
@@ -98,6 +107,9 @@ export function mockReads(): MockReads {
     },
     orgPeriods: [],
     copiedLinks: [],
+    accessProfiles: [],
+    defaultProfileId: null,
+    budgets: {},
   };
 }
 
@@ -129,6 +141,8 @@ export function userDetailOf(users: readonly UserRow[], id: string): UserDetail 
       updated_at: row.created_at,
       last_active_at: row.last_active_at,
       revision: 1,
+      profile_id: null,
+      profile_name: null,
     },
     workspaces: [],
     groups: [],
@@ -201,12 +215,48 @@ export function sumTotals(all: readonly UsageTotals[]): UsageTotals {
   );
 }
 
-export function budgetStatusOf(subject: SpendSubject): BudgetStatus {
-  return { subject, time_zone: "UTC", periods: [], daily_cap_usd: null, monthly_cap_usd: null, month: [] };
+const HOUR_MS = 3_600_000;
+
+/**
+ * A forecast with nothing spent. Its reset instants are fixed offsets from `now`, not the period
+ * rule (which only the Rust side computes): a fixture, for screens to show.
+ */
+export function quietForecast(now: number = Date.now()): Forecast {
+  const at = (hours: number) => new Date(now + hours * HOUR_MS).toISOString();
+  const period = (p: BudgetPeriod, hours: number): PeriodForecast => ({
+    period: p,
+    cap_usd: null,
+    spent_usd: 0,
+    resets_at: at(hours),
+    runs_out_on: null,
+  });
+  return {
+    as_of: at(0),
+    time_zone: "UTC",
+    pace_usd_per_day: 0,
+    pace_days: 0,
+    month_to_date_usd: 0,
+    month_end_usd: 0,
+    periods: [period("daily", 5), period("weekly", 76), period("monthly", 20 * 24)],
+  };
 }
 
-/** The org's status: its periods from `reads`, the rest as for any subject. */
+export function budgetStatusOf(subject: SpendSubject): BudgetStatus {
+  return {
+    subject,
+    time_zone: "UTC",
+    periods: [],
+    daily_cap_usd: null,
+    monthly_cap_usd: null,
+    month: [],
+    forecast: quietForecast(),
+  };
+}
+
+/** The org's status: its periods from `reads`; a user's or group's from `reads.budgets`. */
 export function orgBudgetStatusOf(reads: MockReads, subject: SpendSubject): BudgetStatus {
+  const set = subject.kind === null ? undefined : reads.budgets[`${subject.kind}:${subject.id}`];
+  if (set) return set;
   const status = budgetStatusOf(subject);
   return subject.kind === null ? { ...status, periods: reads.orgPeriods } : status;
 }

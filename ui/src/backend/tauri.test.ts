@@ -74,6 +74,7 @@ describe("the Tauri backend", () => {
     await tauriBackend.listScimTokens();
     await tauriBackend.getIdentitySettings();
     await tauriBackend.listSsoProviders("p2");
+    await tauriBackend.listAccessProfiles();
     expect(calls).toEqual([
       ["list_profiles", {}],
       ["add_profile", { input }],
@@ -96,6 +97,7 @@ describe("the Tauri backend", () => {
       ["list_scim_tokens", {}],
       ["get_identity_settings", {}],
       ["list_sso_providers", { id: "p2" }],
+      ["list_access_profiles", {}],
     ]);
   });
 

@@ -73,6 +73,7 @@ export const tauriBackend: Backend = {
   listGroups: () => call(command("list_groups")),
   listGroupMembers: (groupId) => call(command("list_group_members"), { id: groupId }),
   listModels: () => call(command("list_models")),
+  listAccessProfiles: () => call(command("list_access_profiles")),
   listScimTokens: () => call(command("list_scim_tokens")),
   getIdentitySettings: () => call(command("get_identity_settings")),
   exportUsersCsv: (filter) => call(command("export_users_csv"), { filter }),

@@ -4,4 +4,9 @@ import type { Role } from "./Role";
 /**
  * `POST /invitations/bulk`: addresses are extracted from `text` and/or taken from `emails`.
  */
-export type BulkInvite = { text?: string, emails?: Array<string>, role: Role, workspace_ids: Array<string>, };
+export type BulkInvite = { text?: string, emails?: Array<string>, role: Role, workspace_ids: Array<string>, 
+/**
+ * The access profile to copy to the new account; the org's default when absent, none when
+ * `""`.
+ */
+profile_id?: string, };

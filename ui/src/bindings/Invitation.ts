@@ -7,4 +7,8 @@ export type Invitation = { id: string, email: string, first_name: string, last_n
 /**
  * The invitee's link; present only for callers allowed to invite.
  */
-link: string | null, revision: number, };
+link: string | null, revision: number, 
+/**
+ * The access profile the account will start from (chosen, or the org's default then).
+ */
+profile_id: string | null, };

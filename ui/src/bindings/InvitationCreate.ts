@@ -2,4 +2,9 @@
 import type { IdentityProvider } from "./IdentityProvider";
 import type { Role } from "./Role";
 
-export type InvitationCreate = { email: string, first_name?: string, last_name?: string, role: Role, workspace_ids: Array<string>, identity_provider?: IdentityProvider, tenant_id?: string, notification_email?: string, };
+export type InvitationCreate = { email: string, first_name?: string, last_name?: string, role: Role, workspace_ids: Array<string>, identity_provider?: IdentityProvider, tenant_id?: string, notification_email?: string, 
+/**
+ * The access profile to copy to the new account; the org's default when absent, none when
+ * `""`.
+ */
+profile_id?: string, };

@@ -3,4 +3,8 @@
 /**
  * The organisation and its settings.
  */
-export type Org = { id: string, name: string, seat_limit: number, seats_used: number, invite_ttl_days: number, time_zone: string, require_approval: boolean, revision: number, };
+export type Org = { id: string, name: string, seat_limit: number, seats_used: number, invite_ttl_days: number, time_zone: string, require_approval: boolean, revision: number, 
+/**
+ * The access profile new accounts start from when no other is picked.
+ */
+default_profile_id: string | null, };

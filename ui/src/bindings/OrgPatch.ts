@@ -11,4 +11,8 @@ invite_ttl_days?: number,
 /**
  * An IANA time zone such as `Europe/Berlin`; budget periods follow it.
  */
-time_zone?: string, require_approval?: boolean, };
+time_zone?: string, require_approval?: boolean, 
+/**
+ * The access profile new accounts start from; `""` for none.
+ */
+default_profile_id?: string, };

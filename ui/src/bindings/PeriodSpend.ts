@@ -16,4 +16,9 @@ percent: number | null,
 /**
  * The alert thresholds (percents of the cap) and those the spend has reached.
  */
-thresholds: Array<number>, crossed: Array<number>, };
+thresholds: Array<number>, crossed: Array<number>, 
+/**
+ * When the period's budget starts again: `end`, named for the screens that say "resets
+ * in …".
+ */
+resets_at: string, };

@@ -3,4 +3,4 @@
 /**
  * The kinds of entity `/admin/v1/sync` reports.
  */
-export type SyncKind = "org" | "workspace" | "user" | "membership" | "group" | "group_member" | "invitation" | "model" | "grant" | "limit" | "budget" | "api_key" | "usage_daily" | "alert" | "audit";
+export type SyncKind = "org" | "workspace" | "user" | "membership" | "group" | "group_member" | "invitation" | "model" | "grant" | "limit" | "budget" | "api_key" | "usage_daily" | "alert" | "audit" | "access_profile";

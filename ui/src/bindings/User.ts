@@ -15,4 +15,9 @@ scim_managed: boolean,
  * How the person signs in: the issuer of the identity-provider account they are bound to
  * (with Microsoft's tenant id), if any, and whether they have a password.
  */
-identity_issuer: string | null, identity_tenant: string | null, has_password: boolean, revision: number, };
+identity_issuer: string | null, identity_tenant: string | null, has_password: boolean, revision: number, 
+/**
+ * The access profile the account started from (its values were copied at creation), and
+ * the profile's name then: kept when the profile is renamed or deleted.
+ */
+profile_id: string | null, profile_name: string | null, };

@@ -8,4 +8,9 @@ export type UserCreate = { email: string, first_name: string, last_name: string,
 /**
  * Without one the user is mailed a link to set a password.
  */
-password?: string, };
+password?: string, 
+/**
+ * The access profile to copy to the new account; the org's default when absent, none when
+ * `""`.
+ */
+profile_id?: string, };

@@ -14,6 +14,9 @@ const HEIGHT = TOP + PANEL + GAP + PANEL + 8;
 type Props = Pick<BudgetStatus, "month" | "daily_cap_usd" | "monthly_cap_usd"> & {
   /** Alert thresholds, in percent of each cap. */
   thresholds: readonly number[];
+  /** Said next to each cap: when its period resets ("resets in 5 h 12 min"). */
+  dailyResets?: string | undefined;
+  monthlyResets?: string | undefined;
 };
 
 /** The days of the month the data starts in (the x axis covers the whole month). */
@@ -62,7 +65,7 @@ export function BudgetChart(props: Props) {
       data-testid="budget-chart"
     >
       <text x={LEFT} y={TOP - 4} className="chart-label">
-        Daily spend{dailyCap === null ? "" : ` (cap ${formatUsd(dailyCap)})`}
+        Daily spend{dailyCap === null ? "" : ` (cap ${formatUsd(dailyCap)}${props.dailyResets ? `, ${props.dailyResets}` : ""})`}
       </text>
       {month.map((d, i) => {
         const h = (d.spent_usd / dailyMax) * PANEL;
@@ -86,7 +89,7 @@ export function BudgetChart(props: Props) {
       )}
 
       <text x={LEFT} y={cumTop - 4} className="chart-label">
-        Month to date{monthlyCap === null ? "" : ` (cap ${formatUsd(monthlyCap)})`}
+        Month to date{monthlyCap === null ? "" : ` (cap ${formatUsd(monthlyCap)}${props.monthlyResets ? `, ${props.monthlyResets}` : ""})`}
       </text>
       {month.length > 0 && <path d={line} className="cumulative" data-testid="cumulative-line" />}
       {monthlyCap !== null && (

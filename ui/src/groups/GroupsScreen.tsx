@@ -10,6 +10,9 @@ import { CreateForm, ListScreen, type Column } from "../shared/ListScreen";
 import { UserSearch } from "../shared/UserSearch";
 import { useCan } from "../shell/permissions";
 import { PolicyEditors } from "./PolicyEditors";
+import { formatUsd } from "../charts/usd";
+import { ForecastPanel, PERIOD_NAME, ResetsIn } from "../shared/budgets";
+import { QueryError } from "../shared/notices";
 
 const COLUMNS: readonly Column<GroupRow>[] = [
   { header: "Members", cell: (g) => g.member_count },
@@ -116,7 +119,38 @@ function GroupDetail({ group, writable, policy }: { group: GroupRow; writable: b
           </tbody>
         </table>
       )}
+      <GroupBudget groupId={group.id} />
       {policy && <PolicyEditors groupId={group.id} />}
+    </section>
+  );
+}
+
+/** The group's own budget: spend of its members in each capped period, when it resets, and the forecast. */
+function GroupBudget({ groupId }: { groupId: string }) {
+  const backend = useBackend();
+  const status = useQuery({
+    queryKey: ["budget", "group", groupId],
+    queryFn: () => backend.budgetStatus({ kind: "group", id: groupId }),
+  });
+  if (status.error) return <QueryError error={status.error} />;
+  if (!status.data) return null;
+  const { periods, forecast } = status.data;
+  return (
+    <section className="detail-panel" aria-label="Budget and forecast" data-testid="group-budget">
+      <h3>Budget</h3>
+      {periods.length === 0 ? (
+        <p className="muted">No budget: the group's members spend without a shared cap.</p>
+      ) : (
+        <ul className="plain-list">
+          {periods.map((p) => (
+            <li key={p.period} data-testid={`group-budget-${p.period}`}>
+              {PERIOD_NAME[p.period]}: {formatUsd(p.spent_usd)} of {p.cap_usd === null ? "no cap" : formatUsd(p.cap_usd)} ·{" "}
+              <ResetsIn at={p.resets_at} />
+            </li>
+          ))}
+        </ul>
+      )}
+      <ForecastPanel forecast={forecast} />
     </section>
   );
 }

@@ -11,6 +11,7 @@ import { FormError, SubmitCancel } from "../shared/forms";
 import { RoleSelect } from "../shared/roles";
 import { extractAddresses } from "./extract";
 import { WorkspacePicker } from "./WorkspacePicker";
+import { ProfilePicker, profileField, type ProfileChoice } from "../shared/ProfilePicker";
 
 type PreviewKind = "valid" | "duplicate" | "member" | "invalid";
 
@@ -40,6 +41,7 @@ export function BulkInviteForm({ onCancel }: { onCancel: () => void }) {
   const [text, setText] = useState("");
   const [role, setRole] = useState<Role>("member");
   const [workspaces, setWorkspaces] = useState<string[]>([]);
+  const [profile, setProfile] = useState<ProfileChoice>(undefined);
   const [results, setResults] = useState<BulkInviteItem[] | null>(null);
   const deferred = useDeferredValue(text);
   const tokens = useMemo(() => extractAddresses(deferred), [deferred]);
@@ -62,7 +64,7 @@ export function BulkInviteForm({ onCancel }: { onCancel: () => void }) {
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    send.run({ op: "bulk_invite", bulk: { emails: toInvite, role, workspace_ids: workspaces } });
+    send.run({ op: "bulk_invite", bulk: { emails: toInvite, role, workspace_ids: workspaces, ...profileField(profile) } });
   };
 
   if (results) {
@@ -130,6 +132,7 @@ export function BulkInviteForm({ onCancel }: { onCancel: () => void }) {
       )}
       <RoleSelect value={role} onChange={setRole} />
       <WorkspacePicker value={workspaces} onChange={setWorkspaces} />
+      <ProfilePicker id="bulk-profile" value={profile} onChange={setProfile} />
       <FormError error={send.error} />
       <SubmitCancel disabled={send.pending || checking || toInvite.length === 0} onCancel={onCancel}>
         {toInvite.length > 0 ? `Send ${formatCount(toInvite.length, "invitation", "invitations")}` : "Send invitations"}

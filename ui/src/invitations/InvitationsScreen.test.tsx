@@ -30,6 +30,7 @@ function invitation(id: string, email: string, status: InvitationStatus, seconds
       accepted_at: null,
       link: null,
       revision: 1,
+      profile_id: null,
     },
     has_link: hasLink,
     seconds_left: secondsLeft,

@@ -15,6 +15,7 @@ import { useCan, useStatus } from "../shell/permissions";
 import { BulkInviteForm } from "./BulkInviteForm";
 import { Tabs } from "./Tabs";
 import { InviteForm } from "./InviteForm";
+import { AddUserForm } from "./AddUserForm";
 
 type Tab = InvitationStatus | "all";
 
@@ -42,7 +43,7 @@ export function InvitationsScreen() {
   const can = useCan();
   const headingId = useId();
   const [tab, setTab] = useState<Tab>("pending");
-  const [panel, setPanel] = useState<"invite" | "bulk" | null>(null);
+  const [panel, setPanel] = useState<"invite" | "bulk" | "add" | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const list = useQuery({ queryKey: ["invitations", "list", tab], queryFn: () => backend.listInvitations(filterOf(tab, 1000)) });
   // A page of one row answers with the total: cheap counts for every tab.
@@ -62,6 +63,11 @@ export function InvitationsScreen() {
             <button type="button" className="button" onClick={() => setPanel("bulk")}>
               Bulk invite
             </button>
+            {can("users.write") && (
+              <button type="button" className="button" onClick={() => setPanel("add")}>
+                Add directly
+              </button>
+            )}
           </div>
         )}
       </ScreenHead>
@@ -77,6 +83,15 @@ export function InvitationsScreen() {
         />
       )}
       {writable && panel === "bulk" && <BulkInviteForm onCancel={() => setPanel(null)} />}
+      {can("users.write") && panel === "add" && (
+        <AddUserForm
+          onCancel={() => setPanel(null)}
+          onAdded={(message) => {
+            setNotice(message);
+            setPanel(null);
+          }}
+        />
+      )}
       <Tabs label="Invitation status" tabs={TABS.map((t, i) => ({ ...t, count: counts[i]?.data }))} value={tab} onChange={setTab} />
       <div role="tabpanel" aria-label={TABS.find((t) => t.value === tab)!.label}>
         {list.error ? (

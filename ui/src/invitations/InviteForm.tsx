@@ -6,8 +6,9 @@ import { useChange } from "../shared/changes";
 import { FormError, SubmitCancel, TextField, fieldMessages } from "../shared/forms";
 import { RoleSelect } from "../shared/roles";
 import { WorkspacePicker } from "./WorkspacePicker";
+import { ProfilePicker, profileField, type ProfileChoice } from "../shared/ProfilePicker";
 
-const SHOWN = ["email", "first_name", "last_name", "tenant_id", "notification_email"] as const;
+const SHOWN = ["email", "first_name", "last_name", "tenant_id", "notification_email", "profile_id"] as const;
 
 /** One invitation; `onSent` gets what to tell the admin. */
 export function InviteForm({ onSent, onCancel }: { onSent: (message: string) => void; onCancel: () => void }) {
@@ -19,6 +20,7 @@ export function InviteForm({ onSent, onCancel }: { onSent: (message: string) => 
   const [provider, setProvider] = useState<IdentityProvider>("any");
   const [tenant, setTenant] = useState("");
   const [notify, setNotify] = useState("");
+  const [profile, setProfile] = useState<ProfileChoice>(undefined);
   const invite = useChange({
     refresh: [["invitations"]],
     onDone: (changed) =>
@@ -32,7 +34,7 @@ export function InviteForm({ onSent, onCancel }: { onSent: (message: string) => 
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const invitation: InvitationCreate = { email: email.trim(), role, workspace_ids: workspaces };
+    const invitation: InvitationCreate = { email: email.trim(), role, workspace_ids: workspaces, ...profileField(profile) };
     if (firstName.trim()) invitation.first_name = firstName.trim();
     if (lastName.trim()) invitation.last_name = lastName.trim();
     if (provider !== "any") invitation.identity_provider = provider;
@@ -51,6 +53,7 @@ export function InviteForm({ onSent, onCancel }: { onSent: (message: string) => 
       </div>
       <RoleSelect value={role} onChange={setRole} />
       <WorkspacePicker value={workspaces} onChange={setWorkspaces} />
+      <ProfilePicker id="invite-profile" value={profile} onChange={setProfile} />
       <div className="form-row">
         <div className="field">
           <label htmlFor="invite-provider">Identity provider</label>

@@ -27,8 +27,8 @@ describe("overview", () => {
   it("shows the org's budget periods and recent alerts", async () => {
     const backend = createMockBackend();
     backend.reads.orgPeriods = [
-      { period: "monthly", start: "2026-11-01T00:00:00Z", end: "2026-12-01T00:00:00Z", spent_usd: 450, cap_usd: 1000, percent: 45, thresholds: [50], crossed: [] },
-      { period: "daily", start: "2026-11-22T00:00:00Z", end: "2026-11-23T00:00:00Z", spent_usd: 12.5, cap_usd: null, percent: null, thresholds: [], crossed: [] },
+      { period: "monthly", start: "2026-11-01T00:00:00Z", end: "2026-12-01T00:00:00Z", spent_usd: 450, cap_usd: 1000, percent: 45, thresholds: [50], crossed: [], resets_at: "2026-12-01T00:00:00Z" },
+      { period: "daily", start: "2026-11-22T00:00:00Z", end: "2026-11-23T00:00:00Z", spent_usd: 12.5, cap_usd: null, percent: null, thresholds: [], crossed: [], resets_at: "2026-11-23T00:00:00Z" },
     ];
     backend.reads.overview.recent_alerts = [
       { id: "al_1", subject_kind: "user", subject_id: "usr_00003", period: "weekly", period_start: "2026-11-16T00:00:00Z", threshold: 80, spent_usd: 80, cap_usd: 100, created_at: "2026-11-20T10:00:00Z", revision: 1 },

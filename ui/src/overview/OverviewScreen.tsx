@@ -7,6 +7,7 @@ import type { PeriodSpend } from "../bindings/PeriodSpend";
 import { formatDate, formatNumber, formatUsd } from "../format";
 import { QueryError } from "../shared/notices";
 import { ScreenHead } from "../shared/ScreenHead";
+import { ForecastPanel, ResetsIn } from "../shared/budgets";
 
 const PERIOD_LABEL: Record<BudgetPeriod, string> = { daily: "Today", weekly: "This week", monthly: "This month" };
 const ORG = { kind: null, id: null } as const;
@@ -46,6 +47,11 @@ export function OverviewScreen() {
         </div>
       )}
       {budget.data && <Budgets periods={budget.data.periods} />}
+      {budget.data && (
+        <section className="panel" aria-label="Forecast">
+          <ForecastPanel forecast={budget.data.forecast} title="Forecast for the organisation" />
+        </section>
+      )}
       {o && <Alerts alerts={o.recent_alerts} />}
     </section>
   );
@@ -80,6 +86,7 @@ function Budgets({ periods }: { periods: PeriodSpend[] }) {
             <th scope="col" className="num">Spent</th>
             <th scope="col" className="num">Cap</th>
             <th scope="col" className="num">Used</th>
+            <th scope="col">Resets</th>
           </tr>
         </thead>
         <tbody>
@@ -96,6 +103,9 @@ function Budgets({ periods }: { periods: PeriodSpend[] }) {
                 ) : (
                   <span className={p.crossed.length > 0 ? "over" : undefined}>{formatPercent(p.percent)}</span>
                 )}
+              </td>
+              <td>
+                <ResetsIn at={p.resets_at} />
               </td>
             </tr>
           ))}

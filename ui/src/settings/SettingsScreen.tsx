@@ -2,6 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
 import { ScreenHead } from "../shared/ScreenHead";
+import { AccessProfilesSection } from "./AccessProfilesSection";
 import { CacheSection } from "./CacheSection";
 import { IdentitySection } from "./IdentitySection";
 import { LogsSection } from "./LogsSection";
@@ -18,6 +19,7 @@ export function SettingsScreen({ status }: { status: AppStatus }) {
         <SyncSection status={status} />
         <CacheSection status={status} />
         <IdentitySection status={status} />
+        <AccessProfilesSection status={status} />
         <UpdatesSection />
         <LogsSection />
         <AboutSection />

@@ -34,9 +34,11 @@ interface Props<K extends string> {
   onSave(values: Record<K, number | null>): void;
   /** More inputs of the form (the budget's thresholds), and their field names for errors. */
   extra?: { fields: readonly string[]; node: ReactNode; error?: string | null };
+  /** Said under a field (a budget cap's "resets in …"). */
+  notes?: Partial<Record<K, ReactNode>>;
 }
 
-export function PolicyForm<K extends string>({ title, fields, own, effective, groups, runner, onSave, extra }: Props<K>) {
+export function PolicyForm<K extends string>({ title, fields, own, effective, groups, runner, onSave, extra, notes }: Props<K>) {
   const [text, setText] = useState(() => Object.fromEntries(fields.map((f) => [f.key, toText(own[f.key])])) as Record<K, string>);
   const [invalid, setInvalid] = useState<Partial<Record<K, string>>>({});
   const shown = [...fields.map((f) => f.key as string), ...(extra?.fields ?? [])];
@@ -83,6 +85,7 @@ export function PolicyForm<K extends string>({ title, fields, own, effective, gr
               <span className="effective muted" data-testid="effective">
                 Effective: {effText} ({sourceText(eff.source, groups)})
               </span>
+              {notes?.[f.key]}
             </div>
           );
         })}

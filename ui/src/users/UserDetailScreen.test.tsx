@@ -1,6 +1,7 @@
 import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { AUDITOR_PERMISSIONS, createMockBackend, readyStatus, type MockBackend } from "../backend/mock";
+import { quietForecast } from "../backend/mockReads";
 import type { UsageFilter } from "../bindings/UsageFilter";
 import type { User } from "../bindings/User";
 import type { UserDetail } from "../bindings/UserDetail";
@@ -42,6 +43,7 @@ function richBackend(backend: MockBackend = createMockBackend()): MockBackend {
       { day: "2026-11-01", spent_usd: 2, cumulative_usd: 2 },
       { day: "2026-11-02", spent_usd: 7, cumulative_usd: 9 },
     ],
+    forecast: quietForecast(),
   });
   return backend;
 }

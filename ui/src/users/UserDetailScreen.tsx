@@ -10,7 +10,7 @@ import type { UsageFilter } from "../bindings/UsageFilter";
 import type { UserDetail } from "../bindings/UserDetail";
 import { BudgetChart } from "../charts/BudgetChart";
 import { formatUsd } from "../charts/usd";
-import { formatDateTime } from "../format";
+import { formatDateTime, formatResetsIn } from "../format";
 import { fieldMessages, Field, FormError, TextField } from "../shared/forms";
 import { actorText, targetText } from "../audit/names";
 import { useChange } from "../shared/changes";
@@ -21,6 +21,15 @@ import { localDay, METRICS, UsageView } from "../usage/UsageScreen";
 import { STATUS_LABEL } from "./columns";
 import { ApiKeys } from "./ApiKeys";
 import { UserPolicy } from "./UserPolicy";
+import { ForecastPanel, resetsOf } from "../shared/budgets";
+import { useNow } from "../shell/useNow";
+import type { BudgetPeriod } from "../bindings/BudgetPeriod";
+import type { Forecast } from "../bindings/Forecast";
+
+function resetsText(forecast: Forecast, period: BudgetPeriod, now: number): string | undefined {
+  const at = resetsOf(forecast)[period];
+  return at ? formatResetsIn(at, now) : undefined;
+}
 
 
 export function UserDetailScreen({ id }: { id: string }) {
@@ -67,6 +76,11 @@ function Loaded({ detail }: { detail: UserDetail }) {
         <span className="muted" data-testid="sign-in">
           {signInText(user)}
         </span>
+        {user.profile_name !== null && (
+          <span className="muted" data-testid="started-from">
+            Started from profile {user.profile_name}
+          </span>
+        )}
       </header>
       {can("users.write") && <ProfileForm key={user.revision} user={user} />}
       {can("users.lifecycle") && <Lifecycle user={user} />}
@@ -272,6 +286,7 @@ function BudgetSection({ detail }: { detail: UserDetail }) {
   const backend = useBackend();
   const id = detail.user.id;
   const status = useQuery({ queryKey: ["budget", "user", id], queryFn: () => backend.budgetStatus({ kind: "user", id }) });
+  const now = useNow(60_000);
   return (
     <section className="detail-section" aria-labelledby="spend-title">
       <h2 id="spend-title">Spend this month</h2>
@@ -280,12 +295,17 @@ function BudgetSection({ detail }: { detail: UserDetail }) {
           {toIpcError(status.error).message}
         </p>
       ) : status.data ? (
-        <BudgetChart
-          month={status.data.month}
-          daily_cap_usd={status.data.daily_cap_usd}
-          monthly_cap_usd={status.data.monthly_cap_usd}
-          thresholds={detail.budget.alert_thresholds}
-        />
+        <>
+          <BudgetChart
+            month={status.data.month}
+            daily_cap_usd={status.data.daily_cap_usd}
+            monthly_cap_usd={status.data.monthly_cap_usd}
+            thresholds={detail.budget.alert_thresholds}
+            dailyResets={resetsText(status.data.forecast, "daily", now)}
+            monthlyResets={resetsText(status.data.forecast, "monthly", now)}
+          />
+          <ForecastPanel forecast={status.data.forecast} />
+        </>
       ) : null}
     </section>
   );

@@ -10,6 +10,7 @@ import { useChange } from "../shared/changes";
 import { Field, FormError } from "../shared/forms";
 import { useCan } from "../shell/permissions";
 import { PolicyForm, sourceText, type PolicyField } from "./PolicyForm";
+import { ResetsIn, resetsOf } from "../shared/budgets";
 
 const count = new Intl.NumberFormat();
 
@@ -39,6 +40,14 @@ export function UserPolicy({ detail }: { detail: UserDetail }) {
     .filter((t) => t !== "")
     .map(Number);
   const thresholdError = parsed.some((t) => !Number.isFinite(t) || t <= 0) ? "Enter percents above 0, separated by commas." : null;
+  const backend = useBackend();
+  const status = useQuery({ queryKey: ["budget", "user", id], queryFn: () => backend.budgetStatus({ kind: "user", id }) });
+  const resets = status.data ? resetsOf(status.data.forecast) : {};
+  const budgetNotes = {
+    daily_usd: <ResetsIn at={resets.daily} />,
+    weekly_usd: <ResetsIn at={resets.weekly} />,
+    monthly_usd: <ResetsIn at={resets.monthly} />,
+  };
 
   return (
     <>
@@ -59,6 +68,7 @@ export function UserPolicy({ detail }: { detail: UserDetail }) {
         effective={detail.effective.budget}
         groups={detail.groups}
         runner={can("policy.write") ? budget : null}
+        notes={budgetNotes}
         onSave={(values) => {
           const next: Budget = { ...values, alert_thresholds: parsed };
           budget.run({ op: "set_budget", subject_kind: "user", subject_id: id, budget: next });

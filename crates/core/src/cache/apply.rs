@@ -10,8 +10,8 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use gatehouse_api::{
-    Alert, ApiKey, Grant, Group, GroupMember, Invitation, Membership, Model, Org, SubjectBudget,
-    SubjectKind, SubjectLimits, SyncChange, SyncKind, User, Workspace,
+    AccessProfile, Alert, ApiKey, Grant, Group, GroupMember, Invitation, Membership, Model, Org,
+    SubjectBudget, SubjectKind, SubjectLimits, SyncChange, SyncKind, User, Workspace,
 };
 use serde::Deserialize;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -130,6 +130,7 @@ fn table(kind: SyncKind) -> &'static Table {
                 "data"
             ]
         ),
+        SyncKind::AccessProfile => table!("access_profiles", ["id", "name", "data"]),
     }
 }
 
@@ -305,6 +306,10 @@ fn columns<'a>(change: &'a SyncChange, seal: &Seal, out: &mut Vec<Col<'a>>) -> C
                 text(a.target_id),
                 raw(),
             ]);
+        }
+        SyncKind::AccessProfile => {
+            let p: AccessProfile = decode(change)?;
+            out.extend([id(), text(p.name), raw()]);
         }
     }
     out.push(Col::Int(change.revision));

@@ -66,6 +66,7 @@ mod me;
 mod models;
 mod org;
 mod policy;
+mod profiles;
 mod scim;
 mod usage;
 mod users;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use gatehouse_api::{
-    Alert, ApiKey, AuditEntry, Budget, BudgetPeriod, EffectivePolicy, Grant, GroupRole, Invitation,
-    InvitationStatus, Limits, Role, SubjectKind, User,
+    AccessProfile, Alert, ApiKey, AuditEntry, Budget, BudgetPeriod, EffectivePolicy, Forecast,
+    Grant, GroupRole, Invitation, InvitationStatus, Limits, Role, SubjectKind, User,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -167,6 +167,9 @@ pub struct PeriodSpend {
     /// The alert thresholds (percents of the cap) and those the spend has reached.
     pub thresholds: Vec<u32>,
     pub crossed: Vec<u32>,
+    /// When the period's budget starts again: `end`, named for the screens that say "resets
+    /// in …".
+    pub resets_at: DateTime<Utc>,
 }
 
 /// One day of the current month.
@@ -190,6 +193,9 @@ pub struct BudgetStatus {
     /// Every day of the current month up to today: daily bars against the daily cap, the
     /// cumulative line against the monthly cap.
     pub month: Vec<DaySpend>,
+    /// Month-end spend at the current pace and the day each budget runs out, by the gateway's
+    /// rule (`gatehouse_api::forecast`); its periods carry all three reset instants.
+    pub forecast: Forecast,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -277,4 +283,11 @@ pub struct GroupRow {
 pub struct GroupMemberRow {
     pub person: Person,
     pub role: GroupRole,
+}
+
+/// The access profiles new people start from, by name, and which one is the org's default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct AccessProfiles {
+    pub profiles: Vec<AccessProfile>,
+    pub default_profile_id: Option<String>,
 }

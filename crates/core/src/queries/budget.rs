@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use gatehouse_api::{Budget, BudgetPeriod, SubjectKind, periods};
+use gatehouse_api::{Budget, BudgetPeriod, SubjectKind, forecast, periods};
 
 use super::{month_of, usd};
 use crate::cache::Cache;
@@ -67,6 +67,31 @@ impl Cache {
             .collect())
     }
 
+    /// The first day `subject` spent anything, as the forecast's pace needs it.
+    async fn first_spend_day(&self, subject: &SpendSubject) -> CoreResult<Option<NaiveDate>> {
+        let (sql, key) = match (subject.kind, subject.id.as_deref()) {
+            (Some(SubjectKind::User), Some(id)) => (
+                "SELECT MIN(day) FROM usage_daily WHERE user_id = $1 AND cost_micros > 0",
+                id,
+            ),
+            (Some(SubjectKind::Group), Some(id)) => (
+                "SELECT MIN(u.day) FROM group_members gm JOIN usage_daily u \
+                 ON u.user_id = gm.user_id AND u.cost_micros > 0 WHERE gm.group_id = $1",
+                id,
+            ),
+            _ => (
+                "SELECT MIN(day) FROM usage_rollup WHERE dim = 'all' AND key = $1 \
+                 AND cost_micros > 0",
+                "",
+            ),
+        };
+        let first: Option<String> = sqlx::query_scalar(sql)
+            .bind(key)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(first.and_then(|d| d.parse().ok()))
+    }
+
     /// Spend against `subject`'s own budget in the periods that contain now.
     pub async fn budget_status(&self, subject: &SpendSubject) -> CoreResult<BudgetStatus> {
         self.budget_status_at(subject, Utc::now()).await
@@ -88,7 +113,10 @@ impl Cache {
         let local = |t: DateTime<Utc>| t.with_timezone(&tz).date_naive();
         let (week_start, _) = periods::bounds(BudgetPeriod::Weekly, now, tz);
         let (month_first, month_next) = month_of(local(now));
-        let first = local(week_start).min(month_first);
+        // And the days the forecast's pace averages.
+        let first = local(week_start)
+            .min(month_first)
+            .min(local(now) - Duration::days(forecast::PACE_DAYS));
         let spend = self.spend_by_day(subject, first, local(now)).await?;
 
         let mut periods_out = Vec::new();
@@ -125,6 +153,7 @@ impl Cache {
                 percent: cap_micros.map(|c| spent as f64 * 100.0 / c as f64),
                 thresholds,
                 crossed,
+                resets_at: end,
             });
         }
 
@@ -141,7 +170,17 @@ impl Cache {
             });
             day += Duration::days(1);
         }
+        let recent: Vec<(NaiveDate, f64)> = spend.iter().map(|(d, c)| (*d, usd(*c))).collect();
+        let forecast = forecast::forecast(
+            &recent,
+            self.first_spend_day(subject).await?,
+            budget.as_ref(),
+            now,
+            tz,
+            &time_zone,
+        );
         Ok(BudgetStatus {
+            forecast,
             subject: subject.clone(),
             time_zone,
             periods: periods_out,

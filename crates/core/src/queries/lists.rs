@@ -1,12 +1,12 @@
 //! The workspaces, groups and models lists.
 
-use gatehouse_api::{Group, GroupRole, Model, Workspace};
+use gatehouse_api::{AccessProfile, Group, GroupRole, Model, Workspace};
 use sqlx::Row;
 
 use super::{group_role, parse};
 use crate::cache::Cache;
 use crate::error::CoreResult;
-use crate::ipc::{GroupMemberRow, GroupRow, Person, WorkspaceRow};
+use crate::ipc::{AccessProfiles, GroupMemberRow, GroupRow, Person, WorkspaceRow};
 
 fn person(r: &sqlx::sqlite::SqliteRow) -> Person {
     Person {
@@ -101,5 +101,20 @@ impl Cache {
             .iter()
             .map(|d| parse("model", d))
             .collect()
+    }
+
+    /// Every access profile by name, and the org's default (as the cached org says).
+    pub async fn access_profiles(&self) -> CoreResult<AccessProfiles> {
+        let profiles =
+            sqlx::query_scalar::<_, String>("SELECT data FROM access_profiles ORDER BY name, id")
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|d| parse::<AccessProfile>("access profile", d))
+                .collect::<CoreResult<Vec<_>>>()?;
+        Ok(AccessProfiles {
+            profiles,
+            default_profile_id: self.org().await?.and_then(|o| o.default_profile_id),
+        })
     }
 }

@@ -355,6 +355,8 @@ async fn resolve(
             )
             .await?;
             bind(tx, provider, &id, account).await?;
+            let profile = crate::profiles::default_of(tx).await?;
+            crate::profiles::start_from(tx, Some(&id), &id, profile.as_ref()).await?;
             let user = users::get_in(tx, &id)
                 .await?
                 .ok_or_else(|| Stop::unverified(provider))?;

@@ -239,6 +239,8 @@ pub async fn create(
     )
     .await?;
     store::set_user(&mut tx, &id, want.external_id.as_deref(), &want.user_name).await?;
+    let profile = crate::profiles::default_of(&mut tx).await?;
+    crate::profiles::start_from(&mut tx, Some(&caller.token_id), &id, profile.as_ref()).await?;
     let (user, doc) = read(&mut tx, &id, &base).await?;
     let mut summary = caller.via();
     summary["after"] = json!(user);

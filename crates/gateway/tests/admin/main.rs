@@ -18,6 +18,7 @@ mod mail;
 mod models;
 mod oidc;
 mod permissions;
+mod profiles;
 mod revisions;
 mod scim;
 mod sso;

@@ -398,6 +398,54 @@ fn endpoints(t: &Targets) -> Vec<(Method, String, Option<Value>, Vec<Permission>
             None,
             vec![UsersLifecycle],
         ),
+        (
+            Method::GET,
+            "/admin/v1/profiles".into(),
+            None,
+            vec![UsersRead, PolicyWrite],
+        ),
+        (
+            Method::POST,
+            "/admin/v1/profiles".into(),
+            Some(json!({ "name": "Matrix" })),
+            vec![PolicyWrite],
+        ),
+        (
+            Method::GET,
+            "/admin/v1/profiles/apr_none".into(),
+            None,
+            vec![UsersRead, PolicyWrite],
+        ),
+        (
+            Method::PATCH,
+            "/admin/v1/profiles/apr_none".into(),
+            Some(json!({ "name": "Matrix 2" })),
+            vec![PolicyWrite],
+        ),
+        (
+            Method::DELETE,
+            "/admin/v1/profiles/apr_none".into(),
+            None,
+            vec![PolicyWrite],
+        ),
+        (
+            Method::GET,
+            format!("/admin/v1/users/{u}/forecast"),
+            None,
+            vec![UsageRead],
+        ),
+        (
+            Method::GET,
+            format!("/admin/v1/groups/{g}/forecast"),
+            None,
+            vec![UsageRead],
+        ),
+        (
+            Method::GET,
+            "/admin/v1/org/forecast".into(),
+            None,
+            vec![UsageRead],
+        ),
     ]
 }
 

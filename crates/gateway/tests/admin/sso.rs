@@ -518,3 +518,52 @@ async fn requiring_sso_refuses_passwords_but_the_break_glass_admins() {
         assert_eq!(session.user.status, UserStatus::Active);
     }
 }
+
+#[tokio::test]
+async fn a_just_in_time_account_starts_from_the_default_access_profile() {
+    for gw in backends().await {
+        let issuer = TestIssuer::start().await;
+        let gw = with_providers(gw, &issuer).await;
+        let admin = gw.init(5).await;
+        common::model(&gw, "m1").await;
+        let profile: gatehouse_api::AccessProfile = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/profiles",
+                &admin,
+                &json!({ "name": "Newcomers", "grants": ["m1"] }),
+            )
+            .await;
+        let _: gatehouse_api::Org = gw
+            .json_ok(
+                Method::PATCH,
+                "/admin/v1/org",
+                &admin,
+                &json!({ "default_profile_id": profile.id }),
+            )
+            .await;
+        let set = set_identity(
+            &gw,
+            &admin,
+            json!({ "join_mode": "just_in_time", "jit_domains": ["acme.example"], "jit_role": "member" }),
+        )
+        .await;
+        let _: IdentitySettings = common::ok(set, "identity").await;
+        issuer.sign_in_as(json!({ "email": "jit@acme.example", "email_verified": true }));
+        let joined = signed_in(&gw, &issuer, "google").await;
+        assert_eq!(
+            joined.user.profile_name.as_deref(),
+            Some("Newcomers"),
+            "{}",
+            gw.name
+        );
+        let effective: gatehouse_api::EffectivePolicy = gw
+            .get_ok(
+                &format!("/admin/v1/users/{}/effective", joined.user.id),
+                &admin,
+            )
+            .await;
+        assert_eq!(effective.grants[0].model_id, "m1");
+        assert_eq!(effective.grants[0].sources, ["user"]);
+    }
+}
