@@ -49,6 +49,9 @@ fn main() {
                     "restart_app",
                     "log_info",
                     "open_log_folder",
+                    "list_channels",
+                    "list_channel_deliveries",
+                    "export_audit",
                 ]),
             ),
     )

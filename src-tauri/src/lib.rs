@@ -68,6 +68,9 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
             commands::restart_app,
             commands::log_info,
             commands::open_log_folder,
+            commands::list_channels,
+            commands::list_channel_deliveries,
+            commands::export_audit,
         ])
         .setup(|app, _api| {
             app.manage(updates::Updates::default());

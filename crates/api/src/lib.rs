@@ -10,6 +10,7 @@
 mod domain;
 pub mod effective;
 mod email;
+pub mod events;
 pub mod periods;
 mod problem;
 mod resources;
@@ -18,6 +19,11 @@ mod secret;
 
 pub use domain::*;
 pub use email::looks_like_email;
+pub use events::{
+    ApiKeyData, AuditExportFormat, AuditExportQuery, Channel, ChannelCreate, ChannelCreated,
+    ChannelFormat, ChannelPatch, DeliveryAttempt, DeliveryOutcome, Event, EventPayload, EventType,
+    InvitedData, SeatsData, TestData, UserData,
+};
 pub use problem::{ErrorCode, FieldError, Problem};
 pub use resources::*;
 pub use seal::{KEY_LEN as SEAL_KEY_LEN, Seal};

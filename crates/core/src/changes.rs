@@ -5,11 +5,11 @@
 //! holding them.
 
 use gatehouse_api::{
-    AccessTokenCreate, ApiKey, Budget, BulkInvite, BulkInviteResult, Grant, Group, GroupCreate,
-    GroupMember, GroupPatch, GroupRole, IdentitySettings, IdentitySettingsInput, Invitation,
-    InvitationCreate, Limits, Membership, Model, ModelCreate, ModelPatch, Org, OrgPatch, Role,
-    ScimToken, ScimTokenCreate, Secret, SubjectKind, User, UserCreate, UserPatch, Workspace,
-    WorkspaceCreate, WorkspacePatch,
+    AccessTokenCreate, ApiKey, Budget, BulkInvite, BulkInviteResult, Channel, ChannelCreate,
+    ChannelCreated, ChannelPatch, Grant, Group, GroupCreate, GroupMember, GroupPatch, GroupRole,
+    IdentitySettings, IdentitySettingsInput, Invitation, InvitationCreate, Limits, Membership,
+    Model, ModelCreate, ModelPatch, Org, OrgPatch, Role, ScimToken, ScimTokenCreate, Secret,
+    SubjectKind, User, UserCreate, UserPatch, Workspace, WorkspaceCreate, WorkspacePatch,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -151,6 +151,25 @@ pub enum Change {
     SetIdentitySettings {
         settings: IdentitySettingsInput,
     },
+    /// A notification channel; its signing secret goes to [`Applied::secret`].
+    CreateChannel {
+        channel: ChannelCreate,
+    },
+    PatchChannel {
+        id: String,
+        patch: ChannelPatch,
+    },
+    DeleteChannel {
+        id: String,
+    },
+    /// A new signing secret, to [`Applied::secret`].
+    RotateChannelSecret {
+        id: String,
+    },
+    /// Queues a `channel.test` event for the channel.
+    TestChannel {
+        id: String,
+    },
 }
 
 /// What a change made, as the UI may see it: never a secret.
@@ -184,6 +203,8 @@ pub enum Changed {
     /// A new SCIM token; its secret went to [`Applied::secret`].
     ScimToken(ScimToken),
     IdentitySettings(IdentitySettings),
+    /// A notification channel; a new or rotated secret went to [`Applied::secret`].
+    Channel(Channel),
 }
 
 /// A change's result and the one secret it may have produced.
@@ -205,6 +226,14 @@ fn subject(kind: SubjectKind, id: &str) -> Subject<'_> {
     match kind {
         SubjectKind::User => Subject::User(id),
         SubjectKind::Group => Subject::Group(id),
+    }
+}
+
+/// The channel, and its signing secret apart.
+fn split_secret(created: ChannelCreated) -> Applied {
+    Applied {
+        changed: Changed::Channel(created.channel),
+        secret: Some(Secret::new(created.secret)),
     }
 }
 
@@ -391,6 +420,21 @@ impl Change {
             }
             Self::SetIdentitySettings { settings } => {
                 C::IdentitySettings(client.set_identity_settings(&settings).await?).into()
+            }
+            Self::CreateChannel { channel } => split_secret(client.create_channel(&channel).await?),
+            Self::PatchChannel { id, patch } => {
+                C::Channel(client.patch_channel(&id, &patch).await?).into()
+            }
+            Self::DeleteChannel { id } => {
+                client.delete_channel(&id).await?;
+                C::Done.into()
+            }
+            Self::RotateChannelSecret { id } => {
+                split_secret(client.rotate_channel_secret(&id).await?)
+            }
+            Self::TestChannel { id } => {
+                client.test_channel(&id).await?;
+                C::Done.into()
             }
         })
     }

@@ -56,6 +56,13 @@ fn export_all(dir: &Path) {
         ScimTokenCreate,
         IdentitySettings,
         IdentitySettingsInput,
+        Channel,
+        ChannelCreate,
+        ChannelPatch,
+        DeliveryAttempt,
+        EventType,
+        ChannelFormat,
+        AuditExportFormat,
     );
 }
 

@@ -1,6 +1,9 @@
 import { createContext, useContext } from "react";
 import type { AppStatus } from "../bindings/AppStatus";
+import type { AuditExportFormat } from "../bindings/AuditExportFormat";
 import type { AuditFilter } from "../bindings/AuditFilter";
+import type { Channel } from "../bindings/Channel";
+import type { DeliveryAttempt } from "../bindings/DeliveryAttempt";
 import type { AuditRows } from "../bindings/AuditRows";
 import type { CacheInfo } from "../bindings/CacheInfo";
 import type { BudgetStatus } from "../bindings/BudgetStatus";
@@ -129,6 +132,18 @@ export interface Backend {
   /** Asks where to save (a native dialog), writes the CSV; the row count, or null if cancelled. */
   exportUsersCsv(filter: UserFilter): Promise<number | null>;
   exportUsageCsv(filter: UsageFilter): Promise<number | null>;
+  /**
+   * The notification channels (outgoing webhooks), without their secrets. Read from the gateway,
+   * not the cache: offline it rejects with `offline`. Changed with `applyChange`.
+   */
+  listChannels(): Promise<Channel[]>;
+  /** A channel's delivery log, newest first (the last 1,000 attempts), from the gateway. */
+  listChannelDeliveries(id: string): Promise<DeliveryAttempt[]>;
+  /**
+   * Asks where to save, then writes the gateway's audit export of the entries matching
+   * `filter` (its paging aside); the bytes written, or null if cancelled.
+   */
+  exportAudit(filter: AuditFilter, format: AuditExportFormat): Promise<number | null>;
 }
 
 export const BackendContext = createContext<Backend | null>(null);

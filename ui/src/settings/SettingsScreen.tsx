@@ -5,6 +5,7 @@ import { ScreenHead } from "../shared/ScreenHead";
 import { CacheSection } from "./CacheSection";
 import { IdentitySection } from "./IdentitySection";
 import { LogsSection } from "./LogsSection";
+import { NotificationsSection } from "./NotificationsSection";
 import { ProfilesSection } from "./ProfilesSection";
 import { SyncSection } from "./SyncSection";
 import { UpdatesSection } from "./UpdatesSection";
@@ -18,6 +19,7 @@ export function SettingsScreen({ status }: { status: AppStatus }) {
         <SyncSection status={status} />
         <CacheSection status={status} />
         <IdentitySection status={status} />
+        <NotificationsSection status={status} />
         <UpdatesSection />
         <LogsSection />
         <AboutSection />

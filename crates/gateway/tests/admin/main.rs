@@ -24,3 +24,4 @@ mod sso;
 mod sync;
 mod types;
 mod usage;
+mod webhooks;
