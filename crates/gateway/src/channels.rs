@@ -10,6 +10,7 @@ use gatehouse_api::{
     Channel, ChannelCreate, ChannelCreated, ChannelFormat, ChannelPatch, DeliveryAttempt,
     ErrorCode, EventPayload, EventType, TestData,
 };
+use gatehouse_store::Tx;
 use gatehouse_store::webhooks::{self as store, ChannelFields, ChannelRow};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
@@ -64,6 +65,14 @@ async fn row(state: &AppState, id: &str) -> ApiResult<ChannelRow> {
     store::get_channel(&state.db.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found("channel"))
+}
+
+/// The channel `id` as `tx` sees it, or not found.
+async fn channel_in(tx: &mut Tx, id: &str) -> ApiResult<Channel> {
+    Ok(store::get_channel(&mut **tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("channel"))?
+        .into_api())
 }
 
 /// What the audit log keeps of a channel: never its secret.
@@ -127,10 +136,7 @@ pub async fn create(
     let secret = crate::webhooks::new_secret();
     let id = crate::new_id("chn");
     store::insert_channel(&mut tx, &id, &fields, &state.invite_key.seal(&secret)).await?;
-    let channel = store::get_channel(&mut *tx, &id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("channel just made is gone".into()))?
-        .into_api();
+    let channel = channel_in(&mut tx, &id).await?;
     audit::record(
         &mut tx,
         Some(&caller.user_id),
@@ -194,10 +200,7 @@ pub async fn patch(
 ) -> ApiResult<Json<Channel>> {
     caller.require(Permission::NotificationsWrite, "edit notification channels")?;
     let mut tx = state.db.begin_write().await?;
-    let before = store::get_channel(&mut *tx, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("channel"))?
-        .into_api();
+    let before = channel_in(&mut tx, &id).await?;
     let fields = checked(
         &state,
         ChannelFields {
@@ -209,10 +212,7 @@ pub async fn patch(
         },
     )?;
     store::update_channel(&mut tx, &id, &fields).await?;
-    let after = store::get_channel(&mut *tx, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("channel"))?
-        .into_api();
+    let after = channel_in(&mut tx, &id).await?;
     audit::record(
         &mut tx,
         Some(&caller.user_id),
@@ -248,10 +248,7 @@ pub async fn delete(
         "delete notification channels",
     )?;
     let mut tx = state.db.begin_write().await?;
-    let before = store::get_channel(&mut *tx, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("channel"))?
-        .into_api();
+    let before = channel_in(&mut tx, &id).await?;
     store::delete_channel(&mut tx, &id).await?;
     audit::record(
         &mut tx,
@@ -286,15 +283,10 @@ pub async fn rotate_secret(
 ) -> ApiResult<Json<ChannelCreated>> {
     caller.require(Permission::NotificationsWrite, "rotate channel secrets")?;
     let mut tx = state.db.begin_write().await?;
-    if store::get_channel(&mut *tx, &id).await?.is_none() {
-        return Err(ApiError::not_found("channel"));
-    }
+    channel_in(&mut tx, &id).await?;
     let secret = crate::webhooks::new_secret();
     store::set_secret(&mut tx, &id, &state.invite_key.seal(&secret)).await?;
-    let channel = store::get_channel(&mut *tx, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("channel"))?
-        .into_api();
+    let channel = channel_in(&mut tx, &id).await?;
     audit::record(
         &mut tx,
         Some(&caller.user_id),
@@ -331,9 +323,7 @@ pub async fn test(
 ) -> ApiResult<StatusCode> {
     caller.require(Permission::NotificationsWrite, "send test events")?;
     let mut tx = state.db.begin_write().await?;
-    if store::get_channel(&mut *tx, &id).await?.is_none() {
-        return Err(ApiError::not_found("channel"));
-    }
+    channel_in(&mut tx, &id).await?;
     let event = store::new_event(EventPayload::ChannelTest(TestData {
         channel_id: id.clone(),
         message: "A test event from Gatehouse: this channel works.".into(),

@@ -63,11 +63,11 @@ enum Command {
         #[command(flatten)]
         oidc: Box<OidcArgs>,
         #[command(flatten)]
-        data_plane: DataPlaneArgs,
+        data_plane: Box<DataPlaneArgs>,
         #[command(flatten)]
         invite_key: InviteKeyArgs,
         #[command(flatten)]
-        webhooks: WebhookArgs,
+        webhooks: Box<WebhookArgs>,
     },
 }
 
@@ -353,8 +353,8 @@ async fn main() -> anyhow::Result<()> {
             webhooks,
         } => {
             let oidc = oidc.into_config()?;
-            let webhooks = webhooks.into_options()?;
-            let data_plane = data_plane.into_options()?;
+            let webhooks = (*webhooks).into_options()?;
+            let data_plane = (*data_plane).into_options()?;
             let invite_key = invite_key.load()?;
             let db = open(db).await?;
             if with_demo {

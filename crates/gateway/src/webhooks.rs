@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use gatehouse_api::{DeliveryOutcome, Event, Secret};
+/// The one place events are made (in the transaction of their change); e.g. the scan for keys
+/// expiring within a week emits `EventPayload::ApiKeyExpiring` with it.
+pub use gatehouse_store::webhooks::emit;
 use gatehouse_store::webhooks::{self as store, AttemptResult, DueRow};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

@@ -124,13 +124,7 @@ pub async fn page(
     before: Option<i64>,
     fetch: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
-    let mut q = filtered(
-        query.actor_id.as_deref(),
-        query.target_id.as_deref(),
-        query.action.as_deref(),
-        query.from,
-        query.to,
-    );
+    let mut q = filtered(query);
     if let Some(revision) = before {
         q.push(" AND revision < ").bind(revision);
     }
@@ -144,13 +138,15 @@ pub fn stream(
     pool: sqlx::AnyPool,
     query: &gatehouse_api::AuditExportQuery,
 ) -> futures_util::stream::BoxStream<'static, Result<AuditRow, sqlx::Error>> {
-    let mut q = filtered(
-        query.actor_id.as_deref(),
-        query.target_id.as_deref(),
-        query.action.as_deref(),
-        query.from,
-        query.to,
-    );
+    let mut q = filtered(&AuditQuery {
+        actor_id: query.actor_id.clone(),
+        target_id: query.target_id.clone(),
+        action: query.action.clone(),
+        from: query.from,
+        to: query.to,
+        limit: None,
+        cursor: None,
+    });
     q.push(" ORDER BY revision DESC");
     Box::pin(async_stream::try_stream! {
         let SqlText { sql, args, .. } = q;
@@ -162,27 +158,21 @@ pub fn stream(
 }
 
 /// The audit list's filters, one implementation for the list and the export.
-fn filtered(
-    actor_id: Option<&str>,
-    target_id: Option<&str>,
-    action: Option<&str>,
-    from: Option<chrono::DateTime<chrono::Utc>>,
-    to: Option<chrono::DateTime<chrono::Utc>>,
-) -> SqlText {
+fn filtered(query: &AuditQuery) -> SqlText {
     let mut q = SqlText::new(&format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE 1 = 1"));
-    if let Some(v) = actor_id {
-        q.push(" AND actor_id = ").bind(v.to_owned());
+    if let Some(v) = &query.actor_id {
+        q.push(" AND actor_id = ").bind(v.clone());
     }
-    if let Some(v) = target_id {
-        q.push(" AND target_id = ").bind(v.to_owned());
+    if let Some(v) = &query.target_id {
+        q.push(" AND target_id = ").bind(v.clone());
     }
-    if let Some(v) = action {
-        q.push(" AND action = ").bind(v.to_owned());
+    if let Some(v) = &query.action {
+        q.push(" AND action = ").bind(v.clone());
     }
-    if let Some(v) = from {
+    if let Some(v) = query.from {
         q.push(" AND at >= ").bind(db::timestamp(v));
     }
-    if let Some(v) = to {
+    if let Some(v) = query.to {
         q.push(" AND at <= ").bind(db::timestamp(v));
     }
     q

@@ -624,3 +624,144 @@ async fn the_audit_log_exports_as_jsonl_and_csv_with_the_lists_filters() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn two_nodes_never_claim_the_same_row() {
+    for gw in backends().await {
+        // The gateway's own worker looks only at its start, so the rows stay for the two "nodes".
+        let gw = gw.with_options(fast(Duration::from_secs(3600))).await;
+        let admin = gw.init(100).await;
+        create(
+            &gw,
+            &admin,
+            json!({ "name": "Ops", "url": "https://hooks.example.invalid/x", "events": ["user.invited"] }),
+        )
+        .await;
+        for i in 0..30 {
+            invite(&gw, &admin, &format!("n{i}@acme.example")).await;
+        }
+        let other = gatehouse_gateway::Db::connect(&gw.database_url())
+            .await
+            .unwrap();
+        let claim = |pool: sqlx::AnyPool| async move {
+            use gatehouse_store::webhooks::claim_due;
+            let mut ids = Vec::new();
+            loop {
+                let at = Utc::now() + chrono::Duration::seconds(1);
+                let rows = claim_due(&pool, at, chrono::Duration::seconds(60), 4)
+                    .await
+                    .unwrap();
+                if rows.is_empty() {
+                    return ids;
+                }
+                ids.extend(rows.into_iter().map(|r| r.id));
+            }
+        };
+        let (a, b) = tokio::join!(claim(gw.db().pool.clone()), claim(other.pool.clone()));
+        let mut all: Vec<String> = a.iter().chain(&b).cloned().collect();
+        all.sort();
+        let claimed = all.len();
+        all.dedup();
+        assert_eq!(all.len(), claimed, "{}: a row was claimed twice", gw.name);
+        assert_eq!(claimed, 30, "{}", gw.name);
+    }
+}
+
+#[tokio::test]
+async fn people_and_key_events_carry_their_documented_data() {
+    for gw in backends().await {
+        let gw = gw.with_options(fast(Duration::from_millis(50))).await;
+        let admin = gw.init(100).await;
+        let receiver = Receiver::start(vec![]).await;
+        create(
+            &gw,
+            &admin,
+            json!({ "name": "People", "url": receiver.url,
+                    "events": ["user.joined", "user.suspended", "user.deleted", "api_key.revoked"] }),
+        )
+        .await;
+        // Joined by accepting an invitation, and by being added.
+        let inv: gatehouse_api::Invitation = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/invitations",
+                &admin,
+                &json!({ "email": "joiner@acme.example", "role": "member" }),
+            )
+            .await;
+        let link = inv.link.unwrap();
+        let accepted = gw
+            .http
+            .post(gw.url(link.strip_prefix(&gw.gateway.url()).unwrap()))
+            .json(&json!({ "password": "a long enough password", "first_name": "Jo" }))
+            .send()
+            .await
+            .unwrap();
+        assert!(accepted.status().is_success());
+        let added: gatehouse_api::User = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/users",
+                &admin,
+                &json!({ "email": "added@acme.example", "first_name": "Ad", "last_name": "Ded",
+                         "role": "member", "password": "a long enough password" }),
+            )
+            .await;
+        let key: gatehouse_api::ApiKeyCreated = gw
+            .json_ok(
+                Method::POST,
+                &format!("/admin/v1/users/{}/keys", added.id),
+                &admin,
+                &json!({ "name": "ci" }),
+            )
+            .await;
+        gw.send(
+            Method::DELETE,
+            &format!("/admin/v1/keys/{}", key.key.id),
+            &admin,
+            None::<&()>,
+        )
+        .await;
+        gw.send(
+            Method::POST,
+            &format!("/admin/v1/users/{}/suspend", added.id),
+            &admin,
+            None::<&()>,
+        )
+        .await;
+        gw.send(
+            Method::DELETE,
+            &format!("/admin/v1/users/{}", added.id),
+            &admin,
+            None::<&()>,
+        )
+        .await;
+        let got = receiver.wait_for(5).await;
+        let events: Vec<(String, Value)> =
+            got.iter().map(|r| (r.event.clone(), r.json())).collect();
+        let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "user.joined",
+                "user.joined",
+                "api_key.revoked",
+                "user.suspended",
+                "user.deleted"
+            ],
+            "{}",
+            gw.name
+        );
+        assert_eq!(events[0].1["data"]["user"]["email"], "joiner@acme.example");
+        assert_eq!(events[1].1["data"]["user"]["email"], "added@acme.example");
+        assert_eq!(events[2].1["data"]["key"]["id"], json!(key.key.id));
+        assert!(events[2].1["data"]["key"]["revoked_at"].is_string());
+        assert_eq!(events[3].1["data"]["user"]["status"], "suspended");
+        assert_eq!(events[4].1["data"]["user"]["id"], json!(added.id));
+        for (_, body) in &events {
+            let mut keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+            keys.sort();
+            assert_eq!(keys, ["data", "id", "occurred_at", "type"], "{body}");
+        }
+    }
+}
