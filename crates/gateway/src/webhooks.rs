@@ -229,6 +229,11 @@ async fn deliver_due(
         if *stopped.borrow() {
             break;
         }
+        // Each row's lease is renewed before it is sent: one whose lease ran out while the
+        // rows before it were sent may be another node's by now.
+        if !store::renew(&db.pool, &row, Utc::now() + lease).await? {
+            continue;
+        }
         let result = attempt(db, key, options, http, &row).await?;
         let mut tx = db.begin_write().await?;
         store::finish_attempt(&mut tx, &row, Utc::now(), &result).await?;

@@ -369,6 +369,8 @@ pub struct DueRow {
     pub event: String,
     pub attempts: i64,
     pub first_attempt_at: Option<String>,
+    /// This node's claim on it.
+    pub claim: Option<String>,
 }
 
 /// Claims up to `limit` due rows for `lease`: a row is due when pending, its next attempt is
@@ -395,12 +397,31 @@ pub async fn claim_due(
     .execute(pool)
     .await?;
     sqlx::query_as(
-        "SELECT id, channel_id, event_id, event_type, event, attempts, first_attempt_at \
+        "SELECT id, channel_id, event_id, event_type, event, attempts, first_attempt_at, claim \
          FROM webhook_outbox WHERE claim = $1 AND status = 'pending' ORDER BY next_attempt_at",
     )
     .bind(&claim)
     .fetch_all(pool)
     .await
+}
+
+/// Extends this node's lease on `row` to `until` right before it is sent; `false` when the
+/// lease ran out meanwhile and another node claimed the row (which then sends it, not this one).
+pub async fn renew(
+    pool: &sqlx::AnyPool,
+    row: &DueRow,
+    until: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE webhook_outbox SET claimed_until = $1 WHERE id = $2 AND claim = $3 \
+         AND status = 'pending'",
+    )
+    .bind(db::timestamp(until))
+    .bind(&row.id)
+    .bind(row.claim.clone())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// What one attempt came to.
@@ -430,18 +451,23 @@ pub async fn finish_attempt(
         DeliveryOutcome::Failed => "failed",
     };
     let next = result.next_attempt_at.map(db::timestamp);
-    sqlx::query(
+    let ours = sqlx::query(
         "UPDATE webhook_outbox SET status = $1, attempts = $2, \
          first_attempt_at = COALESCE(first_attempt_at, $3), next_attempt_at = $4, \
-         claimed_until = $3, claim = NULL WHERE id = $5",
+         claimed_until = $3, claim = NULL WHERE id = $5 AND claim = $6",
     )
     .bind(status)
     .bind(attempt)
     .bind(&at_text)
     .bind(next.clone().unwrap_or_else(|| at_text.clone()))
     .bind(&row.id)
+    .bind(row.claim.clone())
     .execute(&mut **tx)
     .await?;
+    // Another node took the row over (this one outlived its lease): the attempt is still logged.
+    if ours.rows_affected() == 0 {
+        tracing::warn!(delivery = %row.id, "a webhook delivery outlived its lease");
+    }
     sqlx::query(
         "INSERT INTO webhook_attempts (id, channel_id, delivery_id, event_id, event_type, \
          attempt, at, outcome, status_code, error, duration_ms, next_attempt_at) \
@@ -470,7 +496,7 @@ pub async fn finish_attempt(
     .execute(&mut **tx)
     .await?;
     // A delivered or failed row is done with: the log keeps what became of it.
-    if result.outcome != DeliveryOutcome::Retrying {
+    if ours.rows_affected() == 1 && result.outcome != DeliveryOutcome::Retrying {
         sqlx::query("DELETE FROM webhook_outbox WHERE id = $1")
             .bind(&row.id)
             .execute(&mut **tx)

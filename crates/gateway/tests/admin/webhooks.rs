@@ -765,3 +765,86 @@ async fn people_and_key_events_carry_their_documented_data() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_failing_event_is_given_up_after_its_time_and_the_log_keeps_the_last_1000() {
+    for gw in backends().await {
+        let mut options = fast(Duration::from_millis(50));
+        options.webhooks.give_up_after = Duration::from_millis(500);
+        let gw = gw.with_options(options).await;
+        let admin = gw.init(100).await;
+        let receiver = Receiver::start(vec![500; 100]).await;
+        let made = create(
+            &gw,
+            &admin,
+            json!({ "name": "Down", "url": receiver.url, "events": ["user.invited"] }),
+        )
+        .await;
+        invite(&gw, &admin, "late@acme.example").await;
+        let mut log = Vec::new();
+        for _ in 0..100 {
+            log = deliveries(&gw, &admin, &made.channel.id).await;
+            if log
+                .first()
+                .is_some_and(|a| a.outcome == DeliveryOutcome::Failed)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let last = &log[0];
+        assert_eq!(
+            last.outcome,
+            DeliveryOutcome::Failed,
+            "{}: {log:?}",
+            gw.name
+        );
+        assert!(
+            last.error.as_deref().unwrap().contains("Given up"),
+            "{last:?}"
+        );
+        assert!(
+            log.len() >= 2
+                && log[1..]
+                    .iter()
+                    .all(|a| a.outcome == DeliveryOutcome::Retrying)
+        );
+        let sent = receiver.received().len();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(
+            receiver.received().len(),
+            sent,
+            "no attempt after giving up"
+        );
+
+        // The log is trimmed to the channel's last 1,000 attempts as attempts are written.
+        use gatehouse_store::webhooks::{AttemptResult, DueRow, LOG_KEPT, finish_attempt};
+        let mut tx = gw.db().begin_write().await.unwrap();
+        for n in 0..(LOG_KEPT + 5) {
+            let row = DueRow {
+                id: format!("dlv_fake{n}"),
+                channel_id: made.channel.id.clone(),
+                event_id: format!("evt_fake{n}"),
+                event_type: "user.invited".into(),
+                event: "{}".into(),
+                attempts: 0,
+                first_attempt_at: None,
+                claim: None,
+            };
+            let result = AttemptResult {
+                outcome: DeliveryOutcome::Delivered,
+                status_code: Some(200),
+                error: None,
+                duration_ms: 1,
+                next_attempt_at: None,
+            };
+            finish_attempt(&mut tx, &row, Utc::now(), &result)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let log = deliveries(&gw, &admin, &made.channel.id).await;
+        assert_eq!(log.len(), 1000, "{}", gw.name);
+        assert_eq!(log[0].event_id, format!("evt_fake{}", LOG_KEPT + 4));
+    }
+}
