@@ -12,6 +12,7 @@ import type { ChannelFormat } from "../bindings/ChannelFormat";
 import type { EventType } from "../bindings/EventType";
 import type { IpcError } from "../bindings/IpcError";
 import { formatDateTime } from "../format";
+import { ActionsHeader } from "../shared/ActionsHeader";
 import { useChange } from "../shared/changes";
 import { ConfirmButton } from "../shared/ConfirmButton";
 import { Field, FormError, SubmitCancel, TextField, fieldMessages } from "../shared/forms";
@@ -115,9 +116,7 @@ export function NotificationsSection({ status }: { status: AppStatus }) {
               <th scope="col">URL</th>
               <th scope="col">Events</th>
               <th scope="col">State</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
+              <ActionsHeader />
             </tr>
           </thead>
           <tbody>
