@@ -75,9 +75,15 @@ async fn channel_in(tx: &mut Tx, id: &str) -> ApiResult<Channel> {
         .into_api())
 }
 
-/// What the audit log keeps of a channel: never its secret.
+/// What the audit log keeps of a channel: never its secret, and of its URL only the origin, since
+/// a URL may carry a token (Slack's do) and the audit log reaches the change feed and streams.
 fn audited(channel: &Channel) -> serde_json::Value {
-    json!(channel)
+    let mut v = json!(channel);
+    let origin = url::Url::parse(&channel.url)
+        .map(|u| format!("{}/…", u.origin().ascii_serialization()))
+        .unwrap_or_default();
+    v["url"] = json!(origin);
+    v
 }
 
 /// Every notification channel, oldest first (never their secrets)

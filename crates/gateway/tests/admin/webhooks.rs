@@ -508,6 +508,14 @@ async fn the_secret_is_shown_once_and_nowhere_else() {
             .get_ok("/admin/v1/audit?action=channel.secret_rotated", &admin)
             .await;
         assert_eq!(audit.items.len(), 1);
+        // The audit log keeps the URL's origin only: a URL may carry a token.
+        let created: Page<AuditEntry> = gw
+            .get_ok("/admin/v1/audit?action=channel.created", &admin)
+            .await;
+        assert_eq!(
+            created.items[0].summary["after"]["url"],
+            "https://hooks.example.com/…"
+        );
     }
 }
 
