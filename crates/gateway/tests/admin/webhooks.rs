@@ -155,6 +155,26 @@ async fn create(gw: &TestGateway, admin: &Secret, body: Value) -> ChannelCreated
     response.json().await.unwrap()
 }
 
+/// `gw` served again with `options`, its org, and one channel subscribed to `events` posting to
+/// a new receiver that answers `statuses` first.
+async fn one_channel(
+    gw: TestGateway,
+    options: GatewayOptions,
+    statuses: Vec<u16>,
+    events: Value,
+) -> (TestGateway, Secret, Receiver, ChannelCreated) {
+    let gw = gw.with_options(options).await;
+    let admin = gw.init(100).await;
+    let receiver = Receiver::start(statuses).await;
+    let made = create(
+        &gw,
+        &admin,
+        json!({ "name": "Ops", "url": receiver.url, "events": events }),
+    )
+    .await;
+    (gw, admin, receiver, made)
+}
+
 async fn invite(gw: &TestGateway, admin: &Secret, email: &str) {
     let _: Value = gw
         .json_ok(
@@ -194,14 +214,11 @@ async fn raise_alert(gw: &TestGateway, user: &str, threshold: u32) {
 #[tokio::test]
 async fn events_are_signed_retried_after_a_500_and_stop_after_success() {
     for gw in backends().await {
-        let gw = gw.with_options(fast(Duration::from_millis(50))).await;
-        let admin = gw.init(100).await;
-        let receiver = Receiver::start(vec![500, 503]).await;
-        let made = create(
-            &gw,
-            &admin,
-            json!({ "name": "Ops", "url": receiver.url,
-                    "events": ["budget.threshold_crossed", "budget.exhausted"] }),
+        let (gw, admin, receiver, made) = one_channel(
+            gw,
+            fast(Duration::from_millis(50)),
+            vec![500, 503],
+            json!(["budget.threshold_crossed", "budget.exhausted"]),
         )
         .await;
         assert!(made.secret.starts_with("whsec_"));
@@ -267,13 +284,11 @@ async fn events_are_signed_retried_after_a_500_and_stop_after_success() {
 async fn an_undelivered_event_is_delivered_by_the_next_gateway() {
     for gw in backends().await {
         // This gateway looks for due rows only at its start: what is queued later stays.
-        let gw = gw.with_options(fast(Duration::from_secs(3600))).await;
-        let admin = gw.init(100).await;
-        let receiver = Receiver::start(vec![]).await;
-        let made = create(
-            &gw,
-            &admin,
-            json!({ "name": "Ops", "url": receiver.url, "events": ["user.invited"] }),
+        let (gw, admin, receiver, made) = one_channel(
+            gw,
+            fast(Duration::from_secs(3600)),
+            vec![],
+            json!(["user.invited"]),
         )
         .await;
         invite(&gw, &admin, "kept@acme.example").await;
@@ -522,13 +537,11 @@ async fn the_secret_is_shown_once_and_nowhere_else() {
 #[tokio::test]
 async fn a_test_event_reaches_the_channel() {
     for gw in backends().await {
-        let gw = gw.with_options(fast(Duration::from_millis(50))).await;
-        let admin = gw.init(10).await;
-        let receiver = Receiver::start(vec![]).await;
-        let made = create(
-            &gw,
-            &admin,
-            json!({ "name": "Ops", "url": receiver.url, "events": ["seats.full"] }),
+        let (gw, admin, receiver, made) = one_channel(
+            gw,
+            fast(Duration::from_millis(50)),
+            vec![],
+            json!(["seats.full"]),
         )
         .await;
         let sent = gw
@@ -678,14 +691,16 @@ async fn two_nodes_never_claim_the_same_row() {
 #[tokio::test]
 async fn people_and_key_events_carry_their_documented_data() {
     for gw in backends().await {
-        let gw = gw.with_options(fast(Duration::from_millis(50))).await;
-        let admin = gw.init(100).await;
-        let receiver = Receiver::start(vec![]).await;
-        create(
-            &gw,
-            &admin,
-            json!({ "name": "People", "url": receiver.url,
-                    "events": ["user.joined", "user.suspended", "user.deleted", "api_key.revoked"] }),
+        let (gw, admin, receiver, _) = one_channel(
+            gw,
+            fast(Duration::from_millis(50)),
+            vec![],
+            json!([
+                "user.joined",
+                "user.suspended",
+                "user.deleted",
+                "api_key.revoked"
+            ]),
         )
         .await;
         // Joined by accepting an invitation, and by being added.
@@ -779,15 +794,8 @@ async fn a_failing_event_is_given_up_after_its_time_and_the_log_keeps_the_last_1
     for gw in backends().await {
         let mut options = fast(Duration::from_millis(50));
         options.webhooks.give_up_after = Duration::from_millis(500);
-        let gw = gw.with_options(options).await;
-        let admin = gw.init(100).await;
-        let receiver = Receiver::start(vec![500; 100]).await;
-        let made = create(
-            &gw,
-            &admin,
-            json!({ "name": "Down", "url": receiver.url, "events": ["user.invited"] }),
-        )
-        .await;
+        let (gw, admin, receiver, made) =
+            one_channel(gw, options, vec![500; 100], json!(["user.invited"])).await;
         invite(&gw, &admin, "late@acme.example").await;
         let mut log = Vec::new();
         for _ in 0..100 {
