@@ -864,3 +864,46 @@ async fn a_failing_event_is_given_up_after_its_time_and_the_log_keeps_the_last_1
         assert_eq!(log[0].event_id, format!("evt_fake{}", LOG_KEPT + 4));
     }
 }
+
+#[tokio::test]
+async fn an_expiring_key_is_told_through_the_one_emit() {
+    for gw in backends().await {
+        let (gw, admin, receiver, made) = one_channel(
+            gw,
+            fast(Duration::from_millis(50)),
+            vec![],
+            json!(["api_key.expiring"]),
+        )
+        .await;
+        let me: Value = gw.get_ok("/admin/v1/me", &admin).await;
+        let user = me["user"]["id"].as_str().unwrap_or_default().to_owned();
+        let key: gatehouse_api::ApiKeyCreated = gw
+            .json_ok(
+                Method::POST,
+                &format!("/admin/v1/users/{user}/keys"),
+                &admin,
+                &json!({ "name": "nightly" }),
+            )
+            .await;
+        // What the scan for keys expiring within a week does, in the transaction that marks them.
+        let expires_at = Utc::now() + chrono::Duration::days(3);
+        let mut tx = gw.db().begin_write().await.unwrap();
+        let sent = gatehouse_gateway::webhooks::emit(
+            &mut tx,
+            gatehouse_api::EventPayload::ApiKeyExpiring(gatehouse_api::ApiKeyData {
+                key: key.key.clone(),
+                expires_at: Some(expires_at),
+            }),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(sent, 1);
+        let got = receiver.wait_for(1).await;
+        verify(&made.secret, &got[0]);
+        let body = got[0].json();
+        assert_eq!(body["type"], "api_key.expiring");
+        assert_eq!(body["data"]["key"]["name"], "nightly");
+        assert!(body["data"]["expires_at"].is_string());
+    }
+}
