@@ -50,6 +50,9 @@ fn main() {
                     "log_info",
                     "open_log_folder",
                     "list_access_profiles",
+                    "list_channels",
+                    "list_channel_deliveries",
+                    "export_audit",
                 ]),
             ),
     )

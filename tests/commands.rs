@@ -182,6 +182,17 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
     let scim: serde_json::Value =
         invoke(&main, "plugin:console|list_scim_tokens", json!({})).unwrap();
     assert_eq!(scim, json!([]), "{scim}");
+    // And the notification channels; the demo holds none, and an unknown channel's log is a 404.
+    let channels: serde_json::Value =
+        invoke(&main, "plugin:console|list_channels", json!({})).unwrap();
+    assert_eq!(channels, json!([]), "{channels}");
+    let log = invoke::<serde_json::Value>(
+        &main,
+        "plugin:console|list_channel_deliveries",
+        json!({ "id": "chn_none" }),
+    )
+    .unwrap_err();
+    assert_eq!(log["code"], "not_found", "{log}");
     // So do the single sign-on settings; the demo gateway sets up no provider.
     let identity: serde_json::Value =
         invoke(&main, "plugin:console|get_identity_settings", json!({})).unwrap();

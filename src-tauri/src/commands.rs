@@ -6,7 +6,9 @@ use gatehouse_core::cache::Cache;
 use gatehouse_core::changes::{Change, Changed};
 use std::path::PathBuf;
 
-use gatehouse_api::{IdentitySettings, Model, ScimToken};
+use gatehouse_api::{
+    AuditExportFormat, Channel, DeliveryAttempt, IdentitySettings, Model, ScimToken,
+};
 use gatehouse_core::ipc::{
     AccessProfiles, AppStatus, AuditFilter, AuditRows, BudgetStatus, CacheInfo, GroupMemberRow,
     GroupRow, InvitationFilter, InvitationRows, IpcError, LogInfo, Overview, ProfileInput,
@@ -378,13 +380,62 @@ pub async fn export_usage_csv<R: Runtime>(
         .map_err(|e| e.to_ipc())
 }
 
+/// The notification channels, from the gateway (never their secrets): they are not cached, so
+/// offline this fails.
+#[tauri::command]
+pub async fn list_channels(state: State<'_, AppState>) -> Result<Vec<Channel>, IpcError> {
+    state.console.channels().await.map_err(|e| e.to_ipc())
+}
+
+/// A channel's delivery log, from the gateway.
+#[tauri::command]
+pub async fn list_channel_deliveries(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<Vec<DeliveryAttempt>, IpcError> {
+    state
+        .console
+        .channel_deliveries(&id)
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+/// Writes the gateway's audit export of the entries matching `filter` (JSON Lines or CSV) to a
+/// file the admin picks in a save dialog; the bytes written, or `null` when they cancel.
+#[tauri::command]
+pub async fn export_audit<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    filter: AuditFilter,
+    format: AuditExportFormat,
+) -> Result<Option<u64>, IpcError> {
+    let (name, ext) = match format {
+        AuditExportFormat::Jsonl => ("audit.jsonl", "jsonl"),
+        AuditExportFormat::Csv => ("audit.csv", "csv"),
+    };
+    let Some(path) = save_path_as(&app, name, ext).await else {
+        return Ok(None);
+    };
+    state
+        .console
+        .export_audit(&filter, format, &path)
+        .await
+        .map(Some)
+        .map_err(|e| e.to_ipc())
+}
+
 /// Where the admin wants a CSV file saved; `None` when they cancel.
 async fn save_path<R: Runtime>(app: &AppHandle<R>, name: &str) -> Option<PathBuf> {
+    save_path_as(app, name, "csv").await
+}
+
+/// Where the admin wants a file of type `ext` saved; `None` when they cancel.
+async fn save_path_as<R: Runtime>(app: &AppHandle<R>, name: &str, ext: &str) -> Option<PathBuf> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     app.dialog()
         .file()
         .set_file_name(name)
-        .add_filter("CSV", &["csv"])
+        .add_filter(ext.to_uppercase(), &[ext])
         .save_file(move |path| {
             let _ = tx.send(path);
         });

@@ -69,6 +69,9 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
             commands::log_info,
             commands::open_log_folder,
             commands::list_access_profiles,
+            commands::list_channels,
+            commands::list_channel_deliveries,
+            commands::export_audit,
         ])
         .setup(|app, _api| {
             app.manage(updates::Updates::default());

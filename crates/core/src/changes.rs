@@ -6,7 +6,8 @@
 
 use gatehouse_api::{
     AccessProfile, AccessProfileCreate, AccessProfilePatch, AccessTokenCreate, ApiKey, Budget,
-    BulkInvite, BulkInviteResult, Grant, Group, GroupCreate, GroupMember, GroupPatch, GroupRole,
+    BulkInvite, BulkInviteResult, Channel, ChannelCreate, ChannelCreated, ChannelPatch, Grant,
+    Group, GroupCreate, GroupMember, GroupPatch, GroupRole,
     IdentitySettings, IdentitySettingsInput, Invitation, InvitationCreate, Limits, Membership,
     Model, ModelCreate, ModelPatch, Org, OrgPatch, Role, ScimToken, ScimTokenCreate, Secret,
     SubjectKind, User, UserCreate, UserPatch, Workspace, WorkspaceCreate, WorkspacePatch,
@@ -161,6 +162,25 @@ pub enum Change {
     DeleteAccessProfile {
         id: String,
     },
+    /// A notification channel; its signing secret goes to [`Applied::secret`].
+    CreateChannel {
+        channel: ChannelCreate,
+    },
+    PatchChannel {
+        id: String,
+        patch: ChannelPatch,
+    },
+    DeleteChannel {
+        id: String,
+    },
+    /// A new signing secret, to [`Applied::secret`].
+    RotateChannelSecret {
+        id: String,
+    },
+    /// Queues a `channel.test` event for the channel.
+    TestChannel {
+        id: String,
+    },
 }
 
 /// What a change made, as the UI may see it: never a secret.
@@ -195,6 +215,8 @@ pub enum Changed {
     ScimToken(ScimToken),
     IdentitySettings(IdentitySettings),
     AccessProfile(AccessProfile),
+    /// A notification channel; a new or rotated secret went to [`Applied::secret`].
+    Channel(Channel),
 }
 
 /// A change's result and the one secret it may have produced.
@@ -216,6 +238,14 @@ fn subject(kind: SubjectKind, id: &str) -> Subject<'_> {
     match kind {
         SubjectKind::User => Subject::User(id),
         SubjectKind::Group => Subject::Group(id),
+    }
+}
+
+/// The channel, and its signing secret apart.
+fn split_secret(created: ChannelCreated) -> Applied {
+    Applied {
+        changed: Changed::Channel(created.channel),
+        secret: Some(Secret::new(created.secret)),
     }
 }
 
@@ -411,6 +441,21 @@ impl Change {
             }
             Self::DeleteAccessProfile { id } => {
                 client.delete_access_profile(&id).await?;
+                C::Done.into()
+            }
+            Self::CreateChannel { channel } => split_secret(client.create_channel(&channel).await?),
+            Self::PatchChannel { id, patch } => {
+                C::Channel(client.patch_channel(&id, &patch).await?).into()
+            }
+            Self::DeleteChannel { id } => {
+                client.delete_channel(&id).await?;
+                C::Done.into()
+            }
+            Self::RotateChannelSecret { id } => {
+                split_secret(client.rotate_channel_secret(&id).await?)
+            }
+            Self::TestChannel { id } => {
+                client.test_channel(&id).await?;
                 C::Done.into()
             }
         })

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_api::{IdentitySettings, Me, ScimToken, Secret};
+use gatehouse_api::{
+    AuditExportFormat, AuditExportQuery, Channel, DeliveryAttempt, IdentitySettings, Me, ScimToken,
+    Secret,
+};
 #[cfg(feature = "embedded-demo")]
 use gatehouse_gateway::RunningGateway;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,8 +23,8 @@ use crate::client::{AdminApi, AdminClient};
 use crate::credentials::{CredentialStore, Slot};
 use crate::error::{CoreError, CoreResult};
 use crate::ipc::{
-    AppStatus, CacheInfo, IpcError, Phase, ProfileInput, ProfileSummary, SignIn, SignInProvider,
-    SyncProgress, SyncReport, UserFilter, UserRows,
+    AppStatus, AuditFilter, CacheInfo, IpcError, Phase, ProfileInput, ProfileSummary, SignIn,
+    SignInProvider, SyncProgress, SyncReport, UserFilter, UserRows,
 };
 use crate::profiles::{Profile, Profiles};
 use crate::seal::Seal;
@@ -827,6 +830,43 @@ impl Console {
     /// the sync feed does not carry them, so offline this fails with `offline`.
     pub async fn identity_settings(&self) -> CoreResult<IdentitySettings> {
         self.online(|client| async move { client.identity_settings().await })
+            .await
+    }
+
+    /// The notification channels, asked of the gateway each time (the sync feed does not carry
+    /// them): offline this fails with `offline`.
+    pub async fn channels(&self) -> CoreResult<Vec<Channel>> {
+        self.online(|client| async move { client.channels().await })
+            .await
+    }
+
+    /// A channel's delivery log, from the gateway.
+    pub async fn channel_deliveries(&self, id: &str) -> CoreResult<Vec<DeliveryAttempt>> {
+        let id = id.to_owned();
+        self.online(|client| async move { client.channel_deliveries(&id).await })
+            .await
+    }
+
+    /// The gateway's audit export of the entries matching `filter` (its paging aside) in
+    /// `format`, into the file at `path`; the bytes written. The whole log, not only the cached
+    /// part, so it needs the gateway.
+    pub async fn export_audit(
+        &self,
+        filter: &AuditFilter,
+        format: AuditExportFormat,
+        path: &std::path::Path,
+    ) -> CoreResult<u64> {
+        let q = AuditExportQuery {
+            format: Some(format),
+            actor_id: filter.actor_id.clone(),
+            target_id: filter.target_id.clone(),
+            action: filter.action.clone(),
+            from: filter.from,
+            // The filter's end is exclusive, the gateway's inclusive (to the millisecond).
+            to: filter.to.map(|t| t - chrono::Duration::milliseconds(1)),
+        };
+        let path = path.to_owned();
+        self.online(|client| async move { client.export_audit_to_file(&q, &path).await })
             .await
     }
 

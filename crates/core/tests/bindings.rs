@@ -57,6 +57,13 @@ fn export_all(dir: &Path) {
         IdentitySettings,
         IdentitySettingsInput,
         AccessProfiles,
+        Channel,
+        ChannelCreate,
+        ChannelPatch,
+        DeliveryAttempt,
+        EventType,
+        ChannelFormat,
+        AuditExportFormat,
     );
 }
 

@@ -656,6 +656,88 @@ async fn identity_settings_read_set_and_refused_with_field_errors() {
 }
 
 #[tokio::test]
+async fn channels_and_the_audit_export() {
+    let d = demo().await;
+    let c = &d.client;
+    assert!(c.channels().await.unwrap().is_empty());
+    let made = c
+        .create_channel(&ChannelCreate {
+            name: "Ops".into(),
+            url: "https://hooks.example.invalid/x".into(),
+            format: Some(ChannelFormat::Slack),
+            events: vec![EventType::BudgetExhausted],
+            enabled: Some(false),
+        })
+        .await
+        .unwrap();
+    assert!(made.secret.starts_with("whsec_"));
+    let patched = c
+        .patch_channel(
+            &made.channel.id,
+            &ChannelPatch {
+                name: Some("Ops 2".into()),
+                ..ChannelPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.name, "Ops 2");
+    assert_eq!(patched.format, ChannelFormat::Slack);
+    let rotated = c.rotate_channel_secret(&made.channel.id).await.unwrap();
+    assert_ne!(rotated.secret, made.secret);
+    c.test_channel(&made.channel.id).await.unwrap();
+    // A disabled channel's test event fails at its attempt, which the log shows.
+    let mut log = Vec::new();
+    for _ in 0..100 {
+        log = c.channel_deliveries(&made.channel.id).await.unwrap();
+        if !log.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].outcome, DeliveryOutcome::Failed);
+    let refused = c
+        .create_channel(&ChannelCreate {
+            name: "Local".into(),
+            url: "http://127.0.0.1:9/x".into(),
+            format: None,
+            events: vec![EventType::UserInvited],
+            enabled: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(api_error(refused).code, ErrorCode::ValidationFailed);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let q = AuditExportQuery {
+        format: Some(AuditExportFormat::Jsonl),
+        target_id: Some(made.channel.id.clone()),
+        ..AuditExportQuery::default()
+    };
+    let written = c.export_audit_to_file(&q, &path).await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(written, text.len() as u64);
+    let actions: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<AuditEntry>(l).unwrap().action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "channel.tested",
+            "channel.secret_rotated",
+            "channel.updated",
+            "channel.created"
+        ]
+    );
+    assert!(!text.contains(&rotated.secret) && !text.contains(&made.secret));
+    c.delete_channel(&made.channel.id).await.unwrap();
+    assert!(c.channels().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn problems_arrive_typed_for_the_ui_to_act_on() {
     let d = demo().await;
     let c = &d.client;

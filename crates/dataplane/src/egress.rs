@@ -281,6 +281,18 @@ fn refused_message(r: &Refused) -> String {
     )
 }
 
+/// The address a URL's host names without resolving: an IP literal, or a `localhost` name (the
+/// loopback address wherever it is resolved); `None` for other names, which the resolver checks
+/// at each call. Outgoing webhooks check their URLs with it.
+pub fn literal_address(host: &url::Host<&str>) -> Option<IpAddr> {
+    match host {
+        url::Host::Ipv4(v4) => Some(IpAddr::V4(*v4)),
+        url::Host::Ipv6(v6) => Some(IpAddr::V6(*v6)),
+        url::Host::Domain(d) if is_localhost(d) => Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        url::Host::Domain(_) => None,
+    }
+}
+
 fn is_localhost(domain: &str) -> bool {
     let d = domain.trim_end_matches('.').to_ascii_lowercase();
     d == "localhost" || d.ends_with(".localhost")

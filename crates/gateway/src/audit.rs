@@ -2,8 +2,12 @@
 //! store's (`gatehouse_store::audit`), re-exported here for the handlers that record changes.
 
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use gatehouse_api::{AuditEntry, AuditQuery, Page};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use gatehouse_api::{AuditEntry, AuditExportFormat, AuditExportQuery, AuditQuery, Page};
 use gatehouse_store::audit;
 pub use gatehouse_store::audit::{AUDIT_COLUMNS, AuditRow, changed_since, record, tombstone};
 use utoipa_axum::router::OpenApiRouter;
@@ -50,7 +54,114 @@ pub async fn list(
     }))
 }
 
+/// The CSV export's header row.
+pub const CSV_HEADER: &str = "id,at,actor_id,action,target_kind,target_id,revision,summary\r\n";
+
+fn csv_row(out: &mut String, e: &AuditEntry) {
+    use crate::usage::csv_field;
+    for field in [
+        e.id.as_str(),
+        &e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        e.actor_id.as_deref().unwrap_or_default(),
+        &e.action,
+        &e.target_kind,
+        &e.target_id,
+        &e.revision.to_string(),
+    ] {
+        csv_field(out, field);
+        out.push(',');
+    }
+    csv_field(out, &e.summary.to_string());
+    out.push_str("\r\n");
+}
+
+/// The audit log as JSON Lines or CSV, streamed
+///
+/// Every entry matching the list's filters, newest first, without paging: `jsonl` (the default)
+/// writes one entry per line in the list's JSON; `csv` a header row, then one row per entry
+/// (RFC 4180, CRLF line ends) with the summary as its JSON text. Rows are sent as the database
+/// yields them.
+#[utoipa::path(
+    get, path = "/admin/v1/audit/export", tag = "audit",
+    params(AuditExportQuery),
+    responses(
+        (status = 200, description = "The entries as JSON Lines", body = String, content_type = "application/x-ndjson"),
+        (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not read the audit log", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad filter or format", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<AuditExportQuery>,
+) -> ApiResult<Response> {
+    caller.require(Permission::AuditRead, "export the audit log")?;
+    if let (Some(from), Some(to)) = (query.from, query.to)
+        && from > to
+    {
+        return Err(ApiError::invalid("from", "must not be after to"));
+    }
+    let format = query.format.unwrap_or(AuditExportFormat::Jsonl);
+    let mut rows = audit::stream(state.db.pool.clone(), &query);
+    let chunk = crate::usage::CSV_CHUNK;
+    let body = async_stream::stream! {
+        let mut buf = String::with_capacity(chunk + 512);
+        if format == AuditExportFormat::Csv {
+            buf.push_str(CSV_HEADER);
+        }
+        while let Some(row) = rows.next().await {
+            match row {
+                Ok(r) => {
+                    let entry = r.into_api();
+                    match format {
+                        AuditExportFormat::Csv => csv_row(&mut buf, &entry),
+                        AuditExportFormat::Jsonl => {
+                            buf.push_str(&serde_json::to_string(&entry).unwrap_or_default());
+                            buf.push('\n');
+                        }
+                    }
+                    if buf.len() >= chunk {
+                        yield Ok::<Bytes, std::io::Error>(Bytes::from(std::mem::take(&mut buf)));
+                    }
+                }
+                Err(e) => {
+                    // The status is already sent; breaking the body is how the client learns
+                    // that the export is incomplete.
+                    tracing::error!(error = %e, "audit export failed");
+                    yield Err(std::io::Error::other("the audit export failed"));
+                    return;
+                }
+            }
+        }
+        if !buf.is_empty() {
+            yield Ok(Bytes::from(buf));
+        }
+    };
+    let (content_type, file) = match format {
+        AuditExportFormat::Csv => (
+            "text/csv; charset=utf-8",
+            "attachment; filename=\"audit.csv\"",
+        ),
+        AuditExportFormat::Jsonl => (
+            "application/x-ndjson",
+            "attachment; filename=\"audit.jsonl\"",
+        ),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, file),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
 /// This module's operations, which the gateway's router merges with the others'.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list))
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(export))
 }

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "bench-seed")]
 pub mod bench_seed;
+pub mod channels;
 mod cursor;
 pub use gatehouse_dataplane as dataplane;
 pub mod demo;
@@ -52,6 +53,7 @@ mod trace;
 pub mod usage;
 pub mod users;
 mod validate;
+pub mod webhooks;
 pub mod workspaces;
 
 use std::net::SocketAddr;
@@ -89,8 +91,10 @@ pub struct AppState {
     pub oidc: Arc<oidc::OidcConfig>,
     /// `/v1`: this node's enforcement caches and metering writer.
     pub data_plane: Arc<dataplane::DataPlane>,
-    /// What invitation tokens are sealed under in the database.
+    /// What invitation tokens are sealed under in the database (and channels' signing secrets).
     pub invite_key: invite_key::InviteKey,
+    /// Where and how events are delivered to notification channels.
+    pub webhooks: Arc<webhooks::WebhookOptions>,
 }
 
 /// The `/v1` routes take the node's data plane out of the gateway's state.
@@ -190,6 +194,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(identity::routes())
         .merge(profiles::routes())
         .merge(forecast::routes())
+        .merge(channels::routes())
 }
 
 async fn not_found() -> error::ApiError {
@@ -302,6 +307,8 @@ pub struct RunningGateway {
     _serving: Option<gatehouse_store::db::ServingLock>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// Delivers events to notification channels.
+    webhooks: Option<webhooks::Worker>,
 }
 
 impl RunningGateway {
@@ -342,12 +349,14 @@ impl RunningGateway {
                 tracing::error!(error = %e, "gateway stopped");
             }
         });
+        let webhooks = Some(webhooks::Worker::start(&state));
         Ok(Self {
             addr,
             state,
             _serving: serving,
             stop: Some(stop),
             task: Some(task),
+            webhooks,
         })
     }
 
@@ -376,6 +385,9 @@ impl RunningGateway {
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        if let Some(worker) = self.webhooks.take() {
+            worker.stop().await;
         }
         self.state.data_plane.close().await;
     }

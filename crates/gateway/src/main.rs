@@ -63,10 +63,43 @@ enum Command {
         #[command(flatten)]
         oidc: Box<OidcArgs>,
         #[command(flatten)]
-        data_plane: DataPlaneArgs,
+        data_plane: Box<DataPlaneArgs>,
         #[command(flatten)]
         invite_key: InviteKeyArgs,
+        #[command(flatten)]
+        webhooks: Box<WebhookArgs>,
     },
+}
+
+/// Notification channels (outgoing webhooks).
+#[derive(clap::Args)]
+struct WebhookArgs {
+    /// An address range (`127.0.0.1`, `10.0.0.0/8`, `fd00::/8`) of loopback, private or
+    /// link-local addresses that notification channels may point at (plain http is then taken
+    /// for them too); repeat for several. Without it channels call only public https URLs. A
+    /// cloud metadata address opens only when listed alone.
+    #[arg(long = "allow-webhook-net", value_name = "CIDR")]
+    allowed_webhook_nets: Vec<String>,
+    /// The same as `--allow-webhook-net`, several separated by spaces or commas.
+    #[arg(long, env = "GATEHOUSE_ALLOWED_WEBHOOK_NETS", hide = true)]
+    allowed_webhook_nets_env: Option<String>,
+}
+
+impl WebhookArgs {
+    fn into_options(self) -> anyhow::Result<gatehouse_gateway::webhooks::WebhookOptions> {
+        let mut nets = match &self.allowed_webhook_nets_env {
+            Some(text) => UpstreamNets::parse(text).map_err(anyhow::Error::msg)?,
+            None => UpstreamNets::default(),
+        };
+        for entry in &self.allowed_webhook_nets {
+            nets.add(entry).map_err(anyhow::Error::msg)?;
+        }
+        tracing::info!(allowed = ?nets.ranges(), "non-public webhook ranges allowed");
+        Ok(gatehouse_gateway::webhooks::WebhookOptions {
+            allowed_nets: nets,
+            ..Default::default()
+        })
+    }
 }
 
 /// The key invitation tokens are sealed under in the database, so that a copy of the database
@@ -317,9 +350,11 @@ async fn main() -> anyhow::Result<()> {
             oidc,
             data_plane,
             invite_key,
+            webhooks,
         } => {
             let oidc = oidc.into_config()?;
-            let data_plane = data_plane.into_options()?;
+            let webhooks = (*webhooks).into_options()?;
+            let data_plane = (*data_plane).into_options()?;
             let invite_key = invite_key.load()?;
             let db = open(db).await?;
             if with_demo {
@@ -341,6 +376,7 @@ async fn main() -> anyhow::Result<()> {
                 oidc,
                 data_plane,
                 invite_key: Some(invite_key),
+                webhooks,
             };
             let gateway = RunningGateway::spawn_with(db, listener, options).await?;
             tracing::info!(

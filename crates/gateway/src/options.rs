@@ -10,6 +10,7 @@ use crate::dataplane::{DataPlane, DataPlaneOptions};
 use crate::invite_key::InviteKey;
 use crate::mail::{MailConfig, Mailer};
 use crate::oidc::OidcConfig;
+use crate::webhooks::WebhookOptions;
 use crate::{AppState, Db};
 
 /// Options of [`crate::RunningGateway::spawn_with`]; the default sends no mail and builds links
@@ -30,6 +31,8 @@ pub struct GatewayOptions {
     /// one for this run only, so that links of invitations made now cannot be shown again
     /// after a restart; for tests and throwaway gateways.
     pub invite_key: Option<InviteKey>,
+    /// Notification channels: the non-public ranges they may point at and the retry timings.
+    pub webhooks: WebhookOptions,
 }
 
 impl GatewayOptions {
@@ -78,6 +81,7 @@ impl GatewayOptions {
             sign_in_throttle: Arc::default(),
             oidc: Arc::new(self.oidc),
             invite_key,
+            webhooks: Arc::new(self.webhooks),
         })
     }
 }

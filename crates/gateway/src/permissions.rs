@@ -38,10 +38,14 @@ pub enum Permission {
     IdentityRead,
     /// Make and revoke SCIM tokens.
     IdentityWrite,
+    /// See notification channels (never their secrets) and their delivery logs.
+    NotificationsRead,
+    /// Make, edit and delete notification channels, rotate their secrets, send test events.
+    NotificationsWrite,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 23] = [
         Self::OrgRead,
         Self::OrgWrite,
         Self::UsersRead,
@@ -63,6 +67,8 @@ impl Permission {
         Self::SyncRead,
         Self::IdentityRead,
         Self::IdentityWrite,
+        Self::NotificationsRead,
+        Self::NotificationsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +94,8 @@ impl Permission {
             Self::SyncRead => "sync.read",
             Self::IdentityRead => "identity.read",
             Self::IdentityWrite => "identity.write",
+            Self::NotificationsRead => "notifications.read",
+            Self::NotificationsWrite => "notifications.write",
         }
     }
 }
@@ -123,6 +131,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
                 | AuditRead
                 | SyncRead
                 | IdentityRead
+                | NotificationsRead
         ),
         Role::Member => matches!(permission, OrgRead | ModelsRead),
     }

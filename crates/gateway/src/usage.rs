@@ -115,10 +115,10 @@ pub const CSV_HEADER: &str =
     "day,user_id,model_id,workspace_id,requests,input_tokens,output_tokens,cost_usd\r\n";
 
 /// Flushes the CSV to the socket in chunks of about this size rather than one frame per row.
-const CSV_CHUNK: usize = 32 * 1024;
+pub(crate) const CSV_CHUNK: usize = 32 * 1024;
 
 /// One RFC 4180 field: quoted when it holds a comma, a quote or a line break, quotes doubled.
-fn csv_field(out: &mut String, field: &str) {
+pub(crate) fn csv_field(out: &mut String, field: &str) {
     if field.contains([',', '"', '\r', '\n']) {
         out.push('"');
         out.push_str(&field.replace('"', "\"\""));

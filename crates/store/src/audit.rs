@@ -19,12 +19,13 @@ pub async fn record(
     summary: Value,
 ) -> Result<(), sqlx::Error> {
     let revision = next_revision(tx).await?;
+    let (id, at) = (crate::new_id("aud"), db::now());
     sqlx::query(
         "INSERT INTO audit (id, at, actor_id, action, target_kind, target_id, summary, revision) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(crate::new_id("aud"))
-    .bind(db::now())
+    .bind(&id)
+    .bind(&at)
     .bind(actor.map(str::to_owned))
     .bind(action)
     .bind(target_kind)
@@ -33,7 +34,18 @@ pub async fn record(
     .bind(revision)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    // The entries that are events (and every entry, for audit streaming) reach the channels.
+    let entry = AuditEntry {
+        id,
+        at: db::parse_timestamp(&at),
+        actor_id: actor.map(str::to_owned),
+        action: action.to_owned(),
+        target_kind: target_kind.to_owned(),
+        target_id: target_id.to_owned(),
+        summary,
+        revision,
+    };
+    crate::webhooks::on_audit(tx, &entry).await
 }
 
 /// Marks `kind`/`id` deleted for the change feed.
@@ -112,6 +124,41 @@ pub async fn page(
     before: Option<i64>,
     fetch: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let mut q = filtered(query);
+    if let Some(revision) = before {
+        q.push(" AND revision < ").bind(revision);
+    }
+    q.push(" ORDER BY revision DESC LIMIT ").bind(fetch);
+    sqlx::query_as_with(&q.sql, q.args).fetch_all(pool).await
+}
+
+/// The entries matching the export's filters (the list's), newest first, as a stream: the
+/// export does not hold them all.
+pub fn stream(
+    pool: sqlx::AnyPool,
+    query: &gatehouse_api::AuditExportQuery,
+) -> futures_util::stream::BoxStream<'static, Result<AuditRow, sqlx::Error>> {
+    let mut q = filtered(&AuditQuery {
+        actor_id: query.actor_id.clone(),
+        target_id: query.target_id.clone(),
+        action: query.action.clone(),
+        from: query.from,
+        to: query.to,
+        limit: None,
+        cursor: None,
+    });
+    q.push(" ORDER BY revision DESC");
+    Box::pin(async_stream::try_stream! {
+        let SqlText { sql, args, .. } = q;
+        let mut rows = sqlx::query_as_with::<_, AuditRow, _>(&sql, args).fetch(&pool);
+        while let Some(row) = futures_util::StreamExt::next(&mut rows).await {
+            yield row?;
+        }
+    })
+}
+
+/// The audit list's filters, one implementation for the list and the export.
+fn filtered(query: &AuditQuery) -> SqlText {
     let mut q = SqlText::new(&format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE 1 = 1"));
     if let Some(v) = &query.actor_id {
         q.push(" AND actor_id = ").bind(v.clone());
@@ -128,9 +175,5 @@ pub async fn page(
     if let Some(v) = query.to {
         q.push(" AND at <= ").bind(db::timestamp(v));
     }
-    if let Some(revision) = before {
-        q.push(" AND revision < ").bind(revision);
-    }
-    q.push(" ORDER BY revision DESC LIMIT ").bind(fetch);
-    sqlx::query_as_with(&q.sql, q.args).fetch_all(pool).await
+    q
 }

@@ -30,6 +30,7 @@ pub mod sql;
 pub mod tokens;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use db::{Backend, Db, DbError, Tx};

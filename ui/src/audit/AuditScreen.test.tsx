@@ -114,4 +114,29 @@ describe("audit log", () => {
     open(0);
     expect(await screen.findByTestId("audit-empty")).toBeTruthy();
   });
+
+  it("exports the entries of the applied filters as JSONL or CSV through the gateway", async () => {
+    const { backend } = open(10);
+    backend.exportAnswer = 2048;
+    await screen.findByText("10 entries");
+    fireEvent.change(screen.getByLabelText("Action"), { target: { value: "user.update" } });
+    fireEvent.click(screen.getByRole("button", { name: "Filter" }));
+    fireEvent.click(screen.getByRole("button", { name: "Export JSONL" }));
+    expect(await screen.findByTestId("audit-export-result")).toHaveProperty("textContent", "Saved 2,048 bytes");
+    fireEvent.click(screen.getByRole("button", { name: "Export CSV" }));
+    await waitFor(() => expect(backend.auditExports).toHaveLength(2));
+    expect(backend.auditExports.map((e) => e.format)).toEqual(["jsonl", "csv"]);
+    for (const { filter } of backend.auditExports) {
+      expect(filter).toMatchObject({ action: "user.update", actor_id: null, target_id: null, from: null, to: null, offset: 0 });
+    }
+  });
+
+  it("says nothing was saved when the admin cancels the export", async () => {
+    const { backend } = open(3);
+    backend.exportAnswer = null;
+    await screen.findByText("3 entries");
+    fireEvent.click(screen.getByRole("button", { name: "Export CSV" }));
+    await waitFor(() => expect(backend.auditExports).toHaveLength(1));
+    expect(screen.queryByTestId("audit-export-result")).toBeNull();
+  });
 });

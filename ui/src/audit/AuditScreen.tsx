@@ -1,10 +1,11 @@
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useBackend } from "../backend/backend";
 import type { AuditEntry } from "../bindings/AuditEntry";
+import type { AuditExportFormat } from "../bindings/AuditExportFormat";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { AuditRows } from "../bindings/AuditRows";
-import { formatDateTime, formatNumber } from "../format";
+import { formatCount, formatDateTime, formatNumber } from "../format";
 import { QueryError } from "../shared/notices";
 import { ScreenHead } from "../shared/ScreenHead";
 import { actorText, targetText } from "./names";
@@ -49,6 +50,8 @@ export function AuditScreen() {
   const [offset, setOffset] = useState(0);
   const filter = auditFilterOf(applied, offset);
   const audit = useQuery({ queryKey: ["audit", filter], queryFn: () => backend.listAudit(filter), placeholderData: keepPreviousData });
+  // The gateway's export: the whole log matching the applied filters, not only the cached page.
+  const exported = useMutation({ mutationFn: (format: AuditExportFormat) => backend.exportAudit(filter, format) });
 
   function apply(e: FormEvent) {
     e.preventDefault();
@@ -96,7 +99,21 @@ export function AuditScreen() {
         <button type="button" className="button" onClick={clear}>
           Clear
         </button>
+        <button type="button" className="button" disabled={exported.isPending} onClick={() => exported.mutate("jsonl")}>
+          Export JSONL
+        </button>
+        <button type="button" className="button" disabled={exported.isPending} onClick={() => exported.mutate("csv")}>
+          Export CSV
+        </button>
       </form>
+      <div aria-live="polite">
+        {exported.data != null && !exported.isPending && (
+          <p className="export-note" role="status" data-testid="audit-export-result">
+            Saved {formatCount(exported.data, "byte", "bytes")}
+          </p>
+        )}
+      </div>
+      <QueryError error={exported.error} />
       <QueryError error={audit.error} />
       {audit.data && rows.length === 0 ? (
         <p className="muted" data-testid="audit-empty">

@@ -1,7 +1,10 @@
 import { createContext, useContext } from "react";
 import type { AccessProfiles } from "../bindings/AccessProfiles";
 import type { AppStatus } from "../bindings/AppStatus";
+import type { AuditExportFormat } from "../bindings/AuditExportFormat";
 import type { AuditFilter } from "../bindings/AuditFilter";
+import type { Channel } from "../bindings/Channel";
+import type { DeliveryAttempt } from "../bindings/DeliveryAttempt";
 import type { AuditRows } from "../bindings/AuditRows";
 import type { CacheInfo } from "../bindings/CacheInfo";
 import type { BudgetStatus } from "../bindings/BudgetStatus";
@@ -132,6 +135,18 @@ export interface Backend {
   exportUsageCsv(filter: UsageFilter): Promise<number | null>;
   /** The access profiles new people start from and the org's default, from the cache. Changed with `applyChange`. */
   listAccessProfiles(): Promise<AccessProfiles>;
+  /**
+   * The notification channels (outgoing webhooks), without their secrets. Read from the gateway,
+   * not the cache: offline it rejects with `offline`. Changed with `applyChange`.
+   */
+  listChannels(): Promise<Channel[]>;
+  /** A channel's delivery log, newest first (the last 1,000 attempts), from the gateway. */
+  listChannelDeliveries(id: string): Promise<DeliveryAttempt[]>;
+  /**
+   * Asks where to save, then writes the gateway's audit export of the entries matching
+   * `filter` (its paging aside); the bytes written, or null if cancelled.
+   */
+  exportAudit(filter: AuditFilter, format: AuditExportFormat): Promise<number | null>;
 }
 
 export const BackendContext = createContext<Backend | null>(null);

@@ -1,8 +1,12 @@
 // An in-memory backend for component tests. It answers from fixtures the tests set: it does not
 // search, filter or sort like the cache, nor check profiles like the console (the Rust tests in
 // crates/core/tests do); a test prepares the answer its filter or input gets.
+import type { AuditExportFormat } from "../bindings/AuditExportFormat";
+import type { AuditFilter } from "../bindings/AuditFilter";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { Change } from "../bindings/Change";
+import type { Channel } from "../bindings/Channel";
+import type { DeliveryAttempt } from "../bindings/DeliveryAttempt";
 import type { IdentitySettings } from "../bindings/IdentitySettings";
 import type { IpcError } from "../bindings/IpcError";
 import type { LogInfo } from "../bindings/LogInfo";
@@ -158,6 +162,8 @@ export const ADMIN_PERMISSIONS: Permission[] = [
   "audit.read",
   "identity.read",
   "identity.write",
+  "notifications.read",
+  "notifications.write",
 ];
 
 /** What the gateway gives an auditor: read everything, change nothing. */
@@ -227,6 +233,12 @@ export interface MockBackend extends Backend {
   readonly updateSteps: string[];
   /** What `listScimTokens` answers (offline it refuses, as the gateway is not there to ask). */
   scimTokens: ScimToken[];
+  /** What `listChannels` answers (offline it refuses, as the gateway is not there to ask). */
+  channels: Channel[];
+  /** What `listChannelDeliveries` answers, by channel id. */
+  deliveries: Record<string, DeliveryAttempt[]>;
+  /** Every `exportAudit` call, oldest first; each answers `exportAnswer`. */
+  readonly auditExports: { filter: AuditFilter; format: AuditExportFormat }[];
   /** What `getIdentitySettings` answers (offline it refuses, like the SCIM tokens). */
   identitySettings: IdentitySettings;
   logs: LogInfo;
@@ -251,6 +263,33 @@ export function mockScimTokens(): ScimToken[] {
     { id: "stk_entra", name: "Entra ID production", created_by: "usr_00000", created_at: "2026-10-01T09:00:00Z", last_used_at: "2026-12-04T08:30:00Z" },
     { id: "stk_okta", name: "Okta staging", created_by: null, created_at: "2026-11-20T15:00:00Z", last_used_at: null },
   ];
+}
+
+/** One channel posting budget alerts to a chat tool, with a delivery that failed once. */
+export function mockChannels(): Channel[] {
+  return [
+    {
+      id: "chn_ops",
+      name: "Ops alerts",
+      url: "https://hooks.slack.example/services/T000/B000",
+      format: "slack",
+      events: ["budget.threshold_crossed", "budget.exhausted"],
+      enabled: true,
+      created_at: "2026-11-02T10:00:00Z",
+      updated_at: "2026-11-02T10:00:00Z",
+      revision: 900,
+    },
+  ];
+}
+
+export function mockDeliveries(): Record<string, DeliveryAttempt[]> {
+  const base = { delivery_id: "dlv_1", event_id: "evt_1", event_type: "budget.threshold_crossed" as const, duration_ms: 42 };
+  return {
+    chn_ops: [
+      { ...base, id: "att_2", attempt: 2, at: "2026-12-04T09:00:31Z", outcome: "delivered", status_code: 200, error: null, next_attempt_at: null },
+      { ...base, id: "att_1", attempt: 1, at: "2026-12-04T09:00:00Z", outcome: "retrying", status_code: 500, error: "The receiver answered HTTP 500.", next_attempt_at: "2026-12-04T09:00:30Z" },
+    ],
+  };
 }
 
 /** Invite-only sign-in with Google set up, nothing required and nothing mapped yet. */
@@ -529,6 +568,21 @@ export function createMockBackend(
     async listScimTokens() {
       if (mock.status.offline) throw { code: "offline", message: "The gateway is unreachable." } satisfies IpcError;
       return mock.scimTokens.map((t) => ({ ...t }));
+    },
+    channels: mockChannels(),
+    deliveries: mockDeliveries(),
+    auditExports: [],
+    async listChannels() {
+      if (mock.status.offline) throw { code: "offline", message: "The gateway is unreachable." } satisfies IpcError;
+      return structuredClone(mock.channels);
+    },
+    async listChannelDeliveries(id) {
+      if (mock.status.offline) throw { code: "offline", message: "The gateway is unreachable." } satisfies IpcError;
+      return structuredClone(mock.deliveries[id] ?? []);
+    },
+    async exportAudit(filter, format) {
+      mock.auditExports.push({ filter, format });
+      return mock.exportAnswer;
     },
     identitySettings: mockIdentitySettings(),
     async getIdentitySettings() {

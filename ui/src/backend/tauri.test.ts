@@ -75,6 +75,10 @@ describe("the Tauri backend", () => {
     await tauriBackend.getIdentitySettings();
     await tauriBackend.listSsoProviders("p2");
     await tauriBackend.listAccessProfiles();
+    await tauriBackend.listChannels();
+    await tauriBackend.listChannelDeliveries("chn_1");
+    const auditFilter = { action: null, actor_id: null, target_id: null, from: null, to: null, offset: 0, limit: 50 };
+    await tauriBackend.exportAudit(auditFilter, "csv");
     expect(calls).toEqual([
       ["list_profiles", {}],
       ["add_profile", { input }],
@@ -98,6 +102,9 @@ describe("the Tauri backend", () => {
       ["get_identity_settings", {}],
       ["list_sso_providers", { id: "p2" }],
       ["list_access_profiles", {}],
+      ["list_channels", {}],
+      ["list_channel_deliveries", { id: "chn_1" }],
+      ["export_audit", { filter: auditFilter, format: "csv" }],
     ]);
   });
 

@@ -78,4 +78,7 @@ export const tauriBackend: Backend = {
   getIdentitySettings: () => call(command("get_identity_settings")),
   exportUsersCsv: (filter) => call(command("export_users_csv"), { filter }),
   exportUsageCsv: (filter) => call(command("export_usage_csv"), { filter }),
+  listChannels: () => call(command("list_channels")),
+  listChannelDeliveries: (id) => call(command("list_channel_deliveries"), { id }),
+  exportAudit: (filter, format) => call(command("export_audit"), { filter, format }),
 };

@@ -274,7 +274,7 @@ describe("settings: sync and about", () => {
     await renderSettings(backend);
     expect((await screen.findByTestId("app-version")).textContent).toBe("Version 1.4.2");
     const sections = Array.from(document.querySelectorAll(".settings-section h2"), (h) => h.textContent);
-    expect(sections).toEqual(["Profiles", "Sync", "Cache", "Identity", "Access profiles", "Updates", "Logs", "About"]);
+    expect(sections).toEqual(["Profiles", "Sync", "Cache", "Identity", "Access profiles", "Notifications", "Updates", "Logs", "About"]);
     expect(document.querySelector(".unavailable")).toBeNull();
   });
 });

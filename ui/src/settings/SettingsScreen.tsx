@@ -6,6 +6,7 @@ import { AccessProfilesSection } from "./AccessProfilesSection";
 import { CacheSection } from "./CacheSection";
 import { IdentitySection } from "./IdentitySection";
 import { LogsSection } from "./LogsSection";
+import { NotificationsSection } from "./NotificationsSection";
 import { ProfilesSection } from "./ProfilesSection";
 import { SyncSection } from "./SyncSection";
 import { UpdatesSection } from "./UpdatesSection";
@@ -20,6 +21,7 @@ export function SettingsScreen({ status }: { status: AppStatus }) {
         <CacheSection status={status} />
         <IdentitySection status={status} />
         <AccessProfilesSection status={status} />
+        <NotificationsSection status={status} />
         <UpdatesSection />
         <LogsSection />
         <AboutSection />

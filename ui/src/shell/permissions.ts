@@ -24,7 +24,9 @@ export type Permission =
   | "usage.read"
   | "audit.read"
   | "identity.read"
-  | "identity.write";
+  | "identity.write"
+  | "notifications.read"
+  | "notifications.write";
 
 /** The status the screens are shown under; the app provides it above them. */
 export const StatusContext = createContext<AppStatus | null>(null);

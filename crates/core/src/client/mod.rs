@@ -58,6 +58,8 @@ macro_rules! collection {
 
 mod alerts;
 mod audit;
+mod channels;
+mod download;
 mod groups;
 mod identity;
 mod invitations;

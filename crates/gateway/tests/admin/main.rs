@@ -25,3 +25,4 @@ mod sso;
 mod sync;
 mod types;
 mod usage;
+mod webhooks;

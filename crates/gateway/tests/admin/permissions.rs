@@ -17,6 +17,7 @@ struct Targets {
     group: String,
     key: String,
     invitation: String,
+    channel: String,
 }
 
 /// (method, path, body, permissions of which any one allows the call; empty = any signed-in user)
@@ -264,6 +265,12 @@ fn endpoints(t: &Targets) -> Vec<(Method, String, Option<Value>, Vec<Permission>
         (Method::GET, "/admin/v1/audit".into(), None, vec![AuditRead]),
         (
             Method::GET,
+            "/admin/v1/audit/export?format=csv".into(),
+            None,
+            vec![AuditRead],
+        ),
+        (
+            Method::GET,
             "/admin/v1/models".into(),
             None,
             vec![ModelsRead],
@@ -373,7 +380,58 @@ fn endpoints(t: &Targets) -> Vec<(Method, String, Option<Value>, Vec<Permission>
             None,
             vec![UsersLifecycle],
         ),
+        (
+            Method::GET,
+            "/admin/v1/channels".into(),
+            None,
+            vec![NotificationsRead],
+        ),
+        (
+            Method::POST,
+            "/admin/v1/channels".into(),
+            Some(
+                json!({ "name": "Hook", "url": "https://hooks.example.invalid/x",
+                         "events": ["seats.full"] }),
+            ),
+            vec![NotificationsWrite],
+        ),
+        (
+            Method::GET,
+            format!("/admin/v1/channels/{}", t.channel),
+            None,
+            vec![NotificationsRead],
+        ),
+        (
+            Method::PATCH,
+            format!("/admin/v1/channels/{}", t.channel),
+            Some(json!({ "name": "Hook 2" })),
+            vec![NotificationsWrite],
+        ),
+        (
+            Method::GET,
+            format!("/admin/v1/channels/{}/deliveries", t.channel),
+            None,
+            vec![NotificationsRead],
+        ),
+        (
+            Method::POST,
+            format!("/admin/v1/channels/{}/rotate-secret", t.channel),
+            None,
+            vec![NotificationsWrite],
+        ),
+        (
+            Method::POST,
+            format!("/admin/v1/channels/{}/test", t.channel),
+            None,
+            vec![NotificationsWrite],
+        ),
         // Destructive calls last, so that the targets live through the round.
+        (
+            Method::DELETE,
+            format!("/admin/v1/channels/{}", t.channel),
+            None,
+            vec![NotificationsWrite],
+        ),
         (
             Method::DELETE,
             "/admin/v1/models/m2".into(),
@@ -483,12 +541,22 @@ async fn targets(gw: &TestGateway, admin: &gatehouse_api::Secret, round: usize) 
             &json!({ "email": format!("inv{round}@acme.example"), "role": "member" }),
         )
         .await;
+    let channel: gatehouse_api::ChannelCreated = gw
+        .json_ok(
+            Method::POST,
+            "/admin/v1/channels",
+            admin,
+            &json!({ "name": format!("C{round}"), "url": "https://hooks.example.invalid/x",
+                     "events": ["seats.full"] }),
+        )
+        .await;
     Targets {
         user,
         workspace: ws.id,
         group: group.id,
         key: key.key.id,
         invitation: inv.id,
+        channel: channel.channel.id,
     }
 }
 
