@@ -795,6 +795,7 @@ async fn new_usage_after_the_first_sync_reaches_the_charts() {
                 user_id: user.clone(),
                 model_id: "echo".into(),
                 workspace_id: String::new(),
+                key_id: String::new(),
                 requests: 7,
                 input_tokens: 700,
                 output_tokens: 70,

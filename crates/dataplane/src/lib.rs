@@ -1,7 +1,8 @@
 //! The data plane: `POST /v1/chat/completions` (streamed or not) and `GET /v1/models`, OpenAI's
 //! API, for users' API keys. Each request is checked in this order, each refusal an OpenAI-style
-//! error: the key (401), the user's status (403), the model's grant (403), the rate limits and
-//! concurrency of the user and each group (429), their budgets (429). It then goes to the
+//! error: the key (401: unknown, revoked, expired, or a rotated-out secret past its grace), the
+//! user's status (403), the model's grant and the key's model subset (403), the rate limits and
+//! concurrency of the user, each group and the key (429), their budgets (429). It then goes to the
 //! model's provider (the built-in `echo`, or an OpenAI-compatible upstream with the key the
 //! gateway's configuration gives for it), and every request of a known key is metered.
 //!
@@ -309,6 +310,15 @@ fn resolve(
         .get(model_id)
         .cloned()
         .ok_or_else(|| DataPlaneError::model_not_found(model_id))?;
+    if !principal.grants.contains(model_id) && principal.user_grants.contains(model_id) {
+        return Err(DataPlaneError {
+            param: Some("model"),
+            ..DataPlaneError::forbidden(
+                "model_not_allowed_for_key",
+                format!("The model {model_id:?} is not among the models this API key may use."),
+            )
+        });
+    }
     if !principal.grants.contains(model_id) {
         return Err(DataPlaneError {
             param: Some("model"),
@@ -552,6 +562,10 @@ impl DataPlane {
         let tz = snapshot.tz;
         let refusal = if principal.revoked {
             Some(DataPlaneError::revoked_key())
+        } else if let Some(until) = principal.secret_valid_until.filter(|u| at >= *u) {
+            Some(DataPlaneError::rotated_key(until))
+        } else if let Some(expired) = principal.expires_at.filter(|e| at >= *e) {
+            Some(DataPlaneError::expired_key(expired))
         } else {
             check_status(&principal).err()
         };

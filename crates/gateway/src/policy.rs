@@ -47,6 +47,8 @@ async fn require_read(
     let by_role = match kind {
         SubjectKind::User => caller.allows(Permission::UsersRead) || caller.user_id == id,
         SubjectKind::Group => caller.allows(Permission::GroupsRead),
+        // A key's policy is read through the key (`GET /keys/{id}`), never here.
+        SubjectKind::Key => false,
     };
     if by_role || caller.allows(Permission::PolicyWrite) {
         return Ok(());
@@ -56,6 +58,7 @@ async fn require_read(
             .await?
             .is_empty(),
         SubjectKind::Group => groups::manages(&state.db.pool, &caller.user_id, id).await?,
+        SubjectKind::Key => false,
     };
     if manager {
         Ok(())
@@ -204,7 +207,7 @@ fn within<T: PartialOrd + Copy>(new: &[(&str, Option<T>)], group: &[(&str, Optio
     })
 }
 
-fn validate_limits(l: &Limits) -> ApiResult<()> {
+pub(crate) fn validate_limits(l: &Limits) -> ApiResult<()> {
     for (field, value) in limit_fields(l) {
         if let Some(v) = value
             && !(0..=1_000_000_000_000).contains(&v)
@@ -218,7 +221,7 @@ fn validate_limits(l: &Limits) -> ApiResult<()> {
     Ok(())
 }
 
-fn validate_budget(b: &mut Budget) -> ApiResult<()> {
+pub(crate) fn validate_budget(b: &mut Budget) -> ApiResult<()> {
     for (field, value) in budget_fields(b) {
         if let Some(v) = value
             && !(v.is_finite() && (0.0..=1e9).contains(&v))
