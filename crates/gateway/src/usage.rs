@@ -118,7 +118,7 @@ impl From<UsageExportQuery> for UsageFilter {
 }
 
 pub const CSV_HEADER: &str =
-    "day,user_id,model_id,workspace_id,key_id,requests,input_tokens,output_tokens,cost_usd\r\n";
+    "day,user_id,model_id,workspace_id,requests,input_tokens,output_tokens,cost_usd,key_id\r\n";
 
 /// Flushes the CSV to the socket in chunks of about this size rather than one frame per row.
 const CSV_CHUNK: usize = 32 * 1024;
@@ -141,19 +141,23 @@ fn usd(micros: i64) -> String {
     format!("{sign}{}.{:06}", m / 1_000_000, m % 1_000_000)
 }
 
+/// The key comes last, so that readers of the columns before keys were metered find theirs
+/// where they were.
 fn csv_row(out: &mut String, r: &DailyDbRow) {
-    for field in r.key() {
+    for field in [&r.day, &r.user_id, &r.model_id, &r.workspace_id] {
         csv_field(out, field);
         out.push(',');
     }
     let _ = write!(
         out,
-        "{},{},{},{}\r\n",
+        "{},{},{},{},",
         r.requests,
         r.input_tokens,
         r.output_tokens,
         usd(r.cost_micros)
     );
+    csv_field(out, &r.key_id);
+    out.push_str("\r\n");
 }
 
 /// Daily usage as CSV, streamed
