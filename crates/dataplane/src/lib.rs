@@ -274,6 +274,21 @@ fn json_response(status: StatusCode, body: Bytes) -> Response {
         .into_response()
 }
 
+/// The key itself at `at`, from its cached principal (no query): revoked, a secret a rotation
+/// replaced once its grace has ended, or expired, each a 401.
+fn check_key(principal: &Principal, at: DateTime<Utc>) -> DpResult<()> {
+    if principal.revoked {
+        return Err(DataPlaneError::revoked_key());
+    }
+    if let Some(until) = principal.secret_valid_until.filter(|u| at >= *u) {
+        return Err(DataPlaneError::rotated_key(until));
+    }
+    if let Some(expired) = principal.expires_at.filter(|e| at >= *e) {
+        return Err(DataPlaneError::expired_key(expired));
+    }
+    Ok(())
+}
+
 fn check_status(principal: &Principal) -> DpResult<()> {
     match principal.status {
         Some(UserStatus::Active) => Ok(()),
@@ -560,15 +575,9 @@ impl DataPlane {
         let live = matches!(mode, Mode::Live);
         let (snapshot, principal) = self.lookup(authorization, live).await?;
         let tz = snapshot.tz;
-        let refusal = if principal.revoked {
-            Some(DataPlaneError::revoked_key())
-        } else if let Some(until) = principal.secret_valid_until.filter(|u| at >= *u) {
-            Some(DataPlaneError::rotated_key(until))
-        } else if let Some(expired) = principal.expires_at.filter(|e| at >= *e) {
-            Some(DataPlaneError::expired_key(expired))
-        } else {
-            check_status(&principal).err()
-        };
+        let refusal = check_key(&principal, at)
+            .and_then(|()| check_status(&principal))
+            .err();
         let checked = match (refusal, request) {
             (None, Ok(r)) => match resolve(&snapshot, &principal, &r.model, workspace) {
                 Ok(found) => Ok((r, found)),

@@ -141,6 +141,64 @@ async fn visible_key(
     Ok(row.into_api())
 }
 
+/// The key `id` for its owner or a caller with `keys.read`.
+async fn readable_key(tx: &mut Tx, caller: &Caller, id: &str) -> ApiResult<ApiKey> {
+    visible_key(
+        tx,
+        caller,
+        id,
+        Permission::KeysRead,
+        "read other users' keys",
+    )
+    .await
+}
+
+/// The key `id` for a change by its owner or a caller with `keys.write`; a revoked key changes
+/// no more (409).
+async fn changeable_key(tx: &mut Tx, caller: &Caller, id: &str, what: &str) -> ApiResult<ApiKey> {
+    let key = visible_key(tx, caller, id, Permission::KeysWrite, what).await?;
+    not_revoked(&key)?;
+    Ok(key)
+}
+
+/// The key as changed, after its audit entry `action` (with `before`, the key after, and the
+/// fields of `extra`).
+async fn audited(
+    tx: &mut Tx,
+    caller: &Caller,
+    action: &str,
+    before: ApiKey,
+    mut extra: serde_json::Value,
+) -> ApiResult<ApiKey> {
+    let after = store::find(tx, &before.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("key"))?
+        .into_api();
+    extra["before"] = json!(before);
+    extra["after"] = json!(after);
+    audit::record(
+        tx,
+        Some(&caller.user_id),
+        action,
+        "api_key",
+        &after.id,
+        extra,
+    )
+    .await?;
+    Ok(after)
+}
+
+/// A revoked key changes no more (409).
+fn not_revoked(key: &ApiKey) -> ApiResult<()> {
+    if key.revoked_at.is_some() {
+        return Err(ApiError::new(
+            gatehouse_api::ErrorCode::Conflict,
+            "The key is revoked.",
+        ));
+    }
+    Ok(())
+}
+
 /// One API key (never its secret)
 #[utoipa::path(
     get, path = "/admin/v1/keys/{id}", tag = "keys",
@@ -159,14 +217,7 @@ pub async fn show(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ApiKey>> {
     let mut tx = state.db.begin_read().await?;
-    let key = visible_key(
-        &mut tx,
-        &caller,
-        &id,
-        Permission::KeysRead,
-        "read other users' keys",
-    )
-    .await?;
+    let key = readable_key(&mut tx, &caller, &id).await?;
     tx.commit().await?;
     Ok(Json(key))
 }
@@ -202,20 +253,7 @@ pub async fn update(
         .map(|n| validate::text("name", n, 1, 100))
         .transpose()?;
     let mut tx = state.db.begin_write().await?;
-    let before = visible_key(
-        &mut tx,
-        &caller,
-        &id,
-        Permission::KeysWrite,
-        "change other users' keys",
-    )
-    .await?;
-    if before.revoked_at.is_some() {
-        return Err(ApiError::new(
-            gatehouse_api::ErrorCode::Conflict,
-            "The key is revoked.",
-        ));
-    }
+    let before = changeable_key(&mut tx, &caller, &id, "change other users' keys").await?;
     let policy_asked = input.expires_at.is_some()
         || input.model_ids.is_some()
         || input.limits.is_some()
@@ -224,42 +262,29 @@ pub async fn update(
     if policy_asked {
         // Fields left out keep their values, but an expiry kept as it is need not be in the
         // future again (it may have passed: extending it is what the caller is doing).
-        let expires_at = input.expires_at.unwrap_or(None);
         let policy = checked_policy(
             &mut tx,
             &before.user_id,
-            expires_at,
+            input.expires_at.unwrap_or(None),
             input.model_ids.unwrap_or_else(|| before.model_ids.clone()),
             input.limits.unwrap_or_else(|| before.limits.clone()),
             input.budget.unwrap_or_else(|| before.budget.clone()),
         )
-        .await;
-        let policy = match (policy, input.expires_at.is_none()) {
-            (Ok(p), true) => store::KeyPolicyValues {
-                expires_at: before.expires_at,
-                ..p
-            },
-            (Ok(p), false) => p,
-            (Err(e), _) => return Err(e),
+        .await?;
+        let expires_at = match input.expires_at {
+            None => before.expires_at,
+            Some(_) => policy.expires_at,
+        };
+        let policy = store::KeyPolicyValues {
+            expires_at,
+            ..policy
         };
         store::set_policy(&mut tx, &id, &policy, revision).await?;
     }
     if let Some(name) = &name {
         store::rename(&mut tx, &id, name, revision).await?;
     }
-    let after = store::find(&mut tx, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("key"))?
-        .into_api();
-    audit::record(
-        &mut tx,
-        Some(&caller.user_id),
-        "key.updated",
-        "api_key",
-        &id,
-        json!({ "before": before, "after": after }),
-    )
-    .await?;
+    let after = audited(&mut tx, &caller, "key.updated", before, json!({})).await?;
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -313,38 +338,14 @@ pub async fn rotate(
         (None, None) => 0,
     };
     let mut tx = state.db.begin_write().await?;
-    let before = visible_key(
-        &mut tx,
-        &caller,
-        &id,
-        Permission::KeysWrite,
-        "rotate other users' keys",
-    )
-    .await?;
-    if before.revoked_at.is_some() {
-        return Err(ApiError::new(
-            gatehouse_api::ErrorCode::Conflict,
-            "The key is revoked.",
-        ));
-    }
+    let before = changeable_key(&mut tx, &caller, &id, "rotate other users' keys").await?;
     let (secret, hash) = new_secret(KEY_PREFIX);
     let prefix: String = secret.expose().chars().take(SHOWN).collect();
     let grace_until = Utc::now() + chrono::Duration::seconds(grace);
     let revision = next_revision(&mut tx).await?;
     store::rotate(&mut tx, &id, &hash, &prefix, grace_until, revision).await?;
-    let key = store::find(&mut tx, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("key"))?
-        .into_api();
-    audit::record(
-        &mut tx,
-        Some(&caller.user_id),
-        "key.rotated",
-        "api_key",
-        &id,
-        json!({ "before": before, "after": key, "grace_seconds": grace }),
-    )
-    .await?;
+    let extra = json!({ "grace_seconds": grace });
+    let key = audited(&mut tx, &caller, "key.rotated", before, extra).await?;
     tx.commit().await?;
     Ok(Json(ApiKeyCreated {
         key,
@@ -373,14 +374,7 @@ pub async fn effective(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<EffectivePolicy>> {
     let mut tx = state.db.begin_read().await?;
-    let key = visible_key(
-        &mut tx,
-        &caller,
-        &id,
-        Permission::KeysRead,
-        "read other users' keys",
-    )
-    .await?;
+    let key = readable_key(&mut tx, &caller, &id).await?;
     let policy = gatehouse_store::policy::key_effective(&mut tx, &key).await?;
     tx.commit().await?;
     Ok(Json(policy))

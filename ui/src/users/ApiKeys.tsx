@@ -264,34 +264,22 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
               </span>
             )}
           </fieldset>
-          <fieldset className="key-limits">
-            <legend>Limits (empty: none of the key's own)</legend>
-            {LIMIT_FIELDS.map(({ field, label }) => (
-              <TextField
-                key={field}
-                label={label}
-                type="number"
-                value={form.limits[field]}
-                disabled={runner.pending}
-                error={messages[field]}
-                onChange={(e) => setForm({ ...form, limits: { ...form.limits, [field]: e.target.value } })}
-              />
-            ))}
-          </fieldset>
-          <fieldset className="key-budget">
-            <legend>Budget (empty: none of the key's own)</legend>
-            {BUDGET_FIELDS.map(({ field, label }) => (
-              <TextField
-                key={field}
-                label={label}
-                type="number"
-                value={form.budget[field]}
-                disabled={runner.pending}
-                error={messages[field]}
-                onChange={(e) => setForm({ ...form, budget: { ...form.budget, [field]: e.target.value } })}
-              />
-            ))}
-          </fieldset>
+          <NumberFields
+            legend="Limits (empty: none of the key's own)"
+            fields={LIMIT_FIELDS}
+            values={form.limits}
+            errors={messages}
+            disabled={runner.pending}
+            onChange={(field, value) => setForm({ ...form, limits: { ...form.limits, [field]: value } })}
+          />
+          <NumberFields
+            legend="Budget (empty: none of the key's own)"
+            fields={BUDGET_FIELDS}
+            values={form.budget}
+            errors={messages}
+            disabled={runner.pending}
+            onChange={(field, value) => setForm({ ...form, budget: { ...form.budget, [field]: value } })}
+          />
           {editing ? (
             <SubmitCancel disabled={runner.pending || form.name.trim() === ""} onCancel={() => start(null, null)}>
               Save key
@@ -306,6 +294,33 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
       {notice && <Notice>{notice}</Notice>}
       <FormError error={runner.error} shown={SHOWN_FIELDS} />
     </section>
+  );
+}
+
+/** A fieldset of number inputs, as typed (empty: none). */
+function NumberFields<F extends string>(props: {
+  legend: string;
+  fields: { field: F; label: string }[];
+  values: Record<F, string>;
+  errors: Record<string, string>;
+  disabled: boolean;
+  onChange: (field: F, value: string) => void;
+}) {
+  return (
+    <fieldset className="key-numbers">
+      <legend>{props.legend}</legend>
+      {props.fields.map(({ field, label }) => (
+        <TextField
+          key={field}
+          label={label}
+          type="number"
+          value={props.values[field]}
+          disabled={props.disabled}
+          error={props.errors[field]}
+          onChange={(e) => props.onChange(field, e.target.value)}
+        />
+      ))}
+    </fieldset>
   );
 }
 
