@@ -588,7 +588,9 @@ async fn invitations_usage_export_and_alerts() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("day,user_id,model_id,workspace_id,requests,input_tokens,output_tokens,cost_usd")
+        Some(
+            "day,user_id,model_id,workspace_id,requests,input_tokens,output_tokens,cost_usd,key_id"
+        )
     );
     assert_eq!(lines.count(), rows.len());
     assert!(!dir.path().join("usage.csv.part").exists());
