@@ -37,6 +37,13 @@ async fn create_key(gw: &TestGateway, token: &Secret, user: &str, body: Value) -
     .await
 }
 
+async fn epoch(gw: &TestGateway) -> i64 {
+    sqlx::query_scalar("SELECT value FROM policy_epoch WHERE id = 1")
+        .fetch_one(&gw.db().pool)
+        .await
+        .unwrap()
+}
+
 async fn flush(gw: &TestGateway) {
     gw.gateway.state.data_plane.flush().await;
 }
@@ -178,7 +185,9 @@ async fn a_key_uses_only_its_models_and_cannot_widen_its_user() {
             .await;
         assert_eq!(unchanged.model_ids, key.key.model_ids);
 
-        // Widening back to every model of the user (null) works at once.
+        // Widening back to every model of the user (null) works at once: the change moves
+        // `policy_epoch` (what tells every node), and using the key does not.
+        let before = epoch(&gw).await;
         let _: ApiKey = gw
             .json_ok(
                 Method::PATCH,
@@ -187,6 +196,11 @@ async fn a_key_uses_only_its_models_and_cannot_widen_its_user() {
                 &json!({ "model_ids": null }),
             )
             .await;
+        let changed = epoch(&gw).await;
+        assert!(changed > before, "{}", gw.name);
+        assert_eq!(chat(&gw, &key.secret, "echo").await.status(), 200);
+        flush(&gw).await;
+        assert_eq!(epoch(&gw).await, changed, "{}", gw.name);
         assert_eq!(
             chat(&gw, &key.secret, "other").await.status(),
             200,
