@@ -787,6 +787,7 @@ pub struct UsageQuery {
     pub key_id: Option<String>,
     /// `key`: one row per day, user and key, summed over models and workspaces (their ids
     /// `""`). Without it, one row per day, user, model, workspace and key.
+    #[param(inline)]
     pub group_by: Option<UsageGroupBy>,
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,

@@ -99,6 +99,7 @@ pub struct UsageExportQuery {
     pub workspace_id: Option<String>,
     pub key_id: Option<String>,
     /// `key`: one row per day, user and key, as in the list.
+    #[param(inline)]
     pub group_by: Option<UsageGroupBy>,
 }
 
