@@ -246,6 +246,9 @@ pub struct SsoExchange {
 pub enum SubjectKind {
     User,
     Group,
+    /// An API key, whose own limits and budget apply under its user's (issue 16). Grants,
+    /// limits and budgets are never stored for it in the subject tables: a key carries them.
+    Key,
 }
 
 impl SubjectKind {
@@ -253,6 +256,7 @@ impl SubjectKind {
         match self {
             Self::User => "user",
             Self::Group => "group",
+            Self::Key => "key",
         }
     }
 }
@@ -494,6 +498,10 @@ pub struct EffectiveBudget {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct EffectivePolicy {
     pub user_id: String,
+    /// The key whose policy this is, for `GET /keys/{id}/effective`; none for a user's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub key_id: Option<String>,
     pub grants: Vec<EffectiveGrant>,
     pub limits: EffectiveLimits,
     pub budget: EffectiveBudget,
@@ -509,14 +517,101 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// From then on the key is refused (401, saying it expired); none: it does not expire.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The models the key may use, a subset of its user's; none: every model the user has.
+    #[serde(default)]
+    pub model_ids: Option<Vec<String>>,
+    /// The key's own rate limits, applied under the user's and the groups'.
+    #[serde(default)]
+    pub limits: Limits,
+    /// The key's own budget caps (it raises no threshold alerts: `alert_thresholds` is empty).
+    #[serde(default)]
+    pub budget: Budget,
+    /// When the secret was last replaced.
+    #[serde(default)]
+    pub rotated_at: Option<DateTime<Utc>>,
+    /// Until then the secret replaced by the last rotation still works, metered to this key.
+    #[serde(default)]
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     #[ts(type = "number")]
     pub revision: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+/// `POST /users/{id}/keys`: a name and, optionally, the key's own policy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyCreate {
     pub name: String,
+    /// In the future; none: the key does not expire.
+    #[serde(default)]
+    #[ts(optional)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// A subset of the models the user is granted; none: all of them, now and later.
+    #[serde(default)]
+    #[ts(optional)]
+    pub model_ids: Option<Vec<String>>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub limits: Option<Limits>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub budget: Option<Budget>,
+}
+
+/// `PATCH /keys/{id}`: the fields present change. `expires_at` and `model_ids` take `null` to
+/// clear them (no expiry; every model of the user).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyUpdate {
+    #[serde(default)]
+    #[ts(optional)]
+    pub name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    #[ts(optional, type = "string | null")]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<Vec<String>>)]
+    #[ts(optional, type = "Array<string> | null")]
+    pub model_ids: Option<Option<Vec<String>>>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub limits: Option<Limits>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub budget: Option<Budget>,
+}
+
+/// A PATCH field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `POST /keys/{id}/rotate`: how long the replaced secret keeps working, 0 to 7 days; one of
+/// the two (neither: no grace).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyRotate {
+    #[serde(default)]
+    #[ts(optional, type = "number")]
+    pub grace_hours: Option<i64>,
+    #[serde(default)]
+    #[ts(optional, type = "number")]
+    pub grace_seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
@@ -683,6 +778,10 @@ pub struct UsageDaily {
     pub user_id: String,
     pub model_id: String,
     pub workspace_id: String,
+    /// The API key the use was metered to (`""` for use before keys were metered, and in rows
+    /// grouped without it).
+    #[serde(default)]
+    pub key_id: String,
     #[ts(type = "number")]
     pub requests: i64,
     #[ts(type = "number")]
@@ -706,9 +805,20 @@ pub struct UsageQuery {
     pub group_id: Option<String>,
     pub model_id: Option<String>,
     pub workspace_id: Option<String>,
+    pub key_id: Option<String>,
+    /// `key`: one row per day, user and key, summed over models and workspaces (their ids
+    /// `""`). Without it, one row per day, user, model, workspace and key.
+    #[param(inline)]
+    pub group_by: Option<UsageGroupBy>,
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageGroupBy {
+    Key,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]

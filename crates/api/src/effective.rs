@@ -1,7 +1,9 @@
 //! The effective policy of a user, as a pure rule over the policies of the user and their
 //! groups: for each limit and budget period the strictest set value (the user's own wins a tie),
 //! and the union of the grants with every source. The gateway enforces it and the desktop app
-//! shows it from its cache, so both call this one function.
+//! shows it from its cache, so both call this one function. An API key is one level more
+//! ([`effective_for_key`]): its own limits and budget join the strictest, and its model subset
+//! narrows the user's grants.
 
 use crate::{
     Budget, EffectiveBudget, EffectiveCount, EffectiveGrant, EffectiveLimits, EffectivePolicy,
@@ -10,6 +12,18 @@ use crate::{
 
 /// The source name of the user's own policy; a group's is the group's id.
 pub const USER_SOURCE: &str = "user";
+
+/// The source name of an API key's own limits and budget.
+pub const KEY_SOURCE: &str = "key";
+
+/// What an API key sets on top of its user's policy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyPolicy {
+    /// The models the key may use; none: every model its user has.
+    pub model_ids: Option<Vec<String>>,
+    pub limits: Limits,
+    pub budget: Budget,
+}
 
 /// What one subject (the user, or one of their groups) sets.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -75,6 +89,7 @@ pub fn effective(user_id: &str, subjects: &[SubjectPolicy]) -> EffectivePolicy {
     };
     EffectivePolicy {
         user_id: user_id.to_owned(),
+        key_id: None,
         grants,
         limits: EffectiveLimits {
             requests_per_min: count(|l| l.requests_per_min),
@@ -88,6 +103,31 @@ pub fn effective(user_id: &str, subjects: &[SubjectPolicy]) -> EffectivePolicy {
             monthly_usd: usd(|b| b.monthly_usd),
         },
     }
+}
+
+/// The effective policy of the key `key_id` of `user_id`: the strictest of the key's own limits
+/// and budget, the user's and every group's (`subjects` as for [`effective`]), each with its
+/// source ([`KEY_SOURCE`] for the key's; a tie goes to the user or the group, as the key then
+/// narrows nothing), and the user's grants that the key's model subset keeps.
+pub fn effective_for_key(
+    user_id: &str,
+    key_id: &str,
+    subjects: &[SubjectPolicy],
+    key: &KeyPolicy,
+) -> EffectivePolicy {
+    let mut all = subjects.to_vec();
+    all.push(SubjectPolicy {
+        source: KEY_SOURCE.to_owned(),
+        grants: Vec::new(),
+        limits: key.limits.clone(),
+        budget: key.budget.clone(),
+    });
+    let mut policy = effective(user_id, &all);
+    if let Some(models) = &key.model_ids {
+        policy.grants.retain(|g| models.contains(&g.model_id));
+    }
+    policy.key_id = Some(key_id.to_owned());
+    policy
 }
 
 #[cfg(test)]
@@ -160,5 +200,65 @@ mod tests {
             tie.limits.requests_per_min.source.as_deref(),
             Some(USER_SOURCE)
         );
+    }
+
+    #[test]
+    fn a_key_narrows_its_user_and_names_itself_where_it_is_strictest() {
+        let subjects = [
+            subject(USER_SOURCE, &["a", "b"], Some(30), Some(10.0)),
+            subject("g1", &["c"], Some(20), None),
+        ];
+        let key = KeyPolicy {
+            model_ids: Some(vec!["a".into(), "c".into(), "z".into()]),
+            limits: Limits {
+                requests_per_min: Some(5),
+                max_concurrent: Some(2),
+                ..Default::default()
+            },
+            budget: Budget {
+                daily_usd: Some(20.0),
+                monthly_usd: Some(50.0),
+                ..Default::default()
+            },
+        };
+        let policy = effective_for_key("u1", "key_1", &subjects, &key);
+        assert_eq!(policy.key_id.as_deref(), Some("key_1"));
+        // Only granted models stay: `z` is in the subset but nobody grants it.
+        let models: Vec<_> = policy.grants.iter().map(|g| g.model_id.as_str()).collect();
+        assert_eq!(models, ["a", "c"]);
+        assert_eq!(policy.limits.requests_per_min.value, Some(5));
+        assert_eq!(
+            policy.limits.requests_per_min.source.as_deref(),
+            Some(KEY_SOURCE)
+        );
+        assert_eq!(
+            policy.limits.max_concurrent.source.as_deref(),
+            Some(KEY_SOURCE)
+        );
+        // The user's daily cap is stricter than the key's; the key's monthly is the only one.
+        assert_eq!(policy.budget.daily_usd.value, Some(10.0));
+        assert_eq!(policy.budget.daily_usd.source.as_deref(), Some(USER_SOURCE));
+        assert_eq!(
+            policy.budget.monthly_usd.source.as_deref(),
+            Some(KEY_SOURCE)
+        );
+
+        let everything = effective_for_key("u1", "key_1", &subjects, &KeyPolicy::default());
+        assert_eq!(everything.grants.len(), 3);
+        assert_eq!(everything.limits.requests_per_min.value, Some(20));
+
+        let tie = effective_for_key(
+            "u1",
+            "key_1",
+            &subjects,
+            &KeyPolicy {
+                limits: Limits {
+                    requests_per_min: Some(20),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        );
+        assert_eq!(tie.limits.requests_per_min.source.as_deref(), Some("g1"));
     }
 }

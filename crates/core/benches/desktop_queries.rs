@@ -246,6 +246,7 @@ async fn main() {
                     user_id: user.clone(),
                     model_id: model.into(),
                     workspace_id: ws.clone(),
+                    key_id: String::new(),
                     requests,
                     input_tokens: input,
                     output_tokens: output,
@@ -317,6 +318,7 @@ async fn main() {
         group_id: None,
         model_id: None,
         workspace_id: None,
+        key_id: None,
     };
     for _ in 0..100 {
         let t = Instant::now();

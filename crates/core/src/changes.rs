@@ -5,9 +5,9 @@
 //! holding them.
 
 use gatehouse_api::{
-    AccessProfile, AccessProfileCreate, AccessProfilePatch, AccessTokenCreate, ApiKey, Budget,
-    BulkInvite, BulkInviteResult, Channel, ChannelCreate, ChannelCreated, ChannelPatch, Grant,
-    Group, GroupCreate, GroupMember, GroupPatch, GroupRole,
+    AccessProfile, AccessProfileCreate, AccessProfilePatch, AccessTokenCreate, ApiKey,
+    ApiKeyCreate, ApiKeyUpdate, Budget, BulkInvite, BulkInviteResult, Channel, ChannelCreate,
+    ChannelCreated, ChannelPatch, Grant, Group, GroupCreate, GroupMember, GroupPatch, GroupRole,
     IdentitySettings, IdentitySettingsInput, Invitation, InvitationCreate, Limits, Membership,
     Model, ModelCreate, ModelPatch, Org, OrgPatch, Role, ScimToken, ScimTokenCreate, Secret,
     SubjectKind, User, UserCreate, UserPatch, Workspace, WorkspaceCreate, WorkspacePatch,
@@ -92,6 +92,30 @@ pub enum Change {
     CreateKey {
         user_id: String,
         name: String,
+        /// The key's own policy (issue 16); each left out is none.
+        #[serde(default)]
+        #[ts(optional)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        #[serde(default)]
+        #[ts(optional)]
+        model_ids: Option<Vec<String>>,
+        #[serde(default)]
+        #[ts(optional)]
+        limits: Option<Limits>,
+        #[serde(default)]
+        #[ts(optional)]
+        budget: Option<Budget>,
+    },
+    UpdateKey {
+        id: String,
+        patch: ApiKeyUpdate,
+    },
+    /// A new secret for the key (to the clipboard, like a new key's); the old one keeps working
+    /// for `grace_seconds`, 0 to 7 days.
+    RotateKey {
+        id: String,
+        #[ts(type = "number")]
+        grace_seconds: i64,
     },
     RevokeKey {
         id: String,
@@ -195,7 +219,7 @@ pub enum Changed {
     Grant(Grant),
     Limits(Limits),
     Budget(Budget),
-    /// A new API key; its secret went to [`Applied::secret`].
+    /// A new, changed or rotated API key; a new secret went to [`Applied::secret`].
     ApiKey(ApiKey),
     Group(Group),
     GroupMember(GroupMember),
@@ -234,10 +258,14 @@ impl From<Changed> for Applied {
     }
 }
 
-fn subject(kind: SubjectKind, id: &str) -> Subject<'_> {
+/// A key's limits and budget are changed through the key ([`Change::UpdateKey`]).
+fn subject(kind: SubjectKind, id: &str) -> CoreResult<Subject<'_>> {
     match kind {
-        SubjectKind::User => Subject::User(id),
-        SubjectKind::Group => Subject::Group(id),
+        SubjectKind::User => Ok(Subject::User(id)),
+        SubjectKind::Group => Ok(Subject::Group(id)),
+        SubjectKind::Key => Err(crate::error::CoreError::Invalid(
+            "an API key's policy is changed on the key".into(),
+        )),
     }
 }
 
@@ -316,7 +344,7 @@ impl Change {
                 model_id,
             } => C::Grant(
                 client
-                    .put_grant(subject(subject_kind, &subject_id), &model_id)
+                    .put_grant(subject(subject_kind, &subject_id)?, &model_id)
                     .await?,
             )
             .into(),
@@ -326,7 +354,7 @@ impl Change {
                 model_id,
             } => {
                 client
-                    .delete_grant(subject(subject_kind, &subject_id), &model_id)
+                    .delete_grant(subject(subject_kind, &subject_id)?, &model_id)
                     .await?;
                 C::Done.into()
             }
@@ -336,7 +364,7 @@ impl Change {
                 limits,
             } => C::Limits(
                 client
-                    .put_limits(subject(subject_kind, &subject_id), &limits)
+                    .put_limits(subject(subject_kind, &subject_id)?, &limits)
                     .await?,
             )
             .into(),
@@ -346,15 +374,39 @@ impl Change {
                 budget,
             } => C::Budget(
                 client
-                    .put_budget(subject(subject_kind, &subject_id), &budget)
+                    .put_budget(subject(subject_kind, &subject_id)?, &budget)
                     .await?,
             )
             .into(),
-            Self::CreateKey { user_id, name } => {
-                let created = client.create_key(&user_id, &name).await?;
+            Self::CreateKey {
+                user_id,
+                name,
+                expires_at,
+                model_ids,
+                limits,
+                budget,
+            } => {
+                let key = ApiKeyCreate {
+                    name,
+                    expires_at,
+                    model_ids,
+                    limits,
+                    budget,
+                };
+                let created = client.create_key(&user_id, &key).await?;
                 Applied {
                     changed: C::ApiKey(created.key),
                     secret: Some(Secret::new(created.secret)),
+                }
+            }
+            Self::UpdateKey { id, patch } => {
+                C::ApiKey(client.update_key(&id, &patch).await?).into()
+            }
+            Self::RotateKey { id, grace_seconds } => {
+                let rotated = client.rotate_key(&id, grace_seconds).await?;
+                Applied {
+                    changed: C::ApiKey(rotated.key),
+                    secret: Some(Secret::new(rotated.secret)),
                 }
             }
             Self::RevokeKey { id } => {

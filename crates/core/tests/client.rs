@@ -431,11 +431,54 @@ async fn users_lifecycle_keys_and_policy() {
     c.delete_model(&model.id).await.unwrap();
 
     // API keys: the secret once, then only the prefix; revoking marks the key.
-    let key = c.create_key(&user.id, "laptop").await.unwrap();
+    let key = c
+        .create_key(
+            &user.id,
+            &ApiKeyCreate {
+                name: "laptop".into(),
+                limits: Some(Limits {
+                    requests_per_min: Some(7),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert!(key.secret.starts_with(&key.key.prefix));
     let keys = c.user_keys(&user.id).await.unwrap();
     assert_eq!(keys.len(), 1);
     assert!(keys[0].revoked_at.is_none());
+    assert_eq!(keys[0].limits.requests_per_min, Some(7));
+    // The key's own policy: changed, read back, and one level below the user's.
+    let expiry = chrono::Utc::now() + chrono::Duration::days(30);
+    let changed = c
+        .update_key(
+            &key.key.id,
+            &ApiKeyUpdate {
+                expires_at: Some(Some(expiry)),
+                budget: Some(Budget {
+                    daily_usd: Some(3.0),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed, c.key(&key.key.id).await.unwrap());
+    assert_eq!(changed.budget.daily_usd, Some(3.0));
+    assert!(changed.expires_at.is_some());
+    let effective = c.key_effective(&key.key.id).await.unwrap();
+    assert_eq!(effective.key_id.as_deref(), Some(key.key.id.as_str()));
+    assert_eq!(effective.limits.requests_per_min.value, Some(7));
+    assert_eq!(
+        effective.limits.requests_per_min.source.as_deref(),
+        Some("key")
+    );
+    let rotated = c.rotate_key(&key.key.id, 3600).await.unwrap();
+    assert_ne!(rotated.secret, key.secret);
+    assert!(rotated.key.previous_secret_expires_at.is_some());
     c.revoke_key(&key.key.id).await.unwrap();
     assert!(c.user_keys(&user.id).await.unwrap()[0].revoked_at.is_some());
 
@@ -548,7 +591,9 @@ async fn invitations_usage_export_and_alerts() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("day,user_id,model_id,workspace_id,requests,input_tokens,output_tokens,cost_usd")
+        Some(
+            "day,user_id,model_id,workspace_id,requests,input_tokens,output_tokens,cost_usd,key_id"
+        )
     );
     assert_eq!(lines.count(), rows.len());
     assert!(!dir.path().join("usage.csv.part").exists());

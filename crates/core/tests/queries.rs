@@ -118,6 +118,91 @@ async fn members_of(s: &Synced, group: &str) -> Vec<User> {
     s.all(&format!("/admin/v1/users?group_id={group}")).await
 }
 
+/// A key's effective policy from the cache is the gateway's (one rule, one level below the
+/// user's), and usage charts by key and for one key add up to the gateway's rows.
+#[tokio::test]
+async fn key_policy_and_usage_per_key_from_the_cache_are_the_gateways() {
+    let s = start().await;
+    let groups = groups_by_name(&s).await;
+    let data = members_of(&s, &groups["Data science"].id).await;
+    let user = &data[0].id;
+    let owner: EffectivePolicy = s.get(&format!("/admin/v1/users/{user}/effective")).await;
+    let model = owner.grants[0].model_id.clone();
+    s.send(
+        reqwest::Method::POST,
+        &format!("/admin/v1/users/{user}/keys"),
+        json!({ "name": "narrow", "model_ids": [model], "limits": { "requests_per_min": 1 },
+                "budget": { "monthly_usd": 0.5 } }),
+    )
+    .await;
+    s.sync().await;
+
+    let detail = s.cache.user_detail(user).await.unwrap();
+    assert!(detail.api_keys.len() >= 2, "the demo's key and the new one");
+    for key in &detail.api_keys {
+        let expected: EffectivePolicy =
+            s.get(&format!("/admin/v1/keys/{}/effective", key.id)).await;
+        assert_eq!(detail.key_effective[&key.id], expected, "key {}", key.id);
+    }
+    let narrow = detail.api_keys.iter().find(|k| k.name == "narrow").unwrap();
+    let e = &detail.key_effective[&narrow.id];
+    assert_eq!(e.grants.len(), 1);
+    assert_eq!(e.limits.requests_per_min.source.as_deref(), Some("key"));
+    assert_eq!(e.budget.monthly_usd.value, Some(0.5));
+
+    // Usage: the demo's requests were metered to its keys.
+    let today = Utc::now().date_naive();
+    let filter = UsageFilter {
+        from: today - Duration::days(89),
+        to: today,
+        group_by: UsageGroupBy::Key,
+        top: 50,
+        user_id: None,
+        group_id: None,
+        model_id: None,
+        workspace_id: None,
+        key_id: None,
+    };
+    let by_key = s.cache.usage_chart(&filter).await.unwrap();
+    let by_user = s
+        .cache
+        .usage_chart(&UsageFilter {
+            group_by: UsageGroupBy::User,
+            ..filter.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_key.total, by_user.total);
+    let top = by_key.series[0].key.clone().expect("a key");
+    assert_ne!(top, "", "the demo's usage has its keys");
+    let rows: Vec<UsageDaily> = s
+        .all(&format!(
+            "/admin/v1/usage/daily?from={}&to={today}&key_id={top}",
+            filter.from
+        ))
+        .await;
+    let one = s
+        .cache
+        .usage_chart(&UsageFilter {
+            key_id: Some(top.clone()),
+            ..filter.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        one.total.requests,
+        rows.iter().map(|r| r.requests).sum::<i64>()
+    );
+    let spend = s.cache.user_detail(&rows[0].user_id).await.unwrap();
+    let month: f64 = rows
+        .iter()
+        .filter(|r| r.day.format("%Y-%m").to_string() == today.format("%Y-%m").to_string())
+        .map(|r| r.cost_usd)
+        .sum();
+    let cached = spend.key_spend_mtd_usd.get(&top).copied().unwrap_or(0.0);
+    assert!((cached - month).abs() < 1e-6, "{cached} vs {month}");
+}
+
 #[tokio::test]
 async fn effective_policy_from_the_cache_is_the_gateways() {
     let s = start().await;
@@ -468,6 +553,7 @@ async fn invitations_usage_budgets_overview_audit_and_lists() {
         group_id: None,
         model_id: None,
         workspace_id: None,
+        key_id: None,
     };
     let chart = s.cache.usage_chart(&filter).await.unwrap();
     assert_eq!(chart.days.len(), 30);
@@ -779,6 +865,7 @@ async fn new_usage_after_the_first_sync_reaches_the_charts() {
         group_id: None,
         model_id: None,
         workspace_id: None,
+        key_id: None,
     };
     let before = s.cache.usage_chart(&filter).await.unwrap();
     let user = s.cache.users(&UserFilter::default()).await.unwrap().rows[0]
@@ -795,6 +882,7 @@ async fn new_usage_after_the_first_sync_reaches_the_charts() {
                 user_id: user.clone(),
                 model_id: "echo".into(),
                 workspace_id: String::new(),
+                key_id: String::new(),
                 requests: 7,
                 input_tokens: 700,
                 output_tokens: 70,

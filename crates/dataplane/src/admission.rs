@@ -665,6 +665,9 @@ mod tests {
             status: Some(UserStatus::Active),
             workspaces: Vec::new(),
             grants: HashSet::new(),
+            user_grants: HashSet::new(),
+            expires_at: None,
+            secret_valid_until: None,
             subjects: vec![Subject {
                 kind: SubjectKind::User,
                 id: "usr_1".into(),

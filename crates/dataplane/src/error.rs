@@ -16,7 +16,8 @@ pub struct LimitHit {
     /// `requests_per_min`, `input_tokens_per_min`, `output_tokens_per_min`, `max_concurrent`,
     /// `daily_usd`, `weekly_usd` or `monthly_usd`.
     pub name: &'static str,
-    /// Whose limit: the caller's own (`user`) or one of their groups' (`group`).
+    /// Whose limit: the caller's own (`user`), one of their groups' (`group`) or the API key's
+    /// (`key`).
     pub scope: SubjectKind,
     /// The user's or the group's id.
     pub subject_id: String,
@@ -88,6 +89,31 @@ impl DataPlaneError {
             "invalid_request_error",
             "invalid_api_key",
             "The API key has been revoked.",
+        )
+    }
+
+    pub fn expired_key(at: DateTime<Utc>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "expired_api_key",
+            format!(
+                "The API key expired at {}; ask for a new one or a later expiry.",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        )
+    }
+
+    /// A secret a rotation replaced, after its grace period.
+    pub fn rotated_key(at: DateTime<Utc>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "invalid_api_key",
+            format!(
+                "This secret of the API key was replaced by a rotation and stopped working at {}.",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
         )
     }
 

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 
 use crate::principal::ModelEntry;
 use crate::{
-    BODY_LIMIT, ChatRequest, DataPlane, DataPlaneError, Mode, WORKSPACE_HEADER, check_status,
+    BODY_LIMIT, ChatRequest, DataPlane, DataPlaneError, Mode, WORKSPACE_HEADER, check_key,
+    check_status,
 };
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -76,9 +77,7 @@ async fn list_models(State(plane): State<Arc<DataPlane>>, headers: HeaderMap) ->
         let (snapshot, principal) = plane
             .lookup(header_str(&headers, header::AUTHORIZATION.as_str()), true)
             .await?;
-        if principal.revoked {
-            return Err(DataPlaneError::revoked_key());
-        }
+        check_key(&principal, Utc::now())?;
         check_status(&principal)?;
         let mut models: Vec<&Arc<ModelEntry>> = snapshot
             .models

@@ -1,7 +1,8 @@
 //! The data plane: `POST /v1/chat/completions` (streamed or not) and `GET /v1/models`, OpenAI's
 //! API, for users' API keys. Each request is checked in this order, each refusal an OpenAI-style
-//! error: the key (401), the user's status (403), the model's grant (403), the rate limits and
-//! concurrency of the user and each group (429), their budgets (429). It then goes to the
+//! error: the key (401: unknown, revoked, expired, or a rotated-out secret past its grace), the
+//! user's status (403), the model's grant and the key's model subset (403), the rate limits and
+//! concurrency of the user, each group and the key (429), their budgets (429). It then goes to the
 //! model's provider (the built-in `echo`, or an OpenAI-compatible upstream with the key the
 //! gateway's configuration gives for it), and every request of a known key is metered.
 //!
@@ -273,6 +274,21 @@ fn json_response(status: StatusCode, body: Bytes) -> Response {
         .into_response()
 }
 
+/// The key itself at `at`, from its cached principal (no query): revoked, a secret a rotation
+/// replaced once its grace has ended, or expired, each a 401.
+fn check_key(principal: &Principal, at: DateTime<Utc>) -> DpResult<()> {
+    if principal.revoked {
+        return Err(DataPlaneError::revoked_key());
+    }
+    if let Some(until) = principal.secret_valid_until.filter(|u| at >= *u) {
+        return Err(DataPlaneError::rotated_key(until));
+    }
+    if let Some(expired) = principal.expires_at.filter(|e| at >= *e) {
+        return Err(DataPlaneError::expired_key(expired));
+    }
+    Ok(())
+}
+
 fn check_status(principal: &Principal) -> DpResult<()> {
     match principal.status {
         Some(UserStatus::Active) => Ok(()),
@@ -309,6 +325,15 @@ fn resolve(
         .get(model_id)
         .cloned()
         .ok_or_else(|| DataPlaneError::model_not_found(model_id))?;
+    if !principal.grants.contains(model_id) && principal.user_grants.contains(model_id) {
+        return Err(DataPlaneError {
+            param: Some("model"),
+            ..DataPlaneError::forbidden(
+                "model_not_allowed_for_key",
+                format!("The model {model_id:?} is not among the models this API key may use."),
+            )
+        });
+    }
     if !principal.grants.contains(model_id) {
         return Err(DataPlaneError {
             param: Some("model"),
@@ -550,11 +575,9 @@ impl DataPlane {
         let live = matches!(mode, Mode::Live);
         let (snapshot, principal) = self.lookup(authorization, live).await?;
         let tz = snapshot.tz;
-        let refusal = if principal.revoked {
-            Some(DataPlaneError::revoked_key())
-        } else {
-            check_status(&principal).err()
-        };
+        let refusal = check_key(&principal, at)
+            .and_then(|()| check_status(&principal))
+            .err();
         let checked = match (refusal, request) {
             (None, Ok(r)) => match resolve(&snapshot, &principal, &r.model, workspace) {
                 Ok(found) => Ok((r, found)),

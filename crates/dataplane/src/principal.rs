@@ -1,6 +1,7 @@
-//! Who a request is from and what applies to them, cached per API key: the key, its user's
-//! status, groups and workspaces, the models granted to them and the limits and budget of the
-//! user and of each group. Building it takes a handful of queries; a cached key costs a request
+//! Who a request is from and what applies to them, cached per API key secret: the key (its
+//! expiry, model subset, own limits and budget, and when a rotated-out secret stops working),
+//! its user's status, groups and workspaces, the models granted to them and the limits and
+//! budget of the user and of each group. Building it takes a handful of queries; a cached key costs a request
 //! no query. Triggers on every table this depends on bump `policy_epoch` in the same transaction
 //! as the change; when the node sees it moved (at once after its own admin API's changes, within
 //! a reconciliation interval after another node's) the whole cache is dropped, so a revoked key,
@@ -23,9 +24,9 @@ use gatehouse_store::spend::Caps;
 pub struct Subject {
     pub kind: SubjectKind,
     pub id: String,
-    /// `user:<id>` or `group:<id>`: the key of its rate window and leases.
+    /// `user:<id>`, `group:<id>` or `key:<id>`: the key of its rate window, leases and spend.
     pub key: String,
-    /// How a refusal names it: `your` or `group <name>`.
+    /// How a refusal names it: `your`, `group <name>'s` or `API key <name>'s`.
     pub label: String,
     pub limits: Limits,
     pub caps: Caps,
@@ -48,11 +49,19 @@ pub struct Principal {
     pub key_id: String,
     pub user_id: String,
     pub revoked: bool,
+    /// From then on the key is refused as expired.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Set when the secret this principal was found by is the one a rotation replaced: it is
+    /// refused from then on.
+    pub secret_valid_until: Option<DateTime<Utc>>,
     pub status: Option<UserStatus>,
     /// `(id, slug)` of each workspace the user belongs to.
     pub workspaces: Vec<(String, String)>,
+    /// The models the request may use: the user's grants, narrowed by the key's subset.
     pub grants: HashSet<String>,
-    /// The user first, then each group in id order.
+    /// The models granted to the user, to tell "not yours" from "not this key's".
+    pub user_grants: HashSet<String>,
+    /// The user first, then each group in id order, then the key.
     pub subjects: Vec<Subject>,
 }
 
@@ -202,22 +211,29 @@ async fn load_snapshot(db: &Db, epoch: i64) -> Result<Snapshot, sqlx::Error> {
     })
 }
 
-type KeyRow = (String, String, Option<String>, String);
+type KeyRow = (String, String, Option<String>, String, Option<String>);
 
 /// Reads everything about one key in one snapshot of the database.
 async fn load_principal(db: &Db, hash: &str) -> Result<Option<Principal>, sqlx::Error> {
     let mut tx = db.begin_read().await?;
+    // The secret is the key's current one or the one its last rotation replaced.
     let row: Option<KeyRow> = sqlx::query_as(
-        "SELECT k.id, k.user_id, k.revoked_at, u.status FROM api_keys k \
-         JOIN users u ON u.id = k.user_id WHERE k.secret_hash = $1",
+        "SELECT k.id, k.user_id, k.revoked_at, u.status, \
+         CASE WHEN k.secret_hash = $1 THEN NULL ELSE k.previous_secret_expires_at END \
+         FROM api_keys k JOIN users u ON u.id = k.user_id \
+         WHERE k.secret_hash = $1 OR k.previous_secret_hash = $1",
     )
     .bind(hash)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((key_id, user_id, revoked_at, status)) = row else {
+    let Some((key_id, user_id, revoked_at, status, previous_until)) = row else {
         tx.commit().await?;
         return Ok(None);
     };
+    let key_row = gatehouse_store::keys::find(&mut tx, &key_id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?
+        .into_api();
     let groups: Vec<(String, String)> = sqlx::query_as(
         "SELECT gm.group_id, g.name FROM group_members gm JOIN groups g ON g.id = gm.group_id \
          WHERE gm.user_id = $1 ORDER BY gm.group_id",
@@ -240,7 +256,7 @@ async fn load_principal(db: &Db, hash: &str) -> Result<Option<Principal>, sqlx::
     .bind(&user_id)
     .fetch_all(&mut *tx)
     .await?;
-    let mut subjects = Vec::with_capacity(groups.len() + 1);
+    let mut subjects = Vec::with_capacity(groups.len() + 2);
     let who = std::iter::once((SubjectKind::User, user_id.clone(), "your".to_owned())).chain(
         groups
             .into_iter()
@@ -259,13 +275,35 @@ async fn load_principal(db: &Db, hash: &str) -> Result<Option<Principal>, sqlx::
         });
     }
     tx.commit().await?;
+    subjects.push(Subject {
+        key: format!("key:{key_id}"),
+        label: format!("API key {:?}'s", key_row.name),
+        kind: SubjectKind::Key,
+        id: key_id.clone(),
+        limits: key_row.limits,
+        caps: Caps::of(&key_row.budget),
+    });
+    let user_grants: HashSet<String> = grants.into_iter().collect();
+    let grants = match &key_row.model_ids {
+        Some(models) => user_grants
+            .iter()
+            .filter(|m| models.contains(m))
+            .cloned()
+            .collect(),
+        None => user_grants.clone(),
+    };
     Ok(Some(Principal {
         key_id,
         user_id,
         revoked: revoked_at.is_some(),
+        expires_at: key_row.expires_at,
+        secret_valid_until: previous_until
+            .as_deref()
+            .map(gatehouse_store::db::parse_timestamp),
         status: UserStatus::parse(&status),
         workspaces,
-        grants: grants.into_iter().collect(),
+        grants,
+        user_grants,
         subjects,
     }))
 }

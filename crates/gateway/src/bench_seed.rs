@@ -148,6 +148,7 @@ pub async fn build(db: &Db, size: Size) -> anyhow::Result<Secret> {
             user_id: user_ids[user].clone(),
             model_id: MODELS[slot % MODELS.len()].to_owned(),
             workspace_id: workspace_ids[user % workspace_ids.len()].clone(),
+            key_id: String::new(),
             requests,
             input_tokens: input,
             output_tokens: output,

@@ -47,6 +47,8 @@ async fn require_read(
     let by_role = match kind {
         SubjectKind::User => caller.allows(Permission::UsersRead) || caller.user_id == id,
         SubjectKind::Group => caller.allows(Permission::GroupsRead),
+        // A key's policy is read through the key (`GET /keys/{id}`), never here.
+        SubjectKind::Key => false,
     };
     if by_role || caller.allows(Permission::PolicyWrite) {
         return Ok(());
@@ -56,6 +58,7 @@ async fn require_read(
             .await?
             .is_empty(),
         SubjectKind::Group => groups::manages(&state.db.pool, &caller.user_id, id).await?,
+        SubjectKind::Key => false,
     };
     if manager {
         Ok(())

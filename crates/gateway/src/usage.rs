@@ -12,7 +12,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use futures_util::StreamExt;
-use gatehouse_api::{Page, Problem, UsageDaily, UsageQuery};
+use gatehouse_api::{Page, Problem, UsageDaily, UsageGroupBy, UsageQuery};
 pub use gatehouse_store::usage::{
     DailyDbRow, DailyRow, Revisions, UsageEvent, UsageFilter, add_daily, changed_since,
     cost_micros, is_counted, org_time_zone, push_add_daily, push_record_many, record, record_many,
@@ -44,15 +44,16 @@ fn scoped(mut filter: UsageFilter, caller: &Caller) -> ApiResult<UsageFilter> {
     Ok(filter)
 }
 
-fn decode_cursor(cursor: &str) -> ApiResult<[String; 4]> {
+fn decode_cursor(cursor: &str) -> ApiResult<[String; 5]> {
     serde_json::from_str(&crate::cursor::decode(cursor)?)
         .map_err(|_| ApiError::invalid("cursor", "is not a cursor this server issued"))
 }
 
-/// Daily usage per user, model and workspace
+/// Daily usage per user, model, workspace and API key
 ///
-/// Ordered by day, then user, model and workspace. A caller without `usage.read` sees only
-/// their own usage; asking for someone else's is `forbidden`.
+/// Ordered by day, then user, model, workspace and key; with `group_by=key`, one row per day,
+/// user and key (model and workspace `""`). A caller without `usage.read` sees only their own
+/// usage; asking for someone else's is `forbidden`.
 #[utoipa::path(
     get, path = "/admin/v1/usage/daily", tag = "usage",
     params(UsageQuery),
@@ -96,6 +97,10 @@ pub struct UsageExportQuery {
     pub group_id: Option<String>,
     pub model_id: Option<String>,
     pub workspace_id: Option<String>,
+    pub key_id: Option<String>,
+    /// `key`: one row per day, user and key, as in the list.
+    #[param(inline)]
+    pub group_by: Option<UsageGroupBy>,
 }
 
 impl From<UsageExportQuery> for UsageFilter {
@@ -107,12 +112,14 @@ impl From<UsageExportQuery> for UsageFilter {
             group_id: q.group_id,
             model_id: q.model_id,
             workspace_id: q.workspace_id,
+            key_id: q.key_id,
+            by_key: q.group_by == Some(UsageGroupBy::Key),
         }
     }
 }
 
 pub const CSV_HEADER: &str =
-    "day,user_id,model_id,workspace_id,requests,input_tokens,output_tokens,cost_usd\r\n";
+    "day,user_id,model_id,workspace_id,requests,input_tokens,output_tokens,cost_usd,key_id\r\n";
 
 /// Flushes the CSV to the socket in chunks of about this size rather than one frame per row.
 pub(crate) const CSV_CHUNK: usize = 32 * 1024;
@@ -135,19 +142,23 @@ fn usd(micros: i64) -> String {
     format!("{sign}{}.{:06}", m / 1_000_000, m % 1_000_000)
 }
 
+/// The key comes last, so that readers of the columns before keys were metered find theirs
+/// where they were.
 fn csv_row(out: &mut String, r: &DailyDbRow) {
-    for field in r.key() {
+    for field in [&r.day, &r.user_id, &r.model_id, &r.workspace_id] {
         csv_field(out, field);
         out.push(',');
     }
     let _ = write!(
         out,
-        "{},{},{},{}\r\n",
+        "{},{},{},{},",
         r.requests,
         r.input_tokens,
         r.output_tokens,
         usd(r.cost_micros)
     );
+    csv_field(out, &r.key_id);
+    out.push_str("\r\n");
 }
 
 /// Daily usage as CSV, streamed

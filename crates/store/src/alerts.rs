@@ -140,6 +140,7 @@ pub async fn subject_name(
     match kind {
         SubjectKind::User => sqlx::query_scalar("SELECT email FROM users WHERE id = $1"),
         SubjectKind::Group => sqlx::query_scalar("SELECT name FROM groups WHERE id = $1"),
+        SubjectKind::Key => sqlx::query_scalar("SELECT name FROM api_keys WHERE id = $1"),
     }
     .bind(id)
     .fetch_optional(pool)

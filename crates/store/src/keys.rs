@@ -1,10 +1,12 @@
 //! Users' API keys as stored: never the secret, only its hash and the first characters that
 //! let a person recognise it.
 
-use gatehouse_api::{ApiKey, SyncChange, SyncKind};
+use chrono::{DateTime, Utc};
+use gatehouse_api::{ApiKey, Budget, Limits, SyncChange, SyncKind};
 use sqlx::FromRow;
 
 use crate::db::{self, Tx};
+use crate::policy::{micros, usd};
 
 #[derive(Debug, FromRow)]
 pub struct KeyRow {
@@ -15,7 +17,27 @@ pub struct KeyRow {
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub model_ids: Option<String>,
+    pub requests_per_min: Option<i64>,
+    pub input_tokens_per_min: Option<i64>,
+    pub output_tokens_per_min: Option<i64>,
+    pub max_concurrent: Option<i64>,
+    pub daily_micros: Option<i64>,
+    pub weekly_micros: Option<i64>,
+    pub monthly_micros: Option<i64>,
+    pub rotated_at: Option<String>,
+    pub previous_secret_expires_at: Option<String>,
     pub revision: i64,
+}
+
+/// What a key sets on top of its user's policy, as stored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyPolicyValues {
+    pub expires_at: Option<DateTime<Utc>>,
+    pub model_ids: Option<Vec<String>>,
+    pub limits: Limits,
+    pub budget: Budget,
 }
 
 impl KeyRow {
@@ -28,13 +50,110 @@ impl KeyRow {
             created_at: db::parse_timestamp(&self.created_at),
             last_used_at: self.last_used_at.as_deref().map(db::parse_timestamp),
             revoked_at: self.revoked_at.as_deref().map(db::parse_timestamp),
+            expires_at: self.expires_at.as_deref().map(db::parse_timestamp),
+            model_ids: parse_models(self.model_ids.as_deref()),
+            limits: Limits {
+                requests_per_min: self.requests_per_min,
+                input_tokens_per_min: self.input_tokens_per_min,
+                output_tokens_per_min: self.output_tokens_per_min,
+                max_concurrent: self.max_concurrent,
+            },
+            budget: Budget {
+                daily_usd: self.daily_micros.map(usd),
+                weekly_usd: self.weekly_micros.map(usd),
+                monthly_usd: self.monthly_micros.map(usd),
+                alert_thresholds: Vec::new(),
+            },
+            rotated_at: self.rotated_at.as_deref().map(db::parse_timestamp),
+            previous_secret_expires_at: self
+                .previous_secret_expires_at
+                .as_deref()
+                .map(db::parse_timestamp),
             revision: self.revision,
         }
     }
 }
 
-pub const KEY_COLUMNS: &str =
-    "id, user_id, name, prefix, created_at, last_used_at, revoked_at, revision";
+/// The stored model subset (a JSON array) as a list; a value that does not parse (only a
+/// hand-edited database has one) allows nothing rather than everything.
+pub fn parse_models(stored: Option<&str>) -> Option<Vec<String>> {
+    stored.map(|s| serde_json::from_str(s).unwrap_or_default())
+}
+
+pub const KEY_COLUMNS: &str = "id, user_id, name, prefix, created_at, last_used_at, revoked_at, \
+     expires_at, model_ids, requests_per_min, input_tokens_per_min, output_tokens_per_min, \
+     max_concurrent, daily_micros, weekly_micros, monthly_micros, rotated_at, \
+     previous_secret_expires_at, revision";
+
+/// Sets the policy of key `id` at `revision`.
+pub async fn set_policy(
+    tx: &mut Tx,
+    id: &str,
+    policy: &KeyPolicyValues,
+    revision: i64,
+) -> Result<(), sqlx::Error> {
+    let models = policy
+        .model_ids
+        .as_ref()
+        .map(|m| serde_json::to_string(m).expect("strings serialize"));
+    sqlx::query(
+        "UPDATE api_keys SET expires_at = $1, model_ids = $2, requests_per_min = $3, \
+         input_tokens_per_min = $4, output_tokens_per_min = $5, max_concurrent = $6, \
+         daily_micros = $7, weekly_micros = $8, monthly_micros = $9, revision = $10 WHERE id = $11",
+    )
+    .bind(policy.expires_at.map(db::timestamp))
+    .bind(models)
+    .bind(policy.limits.requests_per_min)
+    .bind(policy.limits.input_tokens_per_min)
+    .bind(policy.limits.output_tokens_per_min)
+    .bind(policy.limits.max_concurrent)
+    .bind(policy.budget.daily_usd.map(micros))
+    .bind(policy.budget.weekly_usd.map(micros))
+    .bind(policy.budget.monthly_usd.map(micros))
+    .bind(revision)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Renames key `id` at `revision`.
+pub async fn rename(tx: &mut Tx, id: &str, name: &str, revision: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE api_keys SET name = $1, revision = $2 WHERE id = $3")
+        .bind(name)
+        .bind(revision)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Replaces the secret of key `id` by the one hashed `new_hash` (shown by `prefix`): the
+/// current secret becomes the previous one, valid until `grace_until` (a rotation before an
+/// earlier grace ends cuts that older secret off).
+pub async fn rotate(
+    tx: &mut Tx,
+    id: &str,
+    new_hash: &str,
+    prefix: &str,
+    grace_until: DateTime<Utc>,
+    revision: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE api_keys SET previous_secret_hash = secret_hash, \
+         previous_secret_expires_at = $1, secret_hash = $2, prefix = $3, rotated_at = $4, \
+         revision = $5 WHERE id = $6",
+    )
+    .bind(db::timestamp(grace_until))
+    .bind(new_hash)
+    .bind(prefix)
+    .bind(db::now())
+    .bind(revision)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 /// A user's keys, newest first.
 pub async fn of_user(tx: &mut Tx, user_id: &str) -> Result<Vec<ApiKey>, sqlx::Error> {

@@ -15,6 +15,7 @@ pub async fn subject_exists(tx: &mut Tx, kind: SubjectKind, id: &str) -> Result<
     let sql = match kind {
         SubjectKind::User => "SELECT COUNT(*) FROM users WHERE id = $1",
         SubjectKind::Group => "SELECT COUNT(*) FROM groups WHERE id = $1",
+        SubjectKind::Key => "SELECT COUNT(*) FROM api_keys WHERE id = $1",
     };
     let n: i64 = sqlx::query_scalar(sql)
         .bind(id)
@@ -291,6 +292,34 @@ pub async fn effective(
     conn: &mut sqlx::AnyConnection,
     user_id: &str,
 ) -> Result<EffectivePolicy, sqlx::Error> {
+    let policies = subject_policies(conn, user_id).await?;
+    Ok(gatehouse_api::effective::effective(user_id, &policies))
+}
+
+/// The effective policy of the API key `key`: the rule is
+/// [`gatehouse_api::effective::effective_for_key`] over its user's subjects and the key's own.
+pub async fn key_effective(
+    conn: &mut sqlx::AnyConnection,
+    key: &gatehouse_api::ApiKey,
+) -> Result<EffectivePolicy, sqlx::Error> {
+    let policies = subject_policies(conn, &key.user_id).await?;
+    Ok(gatehouse_api::effective::effective_for_key(
+        &key.user_id,
+        &key.id,
+        &policies,
+        &gatehouse_api::effective::KeyPolicy {
+            model_ids: key.model_ids.clone(),
+            limits: key.limits.clone(),
+            budget: key.budget.clone(),
+        },
+    ))
+}
+
+/// The user's own policy, then each group's in group id order.
+async fn subject_policies(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+) -> Result<Vec<SubjectPolicy>, sqlx::Error> {
     let groups: Vec<String> = sqlx::query_scalar(
         "SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id",
     )
@@ -323,7 +352,7 @@ pub async fn effective(
             budget: budget_of(&mut *conn, kind, &id).await?.0,
         });
     }
-    Ok(gatehouse_api::effective::effective(user_id, &policies))
+    Ok(policies)
 }
 
 fn subject_kind_of(kind: &str) -> SubjectKind {

@@ -40,16 +40,22 @@ pub fn period_bounds(now: DateTime<Utc>, tz: Tz) -> [(DateTime<Utc>, DateTime<Ut
 
 /// Appends to the select list of `q` three columns: what a subject spent in each budget period
 /// that contains `now` (in [`BudgetPeriod::ALL`] order), in micro-USD, from the spend counters:
-/// a user's own, or a group's members' (its current members, as the console charts it). Usage is
+/// a user's own, a group's members' (its current members, as the console charts it), or a key's
+/// (both of its secrets, during a rotation's grace, are metered to it). Usage is
 /// kept per day in the org's time zone and periods start at local midnight, so whole days add up
 /// exactly. The data plane reads these beside other things in one statement.
 pub fn push_period_spend(q: &mut SqlText, kind: SubjectKind, id: &str, now: DateTime<Utc>, tz: Tz) {
-    let who = match kind {
-        SubjectKind::User => " user_id = ",
-        SubjectKind::Group => " user_id IN (SELECT user_id FROM group_members WHERE group_id = ",
+    let (table, who) = match kind {
+        SubjectKind::User => ("spend_daily", " user_id = "),
+        SubjectKind::Group => (
+            "spend_daily",
+            " user_id IN (SELECT user_id FROM group_members WHERE group_id = ",
+        ),
+        SubjectKind::Key => ("key_spend_daily", " key_id = "),
     };
     for (start, end) in period_bounds(now, tz) {
-        q.push(", (SELECT CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) FROM spend_daily WHERE");
+        q.push(", (SELECT CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) FROM ");
+        q.push(table).push(" WHERE");
         q.push(who).bind(id.to_owned());
         if kind == SubjectKind::Group {
             q.push(")");

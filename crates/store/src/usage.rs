@@ -148,6 +148,7 @@ pub fn push_record_many(statements: &mut Statements, events: &[UsageEvent], tz: 
             user_id: e.user_id.clone(),
             model_id: e.model_id.clone(),
             workspace_id: e.workspace_id.clone().unwrap_or_default(),
+            key_id: e.key_id.clone().unwrap_or_default(),
             requests: 1,
             input_tokens: e.input_tokens,
             output_tokens: e.output_tokens,
@@ -158,13 +159,14 @@ pub fn push_record_many(statements: &mut Statements, events: &[UsageEvent], tz: 
     ids
 }
 
-/// An amount of use to add to one day of one user, model and workspace (`""` for none).
+/// An amount of use to add to one day of one user, model, workspace and key (`""` for none).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DailyRow {
     pub day: NaiveDate,
     pub user_id: String,
     pub model_id: String,
     pub workspace_id: String,
+    pub key_id: String,
     pub requests: i64,
     pub input_tokens: i64,
     pub output_tokens: i64,
@@ -205,7 +207,8 @@ impl Revisions {
 const ROWS_PER_STATEMENT: usize = 25;
 
 /// Adds `rows` to `usage_daily` (summing into rows that exist), each changed row taking a fresh
-/// revision, and their cost to the spend counters (`spend_daily`, per user and day). The one
+/// revision, and their cost to the spend counters (`spend_daily`, per user and day, and
+/// `key_spend_daily`, per key and day). The one
 /// writer of both tables: the data plane (through `record_many`), the benchmark and tests all
 /// come here, so the counters always equal the sums of `usage_daily`.
 pub async fn add_daily(tx: &mut Tx, rows: &[DailyRow]) -> Result<(), sqlx::Error> {
@@ -218,7 +221,7 @@ pub async fn add_daily(tx: &mut Tx, rows: &[DailyRow]) -> Result<(), sqlx::Error
 pub fn push_add_daily(statements: &mut Statements, rows: &[DailyRow]) {
     // PostgreSQL refuses an upsert that touches the same row twice in one statement, so rows
     // with the same key are summed first.
-    let mut merged: BTreeMap<(NaiveDate, &str, &str, &str), [i64; 4]> = BTreeMap::new();
+    let mut merged: BTreeMap<(NaiveDate, &str, &str, &str, &str), [i64; 4]> = BTreeMap::new();
     for r in rows {
         let sums = merged
             .entry((
@@ -226,6 +229,7 @@ pub fn push_add_daily(statements: &mut Statements, rows: &[DailyRow]) {
                 r.user_id.as_str(),
                 r.model_id.as_str(),
                 r.workspace_id.as_str(),
+                r.key_id.as_str(),
             ))
             .or_default();
         sums[0] += r.requests;
@@ -241,15 +245,16 @@ pub fn push_add_daily(statements: &mut Statements, rows: &[DailyRow]) {
     for chunk in merged.chunks(ROWS_PER_STATEMENT) {
         let q = statements.next_statement();
         q.push(
-            "INSERT INTO usage_daily (day, user_id, model_id, workspace_id, requests, input_tokens, \
-             output_tokens, cost_micros, revision) VALUES ",
+            "INSERT INTO usage_daily (day, user_id, model_id, workspace_id, key_id, requests, \
+             input_tokens, output_tokens, cost_micros, revision) VALUES ",
         );
-        for (i, ((day, user, model, workspace), sums)) in chunk.iter().enumerate() {
+        for (i, ((day, user, model, workspace, key), sums)) in chunk.iter().enumerate() {
             q.push(if i == 0 { "(" } else { ", (" });
             q.bind(day.format(DAY_FORMAT).to_string()).push(", ");
             q.bind(user.to_string()).push(", ");
             q.bind(model.to_string()).push(", ");
-            q.bind(workspace.to_string());
+            q.bind(workspace.to_string()).push(", ");
+            q.bind(key.to_string());
             for v in sums {
                 q.push(", ").bind(*v);
             }
@@ -258,7 +263,7 @@ pub fn push_add_daily(statements: &mut Statements, rows: &[DailyRow]) {
             q.push(")");
         }
         q.push(
-            " ON CONFLICT (day, user_id, model_id, workspace_id) DO UPDATE SET \
+            " ON CONFLICT (day, user_id, model_id, workspace_id, key_id) DO UPDATE SET \
              requests = usage_daily.requests + excluded.requests, \
              input_tokens = usage_daily.input_tokens + excluded.input_tokens, \
              output_tokens = usage_daily.output_tokens + excluded.output_tokens, \
@@ -267,8 +272,12 @@ pub fn push_add_daily(statements: &mut Statements, rows: &[DailyRow]) {
         );
     }
     let mut spend: BTreeMap<(NaiveDate, &str), i64> = BTreeMap::new();
-    for ((day, user, _, _), sums) in &merged {
+    let mut key_spend: BTreeMap<(NaiveDate, &str), i64> = BTreeMap::new();
+    for ((day, user, _, _, key), sums) in &merged {
         *spend.entry((*day, user)).or_default() += sums[3];
+        if !key.is_empty() {
+            *key_spend.entry((*day, key)).or_default() += sums[3];
+        }
     }
     let spend: Vec<_> = spend.into_iter().collect();
     for chunk in spend.chunks(ROWS_PER_STATEMENT * 2) {
@@ -285,10 +294,31 @@ pub fn push_add_daily(statements: &mut Statements, rows: &[DailyRow]) {
              cost_micros = spend_daily.cost_micros + excluded.cost_micros",
         );
     }
+    let key_spend: Vec<_> = key_spend.into_iter().collect();
+    for chunk in key_spend.chunks(ROWS_PER_STATEMENT * 2) {
+        let q = statements.next_statement();
+        q.push("INSERT INTO key_spend_daily (key_id, day, cost_micros) VALUES ");
+        for (i, ((day, key), cost)) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" });
+            q.bind(key.to_string()).push(", ");
+            q.bind(day.format(DAY_FORMAT).to_string()).push(", ");
+            q.bind(*cost).push(")");
+        }
+        q.push(
+            " ON CONFLICT (key_id, day) DO UPDATE SET \
+             cost_micros = key_spend_daily.cost_micros + excluded.cost_micros",
+        );
+    }
 }
 
-pub const DAILY_COLUMNS: &str = "day, user_id, model_id, workspace_id, requests, input_tokens, output_tokens, cost_micros, revision";
-pub const DAILY_ORDER: &str = " ORDER BY day, user_id, model_id, workspace_id";
+pub const DAILY_COLUMNS: &str = "day, user_id, model_id, workspace_id, key_id, requests, input_tokens, output_tokens, cost_micros, revision";
+pub const DAILY_ORDER: &str = " ORDER BY day, user_id, model_id, workspace_id, key_id";
+/// The rows grouped by key: summed over models and workspaces, the latest revision of a group.
+const BY_KEY_COLUMNS: &str = "day, user_id, '' AS model_id, '' AS workspace_id, key_id, \
+     CAST(SUM(requests) AS BIGINT) AS requests, CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
+     CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, \
+     CAST(SUM(cost_micros) AS BIGINT) AS cost_micros, MAX(revision) AS revision";
+const BY_KEY_GROUP: &str = " GROUP BY day, user_id, key_id ORDER BY day, user_id, key_id";
 
 #[derive(Debug, FromRow)]
 pub struct DailyDbRow {
@@ -296,6 +326,7 @@ pub struct DailyDbRow {
     pub user_id: String,
     pub model_id: String,
     pub workspace_id: String,
+    pub key_id: String,
     pub requests: i64,
     pub input_tokens: i64,
     pub output_tokens: i64,
@@ -304,8 +335,14 @@ pub struct DailyDbRow {
 }
 
 impl DailyDbRow {
-    pub fn key(&self) -> [&str; 4] {
-        [&self.day, &self.user_id, &self.model_id, &self.workspace_id]
+    pub fn key(&self) -> [&str; 5] {
+        [
+            &self.day,
+            &self.user_id,
+            &self.model_id,
+            &self.workspace_id,
+            &self.key_id,
+        ]
     }
 
     pub fn into_api(self) -> UsageDaily {
@@ -314,6 +351,7 @@ impl DailyDbRow {
             user_id: self.user_id,
             model_id: self.model_id,
             workspace_id: self.workspace_id,
+            key_id: self.key_id,
             requests: self.requests,
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
@@ -332,13 +370,19 @@ pub struct UsageFilter {
     pub group_id: Option<String>,
     pub model_id: Option<String>,
     pub workspace_id: Option<String>,
+    pub key_id: Option<String>,
+    /// One row per day, user and key rather than per day, user, model, workspace and key.
+    pub by_key: bool,
 }
 
 impl UsageFilter {
     pub fn select(&self) -> SqlText {
-        let mut q = SqlText::new(&format!(
-            "SELECT {DAILY_COLUMNS} FROM usage_daily WHERE 1 = 1"
-        ));
+        let columns = if self.by_key {
+            BY_KEY_COLUMNS
+        } else {
+            DAILY_COLUMNS
+        };
+        let mut q = SqlText::new(&format!("SELECT {columns} FROM usage_daily WHERE 1 = 1"));
         if let Some(from) = self.from {
             q.push(" AND day >= ")
                 .bind(from.format(DAY_FORMAT).to_string());
@@ -361,7 +405,19 @@ impl UsageFilter {
         if let Some(workspace) = &self.workspace_id {
             q.push(" AND workspace_id = ").bind(workspace.clone());
         }
+        if let Some(key) = &self.key_id {
+            q.push(" AND key_id = ").bind(key.clone());
+        }
         q
+    }
+
+    /// The list's order, for rows as [`UsageFilter::select`] makes them.
+    fn order(&self) -> &'static str {
+        if self.by_key {
+            BY_KEY_GROUP
+        } else {
+            DAILY_ORDER
+        }
     }
 }
 
@@ -374,35 +430,49 @@ impl From<UsageQuery> for UsageFilter {
             group_id: q.group_id,
             model_id: q.model_id,
             workspace_id: q.workspace_id,
+            key_id: q.key_id,
+            by_key: q.group_by == Some(gatehouse_api::UsageGroupBy::Key),
         }
     }
 }
 
 impl UsageFilter {
-    /// One page of daily rows in the list's order, after the row `after` (its day, user, model
-    /// and workspace), at most `fetch`.
+    /// One page of daily rows in the list's order, after the row `after` (its day, user, model,
+    /// workspace and key), at most `fetch`.
     pub async fn page(
         &self,
         pool: &sqlx::AnyPool,
-        after: Option<[String; 4]>,
+        after: Option<[String; 5]>,
         fetch: i64,
     ) -> Result<Vec<DailyDbRow>, sqlx::Error> {
         let mut q = self.select();
-        if let Some([day, user, model, workspace]) = after {
+        if let Some([day, user, model, workspace, key]) = after {
             // The leading `day >=` lets every planner start an index range scan there; the row
             // value comparison then skips what the previous page already returned.
             q.push(" AND day >= ").bind(day.clone());
-            q.push(" AND (day, user_id, model_id, workspace_id) > (")
-                .bind(day)
-                .push(", ")
-                .bind(user)
-                .push(", ")
-                .bind(model)
-                .push(", ")
-                .bind(workspace)
-                .push(")");
+            if self.by_key {
+                q.push(" AND (day, user_id, key_id) > (")
+                    .bind(day)
+                    .push(", ")
+                    .bind(user)
+                    .push(", ")
+                    .bind(key)
+                    .push(")");
+            } else {
+                q.push(" AND (day, user_id, model_id, workspace_id, key_id) > (")
+                    .bind(day)
+                    .push(", ")
+                    .bind(user)
+                    .push(", ")
+                    .bind(model)
+                    .push(", ")
+                    .bind(workspace)
+                    .push(", ")
+                    .bind(key)
+                    .push(")");
+            }
         }
-        q.push(DAILY_ORDER).push(" LIMIT ").bind(fetch);
+        q.push(self.order()).push(" LIMIT ").bind(fetch);
         sqlx::query_as_with(&q.sql, q.args).fetch_all(pool).await
     }
 
@@ -412,7 +482,7 @@ impl UsageFilter {
         pool: sqlx::AnyPool,
     ) -> BoxStream<'static, Result<DailyDbRow, sqlx::Error>> {
         let mut q = self.select();
-        q.push(DAILY_ORDER);
+        q.push(self.order());
         Box::pin(async_stream::try_stream! {
             let SqlText { sql, args, .. } = q;
             let mut rows = sqlx::query_as_with::<_, DailyDbRow, _>(&sql, args).fetch(&pool);
@@ -433,15 +503,17 @@ pub async fn changed_since(
     since: i64,
     fetch: i64,
 ) -> Result<Vec<SyncChange>, sqlx::Error> {
-    const WINDOW: &str = "(SELECT day, user_id, model_id, workspace_id, requests, input_tokens, \
-         output_tokens, cost_micros, revision FROM usage_daily WHERE revision > $1 \
+    const WINDOW: &str = "(SELECT day, user_id, model_id, workspace_id, key_id, requests, \
+         input_tokens, output_tokens, cost_micros, revision FROM usage_daily WHERE revision > $1 \
          ORDER BY revision LIMIT $2) w";
-    const ID: &str = "w.day || ':' || w.user_id || ':' || w.model_id || ':' || w.workspace_id";
+    // A row without a key keeps the id it had before keys were metered.
+    const ID: &str = "w.day || ':' || w.user_id || ':' || w.model_id || ':' || w.workspace_id \
+         || CASE WHEN w.key_id = '' THEN '' ELSE ':' || w.key_id END";
     // The wire form of `UsageDaily`, built by the database. `cost_usd` is printed exactly from
     // micro-dollars (at most six decimals), so it parses to the same f64 as `micros / 1e6`;
     // letting the database divide in floating point would not round the same way.
     const FIELDS: &str = "'day', w.day, 'user_id', w.user_id, 'model_id', w.model_id, \
-         'workspace_id', w.workspace_id, 'requests', w.requests, 'input_tokens', w.input_tokens, \
+         'workspace_id', w.workspace_id, 'key_id', w.key_id, 'requests', w.requests, 'input_tokens', w.input_tokens, \
          'output_tokens', w.output_tokens, 'cost_usd', COST, 'revision', w.revision";
     let sql = if tx.backend_name() == "PostgreSQL" {
         let fields = FIELDS.replace("COST", "round(w.cost_micros::numeric / 1000000, 6)");

@@ -643,6 +643,8 @@ function usageSubjects(mock: MockBackend, groupBy: UsageGroupBy): UsageSubject[]
       return mock.reads.models.map((m) => ({ key: m.id, label: m.display_name }));
     case "workspace":
       return mock.reads.workspaces.map((w) => ({ key: w.id, label: w.name }));
+    case "key":
+      return [{ key: "key_mock", label: "laptop" }];
   }
 }
 

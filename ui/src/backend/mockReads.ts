@@ -159,6 +159,8 @@ export function userDetailOf(users: readonly UserRow[], id: string): UserDetail 
     audit: [],
     audit_names: {},
     spend_mtd_usd: row.spend_mtd_usd,
+    key_effective: {},
+    key_spend_mtd_usd: {},
   };
 }
 

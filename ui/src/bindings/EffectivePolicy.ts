@@ -6,4 +6,8 @@ import type { EffectiveLimits } from "./EffectiveLimits";
 /**
  * `GET /users/{id}/effective`: the strictest of the user's own values and every group's.
  */
-export type EffectivePolicy = { user_id: string, grants: Array<EffectiveGrant>, limits: EffectiveLimits, budget: EffectiveBudget, };
+export type EffectivePolicy = { user_id: string, 
+/**
+ * The key whose policy this is, for `GET /keys/{id}/effective`; none for a user's.
+ */
+key_id?: string, grants: Array<EffectiveGrant>, limits: EffectiveLimits, budget: EffectiveBudget, };

@@ -3,4 +3,4 @@
 /**
  * Who a grant, limit or budget belongs to.
  */
-export type SubjectKind = "user" | "group";
+export type SubjectKind = "user" | "group" | "key";

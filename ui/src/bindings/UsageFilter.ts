@@ -9,4 +9,8 @@ export type UsageFilter = { from: string, to: string, group_by: UsageGroupBy,
 /**
  * How many series before "other": 1 to 50; 0 is 10.
  */
-top: number, user_id: string | null, group_id: string | null, model_id: string | null, workspace_id: string | null, };
+top: number, user_id: string | null, group_id: string | null, model_id: string | null, workspace_id: string | null, 
+/**
+ * One API key's usage.
+ */
+key_id?: string, };

@@ -3,4 +3,4 @@
 /**
  * What a usage chart stacks by.
  */
-export type UsageGroupBy = "user" | "model" | "workspace";
+export type UsageGroupBy = "user" | "model" | "workspace" | "key";

@@ -36,4 +36,13 @@ audit_names: { [key in string]?: string },
 /**
  * Spend this month, in the org's time zone.
  */
-spend_mtd_usd: number, };
+spend_mtd_usd: number, 
+/**
+ * Each key's effective policy (the strictest of the key, the user and every group, by
+ * `gatehouse_api::effective::effective_for_key`, as the gateway enforces it), by key id.
+ */
+key_effective: { [key in string]?: EffectivePolicy }, 
+/**
+ * Each key's spend this month, in the org's time zone, by key id (keys without use absent).
+ */
+key_spend_mtd_usd: { [key in string]?: number }, };

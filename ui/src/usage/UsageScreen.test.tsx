@@ -62,6 +62,18 @@ describe("usage", () => {
     expect(screen.getByRole("button", { name: "7 days" }).getAttribute("aria-pressed")).toBe("true");
   });
 
+  it("stacks by API key and narrows to one key", async () => {
+    const { usageChart } = open();
+    await screen.findByTestId("usage-table");
+    fireEvent.change(screen.getByTestId("usage-group-by"), { target: { value: "key" } });
+    await waitFor(() => expect(usageChart.mock.lastCall![0].group_by).toBe("key"));
+    expect(await screen.findByRole("columnheader", { name: "API key" })).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("API key id"), { target: { value: " key_mock " } });
+    await waitFor(() => expect(usageChart.mock.lastCall![0]).toMatchObject({ group_by: "key", key_id: "key_mock" }));
+    // Every key's usage was asked for before one was named.
+    expect(usageChart.mock.calls.some(([f]) => f.group_by === "key" && f.key_id === undefined)).toBe(true);
+  });
+
   it("shows the backend's message for a range that ends before it starts", async () => {
     const backend = createMockBackend();
     const chart = backend.usageChart;

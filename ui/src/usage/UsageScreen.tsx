@@ -11,7 +11,7 @@ import { QueryError } from "../shared/notices";
 import { ScreenHead } from "../shared/ScreenHead";
 
 const PRESETS = [7, 30, 90] as const;
-const GROUP_LABEL: Record<UsageGroupBy, string> = { user: "User", model: "Model", workspace: "Workspace" };
+const GROUP_LABEL: Record<UsageGroupBy, string> = { user: "User", model: "Model", workspace: "Workspace", key: "API key" };
 const GROUPS = Object.keys(GROUP_LABEL) as UsageGroupBy[];
 
 type Metric = "cost" | "requests" | "tokens";
@@ -34,9 +34,21 @@ export function UsageScreen() {
   const [to, setTo] = useState(() => localDay());
   const [groupBy, setGroupBy] = useState<UsageGroupBy>("user");
   const [metricId, setMetricId] = useState<Metric>("cost");
+  /** One API key's usage, by its id ("" for every key's). */
+  const [keyId, setKeyId] = useState("");
   const metric = METRICS.find((m) => m.id === metricId)!;
 
-  const filter: UsageFilter = { from, to, group_by: groupBy, top: 8, user_id: null, group_id: null, model_id: null, workspace_id: null };
+  const filter: UsageFilter = {
+    from,
+    to,
+    group_by: groupBy,
+    top: 8,
+    user_id: null,
+    group_id: null,
+    model_id: null,
+    workspace_id: null,
+    ...(keyId.trim() !== "" && { key_id: keyId.trim() }),
+  };
   const chart = useQuery({
     queryKey: ["usageChart", filter],
     queryFn: () => backend.usageChart(filter),
@@ -85,6 +97,10 @@ export function UsageScreen() {
               </option>
             ))}
           </select>
+        </label>
+        <label className="inline-field">
+          API key id
+          <input type="search" className="input" value={keyId} placeholder="every key" onChange={(e) => setKeyId(e.target.value)} data-testid="usage-key" />
         </label>
         <div className="segmented-buttons" role="group" aria-label="Measure">
           {METRICS.map((m) => (

@@ -2,10 +2,34 @@ import { cleanup, fireEvent, screen, waitFor, within } from "@testing-library/re
 import { describe, expect, it } from "vitest";
 import { AUDITOR_PERMISSIONS, createMockBackend, readyStatus, type MockBackend } from "../backend/mock";
 import { quietForecast } from "../backend/mockReads";
+import type { ApiKey } from "../bindings/ApiKey";
 import type { UsageFilter } from "../bindings/UsageFilter";
 import type { User } from "../bindings/User";
 import type { UserDetail } from "../bindings/UserDetail";
+import { formatUsd } from "../format";
 import { renderApp } from "../test/render";
+import { endOfLocalDay, GRACE_CHOICES, NEW_KEY_MESSAGE, ROTATED_KEY_MESSAGE } from "./ApiKeys";
+
+/** An API key with no policy of its own, but for `overrides`. */
+function apiKey(overrides: Partial<ApiKey>): ApiKey {
+  return {
+    id: "key_1",
+    user_id: "usr_00000",
+    name: "laptop",
+    prefix: "gw_live_ab",
+    created_at: "2026-11-01T00:00:00Z",
+    last_used_at: null,
+    revoked_at: null,
+    expires_at: null,
+    model_ids: null,
+    limits: { requests_per_min: null, input_tokens_per_min: null, output_tokens_per_min: null, max_concurrent: null },
+    budget: { daily_usd: null, weekly_usd: null, monthly_usd: null, alert_thresholds: [] },
+    rotated_at: null,
+    previous_secret_expires_at: null,
+    revision: 1,
+    ...overrides,
+  };
+}
 
 /** The mock's detail of `id`, with a group, own and group values, a grant, a key and spend. */
 function richBackend(backend: MockBackend = createMockBackend()): MockBackend {
@@ -26,7 +50,7 @@ function richBackend(backend: MockBackend = createMockBackend()): MockBackend {
         budget: { ...d.effective.budget, monthly_usd: { value: 100, source: "user" } },
       },
       api_keys: [
-        { id: "key_1", user_id: id, name: "laptop", prefix: "gw_live_ab", created_at: d.user.created_at, last_used_at: null, revoked_at: null, revision: 1 },
+        apiKey({ id: "key_1", user_id: id, name: "laptop", prefix: "gw_live_ab", created_at: d.user.created_at }),
       ],
       audit: [
         { id: "aud_1", at: "2026-11-02T10:00:00Z", actor_id: "usr_99999", action: "user.suspend", target_kind: "user", target_id: id, summary: null, revision: 3 },
@@ -229,6 +253,98 @@ describe("user detail", () => {
     await waitFor(() => expect(backend.changes).toEqual([{ op: "patch_user", id: "usr_00000", patch: { last_name: "Quinn-Ray" } }]));
   });
 
+  it("creates a key with an expiry, a model subset, limits and a budget", async () => {
+    const backend = richBackend();
+    await openUser("usr_00000", backend);
+    const form = screen.getByRole("form", { name: "New API key" });
+    fireEvent.change(within(form).getByLabelText("New key's name"), { target: { value: "ci" } });
+    fireEvent.change(within(form).getByLabelText("Key expires on"), { target: { value: "2030-01-31" } });
+    fireEvent.click(within(form).getByLabelText("Model echo"));
+    fireEvent.change(within(form).getByLabelText("Key requests per minute"), { target: { value: "10" } });
+    fireEvent.change(within(form).getByLabelText("Key daily budget (USD)"), { target: { value: "5" } });
+    fireEvent.change(within(form).getByLabelText("Key monthly budget (USD)"), { target: { value: "50" } });
+    fireEvent.click(within(form).getByRole("button", { name: "Create key" }));
+    expect(await screen.findByText(NEW_KEY_MESSAGE)).toBeTruthy();
+    expect(backend.changes).toEqual([
+      {
+        op: "create_key",
+        user_id: "usr_00000",
+        name: "ci",
+        expires_at: endOfLocalDay("2030-01-31"),
+        model_ids: ["echo"],
+        limits: { requests_per_min: 10, input_tokens_per_min: null, output_tokens_per_min: null, max_concurrent: null },
+        budget: { daily_usd: 5, weekly_usd: null, monthly_usd: 50, alert_thresholds: [] },
+      },
+    ]);
+    // The form starts over for the next key.
+    expect((within(form).getByLabelText("New key's name") as HTMLInputElement).value).toBe("");
+  });
+
+  it("shows a key's expiry, models, policy and spend, and edits, rotates and revokes it", async () => {
+    const backend = richBackend();
+    const rich = backend.userDetail;
+    backend.userDetail = async (id) => {
+      const d = await rich(id);
+      return {
+        ...d,
+        api_keys: [
+          apiKey({
+            expires_at: "2020-01-01T00:00:00Z",
+            model_ids: ["echo"],
+            limits: { requests_per_min: 5, input_tokens_per_min: null, output_tokens_per_min: null, max_concurrent: null },
+            budget: { daily_usd: 2, weekly_usd: null, monthly_usd: null, alert_thresholds: [] },
+          }),
+          apiKey({ id: "key_2", name: "ci", created_at: "2026-11-02T00:00:00Z" }),
+        ],
+        key_spend_mtd_usd: { key_1: 1.5 },
+      };
+    };
+    await openUser("usr_00000", backend);
+    const [laptop, ci] = await screen.findAllByTestId("api-key");
+    expect(within(laptop!).getByText("expired")).toBeTruthy();
+    const policy = within(laptop!).getByTestId("api-key-policy").textContent ?? "";
+    expect(policy).toContain("Models: echo");
+    expect(policy).toContain("5 requests/min");
+    expect(policy).toContain(`${formatUsd(2)} a day`);
+    expect(policy).toContain(`${formatUsd(1.5)} this month`);
+    expect(within(ci!).queryByText("expired")).toBeNull();
+    expect(within(ci!).getByTestId("api-key-policy").textContent).toContain("All of the user's models");
+
+    fireEvent.click(screen.getByRole("button", { name: "Edit laptop" }));
+    const edit = screen.getByRole("form", { name: "Edit API key laptop" });
+    expect((within(edit).getByLabelText("Key name") as HTMLInputElement).value).toBe("laptop");
+    expect((within(edit).getByLabelText("Model echo") as HTMLInputElement).checked).toBe(true);
+    fireEvent.change(within(edit).getByLabelText("Key expires on"), { target: { value: "2031-06-30" } });
+    fireEvent.change(within(edit).getByLabelText("Key weekly budget (USD)"), { target: { value: "20" } });
+    fireEvent.click(within(edit).getByRole("button", { name: "Save key" }));
+    await waitFor(() =>
+      expect(backend.changes).toEqual([
+        {
+          op: "update_key",
+          id: "key_1",
+          patch: {
+            name: "laptop",
+            expires_at: endOfLocalDay("2031-06-30"),
+            model_ids: ["echo"],
+            limits: { requests_per_min: 5, input_tokens_per_min: null, output_tokens_per_min: null, max_concurrent: null },
+            budget: { daily_usd: 2, weekly_usd: 20, monthly_usd: null, alert_thresholds: [] },
+          },
+        },
+      ]),
+    );
+
+    fireEvent.click(await screen.findByRole("button", { name: "Rotate ci" }));
+    const rotate = screen.getByRole("form", { name: "Rotate API key ci" });
+    expect(within(rotate).getAllByRole("option").map((o) => o.textContent)).toEqual(GRACE_CHOICES.map((c) => c.label));
+    fireEvent.change(within(rotate).getByLabelText("Old secret keeps working for"), { target: { value: "86400" } });
+    fireEvent.click(within(rotate).getByRole("button", { name: "Rotate key" }));
+    expect(await screen.findByText(ROTATED_KEY_MESSAGE)).toBeTruthy();
+    expect(backend.changes.at(-1)).toEqual({ op: "rotate_key", id: "key_2", grace_seconds: 86_400 });
+
+    fireEvent.click(screen.getByRole("button", { name: "Revoke ci" }));
+    await waitFor(() => expect(backend.changes.at(-1)).toEqual({ op: "revoke_key", id: "key_2" }));
+  });
+
   it("creates a key, says it is on the clipboard, and never shows a secret", async () => {
     const backend = richBackend();
     const clipboard: string[] = [];
@@ -237,7 +353,7 @@ describe("user detail", () => {
       if (change.op !== "create_key") return { kind: "done" };
       // The backend puts the secret on the clipboard; the UI gets the key without it.
       clipboard.push("gw_live_abSECRETSECRET");
-      return { kind: "api_key", value: { id: "key_2", user_id: change.user_id, name: change.name, prefix: "gw_live_cd", created_at: "2026-11-03T00:00:00Z", last_used_at: null, revoked_at: null, revision: 2 } };
+      return { kind: "api_key", value: apiKey({ id: "key_2", user_id: change.user_id, name: change.name, prefix: "gw_live_cd", revision: 2 }) };
     };
     await openUser("usr_00000", backend);
     const create = screen.getByRole("button", { name: "Create key" });

@@ -111,7 +111,8 @@ fn table(kind: SyncKind) -> &'static Table {
                 "requests",
                 "input_tokens",
                 "output_tokens",
-                "cost_micros"
+                "cost_micros",
+                "key_id"
             ]
         ),
         SyncKind::Alert => table!(
@@ -146,6 +147,9 @@ struct UsageWire<'a> {
     model_id: Cow<'a, str>,
     #[serde(borrow)]
     workspace_id: Cow<'a, str>,
+    /// Absent from a gateway that does not meter per key yet.
+    #[serde(borrow, default)]
+    key_id: Cow<'a, str>,
     requests: i64,
     input_tokens: i64,
     output_tokens: i64,
@@ -283,6 +287,7 @@ fn columns<'a>(change: &'a SyncChange, seal: &Seal, out: &mut Vec<Col<'a>>) -> C
                 Col::Int(u.input_tokens),
                 Col::Int(u.output_tokens),
                 Col::Int(cost),
+                text(u.key_id),
             ]);
         }
         SyncKind::Alert => {

@@ -47,6 +47,11 @@ pub struct UserDetail {
     pub audit_names: BTreeMap<String, String>,
     /// Spend this month, in the org's time zone.
     pub spend_mtd_usd: f64,
+    /// Each key's effective policy (the strictest of the key, the user and every group, by
+    /// `gatehouse_api::effective::effective_for_key`, as the gateway enforces it), by key id.
+    pub key_effective: BTreeMap<String, EffectivePolicy>,
+    /// Each key's spend this month, in the org's time zone, by key id (keys without use absent).
+    pub key_spend_mtd_usd: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
@@ -85,6 +90,8 @@ pub enum UsageGroupBy {
     User,
     Model,
     Workspace,
+    /// By API key (spend per key).
+    Key,
 }
 
 /// A usage query: days `from` to `to` inclusive (days in the org's time zone, as the gateway
@@ -106,6 +113,10 @@ pub struct UsageFilter {
     pub model_id: Option<String>,
     #[serde(default)]
     pub workspace_id: Option<String>,
+    /// One API key's usage.
+    #[serde(default)]
+    #[ts(optional)]
+    pub key_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, TS)]

@@ -102,7 +102,7 @@ impl Cache {
         let (from, to, _) = checked(filter)?;
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT d.day, d.user_id, COALESCE(u.email, ''), d.model_id, d.workspace_id, \
-             d.requests, d.input_tokens, d.output_tokens, d.cost_micros \
+             d.requests, d.input_tokens, d.output_tokens, d.cost_micros, d.key_id \
              FROM usage_daily d LEFT JOIN users u ON u.id = d.user_id",
         );
         usage_conditions(&mut q, filter, (from, to));
@@ -126,6 +126,7 @@ impl Cache {
                 "input_tokens",
                 "output_tokens",
                 "cost_usd",
+                "key_id",
             ],
             rows.iter().map(|r| {
                 let ws: String = r.get(4);
@@ -139,6 +140,7 @@ impl Cache {
                     r.get::<i64, _>(6).to_string(),
                     r.get::<i64, _>(7).to_string(),
                     format!("{:.6}", usd(r.get(8))),
+                    r.get(9),
                 ]
             }),
         )

@@ -1,7 +1,9 @@
 //! One user's detail: memberships, own and effective policy, API keys and audit trail.
 
 use chrono::Utc;
-use gatehouse_api::effective::{SubjectPolicy, USER_SOURCE, effective};
+use gatehouse_api::effective::{
+    KeyPolicy, SubjectPolicy, USER_SOURCE, effective, effective_for_key,
+};
 use gatehouse_api::{ApiKey, AuditEntry, Budget, Grant, Limits, Role, SubjectKind, User};
 use sqlx::Row;
 
@@ -102,7 +104,34 @@ impl Cache {
         .fetch_one(self.pool())
         .await?;
 
+        // Each key one level down, by the rule the gateway enforces.
+        let key_effective = api_keys
+            .iter()
+            .map(|k| {
+                let key = KeyPolicy {
+                    model_ids: k.model_ids.clone(),
+                    limits: k.limits.clone(),
+                    budget: k.budget.clone(),
+                };
+                (
+                    k.id.clone(),
+                    effective_for_key(user_id, &k.id, &policies, &key),
+                )
+            })
+            .collect();
+        let key_spend: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT key_id, SUM(cost_micros) FROM usage_daily \
+             WHERE user_id = $1 AND key_id <> '' AND day >= $2 AND day < $3 GROUP BY key_id",
+        )
+        .bind(user_id)
+        .bind(first.to_string())
+        .bind(next.to_string())
+        .fetch_all(self.pool())
+        .await?;
+
         Ok(UserDetail {
+            key_effective,
+            key_spend_mtd_usd: key_spend.into_iter().map(|(k, c)| (k, usd(c))).collect(),
             effective: effective(user_id, &policies),
             user,
             workspaces,

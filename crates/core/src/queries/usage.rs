@@ -81,6 +81,7 @@ fn dim(group_by: UsageGroupBy) -> (&'static str, &'static str) {
         UsageGroupBy::User => ("user", "user_id"),
         UsageGroupBy::Model => ("model", "model_id"),
         UsageGroupBy::Workspace => ("workspace", "workspace_id"),
+        UsageGroupBy::Key => ("key", "key_id"),
     }
 }
 
@@ -133,6 +134,9 @@ pub(crate) fn usage_conditions<'a>(
     if let Some(ws) = &filter.workspace_id {
         q.push(" AND d.workspace_id = ").push_bind(ws.as_str());
     }
+    if let Some(key) = &filter.key_id {
+        q.push(" AND d.key_id = ").push_bind(key.as_str());
+    }
     if let Some(group) = &filter.group_id {
         q.push(" AND d.user_id IN (SELECT user_id FROM group_members WHERE group_id = ")
             .push_bind(group.as_str())
@@ -140,8 +144,11 @@ pub(crate) fn usage_conditions<'a>(
     }
 }
 
+/// Whether the chart sums the usage rows rather than the roll-ups (which keep no keys).
 fn narrowed(filter: &UsageFilter) -> bool {
-    filter.user_id.is_some()
+    filter.group_by == UsageGroupBy::Key
+        || filter.key_id.is_some()
+        || filter.user_id.is_some()
         || filter.group_id.is_some()
         || filter.model_id.is_some()
         || filter.workspace_id.is_some()
@@ -458,6 +465,9 @@ impl Cache {
             UsageGroupBy::Workspace => {
                 "SELECT id, name FROM workspaces WHERE id IN (SELECT value FROM json_each($1))"
             }
+            UsageGroupBy::Key => {
+                "SELECT id, json_extract(data, '$.name') FROM api_keys                  WHERE id IN (SELECT value FROM json_each($1))"
+            }
         };
         let rows: Vec<(String, String)> = sqlx::query_as(sql)
             .bind(id_list(ids))
@@ -474,6 +484,9 @@ impl Cache {
         }
         if group_by == UsageGroupBy::Workspace && ids.contains(&"") {
             names.insert(String::new(), "No workspace".into());
+        }
+        if group_by == UsageGroupBy::Key && ids.contains(&"") {
+            names.insert(String::new(), "No key recorded".into());
         }
         Ok(names)
     }

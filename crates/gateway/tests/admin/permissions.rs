@@ -113,6 +113,30 @@ fn endpoints(t: &Targets) -> Vec<(Method, String, Option<Value>, Vec<Permission>
             vec![KeysWrite],
         ),
         (
+            Method::GET,
+            format!("/admin/v1/keys/{}", t.key),
+            None,
+            vec![KeysRead],
+        ),
+        (
+            Method::GET,
+            format!("/admin/v1/keys/{}/effective", t.key),
+            None,
+            vec![KeysRead],
+        ),
+        (
+            Method::PATCH,
+            format!("/admin/v1/keys/{}", t.key),
+            Some(json!({ "name": "renamed", "limits": { "requests_per_min": 5 } })),
+            vec![KeysWrite],
+        ),
+        (
+            Method::POST,
+            format!("/admin/v1/keys/{}/rotate", t.key),
+            Some(json!({ "grace_hours": 1 })),
+            vec![KeysWrite],
+        ),
+        (
             Method::DELETE,
             format!("/admin/v1/keys/{}", t.key),
             None,

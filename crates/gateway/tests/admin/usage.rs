@@ -101,12 +101,13 @@ async fn all_pages(f: &TestGateway, token: &Secret, query: &str, limit: u32) -> 
 /// Which rows a filter keeps.
 type Keep = Box<dyn Fn(&UsageDaily) -> bool>;
 
-fn key(r: &UsageDaily) -> (NaiveDate, String, String, String) {
+fn key(r: &UsageDaily) -> (NaiveDate, String, String, String, String) {
     (
         r.day,
         r.user_id.clone(),
         r.model_id.clone(),
         r.workspace_id.clone(),
+        r.key_id.clone(),
     )
 }
 
@@ -205,7 +206,8 @@ async fn usage_lands_on_the_local_day_of_the_org() {
             .filter(|c| c.kind == SyncKind::UsageDaily)
             .collect();
         assert_eq!(daily.len(), 2);
-        let id = format!("2024-03-09:{user}:gpt-4o:");
+        // The key is last in the id (a row without one keeps the id rows had before keys).
+        let id = format!("2024-03-09:{user}:gpt-4o::key_test");
         let change = daily.iter().find(|c| c.id == id).expect("the evening row");
         assert_eq!(change.revision, evening.revision);
         // The feed's rows are built by the database; they must be exactly the list's.
@@ -214,7 +216,10 @@ async fn usage_lands_on_the_local_day_of_the_org() {
                 .items
                 .iter()
                 .find(|r| {
-                    c.id == format!("{}:{}:{}:{}", r.day, r.user_id, r.model_id, r.workspace_id)
+                    c.id == format!(
+                        "{}:{}:{}:{}:{}",
+                        r.day, r.user_id, r.model_id, r.workspace_id, r.key_id
+                    )
                 })
                 .expect("every synced row is listed");
             let value: serde_json::Value =
@@ -347,6 +352,7 @@ async fn daily_filters_and_pages_never_repeat_or_skip() {
                             user_id: "usr_zzz_new".to_owned(),
                             model_id: "gpt-4o".to_owned(),
                             workspace_id: String::new(),
+                            key_id: String::new(),
                             requests: 1,
                             input_tokens: 1,
                             output_tokens: 1,
@@ -357,6 +363,7 @@ async fn daily_filters_and_pages_never_repeat_or_skip() {
                             user_id: "usr_new".to_owned(),
                             model_id: "gpt-4o".to_owned(),
                             workspace_id: String::new(),
+                            key_id: String::new(),
                             requests: 1,
                             input_tokens: 1,
                             output_tokens: 1,
@@ -484,7 +491,8 @@ async fn export(f: &TestGateway, token: &Secret, query: &str) -> Vec<Vec<String>
             "requests",
             "input_tokens",
             "output_tokens",
-            "cost_usd"
+            "cost_usd",
+            "key_id"
         ]
     );
     records
@@ -500,6 +508,7 @@ fn as_csv(r: &UsageDaily) -> Vec<String> {
         r.input_tokens.to_string(),
         r.output_tokens.to_string(),
         format!("{:.6}", r.cost_usd),
+        r.key_id.clone(),
     ]
 }
 
@@ -516,6 +525,7 @@ async fn the_csv_export_streams_the_same_rows_as_the_list() {
                 user_id: "usr_deleted".to_owned(),
                 model_id: "gpt-4o".to_owned(),
                 workspace_id: "ws \"quoted\", with comma\r\nand a line break".to_owned(),
+                key_id: String::new(),
                 requests: 3,
                 input_tokens: 7,
                 output_tokens: 9,
@@ -740,10 +750,15 @@ async fn the_demo_has_ninety_days_of_usage_with_a_weekly_rhythm() {
                 .filter(|c| c.kind == SyncKind::UsageDaily)
             {
                 let row: UsageDaily = serde_json::from_str(c.data.as_ref().unwrap().get()).unwrap();
+                let key = if row.key_id.is_empty() {
+                    String::new()
+                } else {
+                    format!(":{}", row.key_id)
+                };
                 assert_eq!(
                     c.id,
                     format!(
-                        "{}:{}:{}:{}",
+                        "{}:{}:{}:{}{key}",
                         row.day, row.user_id, row.model_id, row.workspace_id
                     )
                 );

@@ -59,7 +59,7 @@ async fn scalar(db: &Db, sql: &str, bind: &str) -> i64 {
 
 /// Waits, when the current minute is about to end, for the next one: the tests that fill a
 /// per-minute window must run within one.
-async fn early_in_a_minute() {
+pub(crate) async fn early_in_a_minute() {
     let second = Utc::now().second();
     if second >= 45 {
         tokio::time::sleep(Duration::from_secs(u64::from(61 - second))).await;

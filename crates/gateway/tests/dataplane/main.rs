@@ -11,4 +11,5 @@ mod support;
 mod upstream_stub;
 
 mod checks;
+mod keys;
 mod nodes;
