@@ -1,5 +1,5 @@
 //! What a spend forecast reads (the rule is `gatehouse_api::forecast`): spend per local day of a
-//! user, a group's current members or the whole org, from the spend counters.
+//! user, a group's current members, a key or the whole org, from the spend counters.
 
 use chrono::NaiveDate;
 use gatehouse_api::SubjectKind;
@@ -20,7 +20,18 @@ fn push_subject(q: &mut SqlText, subject: Option<(SubjectKind, &str)>) {
                 .bind(id.to_owned())
                 .push(")");
         }
+        Some((SubjectKind::Key, id)) => {
+            q.push(" AND key_id = ").bind(id.to_owned());
+        }
         None => {}
+    }
+}
+
+/// Where the subject's spend is counted: a key's in its own counters, anyone else's per user.
+fn spend_table(subject: Option<(SubjectKind, &str)>) -> &'static str {
+    match subject {
+        Some((SubjectKind::Key, _)) => "key_spend_daily",
+        _ => "spend_daily",
     }
 }
 
@@ -32,9 +43,10 @@ pub async fn daily_spend(
     first: NaiveDate,
     last: NaiveDate,
 ) -> Result<(Vec<(NaiveDate, f64)>, Option<NaiveDate>), sqlx::Error> {
-    let mut q = SqlText::new(
-        "SELECT day, CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) FROM spend_daily WHERE day >= ",
-    );
+    let table = spend_table(subject);
+    let mut q = SqlText::new(&format!(
+        "SELECT day, CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) FROM {table} WHERE day >= "
+    ));
     q.bind(first.to_string())
         .push(" AND day <= ")
         .bind(last.to_string());
@@ -47,7 +59,9 @@ pub async fn daily_spend(
         .into_iter()
         .filter_map(|(d, micros)| Some((d.parse().ok()?, usd(micros))))
         .collect();
-    let mut q = SqlText::new("SELECT MIN(day) FROM spend_daily WHERE cost_micros > 0");
+    let mut q = SqlText::new(&format!(
+        "SELECT MIN(day) FROM {table} WHERE cost_micros > 0"
+    ));
     push_subject(&mut q, subject);
     let first_usage: Option<String> = sqlx::query_scalar_with(&q.sql, q.args)
         .fetch_one(&mut **tx)

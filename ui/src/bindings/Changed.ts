@@ -3,6 +3,7 @@ import type { AccessProfile } from "./AccessProfile";
 import type { ApiKey } from "./ApiKey";
 import type { Budget } from "./Budget";
 import type { BulkInviteResult } from "./BulkInviteResult";
+import type { Channel } from "./Channel";
 import type { Grant } from "./Grant";
 import type { Group } from "./Group";
 import type { GroupMember } from "./GroupMember";
@@ -19,4 +20,4 @@ import type { Workspace } from "./Workspace";
 /**
  * What a change made, as the UI may see it: never a secret.
  */
-export type Changed = { "kind": "done" } | { "kind": "org", "value": Org } | { "kind": "workspace", "value": Workspace } | { "kind": "membership", "value": Membership } | { "kind": "user", "value": User } | { "kind": "grant", "value": Grant } | { "kind": "limits", "value": Limits } | { "kind": "budget", "value": Budget } | { "kind": "api_key", "value": ApiKey } | { "kind": "group", "value": Group } | { "kind": "group_member", "value": GroupMember } | { "kind": "model", "value": Model } | { "kind": "invitation", "value": Invitation } | { "kind": "existing_user", "value": User } | { "kind": "bulk_invite", "value": BulkInviteResult } | { "kind": "token", "value": { id: string, name: string, } } | { "kind": "scim_token", "value": ScimToken } | { "kind": "identity_settings", "value": IdentitySettings } | { "kind": "access_profile", "value": AccessProfile };
+export type Changed = { "kind": "done" } | { "kind": "org", "value": Org } | { "kind": "workspace", "value": Workspace } | { "kind": "membership", "value": Membership } | { "kind": "user", "value": User } | { "kind": "grant", "value": Grant } | { "kind": "limits", "value": Limits } | { "kind": "budget", "value": Budget } | { "kind": "api_key", "value": ApiKey } | { "kind": "group", "value": Group } | { "kind": "group_member", "value": GroupMember } | { "kind": "model", "value": Model } | { "kind": "invitation", "value": Invitation } | { "kind": "existing_user", "value": User } | { "kind": "bulk_invite", "value": BulkInviteResult } | { "kind": "token", "value": { id: string, name: string, } } | { "kind": "scim_token", "value": ScimToken } | { "kind": "identity_settings", "value": IdentitySettings } | { "kind": "access_profile", "value": AccessProfile } | { "kind": "channel", "value": Channel };
