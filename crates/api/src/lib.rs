@@ -10,8 +10,8 @@
 mod domain;
 pub mod effective;
 mod email;
-pub mod forecast;
 pub mod events;
+pub mod forecast;
 pub mod periods;
 mod problem;
 mod profile;
@@ -21,12 +21,12 @@ mod secret;
 
 pub use domain::*;
 pub use email::looks_like_email;
-pub use forecast::{Forecast, PeriodForecast};
 pub use events::{
     ApiKeyData, AuditExportFormat, AuditExportQuery, Channel, ChannelCreate, ChannelCreated,
     ChannelFormat, ChannelPatch, DeliveryAttempt, DeliveryOutcome, Event, EventPayload, EventType,
     InvitedData, SeatsData, TestData, UserData,
 };
+pub use forecast::{Forecast, PeriodForecast};
 pub use problem::{ErrorCode, FieldError, Problem};
 pub use profile::*;
 pub use resources::*;
