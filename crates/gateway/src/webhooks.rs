@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use gatehouse_api::{DeliveryOutcome, Event, Secret};
-/// The one place events are made (in the transaction of their change); e.g. the scan for keys
-/// expiring within a week emits `EventPayload::ApiKeyExpiring` with it.
+/// The one place events are made (in the transaction of their change).
 pub use gatehouse_store::webhooks::emit;
 use gatehouse_store::webhooks::{self as store, AttemptResult, DueRow};
 use hmac::{Hmac, Mac};
@@ -53,6 +52,8 @@ pub struct WebhookOptions {
     pub lease: Duration,
     /// The most one request may take.
     pub timeout: Duration,
+    /// How often a node looks for keys expiring within a week (`api_key.expiring`).
+    pub expiry_scan_interval: Duration,
 }
 
 impl Default for WebhookOptions {
@@ -65,6 +66,7 @@ impl Default for WebhookOptions {
             poll_interval: Duration::from_secs(1),
             lease: Duration::from_secs(60),
             timeout: Duration::from_secs(10),
+            expiry_scan_interval: Duration::from_secs(600),
         }
     }
 }
@@ -156,7 +158,14 @@ impl Worker {
         let options = state.webhooks.clone();
         let task = tokio::spawn(async move {
             let http = client(&options);
+            let mut last_scan: Option<Instant> = None;
             loop {
+                if last_scan.is_none_or(|t| t.elapsed() >= options.expiry_scan_interval) {
+                    last_scan = Some(Instant::now());
+                    if let Err(e) = tell_expiring_keys(&db).await {
+                        tracing::warn!(error = %e, "the scan for expiring API keys failed");
+                    }
+                }
                 let busy = match deliver_due(&db, &key, &options, &http, &stopped).await {
                     Ok(n) => n > 0,
                     Err(e) => {
@@ -211,6 +220,27 @@ fn client(options: &WebhookOptions) -> reqwest::Client {
         .user_agent(concat!("Gatehouse-Webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default()
+}
+
+/// Queues `api_key.expiring` for every key that expires within a week and was not told for that
+/// expiry; how many keys.
+pub async fn tell_expiring_keys(db: &Db) -> Result<usize, sqlx::Error> {
+    let within = chrono::Duration::days(gatehouse_api::events::KEY_EXPIRY_NOTICE_DAYS);
+    let mut tx = db.begin_write().await?;
+    let keys = gatehouse_store::keys::claim_expiring(&mut tx, Utc::now(), within).await?;
+    for key in &keys {
+        let expires_at = key.expires_at;
+        emit(
+            &mut tx,
+            gatehouse_api::EventPayload::ApiKeyExpiring(gatehouse_api::ApiKeyData {
+                key: key.clone(),
+                expires_at,
+            }),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(keys.len())
 }
 
 /// Claims and sends the due rows; how many it claimed.

@@ -234,3 +234,29 @@ pub async fn changed_since(
         })
         .collect())
 }
+
+/// Marks the keys that expire after `now` and within `within` of it, and were not yet told for
+/// that expiry, as told; the keys marked. In the transaction that queues their events, so each
+/// expiry is told once across nodes.
+pub async fn claim_expiring(
+    tx: &mut Tx,
+    now: DateTime<Utc>,
+    within: chrono::Duration,
+) -> Result<Vec<ApiKey>, sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "UPDATE api_keys SET expiry_notice_for = expires_at \
+         WHERE revoked_at IS NULL AND expires_at > $1 AND expires_at <= $2 \
+         AND (expiry_notice_for IS NULL OR expiry_notice_for <> expires_at) RETURNING id",
+    )
+    .bind(db::timestamp(now))
+    .bind(db::timestamp(now + within))
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut keys = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(row) = find(tx, &id).await? {
+            keys.push(row.into_api());
+        }
+    }
+    Ok(keys)
+}

@@ -122,6 +122,7 @@ fn fast(poll: Duration) -> GatewayOptions {
         poll_interval: poll,
         lease: Duration::from_secs(5),
         timeout: Duration::from_secs(5),
+        expiry_scan_interval: Duration::from_millis(100),
     };
     options
 }
@@ -866,7 +867,7 @@ async fn a_failing_event_is_given_up_after_its_time_and_the_log_keeps_the_last_1
 }
 
 #[tokio::test]
-async fn an_expiring_key_is_told_through_the_one_emit() {
+async fn a_key_expiring_within_a_week_is_told_once_per_expiry_by_the_scan() {
     for gw in backends().await {
         let (gw, admin, receiver, made) = one_channel(
             gw,
@@ -877,33 +878,74 @@ async fn an_expiring_key_is_told_through_the_one_emit() {
         .await;
         let me: Value = gw.get_ok("/admin/v1/me", &admin).await;
         let user = me["user"]["id"].as_str().unwrap_or_default().to_owned();
-        let key: gatehouse_api::ApiKeyCreated = gw
-            .json_ok(
-                Method::POST,
-                &format!("/admin/v1/users/{user}/keys"),
-                &admin,
-                &json!({ "name": "nightly" }),
-            )
-            .await;
-        // What the scan for keys expiring within a week does, in the transaction that marks them.
-        let expires_at = Utc::now() + chrono::Duration::days(3);
-        let mut tx = gw.db().begin_write().await.unwrap();
-        let sent = gatehouse_gateway::webhooks::emit(
-            &mut tx,
-            gatehouse_api::EventPayload::ApiKeyExpiring(gatehouse_api::ApiKeyData {
-                key: key.key.clone(),
-                expires_at: Some(expires_at),
-            }),
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-        assert_eq!(sent, 1);
+        let make = |name: &'static str, days: i64| {
+            let gw = &gw;
+            let admin = &admin;
+            let user = user.clone();
+            async move {
+                let key: gatehouse_api::ApiKeyCreated = gw
+                    .json_ok(
+                        Method::POST,
+                        &format!("/admin/v1/users/{user}/keys"),
+                        admin,
+                        &json!({
+                            "name": name,
+                            "expires_at": Utc::now() + chrono::Duration::days(days),
+                        }),
+                    )
+                    .await;
+                key.key
+            }
+        };
+        let later = make("quarterly", 10).await;
+        let soon = make("nightly", 3).await;
+        // The worker's scan finds it by itself.
         let got = receiver.wait_for(1).await;
         verify(&made.secret, &got[0]);
         let body = got[0].json();
         assert_eq!(body["type"], "api_key.expiring");
+        assert_eq!(body["data"]["key"]["id"], soon.id.as_str());
         assert_eq!(body["data"]["key"]["name"], "nightly");
         assert!(body["data"]["expires_at"].is_string());
+        // Told once: a scan now finds nothing, and the key due in 10 days is not due yet.
+        let told = gatehouse_gateway::webhooks::tell_expiring_keys(gw.db())
+            .await
+            .unwrap();
+        assert_eq!(told, 0);
+
+        // A new expiry is a new notice; a revoked key is told nothing.
+        let _: Value = gw
+            .json_ok(
+                Method::PATCH,
+                &format!("/admin/v1/keys/{}", soon.id),
+                &admin,
+                &json!({ "expires_at": Utc::now() + chrono::Duration::days(5) }),
+            )
+            .await;
+        let got = receiver.wait_for(2).await;
+        assert_eq!(got[1].json()["data"]["key"]["id"], soon.id.as_str());
+        let status = gw
+            .send(
+                Method::DELETE,
+                &format!("/admin/v1/keys/{}", later.id),
+                &admin,
+                None::<&Value>,
+            )
+            .await
+            .status();
+        assert!(status.is_success(), "revoking answered {status}");
+        // A revoked key cannot be changed through the API; bring its expiry near in the database.
+        let near = gatehouse_store::db::timestamp(Utc::now() + chrono::Duration::days(2));
+        sqlx::query("UPDATE api_keys SET expires_at = $1 WHERE id = $2")
+            .bind(&near)
+            .bind(&later.id)
+            .execute(&gw.db().pool)
+            .await
+            .unwrap();
+        let told = gatehouse_gateway::webhooks::tell_expiring_keys(gw.db())
+            .await
+            .unwrap();
+        assert_eq!(told, 0, "a revoked key was told it expires");
+        assert_eq!(receiver.received().len(), 2);
     }
 }
