@@ -1,17 +1,22 @@
 // A user's API keys and each key's own policy: an expiry, a subset of the user's models, rate
 // limits and a budget, edited in one form; rotation with a grace period; revocation. A new or
 // rotated key's secret goes to the clipboard, never to the screen.
+import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
+import { useBackend } from "../backend/backend";
 import type { ApiKey } from "../bindings/ApiKey";
 import type { Budget } from "../bindings/Budget";
 import type { Change } from "../bindings/Change";
 import type { Limits } from "../bindings/Limits";
 import type { UserDetail } from "../bindings/UserDetail";
-import { formatDate, formatDateTime, formatRelative, formatUsd } from "../format";
+import type { BudgetPeriod } from "../bindings/BudgetPeriod";
+import { formatDate, formatDateTime, formatRelative, formatResetsIn, formatUsd } from "../format";
+import { resetsOf } from "../shared/budgets";
+import { useNow } from "../shell/useNow";
 import { useChange } from "../shared/changes";
 import { Field, fieldMessages, FormError, SubmitCancel, TextField } from "../shared/forms";
 import { Notice } from "../shared/notices";
-import { useCan } from "../shell/permissions";
+import { useCan, useStatus } from "../shell/permissions";
 
 export const NEW_KEY_MESSAGE = "The new key is on your clipboard; it is shown only this once.";
 export const ROTATED_KEY_MESSAGE = "The key's new secret is on your clipboard; it is shown only this once.";
@@ -111,17 +116,24 @@ export function isExpired(key: ApiKey, now: number = Date.now()): boolean {
   return key.expires_at !== null && Date.parse(key.expires_at) <= now;
 }
 
-/** The key's own limits and budget in a few words, or null when it sets none. */
-function policySummary(key: ApiKey): string | null {
+/**
+ * The key's own limits and budget in a few words, each budget with when it resets (the org's
+ * periods, the same for every subject: `resets`), or null when it sets none.
+ */
+function policySummary(key: ApiKey, resets: Partial<Record<BudgetPeriod, string>>, now: number): string | null {
   const parts: string[] = [];
   const l = key.limits;
   if (l.requests_per_min !== null) parts.push(`${l.requests_per_min} requests/min`);
   if (l.input_tokens_per_min !== null) parts.push(`${l.input_tokens_per_min} input tokens/min`);
   if (l.output_tokens_per_min !== null) parts.push(`${l.output_tokens_per_min} output tokens/min`);
   if (l.max_concurrent !== null) parts.push(`${l.max_concurrent} at once`);
-  if (key.budget.daily_usd !== null) parts.push(`${formatUsd(key.budget.daily_usd)} a day`);
-  if (key.budget.weekly_usd !== null) parts.push(`${formatUsd(key.budget.weekly_usd)} a week`);
-  if (key.budget.monthly_usd !== null) parts.push(`${formatUsd(key.budget.monthly_usd)} a month`);
+  const cap = (usd: number, per: string, period: BudgetPeriod) => {
+    const at = resets[period];
+    return `${formatUsd(usd)} a ${per}${at ? ` (${formatResetsIn(at, now)})` : ""}`;
+  };
+  if (key.budget.daily_usd !== null) parts.push(cap(key.budget.daily_usd, "day", "daily"));
+  if (key.budget.weekly_usd !== null) parts.push(cap(key.budget.weekly_usd, "week", "weekly"));
+  if (key.budget.monthly_usd !== null) parts.push(cap(key.budget.monthly_usd, "month", "monthly"));
   return parts.length === 0 ? null : parts.join(", ");
 }
 
@@ -134,8 +146,18 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
   const [rotating, setRotating] = useState<ApiKey | null>(null);
   const [grace, setGrace] = useState(0);
   const [notice, setNotice] = useState<string | null>(null);
-  // The owner manages their own keys; `keys.write` anyone's.
-  const write = can("keys.write");
+  const backend = useBackend();
+  // The user's budget status (the query the detail's spend section makes) carries when each
+  // budget period resets; a key's budgets reset with them.
+  const status = useQuery({
+    queryKey: ["budget", "user", detail.user.id],
+    queryFn: () => backend.budgetStatus({ kind: "user", id: detail.user.id }),
+  });
+  const resets = status.data ? resetsOf(status.data.forecast) : {};
+  // The owner manages their own keys (online); `keys.write` anyone's.
+  const app = useStatus();
+  const mine = app.me?.user.id === detail.user.id;
+  const write = can("keys.write") || (mine && app.phase === "ready" && !app.offline);
   const messages = fieldMessages(runner.error, SHOWN_FIELDS);
   // A key may use only what its user has: the models of the effective policy.
   const models = detail.effective.grants.map((g) => g.model_id);
@@ -184,7 +206,7 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
     });
   }
 
-  if (!can("keys.read")) return null;
+  if (!can("keys.read") && !mine) return null;
   const formTitle = editing ? `Edit API key ${editing.name}` : "New API key";
   return (
     <section className="detail-section" aria-labelledby="keys-title">
@@ -198,6 +220,7 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
               key={k.id}
               apiKey={k}
               spent={detail.key_spend_mtd_usd[k.id] ?? 0}
+              resets={resets}
               write={write}
               pending={runner.pending}
               onEdit={() => start(k, "edit")}
@@ -327,6 +350,7 @@ function NumberFields<F extends string>(props: {
 function KeyRow(props: {
   apiKey: ApiKey;
   spent: number;
+  resets: Partial<Record<BudgetPeriod, string>>;
   write: boolean;
   pending: boolean;
   onEdit: () => void;
@@ -335,7 +359,8 @@ function KeyRow(props: {
 }) {
   const k = props.apiKey;
   const expired = isExpired(k);
-  const summary = policySummary(k);
+  const now = useNow(60_000);
+  const summary = policySummary(k, props.resets, now);
   const live = !k.revoked_at;
   return (
     <li data-testid="api-key">

@@ -74,7 +74,9 @@ function richBackend(backend: MockBackend = createMockBackend()): MockBackend {
 
 function auditorBackend(): MockBackend {
   const status = readyStatus();
-  return richBackend(createMockBackend({ status: { ...status, me: { ...status.me!, permissions: AUDITOR_PERMISSIONS } } }));
+  // Someone else than the user the tests open: everyone manages their own keys.
+  const me = { ...status.me!, user: { ...status.me!.user, id: "usr_auditor" }, permissions: AUDITOR_PERMISSIONS };
+  return richBackend(createMockBackend({ status: { ...status, me } }));
 }
 
 async function openUser(id: string, backend: MockBackend) {
@@ -306,6 +308,10 @@ describe("user detail", () => {
     expect(policy).toContain("Models: echo");
     expect(policy).toContain("5 requests/min");
     expect(policy).toContain(`${formatUsd(2)} a day`);
+    // A key's budget resets with the org's periods, as the user's status says.
+    await waitFor(() =>
+      expect(within(laptop!).getByTestId("api-key-policy").textContent).toContain(`${formatUsd(2)} a day (resets in `),
+    );
     expect(policy).toContain(`${formatUsd(1.5)} this month`);
     expect(within(ci!).queryByText("expired")).toBeNull();
     expect(within(ci!).getByTestId("api-key-policy").textContent).toContain("All of the user's models");
@@ -413,6 +419,25 @@ describe("user detail", () => {
     expect(names).not.toContain("Suspend");
     expect(names).not.toContain("Delete…");
     expect(screen.queryByRole("heading", { name: "Audit trail" })).toBeNull();
+  });
+
+  it("lets a member manage their own keys and nobody else's", async () => {
+    const status = readyStatus();
+    // usr_00000 is the signed-in user; members hold no `keys.write`.
+    const permissions = ["org.read", "models.read", "users.read", "usage.read"];
+    const member = () => richBackend(createMockBackend({ status: { ...status, me: { ...status.me!, permissions } } }));
+    await openUser("usr_00000", member());
+    await screen.findByTestId("policy-requests_per_min");
+    let names = within(detail()).getAllByRole("button").map((b) => b.textContent);
+    expect(names).toEqual(expect.arrayContaining(["Create key", "Edit laptop", "Rotate laptop", "Revoke laptop"]));
+    expect(names).not.toContain("Save budget");
+    cleanup();
+
+    await openUser("usr_00001", member());
+    await screen.findByTestId("policy-requests_per_min");
+    names = within(detail()).queryAllByRole("button").map((b) => b.textContent);
+    expect(names).not.toContain("Create key");
+    expect(screen.queryByRole("heading", { name: "API keys" })).toBeNull();
   });
 
   it("shows the cache's error for an unknown user", async () => {
