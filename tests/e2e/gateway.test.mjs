@@ -3,8 +3,10 @@
 // cache, changes not offered) and started again (the app finds it by itself); an auditor signed in
 // with a password is offered no change anywhere; an admin signs in with SSO through the system
 // browser (a script that follows the redirects) and the organisation's identity provider (a real
-// OpenID Connect issuer on 127.0.0.1). At the end, no secret the run used is in any file the app
-// wrote.
+// OpenID Connect issuer on 127.0.0.1); that admin makes a notification channel to a webhook
+// receiver on 127.0.0.1 and an API key with a budget and an expiry, uses the key, and a budget
+// threshold arrives at the receiver, signed. At the end, no secret the run used is in any file the
+// app wrote.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -21,6 +23,7 @@ import {
   writeClipboard,
 } from './driver.mjs';
 import { CLIENT_ID, startIssuer } from './oidc-issuer.mjs';
+import { signatureValid, startReceiver } from './webhook-receiver.mjs';
 
 const PROFILE = 'Northwind staging';
 /** What changes something on the gateway; Settings' own (local) buttons are not among these screens. */
@@ -29,6 +32,7 @@ const SCREENS = ['Overview', 'Users', 'Invitations', 'Workspaces', 'Groups', 'Us
 
 let gateway;
 let issuer;
+let receiver;
 let app;
 let appHome;
 const secrets = new Set();
@@ -38,12 +42,15 @@ let onlineLink;
 before(async () => {
   issuer = await startIssuer();
   secrets.add(issuer.clientSecret);
+  receiver = await startReceiver();
   gateway = await startGateway({
     env: {
       GATEHOUSE_OIDC_ISSUER: issuer.url,
       GATEHOUSE_OIDC_CLIENT_ID: CLIENT_ID,
       GATEHOUSE_OIDC_CLIENT_SECRET: issuer.clientSecret,
       GATEHOUSE_OIDC_NAME: 'Northwind SSO',
+      // The receiver is on loopback, which channels may reach only when the gateway allows it.
+      GATEHOUSE_ALLOWED_WEBHOOK_NETS: '127.0.0.1',
     },
   });
   secrets.add(gateway.token);
@@ -56,6 +63,7 @@ after(async () => {
   await app?.stop();
   await gateway?.stop();
   await issuer?.stop();
+  await receiver?.stop();
 });
 
 /** The labels of the buttons the main area offers now. */
@@ -280,6 +288,102 @@ test('an admin signs in with SSO through the system browser, the session in the 
     secrets.add(secret);
     assert.ok(!page.includes(secret));
   }
+});
+
+/** `YYYY-MM-DD` of the local day `days` from now. */
+function dayFromNow(days) {
+  const d = new Date(Date.now() + days * 86_400_000);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+test('a channel and a key with a budget and an expiry made in the app; a budget threshold reaches the receiver, signed', async () => {
+  const { browser } = app;
+  await openScreen(browser, 'Settings');
+  const notifications = await browser.$('section[aria-labelledby="notifications-title"]');
+  await (await notifications.$('button=New channel')).click();
+  const channelForm = await notifications.$('form[aria-label="New channel"]');
+  await (await field(channelForm, 'Channel name')).setValue('Ops alerts');
+  await (await field(channelForm, 'Webhook URL')).setValue(receiver.url);
+  await (await channelForm.$('.//label[contains(@class,"checkbox")][normalize-space()="Budget threshold crossed"]//input')).click();
+  writeClipboard('no channel secret yet');
+  await (await channelForm.$('button=Create channel')).click();
+  const signingSecret = await clipboardChangedFrom(browser, 'no channel secret yet', "the channel's signing secret");
+  secrets.add(signingSecret);
+  assert.match(signingSecret, /^whsec_/);
+  await (await notifications.$('tr[data-testid="channel"][aria-label="Ops alerts"]')).waitForExist({ timeout: 10_000 });
+
+  await openUser(browser, 'Avery Quinn');
+  const keys = await browser.$('section[aria-labelledby="keys-title"]');
+  const keyForm = await keys.$('form[aria-label="New API key"]');
+  await (await field(keyForm, "New key's name")).setValue('e2e ci key');
+  // WebKitGTK's date input takes no typing through WebDriver: set it as the page would.
+  const expires = dayFromNow(30);
+  await browser.execute(
+    (input, value) => {
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(input, value);
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    },
+    await field(keyForm, 'Key expires on'),
+    expires,
+  );
+  await (await field(keyForm, 'Key daily budget (USD)')).setValue('5');
+  writeClipboard('no key yet');
+  await (await keyForm.$('button=Create key')).click();
+  const key = await clipboardChangedFrom(browser, 'no key yet', 'the new API key');
+  secrets.add(key);
+  let row = '';
+  await browser.waitUntil(
+    async () => {
+      for (const r of await keys.$$('[data-testid="api-key"]')) {
+        const text = await r.getText();
+        if (text.includes('e2e ci key')) row = text;
+      }
+      return /\$\s?5\.00 a day \(resets in \d+ (d|h|min)/.test(row);
+    },
+    { timeout: 20_000, timeoutMsg: `the new key is not listed with its budget: ${JSON.stringify(row)}` },
+  );
+  assert.match(row, /expires /);
+  assert.ok(!(await (await browser.$('body')).getText()).includes(key), 'the API key is shown in the web view');
+  await screenshot(browser, 'key-with-budget-and-expiry');
+
+  // The key works on the data plane, within the models it has.
+  const models = await (await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } })).json();
+  assert.ok(models.data?.length > 0, `the key sees no model: ${JSON.stringify(models)}`);
+  const chat = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: models.data[0].id, messages: [{ role: 'user', content: 'hello from the e2e key' }] }),
+  });
+  assert.equal(chat.status, 200, await chat.text());
+
+  // A monthly cap below what Avery spent this month crosses the thresholds at once.
+  const budget = await browser.$('form[aria-label="Budget"]');
+  await (await field(budget, 'Monthly cap (USD)')).setValue('0.01');
+  await (await budget.$('button=Save budget')).click();
+  await browser.waitUntil(() => receiver.received.some((r) => r.headers['gatehouse-event'] === 'budget.threshold_crossed'), {
+    timeout: 30_000,
+    timeoutMsg: `no budget threshold reached the receiver; it got ${JSON.stringify(receiver.received.map((r) => r.headers['gatehouse-event']))}`,
+  });
+  const delivery = receiver.received.find((r) => r.headers['gatehouse-event'] === 'budget.threshold_crossed');
+  assert.ok(signatureValid(delivery, signingSecret), 'the delivery is not signed with the channel secret');
+  const event = JSON.parse(delivery.body);
+  assert.equal(event.type, 'budget.threshold_crossed');
+  assert.ok(!delivery.body.includes(key), 'the event carries the API key');
+
+  // The console's delivery log says it was delivered.
+  await openScreen(browser, 'Settings');
+  const channel = await browser.$('tr[data-testid="channel"][aria-label="Ops alerts"]');
+  await (await channel.$('button=Delivery log')).click();
+  await browser.waitUntil(
+    async () => {
+      const outcomes = await browser.$$('[data-testid="delivery-outcome"]');
+      for (const o of outcomes) if ((await o.getText()) === 'Delivered') return true;
+      await (await (await browser.$('[aria-labelledby="delivery-log-title"]')).$('button=Refresh')).click();
+      return false;
+    },
+    { timeout: 20_000, timeoutMsg: 'the delivery log never showed a delivered event' },
+  );
+  await screenshot(browser, 'channel-delivery-log');
 });
 
 test('no secret this run used is in the app\'s logs, caches or config', async () => {
