@@ -252,12 +252,19 @@ pub enum SubjectKind {
 }
 
 impl SubjectKind {
+    pub const ALL: [Self; 3] = [Self::User, Self::Group, Self::Key];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
             Self::Group => "group",
             Self::Key => "key",
         }
+    }
+
+    /// The kind stored as `s` (its [`Self::as_str`]).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -526,7 +533,7 @@ pub struct ApiKey {
     /// The key's own rate limits, applied under the user's and the groups'.
     #[serde(default)]
     pub limits: Limits,
-    /// The key's own budget caps (it raises no threshold alerts: `alert_thresholds` is empty).
+    /// The key's own budget caps, and the percents of them at which alerts are raised.
     #[serde(default)]
     pub budget: Budget,
     /// When the secret was last replaced.

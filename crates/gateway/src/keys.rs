@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use gatehouse_api::{
     ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyRotate, ApiKeyUpdate, Budget, EffectivePolicy,
-    Limits, Secret,
+    Limits, Secret, SubjectKind,
 };
 use gatehouse_store::keys as store;
 pub use gatehouse_store::keys::{KeyRow, changed_since};
@@ -115,8 +115,6 @@ async fn checked_policy(
     };
     crate::policy::validate_limits(&limits)?;
     crate::policy::validate_budget(&mut budget)?;
-    // A key's budget raises no threshold alerts; its thresholds are not kept.
-    budget.alert_thresholds.clear();
     Ok(store::KeyPolicyValues {
         expires_at,
         model_ids,
@@ -285,7 +283,19 @@ pub async fn update(
         store::rename(&mut tx, &id, name, revision).await?;
     }
     let after = audited(&mut tx, &caller, "key.updated", before, json!({})).await?;
+    // As for a user's budget: a cap lowered below what the key spent crosses thresholds now.
+    let raised = if policy_asked {
+        let tz = gatehouse_store::usage::org_time_zone(&mut tx).await?;
+        let now = chrono::Utc::now();
+        gatehouse_store::spend::check_subject_alerts(&mut tx, SubjectKind::Key, &id, now, tz)
+            .await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
+    if let Err(e) = crate::spend::mail_admins(&state, &raised).await {
+        tracing::warn!(error = %e, "the budget alert mails could not be sent");
+    }
     Ok(Json(after))
 }
 

@@ -28,11 +28,7 @@ pub struct AlertRow {
 impl AlertRow {
     pub fn into_api(self) -> Alert {
         Alert {
-            subject_kind: if self.subject_kind == SubjectKind::Group.as_str() {
-                SubjectKind::Group
-            } else {
-                SubjectKind::User
-            },
+            subject_kind: SubjectKind::parse(&self.subject_kind).unwrap_or(SubjectKind::User),
             period: BudgetPeriod::ALL
                 .into_iter()
                 .find(|p| p.as_str() == self.period)
@@ -140,7 +136,9 @@ pub async fn subject_name(
     match kind {
         SubjectKind::User => sqlx::query_scalar("SELECT email FROM users WHERE id = $1"),
         SubjectKind::Group => sqlx::query_scalar("SELECT name FROM groups WHERE id = $1"),
-        SubjectKind::Key => sqlx::query_scalar("SELECT name FROM api_keys WHERE id = $1"),
+        SubjectKind::Key => {
+            sqlx::query_scalar("SELECT 'API key ' || name FROM api_keys WHERE id = $1")
+        }
     }
     .bind(id)
     .fetch_optional(pool)

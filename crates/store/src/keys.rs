@@ -28,6 +28,7 @@ pub struct KeyRow {
     pub monthly_micros: Option<i64>,
     pub rotated_at: Option<String>,
     pub previous_secret_expires_at: Option<String>,
+    pub alert_thresholds: Option<String>,
     pub revision: i64,
 }
 
@@ -62,7 +63,11 @@ impl KeyRow {
                 daily_usd: self.daily_micros.map(usd),
                 weekly_usd: self.weekly_micros.map(usd),
                 monthly_usd: self.monthly_micros.map(usd),
-                alert_thresholds: Vec::new(),
+                alert_thresholds: self
+                    .alert_thresholds
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str(t).ok())
+                    .unwrap_or_else(|| Budget::default().alert_thresholds),
             },
             rotated_at: self.rotated_at.as_deref().map(db::parse_timestamp),
             previous_secret_expires_at: self
@@ -83,7 +88,7 @@ pub fn parse_models(stored: Option<&str>) -> Option<Vec<String>> {
 pub const KEY_COLUMNS: &str = "id, user_id, name, prefix, created_at, last_used_at, revoked_at, \
      expires_at, model_ids, requests_per_min, input_tokens_per_min, output_tokens_per_min, \
      max_concurrent, daily_micros, weekly_micros, monthly_micros, rotated_at, \
-     previous_secret_expires_at, revision";
+     previous_secret_expires_at, alert_thresholds, revision";
 
 /// Sets the policy of key `id` at `revision`.
 pub async fn set_policy(
@@ -99,7 +104,8 @@ pub async fn set_policy(
     sqlx::query(
         "UPDATE api_keys SET expires_at = $1, model_ids = $2, requests_per_min = $3, \
          input_tokens_per_min = $4, output_tokens_per_min = $5, max_concurrent = $6, \
-         daily_micros = $7, weekly_micros = $8, monthly_micros = $9, revision = $10 WHERE id = $11",
+         daily_micros = $7, weekly_micros = $8, monthly_micros = $9, alert_thresholds = $10, \
+         revision = $11 WHERE id = $12",
     )
     .bind(policy.expires_at.map(db::timestamp))
     .bind(models)
@@ -110,6 +116,7 @@ pub async fn set_policy(
     .bind(policy.budget.daily_usd.map(micros))
     .bind(policy.budget.weekly_usd.map(micros))
     .bind(policy.budget.monthly_usd.map(micros))
+    .bind(serde_json::to_string(&policy.budget.alert_thresholds).expect("numbers serialize"))
     .bind(revision)
     .bind(id)
     .execute(&mut **tx)

@@ -209,14 +209,27 @@ pub async fn budget_of<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row: Option<BudgetRow> = sqlx::query_as(
-        "SELECT daily_micros, weekly_micros, monthly_micros, alert_thresholds, revision \
-         FROM budgets WHERE subject_kind = $1 AND subject_id = $2",
-    )
-    .bind(kind.as_str())
-    .bind(id)
-    .fetch_optional(exec)
-    .await?;
+    let row: Option<BudgetRow> =
+        match kind {
+            // A key keeps its budget on its own row (NULL thresholds: the default ones).
+            SubjectKind::Key => {
+                sqlx::query_as(
+                    "SELECT daily_micros, weekly_micros, monthly_micros, \
+                 COALESCE(alert_thresholds, ''), revision FROM api_keys WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(exec)
+                .await?
+            }
+            SubjectKind::User | SubjectKind::Group => sqlx::query_as(
+                "SELECT daily_micros, weekly_micros, monthly_micros, alert_thresholds, revision \
+                 FROM budgets WHERE subject_kind = $1 AND subject_id = $2",
+            )
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_optional(exec)
+            .await?,
+        };
     Ok(row.map_or((Budget::default(), 0), |(d, w, m, t, rev)| {
         let alert_thresholds =
             serde_json::from_str(&t).unwrap_or_else(|_| Budget::default().alert_thresholds);
@@ -356,11 +369,7 @@ async fn subject_policies(
 }
 
 fn subject_kind_of(kind: &str) -> SubjectKind {
-    if kind == "group" {
-        SubjectKind::Group
-    } else {
-        SubjectKind::User
-    }
+    SubjectKind::parse(kind).unwrap_or(SubjectKind::User)
 }
 
 pub async fn changed_since(

@@ -32,6 +32,7 @@ describe("overview", () => {
     ];
     backend.reads.overview.recent_alerts = [
       { id: "al_1", subject_kind: "user", subject_id: "usr_00003", period: "weekly", period_start: "2026-11-16T00:00:00Z", threshold: 80, spent_usd: 80, cap_usd: 100, created_at: "2026-11-20T10:00:00Z", revision: 1 },
+      { id: "al_2", subject_kind: "key", subject_id: "key_7", period: "daily", period_start: "2026-11-20T00:00:00Z", threshold: 50, spent_usd: 1, cap_usd: 2, created_at: "2026-11-20T11:00:00Z", revision: 2 },
     ];
     open(backend);
     const table = await screen.findByTestId("budget-periods");
@@ -39,8 +40,9 @@ describe("overview", () => {
     expect(rows).toHaveLength(2);
     expect(rows[0]!.textContent).toMatch(/This month.*\$450\.00.*\$1,000\.00.*45%/);
     expect(rows[1]!.textContent).toContain("No cap");
-    const alert = screen.getByTestId("alert");
-    expect(alert.textContent).toMatch(/usr_00003.*80%.*weekly.*\$80\.00 of \$100\.00/);
+    const [alert, keyAlert] = screen.getAllByTestId("alert");
+    expect(alert!.textContent).toMatch(/^User usr_00003.*80%.*weekly.*\$80\.00 of \$100\.00/);
+    expect(keyAlert!.textContent).toMatch(/^API key key_7 reached 50% of its daily budget/);
   });
 
   it("says how old the data is when offline", async () => {

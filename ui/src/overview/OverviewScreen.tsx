@@ -115,13 +115,18 @@ function Budgets({ periods }: { periods: PeriodSpend[] }) {
   );
 }
 
+const SUBJECT_NAME: Record<Alert["subject_kind"], string> = { user: "User", group: "Group", key: "API key" };
+
 function Alerts({ alerts }: { alerts: Alert[] }) {
   return (
     <Panel id="alerts-title" title="Recent budget alerts" emptyText={alerts.length === 0 ? "No budget alerts." : null}>
       <ul className="alert-list" data-testid="alerts">
         {alerts.map((a) => (
           <li key={a.id} data-testid="alert">
-            <strong>{a.subject_kind === "user" ? "User" : "Group"} {a.subject_id}</strong> reached {a.threshold}% of its{" "}
+            <strong>
+              {SUBJECT_NAME[a.subject_kind]} {a.subject_id}
+            </strong>{" "}
+            reached {a.threshold}% of its{" "}
             {a.period} budget from {formatDate(a.period_start)}: {formatUsd(a.spent_usd)} of {formatUsd(a.cap_usd)}
             <span className="muted"> · {formatDate(a.created_at)}</span>
           </li>

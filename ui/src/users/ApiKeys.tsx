@@ -52,11 +52,13 @@ interface KeyForm {
   models: string[];
   limits: Record<keyof Limits, string>;
   budget: Record<"daily_usd" | "weekly_usd" | "monthly_usd", string>;
+  /** Kept from the key; a new key alerts at its user's percents. */
+  thresholds: number[];
 }
 
 const text = (n: number | null): string => (n === null ? "" : String(n));
 
-function formOf(key: ApiKey | null): KeyForm {
+function formOf(key: ApiKey | null, userThresholds: number[]): KeyForm {
   return {
     name: key?.name ?? "",
     expires: key?.expires_at ? localDate(key.expires_at) : "",
@@ -72,6 +74,7 @@ function formOf(key: ApiKey | null): KeyForm {
       weekly_usd: text(key?.budget.weekly_usd ?? null),
       monthly_usd: text(key?.budget.monthly_usd ?? null),
     },
+    thresholds: key?.budget.alert_thresholds ?? userThresholds,
   };
 }
 
@@ -107,7 +110,7 @@ function policyOf(form: KeyForm): { expires_at: string | null; model_ids: string
       daily_usd: numberOrNull(form.budget.daily_usd),
       weekly_usd: numberOrNull(form.budget.weekly_usd),
       monthly_usd: numberOrNull(form.budget.monthly_usd),
-      alert_thresholds: [],
+      alert_thresholds: form.thresholds,
     },
   };
 }
@@ -140,7 +143,7 @@ function policySummary(key: ApiKey, resets: Partial<Record<BudgetPeriod, string>
 export function ApiKeys({ detail }: { detail: UserDetail }) {
   const can = useCan();
   const runner = useChange();
-  const [form, setForm] = useState<KeyForm>(() => formOf(null));
+  const [form, setForm] = useState<KeyForm>(() => formOf(null, detail.budget.alert_thresholds));
   /** The key being edited or rotated, if any: its form replaces the new key's. */
   const [editing, setEditing] = useState<ApiKey | null>(null);
   const [rotating, setRotating] = useState<ApiKey | null>(null);
@@ -167,7 +170,7 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
     setNotice(null);
     setEditing(action === "edit" ? key : null);
     setRotating(action === "rotate" ? key : null);
-    setForm(formOf(action === "edit" ? key : null));
+    setForm(formOf(action === "edit" ? key : null, detail.budget.alert_thresholds));
     setGrace(0);
   }
 

@@ -275,7 +275,8 @@ describe("user detail", () => {
         expires_at: endOfLocalDay("2030-01-31"),
         model_ids: ["echo"],
         limits: { requests_per_min: 10, input_tokens_per_min: null, output_tokens_per_min: null, max_concurrent: null },
-        budget: { daily_usd: 5, weekly_usd: null, monthly_usd: 50, alert_thresholds: [] },
+        // A new key alerts at its user's percents.
+        budget: { daily_usd: 5, weekly_usd: null, monthly_usd: 50, alert_thresholds: [50, 80, 100] },
       },
     ]);
     // The form starts over for the next key.

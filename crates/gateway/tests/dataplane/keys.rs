@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use gatehouse_api::{
-    ApiKey, ApiKeyCreated, EffectivePolicy, Page, Problem, Role, Secret, UsageDaily,
+    Alert, ApiKey, ApiKeyCreated, BudgetPeriod, EffectivePolicy, Page, Problem, Role, Secret,
+    SubjectKind, UsageDaily,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -297,6 +298,28 @@ async fn a_keys_rate_limit_and_budget_refuse_with_the_key_as_their_source() {
         .await
         .unwrap();
         assert_eq!(spent, 330_000, "{}", gw.name);
+        // Spend crossed the key's thresholds (the default ones), as the key's own alerts.
+        let key_alerts = |page: Page<Alert>, period: BudgetPeriod| {
+            let mut t: Vec<u32> = page
+                .items
+                .into_iter()
+                .filter(|a| {
+                    a.subject_kind == SubjectKind::Key
+                        && a.subject_id == capped.key.id
+                        && a.period == period
+                })
+                .map(|a| a.threshold)
+                .collect();
+            t.sort_unstable();
+            t
+        };
+        let alerts: Page<Alert> = gw.get_ok("/admin/v1/alerts", &admin).await;
+        assert_eq!(
+            key_alerts(alerts, BudgetPeriod::Daily),
+            [50, 80, 100],
+            "{}",
+            gw.name
+        );
 
         // Raising the key's cap lets it through from the next request on.
         let _: ApiKey = gw
@@ -313,6 +336,28 @@ async fn a_keys_rate_limit_and_budget_refuse_with_the_key_as_their_source() {
             "{}",
             gw.name
         );
+        flush(&gw).await;
+
+        // A weekly cap of which the $0.44 spent is 88 % crosses its two thresholds at once.
+        let _: ApiKey = gw
+            .json_ok(
+                Method::PATCH,
+                &format!("/admin/v1/keys/{}", capped.key.id),
+                &admin,
+                &json!({ "budget": { "daily_usd": 10.0, "weekly_usd": 0.5, "alert_thresholds": [50, 80] } }),
+            )
+            .await;
+        let alerts: Page<Alert> = gw.get_ok("/admin/v1/alerts", &admin).await;
+        assert_eq!(
+            key_alerts(alerts, BudgetPeriod::Weekly),
+            [50, 80],
+            "{}",
+            gw.name
+        );
+        let key: ApiKey = gw
+            .get_ok(&format!("/admin/v1/keys/{}", capped.key.id), &admin)
+            .await;
+        assert_eq!(key.budget.alert_thresholds, [50, 80]);
     }
 }
 
