@@ -20,7 +20,7 @@ model_ids: Array<string> | null,
  */
 limits: Limits, 
 /**
- * The key's own budget caps (it raises no threshold alerts: `alert_thresholds` is empty).
+ * The key's own budget caps, and the percents of them at which alerts are raised.
  */
 budget: Budget, 
 /**
