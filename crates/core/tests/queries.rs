@@ -923,3 +923,35 @@ async fn new_usage_after_the_first_sync_reaches_the_charts() {
     .unwrap();
     assert_eq!(after.total.requests, raw);
 }
+
+#[tokio::test]
+async fn seats_in_use_match_the_gateway_after_invitations_and_users_change() {
+    let s = start().await;
+    s.sync().await;
+    let seats = |org: &Value| org["seats_used"].as_i64().unwrap();
+    let before: Value = s.get("/admin/v1/org").await;
+    assert_eq!(s.cache.overview().await.unwrap().seats_used, seats(&before));
+
+    // Invitations and a direct add change no org row, yet take seats.
+    for n in 0..3 {
+        s.send(
+            reqwest::Method::POST,
+            "/admin/v1/invitations",
+            json!({ "email": format!("seat{n}@acme.example"), "role": "member" }),
+        )
+        .await;
+    }
+    s.send(
+        reqwest::Method::POST,
+        "/admin/v1/users",
+        json!({
+            "email": "direct@acme.example", "first_name": "Dee", "last_name": "Rect",
+            "role": "member", "workspace_ids": [], "password": "a long enough passphrase 1"
+        }),
+    )
+    .await;
+    s.sync().await;
+    let after: Value = s.get("/admin/v1/org").await;
+    assert_eq!(seats(&after), seats(&before) + 4);
+    assert_eq!(s.cache.overview().await.unwrap().seats_used, seats(&after));
+}

@@ -39,6 +39,7 @@ impl Cache {
             .await?
             .values()
             .sum();
+        let total_users = self.count_users().await?;
         let recent_alerts = sqlx::query_scalar::<_, String>(
             "SELECT data FROM alerts ORDER BY created_at DESC, id DESC LIMIT 10",
         )
@@ -49,9 +50,12 @@ impl Cache {
         .collect::<CoreResult<Vec<_>>>()?;
         Ok(Overview {
             org_name: org.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
-            seats_used: org.as_ref().map_or(0, |o| o.seats_used),
+            // The gateway's rule (every account and every pending invitation not yet expired
+            // holds a seat) over the cache: the org row's own figure is as old as the org's
+            // last change, while invitations and users sync as they change.
+            seats_used: total_users as i64 + pending,
             seat_limit: org.as_ref().map_or(0, |o| o.seat_limit),
-            total_users: self.count_users().await?,
+            total_users,
             active_now: active_now as u64,
             pending_invitations: pending as u64,
             spend_mtd_usd: super::usd(spend),
