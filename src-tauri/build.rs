@@ -2,6 +2,8 @@
 // allow/deny permission per command and the capability can grant exactly the ones the UI uses.
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    // The update endpoint is compiled in (`updates::BUILD_ENDPOINT`).
+    println!("cargo:rerun-if-env-changed=GATEHOUSE_UPDATE_ENDPOINT");
     tauri_build::try_build(
         tauri_build::Attributes::new()
             .capabilities_path_pattern("src-tauri/capabilities/**/*")

@@ -124,19 +124,17 @@ fn invoke<T: serde::de::DeserializeOwned>(
 }
 
 #[test]
-fn the_shipped_config_trusts_one_key_over_https_only() {
+fn the_shipped_config_trusts_one_key_and_leaves_the_endpoint_to_the_build() {
     let config: serde_json::Value =
         serde_json::from_str(include_str!("../tauri.conf.json")).unwrap();
     let updater = &config["plugins"]["updater"];
     assert!(updater.get("dangerousInsecureTransportProtocol").is_none());
     assert_eq!(updater["requireSignedVersion"], true);
-    let endpoints = updater["endpoints"].as_array().unwrap();
-    assert!(!endpoints.is_empty());
-    assert!(
-        endpoints
-            .iter()
-            .all(|e| e.as_str().unwrap().starts_with("https://"))
-    );
+    // Where to look is `GATEHOUSE_UPDATE_ENDPOINT` at build time (the release workflow's), https.
+    assert!(updater.get("endpoints").is_none(), "{updater}");
+    if let Some(endpoint) = updates::BUILD_ENDPOINT {
+        assert!(endpoint.starts_with("https://"), "{endpoint}");
+    }
     let key = String::from_utf8(
         base64_decode(updater["pubkey"].as_str().unwrap()).expect("the pubkey is base64"),
     )
@@ -146,6 +144,48 @@ fn the_shipped_config_trusts_one_key_over_https_only() {
         "{key}"
     );
     assert_eq!(config["bundle"]["createUpdaterArtifacts"], true);
+}
+
+#[test]
+fn a_build_without_an_update_endpoint_says_so_and_does_not_look_at_start() {
+    assert_eq!(
+        updates::BUILD_ENDPOINT,
+        None,
+        "the tests run on a build made without GATEHOUSE_UPDATE_ENDPOINT"
+    );
+    let app = mock_builder()
+        .plugin(tauri_plugin_updater::Builder::new().build())
+        .plugin(console_plugin())
+        .build(tauri::generate_context!())
+        .unwrap();
+    let window = main_window(&app);
+    let announced: Arc<Mutex<usize>> = Arc::default();
+    let heard = announced.clone();
+    app.listen_any(FOUND_EVENT, move |_| *heard.lock().unwrap() += 1);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(updates::check_at_start(app.handle(), &Settings::default()));
+    assert_eq!(*announced.lock().unwrap(), 0, "the check at start looked");
+    let none: Option<UpdateInfo> = invoke(&window, "available_update").unwrap();
+    assert_eq!(none, None);
+    let refused = invoke::<Option<UpdateInfo>>(&window, "check_update").unwrap_err();
+    assert_eq!(refused["code"], "updates_not_configured", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("no update server"),
+        "{refused}"
+    );
+}
+
+/// The app's main window, made when the config's is not there.
+fn main_window(app: &tauri::App<MockRuntime>) -> tauri::WebviewWindow<MockRuntime> {
+    match app.get_webview_window("main") {
+        Some(w) => w,
+        None => tauri::WebviewWindowBuilder::new(app, "main", Default::default())
+            .build()
+            .unwrap(),
+    }
 }
 
 /// Standard base64, enough to read the public key without another dependency.
@@ -211,12 +251,7 @@ fn a_newer_signed_build_is_found_downloaded_verified_and_installed_and_bad_ones_
         .plugin(console_plugin())
         .build(context)
         .unwrap();
-    let window = match app.get_webview_window("main") {
-        Some(w) => w,
-        None => tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .unwrap(),
-    };
+    let window = main_window(&app);
     let progress: Arc<Mutex<Vec<UpdateProgress>>> = Arc::default();
     let seen = progress.clone();
     app.listen_any(PROGRESS_EVENT, move |event| {

@@ -1,11 +1,14 @@
 //! Signed updates through tauri-plugin-updater: check, download with progress (the plugin
 //! verifies the signature against the public key in tauri.conf.json), install. The release found
 //! by a check and the verified bytes of its download wait here until the next step.
+//!
+//! Where to look is a build-time setting, [`BUILD_ENDPOINT`]: a release build is made with it, a
+//! developer's build without, and then does not look at all (nor log a failure for it).
 
 use gatehouse_core::ipc::{IpcError, UpdateInfo, UpdateProgress};
 use gatehouse_core::settings::Settings;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
-use tauri_plugin_updater::{Error, Update, UpdaterExt};
+use tauri_plugin_updater::{Error, Update, Updater, UpdaterExt};
 use tokio::sync::Mutex;
 
 /// Name of the event that carries each [`UpdateProgress`] to the UI.
@@ -14,6 +17,10 @@ pub const PROGRESS_EVENT: &str = "update-progress";
 /// Name of the event that tells the UI what each check found (an `UpdateInfo` or `null`), so
 /// that a check at start can show its result once the UI is up.
 pub const FOUND_EVENT: &str = "update-found";
+
+/// The update manifest's URL this build looks at (`GATEHOUSE_UPDATE_ENDPOINT` when it was
+/// built; the release workflow sets it). The updater's configuration may name endpoints too.
+pub const BUILD_ENDPOINT: Option<&str> = option_env!("GATEHOUSE_UPDATE_ENDPOINT");
 
 /// Bytes between two progress events when the size is not known.
 const PROGRESS_STEP: u64 = 256 * 1024;
@@ -32,7 +39,15 @@ impl Updates {
         app: &AppHandle<R>,
     ) -> Result<Option<UpdateInfo>, IpcError> {
         *self.downloaded.lock().await = None;
-        let updater = app.updater().map_err(|e| to_ipc(&e))?;
+        let Some(updater) = updater(app)? else {
+            return Err(IpcError {
+                code: "updates_not_configured".into(),
+                message: "This build of Gatehouse has no update server set, so it cannot look for \
+                          updates. Builds from a release can."
+                    .into(),
+                fields: None,
+            });
+        };
         let update = updater.check().await.map_err(|e| to_ipc(&e))?;
         let info = update.as_ref().map(info);
         match &info {
@@ -80,11 +95,36 @@ impl Updates {
     }
 }
 
-/// The check at start, when the settings ask for it. What it finds waits for Settings → Updates
-/// (`available_update`); a failure is only logged.
+/// The check at start, when the settings ask for it and the build has somewhere to look. What it
+/// finds waits for Settings → Updates (`available_update`); a failure is only logged.
 pub async fn check_at_start<R: Runtime>(app: &AppHandle<R>, settings: &Settings) {
-    if settings.check_updates_at_start {
-        let _ = app.state::<Updates>().check(app).await;
+    if !settings.check_updates_at_start {
+        return;
+    }
+    match updater(app) {
+        Ok(Some(_)) => {
+            let _ = app.state::<Updates>().check(app).await;
+        }
+        Ok(None) => tracing::info!("this build has no update endpoint; not looking for updates"),
+        Err(e) => tracing::warn!(code = %e.code, "the update check at start could not begin"),
+    }
+}
+
+/// The updater for [`BUILD_ENDPOINT`] or the configured endpoints; none when neither names one.
+fn updater<R: Runtime>(app: &AppHandle<R>) -> Result<Option<Updater>, IpcError> {
+    let mut builder = app.updater_builder();
+    if let Some(endpoint) = BUILD_ENDPOINT {
+        let url = endpoint.parse().map_err(|_| IpcError {
+            code: "update_endpoint".into(),
+            message: "This build's update server address is not a URL.".into(),
+            fields: None,
+        })?;
+        builder = builder.endpoints(vec![url]).map_err(|e| to_ipc(&e))?;
+    }
+    match builder.build() {
+        Ok(updater) => Ok(Some(updater)),
+        Err(Error::EmptyEndpoints) => Ok(None),
+        Err(e) => Err(to_ipc(&e)),
     }
 }
 
