@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ADMIN_PERMISSIONS, AUDITOR_PERMISSIONS, createMockBackend, readyStatus, type MockBackend } from "../backend/mock";
 import type { Permission } from "../shell/permissions";
 import { renderApp } from "../test/render";
+import { NEW_SCIM_TOKEN_MESSAGE } from "./IdentitySection";
 
 function withPermissions(permissions: Permission[]): MockBackend {
   const status = readyStatus();
@@ -51,7 +52,7 @@ describe("settings: identity (SCIM)", () => {
     fireEvent.change(within(section).getByLabelText("New token's name"), { target: { value: "  Entra ID test " } });
     fireEvent.click(create);
 
-    expect(await within(section).findByText("Copied. Paste it into your identity provider now; it will not be shown again.")).toBeTruthy();
+    expect(await within(section).findByText(NEW_SCIM_TOKEN_MESSAGE)).toBeTruthy();
     expect(backend.changes).toEqual([{ op: "create_scim_token", token: { name: "Entra ID test" } }]);
     expect(clipboard).toHaveLength(1);
     await waitFor(() => expect(within(section).getAllByTestId("scim-token")).toHaveLength(3));

@@ -14,7 +14,7 @@ import { Notice, OfflineHint, QueryError } from "../shared/notices";
 import { useCan } from "../shell/permissions";
 import { SingleSignOn } from "./SingleSignOn";
 
-export const NEW_SCIM_TOKEN_MESSAGE = "Copied. Paste it into your identity provider now; it will not be shown again.";
+export const NEW_SCIM_TOKEN_MESSAGE = "The SCIM token is on your clipboard and is never shown here: paste it into your identity provider now.";
 
 const TOKENS_KEY = "scim-tokens";
 

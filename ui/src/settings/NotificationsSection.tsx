@@ -20,7 +20,7 @@ import { Notice, OfflineHint, QueryError } from "../shared/notices";
 import { useCan } from "../shell/permissions";
 
 export const SECRET_COPIED_MESSAGE =
-  "The channel's signing secret was copied to the clipboard. Keep it with the receiver now; it will not be shown again.";
+  "The channel's signing secret is on your clipboard and is never shown here: give it to the receiver now.";
 
 const CHANNELS_KEY = "channels";
 const DELIVERIES_KEY = "channel-deliveries";

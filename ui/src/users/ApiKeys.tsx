@@ -18,8 +18,8 @@ import { Field, fieldMessages, FormError, SubmitCancel, TextField } from "../sha
 import { Notice } from "../shared/notices";
 import { useCan, useStatus } from "../shell/permissions";
 
-export const NEW_KEY_MESSAGE = "The new key is on your clipboard; it is shown only this once.";
-export const ROTATED_KEY_MESSAGE = "The key's new secret is on your clipboard; it is shown only this once.";
+export const NEW_KEY_MESSAGE = "The new key is on your clipboard and is never shown here: paste it where it is needed now.";
+export const ROTATED_KEY_MESSAGE = "The key's new secret is on your clipboard and is never shown here: paste it where it is needed now.";
 
 /** How long a rotated-out secret keeps working: 0 to 7 days, in seconds. */
 export const GRACE_CHOICES: { seconds: number; label: string }[] = [

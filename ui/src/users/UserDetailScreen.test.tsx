@@ -367,7 +367,7 @@ describe("user detail", () => {
     expect(create).toHaveProperty("disabled", true);
     fireEvent.change(screen.getByLabelText("New key's name"), { target: { value: " ci runner " } });
     fireEvent.click(create);
-    expect(await screen.findByText("The new key is on your clipboard; it is shown only this once.")).toBeTruthy();
+    expect(await screen.findByText("The new key is on your clipboard and is never shown here: paste it where it is needed now.")).toBeTruthy();
     expect(backend.changes).toEqual([{ op: "create_key", user_id: "usr_00000", name: "ci runner" }]);
     expect(clipboard).toHaveLength(1);
     expect(document.body.textContent).not.toContain("SECRET");
