@@ -238,7 +238,7 @@ test('an auditor signed in with a password reads everything and is offered no ch
   await waitForTopBar(browser, PROFILE, /^Synced/);
   assert.equal(
     await (await (await profileRow(browser, PROFILE)).$('[data-testid="signed-in-as"]')).getText(),
-    `as ${email}, auditor`,
+    `as ${email}, Auditor`,
   );
 
   const offered = await writeActionsEverywhere(browser);
@@ -279,7 +279,7 @@ test('an admin signs in with SSO through the system browser, the session in the 
   await waitForTopBar(browser, PROFILE, /^Synced/);
   assert.equal(
     await (await (await profileRow(browser, PROFILE)).$('[data-testid="signed-in-as"]')).getText(),
-    `as ${email}, admin`,
+    `as ${email}, Admin`,
   );
   await screenshot(browser, 'signed-in-with-sso');
   // What the provider handed out (codes, ID tokens) never reached the page.

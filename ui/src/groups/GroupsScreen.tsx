@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useBackend } from "../backend/backend";
 import type { GroupRole } from "../bindings/GroupRole";
+import { GROUP_ROLE_LABEL } from "../shared/roles";
 import type { GroupRow } from "../bindings/GroupRow";
 import { ActionsHeader } from "../shared/ActionsHeader";
 import { useChange } from "../shared/changes";
@@ -93,13 +94,11 @@ function GroupDetail({ group, writable, policy }: { group: GroupRow; writable: b
                 <td>
                   {writable ? (
                     <select aria-label={`Role of ${person.name}`} value={role} disabled={change.pending} onChange={(e) => setRole(person.id, e.target.value as GroupRole)}>
-                      <option value="member">Member</option>
-                      <option value="manager">Manager</option>
+                      <option value="member">{GROUP_ROLE_LABEL.member}</option>
+                      <option value="manager">{GROUP_ROLE_LABEL.manager}</option>
                     </select>
-                  ) : role === "manager" ? (
-                    "Manager"
                   ) : (
-                    "Member"
+                    GROUP_ROLE_LABEL[role]
                   )}
                 </td>
                 <td className="row-actions">

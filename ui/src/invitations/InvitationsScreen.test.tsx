@@ -74,6 +74,8 @@ describe("invitations: list", () => {
     expect(emails()).toEqual(["pat@acme.example", "lee@acme.example"]);
     expect(within(row("pat@acme.example")).getByText("6 days left")).toBeTruthy();
     expect(within(row("lee@acme.example")).getByText("5 hours left")).toBeTruthy();
+    // Roles are written as everywhere else.
+    expect(within(row("pat@acme.example")).getAllByRole("cell")[2]!.textContent).toMatch(/^(Member|Auditor|Operator|Admin)$/);
     // Counts come with the tabs.
     await waitFor(() => expect(screen.getByRole("tab", { name: /Pending/ }).textContent).toBe("Pending2"));
     expect(screen.getByRole("tab", { name: /All/ }).textContent).toBe("All5");

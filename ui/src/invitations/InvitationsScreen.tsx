@@ -11,6 +11,7 @@ import { ConfirmButton } from "../shared/ConfirmButton";
 import { FormError } from "../shared/forms";
 import { Notice, OfflineHint } from "../shared/notices";
 import { ScreenHead } from "../shared/ScreenHead";
+import { ROLE_LABEL } from "../shared/roles";
 import { useCan, useStatus } from "../shell/permissions";
 import { BulkInviteForm } from "./BulkInviteForm";
 import { Tabs } from "./Tabs";
@@ -154,7 +155,7 @@ function InvitationTable({ rows, writable, onNotice }: { rows: InvitationRow[]; 
             <tr key={inv.id} data-testid="invitation-row" aria-label={inv.email}>
               <td>{inv.email}</td>
               <td>{[inv.first_name, inv.last_name].filter(Boolean).join(" ") || <span className="muted">—</span>}</td>
-              <td>{inv.role}</td>
+              <td>{ROLE_LABEL[inv.role]}</td>
               <td>
                 <span className={`pill pill-${inv.status}`}>{STATUS_LABEL[inv.status]}</span>
               </td>

@@ -66,7 +66,7 @@ export function ProfilesSection({ status }: { status: AppStatus }) {
                   </div>
                   {signedIn && active && status.me && (
                     <div className="muted" data-testid="signed-in-as">
-                      as {status.me.user.email}, {ROLE_LABEL[status.me.user.role].toLowerCase()}
+                      as {status.me.user.email}, {ROLE_LABEL[status.me.user.role]}
                     </div>
                   )}
                 </div>

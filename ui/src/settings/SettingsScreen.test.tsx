@@ -48,7 +48,7 @@ describe("settings: profiles", () => {
     expect(demoRow.textContent).toContain("http://127.0.0.1:4100");
     expect(within(demoRow).getByTestId("sign-in-state").textContent).toBe("Signed in");
     // Who is signed in, for the open profile only.
-    expect(within(demoRow).getByTestId("signed-in-as").textContent).toBe("as avery.quinn@northwind.example, admin");
+    expect(within(demoRow).getByTestId("signed-in-as").textContent).toBe("as avery.quinn@northwind.example, Admin");
     // The demo signs itself in and cannot be removed.
     expect(within(demoRow).queryByRole("button", { name: "Remove" })).toBeNull();
 

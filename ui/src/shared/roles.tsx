@@ -1,4 +1,5 @@
 // The org roles, in rank order, with what the screens call them.
+import type { GroupRole } from "../bindings/GroupRole";
 import type { Role } from "../bindings/Role";
 
 export const ROLE_LABEL: Record<Role, string> = {
@@ -9,6 +10,9 @@ export const ROLE_LABEL: Record<Role, string> = {
 };
 
 export const ROLES = Object.keys(ROLE_LABEL) as Role[];
+
+/** A group's roles, written as the org roles are. */
+export const GROUP_ROLE_LABEL: Record<GroupRole, string> = { member: "Member", manager: "Manager" };
 
 /** The roles as a select's options, in rank order. */
 export function RoleOptions() {

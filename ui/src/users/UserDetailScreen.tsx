@@ -15,7 +15,7 @@ import { fieldMessages, Field, FormError, TextField } from "../shared/forms";
 import { actorText, targetText } from "../audit/names";
 import { useChange } from "../shared/changes";
 import { QueryError } from "../shared/notices";
-import { ROLE_LABEL, ROLES, RoleOptions } from "../shared/roles";
+import { GROUP_ROLE_LABEL, ROLE_LABEL, ROLES, RoleOptions } from "../shared/roles";
 import { useCan } from "../shell/permissions";
 import { localDay, METRICS, UsageView } from "../usage/UsageScreen";
 import { STATUS_LABEL } from "./columns";
@@ -263,7 +263,7 @@ function Memberships({ detail }: { detail: UserDetail }) {
       </div>
       <div>
         <h2>Groups</h2>
-        <NamedRoles items={detail.groups.map((g) => ({ id: g.id, name: g.name, role: g.role }))} none="In no group." />
+        <NamedRoles items={detail.groups.map((g) => ({ id: g.id, name: g.name, role: GROUP_ROLE_LABEL[g.role] }))} none="In no group." />
       </div>
     </section>
   );
