@@ -214,7 +214,7 @@ pub(crate) fn validate_limits(l: &Limits) -> ApiResult<()> {
         {
             return Err(ApiError::invalid(
                 field,
-                "must be between 0 and 10^12, or null for unlimited",
+                "must be a whole number from 0 to 1,000,000,000,000 (leave it empty for no limit)",
             ));
         }
     }
@@ -228,14 +228,14 @@ pub(crate) fn validate_budget(b: &mut Budget) -> ApiResult<()> {
         {
             return Err(ApiError::invalid(
                 field,
-                "must be between 0 and 1e9 USD, or null for none",
+                "must be an amount from 0 to 1,000,000,000 USD (leave it empty for no cap)",
             ));
         }
     }
     if b.alert_thresholds.len() > 10 || b.alert_thresholds.iter().any(|t| !(1..=1000).contains(t)) {
         return Err(ApiError::invalid(
             "alert_thresholds",
-            "must be at most 10 percents between 1 and 1000",
+            "must be at most 10 percentages, each from 1 to 1,000",
         ));
     }
     b.alert_thresholds.sort_unstable();
