@@ -955,3 +955,77 @@ async fn seats_in_use_match_the_gateway_after_invitations_and_users_change() {
     assert_eq!(seats(&after), seats(&before) + 4);
     assert_eq!(s.cache.overview().await.unwrap().seats_used, seats(&after));
 }
+
+#[tokio::test]
+async fn a_users_chart_draws_the_effective_caps_with_the_group_they_come_from() {
+    let s = start().await;
+    s.send(
+        reqwest::Method::POST,
+        "/admin/v1/groups",
+        json!({ "name": "Tight budget" }),
+    )
+    .await;
+    let groups: Vec<Value> = s.all("/admin/v1/groups").await;
+    let group = groups
+        .iter()
+        .find(|g| g["name"] == "Tight budget")
+        .and_then(|g| g["id"].as_str())
+        .unwrap()
+        .to_owned();
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/admin/v1/groups/{group}/budget"),
+        json!({ "daily_usd": null, "weekly_usd": null, "monthly_usd": 150.0 }),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for who in ["loose", "none"] {
+        let email = format!("{who}@caps.example");
+        s.send(
+            reqwest::Method::POST,
+            "/admin/v1/users",
+            json!({
+                "email": email, "first_name": who, "last_name": "Caps", "role": "member",
+                "workspace_ids": [], "password": "a long enough passphrase 1"
+            }),
+        )
+        .await;
+        let users: Vec<Value> = s.all(&format!("/admin/v1/users?query={who}%40caps")).await;
+        let id = users[0]["id"].as_str().unwrap().to_owned();
+        s.send(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/groups/{group}/members/{id}"),
+            json!({ "role": "member" }),
+        )
+        .await;
+        ids.push(id);
+    }
+    // One has a looser cap of their own and a daily one; the other none at all.
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/admin/v1/users/{}/budget", ids[0]),
+        json!({ "daily_usd": 20.0, "weekly_usd": null, "monthly_usd": 1200.0 }),
+    )
+    .await;
+    s.sync().await;
+
+    let status = |id: &str| SpendSubject {
+        kind: Some(SubjectKind::User),
+        id: Some(id.to_owned()),
+    };
+    let loose = s.cache.budget_status(&status(&ids[0])).await.unwrap();
+    assert_eq!(loose.monthly_cap_usd, Some(150.0));
+    assert_eq!(loose.monthly_cap_group.as_deref(), Some("Tight budget"));
+    assert_eq!(loose.daily_cap_usd, Some(20.0));
+    assert_eq!(loose.daily_cap_group, None);
+    let none = s.cache.budget_status(&status(&ids[1])).await.unwrap();
+    assert_eq!(none.monthly_cap_usd, Some(150.0));
+    assert_eq!(none.monthly_cap_group.as_deref(), Some("Tight budget"));
+    assert_eq!(none.daily_cap_usd, None);
+    // As the gateway's effective policy says.
+    let effective: Value = s
+        .get(&format!("/admin/v1/users/{}/effective", ids[0]))
+        .await;
+    assert_eq!(effective["budget"]["monthly_usd"]["value"], 150.0);
+    assert_eq!(effective["budget"]["monthly_usd"]["source"], group.as_str());
+}

@@ -249,6 +249,8 @@ export function budgetStatusOf(subject: SpendSubject): BudgetStatus {
     time_zone: "UTC",
     periods: [],
     daily_cap_usd: null,
+    daily_cap_group: null,
+    monthly_cap_group: null,
     monthly_cap_usd: null,
     month: [],
     forecast: quietForecast(),

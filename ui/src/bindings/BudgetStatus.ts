@@ -11,7 +11,16 @@ export type BudgetStatus = { subject: SpendSubject, time_zone: string,
 /**
  * Daily, weekly and monthly, each when it has a cap (all three for the org).
  */
-periods: Array<PeriodSpend>, daily_cap_usd: number | null, monthly_cap_usd: number | null, 
+periods: Array<PeriodSpend>, 
+/**
+ * The caps the chart draws: for a user the effective ones (the strictest of their own and
+ * their groups'), else the subject's own.
+ */
+daily_cap_usd: number | null, monthly_cap_usd: number | null, 
+/**
+ * The name of the group whose cap `daily_cap_usd` is, when it is not the subject's own.
+ */
+daily_cap_group: string | null, monthly_cap_group: string | null, 
 /**
  * Every day of the current month up to today: daily bars against the daily cap, the
  * cumulative line against the monthly cap.

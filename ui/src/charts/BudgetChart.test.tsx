@@ -30,6 +30,15 @@ describe("BudgetChart", () => {
     );
   });
 
+  it("names the group a cap comes from when it is not the subject's own", () => {
+    render(<BudgetChart month={MONTH} daily_cap_usd={10} monthly_cap_usd={150} monthly_cap_group="Engineering" daily_cap_group={null} thresholds={[]} />);
+    expect(screen.getByRole("img").getAttribute("aria-label")).toBe(
+      "Spent $22.00 this month of a $150.00 monthly cap (group Engineering's); highest day $12.00 against a $10.00 daily cap; 1 day over the daily cap.",
+    );
+    expect(screen.getByText(/^Month to date \(cap \$150\.00 from group Engineering\)$/)).toBeTruthy();
+    expect(screen.getByText(/^Daily spend \(cap \$10\.00\)$/)).toBeTruthy();
+  });
+
   it("draws no cap lines without caps", () => {
     render(<BudgetChart month={MONTH} daily_cap_usd={null} monthly_cap_usd={null} thresholds={[50]} />);
     expect(screen.getAllByTestId("spend-bar")).toHaveLength(3);

@@ -11,7 +11,8 @@ const RIGHT = 8;
 const TOP = 16;
 const HEIGHT = TOP + PANEL + GAP + PANEL + 8;
 
-type Props = Pick<BudgetStatus, "month" | "daily_cap_usd" | "monthly_cap_usd"> & {
+type Props = Pick<BudgetStatus, "month" | "daily_cap_usd" | "monthly_cap_usd"> &
+  Partial<Pick<BudgetStatus, "daily_cap_group" | "monthly_cap_group">> & {
   /** Alert thresholds, in percent of each cap. */
   thresholds: readonly number[];
   /** Said next to each cap: when its period resets ("resets in 5 h 12 min"). */
@@ -27,13 +28,18 @@ function daysInMonth(day: string | undefined): number {
 }
 
 /** What the chart shows, in words: for screen readers, and as its tooltip. */
-export function budgetSummary({ month, daily_cap_usd, monthly_cap_usd }: Props): string {
+/** " (group Engineering's)" when a cap is a group's rather than the subject's own. */
+function whose(group: string | null | undefined): string {
+  return group ? ` (group ${group}'s)` : "";
+}
+
+export function budgetSummary({ month, daily_cap_usd, monthly_cap_usd, daily_cap_group, monthly_cap_group }: Props): string {
   if (month.length === 0) return "No spend this month.";
   const total = month.at(-1)!.cumulative_usd;
   const peak = Math.max(...month.map((d) => d.spent_usd));
   const parts = [
-    `Spent ${formatUsd(total)} this month${monthly_cap_usd === null ? "" : ` of a ${formatUsd(monthly_cap_usd)} monthly cap`}`,
-    `highest day ${formatUsd(peak)}${daily_cap_usd === null ? "" : ` against a ${formatUsd(daily_cap_usd)} daily cap`}`,
+    `Spent ${formatUsd(total)} this month${monthly_cap_usd === null ? "" : ` of a ${formatUsd(monthly_cap_usd)} monthly cap${whose(monthly_cap_group)}`}`,
+    `highest day ${formatUsd(peak)}${daily_cap_usd === null ? "" : ` against a ${formatUsd(daily_cap_usd)} daily cap${whose(daily_cap_group)}`}`,
   ];
   if (daily_cap_usd !== null) {
     const over = month.filter((d) => d.spent_usd > daily_cap_usd).length;
@@ -65,7 +71,7 @@ export function BudgetChart(props: Props) {
       data-testid="budget-chart"
     >
       <text x={LEFT} y={TOP - 4} className="chart-label">
-        Daily spend{dailyCap === null ? "" : ` (cap ${formatUsd(dailyCap)}${props.dailyResets ? `, ${props.dailyResets}` : ""})`}
+        Daily spend{dailyCap === null ? "" : ` (cap ${formatUsd(dailyCap)}${groupOf(props.daily_cap_group)}${props.dailyResets ? `, ${props.dailyResets}` : ""})`}
       </text>
       {month.map((d, i) => {
         const h = (d.spent_usd / dailyMax) * PANEL;
@@ -89,7 +95,7 @@ export function BudgetChart(props: Props) {
       )}
 
       <text x={LEFT} y={cumTop - 4} className="chart-label">
-        Month to date{monthlyCap === null ? "" : ` (cap ${formatUsd(monthlyCap)}${props.monthlyResets ? `, ${props.monthlyResets}` : ""})`}
+        Month to date{monthlyCap === null ? "" : ` (cap ${formatUsd(monthlyCap)}${groupOf(props.monthly_cap_group)}${props.monthlyResets ? `, ${props.monthlyResets}` : ""})`}
       </text>
       {month.length > 0 && <path d={line} className="cumulative" data-testid="cumulative-line" />}
       {monthlyCap !== null && (
@@ -97,6 +103,11 @@ export function BudgetChart(props: Props) {
       )}
     </svg>
   );
+}
+
+/** ", from group Engineering" in a cap's label when it is a group's. */
+function groupOf(group: string | null | undefined): string {
+  return group ? ` from group ${group}` : "";
 }
 
 /** A cap across the panel, and a tick at each alert threshold below it. */

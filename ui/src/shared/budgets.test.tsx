@@ -47,6 +47,8 @@ function statusOf(subject: SpendSubject, forecast: Forecast): BudgetStatus {
       },
     ],
     daily_cap_usd: 10,
+    daily_cap_group: null,
+    monthly_cap_group: null,
     monthly_cap_usd: 1000,
     month: [{ day: "2026-11-01", spent_usd: 4, cumulative_usd: 4 }],
     forecast,

@@ -85,6 +85,11 @@ export function PolicyForm<K extends string>({ title, fields, own, effective, gr
               <span className="effective muted" data-testid="effective">
                 Effective: {effText} ({sourceText(eff.source, groups)})
               </span>
+              {own[f.key] !== null && eff.value !== null && eff.source !== null && eff.source !== "user" && eff.value < own[f.key]! && (
+                <span className="field-note" data-testid="inherited-applies">
+                  The own {f.format(own[f.key]!)} is looser: {sourceText(eff.source, groups).replace(/^from /, "")}&apos;s {effText} still applies.
+                </span>
+              )}
               {notes?.[f.key]}
             </div>
           );

@@ -62,6 +62,8 @@ function richBackend(backend: MockBackend = createMockBackend()): MockBackend {
     time_zone: "UTC",
     periods: [],
     daily_cap_usd: 5,
+    daily_cap_group: null,
+    monthly_cap_group: "Engineering",
     monthly_cap_usd: 100,
     month: [
       { day: "2026-11-01", spent_usd: 2, cumulative_usd: 2 },
@@ -388,6 +390,15 @@ describe("user detail", () => {
     await waitFor(() => expect(backend.changes).toEqual([{ op: "grant", subject_kind: "user", subject_id: "usr_00000", model_id: "gpt" }]));
     fireEvent.click(screen.getByRole("button", { name: "Revoke Echo" }));
     await waitFor(() => expect(backend.changes.at(-1)).toEqual({ op: "revoke_grant", subject_kind: "user", subject_id: "usr_00000", model_id: "echo" }));
+  });
+
+  it("says when an own value is looser than a group's, which still applies", async () => {
+    await openUser("usr_00000", richBackend());
+    const rpm = await screen.findByTestId("policy-requests_per_min");
+    // Own 120 requests a minute, the group Engineering's 60 applies.
+    expect(within(rpm).getByTestId("inherited-applies").textContent).toBe("The own 120 is looser: group Engineering's 60 still applies.");
+    // The own monthly cap is the effective one: nothing to say.
+    expect(within(screen.getByTestId("policy-monthly_usd")).queryByTestId("inherited-applies")).toBeNull();
   });
 
   it("offers an auditor no change, while an admin sees the same user's actions", async () => {

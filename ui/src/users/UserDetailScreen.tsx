@@ -300,6 +300,8 @@ function BudgetSection({ detail }: { detail: UserDetail }) {
             month={status.data.month}
             daily_cap_usd={status.data.daily_cap_usd}
             monthly_cap_usd={status.data.monthly_cap_usd}
+            daily_cap_group={status.data.daily_cap_group}
+            monthly_cap_group={status.data.monthly_cap_group}
             thresholds={detail.budget.alert_thresholds}
             dailyResets={resetsText(status.data.forecast, "daily", now)}
             monthlyResets={resetsText(status.data.forecast, "monthly", now)}

@@ -199,8 +199,13 @@ pub struct BudgetStatus {
     pub time_zone: String,
     /// Daily, weekly and monthly, each when it has a cap (all three for the org).
     pub periods: Vec<PeriodSpend>,
+    /// The caps the chart draws: for a user the effective ones (the strictest of their own and
+    /// their groups'), else the subject's own.
     pub daily_cap_usd: Option<f64>,
     pub monthly_cap_usd: Option<f64>,
+    /// The name of the group whose cap `daily_cap_usd` is, when it is not the subject's own.
+    pub daily_cap_group: Option<String>,
+    pub monthly_cap_group: Option<String>,
     /// Every day of the current month up to today: daily bars against the daily cap, the
     /// cumulative line against the monthly cap.
     pub month: Vec<DaySpend>,

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use gatehouse_api::effective::{USER_SOURCE, effective};
 use gatehouse_api::{Budget, BudgetPeriod, SubjectKind, forecast, periods};
 
 use super::{month_of, usd};
@@ -23,6 +24,9 @@ fn cap(budget: &Budget, period: BudgetPeriod) -> Option<f64> {
 fn micros(usd: f64) -> i64 {
     (usd * 1e6).round() as i64
 }
+
+/// A cap and the name of the group it comes from, if not the subject's own.
+type ChartCap = (Option<f64>, Option<String>);
 
 impl Cache {
     /// Spend per day of `subject` from `first` to `last` inclusive, in micro-dollars.
@@ -179,14 +183,56 @@ impl Cache {
             tz,
             &time_zone,
         );
+        let (daily, monthly) = self.chart_caps(subject, budget.as_ref()).await?;
         Ok(BudgetStatus {
             forecast,
             subject: subject.clone(),
             time_zone,
             periods: periods_out,
-            daily_cap_usd: budget.as_ref().and_then(|b| b.daily_usd),
-            monthly_cap_usd: budget.as_ref().and_then(|b| b.monthly_usd),
+            daily_cap_usd: daily.0,
+            monthly_cap_usd: monthly.0,
+            daily_cap_group: daily.1,
+            monthly_cap_group: monthly.1,
             month,
         })
+    }
+
+    /// The daily and monthly caps a subject's chart draws, each with the name of the group it
+    /// comes from: a user's effective caps by the gateway's rule (a group's may be stricter than
+    /// their own, or the only one), anyone else's own.
+    async fn chart_caps(
+        &self,
+        subject: &SpendSubject,
+        own: Option<&Budget>,
+    ) -> CoreResult<(ChartCap, ChartCap)> {
+        let Some((SubjectKind::User, user_id)) = subject.kind.zip(subject.id.as_deref()) else {
+            return Ok((
+                (own.and_then(|b| b.daily_usd), None),
+                (own.and_then(|b| b.monthly_usd), None),
+            ));
+        };
+        let groups: Vec<String> = sqlx::query_scalar(
+            "SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?;
+        let budget = effective(user_id, &self.user_policies(user_id, &groups).await?).budget;
+        let mut caps = Vec::new();
+        for cap in [budget.daily_usd, budget.monthly_usd] {
+            let group = match cap.source.as_deref() {
+                Some(id) if id != USER_SOURCE => {
+                    sqlx::query_scalar::<_, String>("SELECT name FROM groups WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(self.pool())
+                        .await?
+                }
+                _ => None,
+            };
+            caps.push((cap.value, group));
+        }
+        let monthly = caps.pop().unwrap_or_default();
+        let daily = caps.pop().unwrap_or_default();
+        Ok((daily, monthly))
     }
 }

@@ -55,19 +55,10 @@ impl Cache {
         })
         .collect();
 
-        // The user's own policy, then each group's in group id order, as the gateway reads them.
         let own = self.subject_policy(SubjectKind::User, user_id).await?;
         let grants = self.grants_of(SubjectKind::User, user_id).await?;
-        let mut policies = vec![SubjectPolicy {
-            source: USER_SOURCE.to_owned(),
-            ..own.clone()
-        }];
-        for g in &groups {
-            policies.push(SubjectPolicy {
-                source: g.id.clone(),
-                ..self.subject_policy(SubjectKind::Group, &g.id).await?
-            });
-        }
+        let group_ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+        let policies = self.user_policies(user_id, &group_ids).await?;
 
         let api_keys =
             sqlx::query_scalar::<_, String>("SELECT data FROM api_keys WHERE user_id = $1")
@@ -196,6 +187,26 @@ impl Cache {
                 .unwrap_or_default(),
             budget: self.budget_of(kind, id).await?,
         })
+    }
+
+    /// The user's own policy, then each group's in group id order (`group_ids`, sorted), as the
+    /// gateway reads them for the effective rule.
+    pub(crate) async fn user_policies(
+        &self,
+        user_id: &str,
+        group_ids: &[String],
+    ) -> CoreResult<Vec<SubjectPolicy>> {
+        let mut policies = vec![SubjectPolicy {
+            source: USER_SOURCE.to_owned(),
+            ..self.subject_policy(SubjectKind::User, user_id).await?
+        }];
+        for id in group_ids {
+            policies.push(SubjectPolicy {
+                source: id.clone(),
+                ..self.subject_policy(SubjectKind::Group, id).await?
+            });
+        }
+        Ok(policies)
     }
 
     /// A subject's own budget, or the default (no caps) when it has none.
