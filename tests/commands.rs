@@ -176,6 +176,19 @@ fn commands_answer_the_ui_and_only_granted_windows_may_call_them() {
             .all(|r| r["has_link"] == true && r["invitation"]["link"].is_null())
     );
     assert!(!invitations.to_string().contains("/invite/"));
+    // The bulk preview reads pasted text the gateway's way, against the cache.
+    let preview: serde_json::Value = invoke(
+        &main,
+        "plugin:console|bulk_preview",
+        json!({ "text": "Nia Park <nia@preview.example>\nnot-an-address" }),
+    )
+    .unwrap();
+    assert_eq!(preview[0]["kind"], "to_invite", "{preview}");
+    assert_eq!(preview[0]["first_name"], "Nia", "{preview}");
+    assert_eq!(preview[1]["kind"], "invalid", "{preview}");
+    let categories: Vec<String> =
+        invoke(&main, "plugin:console|audit_categories", json!({})).unwrap();
+    assert!(!categories.is_empty());
     let workspaces: serde_json::Value =
         invoke(&main, "plugin:console|list_workspaces", json!({})).unwrap();
     // SCIM tokens come from the gateway itself; the demo holds none.

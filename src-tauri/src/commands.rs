@@ -10,10 +10,10 @@ use gatehouse_api::{
     AuditExportFormat, Channel, DeliveryAttempt, IdentitySettings, Model, ScimToken,
 };
 use gatehouse_core::ipc::{
-    AccessProfiles, AppStatus, AuditFilter, AuditRows, BudgetStatus, CacheInfo, GroupMemberRow,
-    GroupRow, InvitationFilter, InvitationRows, IpcError, LogInfo, Overview, ProfileInput,
-    ProfileSummary, SignIn, SignInProvider, SpendSubject, SyncReport, UpdateInfo, UsageChart,
-    UsageFilter, UserDetail, UserFilter, UserRows, WorkspaceRow,
+    AccessProfiles, AppStatus, AuditFilter, AuditRows, BudgetStatus, BulkPreviewItem, CacheInfo,
+    GroupMemberRow, GroupRow, InvitationFilter, InvitationRows, IpcError, LogInfo, Overview,
+    ProfileInput, ProfileSummary, SignIn, SignInProvider, SpendSubject, SyncReport, UpdateInfo,
+    UsageChart, UsageFilter, UserDetail, UserFilter, UserRows, WorkspaceRow,
 };
 use gatehouse_core::settings::Settings;
 use gatehouse_core::sso::Browser;
@@ -265,6 +265,45 @@ pub async fn copy_invite_link<R: Runtime>(
         .await
         .map_err(|e| e.to_ipc())?;
     copy(&app, &link)
+}
+
+/// Puts the links of invitations `ids` on the clipboard, one `address<TAB>link` line each: "Copy
+/// all links" after a bulk invitation.
+#[tauri::command]
+pub async fn copy_invite_links<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+) -> Result<(), IpcError> {
+    let links = cached(&state)
+        .await?
+        .invite_links(&ids)
+        .await
+        .map_err(|e| e.to_ipc())?;
+    copy(&app, &links)
+}
+
+/// The categories of the cached audit log's actions, for its filter.
+#[tauri::command]
+pub async fn audit_categories(state: State<'_, AppState>) -> Result<Vec<String>, IpcError> {
+    cached(&state)
+        .await?
+        .audit_categories()
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+/// What a bulk invitation of `text` would do with each entry, from the cache.
+#[tauri::command]
+pub async fn bulk_preview(
+    state: State<'_, AppState>,
+    text: String,
+) -> Result<Vec<BulkPreviewItem>, IpcError> {
+    cached(&state)
+        .await?
+        .bulk_preview(&text)
+        .await
+        .map_err(|e| e.to_ipc())
 }
 
 #[tauri::command]

@@ -42,3 +42,21 @@ describe("formatResetsIn", () => {
     expect(formatResetsIn("not a time", NOW)).toBe("resets now");
   });
 });
+
+describe("amounts typed in forms", () => {
+  it("reads numbers with the locale's separators, and refuses what is not one", async () => {
+    const { parseLocaleNumber, readAmount } = await import("./format");
+    // The tests run in an English locale: "," groups and "." is the decimal point.
+    expect(parseLocaleNumber("1,200.50")).toBe(1200.5);
+    expect(parseLocaleNumber(" 1200 ")).toBe(1200);
+    expect(parseLocaleNumber(".5")).toBe(0.5);
+    expect(parseLocaleNumber("12abc")).toBeNull();
+    expect(parseLocaleNumber("1e9")).toBeNull();
+    expect(parseLocaleNumber("")).toBeNull();
+    expect(readAmount("")).toBeNull();
+    expect(readAmount("  ")).toBeNull();
+    expect(readAmount("1,200")).toBe(1200);
+    expect(readAmount("-1")).toBeUndefined();
+    expect(readAmount("ten")).toBeUndefined();
+  });
+});

@@ -45,9 +45,51 @@ export function formatUsd(amount: number): string {
   return usd.format(amount);
 }
 
+const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+const compactUsd = new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", notation: "compact", maximumFractionDigits: 1 });
+
+/** "23.3M": a large count where space is short; the exact one goes in a tooltip beside it. */
+export function formatCompact(n: number): string {
+  return compact.format(n);
+}
+
+/** "$1.2K": money on a chart's axis; exact amounts are in its tooltip. */
+export function formatCompactUsd(amount: number): string {
+  return compactUsd.format(amount);
+}
+
 /** "12,345": a plain count, in the OS's grouping. */
 export function formatNumber(n: number): string {
   return number.format(n);
+}
+
+const parts = new Intl.NumberFormat().formatToParts(12345.6);
+const GROUP = parts.find((p) => p.type === "group")?.value ?? ",";
+const DECIMAL = parts.find((p) => p.type === "decimal")?.value ?? ".";
+
+/**
+ * A number typed the way the OS locale writes it ("1,200.50", "1.200,50", "1 200,5"), or `null`
+ * when it is not one. Grouping is optional; the locale's decimal separator is the only one taken.
+ */
+export function parseLocaleNumber(text: string): number | null {
+  let t = text.trim().replace(/[\s\u00a0\u202f]/g, "");
+  if (GROUP.trim() !== "") t = t.split(GROUP).join("");
+  if (DECIMAL !== ".") {
+    if (t.includes(".")) return null;
+    t = t.replace(DECIMAL, ".");
+  }
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)$/.test(t)) return null;
+  return Number(t);
+}
+
+/** What a form says of an amount that is not one. */
+export const AMOUNT_ERROR = "Enter a number of 0 or more, or leave it empty for none.";
+
+/** An optional amount from a form: `null` when empty, `undefined` when not a number of 0 or more. */
+export function readAmount(raw: string): number | null | undefined {
+  if (raw.trim() === "") return null;
+  const n = parseLocaleNumber(raw);
+  return n === null || n < 0 ? undefined : n;
 }
 
 const MINUTE_MS = 60_000;
@@ -68,8 +110,20 @@ export function formatResetsIn(resetsAt: string, now: number = Date.now()): stri
   return `resets in ${minutes} min`;
 }
 
-/** "Mon 16 Nov"-style day of a `YYYY-MM-DD` local date (the org's day, shown as is). */
-export function formatDay(day: string): string {
+/** A `YYYY-MM-DD` local date (the org's day, shown as is) as a `Date` at its local midnight. */
+function dayDate(day: string): Date {
   const [y, m, d] = day.split("-").map(Number);
-  return date.format(new Date(y!, m! - 1, d!));
+  return new Date(y!, m! - 1, d!);
+}
+
+/** "16 Nov 2026"-style day of a `YYYY-MM-DD` local date, in the OS locale's format. */
+export function formatDay(day: string): string {
+  return date.format(dayDate(day));
+}
+
+const shortDay = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+
+/** "16 Nov"-style day for a chart's axis, where the year is the chart's title's. */
+export function formatShortDay(day: string): string {
+  return shortDay.format(dayDate(day));
 }

@@ -725,7 +725,8 @@ pub struct InvitationCreate {
     pub profile_id: Option<String>,
 }
 
-/// `POST /invitations/bulk`: addresses are extracted from `text` and/or taken from `emails`.
+/// `POST /invitations/bulk`: people are read from `text` and `emails` alike, a line at a time,
+/// with the names written beside their addresses (`gatehouse_api::extract_invitees`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct BulkInvite {
@@ -750,6 +751,9 @@ pub struct BulkInvite {
 pub enum BulkOutcome {
     Invited,
     AlreadyMember,
+    /// The address has a pending invitation already.
+    AlreadyInvited,
+    /// The address appears earlier in the list.
     Duplicate,
     Invalid,
     SeatLimitReached,
@@ -887,6 +891,9 @@ pub struct AuditQuery {
     pub actor_id: Option<String>,
     pub target_id: Option<String>,
     pub action: Option<String>,
+    /// Entries whose action is in this category: the part before its first dot (`user` holds
+    /// `user.suspend` and `user.update`). Lower-case letters and `_`, 1 to 40.
+    pub category: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     #[param(minimum = 1, maximum = 1000)]

@@ -429,6 +429,9 @@ pub struct AuditExportQuery {
     pub actor_id: Option<String>,
     pub target_id: Option<String>,
     pub action: Option<String>,
+    /// Entries whose action is in this category: the part before its first dot (`user` holds
+    /// `user.suspend` and `user.update`). Lower-case letters and `_`, 1 to 40.
+    pub category: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }

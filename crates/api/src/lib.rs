@@ -20,7 +20,7 @@ mod seal;
 mod secret;
 
 pub use domain::*;
-pub use email::looks_like_email;
+pub use email::{Invitee, extract_invitees, looks_like_email};
 pub use events::{
     ApiKeyData, AuditExportFormat, AuditExportQuery, Channel, ChannelCreate, ChannelCreated,
     ChannelFormat, ChannelPatch, DeliveryAttempt, DeliveryOutcome, Event, EventPayload, EventType,

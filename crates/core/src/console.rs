@@ -861,6 +861,7 @@ impl Console {
             actor_id: filter.actor_id.clone(),
             target_id: filter.target_id.clone(),
             action: filter.action.clone(),
+            category: filter.category.clone(),
             from: filter.from,
             // The filter's end is exclusive, the gateway's inclusive (to the millisecond).
             to: filter.to.map(|t| t - chrono::Duration::milliseconds(1)),

@@ -41,6 +41,7 @@ fn export_all(dir: &Path) {
         UserDetail,
         InvitationFilter,
         InvitationRows,
+        BulkPreviewItem,
         UsageFilter,
         UsageChart,
         SpendSubject,

@@ -6,13 +6,14 @@ use std::str::FromStr;
 
 use chrono::{Duration, Utc};
 use gatehouse_api::{
-    EffectivePolicy, Group, Invitation, InvitationStatus, Page, Secret, SubjectKind, UsageDaily,
-    User, Workspace, periods,
+    BulkInviteResult, BulkOutcome, EffectivePolicy, Group, Invitation, InvitationStatus, Page,
+    Secret, SubjectKind, UsageDaily, User, Workspace, periods,
 };
 use gatehouse_core::cache::Cache;
 use gatehouse_core::client::AdminClient;
 use gatehouse_core::ipc::{
-    AuditFilter, InvitationFilter, SpendSubject, UsageFilter, UsageGroupBy, UserFilter, UserSort,
+    AuditFilter, BulkPreviewKind, InvitationFilter, SpendSubject, UsageFilter, UsageGroupBy,
+    UserFilter, UserSort,
 };
 use gatehouse_core::{CoreError, sync};
 use gatehouse_gateway::{RunningGateway, demo};
@@ -724,6 +725,27 @@ async fn invitations_usage_budgets_overview_audit_and_lists() {
         .await
         .unwrap_err();
     assert!(matches!(err, CoreError::Invalid(_)));
+    // A category holds the actions that start with it and a dot, as the gateway counts them.
+    let categories = s.cache.audit_categories().await.unwrap();
+    assert!(!categories.is_empty());
+    assert!(categories.windows(2).all(|w| w[0] < w[1]));
+    for category in &categories {
+        let cached = s
+            .cache
+            .audit(&AuditFilter {
+                category: Some(category.clone()),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let served: Vec<gatehouse_api::AuditEntry> =
+            s.all(&format!("/admin/v1/audit?category={category}")).await;
+        assert_eq!(cached.total as usize, served.len(), "{category}");
+        assert!(cached.total > 0);
+        let prefix = format!("{category}.");
+        assert!(cached.rows.iter().all(|e| e.action.starts_with(&prefix)));
+    }
 
     // Lists.
     let workspaces: Vec<Workspace> = s.all("/admin/v1/workspaces").await;
@@ -1028,4 +1050,84 @@ async fn a_users_chart_draws_the_effective_caps_with_the_group_they_come_from() 
         .await;
     assert_eq!(effective["budget"]["monthly_usd"]["value"], 150.0);
     assert_eq!(effective["budget"]["monthly_usd"]["source"], group.as_str());
+}
+
+#[tokio::test]
+async fn the_bulk_preview_says_what_the_gateway_then_does_with_each_entry() {
+    let s = start().await;
+    s.send(
+        reqwest::Method::POST,
+        "/admin/v1/invitations",
+        json!({ "email": "pending@bulk.example", "role": "member" }),
+    )
+    .await;
+    s.sync().await;
+    let users: Page<Value> = s.get("/admin/v1/users?limit=1").await;
+    let member = users.items[0]["email"].as_str().unwrap().to_owned();
+    let text = format!(
+        "Some Member <{member}>\npending@bulk.example\n\
+         Nia Park <nia@bulk.example>, NIA@bulk.example\nnot-an-address"
+    );
+
+    let preview = s.cache.bulk_preview(&text).await.unwrap();
+    let kinds: Vec<(String, BulkPreviewKind)> =
+        preview.iter().map(|p| (p.text.clone(), p.kind)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (member.clone(), BulkPreviewKind::AlreadyMember),
+            (
+                "pending@bulk.example".into(),
+                BulkPreviewKind::AlreadyInvited
+            ),
+            ("nia@bulk.example".into(), BulkPreviewKind::ToInvite),
+            ("nia@bulk.example".into(), BulkPreviewKind::Duplicate),
+            ("not-an-address".into(), BulkPreviewKind::Invalid),
+        ]
+    );
+    assert_eq!(
+        (
+            preview[2].first_name.as_str(),
+            preview[2].last_name.as_str()
+        ),
+        ("Nia", "Park")
+    );
+
+    // The gateway, given the same text, does what the preview said, entry by entry.
+    let res = s
+        .http
+        .post(format!("{}/admin/v1/invitations/bulk", s.url))
+        .bearer_auth(s.token.expose())
+        .json(&json!({ "text": text, "role": "member" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let result: BulkInviteResult = res.json().await.unwrap();
+    let outcomes: Vec<BulkOutcome> = result.results.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            BulkOutcome::AlreadyMember,
+            BulkOutcome::AlreadyInvited,
+            BulkOutcome::Invited,
+            BulkOutcome::Duplicate,
+            BulkOutcome::Invalid,
+        ]
+    );
+
+    // After the sync the new invitation's link can be copied with the others'.
+    s.sync().await;
+    let id = result.results[2].invitation.as_ref().unwrap().id.clone();
+    let one = s.cache.invite_link(&id).await.unwrap();
+    let all = s
+        .cache
+        .invite_links(&[id.clone(), "inv_none".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        all.expose(),
+        format!("nia@bulk.example\t{}\n", one.expose())
+    );
+    assert!(s.cache.invite_links(&["inv_none".into()]).await.is_err());
 }

@@ -37,6 +37,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Page<AuditEntry>>> {
     caller.require(Permission::AuditRead, "read the audit log")?;
+    check_category(query.category.as_deref())?;
     let limit = gatehouse_api::page_limit(query.limit)?;
     let before = match query.cursor.as_deref() {
         Some(cursor) => Some(
@@ -52,6 +53,23 @@ pub async fn list(
         items: page.items.into_iter().map(AuditRow::into_api).collect(),
         next_cursor: page.next_cursor,
     }))
+}
+
+/// A category is the start of an action's name: refuse what could never be one.
+fn check_category(category: Option<&str>) -> ApiResult<()> {
+    match category {
+        Some(c)
+            if c.is_empty()
+                || c.len() > 40
+                || !c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_') =>
+        {
+            Err(ApiError::invalid(
+                "category",
+                "must be 1 to 40 lower-case letters or underscores, like user or invitation",
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The CSV export's header row.
@@ -98,6 +116,7 @@ pub async fn export(
     ApiQuery(query): ApiQuery<AuditExportQuery>,
 ) -> ApiResult<Response> {
     caller.require(Permission::AuditRead, "export the audit log")?;
+    check_category(query.category.as_deref())?;
     if let (Some(from), Some(to)) = (query.from, query.to)
         && from > to
     {

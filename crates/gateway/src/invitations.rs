@@ -284,16 +284,6 @@ pub async fn create(
         .into_response())
 }
 
-/// Every address-like word of `text`, in order: split at spaces and punctuation that never
-/// occurs in an address, with a `mailto:` and trailing dots removed.
-pub fn extract_addresses(text: &str) -> Vec<String> {
-    text.split(|c: char| c.is_whitespace() || ",;<>()[]{}\"'|".contains(c))
-        .map(|w| w.trim_start_matches("mailto:").trim_end_matches(['.', ':']))
-        .filter(|w| w.contains('@'))
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Invite many addresses at once, extracted from any pasted text
 #[utoipa::path(
     post, path = "/admin/v1/invitations/bulk", tag = "invitations",
@@ -313,39 +303,42 @@ pub async fn bulk(
     ApiJson(input): ApiJson<BulkInvite>,
 ) -> ApiResult<Json<BulkInviteResult>> {
     require_invite(&caller, input.role)?;
-    let mut candidates = input
-        .text
-        .as_deref()
-        .map(extract_addresses)
-        .unwrap_or_default();
-    candidates.extend(input.emails.iter().flatten().map(|e| e.trim().to_owned()));
-    if candidates.is_empty() {
+    // One list, so an address repeated between `text` and `emails` counts as a repeat too.
+    let mut pasted = input.text.clone().unwrap_or_default();
+    for email in input.emails.iter().flatten() {
+        pasted.push('\n');
+        pasted.push_str(email);
+    }
+    let candidates = gatehouse_api::extract_invitees(&pasted);
+    if !candidates.iter().any(|c| c.email.is_some()) {
         return Err(ApiError::invalid("text", "contains no e-mail address"));
     }
     if candidates.len() > 1000 {
         return Err(ApiError::invalid(
             "text",
-            "has more than 1000 addresses; split it",
+            "has more than 1000 entries; split it",
         ));
     }
     let mut tx = state.db.begin_write().await?;
     workspaces::ensure_exist(&mut tx, &input.workspace_ids).await?;
     let profile_id = profile_of(&mut tx, &caller, input.profile_id.as_deref()).await?;
-    let mut seen = std::collections::HashSet::new();
     let mut results = Vec::new();
     let mut sent = Vec::new();
     for candidate in candidates {
         let item = |outcome, message: Option<&str>| BulkInviteItem {
-            email: candidate.clone(),
+            email: candidate
+                .email
+                .clone()
+                .unwrap_or_else(|| candidate.text.clone()),
             outcome,
             invitation: None,
             message: message.map(str::to_owned),
         };
-        let Ok(email) = validate::email("email", &candidate) else {
+        let Some(email) = candidate.email.clone() else {
             results.push(item(BulkOutcome::Invalid, Some("not an e-mail address")));
             continue;
         };
-        if !seen.insert(email.clone()) {
+        if candidate.repeat {
             results.push(item(
                 BulkOutcome::Duplicate,
                 Some("appears earlier in the list"),
@@ -358,15 +351,17 @@ pub async fn bulk(
         }
         if store::pending_for(&mut tx, &email).await? {
             results.push(item(
-                BulkOutcome::Duplicate,
+                BulkOutcome::AlreadyInvited,
                 Some("already has a pending invitation"),
             ));
             continue;
         }
+        // A name that is not fit to show is left out rather than refusing the address.
+        let name = |n: &str| validate::name("name", n).unwrap_or_default();
         let invite = Invite {
             email,
-            first_name: String::new(),
-            last_name: String::new(),
+            first_name: name(&candidate.first_name),
+            last_name: name(&candidate.last_name),
             role: input.role,
             workspace_ids: input.workspace_ids.clone(),
             identity_provider: IdentityProvider::Any,

@@ -142,6 +142,7 @@ pub fn stream(
         actor_id: query.actor_id.clone(),
         target_id: query.target_id.clone(),
         action: query.action.clone(),
+        category: query.category.clone(),
         from: query.from,
         to: query.to,
         limit: None,
@@ -168,6 +169,12 @@ fn filtered(query: &AuditQuery) -> SqlText {
     }
     if let Some(v) = &query.action {
         q.push(" AND action = ").bind(v.clone());
+    }
+    if let Some(v) = &query.category {
+        q.push(" AND SUBSTR(action, 1, ")
+            .bind(v.len() as i32 + 1)
+            .push(") = ")
+            .bind(format!("{v}."));
     }
     if let Some(v) = query.from {
         q.push(" AND at >= ").bind(db::timestamp(v));

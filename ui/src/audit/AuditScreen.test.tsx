@@ -33,7 +33,7 @@ function open(count = 120) {
 }
 
 function shownIds(): string[] {
-  return screen.getAllByTestId("audit-entry").map((e) => within(e).getByRole("button").textContent ?? "");
+  return screen.getAllByTestId("audit-entry").map((e) => e.textContent ?? "");
 }
 
 describe("audit log", () => {
@@ -58,21 +58,37 @@ describe("audit log", () => {
     await waitFor(() => expect(screen.getByTestId("audit-range").textContent).toBe("51–100 of 120"));
   });
 
-  it("filters by what was typed, from the first page", async () => {
+  it("has a header per column and says what changed, before and after", async () => {
+    open(3);
+    await waitFor(() => expect(screen.getAllByTestId("audit-entry")).toHaveLength(3));
+    const headers = within(screen.getByTestId("audit-list")).getAllByRole("columnheader").map((h) => h.textContent);
+    expect(headers).toEqual(["When", "Who", "Action", "About", "What changed", "Details"]);
+    expect(within(screen.getAllByTestId("audit-entry")[0]!).getByTestId("audit-changes").textContent).toBe("role: member → admin; n: — → 2");
+  });
+
+  it("filters by person by name, by category, by exact action and by date, from the first page", async () => {
     const { backend, listAudit } = open(120);
+    backend.reads.names = { usr_00000: "Avery Quinn" };
     const matching = newestFirst(120).filter((e) => e.actor_id === "usr_00000" && e.action === "user.update").slice(0, 4);
-    backend.reads.auditAnswers = [{ when: { action: "user.update", actor_id: "usr_00000" }, rows: matching }];
+    backend.reads.auditAnswers = [{ when: { category: "user", actor_id: "usr_00000" }, rows: matching }];
     await screen.findByText("120 entries");
     fireEvent.click(screen.getByRole("button", { name: "Next" }));
     await waitFor(() => expect(listAudit.mock.lastCall![0].offset).toBe(AUDIT_PAGE));
-    fireEvent.change(screen.getByLabelText("Action"), { target: { value: " user.update " } });
-    fireEvent.change(screen.getByLabelText("Actor id"), { target: { value: "usr_00000" } });
+    // The person is found by name in the cache, not typed as an id.
+    fireEvent.change(screen.getByLabelText("Who"), { target: { value: "avery" } });
+    fireEvent.click(await screen.findByRole("button", { name: /^Only Avery Quinn/ }));
+    expect(screen.getByTestId("person-filter").textContent).toContain("Avery Quinn");
+    // Categories come from the cache, in words.
+    const category = screen.getByLabelText("Category") as HTMLSelectElement;
+    await waitFor(() => expect([...category.options].map((o) => o.textContent)).toEqual(["Every category", "Groups", "People", "Workspaces"]));
+    fireEvent.change(category, { target: { value: "user" } });
     fireEvent.change(screen.getByLabelText("From"), { target: { value: "2026-11-02" } });
     fireEvent.change(screen.getByLabelText("To"), { target: { value: "2026-11-03" } });
     fireEvent.click(screen.getByRole("button", { name: "Filter" }));
-    await waitFor(() => expect(listAudit.mock.lastCall![0].action).toBe("user.update"));
+    await waitFor(() => expect(listAudit.mock.lastCall![0].category).toBe("user"));
     expect(listAudit.mock.lastCall![0]).toEqual({
-      action: "user.update",
+      action: null,
+      category: "user",
       actor_id: "usr_00000",
       target_id: null,
       from: new Date(2026, 10, 2).toISOString(),
@@ -82,17 +98,28 @@ describe("audit log", () => {
     });
     await waitFor(() => expect(screen.getByTestId("audit-count").textContent).toBe("4 entries"));
     expect(shownIds()).toHaveLength(4);
-    for (const row of shownIds()) expect(row).toMatch(/usr_00000.*user\.update/);
+    for (const row of shownIds()) expect(row).toMatch(/Avery Quinn.*user\.update/);
+    // The exact action narrows further; letting go of the person widens again.
+    fireEvent.change(screen.getByLabelText("Exact action"), { target: { value: " user.update " } });
+    fireEvent.click(screen.getByRole("button", { name: "Who: not only Avery Quinn" }));
+    fireEvent.click(screen.getByRole("button", { name: "Filter" }));
+    await waitFor(() => expect(listAudit.mock.lastCall![0]).toMatchObject({ action: "user.update", actor_id: null, category: "user" }));
   });
 
-  it("shows an entry's summary as indented JSON when expanded", async () => {
+  it("shows what changed field by field and the whole summary when expanded", async () => {
     open(3);
     await waitFor(() => expect(screen.getAllByTestId("audit-entry")).toHaveLength(3));
-    const toggle = within(screen.getAllByTestId("audit-entry")[0]!).getByRole("button");
+    const toggle = within(screen.getAllByTestId("audit-entry")[0]!).getByRole("button", { name: "Details" });
     expect(toggle.getAttribute("aria-expanded")).toBe("false");
     expect(screen.queryByTestId("audit-json")).toBeNull();
     fireEvent.click(toggle);
     expect(toggle.getAttribute("aria-expanded")).toBe("true");
+    const diff = within(screen.getByTestId("audit-diff")).getAllByRole("row").map((r) => [...r.children].map((c) => c.textContent));
+    expect(diff).toEqual([
+      ["Field", "Before", "After"],
+      ["role", "member", "admin"],
+      ["n", "—", "2"],
+    ]);
     expect(screen.getByTestId("audit-json").textContent).toBe(JSON.stringify({ before: { role: "member" }, after: { role: "admin", n: 2 } }, null, 2));
   });
 
@@ -105,7 +132,8 @@ describe("audit log", () => {
     await waitFor(() => expect(screen.getAllByTestId("audit-entry")).toHaveLength(2));
     // The newest: Blake Adler acted on usr_00001 (named); the other on usr_00000.
     const [newest, older] = screen.getAllByTestId("audit-entry");
-    expect(within(newest!).getByText("Blake Adler").getAttribute("title")).toBe("usr_00001");
+    expect(within(newest!).getAllByRole("cell")[1]!.getAttribute("title")).toBe("usr_00001");
+    expect(within(newest!).getAllByRole("cell")[1]!.textContent).toBe("Blake Adler");
     expect(newest!.textContent).toContain("user Blake Adler");
     expect(older!.textContent).toContain("Avery Quinn");
   });
@@ -119,15 +147,16 @@ describe("audit log", () => {
     const { backend } = open(10);
     backend.exportAnswer = 2048;
     await screen.findByText("10 entries");
-    fireEvent.change(screen.getByLabelText("Action"), { target: { value: "user.update" } });
+    fireEvent.change(screen.getByLabelText("Exact action"), { target: { value: "user.update" } });
+    fireEvent.change(screen.getByLabelText("Category"), { target: { value: "user" } });
     fireEvent.click(screen.getByRole("button", { name: "Filter" }));
     fireEvent.click(screen.getByRole("button", { name: "Export JSONL" }));
-    expect(await screen.findByTestId("audit-export-result")).toHaveProperty("textContent", "Saved 2,048 bytes");
+    expect((await screen.findByTestId("audit-export-result")).textContent).toBe("Saved 2,048 bytes: every entry these filters show, from the gateway");
     fireEvent.click(screen.getByRole("button", { name: "Export CSV" }));
     await waitFor(() => expect(backend.auditExports).toHaveLength(2));
     expect(backend.auditExports.map((e) => e.format)).toEqual(["jsonl", "csv"]);
     for (const { filter } of backend.auditExports) {
-      expect(filter).toMatchObject({ action: "user.update", actor_id: null, target_id: null, from: null, to: null, offset: 0 });
+      expect(filter).toMatchObject({ action: "user.update", category: "user", actor_id: null, target_id: null, from: null, to: null, offset: 0 });
     }
   });
 

@@ -1,5 +1,5 @@
 import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { Fragment, useState, type FormEvent } from "react";
 import { useBackend } from "../backend/backend";
 import type { AuditEntry } from "../bindings/AuditEntry";
 import type { AuditExportFormat } from "../bindings/AuditExportFormat";
@@ -8,20 +8,53 @@ import type { AuditRows } from "../bindings/AuditRows";
 import { formatCount, formatDateTime, formatNumber } from "../format";
 import { QueryError } from "../shared/notices";
 import { ScreenHead } from "../shared/ScreenHead";
+import { UserSearch } from "../shared/UserSearch";
+import { changesOf } from "./changes";
 import { actorText, targetText } from "./names";
 
 export const AUDIT_PAGE = 50;
 
-/** What the admin typed, before it becomes a filter. */
+/** What the categories of actions are called; one the console does not know reads as itself. */
+const CATEGORY_LABEL: Record<string, string> = {
+  user: "People",
+  invitation: "Invitations",
+  group: "Groups",
+  workspace: "Workspaces",
+  key: "API keys",
+  grant: "Model access",
+  limits: "Rate limits",
+  budget: "Budgets",
+  model: "Models",
+  org: "Organisation",
+  profile: "Access profiles",
+  channel: "Notification channels",
+  identity: "Single sign-on",
+  role_mapping: "Role mappings",
+  scim_token: "SCIM tokens",
+  session: "Sign-ins",
+  token: "Access tokens",
+};
+
+export function categoryLabel(category: string): string {
+  return CATEGORY_LABEL[category] ?? category;
+}
+
+interface Person {
+  id: string;
+  name: string;
+}
+
+/** What the admin chose, before it becomes a filter. */
 interface Typed {
   action: string;
-  actor: string;
-  target: string;
+  category: string;
+  actor: Person | null;
+  target: Person | null;
   from: string;
   to: string;
 }
 
-const NONE: Typed = { action: "", actor: "", target: "", from: "", to: "" };
+const NONE: Typed = { action: "", category: "", actor: null, target: null, from: "", to: "" };
 
 /** The local midnight starting `day` (`YYYY-MM-DD`), `plusDays` later, as an instant. */
 function localMidnight(day: string, plusDays = 0): string {
@@ -29,18 +62,35 @@ function localMidnight(day: string, plusDays = 0): string {
   return new Date(y!, m! - 1, d! + plusDays).toISOString();
 }
 
-/** The filter for what was typed: blanks are no condition, and the "to" day is included. */
+/** The filter for what was chosen: blanks are no condition, and the "to" day is included. */
 export function auditFilterOf(typed: Typed, offset: number): AuditFilter {
   const text = (s: string) => (s.trim() === "" ? null : s.trim());
   return {
     action: text(typed.action),
-    actor_id: text(typed.actor),
-    target_id: text(typed.target),
+    category: text(typed.category),
+    actor_id: typed.actor?.id ?? null,
+    target_id: typed.target?.id ?? null,
     from: typed.from === "" ? null : localMidnight(typed.from),
     to: typed.to === "" ? null : localMidnight(typed.to, 1),
     offset,
     limit: AUDIT_PAGE,
   };
+}
+
+/** A person the log is narrowed to, with a button to let go of them; else the search for one. */
+function PersonFilter({ label, value, onChange }: { label: string; value: Person | null; onChange: (p: Person | null) => void }) {
+  if (value === null) return <UserSearch label={label} verb="Only" onPick={(u) => onChange({ id: u.id, name: u.name })} />;
+  return (
+    <div className="field">
+      <span className="field-label">{label}</span>
+      <span className="chip" data-testid="person-filter">
+        {value.name}
+        <button type="button" className="chip-remove" aria-label={`${label}: not only ${value.name}`} onClick={() => onChange(null)}>
+          ×
+        </button>
+      </span>
+    </div>
+  );
 }
 
 export function AuditScreen() {
@@ -50,6 +100,7 @@ export function AuditScreen() {
   const [offset, setOffset] = useState(0);
   const filter = auditFilterOf(applied, offset);
   const audit = useQuery({ queryKey: ["audit", filter], queryFn: () => backend.listAudit(filter), placeholderData: keepPreviousData });
+  const categories = useQuery({ queryKey: ["audit", "categories"], queryFn: () => backend.auditCategories() });
   // The gateway's export: the whole log matching the applied filters, not only the cached page.
   const exported = useMutation({ mutationFn: (format: AuditExportFormat) => backend.exportAudit(filter, format) });
 
@@ -63,14 +114,13 @@ export function AuditScreen() {
     setApplied(NONE);
     setOffset(0);
   }
-  const input = (key: keyof Typed, label: string, type = "text", placeholder?: string) => (
+  const input = (key: "action" | "from" | "to", label: string, type = "text") => (
     <label className="inline-field">
       {label}
       <input
         type={type}
         className="input"
         value={typed[key]}
-        placeholder={placeholder}
         autoComplete="off"
         spellCheck={false}
         onChange={(e) => setTyped({ ...typed, [key]: e.target.value })}
@@ -88,9 +138,20 @@ export function AuditScreen() {
         </span>
       </ScreenHead>
       <form className="toolbar audit-filters" onSubmit={apply} aria-label="Filter the audit log">
-        {input("action", "Action", "text", "user.update")}
-        {input("actor", "Actor id")}
-        {input("target", "Target id")}
+        <PersonFilter label="Who" value={typed.actor} onChange={(actor) => setTyped({ ...typed, actor })} />
+        <PersonFilter label="About" value={typed.target} onChange={(target) => setTyped({ ...typed, target })} />
+        <label className="inline-field">
+          Category
+          <select value={typed.category} onChange={(e) => setTyped({ ...typed, category: e.target.value })}>
+            <option value="">Every category</option>
+            {(categories.data ?? []).map((c) => (
+              <option key={c} value={c}>
+                {categoryLabel(c)}
+              </option>
+            ))}
+          </select>
+        </label>
+        {input("action", "Exact action")}
         {input("from", "From", "date")}
         {input("to", "To", "date")}
         <button type="submit" className="button primary">
@@ -109,7 +170,7 @@ export function AuditScreen() {
       <div aria-live="polite">
         {exported.data != null && !exported.isPending && (
           <p className="export-note" role="status" data-testid="audit-export-result">
-            Saved {formatCount(exported.data, "byte", "bytes")}
+            Saved {formatCount(exported.data, "byte", "bytes")}: every entry these filters show, from the gateway
           </p>
         )}
       </div>
@@ -120,11 +181,25 @@ export function AuditScreen() {
           No entries match.
         </p>
       ) : (
-        <ol className="audit-list" data-testid="audit-list">
-          {rows.map((entry) => (
-            <AuditRow key={entry.id} entry={entry} names={audit.data?.names ?? {}} />
-          ))}
-        </ol>
+        <table className="data-table audit-table" data-testid="audit-list">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Who</th>
+              <th scope="col">Action</th>
+              <th scope="col">About</th>
+              <th scope="col">What changed</th>
+              <th scope="col">
+                <span className="visually-hidden">Details</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((entry) => (
+              <AuditRow key={entry.id} entry={entry} names={audit.data?.names ?? {}} />
+            ))}
+          </tbody>
+        </table>
       )}
       <nav className="pager" aria-label="Pages">
         <button type="button" className="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - AUDIT_PAGE))}>
@@ -141,26 +216,72 @@ export function AuditScreen() {
   );
 }
 
+/** How many changed fields a row names before "and N more". */
+const INLINE_CHANGES = 2;
+
 function AuditRow({ entry, names }: { entry: AuditEntry; names: AuditRows["names"] }) {
   const [open, setOpen] = useState(false);
   const id = `audit-${entry.id}`;
+  const changes = changesOf(entry);
+  const inline = changes
+    .slice(0, INLINE_CHANGES)
+    .map((c) => `${c.field}: ${c.before ?? "—"} → ${c.after ?? "—"}`)
+    .join("; ");
+  const more = changes.length - INLINE_CHANGES;
   return (
-    <li className="audit-entry" data-testid="audit-entry">
-      <button type="button" className="audit-summary" aria-expanded={open} aria-controls={open ? id : undefined} onClick={() => setOpen(!open)}>
-        <time dateTime={entry.at}>{formatDateTime(entry.at)}</time>
-        <span className="audit-actor" title={entry.actor_id ?? undefined}>
+    <Fragment>
+      <tr className="audit-entry" data-testid="audit-entry">
+        <td>
+          <time dateTime={entry.at}>{formatDateTime(entry.at)}</time>
+        </td>
+        <td className="audit-actor" title={entry.actor_id ?? undefined}>
           {actorText(entry, names)}
-        </span>
-        <code className="audit-action">{entry.action}</code>
-        <span className="audit-target" title={entry.target_id}>
+        </td>
+        <td>
+          <code className="audit-action">{entry.action}</code>
+        </td>
+        <td className="audit-target" title={entry.target_id}>
           {targetText(entry, names)}
-        </span>
-      </button>
+        </td>
+        <td className="audit-changes" title={inline || undefined} data-testid="audit-changes">
+          {inline}
+          {more > 0 && <span className="muted"> and {more} more</span>}
+        </td>
+        <td>
+          <button type="button" className="button small" aria-expanded={open} aria-controls={open ? id : undefined} onClick={() => setOpen(!open)}>
+            {open ? "Hide" : "Details"}
+          </button>
+        </td>
+      </tr>
       {open && (
-        <pre className="audit-json" id={id} data-testid="audit-json">
-          {JSON.stringify(entry.summary, null, 2)}
-        </pre>
+        <tr className="audit-details" id={id}>
+          <td colSpan={6}>
+            {changes.length > 0 && (
+              <table className="simple-table" data-testid="audit-diff">
+                <thead>
+                  <tr>
+                    <th scope="col">Field</th>
+                    <th scope="col">Before</th>
+                    <th scope="col">After</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {changes.map((c) => (
+                    <tr key={c.field}>
+                      <th scope="row">{c.field}</th>
+                      <td>{c.before ?? "—"}</td>
+                      <td>{c.after ?? "—"}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            <pre className="audit-json" data-testid="audit-json">
+              {JSON.stringify(entry.summary, null, 2)}
+            </pre>
+          </td>
+        </tr>
       )}
-    </li>
+    </Fragment>
   );
 }

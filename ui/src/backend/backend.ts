@@ -3,6 +3,7 @@ import type { AccessProfiles } from "../bindings/AccessProfiles";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { AuditExportFormat } from "../bindings/AuditExportFormat";
 import type { AuditFilter } from "../bindings/AuditFilter";
+import type { BulkPreviewItem } from "../bindings/BulkPreviewItem";
 import type { Channel } from "../bindings/Channel";
 import type { DeliveryAttempt } from "../bindings/DeliveryAttempt";
 import type { AuditRows } from "../bindings/AuditRows";
@@ -113,9 +114,15 @@ export interface Backend {
   listInvitations(filter: InvitationFilter): Promise<InvitationRows>;
   /** Puts the invitation's link on the clipboard (from the cache, offline too); never returns it. */
   copyInviteLink(id: string): Promise<void>;
+  /** Puts the links of these invitations on the clipboard, one `address<TAB>link` line each. */
+  copyInviteLinks(ids: string[]): Promise<void>;
+  /** What a bulk invitation of `text` would do with each entry (the gateway's reading, the cache's people). */
+  bulkPreview(text: string): Promise<BulkPreviewItem[]>;
   usageChart(filter: UsageFilter): Promise<UsageChart>;
   budgetStatus(subject: SpendSubject): Promise<BudgetStatus>;
   listAudit(filter: AuditFilter): Promise<AuditRows>;
+  /** The categories of the cached log's actions (`user` of `user.suspend`), in order. */
+  auditCategories(): Promise<string[]>;
   listWorkspaces(): Promise<WorkspaceRow[]>;
   listGroups(): Promise<GroupRow[]>;
   listGroupMembers(groupId: string): Promise<GroupMemberRow[]>;

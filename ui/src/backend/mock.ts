@@ -543,6 +543,12 @@ export function createMockBackend(
     async copyInviteLink(id) {
       copyLink(mock.reads, id);
     },
+    async copyInviteLinks(ids) {
+      mock.reads.copiedLinks.push(...ids);
+    },
+    async bulkPreview(text) {
+      return mock.reads.bulkPreviews[text] ?? [];
+    },
     async usageChart(filter) {
       return usageChartOf(filter, usageSubjects(mock, filter.group_by));
     },
@@ -551,6 +557,9 @@ export function createMockBackend(
     },
     async listAudit(filter) {
       return auditOf(mock.reads, filter);
+    },
+    async auditCategories() {
+      return mock.reads.auditCategories;
     },
     async listWorkspaces() {
       return mock.reads.workspaces;

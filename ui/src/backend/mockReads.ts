@@ -1,6 +1,7 @@
 // The mock backend's answers to the screens' reads: plain data the tests may replace. A read
 // with a filter answers a prepared answer for that filter, or the plain data whatever it asks;
 // the mock never filters, searches or sorts like the cache.
+import type { BulkPreviewItem } from "../bindings/BulkPreviewItem";
 import type { AccessProfile } from "../bindings/AccessProfile";
 import type { BudgetPeriod } from "../bindings/BudgetPeriod";
 import type { Forecast } from "../bindings/Forecast";
@@ -54,14 +55,18 @@ export interface MockReads {
   /** What `listAudit` answers a filter no `auditAnswers` entry takes, in its order (newest first). */
   audit: AuditEntry[];
   auditAnswers: Answer<AuditFilter, AuditEntry>[];
+  /** What `auditCategories` answers. */
+  auditCategories: string[];
   /** What the audit's actors and targets are called, by id, as the cache answers them. */
   names: Record<string, string>;
   /** What `overview` answers. */
   overview: Overview;
   /** The org's budget periods, as `budgetStatus` answers them for the org. */
   orgPeriods: PeriodSpend[];
-  /** Ids whose link `copyInviteLink` put on the clipboard, oldest first. */
+  /** Ids whose link `copyInviteLink` or `copyInviteLinks` put on the clipboard, oldest first. */
   readonly copiedLinks: string[];
+  /** What `bulkPreview` answers, by the exact text; any other text previews as nothing. */
+  bulkPreviews: Record<string, BulkPreviewItem[]>;
   /** What `listAccessProfiles` answers: the profiles and the org's default. */
   accessProfiles: AccessProfile[];
   defaultProfileId: string | null;
@@ -94,6 +99,7 @@ export function mockReads(): MockReads {
     ],
     audit: [],
     auditAnswers: [],
+    auditCategories: ["group", "user", "workspace"],
     names: {},
     overview: {
       org_name: "Northwind Labs",
@@ -107,6 +113,7 @@ export function mockReads(): MockReads {
     },
     orgPeriods: [],
     copiedLinks: [],
+    bulkPreviews: {},
     accessProfiles: [],
     defaultProfileId: null,
     budgets: {},

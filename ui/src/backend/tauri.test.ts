@@ -77,8 +77,11 @@ describe("the Tauri backend", () => {
     await tauriBackend.listAccessProfiles();
     await tauriBackend.listChannels();
     await tauriBackend.listChannelDeliveries("chn_1");
-    const auditFilter = { action: null, actor_id: null, target_id: null, from: null, to: null, offset: 0, limit: 50 };
+    const auditFilter = { action: null, category: "user", actor_id: null, target_id: null, from: null, to: null, offset: 0, limit: 50 };
     await tauriBackend.exportAudit(auditFilter, "csv");
+    await tauriBackend.auditCategories();
+    await tauriBackend.bulkPreview("a@b.example");
+    await tauriBackend.copyInviteLinks(["inv_1", "inv_2"]);
     expect(calls).toEqual([
       ["list_profiles", {}],
       ["add_profile", { input }],
@@ -105,6 +108,9 @@ describe("the Tauri backend", () => {
       ["list_channels", {}],
       ["list_channel_deliveries", { id: "chn_1" }],
       ["export_audit", { filter: auditFilter, format: "csv" }],
+      ["audit_categories", {}],
+      ["bulk_preview", { text: "a@b.example" }],
+      ["copy_invite_links", { ids: ["inv_1", "inv_2"] }],
     ]);
   });
 

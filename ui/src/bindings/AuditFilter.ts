@@ -2,6 +2,10 @@
 
 export type AuditFilter = { actor_id: string | null, target_id: string | null, action: string | null, 
 /**
+ * The part of the action before its first dot (`user` of `user.suspend`).
+ */
+category: string | null, 
+/**
  * Inclusive.
  */
 from: string | null, 

@@ -2,7 +2,8 @@
 import type { Role } from "./Role";
 
 /**
- * `POST /invitations/bulk`: addresses are extracted from `text` and/or taken from `emails`.
+ * `POST /invitations/bulk`: people are read from `text` and `emails` alike, a line at a time,
+ * with the names written beside their addresses (`gatehouse_api::extract_invitees`).
  */
 export type BulkInvite = { text?: string, emails?: Array<string>, role: Role, workspace_ids: Array<string>, 
 /**

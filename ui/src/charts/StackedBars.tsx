@@ -1,6 +1,8 @@
-// A stacked bar chart in plain SVG: one bar per day (or any step), one colour per series from
-// a small palette of CSS variables (so it follows the light or dark theme), the last colour
-// kept for "Other". The bars are a picture; the numbers are in the screen's table.
+// A stacked bar chart of days: one colour per series from a small palette of CSS variables (so
+// it follows the light or dark theme), the last colour kept for "Other"; a y axis in the
+// measure's unit, dates along the x axis, a legend, and a tooltip with each series' exact value.
+import { Bar, BarChart, CartesianGrid, Tooltip, XAxis, YAxis } from "recharts";
+import { CHART_MARGIN, DAY_AXIS, useChartSize, valueAxis, ValuesTooltip } from "./kit";
 
 export interface StackedSeries {
   label: string;
@@ -9,17 +11,14 @@ export interface StackedSeries {
 }
 
 export interface StackedBar {
-  key: string;
-  /** What the bar is, e.g. its day, for its tooltip. */
-  label: string;
+  /** The day, `YYYY-MM-DD`. */
+  day: string;
   /** One value per series, in the order of `series`. */
   values: number[];
 }
 
 const PALETTE = 8;
-const WIDTH = 720;
-const HEIGHT = 220;
-const GAP = 0.2;
+const HEIGHT = 240;
 
 /** The fill of series `index` (or the "Other" one). */
 export function seriesColor(index: number, other: boolean): string {
@@ -29,58 +28,45 @@ export function seriesColor(index: number, other: boolean): string {
 export function StackedBars(props: {
   series: StackedSeries[];
   bars: StackedBar[];
-  /** How a value reads: "$12.50", "1,204". */
+  /** How a value reads exactly: "$12.50", "1,204". */
   format: (value: number) => string;
+  /** How a value reads on the axis, where space is short: "$1.2K", "23.3M". */
+  compact: (value: number) => string;
+  /** The y axis' unit: "USD", "requests". */
+  unit: string;
   /** What the chart shows, for the summary read out in place of the picture. */
   title: string;
 }) {
-  const { series, bars, format, title } = props;
+  const { series, bars, format, compact, unit, title } = props;
+  const size = useChartSize(HEIGHT);
   const totals = bars.map((b) => b.values.reduce((a, v) => a + v, 0));
-  const max = Math.max(0, ...totals);
-  const step = bars.length === 0 ? WIDTH : WIDTH / bars.length;
-  const barWidth = step * (1 - GAP);
-  const scale = max === 0 ? 0 : HEIGHT / max;
   const seriesTotals = series.map((_, i) => bars.reduce((a, b) => a + (b.values[i] ?? 0), 0));
   const grand = totals.reduce((a, v) => a + v, 0);
   const summary =
     `${title}: ${format(grand)} over ${bars.length} ${bars.length === 1 ? "day" : "days"}` +
     (series.length === 0 ? "" : `; ${series.map((s, i) => `${s.label} ${format(seriesTotals[i]!)}`).join(", ")}`);
+  const data = bars.map((b, d) => ({ day: b.day, total: totals[d], ...Object.fromEntries(b.values.map((v, i) => [`s${i}`, v])) }));
 
   return (
-    <figure className="stacked-bars">
-      <svg
-        role="img"
-        aria-label={summary}
-        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
-        preserveAspectRatio="none"
-        width="100%"
-        height={HEIGHT}
-        data-testid="stacked-bars"
-      >
-        <line className="axis" x1={0} x2={WIDTH} y1={HEIGHT - 0.5} y2={HEIGHT - 0.5} />
-        {bars.map((bar, b) => {
-          let y = HEIGHT;
-          return (
-            <g key={bar.key} data-testid="bar" data-total={totals[b]}>
-              <title>{`${bar.label}: ${format(totals[b]!)}`}</title>
-              {bar.values.map((v, i) => {
-                const h = v * scale;
-                y -= h;
-                if (h <= 0) return null;
-                return (
-                  <rect key={i} x={b * step + (step - barWidth) / 2} y={y} width={barWidth} height={h} fill={seriesColor(i, series[i]?.other ?? false)} />
-                );
-              })}
-            </g>
-          );
-        })}
-      </svg>
-      {bars.length > 0 && (
-        <div className="bar-axis muted" aria-hidden="true">
-          <span>{bars[0]!.label}</span>
-          <span>{bars[bars.length - 1]!.label}</span>
-        </div>
-      )}
+    <figure className="stacked-bars chart" data-testid="stacked-bars">
+      <BarChart {...size} data={data} title={summary} margin={CHART_MARGIN} barCategoryGap="20%">
+        <CartesianGrid vertical={false} className="chart-grid" />
+        <XAxis {...DAY_AXIS} />
+        <YAxis {...valueAxis(compact, unit)} />
+        <Tooltip
+          cursor={{ className: "chart-cursor" }}
+          isAnimationActive={false}
+          content={({ active, label }) => {
+            const bar = bars.find((b) => b.day === label);
+            const rows = series.map((s, i) => ({ name: s.label, value: bar?.values[i] ?? 0, color: seriesColor(i, s.other) }));
+            return <ValuesTooltip active={active} label={label} rows={rows} format={format} total />;
+          }}
+        />
+        {series.map((s, i) => (
+          <Bar key={i} dataKey={`s${i}`} name={s.label} stackId="stack" fill={seriesColor(i, s.other)} isAnimationActive={false} />
+        ))}
+      </BarChart>
+      <figcaption className="visually-hidden">{summary}</figcaption>
       {series.length > 0 && (
         <ul className="legend" aria-label="Legend">
           {series.map((s, i) => (

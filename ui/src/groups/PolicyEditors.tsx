@@ -8,6 +8,7 @@ import type { Limits } from "../bindings/Limits";
 import { useChange } from "../shared/changes";
 import { FormError, TextField } from "../shared/forms";
 import { Notice } from "../shared/notices";
+import { AMOUNT_ERROR, readAmount } from "../format";
 
 type Numbers<K extends string> = Record<K, number | null>;
 
@@ -28,10 +29,9 @@ function NumbersForm<K extends string>(props: {
     const values = {} as Numbers<K>;
     const found: Partial<Record<K, string>> = {};
     for (const { key } of props.fields) {
-      const raw = (text[key] ?? "").trim();
-      const n = Number(raw);
-      if (raw !== "" && (!Number.isFinite(n) || n < 0)) found[key] = "A number, 0 or more; empty for none.";
-      values[key] = raw === "" ? null : n;
+      const n = readAmount(text[key] ?? "");
+      if (n === undefined) found[key] = AMOUNT_ERROR;
+      values[key] = n ?? null;
     }
     setErrors(found);
     if (Object.keys(found).length === 0 && !props.extraError) props.onSubmit(values);
@@ -45,7 +45,6 @@ function NumbersForm<K extends string>(props: {
             key={key}
             label={label}
             inputMode="decimal"
-            placeholder="None"
             value={text[key] ?? ""}
             error={errors[key]}
             onChange={(e) => setText({ ...text, [key]: e.target.value })}

@@ -1,39 +1,36 @@
-import { useQueries } from "@tanstack/react-query";
-import { useDeferredValue, useMemo, useState, type FormEvent } from "react";
-import { useBackend } from "../backend/backend";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useDeferredValue, useState, type FormEvent } from "react";
+import { toIpcError, useBackend } from "../backend/backend";
 import type { BulkInviteItem } from "../bindings/BulkInviteItem";
 import type { BulkOutcome } from "../bindings/BulkOutcome";
 import type { Role } from "../bindings/Role";
-import type { UserFilter } from "../bindings/UserFilter";
+import type { BulkPreviewKind } from "../bindings/BulkPreviewKind";
 import { formatCount } from "../format";
 import { useChange } from "../shared/changes";
 import { FormError, SubmitCancel } from "../shared/forms";
+import { Notice } from "../shared/notices";
 import { RoleSelect } from "../shared/roles";
-import { extractAddresses } from "./extract";
 import { WorkspacePicker } from "./WorkspacePicker";
 import { ProfilePicker, profileField, type ProfileChoice } from "../shared/ProfilePicker";
 
-type PreviewKind = "valid" | "duplicate" | "member" | "invalid";
-
-const PREVIEW_LABEL: Record<PreviewKind, string> = {
-  valid: "To invite",
-  duplicate: "Duplicate",
-  member: "Already a member",
-  invalid: "Invalid",
+const PREVIEW_LABEL: Record<BulkPreviewKind, string> = {
+  to_invite: "To invite",
+  duplicate: "Repeated",
+  already_invited: "Already invited",
+  already_member: "Already a member",
+  invalid: "Not an address",
 };
+
+const PREVIEW_ORDER: BulkPreviewKind[] = ["to_invite", "duplicate", "already_invited", "already_member", "invalid"];
 
 const OUTCOME_LABEL: Record<BulkOutcome, string> = {
   invited: "Invited",
   already_member: "Already a member",
-  duplicate: "Duplicate",
-  invalid: "Invalid",
+  already_invited: "Already invited",
+  duplicate: "Repeated",
+  invalid: "Not an address",
   seat_limit_reached: "Seat limit reached",
 };
-
-/** The users whose e-mail contains `address`; the preview looks for the exact one among them. */
-function lookup(address: string): UserFilter {
-  return { query: address, role: null, status: null, workspace_id: null, group_id: null, sort: "email", descending: false, offset: 0, limit: 10 };
-}
 
 /** Many invitations from pasted text: a preview of what was found, then each address's outcome. */
 export function BulkInviteForm({ onCancel }: { onCancel: () => void }) {
@@ -43,20 +40,19 @@ export function BulkInviteForm({ onCancel }: { onCancel: () => void }) {
   const [workspaces, setWorkspaces] = useState<string[]>([]);
   const [profile, setProfile] = useState<ProfileChoice>(undefined);
   const [results, setResults] = useState<BulkInviteItem[] | null>(null);
+  const [copied, setCopied] = useState<string | null>(null);
   const deferred = useDeferredValue(text);
-  const tokens = useMemo(() => extractAddresses(deferred), [deferred]);
-  const valid = tokens.filter((t) => t.kind === "valid").map((t) => t.address);
-  const members = useQueries({
-    queries: valid.map((address) => ({
-      queryKey: ["users", "by-email", address],
-      queryFn: async () => (await backend.listUsers(lookup(address))).rows.some((u) => u.email.toLowerCase() === address),
-    })),
+  // The gateway's own reading of the text (one extractor, in Rust) against the cached people.
+  const previewed = useQuery({
+    queryKey: ["bulk-preview", deferred],
+    queryFn: () => backend.bulkPreview(deferred),
+    enabled: deferred.trim() !== "",
+    placeholderData: keepPreviousData,
   });
-  const checking = members.some((m) => m.isPending);
-  const isMember = new Set(valid.filter((_, i) => members[i]?.data === true));
-  const preview = tokens.map((t) => ({ ...t, kind: (t.kind === "valid" && isMember.has(t.address) ? "member" : t.kind) as PreviewKind }));
-  const toInvite = preview.filter((t) => t.kind === "valid").map((t) => t.address);
-  const counts = (kind: PreviewKind) => preview.filter((t) => t.kind === kind).length;
+  const preview = deferred.trim() === "" ? [] : (previewed.data ?? []);
+  const checking = previewed.isFetching || text !== deferred;
+  const counts = (kind: BulkPreviewKind) => preview.filter((t) => t.kind === kind).length;
+  const toInvite = counts("to_invite");
 
   const send = useChange({
     refresh: [["invitations"]],
@@ -64,15 +60,24 @@ export function BulkInviteForm({ onCancel }: { onCancel: () => void }) {
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    send.run({ op: "bulk_invite", bulk: { emails: toInvite, role, workspace_ids: workspaces, ...profileField(profile) } });
+    send.run({ op: "bulk_invite", bulk: { text, role, workspace_ids: workspaces, ...profileField(profile) } });
   };
 
   if (results) {
     const invited = results.filter((r) => r.outcome === "invited").length;
+    const links = results.flatMap((r) => (r.invitation ? [r.invitation.id] : []));
+    const copyAll = () => {
+      setCopied(null);
+      backend.copyInviteLinks(links).then(
+        () => setCopied("The links are on your clipboard: one line per invitee, the address and then the link."),
+        (e: unknown) => setCopied(toIpcError(e).message),
+      );
+    };
     return (
       <section className="panel-form" aria-label="Bulk invite results">
         <h2>Bulk invite: {formatCount(invited, "invitation sent", "invitations sent")}</h2>
-        <p className="muted">Copy any invitee's link from the list below.</p>
+        <p className="muted">Each invitee got an e-mail with their link; copy the links to send them another way.</p>
+        {copied && <Notice>{copied}</Notice>}
         <table className="simple-table">
           <thead>
             <tr>
@@ -93,6 +98,11 @@ export function BulkInviteForm({ onCancel }: { onCancel: () => void }) {
           </tbody>
         </table>
         <div className="form-actions">
+          {links.length > 0 && (
+            <button type="button" className="button" onClick={copyAll}>
+              Copy all links
+            </button>
+          )}
           <button type="button" className="button" onClick={onCancel}>
             Done
           </button>
@@ -119,12 +129,15 @@ export function BulkInviteForm({ onCancel }: { onCancel: () => void }) {
       {preview.length > 0 && (
         <div className="bulk-preview" aria-label="Preview" role="region" aria-busy={checking}>
           <p data-testid="bulk-counts">
-            {(["valid", "duplicate", "member", "invalid"] as const).map((k) => `${PREVIEW_LABEL[k]}: ${counts(k)}`).join(" · ")}
+            {PREVIEW_ORDER.filter((k) => k === "to_invite" || counts(k) > 0)
+              .map((k) => `${PREVIEW_LABEL[k]}: ${counts(k)}`)
+              .join(" · ")}
           </p>
           <ul className="bulk-list">
             {preview.map((t, i) => (
-              <li key={`${t.address}-${i}`} data-testid="bulk-token" data-kind={t.kind}>
-                <span className="bulk-address">{t.address}</span> <span className={`pill preview-${t.kind}`}>{PREVIEW_LABEL[t.kind]}</span>
+              <li key={`${t.text}-${i}`} data-testid="bulk-token" data-kind={t.kind}>
+                {(t.first_name || t.last_name) && <span className="bulk-name">{`${t.first_name} ${t.last_name}`.trim()} </span>}
+                <span className="bulk-address">{t.text}</span> <span className={`pill preview-${t.kind}`}>{PREVIEW_LABEL[t.kind]}</span>
               </li>
             ))}
           </ul>
@@ -134,8 +147,8 @@ export function BulkInviteForm({ onCancel }: { onCancel: () => void }) {
       <WorkspacePicker value={workspaces} onChange={setWorkspaces} />
       <ProfilePicker id="bulk-profile" value={profile} onChange={setProfile} />
       <FormError error={send.error} />
-      <SubmitCancel disabled={send.pending || checking || toInvite.length === 0} onCancel={onCancel}>
-        {toInvite.length > 0 ? `Send ${formatCount(toInvite.length, "invitation", "invitations")}` : "Send invitations"}
+      <SubmitCancel disabled={send.pending || checking || toInvite === 0} onCancel={onCancel}>
+        {toInvite > 0 ? `Send ${formatCount(toInvite, "invitation", "invitations")}` : "Send invitations"}
       </SubmitCancel>
     </form>
   );

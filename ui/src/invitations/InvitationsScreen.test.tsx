@@ -1,6 +1,7 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { AUDITOR_PERMISSIONS, createMockBackend, readyStatus, type MockBackend } from "../backend/mock";
+import type { BulkPreviewItem } from "../bindings/BulkPreviewItem";
 import type { Change } from "../bindings/Change";
 import type { InvitationRow } from "../bindings/InvitationRow";
 import type { InvitationStatus } from "../bindings/InvitationStatus";
@@ -221,43 +222,58 @@ describe("invitations: single invite", () => {
 
 describe("invitations: bulk invite", () => {
   const pasted = `Avery Quinn <avery.quinn@northwind.example>, new.one@acme.example
-NEW.ONE@acme.example; two@acme.example @someone not-an-address@ plain words`;
+NEW.ONE@acme.example; two@acme.example pending@acme.example
+not-an-address`;
+  // What the cache's preview answers for `pasted` (its rules are the gateway's, tested in Rust).
+  const previewed: BulkPreviewItem[] = [
+    { text: "avery.quinn@northwind.example", first_name: "Avery", last_name: "Quinn", kind: "already_member" },
+    { text: "new.one@acme.example", first_name: "", last_name: "", kind: "to_invite" },
+    { text: "new.one@acme.example", first_name: "", last_name: "", kind: "duplicate" },
+    { text: "two@acme.example", first_name: "", last_name: "", kind: "to_invite" },
+    { text: "pending@acme.example", first_name: "", last_name: "", kind: "already_invited" },
+    { text: "not-an-address", first_name: "", last_name: "", kind: "invalid" },
+  ];
 
   async function openBulk(backend?: MockBackend) {
-    const b = await renderInvitations(backend);
+    const b = backend ?? seeded();
+    b.reads.bulkPreviews[pasted] = previewed;
+    await renderInvitations(b);
     fireEvent.click(screen.getByRole("button", { name: "Bulk invite" }));
     const form = await screen.findByRole("form", { name: "Bulk invite" });
     fill(form, "Addresses", pasted);
     return { backend: b, form };
   }
 
-  it("previews valid, duplicate, already-member and invalid addresses", async () => {
+  it("previews each entry as the cache reads it, names included", async () => {
     const { form } = await openBulk();
     await waitFor(() => expect(within(form).getByRole("button", { name: "Send 2 invitations" })).toBeTruthy());
     const tokens = within(form)
       .getAllByTestId("bulk-token")
-      .map((t) => [t.querySelector(".bulk-address")!.textContent, t.dataset.kind]);
+      .map((t) => [t.textContent, t.dataset.kind]);
     expect(tokens).toEqual([
-      ["avery.quinn@northwind.example", "member"],
-      ["new.one@acme.example", "valid"],
-      ["new.one@acme.example", "duplicate"],
-      ["two@acme.example", "valid"],
-      ["@someone", "invalid"],
-      ["not-an-address@", "invalid"],
+      ["Avery Quinn avery.quinn@northwind.example Already a member", "already_member"],
+      ["new.one@acme.example To invite", "to_invite"],
+      ["new.one@acme.example Repeated", "duplicate"],
+      ["two@acme.example To invite", "to_invite"],
+      ["pending@acme.example Already invited", "already_invited"],
+      ["not-an-address Not an address", "invalid"],
     ]);
-    expect(within(form).getByTestId("bulk-counts").textContent).toBe("To invite: 2 · Duplicate: 1 · Already a member: 1 · Invalid: 2");
+    expect(within(form).getByTestId("bulk-counts").textContent).toBe(
+      "To invite: 2 · Repeated: 1 · Already invited: 1 · Already a member: 1 · Not an address: 1",
+    );
   });
 
-  it("sends the addresses to invite and shows each one's outcome", async () => {
+  it("sends the text, shows each entry's outcome and copies all links at once", async () => {
     const { backend, form } = await openBulk();
     const sent: Change[] = [];
+    const row = invitation("inv_new", "new.one@acme.example", "pending", 7 * DAY);
     backend.applyChange = async (c) => {
       sent.push(c);
       return {
         kind: "bulk_invite",
         value: {
           results: [
-            { email: "new.one@acme.example", outcome: "invited", invitation: null, message: null },
+            { email: "new.one@acme.example", outcome: "invited", invitation: row.invitation, message: null },
             { email: "two@acme.example", outcome: "seat_limit_reached", invitation: null, message: "100 of 100 seats used." },
           ],
         },
@@ -265,11 +281,12 @@ NEW.ONE@acme.example; two@acme.example @someone not-an-address@ plain words`;
     };
     fill(form, "Role", "auditor");
     fireEvent.click(await within(form).findByRole("button", { name: "Send 2 invitations" }));
-    await waitFor(() =>
-      expect(sent).toEqual([{ op: "bulk_invite", bulk: { emails: ["new.one@acme.example", "two@acme.example"], role: "auditor", workspace_ids: [] } }]),
-    );
+    await waitFor(() => expect(sent).toEqual([{ op: "bulk_invite", bulk: { text: pasted, role: "auditor", workspace_ids: [] } }]));
     const results = await screen.findAllByTestId("bulk-result");
     expect(results.map((r) => r.textContent)).toEqual(["new.one@acme.exampleInvited", "two@acme.exampleSeat limit reached — 100 of 100 seats used."]);
     expect(screen.getByRole("heading", { name: "Bulk invite: 1 invitation sent" })).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Copy all links" }));
+    expect((await screen.findByRole("status")).textContent).toContain("The links are on your clipboard");
+    expect(backend.reads.copiedLinks).toEqual(["inv_new"]);
   });
 });

@@ -1,7 +1,10 @@
 import { screen, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createMockBackend, readyStatus } from "../backend/mock";
+import { formatDay } from "../format";
+import { walkChart } from "../test/charts";
 import { renderApp } from "../test/render";
+import { localDay } from "../usage/UsageScreen";
 
 function open(backend = createMockBackend()) {
   window.location.hash = "#overview";
@@ -22,6 +25,20 @@ describe("overview", () => {
     const pending = within(screen.getByTestId("stat-invitations")).getByRole("link");
     expect(pending.textContent).toBe("2");
     expect(pending.getAttribute("href")).toBe("#invitations");
+  });
+
+  it("shows the org's spend over the last 30 days, stacked by model, with exact values on the keyboard", async () => {
+    const backend = createMockBackend();
+    const asked = vi.spyOn(backend, "usageChart");
+    open(backend);
+    const chart = await screen.findByTestId("stacked-bars");
+    expect(asked.mock.calls[0]![0]).toMatchObject({ from: localDay(29), to: localDay(), group_by: "model", user_id: null });
+    const days = walkChart(chart);
+    expect(days).toHaveLength(30);
+    expect(days[29]!.day).toBe(formatDay(localDay()));
+    expect(Object.values(days[29]!.values).every((v) => /^\$[\d,]+\.\d\d$/.test(v))).toBe(true);
+    expect(chart.querySelector("figcaption")!.textContent).toMatch(/^Spend by model: \$[\d,.]+ over 30 days; /);
+    expect(within(chart).getByRole("list", { name: "Legend" }).children.length).toBeGreaterThan(0);
   });
 
   it("shows the org's budget periods and recent alerts", async () => {

@@ -4,6 +4,7 @@ import { useBackend } from "../backend/backend";
 import type { Alert } from "../bindings/Alert";
 import type { BudgetPeriod } from "../bindings/BudgetPeriod";
 import type { PeriodSpend } from "../bindings/PeriodSpend";
+import { SpendTrend, TREND_DAYS } from "../usage/SpendTrend";
 import { formatDate, formatNumber, formatUsd } from "../format";
 import { QueryError } from "../shared/notices";
 import { ScreenHead } from "../shared/ScreenHead";
@@ -46,6 +47,10 @@ export function OverviewScreen() {
           </Stat>
         </div>
       )}
+      <section className="panel" aria-labelledby="trend-title">
+        <h2 id="trend-title">Spend by model, last {TREND_DAYS} days</h2>
+        <SpendTrend title="Spend by model" />
+      </section>
       {budget.data && <Budgets periods={budget.data.periods} />}
       {budget.data && (
         <section className="panel" aria-label="Forecast">

@@ -75,7 +75,7 @@ describe("settings: access profiles", () => {
     expect((within(form).getByLabelText("Daily cap (USD)") as HTMLInputElement).value).toBe("5");
     fill(form, "Daily cap (USD)", "-1");
     fireEvent.submit(form);
-    expect(await within(form).findByText("A number, 0 or more; empty for none.")).toBeTruthy();
+    expect(await within(form).findByText("Enter a number of 0 or more, or leave it empty for none.")).toBeTruthy();
     expect(backend.changes).toHaveLength(0);
     fill(form, "Daily cap (USD)", "7");
     fireEvent.submit(form);

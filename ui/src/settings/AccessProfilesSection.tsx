@@ -15,6 +15,7 @@ import { ConfirmButton } from "../shared/ConfirmButton";
 import { FormError, SubmitCancel, TextField, fieldMessages } from "../shared/forms";
 import { Notice } from "../shared/notices";
 import { useCan } from "../shell/permissions";
+import { AMOUNT_ERROR, readAmount } from "../format";
 
 const LIMITS = [
   ["requests_per_min", "Requests per minute"],
@@ -160,11 +161,9 @@ function ProfileEditor({ profile, onDone, onCancel }: { profile: AccessProfile |
     e.preventDefault();
     const errors: Record<string, string> = {};
     const read = (key: string, raw: string): number | null => {
-      const text = raw.trim();
-      if (text === "") return null;
-      const n = Number(text);
-      if (!Number.isFinite(n) || n < 0) errors[key] = "A number, 0 or more; empty for none.";
-      return n;
+      const n = readAmount(raw);
+      if (n === undefined) errors[key] = AMOUNT_ERROR;
+      return n ?? null;
     };
     const l = Object.fromEntries(LIMITS.map(([k]) => [k, read(k, limits[k])])) as unknown as Limits;
     const parsed = parseThresholds(thresholds);
@@ -205,7 +204,6 @@ function ProfileEditor({ profile, onDone, onCancel }: { profile: AccessProfile |
             key={k}
             label={label}
             inputMode="decimal"
-            placeholder="none"
             value={limits[k]}
             error={messages[k]}
             onChange={(e) => setLimits({ ...limits, [k]: e.target.value })}
@@ -218,7 +216,6 @@ function ProfileEditor({ profile, onDone, onCancel }: { profile: AccessProfile |
             key={k}
             label={label}
             inputMode="decimal"
-            placeholder="none"
             value={caps[k]}
             error={messages[k]}
             onChange={(e) => setCaps({ ...caps, [k]: e.target.value })}

@@ -137,7 +137,7 @@ function ScimTokens({ status, profileUrl, write }: { status: AppStatus; profileU
         <form className="form-row" onSubmit={create}>
           <TextField
             label="New token's name"
-            placeholder="e.g. Entra ID production"
+            hint="Which provider or place uses it, so you know which to revoke."
             value={name}
             disabled={runner.pending}
             onChange={(e) => setName(e.target.value)}

@@ -243,7 +243,6 @@ function ChannelForm({ channel, onDone, onCancel }: { channel: Channel | null; o
       <TextField
         label="Webhook URL"
         inputMode="url"
-        placeholder="https://hooks.example.com/gatehouse"
         value={url}
         error={messages.url}
         hint="https:// and a public address, unless the gateway allows a private one (--allow-webhook-net)."

@@ -63,7 +63,7 @@ export function ProfileForm(props: {
         label="Gateway URL"
         error={messages.url}
         type="url"
-        placeholder="https://gateway.example.com"
+        hint="Where the gateway answers, like https://gateway.example.com."
         value={input.url}
         onChange={set("url")}
       />
@@ -72,7 +72,6 @@ export function ProfileForm(props: {
           <textarea
             {...p}
             rows={4}
-            placeholder="-----BEGIN CERTIFICATE-----"
             spellCheck={false}
             value={input.ca_pem ?? ""}
             onChange={set("ca_pem")}

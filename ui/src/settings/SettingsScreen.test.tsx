@@ -73,7 +73,8 @@ describe("settings: profiles", () => {
     const form = await addForm({ name: "Acme", url: "ftp://gw.acme.example" });
     const url = within(form).getByLabelText("Gateway URL");
     await waitFor(() => expect(url.getAttribute("aria-invalid")).toBe("true"));
-    const error = document.getElementById(url.getAttribute("aria-describedby")!);
+    // The error is described first, then the field's hint.
+    const error = document.getElementById(url.getAttribute("aria-describedby")!.split(" ")[0]!);
     expect(error?.textContent).toBe("The gateway URL must start with https:// (or http://) and name a host.");
     expect(url.closest(".field")?.contains(error!)).toBe(true);
     expect(within(form).getByLabelText("Name").getAttribute("aria-invalid")).toBe("false");

@@ -225,8 +225,7 @@ function SsoForm({ settings, write }: { settings: IdentitySettings; write: boole
           <div className="form-row">
             <TextField
               label="Domains"
-              placeholder="e.g. northwind.example"
-              hint="Separate several with commas."
+              hint="Like northwind.example; separate several with commas."
               value={draft.domains}
               disabled={locked}
               error={messages.jit_domains}
@@ -247,8 +246,7 @@ function SsoForm({ settings, write }: { settings: IdentitySettings; write: boole
         <legend>Microsoft</legend>
         <TextField
           label="Microsoft tenant ID"
-          placeholder="72f988bf-86f1-41af-91ab-2d7cd011db47"
-          hint="Only people of this Entra ID tenant sign in with Microsoft."
+          hint="The tenant's GUID, from the Entra admin center's overview page. Only people of this tenant sign in with Microsoft."
           value={draft.tenant}
           disabled={locked}
           error={messages.microsoft_tenant}

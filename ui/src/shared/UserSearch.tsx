@@ -3,8 +3,18 @@ import { useDeferredValue, useState } from "react";
 import { useBackend } from "../backend/backend";
 import type { UserRow } from "../bindings/UserRow";
 
-/** Finds a user by name or e-mail in the cache; the matches are buttons (Tab, Enter). */
-export function UserSearch({ label, onPick, exclude = [] }: { label: string; onPick: (user: UserRow) => void; exclude?: readonly string[] }) {
+/** Finds a user by name or e-mail in the cache; the matches are buttons (Tab, Enter) that say `verb` and the person. */
+export function UserSearch({
+  label,
+  onPick,
+  exclude = [],
+  verb = "Add",
+}: {
+  label: string;
+  onPick: (user: UserRow) => void;
+  exclude?: readonly string[];
+  verb?: string;
+}) {
   const backend = useBackend();
   const [text, setText] = useState("");
   const query = useDeferredValue(text.trim());
@@ -32,7 +42,7 @@ export function UserSearch({ label, onPick, exclude = [] }: { label: string; onP
                   setText("");
                 }}
               >
-                Add {u.name} ({u.email})
+                {verb} {u.name} ({u.email})
               </button>
             </li>
           ))}

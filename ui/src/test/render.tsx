@@ -1,13 +1,16 @@
 import { render, screen, within } from "@testing-library/react";
 import { App, AppProviders } from "../App";
 import { createMockBackend, type MockBackend } from "../backend/mock";
+import { FixedChartWidth } from "../charts/kit";
 import { createQueryClient } from "../queryClient";
 
 export function renderApp(backend: MockBackend = createMockBackend()) {
   const result = render(
-    <AppProviders backend={backend} queryClient={createQueryClient()}>
-      <App />
-    </AppProviders>,
+    <FixedChartWidth.Provider value={720}>
+      <AppProviders backend={backend} queryClient={createQueryClient()}>
+        <App />
+      </AppProviders>
+    </FixedChartWidth.Provider>,
   );
   return { backend, ...result };
 }

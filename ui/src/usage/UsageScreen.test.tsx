@@ -1,7 +1,8 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import { createMockBackend, type MockBackend } from "../backend/mock";
-import { formatNumber, formatUsd } from "../format";
+import { formatDay, formatNumber } from "../format";
+import { walkChart } from "../test/charts";
 import { renderApp } from "../test/render";
 import { localDay } from "./UsageScreen";
 
@@ -11,8 +12,19 @@ function open(backend: MockBackend = createMockBackend()) {
   return { ...renderApp(backend), usageChart };
 }
 
-function bars(): HTMLElement[] {
-  return within(screen.getByTestId("stacked-bars")).getAllByTestId("bar");
+/** The chart's days as its tooltip reads them out, with the sum of each day's values. */
+function chartDays(): { day: string; total: number }[] {
+  return walkChart(screen.getByTestId("stacked-bars")).map(({ day, values }) => ({
+    day,
+    total: Object.entries(values)
+      .filter(([name]) => name !== "Total")
+      .reduce((a, [, v]) => a + Number(v.replace(/[^\d.]/g, "")), 0),
+  }));
+}
+
+/** What the chart says it shows, in words. */
+function summary(): string {
+  return screen.getByTestId("stacked-bars").querySelector("figcaption")!.textContent!;
 }
 
 function footerCells(): string[] {
@@ -24,26 +36,29 @@ describe("usage", () => {
   it("draws one bar per day of the last 30 days, stacked by user, with a legend", async () => {
     const { usageChart } = open();
     await screen.findByTestId("usage-table");
-    expect(bars()).toHaveLength(30);
+    const days = chartDays();
+    expect(days.map((d) => d.day)).toHaveLength(30);
+    expect(days[0]!.day).toBe(formatDay(localDay(29)));
+    expect(days[29]!.day).toBe(formatDay(localDay()));
     expect(usageChart.mock.calls[0]![0]).toMatchObject({ from: localDay(29), to: localDay(), group_by: "user" });
     // The mock's answer: 8 users then "Other".
     const legend = within(screen.getByRole("list", { name: "Legend" })).getAllByRole("listitem");
     expect(legend).toHaveLength(9);
     expect(legend[8]!.textContent).toBe("Other");
-    const label = screen.getByRole("img").getAttribute("aria-label")!;
-    expect(label).toMatch(/^Cost by user: \$[\d,.]+ over 30 days; /);
+    expect(summary()).toMatch(/^Cost by user: \$[\d,.]+ over 30 days; /);
   });
 
   it("totals in the table equal the chart's", async () => {
     open();
     await screen.findByTestId("usage-table");
     fireEvent.click(screen.getByRole("button", { name: "Requests" }));
-    const requests = bars().reduce((sum, b) => sum + Number(b.getAttribute("data-total")), 0);
+    // Each day's exact values, as the tooltip says them, add up to the table's total.
+    const requests = chartDays().reduce((sum, d) => sum + d.total, 0);
     expect(requests).toBeGreaterThan(0);
     expect(footerCells()[1]).toBe(formatNumber(requests));
+    expect(summary()).toContain(`Requests by user: ${formatNumber(requests)} over 30 days`);
     fireEvent.click(screen.getByRole("button", { name: "Cost" }));
-    const cost = bars().reduce((sum, b) => sum + Number(b.getAttribute("data-total")), 0);
-    expect(footerCells()[4]).toBe(formatUsd(cost));
+    expect(summary()).toContain(`Cost by user: ${footerCells()[4]} over 30 days`);
     // Every series row adds up to the total too.
     const rows = within(screen.getByTestId("usage-table").querySelector("tbody")!).getAllByRole("row");
     const byRows = rows.reduce((sum, r) => sum + Number(r.children[1]!.textContent!.replace(/\D/g, "")), 0);
@@ -57,7 +72,8 @@ describe("usage", () => {
     await waitFor(() => expect(usageChart.mock.lastCall![0].group_by).toBe("model"));
     await waitFor(() => expect(within(screen.getByTestId("usage-table")).getByRole("rowheader", { name: "Echo" })).toBeTruthy());
     fireEvent.click(screen.getByRole("button", { name: "7 days" }));
-    await waitFor(() => expect(bars()).toHaveLength(7));
+    await waitFor(() => expect(summary()).toMatch(/ over 7 days/));
+    expect(chartDays()).toHaveLength(7);
     expect(usageChart.mock.lastCall![0]).toMatchObject({ from: localDay(6), to: localDay(), group_by: "model" });
     expect(screen.getByRole("button", { name: "7 days" }).getAttribute("aria-pressed")).toBe("true");
   });

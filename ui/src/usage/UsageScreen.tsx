@@ -6,7 +6,7 @@ import type { UsageFilter } from "../bindings/UsageFilter";
 import type { UsageGroupBy } from "../bindings/UsageGroupBy";
 import type { UsageTotals } from "../bindings/UsageTotals";
 import { StackedBars } from "../charts/StackedBars";
-import { formatCount, formatDate, formatNumber, formatUsd } from "../format";
+import { formatCompact, formatCompactUsd, formatCount, formatNumber, formatUsd } from "../format";
 import { QueryError } from "../shared/notices";
 import { ScreenHead } from "../shared/ScreenHead";
 
@@ -15,10 +15,17 @@ const GROUP_LABEL: Record<UsageGroupBy, string> = { user: "User", model: "Model"
 const GROUPS = Object.keys(GROUP_LABEL) as UsageGroupBy[];
 
 type Metric = "cost" | "requests" | "tokens";
-export const METRICS: { id: Metric; label: string; of: (t: UsageTotals) => number; format: (n: number) => string }[] = [
-  { id: "cost", label: "Cost", of: (t) => t.cost_usd, format: formatUsd },
-  { id: "requests", label: "Requests", of: (t) => t.requests, format: formatNumber },
-  { id: "tokens", label: "Tokens", of: (t) => t.input_tokens + t.output_tokens, format: formatNumber },
+export const METRICS: {
+  id: Metric;
+  label: string;
+  unit: string;
+  of: (t: UsageTotals) => number;
+  format: (n: number) => string;
+  compact: (n: number) => string;
+}[] = [
+  { id: "cost", label: "Cost", unit: "USD", of: (t) => t.cost_usd, format: formatUsd, compact: formatCompactUsd },
+  { id: "requests", label: "Requests", unit: "Requests", of: (t) => t.requests, format: formatNumber, compact: formatCompact },
+  { id: "tokens", label: "Tokens", unit: "Tokens", of: (t) => t.input_tokens + t.output_tokens, format: formatNumber, compact: formatCompact },
 ];
 
 /** `YYYY-MM-DD` of the local day `daysAgo` before today. */
@@ -131,17 +138,31 @@ export function UsageScreen() {
 }
 
 /** A usage chart and its table of series with totals. */
-export function UsageView({ chart, metric, groupLabel }: { chart: UsageChart; metric: (typeof METRICS)[number]; groupLabel: string }) {
+export function UsageView({
+  chart,
+  metric,
+  groupLabel,
+  table = true,
+  title = `${metric.label} by ${groupLabel.toLowerCase()}`,
+}: {
+  chart: UsageChart;
+  metric: (typeof METRICS)[number];
+  groupLabel: string;
+  /** With the table of series and totals under the chart. */
+  table?: boolean;
+  title?: string;
+}) {
   const series = chart.series.map((s) => ({ label: s.label, other: s.key === null }));
-  const bars = chart.days.map((d) => ({ key: d.day, label: formatDate(`${d.day}T12:00:00`), values: d.values.map(metric.of) }));
+  const bars = chart.days.map((d) => ({ day: d.day, values: d.values.map(metric.of) }));
   return (
     <>
-      <StackedBars series={series} bars={bars} format={metric.format} title={`${metric.label} by ${groupLabel.toLowerCase()}`} />
+      <StackedBars series={series} bars={bars} format={metric.format} compact={metric.compact} unit={metric.unit} title={title} />
       {chart.series.length === 0 ? (
         <p className="muted" data-testid="usage-empty">
           No usage in this range.
         </p>
       ) : (
+        table && (
         <table className="data-table" data-testid="usage-table">
           <thead>
             <tr>
@@ -161,6 +182,7 @@ export function UsageView({ chart, metric, groupLabel }: { chart: UsageChart; me
             <TotalsRow label="Total" totals={chart.total} />
           </tfoot>
         </table>
+        )
       )}
     </>
   );

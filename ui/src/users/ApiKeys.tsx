@@ -10,7 +10,7 @@ import type { Change } from "../bindings/Change";
 import type { Limits } from "../bindings/Limits";
 import type { UserDetail } from "../bindings/UserDetail";
 import type { BudgetPeriod } from "../bindings/BudgetPeriod";
-import { formatDate, formatDateTime, formatRelative, formatResetsIn, formatUsd } from "../format";
+import { AMOUNT_ERROR, formatDate, formatDateTime, formatRelative, formatResetsIn, formatUsd, readAmount } from "../format";
 import { resetsOf } from "../shared/budgets";
 import { useNow } from "../shell/useNow";
 import { useChange } from "../shared/changes";
@@ -90,26 +90,31 @@ export function endOfLocalDay(day: string): string {
   return new Date(`${day}T23:59:59`).toISOString();
 }
 
-/** A number as typed, or null when left empty; the gateway checks the range. */
-function numberOrNull(s: string): number | null {
-  return s.trim() === "" ? null : Number(s);
-}
-
-/** The key's policy from the form, in the gateway's shape. */
-function policyOf(form: KeyForm): { expires_at: string | null; model_ids: string[] | null; limits: Limits; budget: Budget } {
+/**
+ * The key's policy from the form, in the gateway's shape (the gateway checks the ranges), and
+ * what is typed that is not an amount, by field.
+ */
+function policyOf(form: KeyForm): { expires_at: string | null; model_ids: string[] | null; limits: Limits; budget: Budget; invalid: Record<string, string> } {
+  const invalid: Record<string, string> = {};
+  const numberOrNull = (field: string, s: string): number | null => {
+    const n = readAmount(s);
+    if (n === undefined) invalid[field] = AMOUNT_ERROR;
+    return n ?? null;
+  };
   return {
+    invalid,
     expires_at: form.expires === "" ? null : endOfLocalDay(form.expires),
     model_ids: form.models.length === 0 ? null : [...form.models].sort(),
     limits: {
-      requests_per_min: numberOrNull(form.limits.requests_per_min),
-      input_tokens_per_min: numberOrNull(form.limits.input_tokens_per_min),
-      output_tokens_per_min: numberOrNull(form.limits.output_tokens_per_min),
-      max_concurrent: numberOrNull(form.limits.max_concurrent),
+      requests_per_min: numberOrNull("requests_per_min", form.limits.requests_per_min),
+      input_tokens_per_min: numberOrNull("input_tokens_per_min", form.limits.input_tokens_per_min),
+      output_tokens_per_min: numberOrNull("output_tokens_per_min", form.limits.output_tokens_per_min),
+      max_concurrent: numberOrNull("max_concurrent", form.limits.max_concurrent),
     },
     budget: {
-      daily_usd: numberOrNull(form.budget.daily_usd),
-      weekly_usd: numberOrNull(form.budget.weekly_usd),
-      monthly_usd: numberOrNull(form.budget.monthly_usd),
+      daily_usd: numberOrNull("daily_usd", form.budget.daily_usd),
+      weekly_usd: numberOrNull("weekly_usd", form.budget.weekly_usd),
+      monthly_usd: numberOrNull("monthly_usd", form.budget.monthly_usd),
       alert_thresholds: form.thresholds,
     },
   };
@@ -161,13 +166,15 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
   const app = useStatus();
   const mine = app.me?.user.id === detail.user.id;
   const write = can("keys.write") || (mine && app.phase === "ready" && !app.offline);
-  const messages = fieldMessages(runner.error, SHOWN_FIELDS);
+  const [invalid, setInvalid] = useState<Record<string, string>>({});
+  const messages: Record<string, string | undefined> = { ...fieldMessages(runner.error, SHOWN_FIELDS), ...invalid };
   // A key may use only what its user has: the models of the effective policy.
   const models = detail.effective.grants.map((g) => g.model_id);
 
   function start(key: ApiKey | null, action: "edit" | "rotate" | null) {
     runner.reset();
     setNotice(null);
+    setInvalid({});
     setEditing(action === "edit" ? key : null);
     setRotating(action === "rotate" ? key : null);
     setForm(formOf(action === "edit" ? key : null, detail.budget.alert_thresholds));
@@ -177,7 +184,9 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
   function submit(e: FormEvent) {
     e.preventDefault();
     setNotice(null);
-    const policy = policyOf(form);
+    const { invalid: wrong, ...policy } = policyOf(form);
+    setInvalid(wrong);
+    if (Object.keys(wrong).length > 0) return;
     if (editing) {
       runner.run({ op: "update_key", id: editing.id, patch: { name: form.name.trim(), ...policy } }, () => start(null, null));
       return;
@@ -328,7 +337,7 @@ function NumberFields<F extends string>(props: {
   legend: string;
   fields: { field: F; label: string }[];
   values: Record<F, string>;
-  errors: Record<string, string>;
+  errors: Record<string, string | undefined>;
   disabled: boolean;
   onChange: (field: F, value: string) => void;
 }) {
@@ -339,7 +348,7 @@ function NumberFields<F extends string>(props: {
         <TextField
           key={field}
           label={label}
-          type="number"
+          inputMode="decimal"
           value={props.values[field]}
           disabled={props.disabled}
           error={props.errors[field]}

@@ -5,6 +5,7 @@ import type { EffectiveCount } from "../bindings/EffectiveCount";
 import type { UserGroup } from "../bindings/UserGroup";
 import type { ChangeRunner } from "../shared/changes";
 import { fieldMessages, FormError, TextField } from "../shared/forms";
+import { AMOUNT_ERROR, readAmount } from "../format";
 
 export interface PolicyField<K extends string> {
   key: K;
@@ -49,10 +50,9 @@ export function PolicyForm<K extends string>({ title, fields, own, effective, gr
     const values = {} as Record<K, number | null>;
     const errors: Partial<Record<K, string>> = {};
     for (const f of fields) {
-      const raw = text[f.key].trim();
-      const n = raw === "" ? null : Number(raw);
-      if (n !== null && (!Number.isFinite(n) || n < 0)) errors[f.key] = "Enter a number of 0 or more, or leave it empty for none.";
-      values[f.key] = n;
+      const n = readAmount(text[f.key]);
+      if (n === undefined) errors[f.key] = AMOUNT_ERROR;
+      values[f.key] = n ?? null;
     }
     setInvalid(errors);
     if (Object.keys(errors).length === 0 && !extra?.error) onSave(values);
@@ -71,7 +71,6 @@ export function PolicyForm<K extends string>({ title, fields, own, effective, gr
                 <TextField
                   label={f.label}
                   inputMode="decimal"
-                  placeholder="none"
                   value={text[f.key]}
                   disabled={runner.pending}
                   error={invalid[f.key] ?? messages[f.key]}

@@ -7,6 +7,7 @@ import type { UsageFilter } from "../bindings/UsageFilter";
 import type { User } from "../bindings/User";
 import type { UserDetail } from "../bindings/UserDetail";
 import { formatUsd } from "../format";
+import { walkChart } from "../test/charts";
 import { renderApp } from "../test/render";
 import { endOfLocalDay, GRACE_CHOICES, NEW_KEY_MESSAGE, ROTATED_KEY_MESSAGE } from "./ApiKeys";
 
@@ -105,8 +106,11 @@ describe("user detail", () => {
     expect((await screen.findByTestId("grant")).textContent).toContain("Echo (own, from group Engineering)");
     expect(screen.getByText("Research")).toBeTruthy();
     expect(screen.getByTestId("audit-entry").textContent).toContain("user.suspend");
-    // The chart comes from the user's budget status.
-    expect((await screen.findAllByTestId("spend-bar")).length).toBe(2);
+    // The chart comes from the user's budget status: the mock's two days of spend, over the month.
+    const chart = await screen.findByTestId("budget-chart");
+    const days = walkChart(chart, chart.querySelector("svg[tabindex='0']")!);
+    expect(days.length).toBeGreaterThanOrEqual(28);
+    expect(days.filter((d) => d.values.Spent !== undefined).length).toBe(2);
   });
 
   it("shows the user's usage by model over the last 30 days, asked of the cache for that user", async () => {

@@ -6,7 +6,6 @@ import { toIpcError, useBackend } from "../backend/backend";
 import type { Change } from "../bindings/Change";
 import type { Role } from "../bindings/Role";
 import type { User } from "../bindings/User";
-import type { UsageFilter } from "../bindings/UsageFilter";
 import type { UserDetail } from "../bindings/UserDetail";
 import { BudgetChart } from "../charts/BudgetChart";
 import { formatUsd } from "../charts/usd";
@@ -14,10 +13,9 @@ import { formatDateTime, formatResetsIn } from "../format";
 import { fieldMessages, Field, FormError, TextField } from "../shared/forms";
 import { actorText, targetText } from "../audit/names";
 import { useChange } from "../shared/changes";
-import { QueryError } from "../shared/notices";
 import { GROUP_ROLE_LABEL, ROLE_LABEL, ROLES, RoleOptions } from "../shared/roles";
 import { useCan } from "../shell/permissions";
-import { localDay, METRICS, UsageView } from "../usage/UsageScreen";
+import { SpendTrend, TREND_DAYS } from "../usage/SpendTrend";
 import { STATUS_LABEL } from "./columns";
 import { ApiKeys } from "./ApiKeys";
 import { UserPolicy } from "./UserPolicy";
@@ -305,6 +303,7 @@ function BudgetSection({ detail }: { detail: UserDetail }) {
             thresholds={detail.budget.alert_thresholds}
             dailyResets={resetsText(status.data.forecast, "daily", now)}
             monthlyResets={resetsText(status.data.forecast, "monthly", now)}
+            forecast={status.data.forecast}
           />
           <ForecastPanel forecast={status.data.forecast} />
         </>
@@ -313,30 +312,12 @@ function BudgetSection({ detail }: { detail: UserDetail }) {
   );
 }
 
-const TREND_DAYS = 30;
-
 /** What the user spent on each model, day by day, over the last 30 days. */
 function UsageTrend({ id }: { id: string }) {
-  const backend = useBackend();
-  const filter: UsageFilter = {
-    from: localDay(TREND_DAYS - 1),
-    to: localDay(),
-    group_by: "model",
-    top: 6,
-    user_id: id,
-    group_id: null,
-    model_id: null,
-    workspace_id: null,
-  };
-  const chart = useQuery({ queryKey: ["usageChart", filter], queryFn: () => backend.usageChart(filter) });
   return (
     <section className="detail-section" aria-labelledby="trend-title">
       <h2 id="trend-title">Usage by model, last {TREND_DAYS} days</h2>
-      {chart.error ? (
-        <QueryError error={chart.error} />
-      ) : (
-        chart.data && <UsageView chart={chart.data} metric={METRICS[0]!} groupLabel="Model" />
-      )}
+      <SpendTrend title="Cost by model" userId={id} withTable />
     </section>
   );
 }

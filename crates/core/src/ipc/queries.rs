@@ -82,6 +82,29 @@ pub struct InvitationRows {
     pub rows: Vec<InvitationRow>,
 }
 
+/// What a bulk invitation would do with one entry of the pasted text, as far as the cache knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkPreviewKind {
+    ToInvite,
+    /// Earlier in the list.
+    Duplicate,
+    /// Has a pending invitation.
+    AlreadyInvited,
+    AlreadyMember,
+    Invalid,
+}
+
+/// One entry of a pasted list of people (`gatehouse_api::extract_invitees`, the gateway's rule).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct BulkPreviewItem {
+    /// The address, lower-cased; as pasted when it is not one.
+    pub text: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub kind: BulkPreviewKind,
+}
+
 /// What a usage chart stacks by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -244,6 +267,8 @@ pub struct AuditFilter {
     pub actor_id: Option<String>,
     pub target_id: Option<String>,
     pub action: Option<String>,
+    /// The part of the action before its first dot (`user` of `user.suspend`).
+    pub category: Option<String>,
     /// Inclusive.
     pub from: Option<DateTime<Utc>>,
     /// Exclusive.

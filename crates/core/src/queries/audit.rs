@@ -21,6 +21,12 @@ fn conditions<'a>(q: &mut QueryBuilder<'a, Sqlite>, filter: &'a AuditFilter) {
     if let Some(action) = &filter.action {
         q.push(" AND action = ").push_bind(action.as_str());
     }
+    if let Some(category) = &filter.category {
+        q.push(" AND substr(action, 1, ")
+            .push_bind(category.len() as i64 + 1)
+            .push(") = ")
+            .push_bind(format!("{category}."));
+    }
     if let Some(from) = filter.from {
         q.push(" AND at >= ").push_bind(stamp(from));
     }
@@ -59,6 +65,17 @@ impl Cache {
             names: self.audit_names(&rows).await?,
             rows,
         })
+    }
+
+    /// The categories of the actions in the cache (`user` of `user.suspend`), in order: what
+    /// the audit log can be narrowed to.
+    pub async fn audit_categories(&self) -> CoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT substr(action, 1, instr(action, '.') - 1) FROM audit \
+             WHERE instr(action, '.') > 1 ORDER BY 1",
+        )
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// What the actors and targets of `entries` are called, by id: people, workspaces and

@@ -1,6 +1,8 @@
 //! Invitations by status, as the gateway decides it. A link carries the invitee's token, so lists
 //! only say whether there is one; [`Cache::invite_link`] unseals it for the clipboard.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use gatehouse_api::{Invitation, InvitationStatus, Secret};
 use sqlx::Row;
@@ -8,7 +10,9 @@ use sqlx::Row;
 use super::{page, parse, stamp};
 use crate::cache::Cache;
 use crate::error::{CoreError, CoreResult};
-use crate::ipc::{InvitationFilter, InvitationRow, InvitationRows};
+use crate::ipc::{
+    BulkPreviewItem, BulkPreviewKind, InvitationFilter, InvitationRow, InvitationRows,
+};
 
 /// The status as of `now`, as the gateway decides it (invitations.rs `InvitationRow::status`):
 /// accepted and revoked stay so; otherwise expired from `expires_at` on, else pending.
@@ -106,5 +110,83 @@ impl Cache {
             total: total as u64,
             rows,
         })
+    }
+
+    /// What a bulk invitation of `text` would do with each entry, by the gateway's reading of
+    /// the text and the members and pending invitations the cache holds as of now.
+    pub async fn bulk_preview(&self, text: &str) -> CoreResult<Vec<BulkPreviewItem>> {
+        self.bulk_preview_at(text, Utc::now()).await
+    }
+
+    /// [`Cache::bulk_preview`] as of `now`.
+    pub async fn bulk_preview_at(
+        &self,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> CoreResult<Vec<BulkPreviewItem>> {
+        let invitees = gatehouse_api::extract_invitees(text);
+        let addresses: Vec<&str> = invitees.iter().filter_map(|i| i.email.as_deref()).collect();
+        let addresses = serde_json::to_string(&addresses).expect("strings serialize");
+        let members: HashSet<String> = sqlx::query_scalar(
+            "SELECT email FROM users WHERE email IN (SELECT value FROM json_each($1))",
+        )
+        .bind(&addresses)
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .collect();
+        let pending: HashSet<String> = sqlx::query_scalar(&format!(
+            "SELECT email FROM invitations WHERE email IN (SELECT value FROM json_each($2)) AND {}",
+            condition(Some(InvitationStatus::Pending))
+        ))
+        .bind(stamp(now))
+        .bind(&addresses)
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .collect();
+        // The gateway's order of checks (invitations.rs `bulk`): address, repeat, member, pending.
+        Ok(invitees
+            .into_iter()
+            .map(|i| {
+                let kind = match &i.email {
+                    None => BulkPreviewKind::Invalid,
+                    Some(_) if i.repeat => BulkPreviewKind::Duplicate,
+                    Some(e) if members.contains(e) => BulkPreviewKind::AlreadyMember,
+                    Some(e) if pending.contains(e) => BulkPreviewKind::AlreadyInvited,
+                    Some(_) => BulkPreviewKind::ToInvite,
+                };
+                BulkPreviewItem {
+                    text: i.email.unwrap_or(i.text),
+                    first_name: i.first_name,
+                    last_name: i.last_name,
+                    kind,
+                }
+            })
+            .collect())
+    }
+
+    /// The links of invitations `ids`, one `address<TAB>link` line each (a spreadsheet's two
+    /// columns when pasted), for "Copy all links" after a bulk invitation. Invitations without a
+    /// link in the cache are left out; none at all is an error.
+    pub async fn invite_links(&self, ids: &[String]) -> CoreResult<Secret> {
+        let mut lines = String::new();
+        for id in ids {
+            let email: Option<String> =
+                sqlx::query_scalar("SELECT email FROM invitations WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(self.pool())
+                    .await?;
+            let (Some(email), Ok(link)) = (email, self.invite_link(id).await) else {
+                continue;
+            };
+            lines.push_str(&format!("{email}\t{}\n", link.expose()));
+        }
+        if lines.is_empty() {
+            return Err(CoreError::Invalid(
+                "none of these invitations has a link in the cache".into(),
+            ));
+        }
+        Ok(Secret::new(lines))
     }
 }

@@ -191,6 +191,44 @@ async fn user_lifecycle_from_creation_to_deletion() {
         ] {
             assert!(actions.contains(&a), "{a} missing from {actions:?}");
         }
+        // A category is the action's part before its dot, on both databases.
+        let by_category: Page<AuditEntry> = gw
+            .get_ok(
+                &format!("/admin/v1/audit?category=user&target_id={}", created.id),
+                &admin,
+            )
+            .await;
+        assert_eq!(
+            by_category.items.len(),
+            audit
+                .items
+                .iter()
+                .filter(|a| a.action.starts_with("user."))
+                .count()
+        );
+        assert!(!by_category.items.is_empty(), "on {}", gw.name);
+        let none: Page<AuditEntry> = gw
+            .get_ok(
+                &format!("/admin/v1/audit?category=use&target_id={}", created.id),
+                &admin,
+            )
+            .await;
+        assert!(
+            none.items.is_empty(),
+            "a category is not a prefix on {}",
+            gw.name
+        );
+        for bad in ["User", "user.created", "a%25", ""] {
+            let r = gw
+                .send(
+                    Method::GET,
+                    &format!("/admin/v1/audit?category={bad}"),
+                    &admin,
+                    None::<&()>,
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        }
 
         // Nobody changes their own role or status, or deletes themselves: no admin locks the
         // org out by a slip.
@@ -415,9 +453,12 @@ async fn invitations_links_resend_revoke_accept_and_bulk() {
         let existing: User = r.json().await.unwrap();
         assert!(existing.workspace_ids.contains(&ws2.id));
 
-        // Bulk: any pasted text, a result per address.
-        let text = "Please add Jo <jo@acme.example>, sam@acme.example; sam@ACME.example\n\
-                    broken@ and new.person@acme.example (already in) and mailto:kim@acme.example.";
+        // Bulk: any pasted text, a result per entry, names kept.
+        let text = "To: Jo Park <jo@acme.example>, sam@acme.example; sam@ACME.example\n\
+                    broken@\n\
+                    not-an-address\n\
+                    new.person@acme.example\n\
+                    Kim, Lee, mailto:kim@acme.example.";
         let result: BulkInviteResult = gw
             .json_ok(
                 Method::POST,
@@ -438,12 +479,20 @@ async fn invitations_links_resend_revoke_accept_and_bulk() {
                 ("sam@acme.example".into(), BulkOutcome::Invited),
                 ("sam@acme.example".into(), BulkOutcome::Duplicate),
                 ("broken@".into(), BulkOutcome::Invalid),
+                ("not-an-address".into(), BulkOutcome::Invalid),
                 ("new.person@acme.example".into(), BulkOutcome::AlreadyMember),
                 ("kim@acme.example".into(), BulkOutcome::Invited),
             ],
             "on {}",
             gw.name
         );
+        let names = |i: usize| {
+            let inv = result.results[i].invitation.as_ref().unwrap();
+            (inv.first_name.clone(), inv.last_name.clone())
+        };
+        assert_eq!(names(0), ("Jo".into(), "Park".into()));
+        assert_eq!(names(1), (String::new(), String::new()));
+        assert_eq!(names(6), ("Kim".into(), "Lee".into()));
         assert!(
             result.results[0]
                 .invitation
@@ -452,6 +501,28 @@ async fn invitations_links_resend_revoke_accept_and_bulk() {
                 .link
                 .is_some()
         );
+
+        // A pending invitation is told apart from a repeat in the list.
+        let again: BulkInviteResult = gw
+            .json_ok(
+                Method::POST,
+                "/admin/v1/invitations/bulk",
+                &admin,
+                &json!({ "emails": ["JO@acme.example"], "role": "member" }),
+            )
+            .await;
+        assert_eq!(again.results[0].outcome, BulkOutcome::AlreadyInvited);
+
+        // Nothing that is an address: refused, nothing sent.
+        let r = gw
+            .send(
+                Method::POST,
+                "/admin/v1/invitations/bulk",
+                &admin,
+                Some(&json!({ "text": "x@y\nhello", "role": "member" })),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
 
