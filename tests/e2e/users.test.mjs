@@ -230,7 +230,11 @@ test('a budget set on a user reaches their chart as caps, and a new API key goes
     timeoutMsg: 'the monthly cap never reached the chart',
   });
   assert.ok(await (await browser.$('[data-testid="daily-cap"]')).isExisting(), 'no daily cap line');
-  assert.match(await chart.getAttribute('aria-label'), /of a \$\s?120\.00 monthly cap; .* against a \$\s?5\.00 daily cap/);
+  // What the chart says it shows, read out in place of the picture.
+  const caption = await browser.execute((el) => el.querySelector('figcaption').textContent, chart);
+  assert.match(caption, /of a \$\s?120\.00 monthly cap; .* against a \$\s?5\.00 daily cap/);
+  // The whole month, and the caps drawn as labelled lines.
+  assert.match(await (await browser.$('[data-testid="monthly-cap"]')).getText(), /^Monthly cap \$\s?120\.00$/);
   const effective = await (await browser.$('[data-testid="policy-monthly_usd"] [data-testid="effective"]')).getText();
   assert.match(effective, /^Effective: \$\s?120\.00 \(own\)$/);
   await chart.scrollIntoView();

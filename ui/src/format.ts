@@ -42,11 +42,18 @@ const number = new Intl.NumberFormat();
 
 /** "$1,234.50": spend, to the cent. */
 export function formatUsd(amount: number): string {
-  return usd.format(amount);
+  // -0 (a rounding of nothing) reads "-$0.00"; adding 0 makes it +0.
+  return usd.format(amount + 0);
 }
 
 const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
-const compactUsd = new Intl.NumberFormat(undefined, { style: "currency", currency: "USD", notation: "compact", maximumFractionDigits: 1 });
+const compactUsd = new Intl.NumberFormat(undefined, {
+  style: "currency",
+  currency: "USD",
+  notation: "compact",
+  minimumFractionDigits: 0,
+  maximumFractionDigits: 1,
+});
 
 /** "23.3M": a large count where space is short; the exact one goes in a tooltip beside it. */
 export function formatCompact(n: number): string {

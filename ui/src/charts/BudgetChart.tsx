@@ -99,7 +99,8 @@ function capLines(cap: number | null, name: string, testId: string, thresholds: 
       ifOverflow="extendDomain"
       label={{ value: `${name} ${formatUsd(cap)}`, position: "insideTopRight", className: "chart-cap-label", "data-testid": testId } as object}
     />,
-    ...thresholds.map((t) => (
+    // The cap's own line is its 100 % mark.
+    ...thresholds.filter((t) => t !== 100).map((t) => (
       <ReferenceLine
         key={`t${t}`}
         y={(cap * t) / 100}

@@ -32,6 +32,8 @@ export const DAY_AXIS = {
 export function valueAxis(format: (n: number) => string, unit: string, width = 64) {
   return {
     tickFormatter: format,
+    // Steps of 1, 2 or 5 times a power of ten: ticks that read as round amounts.
+    niceTicks: "snap125" as const,
     width,
     tick: { className: "chart-tick" },
     tickLine: false,

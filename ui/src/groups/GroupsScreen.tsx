@@ -11,7 +11,7 @@ import { CreateForm, ListScreen, type Column } from "../shared/ListScreen";
 import { UserSearch } from "../shared/UserSearch";
 import { useCan } from "../shell/permissions";
 import { PolicyEditors } from "./PolicyEditors";
-import { formatUsd } from "../charts/usd";
+import { formatUsd } from "../format";
 import { ForecastPanel, PERIOD_NAME, ResetsIn } from "../shared/budgets";
 import { QueryError } from "../shared/notices";
 

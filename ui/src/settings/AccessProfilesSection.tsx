@@ -8,14 +8,13 @@ import type { AccessProfile } from "../bindings/AccessProfile";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { Budget } from "../bindings/Budget";
 import type { Limits } from "../bindings/Limits";
-import { formatUsd } from "../charts/usd";
+import { AMOUNT_ERROR, formatUsd, readAmount } from "../format";
 import { parseThresholds } from "../groups/PolicyEditors";
 import { useChange } from "../shared/changes";
 import { ConfirmButton } from "../shared/ConfirmButton";
 import { FormError, SubmitCancel, TextField, fieldMessages } from "../shared/forms";
 import { Notice } from "../shared/notices";
 import { useCan } from "../shell/permissions";
-import { AMOUNT_ERROR, readAmount } from "../format";
 
 const LIMITS = [
   ["requests_per_min", "Requests per minute"],

@@ -3,8 +3,7 @@
 // computed in the org's time zone by the gateway's own rules; this only shows them.
 import type { BudgetPeriod } from "../bindings/BudgetPeriod";
 import type { Forecast } from "../bindings/Forecast";
-import { formatUsd } from "../charts/usd";
-import { formatDay, formatResetsIn } from "../format";
+import { formatDay, formatResetsIn, formatUsd } from "../format";
 import { useNow } from "../shell/useNow";
 
 export const PERIOD_NAME: Record<BudgetPeriod, string> = { daily: "Daily", weekly: "Weekly", monthly: "Monthly" };

@@ -5,7 +5,7 @@ import { useBackend } from "../backend/backend";
 import type { Budget } from "../bindings/Budget";
 import type { Limits } from "../bindings/Limits";
 import type { UserDetail } from "../bindings/UserDetail";
-import { formatUsd } from "../charts/usd";
+import { formatUsd } from "../format";
 import { useChange } from "../shared/changes";
 import { Field, FormError } from "../shared/forms";
 import { useCan } from "../shell/permissions";

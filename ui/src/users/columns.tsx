@@ -2,8 +2,7 @@ import { createColumnHelper, rowSortingFeature, tableFeatures } from "@tanstack/
 import type { UserRow } from "../bindings/UserRow";
 import type { UserSort } from "../bindings/UserSort";
 import type { UserStatus } from "../bindings/UserStatus";
-import { formatUsd } from "../charts/usd";
-import { formatDate, formatDateTime, formatRelative } from "../format";
+import { formatDate, formatDateTime, formatRelative, formatUsd } from "../format";
 import { ROLE_LABEL } from "../shared/roles";
 import { SelectBox } from "./selection";
 
