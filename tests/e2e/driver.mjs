@@ -2,6 +2,7 @@
 // WebdriverIO session. Each test gets a fresh profile: empty config and data folders.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -352,4 +353,28 @@ export async function startGateway({ env: extraEnv = {} } = {}) {
     return text ? JSON.parse(text) : null;
   };
   return gateway;
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core's serious and critical violations on what the window shows now, each as
+ * "rule: the first offending element", so a failure says where to look.
+ */
+export async function seriousAxeViolations(browser) {
+  await browser.execute(`if (!window.axe) { ${axeSource} }`);
+  const result = await browser.executeAsync((done) => {
+    window.axe
+      .run(document)
+      .then((r) => done({
+        passes: r.passes.length,
+        violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, target: v.nodes.map((n) => n.target.join(' ')).slice(0, 3) })),
+      }))
+      .catch((e) => done({ passes: 0, violations: [{ id: 'axe-error', impact: 'critical', help: String(e), target: [] }] }));
+  });
+  // A run that checked nothing proves nothing.
+  if (result.passes === 0 && result.violations.length === 0) throw new Error('axe-core checked no rule');
+  console.log(`axe: ${result.passes} rules pass, ${result.violations.length} violated (${result.violations.map((v) => `${v.id}:${v.impact}`).join(', ')})`);
+  const violations = result.violations;
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.help}): ${v.target.join(', ')}`);
 }

@@ -14,6 +14,7 @@ import {
   navLink,
   openScreen,
   screenshot,
+  seriousAxeViolations,
   writeClipboard,
 } from './driver.mjs';
 
@@ -64,8 +65,11 @@ test('the users table shows the demo organisation and search narrows it', async 
   await screenshot(browser, 'users-search');
 });
 
-test('every screen opens on the demo organisation, and a user opens from the table', async () => {
+test('every screen opens on the demo organisation, a user opens from the table, and axe finds nothing serious on any', async () => {
   const { browser } = app;
+  // axe-core on each screen as it first shows: serious and critical violations, by screen.
+  const inaccessible = [];
+  const audit = async (name) => inaccessible.push(...(await seriousAxeViolations(browser)).map((v) => `${name}: ${v}`));
   const screens = [
     ['Overview', 'overview'],
     ['Invitations', 'invitations'],
@@ -94,6 +98,7 @@ test('every screen opens on the demo organisation, and a user opens from the tab
     // Give the screen's cache reads a moment to land before the picture.
     await browser.pause(500);
     await screenshot(browser, `screen-${name}`);
+    await audit(label);
   }
   const overview = await navLink(browser, 'Overview');
   await overview.click();
@@ -105,6 +110,8 @@ test('every screen opens on the demo organisation, and a user opens from the tab
   await (await navLink(browser, 'Users')).click();
   const search = await browser.$('[data-testid="user-search"]');
   await search.waitForExist({ timeout: 10_000 });
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="user-row"]')).length > 1, { timeout: 10_000 });
+  await audit('Users');
   await search.setValue('Avery Quinn');
   await browser.waitUntil(async () => (await browser.$$('[data-testid="user-row"]')).length === 1, {
     timeout: 10_000,
@@ -117,6 +124,8 @@ test('every screen opens on the demo organisation, and a user opens from the tab
   });
   await browser.pause(500);
   await screenshot(browser, 'screen-user-detail');
+  await audit('User detail');
+  assert.deepEqual(inaccessible, [], 'axe-core found serious or critical violations');
 });
 
 test('suspending a member and reactivating them goes through the gateway and shows at once', async () => {
@@ -251,6 +260,54 @@ test('a budget set on a user reaches their chart as caps, and a new API key goes
     timeoutMsg: 'the new key is not listed',
   });
   assert.ok(!(await (await browser.$('body')).getText()).includes(key), 'the API key is shown in the web view');
+});
+
+test('a bulk invitation previews names, members and repeats, and Copy all links gives every new link', async () => {
+  const { browser } = app;
+  await openScreen(browser, 'Invitations');
+  await (await button(browser, 'Bulk invite')).click();
+  const form = await browser.$('form[aria-label="Bulk invite"]');
+  // Pasted, as an admin would: WebKitWebDriver's typing drops line breaks.
+  await browser.execute(
+    (el, text) => {
+      Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(el, text);
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    },
+    await field(form, 'Addresses'),
+    'Nia Bulk <nia.bulk@northwind.example>, Omar Bulk <omar.bulk@northwind.example>\nNIA.BULK@northwind.example\nrobin.e2e@northwind.example\nnot-an-address',
+  );
+  // The preview is the gateway's reading of the text (in Rust), against the cache.
+  await browser
+    .waitUntil(async () => (await form.$$('[data-testid="bulk-token"]')).length === 5, { timeout: 10_000 })
+    .catch(async () => {
+      await screenshot(browser, 'bulk-invite-failed');
+      assert.fail(`the preview did not list five entries: ${await form.getText()}`);
+    });
+  const tokens = [];
+  for (const t of await form.$$('[data-testid="bulk-token"]')) tokens.push([await t.getText(), await t.getAttribute('data-kind')]);
+  assert.deepEqual(
+    tokens.map(([, kind]) => kind),
+    ['to_invite', 'to_invite', 'duplicate', 'already_member', 'invalid'],
+  );
+  assert.match(tokens[0][0], /^Nia Bulk nia\.bulk@northwind\.example/);
+  await screenshot(browser, 'bulk-invite-preview');
+  await (await form.$('button=Send 2 invitations')).click();
+  const results = await browser.$('section[aria-label="Bulk invite results"]');
+  await results.waitForExist({ timeout: 20_000, timeoutMsg: 'no bulk results' });
+  writeClipboard('no links yet');
+  await (await results.$('button=Copy all links')).click();
+  const links = await clipboardChangedFrom(browser, 'no links yet', 'the bulk invitation links');
+  const lines = links.trim().split('\n');
+  assert.equal(lines.length, 2, links.replace(/\/invite\/\S+/g, '/invite/…'));
+  for (const line of lines) {
+    const [email, link] = line.split('\t');
+    assert.match(email, /^(nia|omar)\.bulk@northwind\.example$/);
+    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/invite\/[A-Za-z0-9_-]{20,}$/);
+    secrets.add(link);
+    secrets.add(link.split('/invite/')[1]);
+  }
+  assert.match(await (await results.$('.notice')).getText(), /The links are on your clipboard/);
+  assert.ok(!(await (await browser.$('body')).getText()).includes('/invite/'), 'a link is shown in the web view');
 });
 
 test('no secret this run used is in the app\'s logs, caches or config', async () => {

@@ -66,6 +66,15 @@ describe("audit log", () => {
     expect(within(screen.getAllByTestId("audit-entry")[0]!).getByTestId("audit-changes").textContent).toBe("role: member → admin; n: — → 2");
   });
 
+  it("says nothing inline of a creation, whose fields are all new", async () => {
+    const backend = createMockBackend();
+    backend.reads.audit = [{ ...newestFirst(1)[0]!, action: "key.created", summary: { after: { name: "laptop" } } }];
+    window.location.hash = "#audit";
+    renderApp(backend);
+    await waitFor(() => expect(screen.getAllByTestId("audit-entry")).toHaveLength(1));
+    expect(screen.getByTestId("audit-changes").textContent).toBe("");
+  });
+
   it("filters by person by name, by category, by exact action and by date, from the first page", async () => {
     const { backend, listAudit } = open(120);
     backend.reads.names = { usr_00000: "Avery Quinn" };

@@ -121,6 +121,7 @@ export function AuditScreen() {
         type={type}
         className="input"
         value={typed[key]}
+        data-empty={typed[key] === ""}
         autoComplete="off"
         spellCheck={false}
         onChange={(e) => setTyped({ ...typed, [key]: e.target.value })}
@@ -223,11 +224,13 @@ function AuditRow({ entry, names }: { entry: AuditEntry; names: AuditRows["names
   const [open, setOpen] = useState(false);
   const id = `audit-${entry.id}`;
   const changes = changesOf(entry);
-  const inline = changes
+  // A creation's fields are all new: the row says "created", the details list them.
+  const updated = changes.some((c) => c.before !== null);
+  const inline = (updated ? changes : [])
     .slice(0, INLINE_CHANGES)
     .map((c) => `${c.field}: ${c.before ?? "—"} → ${c.after ?? "—"}`)
     .join("; ");
-  const more = changes.length - INLINE_CHANGES;
+  const more = updated ? changes.length - INLINE_CHANGES : 0;
   return (
     <Fragment>
       <tr className="audit-entry" data-testid="audit-entry">

@@ -273,6 +273,7 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
             label="Key expires on"
             type="date"
             value={form.expires}
+            data-empty={form.expires === ""}
             disabled={runner.pending}
             error={messages.expires_at}
             hint="Empty: the key does not expire. It works through the end of that day."
