@@ -169,6 +169,7 @@ pub fn run() {
                 logs = ?logs.as_ref().map(|l| l.dir()),
                 "starting"
             );
+            apply_theme(app.handle(), settings.theme);
             start_console(
                 app.handle(),
                 dirs,
@@ -183,4 +184,15 @@ pub fn run() {
         })
         .run(tauri::generate_context!())
         .expect("error while running the Gatehouse app");
+}
+
+/// Sets the windows' theme: the desktop's (`None`), or light or dark whatever it is. The web
+/// view's `prefers-color-scheme` follows, so the one stylesheet needs nothing else.
+pub(crate) fn apply_theme<R: Runtime>(app: &tauri::AppHandle<R>, theme: gatehouse_core::settings::Theme) {
+    use gatehouse_core::settings::Theme;
+    app.set_theme(match theme {
+        Theme::System => None,
+        Theme::Light => Some(tauri::Theme::Light),
+        Theme::Dark => Some(tauri::Theme::Dark),
+    });
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { launchApp, screenshot } from './driver.mjs';
+import { launchApp, openScreen, screenshot } from './driver.mjs';
 
 /** The relative luminance (0 black to 1 white) of the page's background where the table is. */
 async function backgroundLuminance(browser) {
@@ -32,3 +32,25 @@ for (const [theme, dark] of [['Adwaita', false], ['Adwaita:dark', true]]) {
     }
   });
 }
+
+test('the theme chosen in Settings wins over the desktop\'s, and "as the desktop" gives it back', async () => {
+  const app = await launchApp({ env: { GTK_THEME: 'Adwaita' } });
+  try {
+    const { browser } = app;
+    await (await browser.$('[data-testid="user-row"]')).waitForExist({ timeout: 120_000 });
+    await openScreen(browser, 'Settings');
+    const theme = await browser.$('#theme');
+    await theme.waitForEnabled({ timeout: 10_000 });
+    const dark = () => browser.execute(() => matchMedia('(prefers-color-scheme: dark)').matches);
+    assert.equal(await dark(), false);
+    await theme.selectByAttribute('value', 'dark');
+    await browser.waitUntil(dark, { timeout: 10_000, timeoutMsg: 'choosing Dark did not make the page dark' });
+    const luminance = await backgroundLuminance(browser);
+    assert.ok(luminance < 0.2, `background luminance ${luminance.toFixed(2)} with Dark chosen`);
+    await screenshot(browser, 'theme-chosen-dark');
+    await theme.selectByAttribute('value', 'system');
+    await browser.waitUntil(async () => !(await dark()), { timeout: 10_000, timeoutMsg: '"As the desktop" did not give the light theme back' });
+  } finally {
+    await app.stop();
+  }
+});

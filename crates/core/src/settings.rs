@@ -16,6 +16,18 @@ pub struct Settings {
     pub check_updates_at_start: bool,
     /// How much the app writes to its log files. `RUST_LOG`, when set, wins over it.
     pub log_level: LogLevel,
+    /// Light or dark, or as the desktop is.
+    pub theme: Theme,
+}
+
+/// The app's colours: the desktop's choice, or always light or dark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
 }
 
 impl Default for Settings {
@@ -24,6 +36,7 @@ impl Default for Settings {
             sync_interval_secs: 300,
             check_updates_at_start: true,
             log_level: LogLevel::Info,
+            theme: Theme::System,
         }
     }
 }

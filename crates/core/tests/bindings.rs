@@ -33,6 +33,7 @@ fn export_all(dir: &Path) {
         SignInProvider,
         gatehouse_core::settings::Settings,
         gatehouse_core::settings::LogLevel,
+        gatehouse_core::settings::Theme,
         UpdateInfo,
         UpdateProgress,
         LogInfo,

@@ -85,7 +85,7 @@ describe("mock profiles, from fixtures", () => {
 
   it("keeps settings, and runs changes only while signed in and online", async () => {
     const backend = createMockBackend();
-    const settings = { sync_interval_secs: 60, check_updates_at_start: false, log_level: "debug" } as const;
+    const settings = { sync_interval_secs: 60, check_updates_at_start: false, log_level: "debug", theme: "dark" } as const;
     expect(await backend.setSettings(settings)).toEqual(settings);
     expect(await backend.getSettings()).toEqual(settings);
 

@@ -353,7 +353,7 @@ export function createMockBackend(
 
     profiles: options.profiles ?? [{ summary: demo, ca_pem: null }],
     profileAnswers: [],
-    settings: { sync_interval_secs: 300, check_updates_at_start: true, log_level: "info" },
+    settings: { sync_interval_secs: 300, check_updates_at_start: true, log_level: "info", theme: "system" },
     cacheBytes: 48 * 1024 * 1024,
     setSettingsCalls: [],
     changes: [],

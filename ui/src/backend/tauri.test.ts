@@ -60,7 +60,7 @@ describe("the Tauri backend", () => {
     await tauriBackend.signIn("p2", how);
     await tauriBackend.signOut("p2");
     await tauriBackend.getSettings();
-    const settings = { sync_interval_secs: 60, check_updates_at_start: false, log_level: "warn" } as const;
+    const settings = { sync_interval_secs: 60, check_updates_at_start: false, log_level: "warn", theme: "light" } as const;
     await tauriBackend.setSettings(settings);
     expect(await tauriBackend.applyChange(change)).toEqual({ kind: "done" });
     expect(await tauriBackend.appVersion()).toBe("1.2.3");

@@ -260,7 +260,7 @@ describe("settings: sync and about", () => {
     ]);
     fireEvent.change(select, { target: { value: "60" } });
     await waitFor(() =>
-      expect(backend.setSettingsCalls).toEqual([{ sync_interval_secs: 60, check_updates_at_start: true, log_level: "info" }]),
+      expect(backend.setSettingsCalls).toEqual([{ sync_interval_secs: 60, check_updates_at_start: true, log_level: "info", theme: "system" }]),
     );
     expect(backend.settings.sync_interval_secs).toBe(60);
     await waitFor(() => expect(select.value).toBe("60"));
@@ -275,7 +275,7 @@ describe("settings: sync and about", () => {
     await renderSettings(backend);
     expect((await screen.findByTestId("app-version")).textContent).toBe("Version 1.4.2");
     const sections = Array.from(document.querySelectorAll(".settings-section h2"), (h) => h.textContent);
-    expect(sections).toEqual(["Profiles", "Sync", "Cache", "Identity", "Access profiles", "Notifications", "Updates", "Logs", "About"]);
+    expect(sections).toEqual(["Profiles", "Sync", "Cache", "Identity", "Access profiles", "Notifications", "Appearance", "Updates", "Logs", "About"]);
     expect(document.querySelector(".unavailable")).toBeNull();
   });
 });
@@ -413,5 +413,18 @@ describe("settings: logs", () => {
     const level = within(logs).getByLabelText<HTMLSelectElement>("Log level");
     await waitFor(() => expect(level.disabled).toBe(true));
     expect(logs.textContent).toContain("RUST_LOG is set, so it decides the level.");
+  });
+});
+
+describe("settings: appearance", () => {
+  it("saves the theme chosen, keeping the other settings", async () => {
+    const backend = await renderSettings();
+    const theme = within(section("Appearance")).getByLabelText<HTMLSelectElement>("Theme");
+    await waitFor(() => expect(theme.value).toBe("system"));
+    expect(Array.from(theme.options).map((o) => o.value)).toEqual(["system", "light", "dark"]);
+    fireEvent.change(theme, { target: { value: "dark" } });
+    await waitFor(() => expect(backend.settings.theme).toBe("dark"));
+    expect(backend.settings.log_level).toBe("info");
+    await waitFor(() => expect(theme.value).toBe("dark"));
   });
 });

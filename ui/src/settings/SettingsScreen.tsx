@@ -3,6 +3,7 @@ import { useBackend } from "../backend/backend";
 import type { AppStatus } from "../bindings/AppStatus";
 import { ScreenHead } from "../shared/ScreenHead";
 import { AccessProfilesSection } from "./AccessProfilesSection";
+import { AppearanceSection } from "./AppearanceSection";
 import { CacheSection } from "./CacheSection";
 import { IdentitySection } from "./IdentitySection";
 import { LogsSection } from "./LogsSection";
@@ -22,6 +23,7 @@ export function SettingsScreen({ status }: { status: AppStatus }) {
         <IdentitySection status={status} />
         <AccessProfilesSection status={status} />
         <NotificationsSection status={status} />
+        <AppearanceSection />
         <UpdatesSection />
         <LogsSection />
         <AboutSection />
