@@ -188,7 +188,10 @@ pub fn run() {
 
 /// Sets the windows' theme: the desktop's (`None`), or light or dark whatever it is. The web
 /// view's `prefers-color-scheme` follows, so the one stylesheet needs nothing else.
-pub(crate) fn apply_theme<R: Runtime>(app: &tauri::AppHandle<R>, theme: gatehouse_core::settings::Theme) {
+pub(crate) fn apply_theme<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    theme: gatehouse_core::settings::Theme,
+) {
     use gatehouse_core::settings::Theme;
     app.set_theme(match theme {
         Theme::System => None,

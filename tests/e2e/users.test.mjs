@@ -148,12 +148,20 @@ test('suspending a member and reactivating them goes through the gateway and sho
   });
   const name = await (await browser.$('main h1')).getText();
 
-  await (await (await browser.$('main')).$('button=Suspend')).click();
+  // Suspending asks first, with an optional reason the audit log keeps.
+  await (await (await browser.$('main')).$('button=Suspend…')).click();
+  const ask = await browser.$('[role="alertdialog"]');
+  await ask.waitForExist({ timeout: 5_000, timeoutMsg: 'Suspend… did not ask' });
+  await (await ask.$('textarea')).setValue('e2e: on leave');
+  await screenshot(browser, 'user-suspend-confirm');
+  await (await ask.$('button=Suspend')).click();
   await browser.waitUntil(async () => (await pill()) === 'Suspended', {
     timeout: 20_000,
     timeoutMsg: `${name} did not show as suspended after Suspend`,
   });
   await screenshot(browser, 'user-suspended');
+  // The detail's audit trail shows the reason once the sync brings the entry.
+  await (await browser.$('[data-testid="sync-now"]')).click();
   await (await (await browser.$('main')).$('button=Reactivate')).click();
   await browser.waitUntil(async () => (await pill()) === 'Active', {
     timeout: 20_000,

@@ -725,6 +725,16 @@ pub struct InvitationCreate {
     pub profile_id: Option<String>,
 }
 
+/// `POST /users/{id}/suspend`'s optional body: why, kept in the audit entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct Suspension {
+    /// Up to 500 characters; empty is none.
+    #[serde(default)]
+    #[ts(optional)]
+    pub reason: Option<String>,
+}
+
 /// `POST /invitations/bulk`: people are read from `text` and `emails` alike, a line at a time,
 /// with the names written beside their addresses (`gatehouse_api::extract_invitees`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]

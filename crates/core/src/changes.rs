@@ -56,6 +56,10 @@ pub enum Change {
     },
     SuspendUser {
         id: String,
+        /// Why, kept in the audit entry.
+        #[serde(default)]
+        #[ts(optional)]
+        reason: Option<String>,
     },
     ReactivateUser {
         id: String,
@@ -327,7 +331,9 @@ impl Change {
                 client.delete_user(&id).await?;
                 C::Done.into()
             }
-            Self::SuspendUser { id } => C::User(client.suspend_user(&id).await?).into(),
+            Self::SuspendUser { id, reason } => {
+                C::User(client.suspend_user(&id, reason.as_deref()).await?).into()
+            }
             Self::ReactivateUser { id } => C::User(client.reactivate_user(&id).await?).into(),
             Self::ApproveUser { id } => C::User(client.approve_user(&id).await?).into(),
             Self::DeclineUser { id } => {

@@ -257,7 +257,7 @@ async fn users_lifecycle_keys_and_policy() {
         .unwrap();
     assert_eq!(patched.first_name, "Cassidy");
     assert_eq!(
-        c.suspend_user(&user.id).await.unwrap().status,
+        c.suspend_user(&user.id, None).await.unwrap().status,
         UserStatus::Suspended
     );
     assert_eq!(
@@ -971,7 +971,7 @@ async fn idempotent_calls_are_retried_and_posts_are_not() {
         .unwrap_err();
     assert_eq!(api_error(err).status, 503);
     assert_eq!(count.swap(0, Ordering::SeqCst), 1, "a POST is sent once");
-    client.suspend_user("u").await.unwrap_err();
+    client.suspend_user("u", None).await.unwrap_err();
     assert_eq!(count.swap(0, Ordering::SeqCst), 1);
     client.patch_org(&OrgPatch::default()).await.unwrap_err();
     assert_eq!(count.swap(0, Ordering::SeqCst), 1, "a PATCH is sent once");

@@ -373,6 +373,7 @@ async fn offline_reads_come_from_the_cache_and_sync_resumes_by_itself() {
     let applied = console
         .apply(Change::SuspendUser {
             id: member.id.clone(),
+            reason: Some("Left the company".into()),
         })
         .await
         .unwrap();
@@ -387,11 +388,25 @@ async fn offline_reads_come_from_the_cache_and_sync_resumes_by_itself() {
         .await
         .unwrap();
     assert_eq!(suspended.total, 1);
+    // The reason is in the audit entry the sync brought.
+    let audit = console
+        .cache()
+        .await
+        .unwrap()
+        .audit(&gatehouse_core::ipc::AuditFilter {
+            target_id: Some(member.id.clone()),
+            action: Some("user.suspended".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.rows[0].summary["reason"], "Left the company");
 
     // A refused change is the gateway's typed error, and changes nothing.
     let e = console
         .apply(Change::SuspendUser {
             id: "usr_nobody".into(),
+            reason: None,
         })
         .await
         .err()

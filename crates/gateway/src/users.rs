@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use gatehouse_api::{Page, SyncKind, User, UserCreate, UserListQuery, UserPatch, UserStatus};
+use gatehouse_api::{
+    Page, Suspension, SyncKind, User, UserCreate, UserListQuery, UserPatch, UserStatus,
+};
 use gatehouse_store::users as store;
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
@@ -392,6 +394,7 @@ async fn lifecycle(
     caller: &Caller,
     id: &str,
     step: Step,
+    reason: Option<String>,
 ) -> ApiResult<Option<User>> {
     caller.require(Permission::UsersLifecycle, "change a user's status")?;
     if caller.user_id == id {
@@ -440,17 +443,16 @@ async fn lifecycle(
             Some(get_in(&mut tx, id).await?)
         }
     };
-    crate::audit::record(
-        &mut tx,
-        Some(&caller.user_id),
-        step.action(),
-        "user",
-        id,
-        match sessions_revoked {
-            Some(n) => json!({ "before": before, "after": after, "sessions_revoked": n }),
-            None => json!({ "before": before, "after": after }),
-        },
-    )
+    crate::audit::record(&mut tx, Some(&caller.user_id), step.action(), "user", id, {
+        let mut summary = json!({ "before": before, "after": after });
+        if let Some(n) = sessions_revoked {
+            summary["sessions_revoked"] = json!(n);
+        }
+        if let Some(reason) = reason {
+            summary["reason"] = json!(reason);
+        }
+        summary
+    })
     .await?;
     tx.commit().await?;
     Ok(after)
@@ -476,18 +478,44 @@ macro_rules! lifecycle_handler {
             caller: Caller,
             ApiPath(id): ApiPath<String>,
         ) -> ApiResult<Json<User>> {
-            let user = lifecycle(&state, &caller, &id, $step).await?;
+            let user = lifecycle(&state, &caller, &id, $step, None).await?;
             Ok(Json(user.expect("only decline removes the account")))
         }
     };
 }
 
-lifecycle_handler!(
-    suspend,
-    Step::Suspend,
-    "/admin/v1/users/{id}/suspend",
-    "Suspend a user: blocks sign-in and every token and key at once"
-);
+/// Suspend a user: blocks sign-in and every token and key at once
+///
+/// An optional body says why; the reason is kept in the audit entry.
+#[utoipa::path(
+    post, path = "/admin/v1/users/{id}/suspend", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    request_body(content = Option<Suspension>, description = "Why, for the audit log (optional)"),
+    responses(
+        (status = 200, description = "The user, suspended", body = User),
+        (status = 401, description = "No valid token", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Forbidden", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not active, the caller, or the last admin", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A reason over 500 characters or with control characters", body = gatehouse_api::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn suspend(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    body: Option<ApiJson<Suspension>>,
+) -> ApiResult<Json<User>> {
+    let reason = match body.and_then(|ApiJson(s)| s.reason) {
+        Some(r) => Some(validate::text("reason", &r, 0, 500)?).filter(|r| !r.is_empty()),
+        None => None,
+    };
+    let user = lifecycle(&state, &caller, &id, Step::Suspend, reason).await?;
+    Ok(Json(user.expect("only decline removes the account")))
+}
+
 lifecycle_handler!(
     reactivate,
     Step::Reactivate,
@@ -519,7 +547,7 @@ pub async fn decline(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    lifecycle(&state, &caller, &id, Step::Decline).await?;
+    lifecycle(&state, &caller, &id, Step::Decline, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type ReactNode } from "react";
+import { dialogKeys } from "./dialog";
 
 /** A button that asks before it runs: Escape or Cancel backs out, focus starts on Confirm. */
 export function ConfirmButton(props: {
@@ -20,6 +21,7 @@ export function ConfirmButton(props: {
     setOpen(false);
     queueMicrotask(() => opener.current?.focus());
   };
+  const keys = dialogKeys(close);
   if (!open) {
     return (
       <button ref={opener} type="button" className="button danger" disabled={props.disabled} onClick={() => setOpen(true)}>
@@ -28,7 +30,7 @@ export function ConfirmButton(props: {
     );
   }
   return (
-    <div className="confirm" role="alertdialog" aria-label={props.title} onKeyDown={(e) => e.key === "Escape" && close()}>
+    <div className="confirm" role="alertdialog" aria-label={props.title} {...keys}>
       <p>
         <strong>{props.title}</strong> {props.children}
       </p>

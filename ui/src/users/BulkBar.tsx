@@ -8,6 +8,7 @@ import type { Role } from "../bindings/Role";
 import { formatCount } from "../format";
 import { useCan } from "../shell/permissions";
 import { ROLES, RoleOptions } from "../shared/roles";
+import { SuspendConfirm } from "../shared/SuspendConfirm";
 
 
 interface Props {
@@ -22,6 +23,7 @@ export function BulkBar({ selected, onClear }: Props) {
   const can = useCan();
   const [role, setRole] = useState<Role | "">("");
   const [pending, setPending] = useState(false);
+  const [suspending, setSuspending] = useState(false);
   const [report, setReport] = useState<{ done: number; failures: string[] } | null>(null);
 
   async function runAll(change: (id: string) => Change) {
@@ -50,8 +52,8 @@ export function BulkBar({ selected, onClear }: Props) {
         <>
           <span>{formatCount(selected.size, "user", "users")} selected</span>
           {can("users.lifecycle") && (
-            <button type="button" className="button danger" disabled={pending} onClick={() => runAll((id) => ({ op: "suspend_user", id }))}>
-              Suspend
+            <button type="button" className="button danger" disabled={pending} onClick={() => setSuspending(true)}>
+              Suspend…
             </button>
           )}
           {can("users.write") && (
@@ -88,6 +90,17 @@ export function BulkBar({ selected, onClear }: Props) {
             </ul>
           )}
         </div>
+      )}
+      {suspending && (
+        <SuspendConfirm
+          who={formatCount(selected.size, "user", "users")}
+          pending={pending}
+          onCancel={() => setSuspending(false)}
+          onConfirm={(reason) => {
+            setSuspending(false);
+            void runAll((id) => ({ op: "suspend_user", id, ...(reason !== undefined && { reason }) }));
+          }}
+        />
       )}
     </div>
   );

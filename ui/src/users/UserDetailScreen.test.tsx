@@ -192,7 +192,7 @@ describe("user detail", () => {
     ]);
     expect(screen.getByLabelText("First name")).toHaveProperty("disabled", true);
     expect(screen.getByLabelText("Last name")).toHaveProperty("disabled", true);
-    expect(screen.getByRole("button", { name: "Suspend" })).toHaveProperty("disabled", true);
+    expect(screen.getByRole("button", { name: "Suspend…" })).toHaveProperty("disabled", true);
     // What the provider does not manage stays the console's.
     expect(screen.getByLabelText("Role")).toHaveProperty("disabled", false);
     fireEvent.click(screen.getByRole("button", { name: "Send password reset" }));
@@ -227,14 +227,29 @@ describe("user detail", () => {
     expect(screen.queryByTestId("scim-managed")).toBeNull();
     expect(screen.queryByTestId("scim-managed-reason")).toBeNull();
     expect(screen.getByLabelText("First name")).toHaveProperty("disabled", false);
-    expect(screen.getByRole("button", { name: "Suspend" })).toHaveProperty("disabled", false);
+    expect(screen.getByRole("button", { name: "Suspend…" })).toHaveProperty("disabled", false);
+  });
+
+  it("asks before suspending, with an optional reason; Escape backs out of it and of Delete", async () => {
+    const { backend } = await openUser("usr_00001", richBackend());
+    fireEvent.click(screen.getByRole("button", { name: "Delete…" }));
+    fireEvent.keyDown(screen.getByRole("alertdialog"), { key: "Escape" });
+    expect(screen.queryByRole("alertdialog")).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Suspend…" }));
+    const ask = screen.getByRole("alertdialog", { name: /^Suspend / });
+    expect(backend.changes).toEqual([]);
+    fireEvent.change(within(ask).getByLabelText("Reason (optional, kept in the audit log)"), { target: { value: "On leave" } });
+    fireEvent.click(within(ask).getByRole("button", { name: "Suspend" }));
+    await waitFor(() => expect(backend.changes).toEqual([{ op: "suspend_user", id: "usr_00001", reason: "On leave" }]));
+    expect(await screen.findByText("Suspended.")).toBeTruthy();
+    expect(screen.queryByRole("alertdialog")).toBeNull();
   });
 
   it("offers the lifecycle changes of the user's status", async () => {
     // User 4, Eli Quinn, is pending.
     const { backend } = await openUser("usr_00004", richBackend());
     expect(screen.getByRole("heading", { level: 1 }).textContent).toBe("Eli Quinn");
-    expect(screen.queryByRole("button", { name: "Suspend" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Suspend…" })).toBeNull();
     fireEvent.click(screen.getByRole("button", { name: "Approve" }));
     await waitFor(() => expect(backend.changes).toEqual([{ op: "approve_user", id: "usr_00004" }]));
     expect((await screen.findByText("Approved.")).getAttribute("role")).toBe("status");
@@ -421,7 +436,7 @@ describe("user detail", () => {
     await openUser("usr_00000", richBackend());
     await screen.findByTestId("policy-requests_per_min");
     const names = within(detail()).getAllByRole("button").map((b) => b.textContent);
-    expect(names).toEqual(expect.arrayContaining(["Save profile", "Suspend", "Delete…", "Save rate limits", "Save budget", "Create key", "Revoke laptop"]));
+    expect(names).toEqual(expect.arrayContaining(["Save profile", "Suspend…", "Delete…", "Save rate limits", "Save budget", "Create key", "Revoke laptop"]));
   });
 
   it("offers an operator the policy and keys, not the profile, lifecycle or audit trail", async () => {
@@ -432,7 +447,7 @@ describe("user detail", () => {
     const names = within(detail()).getAllByRole("button").map((b) => b.textContent);
     expect(names).toEqual(expect.arrayContaining(["Save rate limits", "Save budget", "Create key", "Grant"]));
     expect(names).not.toContain("Save profile");
-    expect(names).not.toContain("Suspend");
+    expect(names).not.toContain("Suspend…");
     expect(names).not.toContain("Delete…");
     expect(screen.queryByRole("heading", { name: "Audit trail" })).toBeNull();
   });

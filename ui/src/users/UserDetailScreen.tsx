@@ -22,6 +22,8 @@ import { ForecastPanel, resetsOf } from "../shared/budgets";
 import { useNow } from "../shell/useNow";
 import type { BudgetPeriod } from "../bindings/BudgetPeriod";
 import type { Forecast } from "../bindings/Forecast";
+import { dialogKeys } from "../shared/dialog";
+import { SuspendConfirm } from "../shared/SuspendConfirm";
 
 function resetsText(forecast: Forecast, period: BudgetPeriod, now: number): string | undefined {
   const at = resetsOf(forecast)[period];
@@ -169,7 +171,7 @@ function ProfileForm({ user }: { user: User }) {
 type LifecycleOp = "suspend_user" | "reactivate_user" | "approve_user" | "decline_user" | "send_password_reset";
 const ACTIONS: Record<User["status"], { label: string; op: LifecycleOp; done: string }[]> = {
   active: [
-    { label: "Suspend", op: "suspend_user", done: "Suspended." },
+    { label: "Suspend…", op: "suspend_user", done: "Suspended." },
     { label: "Send password reset", op: "send_password_reset", done: "A password reset e-mail is on its way." },
   ],
   suspended: [{ label: "Reactivate", op: "reactivate_user", done: "Reactivated." }],
@@ -185,8 +187,10 @@ const PROVIDER_OPS: ReadonlySet<LifecycleOp> = new Set(["suspend_user", "reactiv
 function Lifecycle({ user }: { user: User }) {
   const runner = useChange();
   const [confirming, setConfirming] = useState(false);
+  const [suspending, setSuspending] = useState(false);
   const [done, setDone] = useState<string | null>(null);
   const name = fullName(user);
+  const deleteKeys = dialogKeys(() => setConfirming(false));
   const run = (change: Change, message: string, after?: () => void) => {
     setDone(null);
     runner.run(change, () => {
@@ -205,7 +209,7 @@ function Lifecycle({ user }: { user: User }) {
             type="button"
             className="button"
             disabled={runner.pending || (user.scim_managed && PROVIDER_OPS.has(a.op))}
-            onClick={() => run({ op: a.op, id: user.id }, a.done)}
+            onClick={() => (a.op === "suspend_user" ? setSuspending(true) : run({ op: a.op, id: user.id }, a.done))}
           >
             {a.label}
           </button>
@@ -219,8 +223,16 @@ function Lifecycle({ user }: { user: User }) {
           {SCIM_MANAGED_REASON}
         </p>
       )}
+      {suspending && (
+        <SuspendConfirm
+          who={name}
+          pending={runner.pending}
+          onCancel={() => setSuspending(false)}
+          onConfirm={(reason) => run({ op: "suspend_user", id: user.id, ...(reason !== undefined && { reason }) }, "Suspended.", () => setSuspending(false))}
+        />
+      )}
       {confirming && (
-        <div className="confirm" role="alertdialog" aria-labelledby="delete-title" aria-describedby="delete-text">
+        <div className="confirm" role="alertdialog" aria-labelledby="delete-title" aria-describedby="delete-text" {...deleteKeys}>
           <strong id="delete-title">Delete {name}?</strong>
           <p id="delete-text" data-testid="delete-confirmation">
             {name} ({user.email}) is deleted with their API keys, model grants, and workspace and group memberships. Their usage and

@@ -58,11 +58,19 @@ describe("users table actions", () => {
     // Ticking does not open the user.
     expect(window.location.hash).toBe("");
 
-    fireEvent.click(within(screen.getByTestId("bulk-bar")).getByRole("button", { name: "Suspend" }));
+    fireEvent.click(within(screen.getByTestId("bulk-bar")).getByRole("button", { name: "Suspend…" }));
+    // It asks first, and Escape backs out with nothing changed.
+    const ask = screen.getByRole("alertdialog", { name: "Suspend 2 users?" });
+    fireEvent.keyDown(ask, { key: "Escape" });
+    expect(screen.queryByRole("alertdialog")).toBeNull();
+    expect(backend.changes).toEqual([]);
+    fireEvent.click(within(screen.getByTestId("bulk-bar")).getByRole("button", { name: "Suspend…" }));
+    fireEvent.change(screen.getByLabelText("Reason (optional, kept in the audit log)"), { target: { value: " Contractors' access ended " } });
+    fireEvent.click(within(screen.getByRole("alertdialog")).getByRole("button", { name: "Suspend" }));
     expect(await screen.findByText("Changed 2 users.")).toBeTruthy();
     expect(backend.changes).toEqual([
-      { op: "suspend_user", id: "usr_00000" },
-      { op: "suspend_user", id: "usr_00001" },
+      { op: "suspend_user", id: "usr_00000", reason: "Contractors' access ended" },
+      { op: "suspend_user", id: "usr_00001", reason: "Contractors' access ended" },
     ]);
     expect(screen.getByRole("checkbox", { name: "Select Avery Quinn" })).toHaveProperty("checked", false);
   });
@@ -160,7 +168,7 @@ describe("users table actions", () => {
     expect(screen.getAllByTestId("user-row").length).toBeGreaterThan(10);
     expect(screen.queryAllByRole("checkbox")).toHaveLength(0);
     expect(screen.queryByRole("button", { name: "Invite" })).toBeNull();
-    expect(screen.queryByRole("button", { name: "Suspend" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Suspend…" })).toBeNull();
     // Reading out is still theirs.
     expect(screen.getByRole("button", { name: "Export CSV" })).toBeTruthy();
   });

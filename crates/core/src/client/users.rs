@@ -1,7 +1,7 @@
 //! User accounts: one by one, their life cycle, and their effective policy. The list is
 //! [`super::AdminApi::users`], as sync reads it.
 
-use gatehouse_api::{EffectivePolicy, User, UserCreate, UserPatch};
+use gatehouse_api::{EffectivePolicy, Suspension, User, UserCreate, UserPatch};
 use reqwest::Method;
 
 use super::{AdminClient, NO_QUERY};
@@ -20,8 +20,18 @@ impl AdminClient {
     pub async fn delete_user(&self, id: &str) -> CoreResult<()> {
         self.bare(Method::DELETE, &["users", id]).await
     }
-    pub async fn suspend_user(&self, id: &str) -> CoreResult<User> {
-        self.bare(Method::POST, &["users", id, "suspend"]).await
+    /// Suspends the user; a `reason` goes into the audit entry.
+    pub async fn suspend_user(&self, id: &str, reason: Option<&str>) -> CoreResult<User> {
+        match reason {
+            Some(reason) => {
+                let body = Suspension {
+                    reason: Some(reason.to_owned()),
+                };
+                self.with_body(Method::POST, &["users", id, "suspend"], &body)
+                    .await
+            }
+            None => self.bare(Method::POST, &["users", id, "suspend"]).await,
+        }
     }
     pub async fn reactivate_user(&self, id: &str) -> CoreResult<User> {
         self.bare(Method::POST, &["users", id, "reactivate"]).await

@@ -97,12 +97,32 @@ async fn user_lifecycle_from_creation_to_deletion() {
             t
         };
         let _: Me = gw.get_ok("/admin/v1/me", &token).await;
+        // A reason too long, or not text, suspends no one.
+        for bad in [
+            json!({ "reason": "x".repeat(501) }),
+            json!({ "reason": 5 }),
+            json!({ "why": "x" }),
+        ] {
+            let r = gw
+                .send(
+                    Method::POST,
+                    &format!("/admin/v1/users/{}/suspend", created.id),
+                    &admin,
+                    Some(&bad),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        }
+        let still: User = gw
+            .get_ok(&format!("/admin/v1/users/{}", created.id), &admin)
+            .await;
+        assert_eq!(still.status, UserStatus::Active);
         let suspended: User = gw
             .json_ok(
                 Method::POST,
                 &format!("/admin/v1/users/{}/suspend", created.id),
                 &admin,
-                &json!({}),
+                &json!({ "reason": "Contract ended" }),
             )
             .await;
         assert_eq!(suspended.status, UserStatus::Suspended);
@@ -182,6 +202,16 @@ async fn user_lifecycle_from_creation_to_deletion() {
             .get_ok(&format!("/admin/v1/audit?target_id={}", created.id), &admin)
             .await;
         let actions: Vec<_> = audit.items.iter().map(|a| a.action.as_str()).collect();
+        let suspension = audit
+            .items
+            .iter()
+            .find(|a| a.action == "user.suspended")
+            .unwrap();
+        assert_eq!(
+            suspension.summary["reason"], "Contract ended",
+            "on {}",
+            gw.name
+        );
         for a in [
             "user.created",
             "user.updated",
