@@ -115,5 +115,7 @@ bench: deps-test ui-deps e2e-deps
 	cargo bench -p gatehouse-core --bench desktop_queries
 	scripts/with-postgres.sh cargo bench -p gatehouse-gateway --bench data_plane
 	$(TAURI) build --no-bundle
-	GATEHOUSE_APP=$(CARGO_TARGET_DIR)/release/gatehouse xvfb-run -a -s "-screen 0 1440x900x24" \
+	cargo build --release -p gatehouse-empty-window
+	GATEHOUSE_APP=$(CARGO_TARGET_DIR)/release/gatehouse GATEHOUSE_EMPTY_APP=$(CARGO_TARGET_DIR)/release/gatehouse-empty-window \
+	  xvfb-run -a -s "-screen 0 1440x900x24" \
 	  scripts/with-keyring.sh cargo bench -p gatehouse-core --bench desktop_ui

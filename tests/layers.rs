@@ -34,6 +34,7 @@ const DATAPLANE: &str = "gatehouse-dataplane";
 const GATEWAY: &str = "gatehouse-gateway";
 const CORE: &str = "gatehouse-core";
 const APP: &str = "gatehouse";
+const EMPTY_WINDOW: &str = "gatehouse-empty-window";
 
 /// Lowest first. A crate's dev-dependencies stay within its own layer and those below, except
 /// where a test needs a real gateway to talk to.
@@ -76,6 +77,13 @@ const LAYERS: &[Layer] = &[
         normal: &[API, CORE],
         optional: &[],
         dev: &[API, CORE, GATEWAY],
+    },
+    // The bench's memory floor: a bare Tauri window, nothing of ours in it.
+    Layer {
+        name: EMPTY_WINDOW,
+        normal: &[],
+        optional: &[],
+        dev: &[],
     },
 ];
 

@@ -11,7 +11,12 @@
 //   keys: words typed one letter at a time, each cleared with one Backspace-all.
 // - ui_rss_mb: after opening every screen and a user's detail, the resident memory of the app's
 //   process and of every process under it (WebKit's web and network processes), summed.
+// - ui_floor_rss_mb: the same sum for an empty Tauri window on the same WebKitGTK
+//   (GATEHOUSE_EMPTY_APP, benches/empty-window, a release build like the app's), measured in the
+//   same run; ui_rss_over_floor_mb is what the app holds beyond it.
+import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { launchApp, openScreen, processTree } from './driver.mjs';
 
@@ -151,6 +156,26 @@ function treeRssMb(pid) {
   return rssKb / 1024;
 }
 
+/**
+ * The summed RSS of the empty window (GATEHOUSE_EMPTY_APP) once its page has loaded and it has
+ * settled: as long as the app is given after its last screen.
+ */
+async function floorRssMb() {
+  const empty = process.env.GATEHOUSE_EMPTY_APP;
+  if (!empty) throw new Error('GATEHOUSE_EMPTY_APP must name the empty window (benches/empty-window)');
+  const child = spawn(empty, [], { stdio: 'ignore', env: { ...process.env, ...ENV } });
+  try {
+    // Its web process appears once the window loads its page.
+    for (let i = 0; i < 100 && !processTree(child.pid).some((p) => readFileSync(`/proc/${p}/status`, 'utf8').includes('WebKitWebProces')); i++) {
+      await sleep(100);
+    }
+    await sleep(3_000);
+    return treeRssMb(child.pid);
+  } finally {
+    child.kill();
+  }
+}
+
 /** The app's process: the one running GATEHOUSE_APP below this run's tauri-driver. */
 function appPid(driverPid) {
   const app = realpathSync(process.env.GATEHOUSE_APP);
@@ -210,6 +235,9 @@ try {
   report('ui_search_keystroke_p50_ms', percentile(latencies, 50), 'ms');
   report('ui_search_keystroke_p99_ms', percentile(latencies, 99), 'ms');
   report('ui_rss_mb', rss, 'MB');
+  const floor = await floorRssMb();
+  report('ui_floor_rss_mb', floor, 'MB');
+  report('ui_rss_over_floor_mb', rss - floor, 'MB');
 } finally {
   await app.stop();
 }
