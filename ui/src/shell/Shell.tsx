@@ -112,7 +112,7 @@ export function SyncNowButton({ status }: { status: AppStatus }) {
   return (
     <>
       {sync.error && (
-        <span className="sync-error" role="alert">
+        <span className="sync-error" role="alert" title={toIpcError(sync.error).message}>
           {toIpcError(sync.error).message}
         </span>
       )}

@@ -34,7 +34,7 @@ interface Props<K extends string> {
   runner: ChangeRunner | null;
   onSave(values: Record<K, number | null>): void;
   /** More inputs of the form (the budget's thresholds), and their field names for errors. */
-  extra?: { fields: readonly string[]; node: ReactNode; error?: string | null };
+  extra?: { fields: readonly string[]; node: ReactNode; error?: string | null; changed?: boolean };
   /** Said under a field (a budget cap's "resets in …"). */
   notes?: Partial<Record<K, ReactNode>>;
 }
@@ -44,6 +44,8 @@ export function PolicyForm<K extends string>({ title, fields, own, effective, gr
   const [invalid, setInvalid] = useState<Partial<Record<K, string>>>({});
   const shown = [...fields.map((f) => f.key as string), ...(extra?.fields ?? [])];
   const messages = fieldMessages(runner?.error ?? null, shown);
+  // The one rule for Save: offered once something differs from what is saved.
+  const changed = fields.some((f) => readAmount(text[f.key]) !== own[f.key]) || (extra?.changed ?? false);
 
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -99,7 +101,7 @@ export function PolicyForm<K extends string>({ title, fields, own, effective, gr
         <>
           <FormError error={runner.error} shown={shown} />
           <div className="form-actions">
-            <button type="submit" className="button primary" disabled={runner.pending}>
+            <button type="submit" className="button primary" disabled={runner.pending || !changed}>
               {runner.pending ? "Saving…" : `Save ${title.toLowerCase()}`}
             </button>
           </div>

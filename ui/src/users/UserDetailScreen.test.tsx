@@ -230,6 +230,17 @@ describe("user detail", () => {
     expect(screen.getByRole("button", { name: "Suspend…" })).toHaveProperty("disabled", false);
   });
 
+  it("offers Save only once something differs from what is saved", async () => {
+    await openUser("usr_00000", richBackend());
+    const save = await screen.findByRole("button", { name: "Save rate limits" });
+    expect(save).toHaveProperty("disabled", true);
+    const rpm = within(screen.getByTestId("policy-requests_per_min")).getByLabelText("Requests per minute");
+    fireEvent.change(rpm, { target: { value: "90" } });
+    expect(save).toHaveProperty("disabled", false);
+    fireEvent.change(rpm, { target: { value: "120" } });
+    expect(save).toHaveProperty("disabled", true);
+  });
+
   it("asks before suspending, with an optional reason; Escape backs out of it and of Delete", async () => {
     const { backend } = await openUser("usr_00001", richBackend());
     fireEvent.click(screen.getByRole("button", { name: "Delete…" }));

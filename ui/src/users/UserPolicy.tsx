@@ -76,6 +76,7 @@ export function UserPolicy({ detail }: { detail: UserDetail }) {
         extra={{
           fields: ["alert_thresholds"],
           error: thresholdError,
+          changed: parsed.join(",") !== detail.budget.alert_thresholds.join(","),
           node: can("policy.write") ? (
             <Field label="Alert thresholds (% of each cap)" error={thresholdError ?? budget.error?.fields?.find((f) => f.field === "alert_thresholds")?.message}>
               {(p) => (

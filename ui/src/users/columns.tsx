@@ -30,7 +30,7 @@ export const columns = col.columns([
     cell: (c) => (
       <>
         <SelectBox id={c.row.original.id} name={c.getValue()} />
-        <span className="name">{c.getValue()}</span>
+        <span className="name" title={c.getValue()}>{c.getValue()}</span>
         {c.row.original.scim_managed && (
           <span className="badge" title="Managed by your identity provider (SCIM)">
             SCIM
