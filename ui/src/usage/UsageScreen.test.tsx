@@ -128,3 +128,19 @@ describe("usage", () => {
     expect(screen.queryByRole("alert")).toBeNull();
   });
 });
+
+describe("token counts", () => {
+  it("are compact from 100,000 on, with the exact count on hover", async () => {
+    const { render } = await import("@testing-library/react");
+    const { TokenCount } = await import("./UsageScreen");
+    const { container } = render(
+      <p>
+        <TokenCount n={23_310_706} /> <TokenCount n={99_999} />
+      </p>,
+    );
+    const compact = container.querySelector("[data-testid=token-count]")!;
+    expect(compact.textContent).toBe("23.3M");
+    expect(compact.getAttribute("title")).toBe("23,310,706");
+    expect(container.textContent).toBe("23.3M 99,999");
+  });
+});

@@ -193,9 +193,23 @@ function TotalsRow({ label, totals }: { label: string; totals: UsageTotals }) {
     <tr>
       <th scope="row">{label}</th>
       <td className="num">{formatNumber(totals.requests)}</td>
-      <td className="num">{formatNumber(totals.input_tokens)}</td>
-      <td className="num">{formatNumber(totals.output_tokens)}</td>
+      <td className="num">
+        <TokenCount n={totals.input_tokens} />
+      </td>
+      <td className="num">
+        <TokenCount n={totals.output_tokens} />
+      </td>
       <td className="num">{formatUsd(totals.cost_usd)}</td>
     </tr>
+  );
+}
+
+/** A token count: compact from 100,000 on ("23.3M"), where the column is narrow, with the exact one on hover. */
+export function TokenCount({ n }: { n: number }) {
+  if (n < 100_000) return <>{formatNumber(n)}</>;
+  return (
+    <span title={formatNumber(n)} data-testid="token-count">
+      {formatCompact(n)}
+    </span>
   );
 }
