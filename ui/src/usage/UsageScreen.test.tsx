@@ -36,6 +36,7 @@ describe("usage", () => {
   it("draws one bar per day of the last 30 days, stacked by user, with a legend", async () => {
     const { usageChart } = open();
     await screen.findByTestId("usage-table");
+    await screen.findByTestId("stacked-bars");
     const days = chartDays();
     expect(days.map((d) => d.day)).toHaveLength(30);
     expect(days[0]!.day).toBe(formatDay(localDay(29)));
@@ -51,6 +52,7 @@ describe("usage", () => {
   it("totals in the table equal the chart's", async () => {
     open();
     await screen.findByTestId("usage-table");
+    await screen.findByTestId("stacked-bars");
     fireEvent.click(screen.getByRole("button", { name: "Requests" }));
     // Each day's exact values, as the tooltip says them, add up to the table's total.
     const requests = chartDays().reduce((sum, d) => sum + d.total, 0);
@@ -68,6 +70,7 @@ describe("usage", () => {
   it("asks again with the new grouping and range", async () => {
     const { usageChart } = open();
     await screen.findByTestId("usage-table");
+    await screen.findByTestId("stacked-bars");
     fireEvent.change(screen.getByTestId("usage-group-by"), { target: { value: "model" } });
     await waitFor(() => expect(usageChart.mock.lastCall![0].group_by).toBe("model"));
     await waitFor(() => expect(within(screen.getByTestId("usage-table")).getByRole("rowheader", { name: "Echo" })).toBeTruthy());
@@ -81,6 +84,7 @@ describe("usage", () => {
   it("stacks by API key and narrows to one key", async () => {
     const { usageChart } = open();
     await screen.findByTestId("usage-table");
+    await screen.findByTestId("stacked-bars");
     fireEvent.change(screen.getByTestId("usage-group-by"), { target: { value: "key" } });
     await waitFor(() => expect(usageChart.mock.lastCall![0].group_by).toBe("key"));
     expect(await screen.findByRole("columnheader", { name: "API key" })).toBeTruthy();
@@ -98,6 +102,7 @@ describe("usage", () => {
       filter.to < filter.from ? Promise.reject({ code: "invalid", message: `The range ends (${filter.to}) before it starts (${filter.from}).` }) : chart(filter);
     open(backend);
     await screen.findByTestId("usage-table");
+    await screen.findByTestId("stacked-bars");
     fireEvent.change(screen.getByTestId("usage-to"), { target: { value: "2020-01-01" } });
     expect((await screen.findByRole("alert")).textContent).toMatch(/^The range ends \(2020-01-01\) before it starts/);
     expect(screen.queryByTestId("usage-table")).toBeNull();
@@ -109,6 +114,7 @@ describe("usage", () => {
     backend.exportAnswer = 42;
     open(backend);
     await screen.findByTestId("usage-table");
+    await screen.findByTestId("stacked-bars");
     fireEvent.change(screen.getByTestId("usage-group-by"), { target: { value: "workspace" } });
     fireEvent.click(screen.getByRole("button", { name: "Export CSV" }));
     expect((await screen.findByTestId("export-result")).textContent).toBe("Saved 42 rows");
@@ -121,6 +127,7 @@ describe("usage", () => {
     backend.exportAnswer = null;
     open(backend);
     await screen.findByTestId("usage-table");
+    await screen.findByTestId("stacked-bars");
     fireEvent.click(screen.getByRole("button", { name: "Export CSV" }));
     await waitFor(() => expect(exportCsv).toHaveBeenCalledTimes(1));
     await waitFor(() => expect(screen.getByRole("button", { name: "Export CSV" }).hasAttribute("disabled")).toBe(false));

@@ -5,7 +5,7 @@ import type { UsageChart } from "../bindings/UsageChart";
 import type { UsageFilter } from "../bindings/UsageFilter";
 import type { UsageGroupBy } from "../bindings/UsageGroupBy";
 import type { UsageTotals } from "../bindings/UsageTotals";
-import { StackedBars } from "../charts/StackedBars";
+import { StackedBars } from "../charts/lazy";
 import { formatCompact, formatCompactUsd, formatCount, formatNumber, formatUsd } from "../format";
 import { QueryError } from "../shared/notices";
 import { ScreenHead } from "../shared/ScreenHead";

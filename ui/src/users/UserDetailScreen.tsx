@@ -7,7 +7,7 @@ import type { Change } from "../bindings/Change";
 import type { Role } from "../bindings/Role";
 import type { User } from "../bindings/User";
 import type { UserDetail } from "../bindings/UserDetail";
-import { BudgetChart } from "../charts/BudgetChart";
+import { BudgetChart } from "../charts/lazy";
 import { formatDateTime, formatResetsIn, formatUsd } from "../format";
 import { fieldMessages, Field, FormError, TextField } from "../shared/forms";
 import { actorText, targetText } from "../audit/names";
