@@ -62,6 +62,10 @@ export async function launchApp({ home = mkdtempSync(path.join(os.tmpdir(), 'gat
     XDG_CACHE_HOME: path.join(home, 'cache'),
     // Debug: the secret scans at the end of the tests read what the app logs, so let it say much.
     RUST_LOG: process.env.RUST_LOG ?? 'debug',
+    // An English desktop's locale: WebKit formats numbers, money and dates by it (the bare C
+    // locale of a CI machine groups no digits).
+    LANG: 'en_US.UTF-8',
+    LC_ALL: '',
     // Xvfb has no GPU: WebKit's accelerated compositing paints stale frames there.
     WEBKIT_DISABLE_COMPOSITING_MODE: '1',
     ...extraEnv,

@@ -107,7 +107,10 @@ export function UsageScreen() {
         </label>
         <label className="inline-field">
           API key id
-          <input type="search" className="input" value={keyId} placeholder="every key" onChange={(e) => setKeyId(e.target.value)} data-testid="usage-key" />
+          <input type="search" className="input" value={keyId} aria-describedby="usage-key-hint" onChange={(e) => setKeyId(e.target.value)} data-testid="usage-key" />
+          <span id="usage-key-hint" className="visually-hidden">
+            Empty: every key
+          </span>
         </label>
         <div className="segmented-buttons" role="group" aria-label="Measure">
           {METRICS.map((m) => (
