@@ -153,19 +153,22 @@ pub async fn get_settings(state: State<'_, AppState>) -> Result<Settings, IpcErr
     Ok(state.console.settings().await)
 }
 
-/// Saves the settings, and shows the saved theme at once.
+/// Saves the settings, and shows a new theme at once.
 #[tauri::command]
 pub async fn set_settings<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     settings: Settings,
 ) -> Result<Settings, IpcError> {
+    let before = state.console.settings().await.theme;
     let saved = state
         .console
         .set_settings(settings)
         .await
         .map_err(|e| e.to_ipc())?;
-    crate::apply_theme(&app, saved.theme);
+    if saved.theme != before {
+        crate::apply_theme(&app, saved.theme);
+    }
     Ok(saved)
 }
 

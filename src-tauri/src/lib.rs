@@ -169,7 +169,10 @@ pub fn run() {
                 logs = ?logs.as_ref().map(|l| l.dir()),
                 "starting"
             );
-            apply_theme(app.handle(), settings.theme);
+            // The desktop's theme needs nothing: the windows follow it by default.
+            if settings.theme != gatehouse_core::settings::Theme::System {
+                apply_theme(app.handle(), settings.theme);
+            }
             start_console(
                 app.handle(),
                 dirs,
