@@ -1,4 +1,4 @@
-import { act, fireEvent, screen, waitFor } from "@testing-library/react";
+import { cleanup, act, fireEvent, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { createMockBackend, mockUsers, readyStatus } from "./backend/mock";
 import { formatDateTime } from "./format";
@@ -66,6 +66,16 @@ describe("app shell", () => {
     expect(banner.textContent).toContain(`Offline — data as of ${formatDateTime(syncedAt)}`);
     // The cached users stay usable.
     expect(await screen.findByText("64 users")).toBeTruthy();
+  });
+
+  it("says what the core has to say about the cache, and nothing when it has nothing", async () => {
+    const notice = "This computer's key to the local cache was missing or did not fit, so the cache was started afresh; it fills again from the gateway.";
+    renderApp(createMockBackend({ status: readyStatus({ notice }) }));
+    expect((await screen.findByTestId("cache-notice")).textContent).toBe(notice);
+    cleanup();
+    renderApp(createMockBackend({ status: readyStatus() }));
+    await screen.findByText("64 users");
+    expect(screen.queryByTestId("cache-notice")).toBeNull();
   });
 
   it("refreshes the users when a sync lands, and only then", async () => {

@@ -72,6 +72,8 @@ struct Inner {
     offline: bool,
     syncing: Option<SyncProgress>,
     error: Option<IpcError>,
+    /// Said to the admin about this session's cache (it was started afresh).
+    notice: Option<String>,
     settings: Settings,
     // Kept so the demo gateway serves as long as the console lives.
     embedded: Option<RunningGateway>,
@@ -122,6 +124,7 @@ impl Console {
             offline: false,
             syncing: None,
             error: None,
+            notice: None,
             settings,
             embedded: None,
         };
@@ -169,6 +172,7 @@ impl Console {
             synced_at,
             syncing: inner.syncing,
             error: inner.error.clone(),
+            notice: inner.notice.clone(),
         }
     }
 
@@ -269,7 +273,7 @@ impl Console {
     /// Replaces the session with one for `profile`, then (with a credential) asks who the admin
     /// is and syncs.
     async fn open_session(&self, profile: Profile, token: Option<Secret>) -> CoreResult<()> {
-        let cache = self.open_cache(&profile.id).await?;
+        let (cache, notice) = self.open_cache(&profile.id).await?;
         cache.warm_user_index();
         let client = token
             .map(|t| AdminClient::with_ca(&profile.url, t, profile.ca_pem.as_deref()))
@@ -285,6 +289,7 @@ impl Console {
             inner.offline = false;
             inner.syncing = None;
             inner.error = None;
+            inner.notice = notice;
             inner.session = Some(Session {
                 profile,
                 client: client.clone(),
@@ -317,25 +322,37 @@ impl Console {
         Ok(())
     }
 
-    /// The profile's cache, sealed with its key from the keychain. A cache whose key is gone
-    /// (first use, or the keychain was reset) is started afresh: what it sealed cannot be read.
-    async fn open_cache(&self, profile_id: &str) -> CoreResult<Cache> {
+    /// The profile's cache, encrypted and sealed with its key from the keychain, and what to
+    /// tell the admin about it. A cache whose key is gone (the keychain was reset) or does not
+    /// open it is started afresh, and the next sync fills it from the gateway.
+    async fn open_cache(&self, profile_id: &str) -> CoreResult<(Cache, Option<String>)> {
         let path = self.cache_path(profile_id);
+        let existed = path.exists();
         let seal = match self.credentials.get(Slot::CacheKey(profile_id)) {
-            Ok(Some(text)) => Seal::from_text(&text)?,
-            found => {
-                let (seal, text) = Seal::generate();
-                match found.and_then(|_| self.credentials.set(Slot::CacheKey(profile_id), &text)) {
-                    Ok(()) => {}
-                    // Only the demo gets here without a keychain (a real profile's token needs
-                    // one): its cache lives for this run.
-                    Err(e) => tracing::warn!(code = e.code(), "cache key kept in memory only"),
-                }
-                remove_cache_files(&path)?;
-                seal
-            }
+            Ok(Some(text)) => Some(Seal::from_text(&text)?),
+            _ => None,
         };
-        Cache::open(&path, seal).await
+        if let Some(seal) = seal {
+            match Cache::open(&path, seal).await {
+                Err(CoreError::CacheUnreadable) => {
+                    tracing::warn!("the cache does not open with its key; starting it afresh");
+                }
+                opened => return opened.map(|cache| (cache, None)),
+            }
+        }
+        let (seal, text) = Seal::generate();
+        if let Err(e) = self.credentials.set(Slot::CacheKey(profile_id), &text) {
+            // Only the demo gets here without a keychain (a real profile's token needs one):
+            // its cache lives for this run.
+            tracing::warn!(code = e.code(), "cache key kept in memory only");
+        }
+        remove_cache_files(&path)?;
+        let notice = existed.then(|| {
+            "This computer's key to the local cache was missing or did not fit, so the cache \
+             was started afresh; it fills again from the gateway."
+                .to_owned()
+        });
+        Ok((Cache::open(&path, seal).await?, notice))
     }
 
     fn cache_path(&self, profile_id: &str) -> PathBuf {

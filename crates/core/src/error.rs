@@ -40,6 +40,9 @@ pub enum CoreError {
     Protocol(String),
     #[error("cache: {0}")]
     Cache(#[from] sqlx::Error),
+    /// The cache file is encrypted under a key this computer's keychain no longer has.
+    #[error("the cache cannot be read with the key in the keychain")]
+    CacheUnreadable,
     #[error("cache migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("file: {0}")]
@@ -81,7 +84,7 @@ impl CoreError {
             Self::NoProfile => "no_profile",
             Self::Invalid(_) | Self::InvalidField { .. } => "invalid",
             Self::Protocol(_) => "protocol",
-            Self::Cache(_) | Self::Migrate(_) => "cache",
+            Self::Cache(_) | Self::Migrate(_) | Self::CacheUnreadable => "cache",
             Self::Io(_) => "io",
             Self::Embedded(_) => "embedded_gateway",
             Self::Browser(_) => "browser_unavailable",
@@ -119,7 +122,7 @@ impl CoreError {
                 "The keychain refused the request; see the log for details.".into()
             }
             Self::Protocol(_) => "The gateway sent a response this app does not understand.".into(),
-            Self::Cache(_) | Self::Migrate(_) | Self::Io(_) => {
+            Self::Cache(_) | Self::Migrate(_) | Self::Io(_) | Self::CacheUnreadable => {
                 "The local cache could not be read or written; see the log for details.".into()
             }
             Self::Embedded(_) => {

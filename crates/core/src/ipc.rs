@@ -136,6 +136,9 @@ pub struct AppStatus {
     pub synced_at: Option<DateTime<Utc>>,
     pub syncing: Option<SyncProgress>,
     pub error: Option<IpcError>,
+    /// Something to tell the admin about this profile's cache, in plain words (it was started
+    /// afresh because its key was gone).
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]

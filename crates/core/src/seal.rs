@@ -1,40 +1,65 @@
-//! Sealing for the few secrets the cache must keep so the app works offline: an invitation's
-//! link carries the invitee's token, and an admin copies it while the gateway is down. The cache
-//! file keeps it only as ciphertext ([`gatehouse_api::Seal`]) under a per-profile key that lives
-//! in the keychain, so the file on disk (and any copy of it) never shows the token.
+//! The per-profile cache key, kept in the keychain. It encrypts the whole cache file (SQLCipher,
+//! under a key derived from it) and, inside it, seals the few secrets the cache must keep so the
+//! app works offline: an invitation's link carries the invitee's token, and an admin copies it
+//! while the gateway is down ([`gatehouse_api::Seal`]). A copy of the file alone shows nothing.
 
 use gatehouse_api::Secret;
+use sha2::{Digest, Sha256};
 
 use crate::error::{CoreError, CoreResult};
 
 /// The key of one profile's cache.
-#[derive(Clone, Debug)]
-pub struct Seal(gatehouse_api::Seal);
+#[derive(Clone)]
+pub struct Seal {
+    seal: gatehouse_api::Seal,
+    /// SQLCipher's raw key: derived, so that no key serves two ciphers.
+    database: Secret,
+}
+
+impl std::fmt::Debug for Seal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Seal(<redacted>)")
+    }
+}
 
 impl Seal {
     /// A new random key, and its text form to keep in the keychain.
     pub fn generate() -> (Self, Secret) {
         let (seal, key) = gatehouse_api::Seal::generate();
-        (Self(seal), Secret::new(hex(&key)))
+        (Self::with(seal, &key), Secret::new(hex(&key)))
     }
 
     /// The key kept in the keychain as text by [`Seal::generate`].
     pub fn from_text(text: &Secret) -> CoreResult<Self> {
         unhex(text.expose())
-            .and_then(|bytes| gatehouse_api::Seal::from_key(&bytes))
-            .map(Self)
+            .and_then(|bytes| Some(Self::with(gatehouse_api::Seal::from_key(&bytes)?, &bytes)))
             .ok_or_else(|| CoreError::Keychain("the cache key in the keychain is malformed".into()))
+    }
+
+    fn with(seal: gatehouse_api::Seal, key: &[u8]) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(b"gatehouse cache database key\0");
+        hash.update(key);
+        Self {
+            seal,
+            database: Secret::new(hex(&hash.finalize())),
+        }
+    }
+
+    /// The value of SQLCipher's `PRAGMA key` for the cache file: a raw 256-bit key.
+    pub fn database_key_pragma(&self) -> Secret {
+        Secret::new(format!("\"x'{}'\"", self.database.expose()))
     }
 
     /// The nonce followed by the ciphertext.
     pub fn seal(&self, plain: &str) -> Vec<u8> {
-        self.0.seal(plain)
+        self.seal.seal(plain)
     }
 
     /// The text sealed by [`Seal::seal`]; `None` when it was sealed under another key (the
     /// keychain lost it) or altered.
     pub fn open(&self, sealed: &[u8]) -> Option<String> {
-        self.0.open(sealed)
+        self.seal.open(sealed)
     }
 }
 

@@ -852,3 +852,41 @@ async fn an_older_plain_http_profile_sends_nothing_until_the_admin_allows_it() {
     assert_eq!(refused.to_ipc().fields.unwrap()[0].field, "url");
     console.remove_profile(&allowed.id).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_cache_is_encrypted_and_a_lost_key_starts_it_afresh_with_a_notice() {
+    let f = fixture("lost-cache-key").await;
+    let profile = signed_in_profile(&f).await;
+    let users = f.console.users(&UserFilter::default()).await.unwrap();
+    assert_eq!(users.total as usize, demo::DEMO_USERS);
+    assert_eq!(f.console.status().await.notice, None);
+    // Every cached address, and the demo org's domain, is nowhere in the app's files.
+    let email = users.rows[0].email.clone();
+    assert_nowhere_on_disk(f.dir.path(), &email);
+    assert_nowhere_on_disk(f.dir.path(), "northwind.example");
+
+    // The keychain loses the key (reset, or the profile moved to another computer).
+    f.keychain.delete(Slot::CacheKey(&profile.id)).unwrap();
+    f.console.activate(&profile.id).await.unwrap();
+    let status = f.console.status().await;
+    assert!(
+        status
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("started afresh")),
+        "{status:?}"
+    );
+    // The sync after opening filled it again, under a new key.
+    let again = f.console.users(&UserFilter::default()).await.unwrap();
+    assert_eq!(again.total as usize, demo::DEMO_USERS);
+    assert!(
+        f.keychain
+            .get(Slot::CacheKey(&profile.id))
+            .unwrap()
+            .is_some()
+    );
+    // Opened again with its key, nothing is said.
+    f.console.activate(&profile.id).await.unwrap();
+    assert_eq!(f.console.status().await.notice, None);
+    f.console.remove_profile(&profile.id).await.unwrap();
+}

@@ -136,6 +136,7 @@ export function readyStatus(overrides: Partial<AppStatus> = {}): AppStatus {
     synced_at: new Date(Date.now() - 2 * 60_000).toISOString(),
     syncing: null,
     error: null,
+    notice: null,
     ...overrides,
   };
 }
@@ -389,6 +390,7 @@ export function createMockBackend(
         offline: false,
         syncing: null,
         error: null,
+        notice: null,
         synced_at: profile.summary.embedded ? readyStatus().synced_at : null,
       });
     },

@@ -12,4 +12,9 @@ export type AppStatus = { phase: Phase, profile: ProfileSummary | null, me: Me |
 /**
  * The gateway did not answer the last time it was asked; the data is as of `synced_at`.
  */
-offline: boolean, synced_at: string | null, syncing: SyncProgress | null, error: IpcError | null, };
+offline: boolean, synced_at: string | null, syncing: SyncProgress | null, error: IpcError | null, 
+/**
+ * Something to tell the admin about this profile's cache, in plain words (it was started
+ * afresh because its key was gone).
+ */
+notice: string | null, };

@@ -41,6 +41,11 @@ export function Shell({ status, current, onNavigate, children }: ShellProps) {
         <TopBar status={status} />
         {status.phase === "signed_out" && <SignedOutBanner status={status} onNavigate={onNavigate} />}
         {status.offline && <OfflineBanner syncedAt={status.synced_at} />}
+        {status.notice && (
+          <div className="notice-banner" role="status" data-testid="cache-notice">
+            {status.notice}
+          </div>
+        )}
         {current !== "settings" && <UpdateBanner onNavigate={onNavigate} />}
         <main className="content" ref={main} tabIndex={-1}>
           {children}

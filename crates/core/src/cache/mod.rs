@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gatehouse_api::{Org, SyncChange};
+use sqlx::ConnectOptions as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
@@ -42,6 +43,76 @@ impl std::fmt::Debug for Cache {
     }
 }
 
+/// SQLite's header: a file that starts with it is not encrypted.
+const PLAIN_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Whether the file at `path` is an SQLite database in the clear (absent or empty: no).
+fn is_plaintext(path: &Path) -> CoreResult<bool> {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    match std::fs::File::open(path) {
+        Ok(mut f) => Ok(f.read_exact(&mut header).is_ok() && &header == PLAIN_HEADER),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Encrypts the clear cache at `path` under `key` (a `PRAGMA key` value): SQLCipher copies it
+/// into a new encrypted file, which then takes its place; the clear one and its WAL go.
+async fn encrypt_in_place(path: &Path, key: &gatehouse_api::Secret) -> CoreResult<()> {
+    use sqlx::Connection;
+    let encrypted = path.with_extension("sqlite-encrypting");
+    remove_file_if_exists(&encrypted)?;
+    // Created on open (ATTACH creates the new file with the connection's own flags).
+    let mut conn = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .log_statements(log::LevelFilter::Off)
+        .connect()
+        .await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .await?;
+    let target = encrypted.to_string_lossy().replace('\'', "''");
+    let attach = format!(
+        "ATTACH DATABASE '{target}' AS encrypted KEY {}",
+        key.expose()
+    );
+    sqlx::query(&attach).execute(&mut conn).await?;
+    sqlx::query("SELECT sqlcipher_export('encrypted')")
+        .fetch_all(&mut conn)
+        .await?;
+    sqlx::query("DETACH DATABASE encrypted")
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        remove_file_if_exists(Path::new(&side))?;
+    }
+    std::fs::rename(&encrypted, path)?;
+    tracing::info!(path = %path.display(), "the cache was encrypted in place");
+    Ok(())
+}
+
+fn remove_file_if_exists(path: &Path) -> CoreResult<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// SQLCipher's answer to a key that does not open the file: "file is not a database".
+fn unreadable(e: sqlx::Error) -> CoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.message().contains("file is not a database") => {
+            CoreError::CacheUnreadable
+        }
+        _ => e.into(),
+    }
+}
+
 fn parse_time(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
@@ -57,14 +128,24 @@ fn decode<'a, T: serde::Deserialize<'a>>(change: &'a SyncChange) -> CoreResult<T
 }
 
 impl Cache {
-    /// Opens (creating when missing) and migrates the cache file at `path`; `seal` is the
-    /// profile's cache key, which seals the secrets the cache keeps (invitation links).
+    /// Opens (creating when missing) and migrates the cache file at `path`, encrypted whole
+    /// with SQLCipher under `seal`, the profile's cache key, which also seals the secrets the
+    /// cache keeps (invitation links). A cache from before encryption is encrypted in place
+    /// first. A file this key cannot read is [`CoreError::CacheUnreadable`].
     pub async fn open(path: &Path, seal: Seal) -> CoreResult<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
+        let key = seal.database_key_pragma();
+        if is_plaintext(path)? {
+            encrypt_in_place(path, &key).await?;
+        }
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
+            // First on every connection (sqlx orders `key` before every other pragma).
+            .pragma("key", key.expose().to_owned())
+            // Statements are not logged: the first one names the key.
+            .log_statements(log::LevelFilter::Off)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -73,8 +154,12 @@ impl Cache {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
-            .await?;
-        MIGRATIONS.run(&pool).await?;
+            .await
+            .map_err(unreadable)?;
+        MIGRATIONS.run(&pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(e) => unreadable(e),
+            e => e.into(),
+        })?;
         Ok(Self {
             pool,
             seal,
