@@ -65,13 +65,19 @@ fn cpu_seconds() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// One cache key for the child that syncs and the parent that reads what it synced (the cache
+/// is encrypted under it).
+fn bench_seal() -> Seal {
+    Seal::from_text(&Secret::new("5e".repeat(32))).expect("a well-formed key")
+}
+
 /// The child: a first sync into the empty cache at `cache`, then syncs with nothing changed.
 /// Prints `<name> <value>` lines for the parent.
 async fn child(cache: &Path) -> anyhow::Result<()> {
     let url = std::env::var("GATEHOUSE_DESKTOP_BENCH_URL")?;
     let token = Secret::new(std::env::var("GATEHOUSE_DESKTOP_BENCH_TOKEN")?);
     let client = AdminClient::new(&url, token)?;
-    let cache = Cache::open(cache, Seal::generate().0).await?;
+    let cache = Cache::open(cache, bench_seal()).await?;
     let started = Instant::now();
     let cpu = cpu_seconds();
     let report = sync::sync(&client, &cache, |_| {}).await?;
@@ -187,7 +193,7 @@ type UsageRow = (
 
 /// The floor: the rows `synced` holds, written into a new cache file in one transaction.
 async fn floor(synced: &Path, empty: &Path) -> anyhow::Result<f64> {
-    let source = Cache::open(synced, Seal::generate().0).await?;
+    let source = Cache::open(synced, bench_seal()).await?;
     let pool = source.pool();
     let org: Vec<(String, String, i64)> = sqlx::query_as("SELECT id, data, revision FROM org")
         .fetch_all(pool)
@@ -220,12 +226,14 @@ async fn floor(synced: &Path, empty: &Path) -> anyhow::Result<f64> {
     .await?;
     pool.close().await;
     // The same schema and indexes as the cache: the cache's own migrations on an empty file.
-    Cache::open(empty, Seal::generate().0)
-        .await?
-        .pool()
-        .close()
-        .await;
+    Cache::open(empty, bench_seal()).await?.pool().close().await;
     let mut conn = SqliteConnection::connect(&format!("sqlite://{}", empty.display())).await?;
+    // Encrypted like the cache, so that the ratio is the sync's own cost.
+    let key = format!(
+        "PRAGMA key = {}",
+        bench_seal().database_key_pragma().expose()
+    );
+    sqlx::query(&key).execute(&mut conn).await?;
     sqlx::query("PRAGMA journal_mode = WAL")
         .execute(&mut conn)
         .await?;

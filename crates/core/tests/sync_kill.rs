@@ -44,7 +44,10 @@ fn child(cache: &Path) {
     let token = Secret::new(std::env::var("GATEHOUSE_SYNC_KILL_TOKEN").unwrap());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let cache = Cache::open(cache, Seal::generate().0).await.unwrap();
+        let key = Secret::new(std::env::var("GATEHOUSE_SYNC_KILL_CACHE_KEY").unwrap());
+        let cache = Cache::open(cache, Seal::from_text(&key).unwrap())
+            .await
+            .unwrap();
         let client = AdminClient::new(&url, token).unwrap();
         sync::sync(&client, &cache, |p| {
             println!("applied {} revision {}", p.applied, p.revision);
@@ -107,8 +110,11 @@ fn parent() {
     });
 
     let cache_path = dir.path().join("cache.sqlite");
+    // The cache is encrypted: the child and the parent open it under the same key.
+    let (seal, key) = Seal::generate();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env(CHILD, &cache_path)
+        .env("GATEHOUSE_SYNC_KILL_CACHE_KEY", key.expose())
         .env("GATEHOUSE_SYNC_KILL_URL", gateway.url())
         .env("GATEHOUSE_SYNC_KILL_TOKEN", token.expose())
         .stdout(Stdio::piped())
@@ -136,7 +142,7 @@ fn parent() {
     );
 
     rt.block_on(async {
-        let cache = Cache::open(&cache_path, Seal::generate().0).await.unwrap();
+        let cache = Cache::open(&cache_path, seal).await.unwrap();
         let pool = cache.pool();
         let check: String = sqlx::query_scalar("PRAGMA integrity_check")
             .fetch_one(pool)
