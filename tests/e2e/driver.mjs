@@ -120,9 +120,17 @@ export async function launchApp({ home = mkdtempSync(path.join(os.tmpdir(), 'gat
   const stop = async () => {
     const processes = processTree(driver.pid).slice(1);
     try {
-      await browser.deleteSession();
+      // A WebDriver that stopped answering must not hold the run: the processes are killed anyway.
+      await Promise.race([browser.deleteSession(), new Promise((resolve) => setTimeout(resolve, 20_000))]);
     } finally {
       driver.kill();
+      for (const pid of processes) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // Gone already.
+        }
+      }
     }
     await waitUntilGone(processes, 15_000);
   };

@@ -179,7 +179,8 @@ test('with the gateway stopped, users, charts and invitation links still come fr
   assert.ok(await (await browser.$('[data-testid="budget-chart"]')).isExisting(), 'no budget chart offline');
   await screenshot(browser, 'offline-user-detail');
   await openScreen(browser, 'Usage');
-  await browser.waitUntil(async () => (await browser.$$('main svg rect')).length > 10, {
+  // The chart's bars (Recharts draws each as a path in a .recharts-bar-rectangle group).
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="stacked-bars"] .recharts-bar-rectangle')).length > 10, {
     timeout: 10_000,
     timeoutMsg: 'the usage chart did not draw from the cache',
   });
