@@ -193,6 +193,16 @@ describe("invitations: single invite", () => {
     await waitFor(() => expect(change(backend)).toEqual({ op: "invite", invitation: { email: "solo@acme.example", role: "member", workspace_ids: [] } }));
   });
 
+  it("closes the form on Escape, as every dialog, with nothing sent", async () => {
+    const backend = await renderInvitations();
+    fireEvent.click(screen.getByRole("button", { name: "Invite" }));
+    const form = await screen.findByRole("form", { name: "Invite a user" });
+    fill(form, "E-mail", "escape@acme.example");
+    fireEvent.keyDown(within(form).getByLabelText("E-mail"), { key: "Escape" });
+    await waitFor(() => expect(screen.queryByRole("form", { name: "Invite a user" })).toBeNull());
+    expect(backend.changes).toEqual([]);
+  });
+
   it("shows the gateway's seat_limit_reached message and keeps the form", async () => {
     const backend = await renderInvitations();
     backend.applyChange = async () => {

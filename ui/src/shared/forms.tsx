@@ -1,7 +1,8 @@
 // Form pieces shared by the screens: a labelled field with its error next to it, the error of a
 // whole form, and the submit and Cancel buttons. A `validation_failed` error's `fields` go next
 // to their inputs; any other error (or a field no input shows) is said once, above the buttons.
-import { useId, type ComponentProps, type ReactNode } from "react";
+import { useEffect, useId, useRef, type ComponentProps, type ReactNode } from "react";
+import { dialogKeys } from "./dialog";
 import type { IpcError } from "../bindings/IpcError";
 
 export interface FieldProps {
@@ -65,9 +66,20 @@ export function FormError({ error, shown = [] }: { error: IpcError | null; shown
 }
 
 /** A form's submit button (its label is `children`) and Cancel. */
+/** A form's Submit and Cancel; Escape anywhere in the form cancels it too, like every dialog. */
 export function SubmitCancel(props: { children: ReactNode; disabled?: boolean; onCancel: () => void }) {
+  const actions = useRef<HTMLDivElement>(null);
+  const cancel = useRef(props.onCancel);
+  cancel.current = props.onCancel;
+  useEffect(() => {
+    const form = actions.current?.closest("form");
+    if (!form) return;
+    const keys = dialogKeys(() => cancel.current());
+    form.addEventListener("keydown", keys.onKeyDown);
+    return () => form.removeEventListener("keydown", keys.onKeyDown);
+  }, []);
   return (
-    <div className="form-actions">
+    <div className="form-actions" ref={actions}>
       <button type="submit" className="button primary" disabled={props.disabled}>
         {props.children}
       </button>
