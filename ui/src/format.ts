@@ -99,6 +99,14 @@ export function readAmount(raw: string): number | null | undefined {
   return n === null || n < 0 ? undefined : n;
 }
 
+/** "50, 80, 100" as percents, or what is wrong with it. */
+export function parseThresholds(text: string): number[] | string {
+  const parts = text.split(/[\s,;]+/).filter(Boolean);
+  const numbers = parts.map(Number);
+  if (numbers.some((n) => !Number.isInteger(n) || n <= 0 || n > 1000)) return "Whole percents, such as 50, 80, 100.";
+  return [...new Set(numbers)].sort((a, b) => a - b);
+}
+
 const MINUTE_MS = 60_000;
 
 /**

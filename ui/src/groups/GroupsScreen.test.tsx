@@ -2,7 +2,7 @@ import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { AUDITOR_PERMISSIONS, createMockBackend, readyStatus, type MockBackend } from "../backend/mock";
 import { renderApp } from "../test/render";
-import { parseThresholds } from "./PolicyEditors";
+import { parseThresholds } from "../format";
 
 const at = "2026-11-01T00:00:00Z";
 const ana = { id: "usr_00001", name: "Blake Quinn", email: "blake.quinn@northwind.example" };

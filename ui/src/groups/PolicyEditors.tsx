@@ -8,7 +8,7 @@ import type { Limits } from "../bindings/Limits";
 import { useChange } from "../shared/changes";
 import { FormError, TextField } from "../shared/forms";
 import { Notice } from "../shared/notices";
-import { AMOUNT_ERROR, readAmount } from "../format";
+import { AMOUNT_ERROR, parseThresholds, readAmount } from "../format";
 
 type Numbers<K extends string> = Record<K, number | null>;
 
@@ -73,14 +73,6 @@ const BUDGET = [
   { key: "weekly_usd", label: "Weekly (USD)" },
   { key: "monthly_usd", label: "Monthly (USD)" },
 ] as const;
-
-/** "50, 80, 100" as percents, or what is wrong with it. */
-export function parseThresholds(text: string): number[] | string {
-  const parts = text.split(/[\s,;]+/).filter(Boolean);
-  const numbers = parts.map(Number);
-  if (numbers.some((n) => !Number.isInteger(n) || n <= 0 || n > 1000)) return "Whole percents, such as 50, 80, 100.";
-  return [...new Set(numbers)].sort((a, b) => a - b);
-}
 
 export function PolicyEditors({ groupId }: { groupId: string }) {
   const backend = useBackend();

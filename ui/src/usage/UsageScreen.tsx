@@ -108,10 +108,10 @@ export function UsageScreen() {
         <label className="inline-field">
           API key id
           <input type="search" className="input" value={keyId} aria-describedby="usage-key-hint" onChange={(e) => setKeyId(e.target.value)} data-testid="usage-key" />
-          <span id="usage-key-hint" className="visually-hidden">
-            Empty: every key
-          </span>
         </label>
+        <span id="usage-key-hint" className="visually-hidden">
+          Empty: every key
+        </span>
         <div className="segmented-buttons" role="group" aria-label="Measure">
           {METRICS.map((m) => (
             <button key={m.id} type="button" className="button" aria-pressed={m.id === metricId} onClick={() => setMetricId(m.id)}>

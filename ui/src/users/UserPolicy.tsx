@@ -5,7 +5,7 @@ import { useBackend } from "../backend/backend";
 import type { Budget } from "../bindings/Budget";
 import type { Limits } from "../bindings/Limits";
 import type { UserDetail } from "../bindings/UserDetail";
-import { formatUsd } from "../format";
+import { formatUsd, parseThresholds } from "../format";
 import { useChange } from "../shared/changes";
 import { Field, FormError } from "../shared/forms";
 import { useCan } from "../shell/permissions";
@@ -34,12 +34,9 @@ export function UserPolicy({ detail }: { detail: UserDetail }) {
   const limits = useChange();
   const budget = useChange();
   const [thresholds, setThresholds] = useState(detail.budget.alert_thresholds.join(", "));
-  const parsed = thresholds
-    .split(",")
-    .map((t) => t.trim())
-    .filter((t) => t !== "")
-    .map(Number);
-  const thresholdError = parsed.some((t) => !Number.isFinite(t) || t <= 0) ? "Enter percents above 0, separated by commas." : null;
+  const read = parseThresholds(thresholds);
+  const thresholdError = typeof read === "string" ? read : null;
+  const parsed = typeof read === "string" ? [] : read;
   const backend = useBackend();
   const status = useQuery({ queryKey: ["budget", "user", id], queryFn: () => backend.budgetStatus({ kind: "user", id }) });
   const resets = status.data ? resetsOf(status.data.forecast) : {};
