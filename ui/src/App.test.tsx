@@ -19,7 +19,8 @@ describe("app shell", () => {
   it("names the gateway it connects to when that is not the demo", async () => {
     const profile = { ...readyStatus().profile!, id: "acme", name: "Acme prod", embedded: false };
     renderApp(createMockBackend({ status: readyStatus({ phase: "starting", me: null, synced_at: null, profile }) }));
-    expect((await screen.findByTestId("app-starting", {}, { timeout: 5000 })).textContent).toBe("Connecting to Acme prod and syncing…");
+    // Until the backend's status arrives the shell cannot know the profile: wait for it.
+    await waitFor(() => expect(screen.getByTestId("app-starting").textContent).toBe("Connecting to Acme prod and syncing…"), { timeout: 5000 });
   });
 
   it("shows why start-up failed, and only the message", async () => {

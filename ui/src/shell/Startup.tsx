@@ -5,7 +5,7 @@ export function Starting({ profile }: { profile: ProfileSummary | null }) {
   return (
     <div className="center-screen" role="status" data-testid="app-starting">
       <div className="spinner" aria-hidden="true" />
-      <p>{profile && !profile.embedded ? `Connecting to ${profile.name} and syncing…` : "Starting the demo gateway and syncing…"}</p>
+      <p>{profile === null ? "Starting…" : profile.embedded ? "Starting the demo gateway and syncing…" : `Connecting to ${profile.name} and syncing…`}</p>
     </div>
   );
 }
