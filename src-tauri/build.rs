@@ -42,6 +42,7 @@ fn main() {
                     "list_workspaces",
                     "list_groups",
                     "list_group_members",
+                    "group_policy",
                     "list_models",
                     "list_scim_tokens",
                     "get_identity_settings",

@@ -11,9 +11,9 @@ use gatehouse_api::{
 };
 use gatehouse_core::ipc::{
     AccessProfiles, AppStatus, AuditFilter, AuditRows, BudgetStatus, BulkPreviewItem, CacheInfo,
-    GroupMemberRow, GroupRow, InvitationFilter, InvitationRows, IpcError, LogInfo, Overview,
-    ProfileInput, ProfileSummary, SignIn, SignInProvider, SpendSubject, SyncReport, UpdateInfo,
-    UsageChart, UsageFilter, UserDetail, UserFilter, UserRows, WorkspaceRow,
+    GroupMemberRow, GroupPolicy, GroupRow, InvitationFilter, InvitationRows, IpcError, LogInfo,
+    Overview, ProfileInput, ProfileSummary, SignIn, SignInProvider, SpendSubject, SyncReport,
+    UpdateInfo, UsageChart, UsageFilter, UserDetail, UserFilter, UserRows, WorkspaceRow,
 };
 use gatehouse_core::settings::Settings;
 use gatehouse_core::sso::Browser;
@@ -380,6 +380,15 @@ pub async fn list_group_members(
     cached(&state)
         .await?
         .group_members(&id)
+        .await
+        .map_err(|e| e.to_ipc())
+}
+
+#[tauri::command]
+pub async fn group_policy(state: State<'_, AppState>, id: String) -> Result<GroupPolicy, IpcError> {
+    cached(&state)
+        .await?
+        .group_policy(&id)
         .await
         .map_err(|e| e.to_ipc())
 }

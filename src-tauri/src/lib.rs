@@ -59,6 +59,7 @@ pub fn console_plugin<R: Runtime>() -> TauriPlugin<R> {
             commands::list_workspaces,
             commands::list_groups,
             commands::list_group_members,
+            commands::group_policy,
             commands::list_models,
             commands::list_scim_tokens,
             commands::get_identity_settings,

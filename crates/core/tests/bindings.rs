@@ -53,6 +53,7 @@ fn export_all(dir: &Path) {
         WorkspaceRow,
         GroupRow,
         GroupMemberRow,
+        GroupPolicy,
         Model,
         ScimToken,
         ScimTokenCreate,

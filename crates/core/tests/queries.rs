@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use chrono::{Duration, Utc};
 use gatehouse_api::{
-    BulkInviteResult, BulkOutcome, EffectivePolicy, Group, Invitation, InvitationStatus, Page,
-    Secret, SubjectKind, UsageDaily, User, Workspace, periods,
+    Budget, BulkInviteResult, BulkOutcome, EffectivePolicy, Group, Invitation, InvitationStatus,
+    Limits, Page, Secret, SubjectKind, UsageDaily, User, Workspace, periods,
 };
 use gatehouse_core::cache::Cache;
 use gatehouse_core::client::AdminClient;
@@ -202,6 +202,57 @@ async fn key_policy_and_usage_per_key_from_the_cache_are_the_gateways() {
         .sum();
     let cached = spend.key_spend_mtd_usd.get(&top).copied().unwrap_or(0.0);
     assert!((cached - month).abs() < 1e-6, "{cached} vs {month}");
+}
+
+/// A group's editors start from the cache: its own grants, limits and budget are the gateway's,
+/// and a group that sets nothing reads as no grants, no limits and no caps.
+#[tokio::test]
+async fn a_groups_own_policy_from_the_cache_is_the_gateways() {
+    let s = start().await;
+    let groups = groups_by_name(&s).await;
+    let data = &groups["Data science"].id;
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/admin/v1/groups/{data}/grants/gpt-4o"),
+        json!({}),
+    )
+    .await;
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/admin/v1/groups/{data}/limits"),
+        json!({"requests_per_min": 45, "input_tokens_per_min": null, "output_tokens_per_min": 7000, "max_concurrent": 3}),
+    )
+    .await;
+    s.send(
+        reqwest::Method::PUT,
+        &format!("/admin/v1/groups/{data}/budget"),
+        json!({"daily_usd": null, "weekly_usd": 40.25, "monthly_usd": 150, "alert_thresholds": [25, 75]}),
+    )
+    .await;
+    s.sync().await;
+
+    for group in groups.values() {
+        let id = &group.id;
+        let own = s.cache.group_policy(id).await.unwrap();
+        let limits: Limits = s.get(&format!("/admin/v1/groups/{id}/limits")).await;
+        let budget: Budget = s.get(&format!("/admin/v1/groups/{id}/budget")).await;
+        assert_eq!(own.limits, limits, "{}", group.name);
+        assert_eq!(own.budget, budget, "{}", group.name);
+    }
+    let own = s.cache.group_policy(data).await.unwrap();
+    assert!(
+        own.grants.contains(&"gpt-4o".to_owned()),
+        "{:?}",
+        own.grants
+    );
+    assert_eq!(own.limits.max_concurrent, Some(3));
+    assert_eq!(own.budget.weekly_usd, Some(40.25));
+    assert_eq!(own.budget.alert_thresholds, [25, 75]);
+
+    let none = s.cache.group_policy("grp_nobody").await.unwrap();
+    assert!(none.grants.is_empty());
+    assert_eq!(none.limits, Limits::default());
+    assert_eq!(none.budget, Budget::default());
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ import type { AuditRows } from "../bindings/AuditRows";
 import type { CacheInfo } from "../bindings/CacheInfo";
 import type { BudgetStatus } from "../bindings/BudgetStatus";
 import type { GroupMemberRow } from "../bindings/GroupMemberRow";
+import type { GroupPolicy } from "../bindings/GroupPolicy";
 import type { GroupRow } from "../bindings/GroupRow";
 import type { IdentitySettings } from "../bindings/IdentitySettings";
 import type { InvitationFilter } from "../bindings/InvitationFilter";
@@ -126,6 +127,8 @@ export interface Backend {
   listWorkspaces(): Promise<WorkspaceRow[]>;
   listGroups(): Promise<GroupRow[]>;
   listGroupMembers(groupId: string): Promise<GroupMemberRow[]>;
+  /** What the group itself grants, limits and caps, from the cache. */
+  groupPolicy(groupId: string): Promise<GroupPolicy>;
   listModels(): Promise<Model[]>;
   /**
    * The SCIM tokens, without their secrets. Read from the gateway, not the cache: offline it

@@ -7,6 +7,7 @@ import type { AppStatus } from "../bindings/AppStatus";
 import type { Change } from "../bindings/Change";
 import type { Channel } from "../bindings/Channel";
 import type { DeliveryAttempt } from "../bindings/DeliveryAttempt";
+import type { GroupPolicy } from "../bindings/GroupPolicy";
 import type { IdentitySettings } from "../bindings/IdentitySettings";
 import type { IpcError } from "../bindings/IpcError";
 import type { LogInfo } from "../bindings/LogInfo";
@@ -39,6 +40,13 @@ import {
   userDetailOf,
   type MockReads,
 } from "./mockReads";
+
+/** A group that sets nothing, as the cache answers one without grants, limits or a budget. */
+const NO_POLICY: GroupPolicy = {
+  grants: [],
+  limits: { requests_per_min: null, input_tokens_per_min: null, output_tokens_per_min: null, max_concurrent: null },
+  budget: { daily_usd: null, weekly_usd: null, monthly_usd: null, alert_thresholds: [50, 80, 100] },
+};
 
 const FIRST = [
   "Avery", "Blake", "Casey", "Dana", "Eli", "Farah", "Gus", "Hana", "Ivan", "Jo", "Kiran", "Lena",
@@ -571,6 +579,9 @@ export function createMockBackend(
     },
     async listGroupMembers(groupId) {
       return mock.reads.groupMembers[groupId] ?? [];
+    },
+    async groupPolicy(groupId) {
+      return structuredClone(mock.reads.groupPolicies[groupId] ?? NO_POLICY);
     },
     async listModels() {
       return mock.reads.models;

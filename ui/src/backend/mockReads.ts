@@ -11,6 +11,7 @@ import type { AuditFilter } from "../bindings/AuditFilter";
 import type { AuditRows } from "../bindings/AuditRows";
 import type { BudgetStatus } from "../bindings/BudgetStatus";
 import type { GroupMemberRow } from "../bindings/GroupMemberRow";
+import type { GroupPolicy } from "../bindings/GroupPolicy";
 import type { GroupRow } from "../bindings/GroupRow";
 import type { InvitationFilter } from "../bindings/InvitationFilter";
 import type { InvitationRow } from "../bindings/InvitationRow";
@@ -51,6 +52,8 @@ export interface MockReads {
   workspaces: WorkspaceRow[];
   groups: GroupRow[];
   groupMembers: Record<string, GroupMemberRow[]>;
+  /** What `groupPolicy` answers, by group id; others set nothing. */
+  groupPolicies: Record<string, GroupPolicy>;
   models: Model[];
   /** What `listAudit` answers a filter no `auditAnswers` entry takes, in its order (newest first). */
   audit: AuditEntry[];
@@ -85,6 +88,7 @@ export function mockReads(): MockReads {
     ],
     groups: [],
     groupMembers: {},
+    groupPolicies: {},
     models: [
       {
         id: "echo",

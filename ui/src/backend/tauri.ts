@@ -75,6 +75,7 @@ export const tauriBackend: Backend = {
   listWorkspaces: () => call(command("list_workspaces")),
   listGroups: () => call(command("list_groups")),
   listGroupMembers: (groupId) => call(command("list_group_members"), { id: groupId }),
+  groupPolicy: (groupId) => call(command("group_policy"), { id: groupId }),
   listModels: () => call(command("list_models")),
   listAccessProfiles: () => call(command("list_access_profiles")),
   listScimTokens: () => call(command("list_scim_tokens")),

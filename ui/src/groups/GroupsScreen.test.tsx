@@ -88,38 +88,74 @@ describe("groups", () => {
     await waitFor(() => expect(backend.changes).toEqual([{ op: "set_group_member", group_id: "grp_ml", user_id: bo.id, role: "manager" }]));
   });
 
-  it("grants a model, and sets limits and a budget with empty fields as none", async () => {
-    const backend = await renderGroups();
+  it("starts the editors from what the group sets, and offers Save once something differs", async () => {
+    const backend = seeded();
+    backend.reads.models.push({ ...backend.reads.models[0]!, id: "gpt", display_name: "GPT" });
+    backend.reads.groupPolicies.grp_ml = {
+      grants: ["echo"],
+      limits: { requests_per_min: 60, input_tokens_per_min: null, output_tokens_per_min: null, max_concurrent: 4 },
+      budget: { daily_usd: null, weekly_usd: null, monthly_usd: 250, alert_thresholds: [50, 90] },
+    };
+    await renderGroups(backend);
     const panel = await openMl();
-    await within(panel).findByRole("option", { name: "Echo" });
+
+    // What the group grants, each revocable; only what it lacks can be granted.
+    await waitFor(() => expect(within(panel).getAllByTestId("grant").map((g) => g.textContent)).toEqual(["Echo Revoke Echo"]));
+    const pick = within(panel).getByLabelText("Model to grant") as HTMLSelectElement;
+    await within(pick).findByRole("option", { name: "GPT" });
+    expect(within(pick).queryByRole("option", { name: "Echo" })).toBeNull();
+    fireEvent.change(pick, { target: { value: "gpt" } });
     fireEvent.click(within(panel).getByRole("button", { name: "Grant" }));
-    await waitFor(() => expect(backend.changes).toEqual([{ op: "grant", subject_kind: "group", subject_id: "grp_ml", model_id: "echo" }]));
+    await waitFor(() => expect(backend.changes).toEqual([{ op: "grant", subject_kind: "group", subject_id: "grp_ml", model_id: "gpt" }]));
+    fireEvent.click(within(panel).getByRole("button", { name: "Revoke Echo" }));
+    await waitFor(() => expect(backend.changes[1]).toEqual({ op: "revoke_grant", subject_kind: "group", subject_id: "grp_ml", model_id: "echo" }));
 
     const limits = within(panel).getByRole("form", { name: "Rate limits" });
-    fill(limits, "Requests per minute", "60");
-    fill(limits, "Concurrent requests", "4");
+    expect((within(limits).getByLabelText("Requests per minute") as HTMLInputElement).value).toBe("60");
+    expect((within(limits).getByLabelText("Concurrent requests") as HTMLInputElement).value).toBe("4");
+    const saveLimits = within(limits).getByRole("button", { name: "Save rate limits" }) as HTMLButtonElement;
+    expect(saveLimits.disabled).toBe(true);
+    fill(limits, "Requests per minute", "120");
+    expect(saveLimits.disabled).toBe(false);
+    // What the cache holds once the change has synced.
+    backend.reads.groupPolicies.grp_ml.limits.requests_per_min = 120;
     fireEvent.submit(limits);
     await waitFor(() =>
-      expect(backend.changes[1]).toEqual({
+      expect(backend.changes[2]).toEqual({
         op: "set_limits",
         subject_kind: "group",
         subject_id: "grp_ml",
-        limits: { requests_per_min: 60, input_tokens_per_min: null, output_tokens_per_min: null, max_concurrent: 4 },
+        limits: { requests_per_min: 120, input_tokens_per_min: null, output_tokens_per_min: null, max_concurrent: 4 },
       }),
     );
+    expect(await within(limits).findByText("Saved.")).toBeTruthy();
+    expect(saveLimits.disabled).toBe(true);
 
     const budget = within(panel).getByRole("form", { name: "Budget" });
-    fill(budget, "Monthly (USD)", "250.5");
-    fill(budget, "Alert at (% of each cap)", "90 50");
+    expect((within(budget).getByLabelText("Monthly cap (USD)") as HTMLInputElement).value).toBe("250");
+    expect((within(budget).getByLabelText("Alert thresholds (% of each cap)") as HTMLInputElement).value).toBe("50, 90");
+    const saveBudget = within(budget).getByRole("button", { name: "Save budget" }) as HTMLButtonElement;
+    expect(saveBudget.disabled).toBe(true);
+    fill(budget, "Alert thresholds (% of each cap)", "80 50");
+    fill(budget, "Daily cap (USD)", "12.5");
+    expect(saveBudget.disabled).toBe(false);
     fireEvent.submit(budget);
     await waitFor(() =>
-      expect(backend.changes[2]).toEqual({
+      expect(backend.changes[3]).toEqual({
         op: "set_budget",
         subject_kind: "group",
         subject_id: "grp_ml",
-        budget: { daily_usd: null, weekly_usd: null, monthly_usd: 250.5, alert_thresholds: [50, 90] },
+        budget: { daily_usd: 12.5, weekly_usd: null, monthly_usd: 250, alert_thresholds: [50, 80] },
       }),
     );
+  });
+
+  it("says when a group grants nothing and sets no limit", async () => {
+    await renderGroups();
+    const panel = await openMl();
+    expect(await within(panel).findByText("The group grants no model.")).toBeTruthy();
+    const limits = within(panel).getByRole("form", { name: "Rate limits" });
+    expect((within(limits).getByLabelText("Requests per minute") as HTMLInputElement).value).toBe("");
   });
 
   it("refuses a negative limit next to its field without sending it", async () => {

@@ -73,7 +73,12 @@ describe("settings: access profiles", () => {
     fireEvent.click(within(section).getByRole("button", { name: "Edit Engineers" }));
     const form = await within(section).findByRole("form", { name: "Edit Engineers" });
     expect((within(form).getByLabelText("Daily cap (USD)") as HTMLInputElement).value).toBe("5");
+    const save = within(form).getByRole<HTMLButtonElement>("button", { name: "Save profile" });
+    expect(save.disabled).toBe(true);
+    fill(form, "Daily cap (USD)", "5.0");
+    expect(save.disabled).toBe(true);
     fill(form, "Daily cap (USD)", "-1");
+    expect(save.disabled).toBe(false);
     fireEvent.submit(form);
     expect(await within(form).findByText("Enter a number of 0 or more, or leave it empty for none.")).toBeTruthy();
     expect(backend.changes).toHaveLength(0);

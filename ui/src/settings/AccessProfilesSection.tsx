@@ -11,7 +11,7 @@ import type { Limits } from "../bindings/Limits";
 import { AMOUNT_ERROR, formatUsd, parseThresholds, readAmount } from "../format";
 import { useChange } from "../shared/changes";
 import { ConfirmButton } from "../shared/ConfirmButton";
-import { FormError, SubmitCancel, TextField, fieldMessages } from "../shared/forms";
+import { differs, FormError, SubmitCancel, TextField, fieldMessages } from "../shared/forms";
 import { Notice } from "../shared/notices";
 import { useCan } from "../shell/permissions";
 
@@ -132,6 +132,24 @@ function numberText(v: number | null): string {
   return v === null ? "" : String(v);
 }
 
+/** A number as typed: its value, or the text itself when it is not one (which differs from any). */
+function typed(raw: string): number | null | string {
+  const n = readAmount(raw);
+  return n === undefined ? raw : n;
+}
+
+/** A saved profile as its editor's Save compares it. */
+function valuesOf(p: AccessProfile) {
+  return {
+    name: p.name,
+    description: p.description,
+    grants: [...p.grants].sort(),
+    limits: LIMITS.map(([k]) => p.limits[k]),
+    caps: CAPS.map(([k]) => p.budget[k]),
+    thresholds: p.budget.alert_thresholds,
+  };
+}
+
 /** A new profile (`profile` null) or an edit of one. */
 function ProfileEditor({ profile, onDone, onCancel }: { profile: AccessProfile | null; onDone: (message: string) => void; onCancel: () => void }) {
   const backend = useBackend();
@@ -154,6 +172,14 @@ function ProfileEditor({ profile, onDone, onCancel }: { profile: AccessProfile |
     onDone: () => onDone(profile ? `${name.trim()} was saved.` : `${name.trim()} was created.`),
   });
   const messages = { ...fieldMessages(save.error, SHOWN), ...invalid };
+  const changed = !profile || differs(valuesOf(profile), {
+    name: name.trim(),
+    description: description.trim(),
+    grants: [...grants].sort(),
+    limits: LIMITS.map(([k]) => typed(limits[k])),
+    caps: CAPS.map(([k]) => typed(caps[k])),
+    thresholds: parseThresholds(thresholds),
+  });
 
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -222,7 +248,7 @@ function ProfileEditor({ profile, onDone, onCancel }: { profile: AccessProfile |
         <TextField label="Alert at (% of each cap)" value={thresholds} error={messages.alert_thresholds} onChange={(e) => setThresholds(e.target.value)} />
       </div>
       <FormError error={save.error} shown={SHOWN} />
-      <SubmitCancel disabled={save.pending} onCancel={onCancel}>
+      <SubmitCancel disabled={save.pending || !changed} onCancel={onCancel}>
         {profile ? "Save profile" : "Create profile"}
       </SubmitCancel>
     </form>

@@ -100,7 +100,10 @@ describe("settings: notifications", () => {
     fireEvent.click(within(row).getByRole("button", { name: "Edit" }));
     const form = within(section).getByRole("form", { name: "Edit Ops alerts" });
     expect((within(form).getByLabelText("Budget exhausted") as HTMLInputElement).checked).toBe(true);
+    const save = within(form).getByRole<HTMLButtonElement>("button", { name: "Save channel" });
+    expect(save.disabled).toBe(true);
     fireEvent.click(within(form).getByLabelText("Enabled"));
+    expect(save.disabled).toBe(false);
     fireEvent.click(within(form).getByLabelText("Seats full"));
     fireEvent.click(within(form).getByRole("button", { name: "Save channel" }));
     await waitFor(() => expect(backend.changes).toHaveLength(1));

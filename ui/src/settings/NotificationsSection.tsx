@@ -15,7 +15,7 @@ import { formatDateTime } from "../format";
 import { ActionsHeader } from "../shared/ActionsHeader";
 import { useChange } from "../shared/changes";
 import { ConfirmButton } from "../shared/ConfirmButton";
-import { Field, FormError, SubmitCancel, TextField, fieldMessages } from "../shared/forms";
+import { differs, Field, FormError, SubmitCancel, TextField, fieldMessages } from "../shared/forms";
 import { Notice, OfflineHint, QueryError } from "../shared/notices";
 import { useCan } from "../shell/permissions";
 
@@ -213,6 +213,12 @@ export function NotificationsSection({ status }: { status: AppStatus }) {
 
 const FIELDS = ["name", "url", "events", "format"] as const;
 
+/** What a channel form sends: events in the order they are offered. */
+function bodyOf(c: { name: string; url: string; format: ChannelFormat; events: readonly EventType[]; enabled: boolean }) {
+  const events = EVENT_CHOICES.map((e) => e.type).filter((t) => c.events.includes(t));
+  return { name: c.name.trim(), url: c.url.trim(), format: c.format, events, enabled: c.enabled };
+}
+
 /** Making a channel (`channel` null) or editing one. */
 function ChannelForm({ channel, onDone, onCancel }: { channel: Channel | null; onDone: (created: boolean) => void; onCancel: () => void }) {
   const runner = useChange({ refresh: [[CHANNELS_KEY]] });
@@ -224,10 +230,11 @@ function ChannelForm({ channel, onDone, onCancel }: { channel: Channel | null; o
   const messages = fieldMessages(plainChannelError(runner.error), FIELDS);
   const title = channel ? `Edit ${channel.name}` : "New channel";
 
+  const body = bodyOf({ name, url, format, events, enabled });
+  const changed = !channel || differs(bodyOf(channel), body);
+
   function submit(e: FormEvent) {
     e.preventDefault();
-    const chosen = EVENT_CHOICES.map((c) => c.type).filter((t) => events.includes(t));
-    const body = { name: name.trim(), url: url.trim(), format, events: chosen, enabled };
     if (channel) runner.run({ op: "patch_channel", id: channel.id, patch: body }, () => onDone(false));
     else runner.run({ op: "create_channel", channel: body }, () => onDone(true));
   }
@@ -276,7 +283,7 @@ function ChannelForm({ channel, onDone, onCancel }: { channel: Channel | null; o
         Enabled
       </label>
       <FormError error={plainChannelError(runner.error)} shown={FIELDS} />
-      <SubmitCancel disabled={runner.pending || name.trim() === "" || url.trim() === "" || events.length === 0} onCancel={onCancel}>
+      <SubmitCancel disabled={runner.pending || !changed || name.trim() === "" || url.trim() === "" || events.length === 0} onCancel={onCancel}>
         {channel ? "Save channel" : "Create channel"}
       </SubmitCancel>
     </form>

@@ -3,7 +3,7 @@ import { useId, useState, type FormEvent } from "react";
 import { toIpcError } from "../backend/backend";
 import type { ProfileInput } from "../bindings/ProfileInput";
 import type { ProfileSummary } from "../bindings/ProfileSummary";
-import { Field, fieldMessages, FormError, TextField } from "../shared/forms";
+import { differs, Field, fieldMessages, FormError, TextField } from "../shared/forms";
 import { Notice } from "../shared/notices";
 
 const PROFILE_FIELDS = ["name", "url", "ca_pem"] as const;
@@ -44,6 +44,11 @@ export function ProfileForm(props: {
   const signsOut =
     profile?.signed_in === true && (normalizedUrl(input.url) !== profile.url || removeCa || Boolean(input.ca_pem?.trim()));
 
+  const changed =
+    !profile ||
+    removeCa ||
+    Boolean(input.ca_pem?.trim()) ||
+    differs([profile.name, profile.url, profile.insecure_http], [input.name.trim(), normalizedUrl(input.url), plainHttp && input.insecure_http]);
   const error = save.error ? toIpcError(save.error) : null;
   const messages = fieldMessages(error, PROFILE_FIELDS);
   const set = (key: keyof ProfileInput) => (e: { target: { value: string } }) => setInput({ ...input, [key]: e.target.value });
@@ -108,7 +113,7 @@ export function ProfileForm(props: {
       )}
       <FormError error={error} shown={PROFILE_FIELDS} />
       <div className="form-actions">
-        <button type="submit" className="button primary" disabled={save.isPending}>
+        <button type="submit" className="button primary" disabled={save.isPending || !changed}>
           {profile ? "Save" : "Add profile"}
         </button>
         <button type="button" className="button" onClick={props.onCancel}>

@@ -173,7 +173,10 @@ describe("settings: profiles", () => {
     fireEvent.click(within(row("Acme prod")).getByRole("button", { name: "Edit" }));
     const form = within(row("Acme prod")).getByRole("form", { name: "Edit Acme prod" });
     expect(within(form).getByLabelText<HTMLInputElement>("Gateway URL").value).toBe("https://acme.gateway.example/");
+    const save = within(form).getByRole<HTMLButtonElement>("button", { name: "Save" });
+    expect(save.disabled).toBe(true);
     fill(form, "Name", "Acme production");
+    expect(save.disabled).toBe(false);
     fireEvent.submit(form);
     expect(await screen.findByRole("listitem", { name: "Acme production" })).toBeTruthy();
     expect(screen.getByTestId("profile-name").textContent).toBe("Acme production");

@@ -158,7 +158,12 @@ describe("settings: identity (single sign-on)", () => {
       throw { code: "conflict", message: "No identity provider is set up on this gateway: requiring single sign-on would let nobody in." };
     };
     const part = await sso(backend);
-    fireEvent.click(await within(part).findByRole("button", { name: "Save single sign-on" }));
+    const save = await within(part).findByRole<HTMLButtonElement>("button", { name: "Save single sign-on" });
+    // Save is offered once something differs from what the gateway holds.
+    expect(save.disabled).toBe(true);
+    fireEvent.change(within(part).getByLabelText("Groups claim"), { target: { value: "roles" } });
+    expect(save.disabled).toBe(false);
+    fireEvent.click(save);
     const alert = await within(part).findByRole("alert");
     expect(alert.textContent).toBe("Single sign-on cannot be required: no identity provider is set up on this gateway, so nobody could sign in.");
   });

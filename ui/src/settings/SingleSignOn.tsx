@@ -10,7 +10,7 @@ import type { IpcError } from "../bindings/IpcError";
 import type { JoinMode } from "../bindings/JoinMode";
 import type { Role } from "../bindings/Role";
 import { useChange } from "../shared/changes";
-import { Field, fieldMessages, FormError, TextField } from "../shared/forms";
+import { differs, Field, fieldMessages, FormError, TextField } from "../shared/forms";
 import { Notice, QueryError } from "../shared/notices";
 import { ROLE_LABEL, ROLES, RoleOptions } from "../shared/roles";
 
@@ -175,6 +175,7 @@ function SsoForm({ settings, write }: { settings: IdentitySettings; write: boole
   const locked = !write || runner.pending;
   const activeAdmins = (admins.data?.rows ?? []).filter((u) => u.role === "admin" && u.status === "active");
   const noProvider = settings.providers.length === 0;
+  const changed = differs(inputOf(draftOf(settings)), inputOf(draft));
 
   function edit(change: Partial<Draft>) {
     setSaved(false);
@@ -374,7 +375,7 @@ function SsoForm({ settings, write }: { settings: IdentitySettings; write: boole
 
       {write && (
         <div className="form-actions">
-          <button type="submit" className="button primary" disabled={runner.pending}>
+          <button type="submit" className="button primary" disabled={runner.pending || !changed}>
             {runner.pending ? "Saving…" : "Save single sign-on"}
           </button>
         </div>

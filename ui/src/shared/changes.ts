@@ -11,6 +11,8 @@ export interface ChangeRunner {
   run(change: Change, onDone?: (changed: Changed) => void): void;
   pending: boolean;
   error: IpcError | null;
+  /** The last change succeeded (false again once the next one starts). */
+  done: boolean;
   reset(): void;
 }
 
@@ -41,6 +43,7 @@ export function useChange(options: { refresh?: readonly QueryKey[]; onDone?: (ch
     run: (change, done) => mutation.mutate(change, { onSuccess: done }),
     pending: mutation.isPending,
     error: mutation.error,
+    done: mutation.isSuccess,
     reset: mutation.reset,
   };
 }

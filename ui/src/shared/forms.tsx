@@ -67,6 +67,14 @@ export function FormError({ error, shown = [] }: { error: IpcError | null; shown
 
 /** A form's submit button (its label is `children`) and Cancel. */
 /** A form's Submit and Cancel; Escape anywhere in the form cancels it too, like every dialog. */
+/**
+ * The one rule for Save on an edit: offered once what the form would send differs from what is
+ * saved. Both sides are built the same way (a form's values as it sends them).
+ */
+export function differs<T>(saved: T, now: T): boolean {
+  return JSON.stringify(saved) !== JSON.stringify(now);
+}
+
 export function SubmitCancel(props: { children: ReactNode; disabled?: boolean; onCancel: () => void }) {
   const actions = useRef<HTMLDivElement>(null);
   const cancel = useRef(props.onCancel);

@@ -14,7 +14,7 @@ import { AMOUNT_ERROR, formatDate, formatDateTime, formatRelative, formatResetsI
 import { resetsOf } from "../shared/budgets";
 import { useNow } from "../shell/useNow";
 import { useChange } from "../shared/changes";
-import { Field, fieldMessages, FormError, SubmitCancel, TextField } from "../shared/forms";
+import { differs, Field, fieldMessages, FormError, SubmitCancel, TextField } from "../shared/forms";
 import { Notice } from "../shared/notices";
 import { useCan, useStatus } from "../shell/permissions";
 
@@ -76,6 +76,11 @@ function formOf(key: ApiKey | null, userThresholds: number[]): KeyForm {
     },
     thresholds: key?.budget.alert_thresholds ?? userThresholds,
   };
+}
+
+/** A form as Save compares it: which models are checked, not in what order. */
+function comparable(f: KeyForm): KeyForm {
+  return { ...f, name: f.name.trim(), models: [...f.models].sort() };
 }
 
 /** The local day of an instant, `YYYY-MM-DD`. */
@@ -317,7 +322,10 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
             onChange={(field, value) => setForm({ ...form, budget: { ...form.budget, [field]: value } })}
           />
           {editing ? (
-            <SubmitCancel disabled={runner.pending || form.name.trim() === ""} onCancel={() => start(null, null)}>
+            <SubmitCancel
+              disabled={runner.pending || form.name.trim() === "" || !differs(comparable(formOf(editing, detail.budget.alert_thresholds)), comparable(form))}
+              onCancel={() => start(null, null)}
+            >
               Save key
             </SubmitCancel>
           ) : (

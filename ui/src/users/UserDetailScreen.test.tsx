@@ -353,7 +353,10 @@ describe("user detail", () => {
     const edit = screen.getByRole("form", { name: "Edit API key laptop" });
     expect((within(edit).getByLabelText("Key name") as HTMLInputElement).value).toBe("laptop");
     expect((within(edit).getByLabelText("Model echo") as HTMLInputElement).checked).toBe(true);
+    const saveKey = within(edit).getByRole<HTMLButtonElement>("button", { name: "Save key" });
+    expect(saveKey.disabled).toBe(true);
     fireEvent.change(within(edit).getByLabelText("Key expires on"), { target: { value: "2031-06-30" } });
+    expect(saveKey.disabled).toBe(false);
     fireEvent.change(within(edit).getByLabelText("Key weekly budget (USD)"), { target: { value: "20" } });
     fireEvent.click(within(edit).getByRole("button", { name: "Save key" }));
     await waitFor(() =>

@@ -320,6 +320,15 @@ pub struct GroupRow {
     pub scim_managed: bool,
 }
 
+/// What a group itself sets, which its editors start from (the cache holds it; no request).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct GroupPolicy {
+    /// The ids of the models granted to the group, sorted.
+    pub grants: Vec<String>,
+    pub limits: Limits,
+    pub budget: Budget,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct GroupMemberRow {
     pub person: Person,

@@ -1,12 +1,12 @@
 //! The workspaces, groups and models lists.
 
-use gatehouse_api::{AccessProfile, Group, GroupRole, Model, Workspace};
+use gatehouse_api::{AccessProfile, Group, GroupRole, Model, SubjectKind, Workspace};
 use sqlx::Row;
 
 use super::{group_role, parse};
 use crate::cache::Cache;
 use crate::error::CoreResult;
-use crate::ipc::{AccessProfiles, GroupMemberRow, GroupRow, Person, WorkspaceRow};
+use crate::ipc::{AccessProfiles, GroupMemberRow, GroupPolicy, GroupRow, Person, WorkspaceRow};
 
 fn person(r: &sqlx::sqlite::SqliteRow) -> Person {
     Person {
@@ -91,6 +91,16 @@ impl Cache {
                 role: group_role(r.get("role")),
             })
             .collect())
+    }
+
+    /// A group's own grants, limits and budget (none set: no grants, no limits, no caps).
+    pub async fn group_policy(&self, group_id: &str) -> CoreResult<GroupPolicy> {
+        let own = self.subject_policy(SubjectKind::Group, group_id).await?;
+        Ok(GroupPolicy {
+            grants: own.grants,
+            limits: own.limits,
+            budget: own.budget,
+        })
     }
 
     /// Every model by id.
