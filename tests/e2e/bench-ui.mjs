@@ -153,7 +153,32 @@ function treeRssMb(pid) {
     }
   }
   console.error(`ui_rss: ${parts.join('; ')}; summed RSS ${(rssKb / 1024).toFixed(0)} MB, PSS ${(pssKb / 1024).toFixed(0)} MB`);
+  console.error(`ui_rss: where the ${parts[0]?.split(' ')[0]} process's RSS is: ${rssByMapping(pid)}`);
   return rssKb / 1024;
+}
+
+/**
+ * The RSS of process `pid` by what is mapped (a file by its name; memory not backed by a file
+ * as heap, thread stacks, or other anonymous), largest first: what a cut should go after.
+ */
+function rssByMapping(pid) {
+  const byName = new Map();
+  let name = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = line.match(/^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/);
+    if (head) {
+      const path = head[1];
+      name = path === '' ? 'anonymous' : path.startsWith('[') ? path : path.split('/').pop();
+      if (name.startsWith('[stack')) name = '[stack]';
+    } else if (line.startsWith('Rss:')) {
+      byName.set(name, (byName.get(name) ?? 0) + Number(line.split(/\s+/)[1]));
+    }
+  }
+  return [...byName]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(([n, kb]) => `${n} ${(kb / 1024).toFixed(1)} MB`)
+    .join(', ');
 }
 
 /**

@@ -390,3 +390,44 @@ export async function seriousAxeViolations(browser) {
   const violations = result.violations;
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.help}): ${v.target.join(', ')}`);
 }
+
+/**
+ * The controls on the page that Tab never reaches: every visible, enabled button, link, field
+ * and element with a tab stop is marked, focus starts from nothing, and Tab is pressed once per
+ * control and a few more; what never took focus is described. A radio group is one stop (the
+ * arrow keys move within it), so it counts as reached when any of its radios was.
+ */
+export async function unreachableByTab(browser) {
+  const count = await browser.execute(() => {
+    const shown = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+    let n = 0;
+    for (const el of document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')) {
+      delete el.dataset.tabStop;
+      if (!shown(el) || el.disabled || el.tabIndex < 0 || el.closest('[inert], [aria-hidden="true"]')) continue;
+      el.dataset.tabStop = String(n++);
+    }
+    window.__tabbed = new Set();
+    if (!window.__tabListener) {
+      window.__tabListener = (e) => {
+        const el = e.target;
+        // A chart's svg is an Element with a dataset, not an HTMLElement.
+        if (!(el instanceof HTMLElement || el instanceof SVGElement)) return;
+        window.__tabbed.add(el.dataset.tabStop ?? '');
+        if (el.type === 'radio') for (const r of document.querySelectorAll(`input[type=radio][name="${el.name}"]`)) window.__tabbed.add(r.dataset.tabStop ?? '');
+      };
+      document.addEventListener('focusin', window.__tabListener);
+    }
+    if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
+    return n;
+  });
+  if (count === 0) throw new Error('no control on the page to reach');
+  // One action of separate presses (`keys` with several keys holds them down together).
+  const presses = browser.action('key');
+  for (let i = 0; i < count + 5; i++) presses.down('\uE004').up('\uE004');
+  await presses.perform();
+  return browser.execute(() =>
+    [...document.querySelectorAll('[data-tab-stop]')]
+      .filter((el) => !window.__tabbed.has(el.dataset.tabStop))
+      .map((el) => `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') || el.textContent || el.name || '').trim().slice(0, 40)}"`),
+  );
+}

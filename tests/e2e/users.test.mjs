@@ -15,6 +15,7 @@ import {
   openScreen,
   screenshot,
   seriousAxeViolations,
+  unreachableByTab,
   writeClipboard,
 } from './driver.mjs';
 
@@ -65,11 +66,16 @@ test('the users table shows the demo organisation and search narrows it', async 
   await screenshot(browser, 'users-search');
 });
 
-test('every screen opens on the demo organisation, a user opens from the table, and axe finds nothing serious on any', async () => {
+test('every screen opens on the demo organisation, a user opens from the table, axe finds nothing serious on any, and Tab reaches every control', async () => {
   const { browser } = app;
   // axe-core on each screen as it first shows: serious and critical violations, by screen.
   const inaccessible = [];
-  const audit = async (name) => inaccessible.push(...(await seriousAxeViolations(browser)).map((v) => `${name}: ${v}`));
+  // And every control on it reachable with Tab alone.
+  const unreachable = [];
+  const audit = async (name) => {
+    inaccessible.push(...(await seriousAxeViolations(browser)).map((v) => `${name}: ${v}`));
+    unreachable.push(...(await unreachableByTab(browser)).map((c) => `${name}: ${c}`));
+  };
   const screens = [
     ['Overview', 'overview'],
     ['Invitations', 'invitations'],
@@ -126,6 +132,7 @@ test('every screen opens on the demo organisation, a user opens from the table, 
   await screenshot(browser, 'screen-user-detail');
   await audit('User detail');
   assert.deepEqual(inaccessible, [], 'axe-core found serious or critical violations');
+  assert.deepEqual(unreachable, [], 'controls that Tab does not reach');
 });
 
 test('suspending a member and reactivating them goes through the gateway and shows at once', async () => {

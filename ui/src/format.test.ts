@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCount, formatRelative, formatResetsIn } from "./format";
+import { DATE_HINT, formatCount, formatInputDay, formatRelative, formatResetsIn, readInputDay } from "./format";
 
 const NOW = Date.parse("2025-06-01T12:00:00Z");
 const ago = (seconds: number) => new Date(NOW - seconds * 1000).toISOString();
@@ -58,5 +58,17 @@ describe("amounts typed in forms", () => {
     expect(readAmount("1,200")).toBe(1200);
     expect(readAmount("-1")).toBeUndefined();
     expect(readAmount("ten")).toBeUndefined();
+  });
+});
+
+describe("days typed in a date field", () => {
+  it("reads a day written as the OS locale writes it, or year first, and nothing else", () => {
+    expect(readInputDay(formatInputDay("2026-12-31"))).toBe("2026-12-31");
+    expect(readInputDay(formatInputDay("2027-02-03"))).toBe("2027-02-03");
+    expect(readInputDay("2026-1-5")).toBe("2026-01-05");
+    expect(readInputDay("  ")).toBe("");
+    for (const bad of ["31", "2026-02-30", "2026-13-01", "12/31/26", "2026/12", "a day", "2026-12-31-1"]) expect(readInputDay(bad), bad).toBeNull();
+    expect(DATE_HINT).toContain(formatInputDay("2026-12-31"));
+    expect(formatInputDay("")).toBe("");
   });
 });

@@ -131,6 +131,39 @@ function dayDate(day: string): Date {
   return new Date(y!, m! - 1, d!);
 }
 
+const numericDay = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "2-digit", day: "2-digit" });
+/** The order of day, month and year in the OS locale's dates written in numbers. */
+const DAY_ORDER = numericDay
+  .formatToParts(new Date(2026, 11, 31))
+  .map((p) => p.type)
+  .filter((t): t is "day" | "month" | "year" => t === "day" || t === "month" || t === "year");
+
+/** A `YYYY-MM-DD` day as the OS locale writes it in numbers ("12/31/2026"), for a date field; "" stays "". */
+export function formatInputDay(day: string): string {
+  return day === "" ? "" : numericDay.format(dayDate(day));
+}
+
+/** How a date field says what it takes. */
+export const DATE_HINT = `A date such as ${formatInputDay("2026-12-31")}`;
+
+/**
+ * What was typed in a date field, as `YYYY-MM-DD`: "" when nothing, null when it is not a day.
+ * Three numbers in the locale's order with any separators, the year in four digits; one that
+ * starts with the year (a pasted 2026-12-31) is read year, month, day.
+ */
+export function readInputDay(text: string): string | null {
+  if (text.trim() === "") return "";
+  const numbers = text.split(/\D+/).filter((n) => n !== "");
+  if (numbers.length !== 3) return null;
+  const order = numbers[0]!.length === 4 ? (["year", "month", "day"] as const) : DAY_ORDER;
+  const part = (name: "day" | "month" | "year") => numbers[order.indexOf(name)] ?? "";
+  if (part("year").length !== 4 || part("month").length > 2 || part("day").length > 2) return null;
+  const [year, month, day] = [Number(part("year")), Number(part("month")), Number(part("day"))];
+  const d = new Date(Date.UTC(year, month - 1, day));
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return null;
+  return `${part("year")}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+}
+
 /** "16 Nov 2026"-style day of a `YYYY-MM-DD` local date, in the OS locale's format. */
 export function formatDay(day: string): string {
   return date.format(dayDate(day));

@@ -6,6 +6,7 @@ import type { AuditExportFormat } from "../bindings/AuditExportFormat";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { AuditRows } from "../bindings/AuditRows";
 import { formatCount, formatDateTime, formatNumber } from "../format";
+import { DayInput } from "../shared/forms";
 import { QueryError } from "../shared/notices";
 import { ScreenHead } from "../shared/ScreenHead";
 import { UserSearch } from "../shared/UserSearch";
@@ -50,8 +51,9 @@ interface Typed {
   category: string;
   actor: Person | null;
   target: Person | null;
-  from: string;
-  to: string;
+  /** `YYYY-MM-DD`, "" for none, null while what is typed is not a date. */
+  from: string | null;
+  to: string | null;
 }
 
 const NONE: Typed = { action: "", category: "", actor: null, target: null, from: "", to: "" };
@@ -70,8 +72,8 @@ export function auditFilterOf(typed: Typed, offset: number): AuditFilter {
     category: text(typed.category),
     actor_id: typed.actor?.id ?? null,
     target_id: typed.target?.id ?? null,
-    from: typed.from === "" ? null : localMidnight(typed.from),
-    to: typed.to === "" ? null : localMidnight(typed.to, 1),
+    from: typed.from ? localMidnight(typed.from) : null,
+    to: typed.to ? localMidnight(typed.to, 1) : null,
     offset,
     limit: AUDIT_PAGE,
   };
@@ -106,6 +108,8 @@ export function AuditScreen() {
 
   function apply(e: FormEvent) {
     e.preventDefault();
+    // A date field that does not hold a date says so itself; nothing is applied until it does.
+    if (typed.from === null || typed.to === null) return;
     setApplied(typed);
     setOffset(0);
   }
@@ -114,18 +118,10 @@ export function AuditScreen() {
     setApplied(NONE);
     setOffset(0);
   }
-  const input = (key: "action" | "from" | "to", label: string, type = "text") => (
+  const dayInput = (key: "from" | "to", label: string) => (
     <label className="inline-field">
       {label}
-      <input
-        type={type}
-        className="input"
-        value={typed[key]}
-        data-empty={typed[key] === ""}
-        autoComplete="off"
-        spellCheck={false}
-        onChange={(e) => setTyped({ ...typed, [key]: e.target.value })}
-      />
+      <DayInput day={typed[key]} onDay={(day) => setTyped({ ...typed, [key]: day })} />
     </label>
   );
 
@@ -152,9 +148,18 @@ export function AuditScreen() {
             ))}
           </select>
         </label>
-        {input("action", "Exact action")}
-        {input("from", "From", "date")}
-        {input("to", "To", "date")}
+        <label className="inline-field">
+          Exact action
+          <input
+            className="input"
+            value={typed.action}
+            autoComplete="off"
+            spellCheck={false}
+            onChange={(e) => setTyped({ ...typed, action: e.target.value })}
+          />
+        </label>
+        {dayInput("from", "From")}
+        {dayInput("to", "To")}
         <button type="submit" className="button primary">
           Filter
         </button>

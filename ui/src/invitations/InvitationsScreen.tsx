@@ -9,7 +9,7 @@ import { ActionsHeader } from "../shared/ActionsHeader";
 import { useChange } from "../shared/changes";
 import { ConfirmButton } from "../shared/ConfirmButton";
 import { FormError } from "../shared/forms";
-import { Notice, OfflineHint } from "../shared/notices";
+import { Notice, useActionNotice, OfflineHint } from "../shared/notices";
 import { ScreenHead } from "../shared/ScreenHead";
 import { ROLE_LABEL } from "../shared/roles";
 import { useCan, useStatus } from "../shell/permissions";
@@ -45,7 +45,11 @@ export function InvitationsScreen() {
   const headingId = useId();
   const [tab, setTab] = useState<Tab>("pending");
   const [panel, setPanel] = useState<"invite" | "bulk" | "add" | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useActionNotice();
+  const open = (which: typeof panel) => {
+    setNotice(null);
+    setPanel(which);
+  };
   const list = useQuery({ queryKey: ["invitations", "list", tab], queryFn: () => backend.listInvitations(filterOf(tab, 1000)) });
   // A page of one row answers with the total: cheap counts for every tab.
   const counts = useQueries({
@@ -58,14 +62,14 @@ export function InvitationsScreen() {
       <ScreenHead id={headingId} title="Invitations">
         {writable && (
           <div className="head-actions">
-            <button type="button" className="button primary" onClick={() => setPanel("invite")}>
+            <button type="button" className="button primary" onClick={() => open("invite")}>
               Invite
             </button>
-            <button type="button" className="button" onClick={() => setPanel("bulk")}>
+            <button type="button" className="button" onClick={() => open("bulk")}>
               Bulk invite
             </button>
             {can("users.write") && (
-              <button type="button" className="button" onClick={() => setPanel("add")}>
+              <button type="button" className="button" onClick={() => open("add")}>
                 Add directly
               </button>
             )}

@@ -12,7 +12,7 @@ import { AMOUNT_ERROR, formatUsd, parseThresholds, readAmount } from "../format"
 import { useChange } from "../shared/changes";
 import { ConfirmButton } from "../shared/ConfirmButton";
 import { differs, FormError, SubmitCancel, TextField, fieldMessages } from "../shared/forms";
-import { Notice } from "../shared/notices";
+import { Notice, useActionNotice } from "../shared/notices";
 import { useCan } from "../shell/permissions";
 
 const LIMITS = [
@@ -45,7 +45,11 @@ export function AccessProfilesSection({ status }: { status: AppStatus }) {
   const can = useCan();
   const profiles = useQuery({ queryKey: ["accessProfiles"], queryFn: () => backend.listAccessProfiles() });
   const [editing, setEditing] = useState<AccessProfile | "new" | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const edit = (what: AccessProfile | "new") => {
+    setNotice(null);
+    setEditing(what);
+  };
+  const [notice, setNotice] = useActionNotice();
   const change = useChange({ refresh: [["accessProfiles"]] });
   const setDefault = useChange({ refresh: [["accessProfiles"]], onDone: () => setNotice("Default saved.") });
   if (!status.me) return null;
@@ -89,7 +93,7 @@ export function AccessProfilesSection({ status }: { status: AppStatus }) {
               {p.description && <div className="muted">{p.description}</div>}
               {write && (
                 <span className="row-actions">
-                  <button type="button" className="button" onClick={() => setEditing(p)}>
+                  <button type="button" className="button" onClick={() => edit(p)}>
                     Edit {p.name}
                   </button>
                   <ConfirmButton
@@ -108,7 +112,7 @@ export function AccessProfilesSection({ status }: { status: AppStatus }) {
       )}
       {write && editing === null && (
         <div className="form-actions">
-          <button type="button" className="button" onClick={() => setEditing("new")}>
+          <button type="button" className="button" onClick={() => edit("new")}>
             New profile
           </button>
         </div>

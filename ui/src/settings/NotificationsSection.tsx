@@ -16,7 +16,7 @@ import { ActionsHeader } from "../shared/ActionsHeader";
 import { useChange } from "../shared/changes";
 import { ConfirmButton } from "../shared/ConfirmButton";
 import { differs, Field, FormError, SubmitCancel, TextField, fieldMessages } from "../shared/forms";
-import { Notice, OfflineHint, QueryError } from "../shared/notices";
+import { Notice, useActionNotice, OfflineHint, QueryError } from "../shared/notices";
 import { useCan } from "../shell/permissions";
 
 export const SECRET_COPIED_MESSAGE =
@@ -81,7 +81,7 @@ export function NotificationsSection({ status }: { status: AppStatus }) {
   const runner = useChange({ refresh: [[CHANNELS_KEY], [DELIVERIES_KEY]] });
   const [editing, setEditing] = useState<Channel | "new" | null>(null);
   const [showLog, setShowLog] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useActionNotice();
   if (!readable || !status.profile) return null;
   const write = can("notifications.write");
 
@@ -138,7 +138,10 @@ export function NotificationsSection({ status }: { status: AppStatus }) {
                   </button>
                   {write && (
                     <>
-                      <button type="button" className="button" disabled={runner.pending} onClick={() => setEditing(c)}>
+                      <button type="button" className="button" disabled={runner.pending} onClick={() => {
+                          setNotice(null);
+                          setEditing(c);
+                        }}>
                         Edit
                       </button>
                       <button

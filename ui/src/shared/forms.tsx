@@ -1,7 +1,8 @@
 // Form pieces shared by the screens: a labelled field with its error next to it, the error of a
 // whole form, and the submit and Cancel buttons. A `validation_failed` error's `fields` go next
 // to their inputs; any other error (or a field no input shows) is said once, above the buttons.
-import { useEffect, useId, useRef, type ComponentProps, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type ComponentProps, type ReactNode } from "react";
+import { DATE_HINT, formatInputDay, readInputDay } from "../format";
 import { dialogKeys } from "./dialog";
 import type { IpcError } from "../bindings/IpcError";
 
@@ -65,8 +66,6 @@ export function FormError({ error, shown = [] }: { error: IpcError | null; shown
   );
 }
 
-/** A form's submit button (its label is `children`) and Cancel. */
-/** A form's Submit and Cancel; Escape anywhere in the form cancels it too, like every dialog. */
 /**
  * The one rule for Save on an edit: offered once what the form would send differs from what is
  * saved. Both sides are built the same way (a form's values as it sends them).
@@ -75,6 +74,7 @@ export function differs<T>(saved: T, now: T): boolean {
   return JSON.stringify(saved) !== JSON.stringify(now);
 }
 
+/** A form's Submit and Cancel; Escape anywhere in the form cancels it too, like every dialog. */
 export function SubmitCancel(props: { children: ReactNode; disabled?: boolean; onCancel: () => void }) {
   const actions = useRef<HTMLDivElement>(null);
   const cancel = useRef(props.onCancel);
@@ -95,5 +95,39 @@ export function SubmitCancel(props: { children: ReactNode; disabled?: boolean; o
         Cancel
       </button>
     </div>
+  );
+}
+
+/**
+ * A day typed as the OS locale writes dates in numbers ("12/31/2026"; a pasted 2026-12-31 too).
+ * Not `type=date`: WebKitGTK's takes no keyboard at all. `day` and what `onDay` hears are
+ * `YYYY-MM-DD`, "" when emptied, and null while the text is not a date (marked invalid); a `day`
+ * of null (what it reported) leaves the text as typed.
+ */
+export function DayInput({ day, onDay, ...input }: Omit<ComponentProps<"input">, "value" | "onChange"> & { day: string | null; onDay(day: string | null): void }) {
+  const [text, setText] = useState(() => formatInputDay(day ?? ""));
+  const [shown, setShown] = useState(day);
+  // A day set from outside (a preset range, a reset) replaces what was typed.
+  if (day !== shown) {
+    setShown(day);
+    if (day !== null && readInputDay(text) !== day) setText(formatInputDay(day));
+  }
+  const invalid = readInputDay(text) === null;
+  return (
+    <input
+      className="input"
+      inputMode="numeric"
+      autoComplete="off"
+      spellCheck={false}
+      title={DATE_HINT}
+      {...input}
+      aria-invalid={invalid || input["aria-invalid"] === true}
+      type="text"
+      value={text}
+      onChange={(e) => {
+        setText(e.target.value);
+        onDay(readInputDay(e.target.value));
+      }}
+    />
   );
 }

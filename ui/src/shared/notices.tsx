@@ -1,6 +1,7 @@
 // What a screen says about itself: a change that went through, a read that failed, and why
 // changes are not offered while offline.
-import type { ReactNode } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState, type ReactNode } from "react";
 import { toIpcError } from "../backend/backend";
 import { useStatus, type Permission } from "../shell/permissions";
 
@@ -11,6 +12,24 @@ export function Notice({ children }: { children: ReactNode }) {
       {children}
     </p>
   );
+}
+
+/**
+ * What the last action on a screen did, to show in a `Notice`. The one rule for notices: it goes
+ * once the next change starts, anywhere (every change is a mutation of the query client), or
+ * when the screen clears it as another action begins (opening a form).
+ */
+export function useActionNotice(): [string | null, (notice: string | null) => void] {
+  const [notice, setNotice] = useState<string | null>(null);
+  const client = useQueryClient();
+  useEffect(
+    () =>
+      client.getMutationCache().subscribe((event) => {
+        if (event.type === "added") setNotice(null);
+      }),
+    [client],
+  );
+  return [notice, setNotice];
 }
 
 /** A query's error, or nothing. */

@@ -7,6 +7,7 @@ import type { UsageGroupBy } from "../bindings/UsageGroupBy";
 import type { UsageTotals } from "../bindings/UsageTotals";
 import { StackedBars } from "../charts/lazy";
 import { formatCompact, formatCompactUsd, formatCount, formatNumber, formatUsd } from "../format";
+import { DayInput } from "../shared/forms";
 import { QueryError } from "../shared/notices";
 import { ScreenHead } from "../shared/ScreenHead";
 
@@ -89,11 +90,11 @@ export function UsageScreen() {
         </div>
         <label className="inline-field">
           From
-          <input type="date" className="input" value={from} max={to || undefined} onChange={(e) => setFrom(e.target.value)} data-testid="usage-from" />
+          <DayInput day={from} onDay={(d) => d !== null && setFrom(d)} data-testid="usage-from" />
         </label>
         <label className="inline-field">
           To
-          <input type="date" className="input" value={to} onChange={(e) => setTo(e.target.value)} data-testid="usage-to" />
+          <DayInput day={to} onDay={(d) => d !== null && setTo(d)} data-testid="usage-to" />
         </label>
         <label className="inline-field">
           Group by

@@ -10,12 +10,12 @@ import type { Change } from "../bindings/Change";
 import type { Limits } from "../bindings/Limits";
 import type { UserDetail } from "../bindings/UserDetail";
 import type { BudgetPeriod } from "../bindings/BudgetPeriod";
-import { AMOUNT_ERROR, formatDate, formatDateTime, formatRelative, formatResetsIn, formatUsd, readAmount } from "../format";
+import { AMOUNT_ERROR, DATE_HINT, formatDate, formatDateTime, formatInputDay, formatRelative, formatResetsIn, formatUsd, readAmount } from "../format";
 import { resetsOf } from "../shared/budgets";
 import { useNow } from "../shell/useNow";
 import { useChange } from "../shared/changes";
-import { differs, Field, fieldMessages, FormError, SubmitCancel, TextField } from "../shared/forms";
-import { Notice } from "../shared/notices";
+import { DayInput, differs, Field, fieldMessages, FormError, SubmitCancel, TextField } from "../shared/forms";
+import { Notice, useActionNotice } from "../shared/notices";
 import { useCan, useStatus } from "../shell/permissions";
 
 export const NEW_KEY_MESSAGE = "The new key is on your clipboard and is never shown here: paste it where it is needed now.";
@@ -47,7 +47,8 @@ const SHOWN_FIELDS = ["name", "expires_at", "model_ids", ...LIMIT_FIELDS.map((f)
 interface KeyForm {
   name: string;
   /** `YYYY-MM-DD`, or "" for no expiry. */
-  expires: string;
+  /** `YYYY-MM-DD`, "" for never, null while what is typed is not a date. */
+  expires: string | null;
   /** Checked models; none checked: every model the user has. */
   models: string[];
   limits: Record<keyof Limits, string>;
@@ -101,6 +102,7 @@ export function endOfLocalDay(day: string): string {
  */
 function policyOf(form: KeyForm): { expires_at: string | null; model_ids: string[] | null; limits: Limits; budget: Budget; invalid: Record<string, string> } {
   const invalid: Record<string, string> = {};
+  if (form.expires === null) invalid.expires_at = `Enter the day as a date such as ${formatInputDay("2026-12-31")}, or leave it empty.`;
   const numberOrNull = (field: string, s: string): number | null => {
     const n = readAmount(s);
     if (n === undefined) invalid[field] = AMOUNT_ERROR;
@@ -108,7 +110,7 @@ function policyOf(form: KeyForm): { expires_at: string | null; model_ids: string
   };
   return {
     invalid,
-    expires_at: form.expires === "" ? null : endOfLocalDay(form.expires),
+    expires_at: form.expires ? endOfLocalDay(form.expires) : null,
     model_ids: form.models.length === 0 ? null : [...form.models].sort(),
     limits: {
       requests_per_min: numberOrNull("requests_per_min", form.limits.requests_per_min),
@@ -158,7 +160,7 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
   const [editing, setEditing] = useState<ApiKey | null>(null);
   const [rotating, setRotating] = useState<ApiKey | null>(null);
   const [grace, setGrace] = useState(0);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useActionNotice();
   const backend = useBackend();
   // The user's budget status (the query the detail's spend section makes) carries when each
   // budget period resets; a key's budgets reset with them.
@@ -274,16 +276,9 @@ export function ApiKeys({ detail }: { detail: UserDetail }) {
             error={messages.name}
             onChange={(e) => setForm({ ...form, name: e.target.value })}
           />
-          <TextField
-            label="Key expires on"
-            type="date"
-            value={form.expires}
-            data-empty={form.expires === ""}
-            disabled={runner.pending}
-            error={messages.expires_at}
-            hint="Empty: the key does not expire. It works through the end of that day."
-            onChange={(e) => setForm({ ...form, expires: e.target.value })}
-          />
+          <Field label="Key expires on" error={messages.expires_at} hint={`${DATE_HINT}. Empty: the key does not expire. It works through the end of that day.`}>
+            {(p) => <DayInput {...p} day={form.expires} disabled={runner.pending} onDay={(expires) => setForm({ ...form, expires })} />}
+          </Field>
           <fieldset className="key-models">
             <legend>Models</legend>
             <p className="muted">None checked: every model the user has, now and later.</p>

@@ -6,7 +6,7 @@ import type { ApiKey } from "../bindings/ApiKey";
 import type { UsageFilter } from "../bindings/UsageFilter";
 import type { User } from "../bindings/User";
 import type { UserDetail } from "../bindings/UserDetail";
-import { formatUsd } from "../format";
+import { formatUsd, formatInputDay } from "../format";
 import { walkChart } from "../test/charts";
 import { renderApp } from "../test/render";
 import { endOfLocalDay, GRACE_CHOICES, NEW_KEY_MESSAGE, ROTATED_KEY_MESSAGE } from "./ApiKeys";
@@ -292,7 +292,14 @@ describe("user detail", () => {
     await openUser("usr_00000", backend);
     const form = screen.getByRole("form", { name: "New API key" });
     fireEvent.change(within(form).getByLabelText("New key's name"), { target: { value: "ci" } });
-    fireEvent.change(within(form).getByLabelText("Key expires on"), { target: { value: "2030-01-31" } });
+    // A day that does not exist is refused next to the field; the locale's own writing is read.
+    const expires = within(form).getByLabelText("Key expires on");
+    fireEvent.change(expires, { target: { value: "2030-02-30" } });
+    expect(expires.getAttribute("aria-invalid")).toBe("true");
+    fireEvent.click(within(form).getByRole("button", { name: "Create key" }));
+    expect((await within(form).findByTestId("field-error")).textContent).toContain("Enter the day as a date such as");
+    expect(backend.changes).toEqual([]);
+    fireEvent.change(expires, { target: { value: formatInputDay("2030-01-31") } });
     fireEvent.click(within(form).getByLabelText("Model echo"));
     fireEvent.change(within(form).getByLabelText("Key requests per minute"), { target: { value: "10" } });
     fireEvent.change(within(form).getByLabelText("Key daily budget (USD)"), { target: { value: "5" } });
