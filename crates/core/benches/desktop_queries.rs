@@ -1,5 +1,5 @@
 //! The screens' queries over a large cache: 100,000 users (with workspaces and groups) and
-//! 1,000,000 usage rows over 90 days, filled through `Cache::apply` with synthetic changes.
+//! 1,000,000 usage rows over 90 days, filled through `CacheWriter::apply` with synthetic changes.
 //! Prints `BENCH <name> <value> ms` lines:
 //! - desktop_search_p50_ms / desktop_search_p99_ms: a page of 100 users for a mix of substring
 //!   searches (3 to 6 characters of a name or an e-mail) and role, status and workspace filters;
@@ -63,9 +63,10 @@ impl Fill {
     }
 
     async fn flush(&mut self, cache: &Cache) {
+        let mut writer = cache.writer().await.expect("writer");
         for batch in self.changes.chunks(5000) {
             let last = batch.last().map_or(0, |c| c.revision);
-            cache.apply(batch, last).await.expect("apply");
+            writer.apply(batch, last).await.expect("apply");
         }
         self.changes.clear();
     }

@@ -240,6 +240,13 @@ async fn floor(synced: &Path, empty: &Path) -> anyhow::Result<f64> {
     sqlx::query("PRAGMA synchronous = NORMAL")
         .execute(&mut conn)
         .await?;
+    // And with the page cache a sync writes with.
+    sqlx::query(&format!(
+        "PRAGMA cache_size = -{}",
+        gatehouse_core::cache::SYNC_PAGE_CACHE_KIB
+    ))
+    .execute(&mut conn)
+    .await?;
 
     let started = Instant::now();
     let mut tx = conn.begin().await?;

@@ -20,10 +20,11 @@ pub async fn sync(
     let start = since;
     let mut applied = 0u64;
     let mut page = api.sync(since, BATCH).await?;
+    let mut writer = cache.writer().await?;
     loop {
         // The next page is fetched while this one is applied: the gateway and the cache's
         // SQLite thread work at the same time.
-        let apply = cache.apply(&page.changes, page.next_since);
+        let apply = writer.apply(&page.changes, page.next_since);
         let (applied_now, next) = if page.has_more {
             let (a, n) = tokio::join!(apply, api.sync(page.next_since, BATCH));
             (a, Some(n))
@@ -44,6 +45,7 @@ pub async fn sync(
             None => break,
         }
     }
+    drop(writer);
     // The usage roll-ups are brought up to date once per sync, so no screen pays for them.
     cache.refresh_usage_rollup().await?;
     let synced_at = Utc::now();

@@ -19,6 +19,7 @@ use crate::queries::user_index::UserIndex;
 use crate::seal::Seal;
 
 mod apply;
+pub use apply::{CacheWriter, SYNC_PAGE_CACHE_KIB};
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
