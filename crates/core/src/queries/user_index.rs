@@ -1,8 +1,8 @@
 //! The users table's search, filters and sort, in memory. A substring search cannot use a
 //! B-tree, and SQLite's scan of 100,000 users costs tens of milliseconds per keystroke; this
-//! index holds what a search tests (about 150 bytes a user), is built from the cache after a
-//! sync changed users, memberships or groups, and answers a search with one linear scan in the
-//! order asked for: a few milliseconds.
+//! index holds what a search tests and what the table shows of each user (about 200 bytes a
+//! user), is built from the cache after a sync changed users, memberships or groups, and
+//! answers a search with one linear scan in the order asked for: a few milliseconds.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -13,11 +13,13 @@ use gatehouse_api::{Role, UserStatus};
 use memchr::memmem;
 use sqlx::SqlitePool;
 
+use super::{parse_time, usd};
 use crate::error::CoreResult;
-use crate::ipc::{UserFilter, UserSort};
+use crate::ipc::{UserFilter, UserRow, UserSort};
 
 struct Entry {
     id: Box<str>,
+    name: Box<str>,
     /// The name with ASCII letters lower-cased: SQLite's NOCASE.
     name_nocase: Box<str>,
     email: Box<str>,
@@ -25,6 +27,7 @@ struct Entry {
     status: Box<str>,
     created_at: Box<str>,
     last_active_at: Option<Box<str>>,
+    scim_managed: bool,
 }
 
 const SORTS: [UserSort; 6] = [
@@ -67,19 +70,29 @@ impl UserIndex {
             String,
             String,
             Option<String>,
+            bool,
         );
         // Row by row: holding every row's strings and every entry at once would double the
         // build's peak, which the allocator keeps as resident memory afterwards.
         let mut rows = sqlx::query_as::<_, UserRow>(
-            "SELECT id, search_text, name, email, role, status, created_at, last_active_at \
-             FROM users",
+            "SELECT id, search_text, name, email, role, status, created_at, last_active_at, \
+             COALESCE(json_extract(data, '$.scim_managed'), 0) FROM users",
         )
         .fetch(pool);
         let mut haystack = Vec::new();
         let mut starts = Vec::new();
         let mut entries = Vec::new();
-        while let Some((id, search, name, email, role, status, created_at, last_active_at)) =
-            rows.try_next().await?
+        while let Some((
+            id,
+            search,
+            name,
+            email,
+            role,
+            status,
+            created_at,
+            last_active_at,
+            scim_managed,
+        )) = rows.try_next().await?
         {
             starts.push(haystack.len() as u32);
             haystack.extend_from_slice(search.as_bytes());
@@ -87,11 +100,13 @@ impl UserIndex {
             entries.push(Entry {
                 id: id.into(),
                 name_nocase: name.to_ascii_lowercase().into(),
+                name: name.into(),
                 email: email.into(),
                 role: role.into(),
                 status: status.into(),
                 created_at: created_at.into(),
                 last_active_at: last_active_at.map(Into::into),
+                scim_managed,
             });
         }
         drop(rows);
@@ -150,13 +165,14 @@ impl UserIndex {
         }))
     }
 
-    /// How many users match `filter`, and the ids of the page `limit` × `offset` in its order.
+    /// How many users match `filter`, and the page `limit` × `offset` in its order (positions
+    /// in the index, for [`UserIndex::id`] and [`UserIndex::rows`]).
     pub(crate) fn search(
         &self,
         filter: &UserFilter,
         limit: usize,
         offset: usize,
-    ) -> (u64, Vec<String>) {
+    ) -> (u64, Vec<u32>) {
         let needle = filter.query.trim().to_lowercase();
         let found = (!needle.is_empty()).then(|| {
             let mut found = vec![false; self.entries.len()];
@@ -196,7 +212,7 @@ impl UserIndex {
         let mut page = Vec::with_capacity(limit.min(1000));
         let mut take = |i: &u32| {
             if total as usize >= offset && page.len() < limit {
-                page.push(self.entries[*i as usize].id.to_string());
+                page.push(*i);
             }
             total += 1;
         };
@@ -206,6 +222,63 @@ impl UserIndex {
             order.iter().filter(matches).for_each(&mut take);
         }
         (total, page)
+    }
+}
+
+impl UserIndex {
+    pub(crate) fn id(&self, at: u32) -> &str {
+        &self.entries[at as usize].id
+    }
+
+    /// What the users table shows of the users at `page`, from memory: a page read from the
+    /// (encrypted) file would cost a decryption for nearly every row it touches. What changes
+    /// without the users changing comes from the caller: the names of workspaces and groups
+    /// (`names`, by id) and the month-to-date spend (`spend`, micro-dollars by user id).
+    pub(crate) fn rows(
+        &self,
+        page: &[u32],
+        names: &HashMap<String, String>,
+        spend: &HashMap<String, i64>,
+    ) -> Vec<UserRow> {
+        let row_of: HashMap<u32, usize> = page.iter().enumerate().map(|(r, &i)| (i, r)).collect();
+        let mut workspaces = vec![Vec::new(); page.len()];
+        let mut groups = vec![Vec::new(); page.len()];
+        for (of, into) in [
+            (&self.workspaces, &mut workspaces),
+            (&self.groups, &mut groups),
+        ] {
+            for (id, members) in of {
+                let Some(name) = names.get(&**id) else {
+                    continue;
+                };
+                for i in members {
+                    if let Some(&r) = row_of.get(i) {
+                        into[r].push(name.clone());
+                    }
+                }
+            }
+        }
+        page.iter()
+            .zip(workspaces.into_iter().zip(groups))
+            .map(|(&i, (mut workspaces, mut groups))| {
+                let e = &self.entries[i as usize];
+                workspaces.sort();
+                groups.sort();
+                UserRow {
+                    id: e.id.to_string(),
+                    email: e.email.to_string(),
+                    name: e.name.to_string(),
+                    role: Role::parse(&e.role).unwrap_or(Role::Member),
+                    status: UserStatus::parse(&e.status).unwrap_or(UserStatus::Suspended),
+                    workspaces,
+                    groups,
+                    created_at: parse_time(&e.created_at),
+                    last_active_at: e.last_active_at.as_deref().map(parse_time),
+                    spend_mtd_usd: usd(spend.get(&*e.id).copied().unwrap_or(0)),
+                    scim_managed: e.scim_managed,
+                }
+            })
+            .collect()
     }
 }
 
