@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 
 use super::user_index::UserIndex;
-use super::{id_list, month_of, page};
+use super::{id_list, page};
 use crate::cache::Cache;
 use crate::error::CoreResult;
 use crate::ipc::{UserFilter, UserRow, UserRows};
@@ -47,18 +47,17 @@ impl Cache {
                 .await?
                 .into_iter()
                 .collect();
-        let (first, next) = month_of(self.today(Utc::now()).await?);
+        let month = self.today(Utc::now()).await?.format("%Y-%m").to_string();
         let mut spend = HashMap::new();
         for chunk in page.chunks(500) {
             let ids: Vec<&str> = chunk.iter().map(|&i| index.id(i)).collect();
-            // One leaf of the covering index per user.
+            // The month's rows of the per-user monthly sums (migration 0006), which stay cached.
             let sums: Vec<(String, i64)> = sqlx::query_as(
-                "SELECT j.value, (SELECT COALESCE(SUM(d.cost_micros), 0) FROM usage_daily d \
-                 WHERE d.user_id = j.value AND d.day >= $2 AND d.day < $3) FROM json_each($1) j",
+                "SELECT m.user_id, m.cost_micros FROM json_each($1) j \
+                 JOIN usage_user_month m ON m.month = $2 AND m.user_id = j.value",
             )
             .bind(id_list(&ids))
-            .bind(first.to_string())
-            .bind(next.to_string())
+            .bind(&month)
             .fetch_all(self.pool())
             .await?;
             spend.extend(sums);
