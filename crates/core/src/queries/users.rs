@@ -53,8 +53,8 @@ impl Cache {
             let ids: Vec<&str> = chunk.iter().map(|&i| index.id(i)).collect();
             // The month's rows of the per-user monthly sums (migration 0006), which stay cached.
             let sums: Vec<(String, i64)> = sqlx::query_as(
-                "SELECT m.user_id, m.cost_micros FROM json_each($1) j \
-                 JOIN usage_user_month m ON m.month = $2 AND m.user_id = j.value",
+                "SELECT j.value, COALESCE((SELECT m.cost_micros FROM usage_user_month m \
+                 WHERE m.month = $2 AND m.user_id = j.value), 0) FROM json_each($1) j",
             )
             .bind(id_list(&ids))
             .bind(&month)
