@@ -232,20 +232,21 @@ impl UserIndex {
 
     /// What the users table shows of the users at `page`, from memory: a page read from the
     /// (encrypted) file would cost a decryption for nearly every row it touches. What changes
-    /// without the users changing comes from the caller: the names of workspaces and groups
-    /// (`names`, by id) and the month-to-date spend (`spend`, micro-dollars by user id).
+    /// without the users changing comes from the caller: the names of workspaces and groups (by
+    /// id) and the month-to-date spend (`spend`, micro-dollars by user id).
     pub(crate) fn rows(
         &self,
         page: &[u32],
-        names: &HashMap<String, String>,
+        workspace_names: &HashMap<String, String>,
+        group_names: &HashMap<String, String>,
         spend: &HashMap<String, i64>,
     ) -> Vec<UserRow> {
         let row_of: HashMap<u32, usize> = page.iter().enumerate().map(|(r, &i)| (i, r)).collect();
         let mut workspaces = vec![Vec::new(); page.len()];
         let mut groups = vec![Vec::new(); page.len()];
-        for (of, into) in [
-            (&self.workspaces, &mut workspaces),
-            (&self.groups, &mut groups),
+        for (of, names, into) in [
+            (&self.workspaces, workspace_names, &mut workspaces),
+            (&self.groups, group_names, &mut groups),
         ] {
             for (id, members) in of {
                 let Some(name) = names.get(&**id) else {

@@ -40,13 +40,14 @@ impl Cache {
 
     /// What the table shows of the users at `page` of `index`, in that order.
     async fn user_rows_at(&self, index: &UserIndex, page: &[u32]) -> CoreResult<Vec<UserRow>> {
-        // Workspace and group ids never collide (their prefixes differ): one map names both.
-        let names: HashMap<String, String> =
-            sqlx::query_as("SELECT id, name FROM workspaces UNION ALL SELECT id, name FROM groups")
-                .fetch_all(self.pool())
-                .await?
-                .into_iter()
-                .collect();
+        let names = |table: &'static str| async move {
+            let pairs: Vec<(String, String)> =
+                sqlx::query_as(&format!("SELECT id, name FROM {table}"))
+                    .fetch_all(self.pool())
+                    .await?;
+            CoreResult::Ok(pairs.into_iter().collect::<HashMap<_, _>>())
+        };
+        let (workspaces, groups) = (names("workspaces").await?, names("groups").await?);
         let month = self.today(Utc::now()).await?.format("%Y-%m").to_string();
         let mut spend = HashMap::new();
         for chunk in page.chunks(500) {
@@ -62,6 +63,6 @@ impl Cache {
             .await?;
             spend.extend(sums);
         }
-        Ok(index.rows(page, &names, &spend))
+        Ok(index.rows(page, &workspaces, &groups, &spend))
     }
 }
