@@ -154,46 +154,62 @@ struct UpstreamUsage {
 
 #[derive(Debug, Deserialize)]
 struct Answer {
+    object: Option<String>,
+    choices: Option<Vec<Object<AnswerChoice>>>,
     usage: Option<UpstreamUsage>,
-    #[serde(default)]
-    choices: Vec<AnswerChoice>,
-}
-
-/// Whether `v` has the shape of a chat completion (`object` "chat.completion", every choice
-/// with a `message`) or, with `chunk`, of a streamed `chat.completion.chunk` (every choice
-/// with a `delta`, or none): only such answers reach the caller, so that an upstream that is
-/// not a model cannot pass anything else on.
-fn is_chat_answer(v: &Value, chunk: bool) -> bool {
-    let (object, part) = if chunk {
-        ("chat.completion.chunk", "delta")
-    } else {
-        ("chat.completion", "message")
-    };
-    let Some(map) = v.as_object() else {
-        return false;
-    };
-    if map.get("object").is_some_and(|o| o != object) {
-        return false;
-    }
-    let Some(choices) = map.get("choices").and_then(Value::as_array) else {
-        return false;
-    };
-    let choice_ok = |c: &Value| match c.get(part) {
-        Some(p) => p.is_object(),
-        None => chunk && c.is_object(),
-    };
-    (chunk || !choices.is_empty()) && choices.iter().all(choice_ok)
 }
 
 #[derive(Debug, Deserialize)]
 struct AnswerChoice {
-    message: Option<Content>,
-    delta: Option<Content>,
+    message: Option<Object<Content>>,
+    delta: Option<Object<Content>>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Content {
     content: Option<String>,
+}
+
+/// A JSON object read as `T`, and nothing else: serde's derived structs also take an array.
+#[derive(Debug)]
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Object<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        deserializer.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// `bytes` read as a chat completion (`object` "chat.completion", at least one choice, each
+/// with a `message` object) or, with `chunk`, as a streamed `chat.completion.chunk` (choices,
+/// maybe none, each an object whose `delta` is one when it has one), in one pass: only such
+/// answers reach the caller, so that an upstream that is not a model cannot pass anything on.
+fn chat_answer(bytes: &[u8], chunk: bool) -> Option<(Vec<AnswerChoice>, Option<UpstreamUsage>)> {
+    let Object(answer) = serde_json::from_slice::<Object<Answer>>(bytes).ok()?;
+    let object = if chunk {
+        "chat.completion.chunk"
+    } else {
+        "chat.completion"
+    };
+    if answer.object.is_some_and(|o| o != object) {
+        return None;
+    }
+    let choices: Vec<AnswerChoice> = answer.choices?.into_iter().map(|c| c.0).collect();
+    let shaped = chunk || (!choices.is_empty() && choices.iter().all(|c| c.message.is_some()));
+    shaped.then_some((choices, answer.usage))
 }
 
 /// `{base}/chat/completions`, or `None` when `base` has a query or fragment (then the path
@@ -350,22 +366,17 @@ pub async fn complete(
         }
         Err(e) => return Err(unreachable_upstream(&e)),
     };
-    let answer = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .filter(|v| is_chat_answer(v, false))
-        .and_then(|v| serde_json::from_value::<Answer>(v).ok())
-        .ok_or_else(not_a_chat_answer)?;
-    let usage = match answer {
-        Answer { usage: Some(u), .. } => Usage {
+    let (choices, usage) = chat_answer(&body, false).ok_or_else(not_a_chat_answer)?;
+    let usage = match usage {
+        Some(u) => Usage {
             input_tokens: u.prompt_tokens,
             output_tokens: u.completion_tokens,
         },
-        answer => Usage {
+        None => Usage {
             input_tokens: request.estimated_input_tokens,
-            output_tokens: answer
-                .choices
+            output_tokens: choices
                 .iter()
-                .filter_map(|c| c.message.as_ref()?.content.as_deref())
+                .filter_map(|c| c.message.as_ref()?.0.content.as_deref())
                 .map(text_tokens)
                 .sum(),
         },
@@ -468,27 +479,22 @@ pub fn inspect(event: &[u8]) -> Seen {
             seen.done = true;
             continue;
         }
-        let Some(answer) = serde_json::from_str::<Value>(data)
-            .ok()
-            .filter(|v| is_chat_answer(v, true))
-            .and_then(|v| serde_json::from_value::<Answer>(v).ok())
-        else {
+        let Some((choices, usage)) = chat_answer(data.as_bytes(), true) else {
             continue;
         };
         seen.relay.extend_from_slice(b"data: ");
         seen.relay.extend_from_slice(data.as_bytes());
         seen.relay.extend_from_slice(b"\n\n");
-        if let Some(u) = &answer.usage {
+        if let Some(u) = &usage {
             seen.usage = Some(Usage {
                 input_tokens: u.prompt_tokens,
                 output_tokens: u.completion_tokens,
             });
-            seen.usage_only = answer.choices.is_empty();
+            seen.usage_only = choices.is_empty();
         }
-        seen.output_tokens += answer
-            .choices
+        seen.output_tokens += choices
             .iter()
-            .filter_map(|c| c.delta.as_ref()?.content.as_deref())
+            .filter_map(|c| c.delta.as_ref()?.0.content.as_deref())
             .map(text_tokens)
             .sum::<i64>();
     }
@@ -551,8 +557,10 @@ mod tests {
     fn only_chat_completion_shapes_pass() {
         let completion = json!({"object": "chat.completion", "choices": [
             {"index": 0, "message": {"role": "assistant", "content": "hi"}}]});
-        assert!(is_chat_answer(&completion, false));
-        assert!(!is_chat_answer(&completion, true));
+        let answer =
+            |v: &Value, chunk: bool| chat_answer(v.to_string().as_bytes(), chunk).is_some();
+        assert!(answer(&completion, false));
+        assert!(!answer(&completion, true));
         for other in [
             json!({"Code": "Success", "SecretAccessKey": "x"}),
             json!({"choices": []}),
@@ -560,10 +568,14 @@ mod tests {
             json!({"object": "list", "choices": [{"message": {}}]}),
             json!(["choices"]),
         ] {
-            assert!(!is_chat_answer(&other, false), "{other}");
+            assert!(!answer(&other, false), "{other}");
         }
-        assert!(is_chat_answer(&json!({"choices": [], "usage": {}}), true));
-        assert!(!is_chat_answer(&json!({"choices": [{"delta": "x"}]}), true));
+        assert!(answer(&json!({"choices": [], "usage": {}}), true));
+        assert!(!answer(&json!({"choices": [{"delta": "x"}]}), true));
+        // An array where an object belongs, and a duplicated key, are not a model's answer.
+        assert!(!answer(&json!({"choices": [[{"content": "x"}]]}), false));
+        assert!(!answer(&json!({"choices": [{"message": [null]}]}), false));
+        assert!(chat_answer(br#"{"choices":[{"message":{}}],"choices":[]}"#, false).is_none());
 
         // Other lines and data of an event do not reach the caller.
         let seen = inspect(
