@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use futures_util::TryStreamExt;
 use gatehouse_api::{Role, UserStatus};
@@ -30,6 +30,77 @@ struct Entry {
     scim_managed: bool,
 }
 
+/// The users of one range of rowids, as [`UserIndex`] holds them.
+#[derive(Default)]
+struct Part {
+    haystack: Vec<u8>,
+    starts: Vec<u32>,
+    entries: Vec<Entry>,
+}
+
+impl Part {
+    async fn read(pool: &SqlitePool, from: i64, to: i64) -> CoreResult<Self> {
+        type UserRow = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            bool,
+        );
+        // Row by row: holding every row's strings and every entry at once would double the
+        // build's peak, which the allocator keeps as resident memory afterwards.
+        let mut rows = sqlx::query_as::<_, UserRow>(
+            "SELECT id, search_text, name, email, role, status, created_at, last_active_at, \
+             COALESCE(json_extract(data, '$.scim_managed'), 0) FROM users \
+             WHERE rowid BETWEEN $1 AND $2",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch(pool);
+        let mut part = Self::default();
+        while let Some((
+            id,
+            search,
+            name,
+            email,
+            role,
+            status,
+            created_at,
+            last_active_at,
+            scim_managed,
+        )) = rows.try_next().await?
+        {
+            part.starts.push(part.haystack.len() as u32);
+            part.haystack.extend_from_slice(search.as_bytes());
+            part.haystack.push(0);
+            part.entries.push(Entry {
+                id: id.into(),
+                name_nocase: name.to_ascii_lowercase().into(),
+                name: name.into(),
+                email: email.into(),
+                role: role.into(),
+                status: status.into(),
+                created_at: created_at.into(),
+                last_active_at: last_active_at.map(Into::into),
+                scim_managed,
+            });
+        }
+        Ok(part)
+    }
+
+    /// `other`'s users after this part's.
+    fn append(&mut self, mut other: Self) {
+        let offset = self.haystack.len() as u32;
+        self.starts.extend(other.starts.iter().map(|s| s + offset));
+        self.haystack.append(&mut other.haystack);
+        self.entries.append(&mut other.entries);
+    }
+}
+
 const SORTS: [UserSort; 6] = [
     UserSort::Name,
     UserSort::Email,
@@ -48,8 +119,10 @@ pub(crate) struct UserIndex {
     starts: Vec<u32>,
     roles: Vec<Option<Role>>,
     statuses: Vec<Option<UserStatus>>,
-    /// For each of [`SORTS`], the entries in ascending order, ties broken by id.
-    orders: Vec<Vec<u32>>,
+    /// For each of [`SORTS`], the entries in ascending order, ties broken by id, sorted the
+    /// first time a search asks for it: each is a sort of every user, and the console's start
+    /// needs only the default one.
+    orders: [OnceLock<Vec<u32>>; SORTS.len()],
     /// Workspace id → its members; group id → its members.
     workspaces: HashMap<Box<str>, Vec<u32>>,
     groups: HashMap<Box<str>, Vec<u32>>,
@@ -60,56 +133,31 @@ impl UserIndex {
         self.entries.len()
     }
 
+    /// Reads the users in two halves (by rowid) and the memberships at the same time, each on
+    /// a connection of its own: reading the encrypted file is CPU-bound (a decryption per page),
+    /// and the console waits for this at its start.
     pub(crate) async fn build(pool: &SqlitePool) -> CoreResult<Arc<Self>> {
-        type UserRow = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            bool,
-        );
-        // Row by row: holding every row's strings and every entry at once would double the
-        // build's peak, which the allocator keeps as resident memory afterwards.
-        let mut rows = sqlx::query_as::<_, UserRow>(
-            "SELECT id, search_text, name, email, role, status, created_at, last_active_at, \
-             COALESCE(json_extract(data, '$.scim_managed'), 0) FROM users",
-        )
-        .fetch(pool);
-        let mut haystack = Vec::new();
-        let mut starts = Vec::new();
-        let mut entries = Vec::new();
-        while let Some((
-            id,
-            search,
-            name,
-            email,
-            role,
-            status,
-            created_at,
-            last_active_at,
-            scim_managed,
-        )) = rows.try_next().await?
-        {
-            starts.push(haystack.len() as u32);
-            haystack.extend_from_slice(search.as_bytes());
-            haystack.push(0);
-            entries.push(Entry {
-                id: id.into(),
-                name_nocase: name.to_ascii_lowercase().into(),
-                name: name.into(),
-                email: email.into(),
-                role: role.into(),
-                status: status.into(),
-                created_at: created_at.into(),
-                last_active_at: last_active_at.map(Into::into),
-                scim_managed,
-            });
-        }
-        drop(rows);
+        let last: Option<i64> = sqlx::query_scalar("SELECT max(rowid) FROM users")
+            .fetch_one(pool)
+            .await?;
+        let middle = last.unwrap_or(0) / 2;
+        let pairs = |sql: &'static str| sqlx::query_as::<_, (String, String)>(sql).fetch_all(pool);
+        let memberships = async {
+            let workspaces = pairs("SELECT workspace_id, user_id FROM memberships").await?;
+            let groups = pairs("SELECT group_id, user_id FROM group_members").await?;
+            CoreResult::Ok((workspaces, groups))
+        };
+        let (mut first, second, (workspace_pairs, group_pairs)) = tokio::try_join!(
+            Part::read(pool, i64::MIN, middle),
+            Part::read(pool, middle + 1, i64::MAX),
+            memberships,
+        )?;
+        first.append(second);
+        let Part {
+            mut haystack,
+            mut starts,
+            mut entries,
+        } = first;
         haystack.shrink_to_fit();
         starts.shrink_to_fit();
         entries.shrink_to_fit();
@@ -127,42 +175,38 @@ impl UserIndex {
             }
             by
         };
-        let workspaces = members(
-            sqlx::query_as("SELECT workspace_id, user_id FROM memberships")
-                .fetch_all(pool)
-                .await?,
-        );
-        let groups = members(
-            sqlx::query_as("SELECT group_id, user_id FROM group_members")
-                .fetch_all(pool)
-                .await?,
-        );
-        let orders = SORTS
-            .iter()
-            .map(|&sort| {
-                let mut order: Vec<u32> = (0..entries.len() as u32).collect();
-                order.sort_unstable_by(|&a, &b| {
-                    let (a, b) = (&entries[a as usize], &entries[b as usize]);
-                    compare(sort, a, b).then_with(|| a.id.cmp(&b.id))
-                });
-                order
-            })
-            .collect();
+        let (workspaces, groups) = (members(workspace_pairs), members(group_pairs));
         let roles = entries.iter().map(|e| Role::parse(&e.role)).collect();
         let statuses = entries
             .iter()
             .map(|e| UserStatus::parse(&e.status))
             .collect();
-        Ok(Arc::new(Self {
+        let index = Self {
             entries,
             haystack,
             starts,
             roles,
             statuses,
-            orders,
+            orders: Default::default(),
             workspaces,
             groups,
-        }))
+        };
+        // The order of the table's first page, while the caller waits anyway.
+        index.order(UserSort::Name);
+        Ok(Arc::new(index))
+    }
+
+    /// The entries in `sort`'s ascending order, ties broken by id.
+    fn order(&self, sort: UserSort) -> &[u32] {
+        let at = SORTS.iter().position(|&s| s == sort).unwrap_or(0);
+        self.orders[at].get_or_init(|| {
+            let mut order: Vec<u32> = (0..self.entries.len() as u32).collect();
+            order.sort_unstable_by(|&a, &b| {
+                let (a, b) = (&self.entries[a as usize], &self.entries[b as usize]);
+                compare(SORTS[at], a, b).then_with(|| a.id.cmp(&b.id))
+            });
+            order
+        })
     }
 
     /// How many users match `filter`, and the page `limit` × `offset` in its order (positions
@@ -194,7 +238,7 @@ impl UserIndex {
             .map(|ws| only(self.workspaces.get(ws)));
         let in_group = filter.group_id.as_deref().map(|g| only(self.groups.get(g)));
 
-        let order = &self.orders[SORTS.iter().position(|&s| s == filter.sort).unwrap_or(0)];
+        let order = self.order(filter.sort);
         // Only compact arrays are read per user: the entries themselves are touched for the
         // page alone.
         let matches = |&&i: &&u32| {
