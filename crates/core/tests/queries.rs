@@ -29,6 +29,8 @@ struct Synced {
     url: String,
     token: Secret,
     cache: Cache,
+    cache_path: std::path::PathBuf,
+    seal: gatehouse_core::seal::Seal,
 }
 
 impl Synced {
@@ -91,13 +93,12 @@ async fn start() -> Synced {
     let (gateway, token) = gatehouse_core::embedded::start(&dir.path().join("gw.db"))
         .await
         .unwrap();
-    let cache = Cache::open(
-        &dir.path().join("cache.sqlite"),
-        gatehouse_core::seal::Seal::generate().0,
-    )
-    .await
-    .unwrap();
+    let cache_path = dir.path().join("cache.sqlite");
+    let seal = gatehouse_core::seal::Seal::generate().0;
+    let cache = Cache::open(&cache_path, seal.clone()).await.unwrap();
     Synced {
+        cache_path,
+        seal,
         url: gateway.url(),
         _dir: dir,
         gateway,
@@ -920,6 +921,46 @@ async fn in_memory_search_matches_sql_for_every_sort_and_filter() {
     let found = s.cache.users(&query).await.unwrap();
     assert_eq!(found.total, 1);
     assert_eq!(found.rows[0].id, someone.id);
+}
+
+/// The console's first page, read with SQL while the in-memory index is still being built (a
+/// cache just opened has none), is the page that index then gives: the same users in the same
+/// order, with the same workspaces, groups and spend, and the same total.
+#[tokio::test]
+async fn the_first_page_before_the_index_is_built_is_the_one_after() {
+    let s = start().await;
+    s.sync().await;
+    for descending in [false, true] {
+        for (offset, limit) in [(0, 100), (7, 20)] {
+            let filter = UserFilter {
+                descending,
+                offset,
+                limit,
+                ..Default::default()
+            };
+            let opened = Cache::open(&s.cache_path, s.seal.clone()).await.unwrap();
+            let before = opened.users(&filter).await.unwrap();
+            // Every e-mail holds an "@": this search is every user, and needs the index.
+            let indexed = UserFilter {
+                query: "@".into(),
+                ..filter.clone()
+            };
+            let after = opened.users(&indexed).await.unwrap();
+            assert_eq!(before, after, "{filter:?}");
+            let users = before.total as usize;
+            assert!(users > 50, "the demo's users: {users}");
+            assert_eq!(
+                before.rows.len(),
+                (users - offset as usize).min(limit as usize)
+            );
+            if offset == 0 {
+                // The whole organisation: some are in workspaces and groups.
+                assert!(before.rows.iter().any(|r| !r.workspaces.is_empty()));
+                assert!(before.rows.iter().any(|r| !r.groups.is_empty()));
+            }
+            opened.close().await;
+        }
+    }
 }
 
 /// After the first sync's whole rebuild, a sync bringing a little new usage brings the roll-ups

@@ -15,7 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use crate::error::{CoreError, CoreResult};
-use crate::queries::user_index::UserIndex;
+use crate::queries::user_index::{Scope, UserIndex};
 use crate::seal::Seal;
 
 mod apply;
@@ -222,6 +222,15 @@ impl Cache {
         });
     }
 
+    /// The user index if it is built and current, without waiting for it.
+    pub(crate) fn built_user_index(&self) -> Option<Arc<UserIndex>> {
+        let held = self.user_index.try_lock().ok()?;
+        let version = self.users_version.load(AtomicOrdering::Acquire);
+        held.as_ref()
+            .filter(|(built_at, _)| *built_at == version)
+            .map(|(_, index)| index.clone())
+    }
+
     /// The in-memory index of the users table, built afresh when users changed since.
     pub(crate) async fn user_index(&self) -> CoreResult<Arc<UserIndex>> {
         let mut held = self.user_index.lock().await;
@@ -232,7 +241,7 @@ impl Cache {
             return Ok(index.clone());
         }
         let started = std::time::Instant::now();
-        let index = UserIndex::build(&self.pool).await?;
+        let index = UserIndex::build(&self.pool, Scope::All).await?;
         tracing::debug!(
             users = index.len(),
             ms = started.elapsed().as_millis() as u64,

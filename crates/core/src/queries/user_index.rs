@@ -38,8 +38,19 @@ struct Part {
     entries: Vec<Entry>,
 }
 
+/// Which users an index holds.
+#[derive(Clone, Copy)]
+pub(crate) enum Scope<'a> {
+    /// Every user.
+    All,
+    /// The users whose ids are in this JSON list (`id_list`): a page of them.
+    Ids(&'a str),
+}
+
 impl Part {
-    async fn read(pool: &SqlitePool, from: i64, to: i64) -> CoreResult<Self> {
+    /// The users whose rowids are `from..=to`, or whose ids are in `ids` (then `from` and `to`
+    /// are not read): one statement each, so that SQLite plans each with its index.
+    async fn read(pool: &SqlitePool, rows: Rows<'_>) -> CoreResult<Self> {
         type UserRow = (
             String,
             String,
@@ -51,16 +62,20 @@ impl Part {
             Option<String>,
             bool,
         );
+        const COLUMNS: &str = "SELECT id, search_text, name, email, role, status, created_at, \
+             last_active_at, COALESCE(json_extract(data, '$.scim_managed'), 0) FROM users";
+        let sql = match rows {
+            Rows::Between(..) => format!("{COLUMNS} WHERE rowid BETWEEN $1 AND $2"),
+            Rows::Of(_) => format!("{COLUMNS} WHERE id IN (SELECT value FROM json_each($1))"),
+        };
+        let query = sqlx::query_as::<_, UserRow>(&sql);
+        let query = match rows {
+            Rows::Between(from, to) => query.bind(from).bind(to),
+            Rows::Of(ids) => query.bind(ids),
+        };
         // Row by row: holding every row's strings and every entry at once would double the
         // build's peak, which the allocator keeps as resident memory afterwards.
-        let mut rows = sqlx::query_as::<_, UserRow>(
-            "SELECT id, search_text, name, email, role, status, created_at, last_active_at, \
-             COALESCE(json_extract(data, '$.scim_managed'), 0) FROM users \
-             WHERE rowid BETWEEN $1 AND $2",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch(pool);
+        let mut rows = query.fetch(pool);
         let mut part = Self::default();
         while let Some((
             id,
@@ -101,6 +116,13 @@ impl Part {
     }
 }
 
+/// What [`Part::read`] reads.
+#[derive(Clone, Copy)]
+enum Rows<'a> {
+    Between(i64, i64),
+    Of(&'a str),
+}
+
 const SORTS: [UserSort; 6] = [
     UserSort::Name,
     UserSort::Email,
@@ -133,25 +155,47 @@ impl UserIndex {
         self.entries.len()
     }
 
-    /// Reads the users in two halves (by rowid) and the memberships at the same time, each on
-    /// a connection of its own: reading the encrypted file is CPU-bound (a decryption per page),
-    /// and the console waits for this at its start.
-    pub(crate) async fn build(pool: &SqlitePool) -> CoreResult<Arc<Self>> {
-        let last: Option<i64> = sqlx::query_scalar("SELECT max(rowid) FROM users")
-            .fetch_one(pool)
-            .await?;
-        let middle = last.unwrap_or(0) / 2;
-        let pairs = |sql: &'static str| sqlx::query_as::<_, (String, String)>(sql).fetch_all(pool);
+    /// Reads the users of `scope` in two halves (by rowid) and their memberships at the same
+    /// time, each on a connection of its own: reading the encrypted file is CPU-bound (a
+    /// decryption per page), and the console waits for this at its start.
+    pub(crate) async fn build(pool: &SqlitePool, scope: Scope<'_>) -> CoreResult<Arc<Self>> {
+        let users = async {
+            let Scope::Ids(ids) = scope else {
+                let last: Option<i64> = sqlx::query_scalar("SELECT max(rowid) FROM users")
+                    .fetch_one(pool)
+                    .await?;
+                let middle = last.unwrap_or(0) / 2;
+                return tokio::try_join!(
+                    Part::read(pool, Rows::Between(i64::MIN, middle)),
+                    Part::read(pool, Rows::Between(middle + 1, i64::MAX)),
+                );
+            };
+            Ok((Part::read(pool, Rows::Of(ids)).await?, Part::default()))
+        };
+        let pairs = |of: &str, table: &str| {
+            let sql = match scope {
+                Scope::All => format!("SELECT {of}, user_id FROM {table}"),
+                Scope::Ids(_) => format!(
+                    "SELECT {of}, user_id FROM {table} \
+                     WHERE user_id IN (SELECT value FROM json_each($1))"
+                ),
+            };
+            async move {
+                let query = sqlx::query_as::<_, (String, String)>(&sql);
+                let query = match scope {
+                    Scope::All => query,
+                    Scope::Ids(ids) => query.bind(ids),
+                };
+                CoreResult::Ok(query.fetch_all(pool).await?)
+            }
+        };
         let memberships = async {
-            let workspaces = pairs("SELECT workspace_id, user_id FROM memberships").await?;
-            let groups = pairs("SELECT group_id, user_id FROM group_members").await?;
+            let workspaces = pairs("workspace_id", "memberships").await?;
+            let groups = pairs("group_id", "group_members").await?;
             CoreResult::Ok((workspaces, groups))
         };
-        let (mut first, second, (workspace_pairs, group_pairs)) = tokio::try_join!(
-            Part::read(pool, i64::MIN, middle),
-            Part::read(pool, middle + 1, i64::MAX),
-            memberships,
-        )?;
+        let ((mut first, second), (workspace_pairs, group_pairs)) =
+            tokio::try_join!(users, memberships)?;
         first.append(second);
         let Part {
             mut haystack,
@@ -161,11 +205,7 @@ impl UserIndex {
         haystack.shrink_to_fit();
         starts.shrink_to_fit();
         entries.shrink_to_fit();
-        let position: HashMap<&str, u32> = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (&*e.id, i as u32))
-            .collect();
+        let position = positions_of(&entries);
         let members = |pairs: Vec<(String, String)>| {
             let mut by: HashMap<Box<str>, Vec<u32>> = HashMap::new();
             for (of, user) in pairs {
@@ -194,6 +234,14 @@ impl UserIndex {
         // The order of the table's first page, while the caller waits anyway.
         index.order(UserSort::Name);
         Ok(Arc::new(index))
+    }
+
+    /// Where the users with `ids` are in the index, in that order (those it lacks left out).
+    pub(crate) fn positions(&self, ids: &[String]) -> Vec<u32> {
+        let at = positions_of(&self.entries);
+        ids.iter()
+            .filter_map(|id| at.get(id.as_str()).copied())
+            .collect()
     }
 
     /// The entries in `sort`'s ascending order, ties broken by id.
@@ -325,6 +373,15 @@ impl UserIndex {
             })
             .collect()
     }
+}
+
+/// Each entry's position, by id.
+fn positions_of(entries: &[Entry]) -> HashMap<&str, u32> {
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (&*e.id, i as u32))
+        .collect()
 }
 
 /// The order SQL gives `ORDER BY <column>`: NOCASE names, binary text, NULL first.
