@@ -273,8 +273,9 @@ impl Console {
     /// Replaces the session with one for `profile`, then (with a credential) asks who the admin
     /// is and syncs.
     async fn open_session(&self, profile: Profile, token: Option<Secret>) -> CoreResult<()> {
+        // The user index is built once the users table has shown its first page (from SQL):
+        // built here, it would hold both CPUs while the window draws its first screen.
         let (cache, notice) = self.open_cache(&profile.id).await?;
-        cache.warm_user_index();
         let client = token
             .map(|t| AdminClient::with_ca(&profile.url, t, profile.ca_pem.as_deref()))
             .transpose()?;

@@ -212,7 +212,7 @@ impl Cache {
     }
 
     /// Builds the users index now, in the background, so that the first search does not wait
-    /// for it: on opening a profile, and after a sync changed users.
+    /// for it: once the users table has shown its first page, and after a sync changed users.
     pub fn warm_user_index(&self) {
         let cache = self.clone();
         tokio::spawn(async move {

@@ -194,8 +194,12 @@ impl UserIndex {
             let groups = pairs("group_id", "group_members").await?;
             CoreResult::Ok((workspaces, groups))
         };
-        let ((mut first, second), (workspace_pairs, group_pairs)) =
-            tokio::try_join!(users, memberships)?;
+        let ((mut first, second), (workspace_pairs, group_pairs)) = match scope {
+            Scope::All => tokio::try_join!(users, memberships)?,
+            // A page's few users, one connection at a time: a build of every user holds three
+            // of the pool's four for a second.
+            Scope::Ids(_) => (users.await?, memberships.await?),
+        };
         first.append(second);
         let Part {
             mut haystack,

@@ -20,8 +20,10 @@ impl Cache {
         let index = match self.built_user_index() {
             Some(index) => index,
             None if by_name_alone(filter) => {
+                let first = self.users_by_name(filter, limit, offset).await;
+                // After the page, not beside it: the build takes both CPUs for a second.
                 self.warm_user_index();
-                return self.users_by_name(filter, limit, offset).await;
+                return first;
             }
             None => self.user_index().await?,
         };
