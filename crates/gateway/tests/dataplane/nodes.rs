@@ -21,8 +21,9 @@ use node::Node;
 use support::{chat_at, grant, member, model, put};
 use upstream_stub::UpstreamStub;
 
-/// How long a dead node's slot lasts, for these tests.
-const LEASE_TTL_SECS: u64 = 2;
+/// How long a dead node's slot lasts, for these tests: long enough that a live node starved of
+/// CPU by the rest of the test run still renews its lease in time (2 s was not, once).
+const LEASE_TTL_SECS: u64 = 4;
 /// How often the nodes reconcile, for these tests (the default).
 const RECONCILE_MS: u64 = 25;
 
