@@ -30,7 +30,7 @@ struct Entry {
     scim_managed: bool,
 }
 
-/// The users of one range of rowids, as [`UserIndex`] holds them.
+/// Some of the users (a range of rowids, or a page's ids), as [`UserIndex`] holds them.
 #[derive(Default)]
 struct Part {
     haystack: Vec<u8>,
@@ -48,8 +48,8 @@ pub(crate) enum Scope<'a> {
 }
 
 impl Part {
-    /// The users whose rowids are `from..=to`, or whose ids are in `ids` (then `from` and `to`
-    /// are not read): one statement each, so that SQLite plans each with its index.
+    /// The users `rows` names: a statement for each kind, so that SQLite plans each with its
+    /// own index (rowids, or the ids' unique index).
     async fn read(pool: &SqlitePool, rows: Rows<'_>) -> CoreResult<Self> {
         type UserRow = (
             String,
