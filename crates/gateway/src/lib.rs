@@ -377,6 +377,13 @@ impl RunningGateway {
         format!("http://{}", self.addr)
     }
 
+    /// Waits until the webhook worker has looked at its outbox at least `n` times.
+    pub async fn webhook_passes(&self, n: u64) {
+        if let Some(worker) = &self.webhooks {
+            let _ = worker.passes().wait_for(|done| *done >= n).await;
+        }
+    }
+
     /// Stops accepting, finishes requests in flight, waits for the server task and writes the
     /// usage still waiting to be metered.
     pub async fn stop(mut self) {

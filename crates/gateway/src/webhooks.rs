@@ -147,12 +147,16 @@ pub fn signature(secret: &Secret, t: i64, body: &[u8]) -> String {
 pub struct Worker {
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// How many times the worker has looked at its outbox; a test waits on it to know that what
+    /// it queues next is left for the next pass.
+    passes: watch::Receiver<u64>,
 }
 
 impl Worker {
     /// Starts delivering `state`'s due rows in a task of its own.
     pub fn start(state: &AppState) -> Self {
         let (stop, mut stopped) = watch::channel(false);
+        let (passed, passes) = watch::channel(0u64);
         let db = state.db.clone();
         let key = state.invite_key.clone();
         let options = state.webhooks.clone();
@@ -173,6 +177,7 @@ impl Worker {
                         false
                     }
                 };
+                passed.send_modify(|n| *n += 1);
                 if *stopped.borrow() {
                     return;
                 }
@@ -189,7 +194,13 @@ impl Worker {
         Self {
             stop,
             task: Some(task),
+            passes,
         }
+    }
+
+    /// Counts the worker's looks at its outbox.
+    pub fn passes(&self) -> watch::Receiver<u64> {
+        self.passes.clone()
     }
 
     /// Lets the attempt in flight finish and ends the worker.

@@ -284,7 +284,7 @@ async fn events_are_signed_retried_after_a_500_and_stop_after_success() {
 #[tokio::test]
 async fn an_undelivered_event_is_delivered_by_the_next_gateway() {
     for gw in backends().await {
-        // This gateway looks for due rows only at its start: what is queued later stays.
+        // This gateway looks for due rows only at its start: what is queued after that look stays.
         let (gw, admin, receiver, made) = one_channel(
             gw,
             fast(Duration::from_secs(3600)),
@@ -292,6 +292,7 @@ async fn an_undelivered_event_is_delivered_by_the_next_gateway() {
             json!(["user.invited"]),
         )
         .await;
+        gw.gateway.webhook_passes(1).await;
         invite(&gw, &admin, "kept@acme.example").await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(receiver.received().is_empty());
