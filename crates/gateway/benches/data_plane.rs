@@ -162,23 +162,33 @@ async fn run(stub: std::net::SocketAddr) -> anyhow::Result<()> {
     // This process serves both the stub and the gateway: what it spends per request through
     // the gateway, less what it spends per request direct, is the gateway's CPU time, a figure
     // a noisy machine moves far less than latency.
-    let cpu = process_cpu();
-    let direct_rps = max_rps(&[&direct_url], None)?;
-    let direct_cpu = process_cpu() - cpu;
-    let rps = max_rps(&[&gateway_url], Some(&key))?;
-    let gateway_cpu = process_cpu() - cpu - direct_cpu;
+    let measured = |urls: &[&str], key: Option<&str>| -> anyhow::Result<_> {
+        let cpu = process_cpu();
+        let rps = max_rps(urls, key)?;
+        Ok((rps, process_cpu() - cpu))
+    };
+    let (direct_rps, direct_cpu) = measured(&[&direct_url], None)?;
+    // The bare relay's figures are the floor of the gateway's on this machine.
+    let (relay_rps, relay_cpu) = measured(&[&relay_url], None)?;
+    let (rps, gateway_cpu) = measured(&[&gateway_url], Some(&key))?;
     let per_request = |cpu: Duration, (rps, answered): (f64, Option<u64>)| {
         // The warm-up run answered about two seconds' worth on top of the measured ones.
         let n = answered.unwrap_or(0) as f64 + 2.0 * rps;
         cpu.as_secs_f64() * 1e6 / n.max(1.0)
     };
-    let (d_cpu, g_cpu) = (
+    let (d_cpu, r_cpu, g_cpu) = (
         per_request(direct_cpu, direct_rps),
+        per_request(relay_cpu, relay_rps),
         per_request(gateway_cpu, rps),
     );
-    eprintln!("CPU per request: direct {d_cpu:.1} µs, through the gateway {g_cpu:.1} µs");
+    eprintln!(
+        "CPU per request: direct {d_cpu:.1} µs, through the bare relay {r_cpu:.1} µs, through \
+         the gateway {g_cpu:.1} µs"
+    );
     report("proxy_direct_max_rps", direct_rps.0, "req/s");
+    report("proxy_relay_max_rps", relay_rps.0, "req/s");
     report("proxy_max_rps", rps.0, "req/s");
+    report("proxy_relay_cpu_per_request_us", r_cpu - d_cpu, "us");
     report("proxy_cpu_per_request_us", g_cpu - d_cpu, "us");
 
     gateway.state.data_plane.flush().await;
