@@ -29,7 +29,7 @@ async fn chat_completions(
 ) -> Response {
     let at = Utc::now();
     let request = match body {
-        Ok(bytes) => ChatRequest::parse(&bytes),
+        Ok(bytes) => ChatRequest::parse(bytes),
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             Err(DataPlaneError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,

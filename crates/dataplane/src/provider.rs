@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::egress::{UpstreamNets, VettedResolver, refusal_in};
 use super::error::DataPlaneError;
-use super::request::{ChatRequest, content_text, text_tokens};
+use super::request::{ChatRequest, Object, content_text, text_tokens};
 
 /// Tokens a request used, as the provider reported them or, failing that, as estimated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,7 +35,12 @@ pub mod echo {
 
     /// The reply's text and its finish reason.
     pub fn reply(request: &ChatRequest) -> (String, &'static str) {
-        let text = content_text(request.messages().last().and_then(|m| m.get("content")));
+        let body = request.object();
+        let last = body
+            .get("messages")
+            .and_then(Value::as_array)
+            .and_then(|m| m.last());
+        let text = content_text(last.and_then(|m| m.get("content")));
         match request.max_tokens {
             Some(max) if text_tokens(&text) > max => {
                 let mut end = usize::try_from(max.saturating_mul(4)).unwrap_or(usize::MAX);
@@ -170,29 +175,6 @@ struct Content {
     content: Option<String>,
 }
 
-/// A JSON object read as `T`, and nothing else: serde's derived structs also take an array.
-#[derive(Debug)]
-struct Object<T>(T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
-            type Value = Object<T>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<Object<T>, A::Error> {
-                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
-            }
-        }
-        deserializer.deserialize_map(Visit(std::marker::PhantomData))
-    }
-}
-
 /// `bytes` read as a chat completion (`object` "chat.completion", at least one choice, each
 /// with a `message` object) or, with `chunk`, as a streamed `chat.completion.chunk` (choices,
 /// maybe none, each an object whose `delta` is one when it has one), in one pass: only such
@@ -246,17 +228,15 @@ fn send(
     http: &reqwest::Client,
     endpoint: Option<&url::Url>,
     key: Option<&Secret>,
-    body: &serde_json::Map<String, Value>,
+    body: Bytes,
 ) -> Result<reqwest::RequestBuilder, DataPlaneError> {
     let url = endpoint.cloned().ok_or_else(|| {
         not_allowed("the base URL is an address or a form the gateway does not call")
     })?;
-    // Written out from the parsed body, never the client's bytes: an upstream that reads a
-    // duplicated key (`"model"` twice) otherwise than serde_json would run what was not checked.
     let mut r = http
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(serde_json::to_vec(body).unwrap_or_default());
+        .body(body);
     if let Some(key) = key {
         r = r.bearer_auth(key.expose());
     }
@@ -347,7 +327,7 @@ pub async fn complete(
     key: Option<&Secret>,
     request: &ChatRequest,
 ) -> Result<(Bytes, Usage), DataPlaneError> {
-    let response = send(http, endpoint, key, &request.body)?
+    let response = send(http, endpoint, key, request.upstream_body())?
         .timeout(ANSWER_TIMEOUT)
         .send()
         .await
@@ -391,13 +371,14 @@ pub async fn open_stream(
     key: Option<&Secret>,
     request: &ChatRequest,
 ) -> Result<reqwest::Response, DataPlaneError> {
-    let mut body = request.body.clone();
+    let mut body = request.object().into_owned();
     let options = body.entry("stream_options").or_insert_with(|| json!({}));
     if !options.is_object() {
         *options = json!({});
     }
     options["include_usage"] = json!(true);
-    let response = send(http, endpoint, key, &body)?
+    let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+    let response = send(http, endpoint, key, body)?
         .header(reqwest::header::ACCEPT, "text/event-stream")
         .send()
         .await

@@ -2,6 +2,11 @@
 //! forwarded, with the few fields enforcement needs checked, and the estimate of its input tokens
 //! that the `input_tokens_per_min` limit counts before the upstream has answered.
 
+use std::borrow::Cow;
+
+use axum::body::Bytes;
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::error::{DataPlaneError, DpResult};
@@ -59,10 +64,144 @@ pub fn content_text(content: Option<&Value>) -> String {
     }
 }
 
+/// A JSON object read as `T`, and nothing else: serde's derived structs also take an array.
+#[derive(Debug)]
+pub(crate) struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Object<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        deserializer.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// A string's estimated tokens ([`text_tokens`]), read without keeping it.
+struct TextTokens(i64);
+
+impl<'de> Deserialize<'de> for TextTokens {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl Visitor<'_> for Visit {
+            type Value = TextTokens;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<TextTokens, E> {
+                Ok(TextTokens(text_tokens(s)))
+            }
+        }
+        deserializer.deserialize_str(Visit)
+    }
+}
+
+/// A message's `content` as [`content_tokens`] counts it: a string, or an array of part objects.
+/// Any other shape is an error here, which sends the request the slow way.
+struct ContentTokens(i64);
+
+impl<'de> Deserialize<'de> for ContentTokens {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = ContentTokens;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or an array of parts")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ContentTokens, E> {
+                Ok(ContentTokens(text_tokens(s)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut parts: A) -> Result<ContentTokens, A::Error> {
+                let mut total = 0;
+                while let Some(PartTokens(n)) = parts.next_element()? {
+                    total += n;
+                }
+                Ok(ContentTokens(total))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+/// A content part object: its `text`'s tokens, or [`PER_OTHER_PART`] when it has no `text`. A
+/// second `text` is an error, as serde's derived structs make a second of any field they read.
+struct PartTokens(i64);
+
+impl<'de> Deserialize<'de> for PartTokens {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = PartTokens;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a content part object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut part: A) -> Result<PartTokens, A::Error> {
+                let mut text = None;
+                // A key with an escape in it is an error here (it cannot be borrowed).
+                while let Some(key) = part.next_key::<&'de str>()? {
+                    if key != "text" {
+                        part.next_value::<IgnoredAny>()?;
+                    } else if text.is_some() {
+                        return Err(serde::de::Error::duplicate_field("text"));
+                    } else {
+                        text = Some(part.next_value::<TextTokens>()?.0);
+                    }
+                }
+                Ok(PartTokens(text.unwrap_or(PER_OTHER_PART)))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+#[derive(Deserialize)]
+struct PlainMessage {
+    name: Option<TextTokens>,
+    content: Option<ContentTokens>,
+}
+
+#[derive(Deserialize)]
+struct PlainStreamOptions {
+    include_usage: Option<bool>,
+}
+
+/// The fields of a request that the gateway reads, each once (serde's derived structs refuse a
+/// field given twice), each of the one type [`ChatRequest::from_value`] takes it as.
+#[derive(Deserialize)]
+struct Plain<'a> {
+    #[serde(borrow)]
+    model: Cow<'a, str>,
+    messages: Vec<Object<PlainMessage>>,
+    stream: Option<bool>,
+    stream_options: Option<Object<PlainStreamOptions>>,
+    max_completion_tokens: Option<i64>,
+    max_tokens: Option<i64>,
+}
+
+/// What goes upstream.
+#[derive(Debug, Clone)]
+enum Body {
+    /// The client's bytes, which [`ChatRequest::plain`] vouched for.
+    Raw(Bytes),
+    /// The client's object, written out again when it is sent: an upstream that read a
+    /// duplicated key (`"model"` twice) otherwise than serde_json would run what was not checked.
+    Parsed(Map<String, Value>),
+}
+
 #[derive(Debug, Clone)]
 pub struct ChatRequest {
     /// The whole request as the client sent it.
-    pub body: Map<String, Value>,
+    body: Body,
     pub model: String,
     pub stream: bool,
     /// The client asked for the final usage chunk of a stream (`stream_options.include_usage`).
@@ -73,11 +212,57 @@ pub struct ChatRequest {
 }
 
 impl ChatRequest {
-    pub fn parse(bytes: &[u8]) -> DpResult<Self> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+    pub fn parse(bytes: Bytes) -> DpResult<Self> {
+        if let Some(plain) = Self::plain(&bytes) {
+            return Ok(plain);
+        }
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             DataPlaneError::bad_request(None, format!("The body is not valid JSON: {e}"))
         })?;
         Self::from_value(value)
+    }
+
+    /// The common request, read in one typed pass that keeps nothing but what the checks need
+    /// and vouches for the bytes: every field the gateway reads appears once, so that an
+    /// upstream, however it takes a duplicated key, runs what was checked, and the client's
+    /// bytes go upstream as they came. Anything else (a stream, which gets `stream_options`
+    /// added; a field given twice or of another type; a request to refuse, whose error is worded
+    /// there) is read by [`Self::from_value`], which reads what this accepts the same way.
+    fn plain(bytes: &Bytes) -> Option<Self> {
+        let Object(r) = serde_json::from_slice::<Object<Plain<'_>>>(bytes).ok()?;
+        if r.model.is_empty() || r.messages.is_empty() || r.stream == Some(true) {
+            return None;
+        }
+        let mut max_tokens = None;
+        for n in [r.max_completion_tokens, r.max_tokens]
+            .into_iter()
+            .flatten()
+        {
+            if n < 0 {
+                return None;
+            }
+            max_tokens.get_or_insert(n);
+        }
+        let messages: i64 = r
+            .messages
+            .iter()
+            .map(|Object(m)| {
+                PER_MESSAGE
+                    + m.name.as_ref().map_or(0, |n| n.0)
+                    + m.content.as_ref().map_or(0, |c| c.0)
+            })
+            .sum();
+        Some(Self {
+            body: Body::Raw(bytes.clone()),
+            model: r.model.into_owned(),
+            stream: false,
+            include_usage: r
+                .stream_options
+                .and_then(|Object(o)| o.include_usage)
+                .unwrap_or(false),
+            max_tokens,
+            estimated_input_tokens: PER_REPLY + messages,
+        })
     }
 
     pub fn from_value(value: Value) -> DpResult<Self> {
@@ -146,7 +331,7 @@ impl ChatRequest {
             }
         }
         Ok(Self {
-            body,
+            body: Body::Parsed(body),
             model,
             stream,
             include_usage,
@@ -155,11 +340,20 @@ impl ChatRequest {
         })
     }
 
-    pub fn messages(&self) -> &[Value] {
-        self.body
-            .get("messages")
-            .and_then(Value::as_array)
-            .map_or(&[], Vec::as_slice)
+    /// What to send upstream.
+    pub fn upstream_body(&self) -> Bytes {
+        match &self.body {
+            Body::Raw(bytes) => bytes.clone(),
+            Body::Parsed(object) => Bytes::from(serde_json::to_vec(object).unwrap_or_default()),
+        }
+    }
+
+    /// The request's object (read again when only its bytes were kept).
+    pub fn object(&self) -> Cow<'_, Map<String, Value>> {
+        match &self.body {
+            Body::Parsed(object) => Cow::Borrowed(object),
+            Body::Raw(bytes) => Cow::Owned(serde_json::from_slice(bytes).unwrap_or_default()),
+        }
     }
 }
 
@@ -208,6 +402,91 @@ mod tests {
         .unwrap();
         assert!(ok.stream && ok.include_usage);
         assert_eq!(ok.max_tokens, Some(7));
-        assert_eq!(ok.body["temperature"], json!(0.2));
+        assert_eq!(ok.object()["temperature"], json!(0.2));
+    }
+
+    /// `bytes` read by [`ChatRequest::parse`], and whether its typed pass kept them.
+    fn read(bytes: &str) -> (DpResult<ChatRequest>, bool) {
+        let read = ChatRequest::parse(Bytes::from(bytes.to_owned()));
+        let raw = matches!(&read, Ok(r) if matches!(r.body, Body::Raw(_)));
+        (read, raw)
+    }
+
+    /// What a request is to the checks and the upstream, or its refusal.
+    fn seen(read: DpResult<ChatRequest>) -> String {
+        match read {
+            Ok(r) => format!(
+                "{} {} {} {:?} {} {}",
+                r.model,
+                r.stream,
+                r.include_usage,
+                r.max_tokens,
+                r.estimated_input_tokens,
+                serde_json::from_slice::<Value>(&r.upstream_body()).unwrap()
+            ),
+            Err(e) => format!("{:?} {}", e.param, e.message),
+        }
+    }
+
+    #[test]
+    fn the_typed_pass_reads_what_the_value_pass_reads_and_sends_the_clients_bytes() {
+        let plain = [
+            r#"{"model":"m","messages":[{"role":"user","content":"hello there"}]}"#,
+            r#"{ "model" : "m\u00e9", "temperature": 0.2, "messages": [
+                {"role":"system","name":"bot\n1","content":"line\none \"quoted\""},
+                {"role":"user","content":[{"type":"text","text":"abcd"},
+                    {"type":"image_url","image_url":{"url":"x","text":"not read"}},
+                    {"type":"text","text":"a\tb","extra":[1,{"text":"x"}]}]},
+                {"role":"assistant","content":null,"tool_calls":[{"id":"t"}]},
+                {"role":"tool"}],
+              "stream": false, "stream_options": {"include_usage": true},
+              "max_completion_tokens": 9, "max_tokens": 3, "n": 1e3 }"#,
+            r#"{"model":"m","messages":[{"content":[]}],"max_tokens":null,"stream":null}"#,
+        ];
+        for doc in plain {
+            let (read, raw) = read(doc);
+            assert!(raw, "{doc}");
+            assert_eq!(read.as_ref().unwrap().upstream_body(), doc.as_bytes());
+            let by_value = ChatRequest::from_value(serde_json::from_str(doc).unwrap());
+            assert_eq!(seen(read), seen(by_value), "{doc}");
+        }
+        // Each of these is read the slow way, and alike.
+        let other = [
+            // Streams get `stream_options` added.
+            r#"{"model":"m","messages":[{"content":"hi"}],"stream":true}"#,
+            // Fields given twice: the last counts, and only it goes upstream.
+            r#"{"model":"allowed","messages":[{"content":"hi"}],"model":"other"}"#,
+            r#"{"model":"m","mod\u0065l":"other","messages":[{"content":"hi"}]}"#,
+            r#"{"model":"m","messages":[{"content":"a long text","content":"hi"}]}"#,
+            r#"{"model":"m","messages":[{"content":[{"text":"a long text","text":"hi"}]}]}"#,
+            // Shapes the typed pass does not take, and refusals.
+            r#"{"model":"m","messages":[{"content":5,"name":7}]}"#,
+            r#"{"model":"m","messages":[{"content":["a", 1, {"te\u0078t":"abcdefgh"}]}]}"#,
+            r#"{"model":"m","messages":[{"content":"hi"}],"stream_options":{"include_usage":1}}"#,
+            r#"{"model":"m","messages":[{"content":"hi"}],"max_tokens":-1}"#,
+            r#"{"model":"m","messages":[{"content":"hi"}],"max_tokens":2.5}"#,
+            r#"{"model":"","messages":[{"content":"hi"}]}"#,
+            r#"{"model":"m","messages":[]}"#,
+            r#"{"model":"m","messages":["hi"]}"#,
+            r#"{"messages":[{"content":"hi"}]}"#,
+            r#"[{"model":"m","messages":[{"content":"hi"}]}]"#,
+            r#"{"model":"m","messages":[{"content":"hi"}]} x"#,
+        ];
+        for doc in other {
+            let (read, raw) = read(doc);
+            assert!(!raw, "{doc}");
+            let by_value = serde_json::from_str(doc)
+                .map_err(|e| {
+                    DataPlaneError::bad_request(None, format!("The body is not valid JSON: {e}"))
+                })
+                .and_then(ChatRequest::from_value);
+            assert_eq!(seen(read), seen(by_value), "{doc}");
+        }
+        let (twice, _) =
+            read(r#"{"model":"allowed","messages":[{"content":"hi"}],"model":"other"}"#);
+        let body = twice.unwrap().upstream_body();
+        let text = std::str::from_utf8(&body).unwrap();
+        assert_eq!(text.matches("\"model\"").count(), 1);
+        assert!(text.contains("\"other\"") && !text.contains("allowed"));
     }
 }

@@ -35,7 +35,21 @@ impl Caps {
 
 /// `[start, end)` of each budget period (in [`BudgetPeriod::ALL`] order) that contains `now`.
 pub fn period_bounds(now: DateTime<Utc>, tz: Tz) -> [(DateTime<Utc>, DateTime<Utc>); 3] {
-    BudgetPeriod::ALL.map(|p| periods::bounds(p, now, tz))
+    type Day = (Tz, [(DateTime<Utc>, DateTime<Utc>); 3]);
+    // Each request asks three times, and the answer moves only at local midnight: every period
+    // is made of whole days, so all three stay as they are while `now` is in the same day. The
+    // nine conversions in the zone are made once a day per thread.
+    thread_local! {
+        static LAST: std::cell::Cell<Option<Day>> = const { std::cell::Cell::new(None) };
+    }
+    LAST.with(|last| match last.get() {
+        Some((zone, bounds)) if zone == tz && bounds[0].0 <= now && now < bounds[0].1 => bounds,
+        _ => {
+            let bounds = BudgetPeriod::ALL.map(|p| periods::bounds(p, now, tz));
+            last.set(Some((tz, bounds)));
+            bounds
+        }
+    })
 }
 
 /// Appends to the select list of `q` three columns: what a subject spent in each budget period
@@ -162,4 +176,43 @@ pub async fn check_subject_alerts(
         }
     }
     Ok(raised)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn the_bounds_kept_for_a_day_are_the_days_own() {
+        let zones = [
+            Tz::UTC,
+            chrono_tz::Europe::Berlin,
+            chrono_tz::America::New_York,
+        ];
+        // Six days over a week's and a month's end and Berlin's change to summer time, each
+        // half hour and on either side of it: in one zone after the other (kept through each
+        // day), then in the zones in turn (made again at each change of zone).
+        let start = DateTime::parse_from_rfc3339("2026-03-27T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let instants: Vec<DateTime<Utc>> = (0..6 * 48)
+            .map(|step| start + Duration::minutes(30 * step))
+            .flat_map(|at| [at - Duration::nanoseconds(1), at, at + Duration::seconds(1)])
+            .collect();
+        let check = |now: DateTime<Utc>, tz: Tz| {
+            let made = BudgetPeriod::ALL.map(|p| periods::bounds(p, now, tz));
+            assert_eq!(period_bounds(now, tz), made, "{now} {tz}");
+        };
+        for tz in zones {
+            for &now in &instants {
+                check(now, tz);
+            }
+        }
+        for &now in &instants {
+            for tz in zones {
+                check(now, tz);
+            }
+        }
+    }
 }
