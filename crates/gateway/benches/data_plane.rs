@@ -39,6 +39,10 @@ mod upstream_stub;
 
 use node::Node;
 
+// The gateway served in this process runs on the allocator of the `gatehouse-gateway` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const RATE: f64 = 1000.0;
 const ROUNDS: usize = 3;
 const ROUND_SECS: f64 = 4.0;
