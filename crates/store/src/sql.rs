@@ -1,5 +1,6 @@
 //! Dynamic SQL with `$n` placeholders, which both SQLite and PostgreSQL accept (sqlx's
-//! `QueryBuilder` writes `?` for the `Any` driver, which PostgreSQL rejects).
+//! `QueryBuilder` writes `?` for the `Any` driver, which PostgreSQL rejects), or `?` in the
+//! texts [`Statements`] joins for SQLite.
 
 use sqlx::any::AnyArguments;
 use sqlx::{Arguments, Encode, Type};
@@ -9,6 +10,11 @@ pub struct SqlText {
     pub sql: String,
     pub args: AnyArguments<'static>,
     count: usize,
+    /// Placeholders written `?`. SQLite looks each `$n` up among the statement's names so far
+    /// (and sqlx each number among them again), which grows with the square of a statement's
+    /// placeholders; a plain `?` is its next slot, and sqlx binds those in order across the
+    /// statements of a text.
+    anonymous: bool,
 }
 
 impl SqlText {
@@ -30,19 +36,23 @@ impl SqlText {
         T: 'static + Send + Encode<'static, sqlx::Any> + Type<sqlx::Any>,
     {
         self.count += 1;
-        self.sql.push('$');
-        self.sql.push_str(&self.count.to_string());
+        if self.anonymous {
+            self.sql.push('?');
+        } else {
+            self.sql.push('$');
+            self.sql.push_str(&self.count.to_string());
+        }
         self.args.add(value).expect("encoding a bind value");
         self
     }
 }
 
-/// Parameters past which [`Statements`] starts another call: SQLite takes at most 32,766 in one.
+/// Parameters past which [`Statements`] starts another call, a bound on one call's size.
 const PARAMS_PER_CALL: usize = 20_000;
 
 /// Statements to run one after another (in a transaction the caller holds, or that they begin
 /// and commit themselves). On SQLite they go to the connection's worker as one text, in one call
-/// instead of one each (its `$n` are numbered across the statements of a text); PostgreSQL
+/// instead of one each (its `?` bound in order across the statements of a text); PostgreSQL
 /// prepares one statement at a time, so there they go one by one.
 pub struct Statements {
     joined: bool,
@@ -76,7 +86,10 @@ impl Statements {
             _ => true,
         };
         if start_new {
-            self.list.push(SqlText::default());
+            self.list.push(SqlText {
+                anonymous: self.joined,
+                ..SqlText::default()
+            });
         }
         self.list.last_mut().expect("just made sure there is one")
     }
