@@ -12,7 +12,10 @@
 //!   builds with. Rounds alternate direct and through the gateway, so both see the same machine;
 //!   each figure is the gateway's percentile minus the direct one.
 //! - `proxy_max_rps`: Debian's wrk, closed loop, as many requests as the machine serves through
-//!   the gateway; none may be refused. `proxy_direct_max_rps`: the same against the stub.
+//!   the gateway; none may be refused. `proxy_direct_max_rps`: the same against the stub;
+//!   `proxy_relay_max_rps`: through the bare relay. `proxy_cpu_per_request_us` and
+//!   `proxy_relay_cpu_per_request_us`: this process's CPU time per request in those runs, less
+//!   what it spends per request direct.
 //! - `proxy_max_rps_pg_two_nodes`: two `gatehouse-gateway serve` processes on one PostgreSQL
 //!   (`GATEHOUSE_TEST_POSTGRES`, which `make bench` starts), a wrk on each at once, combined.
 //! - `proxy_overshoot_requests`: the same two nodes driven at once by wrk against a user's
