@@ -227,7 +227,10 @@ impl ChatRequest {
     /// upstream, however it takes a duplicated key, runs what was checked, and the client's
     /// bytes go upstream as they came. Anything else (a stream, which gets `stream_options`
     /// added; a field given twice or of another type; a request to refuse, whose error is worded
-    /// there) is read by [`Self::from_value`], which reads what this accepts the same way.
+    /// there) is read by [`Self::from_value`], which reads what this accepts the same way. One
+    /// difference: in the fields the gateway does not read, JSON that `serde_json::Value` does not
+    /// hold (a lone surrogate escape, a number past `f64`) is passed on for the upstream to judge,
+    /// where the old reader refused the request.
     fn plain(bytes: &Bytes) -> Option<Self> {
         let Object(r) = serde_json::from_slice::<Object<Plain<'_>>>(bytes).ok()?;
         if r.model.is_empty() || r.messages.is_empty() || r.stream == Some(true) {
@@ -481,6 +484,16 @@ mod tests {
                 })
                 .and_then(ChatRequest::from_value);
             assert_eq!(seen(read), seen(by_value), "{doc}");
+        }
+        // Unread fields are the upstream's to judge, even where a `Value` could not hold them.
+        for doc in [
+            r#"{"model":"m","messages":[{"content":"hi"}],"user":"\ud800"}"#,
+            r#"{"model":"m","messages":[{"content":"hi"}],"seed":1e400}"#,
+        ] {
+            let (read, raw) = read(doc);
+            assert!(raw, "{doc}");
+            assert_eq!(read.unwrap().upstream_body(), doc.as_bytes());
+            assert!(serde_json::from_str::<Value>(doc).is_err(), "{doc}");
         }
         let (twice, _) =
             read(r#"{"model":"allowed","messages":[{"content":"hi"}],"model":"other"}"#);
