@@ -362,7 +362,7 @@ async fn main() {
         first_page.push(ms(t));
         assert_eq!(rows.rows.len(), 100);
         // A search right after: it waits for the in-memory index, which the first page
-        // started building.
+        // started building. Timed, like the page, from the moment the cache was opened.
         let found = cache
             .users(&UserFilter {
                 query: "ka".into(),
