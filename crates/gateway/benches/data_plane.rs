@@ -10,7 +10,11 @@
 //!   as a load generator. Debian's wrk has no fixed-rate mode, and oha would be a few hundred
 //!   crates to build for one flag; the generator is fifty lines on what the gateway already
 //!   builds with. Rounds alternate direct and through the gateway, so both see the same machine;
-//!   each figure is the gateway's percentile minus the direct one.
+//!   each figure is the gateway's percentile minus the direct one. The same rounds measure two
+//!   floors: `proxy_relay_added_p50_us` / `_p99_us`, a bare HTTP relay built like the gateway
+//!   (axum and reqwest, no checks), and `proxy_tcp_relay_added_p50_us` / `_p99_us`, a relay that
+//!   copies bytes between paired connections without reading them: the cost of one more hop
+//!   through a process on this machine, with no HTTP in it.
 //! - `proxy_max_rps`: Debian's wrk, closed loop, as many requests as the machine serves through
 //!   the gateway; none may be refused. `proxy_direct_max_rps`: the same against the stub;
 //!   `proxy_relay_max_rps`: through the bare relay. `proxy_cpu_per_request_us` and
@@ -129,40 +133,58 @@ async fn run(stub: std::net::SocketAddr) -> anyhow::Result<()> {
     let direct_url = format!("http://{stub}/v1/chat/completions");
     let gateway_url = format!("{}/v1/chat/completions", gateway.url());
     let relay_url = format!("http://{}/v1/chat/completions", bare_relay(stub).await?);
+    let tcp_url = format!("http://{}/v1/chat/completions", tcp_relay(stub).await?);
     // A first pass through the gateway: warm caches, connections and SQLite's pages.
     fixed_rate(&gateway_url, Some(&key), 2.0, 0.0)?;
     let (mut direct, mut relayed, mut through) = (Vec::new(), Vec::new(), Vec::new());
+    let mut copied = Vec::new();
     for round in 0..ROUNDS {
         let d = fixed_rate(&direct_url, None, ROUND_SECS, WARMUP_SECS)?;
+        let t = fixed_rate(&tcp_url, None, ROUND_SECS, WARMUP_SECS)?;
         let r = fixed_rate(&relay_url, None, ROUND_SECS, WARMUP_SECS)?;
         let g = fixed_rate(&gateway_url, Some(&key), ROUND_SECS, WARMUP_SECS)?;
         eprintln!(
-            "round {}: direct p50 {} µs p99 {} µs; bare relay p50 {} µs p99 {} µs; gateway p50 {} µs p99 {} µs",
+            "round {}: direct p50 {} µs p99 {} µs; TCP relay p50 {} µs p99 {} µs; bare relay p50 {} µs p99 {} µs; gateway p50 {} µs p99 {} µs",
             round + 1,
             percentile(&d, 50.0),
             percentile(&d, 99.0),
+            percentile(&t, 50.0),
+            percentile(&t, 99.0),
             percentile(&r, 50.0),
             percentile(&r, 99.0),
             percentile(&g, 50.0),
             percentile(&g, 99.0)
         );
         direct.extend(d);
+        copied.extend(t);
         relayed.extend(r);
         through.extend(g);
     }
     direct.sort_unstable();
+    copied.sort_unstable();
     relayed.sort_unstable();
     through.sort_unstable();
     let (d50, d99) = (percentile(&direct, 50.0), percentile(&direct, 99.0));
+    let (t50, t99) = (percentile(&copied, 50.0), percentile(&copied, 99.0));
     let (r50, r99) = (percentile(&relayed, 50.0), percentile(&relayed, 99.0));
     let (g50, g99) = (percentile(&through, 50.0), percentile(&through, 99.0));
     eprintln!(
-        "{} samples each at {RATE} req/s: direct p50 {d50} µs p99 {d99} µs; bare relay p50 {r50} µs \
-         p99 {r99} µs; gateway p50 {g50} µs p99 {g99} µs",
+        "{} samples each at {RATE} req/s: direct p50 {d50} µs p99 {d99} µs; TCP relay p50 {t50} µs \
+         p99 {t99} µs; bare relay p50 {r50} µs p99 {r99} µs; gateway p50 {g50} µs p99 {g99} µs",
         direct.len()
     );
     report("proxy_added_p50_us", g50 as f64 - d50 as f64, "us");
     report("proxy_added_p99_us", g99 as f64 - d99 as f64, "us");
+    report(
+        "proxy_tcp_relay_added_p50_us",
+        t50 as f64 - d50 as f64,
+        "us",
+    );
+    report(
+        "proxy_tcp_relay_added_p99_us",
+        t99 as f64 - d99 as f64,
+        "us",
+    );
     report("proxy_relay_added_p50_us", r50 as f64 - d50 as f64, "us");
     report("proxy_relay_added_p99_us", r99 as f64 - d99 as f64, "us");
 
@@ -259,6 +281,28 @@ async fn bare_relay(stub: std::net::SocketAddr) -> anyhow::Result<std::net::Sock
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
+
+/// The floor of any proxy on this machine: each connection accepted is paired with one of its
+/// own to the stub and bytes are copied both ways, unread, on the gateway's runtime. What this
+/// adds is the cost of one more hop through a user-space process, with no HTTP in it. Returns
+/// its address.
+async fn tcp_relay(stub: std::net::SocketAddr) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(stub).await else {
+                    return;
+                };
+                let _ = client.set_nodelay(true);
+                let _ = upstream.set_nodelay(true);
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
     Ok(addr)
 }
 
