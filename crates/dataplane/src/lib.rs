@@ -487,6 +487,11 @@ impl DataPlane {
         self.ledger.close().await;
     }
 
+    /// How many batches the metering writer has committed, and how many requests they held.
+    pub fn metering_batches(&self) -> (u64, u64) {
+        self.ledger.batches()
+    }
+
     /// Waits until the usage of every request that has ended is written.
     pub async fn flush(&self) {
         self.ledger.flush().await;

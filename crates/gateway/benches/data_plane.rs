@@ -226,8 +226,11 @@ async fn run(stub: std::net::SocketAddr) -> anyhow::Result<()> {
     )
     .fetch_one(&db.pool)
     .await?;
+    let (batches, committed) = gateway.state.data_plane.metering_batches();
     // wrk stops with requests in flight: those are metered as 499 (the client went away).
-    eprintln!("metered {events} requests, {refused} of them refused");
+    eprintln!(
+        "metered {events} requests, {refused} of them refused; {committed} in {batches} batches"
+    );
     if refused > 0 {
         bail!("the gateway refused {refused} requests: the figures would not be of served ones");
     }

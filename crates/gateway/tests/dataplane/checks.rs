@@ -1065,3 +1065,55 @@ async fn a_revocation_or_suspension_applies_from_the_next_request() {
         assert_eq!(e["code"], "invalid_api_key");
     }
 }
+
+/// Under a steady load the metering writer commits at its own pace, a batch per gather interval
+/// (50 ms on SQLite) holding everything that ended meanwhile, not a small batch as soon as the
+/// last commit ends.
+#[tokio::test]
+async fn under_a_steady_load_metering_commits_once_per_gather_interval() {
+    let gw = TestGateway::sqlite().await;
+    let admin = gw.init(10).await;
+    model(&gw, &admin, "echo", "echo", None, 1.0).await;
+    let m = member(&gw, &admin, "ada@acme.example").await;
+    grant(&gw, &admin, &format!("users/{}", m.id), "echo").await;
+    let body = json!({ "model": "echo", "messages": [{ "role": "user", "content": "hi" }] });
+    assert_eq!(chat(&gw, &m.key, &body).await.status(), 200);
+    flush(&gw).await;
+
+    let data_plane = &gw.gateway.state.data_plane;
+    let (batches_before, committed_before) = data_plane.metering_batches();
+    let start = std::time::Instant::now();
+    let clients = (0..8).map(|_| {
+        let (http, url, key, body) = (
+            gw.http.clone(),
+            gw.gateway.url(),
+            m.key.clone(),
+            body.clone(),
+        );
+        tokio::spawn(async move {
+            let mut answered = 0u64;
+            while start.elapsed() < Duration::from_secs(1) {
+                assert_eq!(chat_at(&http, &url, &key, &body).await.status(), 200);
+                answered += 1;
+            }
+            answered
+        })
+    });
+    let mut answered = 0;
+    for client in clients {
+        answered += client.await.unwrap();
+    }
+    let elapsed = start.elapsed();
+    flush(&gw).await;
+    let (batches, committed) = data_plane.metering_batches();
+    let (batches, committed) = (batches - batches_before, committed - committed_before);
+    assert_eq!(committed, answered);
+    // Enough load that commits started back to back would be many more.
+    assert!(answered >= 200, "only {answered} requests in {elapsed:?}");
+    // One batch per 50 ms, the first, and the one `flush` hurries.
+    let most = elapsed.as_millis() as u64 / 50 + 2;
+    assert!(
+        batches <= most,
+        "{batches} batches for {answered} requests in {elapsed:?}: at most {most}"
+    );
+}
