@@ -109,6 +109,8 @@ pub struct DataPlane {
     epoch: AtomicI64,
     /// Whether the task that reads the epoch (and reconciles) runs.
     syncing: AtomicBool,
+    /// Whether that task has made its first attempt.
+    synced: tokio::sync::watch::Sender<bool>,
     ledger: Ledger,
     journal_dir: Option<std::path::PathBuf>,
     /// This node's name, in its journal's files.
@@ -406,6 +408,7 @@ impl DataPlane {
             admission,
             epoch: AtomicI64::new(i64::MIN),
             syncing: AtomicBool::new(false),
+            synced: tokio::sync::watch::Sender::new(false),
             ledger,
             gate,
             upstream_keys: options.upstream_keys,
@@ -449,6 +452,9 @@ impl DataPlane {
                     let _turn = plane.gate.lock().await;
                     plane.admission.sync(&plane.db).await
                 };
+                plane
+                    .synced
+                    .send_if_modified(|done| !std::mem::replace(done, true));
                 match synced {
                     Ok(epoch) => {
                         failing = false;
@@ -576,6 +582,10 @@ impl DataPlane {
     ) -> DpResult<(Call, ChatRequest)> {
         if let Some(plane) = plane {
             plane.start_sync();
+            // Before its first reconciliation a node of several has not heard of the others'
+            // windows and slots, and would admit as though it were alone (a node's first request
+            // went to the database in a race with it, and won it now and then).
+            let _ = plane.synced.subscribe().wait_for(|done| *done).await;
         }
         let live = matches!(mode, Mode::Live);
         let (snapshot, principal) = self.lookup(authorization, live).await?;
