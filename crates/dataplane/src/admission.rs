@@ -12,7 +12,8 @@
 //!   counters plus what the other nodes had counted at its last reconciliation. Every `interval`
 //!   (25 ms by default) it writes its counters to `node_counters` and reads the others' sums, the
 //!   committed spend of the budgets it uses and `policy_epoch`, in one round trip
-//!   (`gatehouse_store::counters`).
+//!   (`gatehouse_store::counters`). A node's first request waits for its first reconciliation,
+//!   before which it has not heard of the others.
 //!
 //! What several nodes can pass a limit by: a request node *j* admits reaches node *i*'s view at
 //! most two reconciliations (and their round trips *d*) later, so with *N* nodes each admitting
