@@ -109,8 +109,10 @@ pub struct DataPlane {
     epoch: AtomicI64,
     /// Whether the task that reads the epoch (and reconciles) runs.
     syncing: AtomicBool,
-    /// Whether that task has made its first attempt.
-    synced: tokio::sync::watch::Sender<bool>,
+    /// Whether that task has made its first attempt: read by every request, and, for the
+    /// requests that come before it, something to wait on.
+    synced: AtomicBool,
+    first_sync: tokio::sync::watch::Sender<bool>,
     ledger: Ledger,
     journal_dir: Option<std::path::PathBuf>,
     /// This node's name, in its journal's files.
@@ -408,7 +410,8 @@ impl DataPlane {
             admission,
             epoch: AtomicI64::new(i64::MIN),
             syncing: AtomicBool::new(false),
-            synced: tokio::sync::watch::Sender::new(false),
+            synced: AtomicBool::new(false),
+            first_sync: tokio::sync::watch::Sender::new(false),
             ledger,
             gate,
             upstream_keys: options.upstream_keys,
@@ -452,9 +455,6 @@ impl DataPlane {
                     let _turn = plane.gate.lock().await;
                     plane.admission.sync(&plane.db).await
                 };
-                plane
-                    .synced
-                    .send_if_modified(|done| !std::mem::replace(done, true));
                 match synced {
                     Ok(epoch) => {
                         failing = false;
@@ -466,6 +466,10 @@ impl DataPlane {
                         tracing::warn!(error = %e, "the data plane could not reconcile with the database");
                     }
                     Err(_) => {}
+                }
+                if !plane.synced.load(Ordering::Acquire) {
+                    plane.first_sync.send_replace(true);
+                    plane.synced.store(true, Ordering::Release);
                 }
             }
         });
@@ -585,7 +589,9 @@ impl DataPlane {
             // Before its first reconciliation a node of several has not heard of the others'
             // windows and slots, and would admit as though it were alone (a node's first request
             // went to the database in a race with it, and won it now and then).
-            let _ = plane.synced.subscribe().wait_for(|done| *done).await;
+            if !plane.synced.load(Ordering::Acquire) {
+                let _ = plane.first_sync.subscribe().wait_for(|done| *done).await;
+            }
         }
         let live = matches!(mode, Mode::Live);
         let (snapshot, principal) = self.lookup(authorization, live).await?;
