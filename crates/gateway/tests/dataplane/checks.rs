@@ -1076,7 +1076,7 @@ async fn under_a_steady_load_metering_commits_once_per_gather_interval() {
     model(&gw, &admin, "echo", "echo", None, 1.0).await;
     let m = member(&gw, &admin, "ada@acme.example").await;
     grant(&gw, &admin, &format!("users/{}", m.id), "echo").await;
-    let body = json!({ "model": "echo", "messages": [{ "role": "user", "content": "hi" }] });
+    let body = support::hello("echo");
     assert_eq!(chat(&gw, &m.key, &body).await.status(), 200);
     flush(&gw).await;
 
