@@ -300,35 +300,65 @@ fn is_localhost(domain: &str) -> bool {
 
 /// Resolves upstream host names and keeps only the addresses [`UpstreamNets::check`] allows,
 /// so that a name that resolves (or is re-pointed) to a refused address is never connected
-/// to. reqwest does not resolve IP literals: those are checked with the URL.
+/// to. Neither the data plane's client nor reqwest (the webhooks') resolves IP literals: those
+/// are checked with the URL.
 #[derive(Debug, Clone)]
 pub struct VettedResolver {
     pub nets: Arc<UpstreamNets>,
 }
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl VettedResolver {
+    /// The allowed addresses of `host`; an error holding the [`Refused`] when all were refused.
+    async fn lookup(nets: Arc<UpstreamNets>, host: String) -> Result<Vec<SocketAddr>, BoxError> {
+        let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+        let mut refused = None;
+        let allowed: Vec<SocketAddr> = found
+            .into_iter()
+            .filter(|a| match nets.check(a.ip()) {
+                Ok(()) => true,
+                Err(r) => {
+                    refused.get_or_insert(r);
+                    false
+                }
+            })
+            .collect();
+        match (allowed.is_empty(), refused) {
+            (true, Some(r)) => Err(Box::new(r)),
+            _ => Ok(allowed),
+        }
+    }
+}
+
 impl reqwest::dns::Resolve for VettedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let nets = self.nets.clone();
+        let lookup = Self::lookup(self.nets.clone(), name.as_str().to_owned());
         Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let mut refused = None;
-            let allowed: Vec<SocketAddr> = found
-                .into_iter()
-                .filter(|a| match nets.check(a.ip()) {
-                    Ok(()) => true,
-                    Err(r) => {
-                        refused.get_or_insert(r);
-                        false
-                    }
-                })
-                .collect();
-            match (allowed.is_empty(), refused) {
-                (true, Some(r)) => Err(Box::new(r) as Box<dyn std::error::Error + Send + Sync>),
-                _ => Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs),
-            }
+            let allowed = lookup.await?;
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })
+    }
+}
+
+/// The resolver of hyper-util's connector, which the data plane's upstream client is built on.
+impl tower_service::Service<hyper_util::client::legacy::connect::dns::Name> for VettedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = BoxError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: hyper_util::client::legacy::connect::dns::Name) -> Self::Future {
+        let lookup = Self::lookup(self.nets.clone(), name.as_str().to_owned());
+        Box::pin(async move { Ok(lookup.await?.into_iter()) })
     }
 }
 
@@ -465,13 +495,17 @@ mod tests {
 
     #[tokio::test]
     async fn the_resolver_keeps_only_allowed_addresses() {
-        use reqwest::dns::Resolve;
         use std::str::FromStr;
+        use tower_service::Service;
+        // The data plane's connector asks through tower's `Service`, the webhooks' reqwest
+        // through its `Resolve`: both must refuse.
         let resolve = |nets: UpstreamNets| {
-            VettedResolver {
+            let mut resolver = VettedResolver {
                 nets: Arc::new(nets),
-            }
-            .resolve(reqwest::dns::Name::from_str("localhost").unwrap())
+            };
+            resolver.call(
+                hyper_util::client::legacy::connect::dns::Name::from_str("localhost").unwrap(),
+            )
         };
         let Err(e) = resolve(UpstreamNets::default()).await else {
             panic!("localhost resolved to an address that is not allowed");
@@ -480,5 +514,15 @@ mod tests {
         assert_eq!(refused.kind, "loopback");
         let found: Vec<SocketAddr> = resolve(UpstreamNets::loopback()).await.unwrap().collect();
         assert!(found.iter().any(|a| a.ip().is_loopback()), "{found:?}");
+        let by_reqwest = reqwest::dns::Resolve::resolve(
+            &VettedResolver {
+                nets: Arc::new(UpstreamNets::default()),
+            },
+            reqwest::dns::Name::from_str("localhost").unwrap(),
+        );
+        let Err(e) = by_reqwest.await else {
+            panic!("localhost resolved through reqwest's resolver");
+        };
+        assert!(refusal_in(e.as_ref()).is_some());
     }
 }

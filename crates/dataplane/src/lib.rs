@@ -20,6 +20,7 @@
 //! does.
 
 mod admission;
+pub mod client;
 pub mod egress;
 mod error;
 mod http;
@@ -121,7 +122,7 @@ pub struct DataPlane {
     gate: Arc<tokio::sync::Mutex<()>>,
     upstream_keys: UpstreamKeys,
     upstream_nets: Arc<UpstreamNets>,
-    http: OnceLock<reqwest::Client>,
+    http: OnceLock<client::UpstreamClient>,
 }
 
 /// A request admitted and not yet metered. Dropped before it is (the client went away
@@ -512,9 +513,9 @@ impl DataPlane {
         &self.upstream_nets
     }
 
-    fn http(&self) -> &reqwest::Client {
+    fn http(&self) -> &client::UpstreamClient {
         self.http
-            .get_or_init(|| provider::http_client(self.upstream_nets.clone()))
+            .get_or_init(|| client::UpstreamClient::new(self.upstream_nets.clone()))
     }
 
     /// The principal behind an `Authorization` header: 401 without a valid key, 403 for the key

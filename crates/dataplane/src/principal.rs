@@ -73,7 +73,7 @@ pub struct ModelEntry {
     pub upstream_base_url: Option<String>,
     /// Its `/chat/completions` URL once checked against the node's allowed ranges (none if the
     /// check refused it): parsed once per snapshot, not per request.
-    pub upstream_endpoint: std::sync::OnceLock<Option<url::Url>>,
+    pub upstream_endpoint: std::sync::OnceLock<Option<axum::http::Uri>>,
     pub input_usd_per_mtok: f64,
     pub output_usd_per_mtok: f64,
     pub created: DateTime<Utc>,
@@ -81,13 +81,14 @@ pub struct ModelEntry {
 
 impl ModelEntry {
     /// The checked endpoint of its upstream (see `provider::send`), if it has one that passes.
-    pub fn endpoint(&self, nets: &crate::UpstreamNets) -> Option<&url::Url> {
+    pub fn endpoint(&self, nets: &crate::UpstreamNets) -> Option<&axum::http::Uri> {
         self.upstream_endpoint
             .get_or_init(|| {
                 let base = self.upstream_base_url.as_deref()?;
                 nets.check_base_url(base)
                     .ok()
                     .and_then(crate::provider::endpoint)
+                    .and_then(|url| url.as_str().parse().ok())
             })
             .as_ref()
     }

@@ -1,15 +1,15 @@
 //! Where a model's requests go: the built-in `echo` provider, and OpenAI-compatible upstreams.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, Response, StatusCode, Uri, header};
 use gatehouse_api::Secret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::egress::{UpstreamNets, VettedResolver, refusal_in};
+use super::client::{UpstreamBody, UpstreamClient, UpstreamError};
+use super::egress::refusal_in;
 use super::error::DataPlaneError;
 use super::request::{ChatRequest, Object, content_text, text_tokens};
 
@@ -126,24 +126,6 @@ pub fn event(data: &Value) -> Bytes {
 
 pub const DONE: &[u8] = b"data: [DONE]\n\n";
 
-/// The client the gateway calls upstreams with: it connects only to addresses `nets` allows,
-/// follows no redirect (a redirect could lead anywhere the check did not look) and goes
-/// through no proxy from the environment (which would resolve names where the check cannot
-/// see).
-pub fn http_client(nets: Arc<UpstreamNets>) -> reqwest::Client {
-    reqwest::Client::builder()
-        .dns_resolver(Arc::new(VettedResolver { nets }))
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .connect_timeout(Duration::from_secs(10))
-        // Between two reads of a response: a stream may pause while a model thinks.
-        .read_timeout(Duration::from_secs(300))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true)
-        .build()
-        .unwrap_or_default()
-}
-
 /// How long a whole non-streamed answer may take.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(600);
 /// The largest answer body read from an upstream.
@@ -221,29 +203,54 @@ fn not_allowed(why: &str) -> DataPlaneError {
     )
 }
 
-/// The request to `endpoint`: the model's base URL once it passed the checks that reqwest's
-/// resolver cannot make (an IP-literal host, which reqwest connects to without resolving it, and
-/// no query), or none if they refused it.
-fn send(
-    http: &reqwest::Client,
-    endpoint: Option<&url::Url>,
+/// Sends `body` to `endpoint` (the model's endpoint once it passed the checks that the
+/// resolver cannot make: an IP-literal host, which is connected to without resolving it, and no
+/// query; none if they refused it): the answer's head, if its status is a success.
+async fn send(
+    http: &UpstreamClient,
+    endpoint: Option<&Uri>,
     key: Option<&Secret>,
     body: Bytes,
-) -> Result<reqwest::RequestBuilder, DataPlaneError> {
-    let url = endpoint.cloned().ok_or_else(|| {
+    accept: Option<&'static str>,
+) -> Result<Response<UpstreamBody>, DataPlaneError> {
+    let uri = endpoint.cloned().ok_or_else(|| {
         not_allowed("the base URL is an address or a form the gateway does not call")
     })?;
-    let mut r = http
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body);
-    if let Some(key) = key {
-        r = r.bearer_auth(key.expose());
+    let mut headers = HeaderMap::with_capacity(3);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(accept) = accept {
+        headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
     }
-    Ok(r)
+    if let Some(key) = key {
+        let Ok(mut value) = HeaderValue::try_from(format!("Bearer {}", key.expose())) else {
+            tracing::warn!("upstream not called: its configured key cannot be sent in a header");
+            return Err(unavailable());
+        };
+        value.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, value);
+    }
+    let response = http
+        .post(uri, headers, body)
+        .await
+        .map_err(|e| unreachable_upstream(&e))?;
+    if !response.status().is_success() {
+        return Err(refused(&response));
+    }
+    Ok(response)
 }
 
-fn unreachable_upstream(e: &reqwest::Error) -> DataPlaneError {
+fn unavailable() -> DataPlaneError {
+    DataPlaneError::upstream(
+        StatusCode::BAD_GATEWAY,
+        "upstream_unavailable",
+        "The model's upstream could not be reached.",
+    )
+}
+
+fn unreachable_upstream(e: &UpstreamError) -> DataPlaneError {
     if let Some(refused) = refusal_in(e) {
         return not_allowed(&refused.to_string());
     }
@@ -256,11 +263,7 @@ fn unreachable_upstream(e: &reqwest::Error) -> DataPlaneError {
             "The model's upstream did not answer in time.",
         )
     } else {
-        DataPlaneError::upstream(
-            StatusCode::BAD_GATEWAY,
-            "upstream_unavailable",
-            "The model's upstream could not be reached.",
-        )
+        unavailable()
     }
 }
 
@@ -274,11 +277,11 @@ fn not_a_chat_answer() -> DataPlaneError {
 
 /// An upstream's non-2xx answer as the client gets it: by its status alone. Its body is never
 /// passed on: it may quote the gateway's key, and it is whatever the upstream chose to say.
-fn refused(response: &reqwest::Response) -> DataPlaneError {
+fn refused<B>(response: &Response<B>) -> DataPlaneError {
     let status = response.status();
     let retry_after = response
         .headers()
-        .get(reqwest::header::RETRY_AFTER)
+        .get(header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     tracing::warn!(%status, "upstream refused a request");
@@ -322,30 +325,29 @@ fn refused(response: &reqwest::Response) -> DataPlaneError {
 /// Sends a non-streamed request upstream and reads the whole answer: a chat completion as the
 /// upstream sent it, and the usage it reported (or an estimate).
 pub async fn complete(
-    http: &reqwest::Client,
-    endpoint: Option<&url::Url>,
+    http: &UpstreamClient,
+    endpoint: Option<&Uri>,
     key: Option<&Secret>,
     request: &ChatRequest,
 ) -> Result<(Bytes, Usage), DataPlaneError> {
-    let response = send(http, endpoint, key, request.upstream_body())?
-        .timeout(ANSWER_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| unreachable_upstream(&e))?;
-    if !response.status().is_success() {
-        return Err(refused(&response));
-    }
-    let body = match response.bytes().await {
-        Ok(b) if b.len() <= MAX_ANSWER => b,
-        Ok(_) => {
-            return Err(DataPlaneError::upstream(
-                StatusCode::BAD_GATEWAY,
-                "upstream_error",
-                "The model's upstream answered with too large a body.",
-            ));
-        }
-        Err(e) => return Err(unreachable_upstream(&e)),
+    let answer = async {
+        let response = send(http, endpoint, key, request.upstream_body(), None).await?;
+        response
+            .into_body()
+            .bytes(MAX_ANSWER)
+            .await
+            .map_err(|e| match e {
+                UpstreamError::TooLarge(_) => DataPlaneError::upstream(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_error",
+                    "The model's upstream answered with too large a body.",
+                ),
+                e => unreachable_upstream(&e),
+            })
     };
+    let body = tokio::time::timeout(ANSWER_TIMEOUT, answer)
+        .await
+        .map_err(|_| unreachable_upstream(&UpstreamError::Timeout))??;
     let (choices, usage) = chat_answer(&body, false).ok_or_else(not_a_chat_answer)?;
     let usage = match usage {
         Some(u) => Usage {
@@ -366,11 +368,11 @@ pub async fn complete(
 
 /// Opens a streamed request upstream, asking for the usage at the end of the stream.
 pub async fn open_stream(
-    http: &reqwest::Client,
-    endpoint: Option<&url::Url>,
+    http: &UpstreamClient,
+    endpoint: Option<&Uri>,
     key: Option<&Secret>,
     request: &ChatRequest,
-) -> Result<reqwest::Response, DataPlaneError> {
+) -> Result<UpstreamBody, DataPlaneError> {
     let mut body = request.object().into_owned();
     let options = body.entry("stream_options").or_insert_with(|| json!({}));
     if !options.is_object() {
@@ -378,23 +380,16 @@ pub async fn open_stream(
     }
     options["include_usage"] = json!(true);
     let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-    let response = send(http, endpoint, key, body)?
-        .header(reqwest::header::ACCEPT, "text/event-stream")
-        .send()
-        .await
-        .map_err(|e| unreachable_upstream(&e))?;
-    if !response.status().is_success() {
-        return Err(refused(&response));
-    }
+    let response = send(http, endpoint, key, body, Some("text/event-stream")).await?;
     let events = response
         .headers()
-        .get(reqwest::header::CONTENT_TYPE)
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.trim_start().starts_with("text/event-stream"));
     if !events {
         return Err(not_a_chat_answer());
     }
-    Ok(response)
+    Ok(response.into_body())
 }
 
 /// Splits a byte stream of server-sent events into whole events (each with its blank line).

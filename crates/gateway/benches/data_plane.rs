@@ -12,7 +12,7 @@
 //!   builds with. Rounds alternate direct and through the gateway, so both see the same machine;
 //!   each figure is the gateway's percentile minus the direct one. The same rounds measure two
 //!   floors: `proxy_relay_added_p50_us` / `_p99_us`, a bare HTTP relay built like the gateway
-//!   (axum and reqwest, no checks), and `proxy_tcp_relay_added_p50_us` / `_p99_us`, a relay that
+//!   (axum and the data plane's upstream client, no checks), and `proxy_tcp_relay_added_p50_us` / `_p99_us`, a relay that
 //!   copies bytes between paired connections without reading them: the cost of one more hop
 //!   through a process on this machine, with no HTTP in it.
 //! - `proxy_max_rps`: Debian's wrk, closed loop, as many requests as the machine serves through
@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use gatehouse_api::{ApiKeyCreated, Secret};
+use gatehouse_gateway::dataplane::client::UpstreamClient;
 use gatehouse_gateway::dataplane::{DataPlaneOptions, UpstreamNets};
 use gatehouse_gateway::{Db, GatewayOptions, RunningGateway};
 use serde_json::{Value, json};
@@ -257,25 +258,28 @@ fn process_cpu() -> Duration {
 }
 
 /// The floor any proxy built like the gateway has on this machine: an axum route that sends the
-/// body to the stub with reqwest and answers what it answered, checking and metering nothing, on
-/// the same runtime as the gateway. Returns its address.
+/// body to the stub with the data plane's own upstream client and answers what it answered,
+/// checking and metering nothing, on the same runtime as the gateway. Returns its address.
 async fn bare_relay(stub: std::net::SocketAddr) -> anyhow::Result<std::net::SocketAddr> {
-    let http = reqwest::Client::builder().tcp_nodelay(true).build()?;
-    let upstream = format!("http://{stub}/v1/chat/completions");
+    let http = UpstreamClient::new(std::sync::Arc::new(UpstreamNets::loopback()));
+    let upstream: axum::http::Uri = format!("http://{stub}/v1/chat/completions").parse()?;
     let app = axum::Router::new().route(
         "/v1/chat/completions",
         axum::routing::post(move |body: axum::body::Bytes| {
             let (http, upstream) = (http.clone(), upstream.clone());
             async move {
+                let mut headers = axum::http::HeaderMap::new();
+                headers.insert(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                );
                 let answer = http
-                    .post(&upstream)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
+                    .post(upstream, headers, body)
                     .await
                     .map_err(|_| axum::http::StatusCode::BAD_GATEWAY)?;
                 answer
-                    .bytes()
+                    .into_body()
+                    .bytes(usize::MAX)
                     .await
                     .map_err(|_| axum::http::StatusCode::BAD_GATEWAY)
             }
