@@ -151,3 +151,84 @@ impl UpstreamBody {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_rustls::rustls::ServerConfig;
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    /// A TLS server on loopback whose certificate no public root signed: the client speaks TLS
+    /// to an https upstream, offers HTTP/2, and refuses the certificate.
+    #[tokio::test]
+    async fn an_https_upstream_is_spoken_tls_to_and_an_unknown_issuer_refused() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let tcp = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let hello = tokio::spawn(async move {
+            let (stream, _) = tcp.accept().await.unwrap();
+            let start = tokio_rustls::LazyConfigAcceptor::new(
+                tokio_rustls::rustls::server::Acceptor::default(),
+                stream,
+            )
+            .await
+            .unwrap();
+            let offered: Vec<Vec<u8>> = start
+                .client_hello()
+                .alpn()
+                .map(|protocols| protocols.map(<[u8]>::to_vec).collect())
+                .unwrap_or_default();
+            // The handshake goes on, and the client ends it at the certificate.
+            let _ = start.into_stream(acceptor.config().clone()).await;
+            offered
+        });
+
+        let client = UpstreamClient::new(Arc::new(UpstreamNets::loopback()));
+        let uri: Uri = format!("https://{addr}/v1/chat/completions")
+            .parse()
+            .unwrap();
+        let err = client
+            .post(uri, HeaderMap::new(), Bytes::from_static(b"{}"))
+            .await
+            .unwrap_err();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+        let mut refused = false;
+        while let Some(c) = cause {
+            refused |= c.downcast_ref::<rustls::Error>().is_some_and(|e| {
+                matches!(
+                    e,
+                    rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+                )
+            });
+            // An `io::Error`'s source skips the error it wraps: that one is its `get_ref`.
+            cause = match c
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(inner) => Some(inner),
+                None => c.source(),
+            };
+        }
+        assert!(refused, "not refused for its issuer: {err:?}");
+        assert!(!err.is_timeout());
+        let offered = hello.await.unwrap();
+        assert_eq!(offered, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+    }
+}
