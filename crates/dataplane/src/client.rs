@@ -24,8 +24,8 @@ use crate::egress::{UpstreamNets, VettedResolver};
 
 /// How long a connection may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Between two reads (the answer's head, then each piece of its body): a stream may pause
-/// while a model thinks.
+/// Between two reads of a stream (its head, then each piece of its body): it may pause while a
+/// model thinks. A whole answer has one deadline, the caller's.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long an unused connection to an upstream stays open.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -89,7 +89,8 @@ impl UpstreamClient {
         Self { inner }
     }
 
-    /// POSTs `body` to `uri` with `headers`; the answer once its head has come.
+    /// POSTs `body` to `uri` with `headers`; the answer once its head has come, however long
+    /// that takes (the caller's deadline bounds it).
     pub async fn post(
         &self,
         uri: Uri,
@@ -100,9 +101,10 @@ impl UpstreamClient {
             .body(Full::new(body))
             .expect("a request of a parsed URI and no other parts is valid");
         *request.headers_mut() = headers;
-        let response = tokio::time::timeout(READ_TIMEOUT, self.inner.request(request))
+        let response = self
+            .inner
+            .request(request)
             .await
-            .map_err(|_| UpstreamError::Timeout)?
             .map_err(UpstreamError::Request)?;
         Ok(response.map(|body| UpstreamBody { body }))
     }
@@ -115,29 +117,28 @@ pub struct UpstreamBody {
 }
 
 impl UpstreamBody {
-    /// The next piece of the body; `None` at its end.
+    /// The next piece of the body, within [`READ_TIMEOUT`]; `None` at its end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, UpstreamError> {
-        loop {
-            let frame = tokio::time::timeout(READ_TIMEOUT, self.body.frame())
-                .await
-                .map_err(|_| UpstreamError::Timeout)?;
-            match frame {
-                None => return Ok(None),
-                Some(Err(e)) => return Err(UpstreamError::Body(e)),
-                // Trailers carry nothing the data plane reads.
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        return Ok(Some(data));
-                    }
-                }
-            }
-        }
+        tokio::time::timeout(READ_TIMEOUT, self.next_data())
+            .await
+            .map_err(|_| UpstreamError::Timeout)?
     }
 
-    /// The whole body, refused past `limit` bytes.
+    async fn next_data(&mut self) -> Result<Option<Bytes>, UpstreamError> {
+        while let Some(frame) = self.body.frame().await {
+            // Trailers carry nothing the data plane reads.
+            if let Ok(data) = frame.map_err(UpstreamError::Body)?.into_data() {
+                return Ok(Some(data));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The whole body, refused past `limit` bytes, however long it takes (the caller's deadline
+    /// bounds it).
     pub async fn bytes(mut self, limit: usize) -> Result<Bytes, UpstreamError> {
         let (mut parts, mut len) = (Vec::new(), 0);
-        while let Some(part) = self.chunk().await? {
+        while let Some(part) = self.next_data().await? {
             len += part.len();
             if len > limit {
                 return Err(UpstreamError::TooLarge(limit));

@@ -8,10 +8,10 @@ use gatehouse_api::Secret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{UpstreamBody, UpstreamClient, UpstreamError};
+use super::client::{READ_TIMEOUT, UpstreamBody, UpstreamClient, UpstreamError};
 use super::egress::refusal_in;
 use super::error::DataPlaneError;
-use super::request::{ChatRequest, Object, content_text, text_tokens};
+use super::request::{ChatRequest, Object, TextTokens, content_text, text_tokens};
 
 /// Tokens a request used, as the provider reported them or, failing that, as estimated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -140,8 +140,9 @@ struct UpstreamUsage {
 }
 
 #[derive(Debug, Deserialize)]
-struct Answer {
-    object: Option<String>,
+struct Answer<'a> {
+    #[serde(borrow)]
+    object: Option<std::borrow::Cow<'a, str>>,
     choices: Option<Vec<Object<AnswerChoice>>>,
     usage: Option<UpstreamUsage>,
 }
@@ -152,9 +153,11 @@ struct AnswerChoice {
     delta: Option<Object<Content>>,
 }
 
+/// A message's text, counted as it is read: it is needed only when the upstream reports no
+/// usage, and kept it would be a copy of the whole answer.
 #[derive(Debug, Deserialize)]
 struct Content {
-    content: Option<String>,
+    content: Option<TextTokens>,
 }
 
 /// `bytes` read as a chat completion (`object` "chat.completion", at least one choice, each
@@ -358,8 +361,7 @@ pub async fn complete(
             input_tokens: request.estimated_input_tokens,
             output_tokens: choices
                 .iter()
-                .filter_map(|c| c.message.as_ref()?.0.content.as_deref())
-                .map(text_tokens)
+                .filter_map(|c| Some(c.message.as_ref()?.0.content.as_ref()?.0))
                 .sum(),
         },
     };
@@ -380,7 +382,12 @@ pub async fn open_stream(
     }
     options["include_usage"] = json!(true);
     let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-    let response = send(http, endpoint, key, body, Some("text/event-stream")).await?;
+    let response = tokio::time::timeout(
+        READ_TIMEOUT,
+        send(http, endpoint, key, body, Some("text/event-stream")),
+    )
+    .await
+    .map_err(|_| unreachable_upstream(&UpstreamError::Timeout))??;
     let events = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -470,8 +477,7 @@ pub fn inspect(event: &[u8]) -> Seen {
         }
         seen.output_tokens += choices
             .iter()
-            .filter_map(|c| c.delta.as_ref()?.0.content.as_deref())
-            .map(text_tokens)
+            .filter_map(|c| Some(c.delta.as_ref()?.0.content.as_ref()?.0))
             .sum::<i64>();
     }
     seen
@@ -527,6 +533,22 @@ mod tests {
         assert_eq!(usage.usage.unwrap().output_tokens, 5);
         assert!(inspect(&events[2]).done);
         assert!(s.rest().is_none());
+    }
+
+    #[test]
+    fn an_answer_without_usage_is_counted_from_its_text_escapes_decoded() {
+        let body = br#"{"object":"chat.completion","choices":[
+            {"message":{"content":"twelve chars"}},
+            {"message":{"content":"a\"b\u00e9"}},
+            {"message":{"content":null}}]}"#;
+        let (choices, usage) = chat_answer(body, false).unwrap();
+        assert!(usage.is_none());
+        let tokens: Vec<Option<i64>> = choices
+            .iter()
+            .map(|c| Some(c.message.as_ref()?.0.content.as_ref()?.0))
+            .collect();
+        // 12 bytes are 3 tokens; `a"bé`, 5 bytes once decoded, 2.
+        assert_eq!(tokens, [Some(3), Some(2), None]);
     }
 
     #[test]

@@ -88,7 +88,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
 }
 
 /// A string's estimated tokens ([`text_tokens`]), read without keeping it.
-struct TextTokens(i64);
+#[derive(Debug)]
+pub(crate) struct TextTokens(pub i64);
 
 impl<'de> Deserialize<'de> for TextTokens {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
