@@ -175,18 +175,30 @@ struct Spend {
     tz: Tz,
 }
 
+/// Counters by subject key. The keys are the gateway's own ids, not a caller's text, so a fast
+/// hash (seeded per process) serves: every request hashes a dozen of them.
+type ByKey<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
+/// `key`'s entry of `map`, made if missing; the key is copied only then.
+fn entry<'m, V: Default>(map: &'m mut ByKey<V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
+}
+
 /// The node's counters.
 #[derive(Debug, Default)]
 struct Counts {
-    windows: HashMap<String, Window>,
-    slots: HashMap<String, i64>,
-    spend: HashMap<String, Spend>,
+    windows: ByKey<Window>,
+    slots: ByKey<i64>,
+    spend: ByKey<Spend>,
     generation: u64,
     /// What the requests that ended and are not yet committed cost, per subject with a budget.
-    pending: HashMap<String, i64>,
+    pending: ByKey<i64>,
     /// The other nodes' windows and slots as of the last reconciliation.
-    others_windows: HashMap<String, Window>,
-    others_slots: HashMap<String, i64>,
+    others_windows: ByKey<Window>,
+    others_slots: ByKey<i64>,
 }
 
 /// The counters both implementations admit from.
@@ -271,12 +283,12 @@ impl Counters {
         }
         let mut slots = Vec::new();
         for s in &limited {
-            let w = c.windows.entry(s.key.clone()).or_default();
+            let w = entry(&mut c.windows, &s.key);
             *w = w.at(minute);
             w.requests += 1;
             w.input_tokens += ask.estimated_input_tokens;
             if s.limits.max_concurrent.is_some() {
-                *c.slots.entry(s.key.clone()).or_default() += 1;
+                *entry(&mut c.slots, &s.key) += 1;
                 slots.push(s.key.clone());
             }
         }
@@ -328,16 +340,16 @@ impl Counters {
             }
         }
         let minute = minute_of(f.ended_at);
-        for key in &f.windows {
-            let w = c.windows.entry(key.clone()).or_default();
+        for key in f.windows() {
+            let w = entry(&mut c.windows, key);
             *w = w.at(minute);
             w.output_tokens += f.event.output_tokens;
         }
         let cost = f.event.cost_micros;
         if cost > 0 {
             let starts = starts_of(f.event.at, f.tz);
-            for capped in &f.capped {
-                *c.pending.entry(capped.key.clone()).or_default() += cost;
+            for (capped, _) in f.capped() {
+                *entry(&mut c.pending, &capped.key) += cost;
                 if let Some(known) = c.spend.get_mut(&capped.key).filter(|k| k.starts == starts) {
                     for s in &mut known.spent {
                         *s += cost;
@@ -350,7 +362,7 @@ impl Counters {
     fn committed(&self, batch: &[Finished]) {
         let mut c = self.lock();
         for f in batch.iter().filter(|f| f.event.cost_micros > 0) {
-            for capped in &f.capped {
+            for (capped, _) in f.capped() {
                 if let Some(cost) = c.pending.get_mut(&capped.key) {
                     *cost -= f.event.cost_micros;
                     if *cost <= 0 {
@@ -465,7 +477,7 @@ impl SharedNodes {
             spent,
         } = gatehouse_store::counters::exchange(db, &self.node, &mine, now, expiry, &spend).await?;
         let minute = minute_of(now);
-        let (mut windows, mut slots) = (HashMap::<String, Window>::new(), HashMap::new());
+        let (mut windows, mut slots) = (ByKey::<Window>::default(), ByKey::<i64>::default());
         for node in others {
             let Ok(counts) = serde_json::from_str::<HashMap<String, NodeCount>>(&node) else {
                 continue;
@@ -655,7 +667,6 @@ mod tests {
     use gatehouse_store::spend::Caps;
 
     use super::*;
-    use crate::ledger::Capped;
     use gatehouse_store::usage::UsageEvent;
 
     fn principal(limits: Limits, caps: Caps) -> Principal {
@@ -690,7 +701,6 @@ mod tests {
     }
 
     fn ended(p: &Principal, slots: Vec<String>, cost: i64, spent: [i64; 3]) -> Finished {
-        let s = &p.subjects[0];
         Finished {
             event: UsageEvent {
                 id: "uev_1".into(),
@@ -707,17 +717,11 @@ mod tests {
             ended_at: Utc::now(),
             tz: chrono_tz::UTC,
             slots,
-            windows: vec![s.key.clone()],
-            capped: if s.caps.is_empty() {
+            principal: Some(std::sync::Arc::new(p.clone())),
+            spent_before: if p.subjects[0].caps.is_empty() {
                 Vec::new()
             } else {
-                vec![Capped {
-                    kind: s.kind,
-                    id: s.id.clone(),
-                    key: s.key.clone(),
-                    caps: s.caps.clone(),
-                    spent_before: spent,
-                }]
+                vec![spent]
             },
         }
     }

@@ -21,6 +21,7 @@ use tokio::sync::watch;
 
 use super::admission::Admission;
 use super::journal::{self, Journal, JournalError};
+use super::principal::{Principal, Subject};
 use gatehouse_store::alerts::{self, NewAlert};
 use gatehouse_store::db::{self, Backend, Db, Tx};
 use gatehouse_store::spend::{self, Caps};
@@ -37,22 +38,33 @@ pub struct Finished {
     pub tz: Tz,
     /// The subjects whose concurrency slots it holds.
     pub slots: Vec<String>,
-    /// The keys of the rate windows that count its output tokens.
-    pub windows: Vec<String>,
-    /// The user and groups with a budget, whose alert thresholds it may cross.
-    pub capped: Vec<Capped>,
+    /// Whose rate windows and budgets it counts in: the principal it was admitted for. None
+    /// for a refusal, and for a request replayed from the journal (its windows have passed).
+    pub principal: Option<Arc<Principal>>,
+    /// What each subject of `principal` with a budget had spent when it was admitted, in the
+    /// order of its subjects.
+    pub spent_before: Vec<[i64; 3]>,
 }
 
-/// A user or group with a budget, as a request found it.
-#[derive(Debug, Clone)]
-pub struct Capped {
-    pub kind: SubjectKind,
-    pub id: String,
-    /// `user:<id>` or `group:<id>`.
-    pub key: String,
-    pub caps: Caps,
-    /// What it had spent in each period when the request was admitted.
-    pub spent_before: [i64; 3],
+impl Finished {
+    fn subjects(&self) -> impl Iterator<Item = &Subject> {
+        self.principal.iter().flat_map(|p| &p.subjects)
+    }
+
+    /// The keys of the rate windows that count its output tokens.
+    pub fn windows(&self) -> impl Iterator<Item = &str> {
+        self.subjects()
+            .filter(|s| s.has_limits())
+            .map(|s| s.key.as_str())
+    }
+
+    /// The subjects with a budget, whose alert thresholds it may cross, each with what it had
+    /// spent when the request was admitted.
+    pub fn capped(&self) -> impl Iterator<Item = (&Subject, [i64; 3])> {
+        self.subjects()
+            .filter(|s| !s.caps.is_empty())
+            .zip(self.spent_before.iter().copied())
+    }
 }
 
 /// An alert already raised (here or by another node) in this period: `(subject, period index,
@@ -182,7 +194,7 @@ pub async fn due_alerts(
     }
     let mut seen: BTreeMap<(&str, &str), Seen<'_>> = BTreeMap::new();
     for f in batch {
-        for c in &f.capped {
+        for (c, spent_before) in f.capped() {
             let e = seen
                 .entry((c.kind.as_str(), c.id.as_str()))
                 .or_insert(Seen {
@@ -190,11 +202,11 @@ pub async fn due_alerts(
                     caps: &c.caps,
                     at: f.event.at,
                     tz: f.tz,
-                    spent: c.spent_before,
+                    spent: spent_before,
                     added: 0,
                 });
             if f.event.at >= e.at {
-                (e.at, e.spent) = (f.event.at, c.spent_before);
+                (e.at, e.spent) = (f.event.at, spent_before);
             }
             e.added += f.event.cost_micros;
         }
@@ -416,8 +428,8 @@ impl Ledger {
                             ended_at: r.event.at,
                             tz: r.tz(),
                             slots: Vec::new(),
-                            windows: Vec::new(),
-                            capped: Vec::new(),
+                            principal: None,
+                            spent_before: Vec::new(),
                         }),
                 );
             }
@@ -619,7 +631,10 @@ async fn commit_batch(
     }
     let n = batch.len() as u64;
     shared.batches.fetch_add(1, Ordering::SeqCst);
-    let capped: Vec<Finished> = batch.into_iter().filter(|f| !f.capped.is_empty()).collect();
+    let capped: Vec<Finished> = batch
+        .into_iter()
+        .filter(|f| f.capped().next().is_some())
+        .collect();
     shared
         .to_check_total
         .fetch_add(capped.len() as u64, Ordering::SeqCst);

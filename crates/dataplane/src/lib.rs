@@ -153,7 +153,7 @@ impl Call {
         Finished {
             event: UsageEvent {
                 // The request's own id: a journal replayed after a crash writes it once.
-                id: format!("uev_{}", self.id.trim_start_matches("req_")),
+                id: ["uev_", self.id.trim_start_matches("req_")].concat(),
                 at: self.at,
                 user_id: p.user_id.clone(),
                 key_id: Some(p.key_id.clone()),
@@ -172,25 +172,8 @@ impl Call {
             ended_at,
             tz: self.tz,
             slots: std::mem::take(&mut self.slots),
-            windows: p
-                .subjects
-                .iter()
-                .filter(|s| s.has_limits())
-                .map(|s| s.key.clone())
-                .collect(),
-            capped: p
-                .subjects
-                .iter()
-                .filter(|s| !s.caps.is_empty())
-                .zip(&self.spent)
-                .map(|(s, spent)| ledger::Capped {
-                    kind: s.kind,
-                    id: s.id.clone(),
-                    key: s.key.clone(),
-                    caps: s.caps.clone(),
-                    spent_before: *spent,
-                })
-                .collect(),
+            principal: Some(self.principal.clone()),
+            spent_before: std::mem::take(&mut self.spent),
         }
     }
 }
@@ -235,8 +218,8 @@ fn refused(
         ended_at: at,
         tz,
         slots: Vec::new(),
-        windows: Vec::new(),
-        capped: Vec::new(),
+        principal: None,
+        spent_before: Vec::new(),
     }
 }
 

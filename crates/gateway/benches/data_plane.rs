@@ -84,6 +84,9 @@ fn main() -> anyhow::Result<()> {
     if std::env::var_os("GATEHOUSE_LOADGEN").is_some() {
         return load_generator();
     }
+    // A node logs what `gatehouse-gateway serve` logs: with no subscriber at all, `tracing`
+    // hands spans to `log` and builds their fields, which a node never does.
+    gatehouse_gateway::init_logging();
     // The stub on a thread and runtime of its own, the gateway on two workers.
     let (stub_addr, stub_state) = {
         let (tx, rx) = std::sync::mpsc::channel();

@@ -73,6 +73,21 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use gatehouse_store::{Db, db, hash_secret, new_id};
+
+/// What `gatehouse-gateway` logs unless `RUST_LOG` says otherwise.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
+
+/// The gateway's logging, to stderr, filtered by `RUST_LOG` or [`DEFAULT_LOG_FILTER`]: the
+/// binary's, and the data-plane bench's, so that it measures what a node runs.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
 pub use options::GatewayOptions;
 
 /// Largest request body the gateway reads.

@@ -323,13 +323,7 @@ async fn open(db: Option<String>) -> anyhow::Result<Db> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    gatehouse_gateway::init_logging();
     match Cli::parse().command {
         Command::Init {
             admin_email,
