@@ -3,8 +3,6 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,30 +19,30 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// `POST /v1/chat/completions`
+/// `POST /v1/chat/completions`. It takes the request whole, not `HeaderMap` and `Bytes`, whose
+/// extractors copy the headers.
 async fn chat_completions(
     State(plane): State<Arc<DataPlane>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: axum::extract::Request,
 ) -> Response {
     let at = Utc::now();
-    let request = match body {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let request = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Ok(bytes) => ChatRequest::parse(bytes),
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Err(DataPlaneError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                "request_too_large",
-                format!("The request body is larger than {BODY_LIMIT} bytes."),
-            ))
-        }
+        Err(e) if too_large(&e) => Err(DataPlaneError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            "request_too_large",
+            format!("The request body is larger than {BODY_LIMIT} bytes."),
+        )),
         Err(_) => Err(DataPlaneError::bad_request(
             None,
             "The request body could not be read.",
         )),
     };
-    let authorization = header_str(&headers, header::AUTHORIZATION.as_str());
-    let workspace = header_str(&headers, WORKSPACE_HEADER);
+    let authorization = header_str(headers, header::AUTHORIZATION.as_str());
+    let workspace = header_str(headers, WORKSPACE_HEADER);
     // A client that goes away drops this future wherever it is: admission only touches the
     // node's counters (never half-way), and a request dropped after it was admitted is metered
     // by its `Call` as it goes.
@@ -68,6 +66,18 @@ async fn chat_completions(
     let (outcome, status, usage) = plane.complete(&call, &request).await;
     plane.finish(call.finished(status, usage, Utc::now()));
     outcome.into_response()
+}
+
+/// Whether reading a body failed because it passed its limit.
+fn too_large(e: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// `GET /v1/models`: the models granted to the key's user.
@@ -135,5 +145,4 @@ where
             )
             .into_response()
         })
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
 }

@@ -220,9 +220,11 @@ async fn not_found() -> error::ApiError {
 pub fn router(state: AppState) -> Router {
     let (router, doc) = api_router().split_for_parts();
     let doc = std::sync::Arc::new(doc);
+    // Its own state, the node's data plane: a request clones that one `Arc`, not the admin
+    // API's whole state.
     let data_plane = dataplane::router()
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(trace::span))
-        .with_state(state.clone());
+        .with_state(state.data_plane.clone());
     router
         .route(
             "/openapi.json",

@@ -345,6 +345,32 @@ async fn each_check_refuses_in_its_order_with_an_openai_error() {
 }
 
 #[tokio::test]
+async fn a_body_over_the_limit_is_refused_as_too_large_and_one_at_it_is_read() {
+    use gatehouse_gateway::dataplane::BODY_LIMIT;
+    for gw in backends().await {
+        let admin = gw.init(10).await;
+        model(&gw, &admin, "echo", "echo", None, 1.0).await;
+        let m = member(&gw, &admin, "bob@acme.example").await;
+        grant(&gw, &admin, &format!("users/{}", m.id), "echo").await;
+        // Valid JSON padded with spaces to the limit: read, and answered.
+        let mut body = serde_json::to_vec(&hello("echo")).unwrap();
+        body.resize(BODY_LIMIT, b' ');
+        let send = |body: Vec<u8>| {
+            gw.http
+                .post(gw.url("/v1/chat/completions"))
+                .bearer_auth(&m.key)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+        };
+        assert_eq!(send(body.clone()).await.unwrap().status(), StatusCode::OK);
+        body.push(b' ');
+        let e = error(send(body).await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE).await;
+        assert_eq!(e["code"], "request_too_large");
+    }
+}
+
+#[tokio::test]
 async fn rate_limits_refuse_with_retry_after_and_name_the_limit() {
     for gw in backends().await {
         let admin = gw.init(10).await;
