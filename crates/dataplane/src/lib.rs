@@ -421,7 +421,9 @@ impl DataPlane {
     /// Starts, once, the task that reads `policy_epoch` and (on several nodes) reconciles the
     /// counters every interval of the admission, for as long as the data plane lives.
     fn start_sync(self: &Arc<Self>) {
-        if self.syncing.swap(true, Ordering::SeqCst) {
+        // Read before the swap: every request comes here, and a write to the flag on each would
+        // bounce its cache line between the cores.
+        if self.syncing.load(Ordering::Relaxed) || self.syncing.swap(true, Ordering::SeqCst) {
             return;
         }
         let plane: Weak<Self> = Arc::downgrade(self);
