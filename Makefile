@@ -21,6 +21,10 @@ run: deps ui-deps app
 	$(APP)
 
 ## Installs what is missing and runs every check and test.
+# A clone's own crates are built afresh in every clone (their path is part of their identity), so
+# their incremental caches are never read again: in the shared target folder they piled up (33 GB
+# by 2026-12-05) until the disk was full.
+test: export CARGO_INCREMENTAL ?= 0
 test: deps-test ui-deps e2e-deps lint unit api-fuzz app e2e bundle-debug-test
 
 deps:
