@@ -47,17 +47,11 @@ pub enum UpstreamError {
 impl UpstreamError {
     /// A timeout of ours, or the connector's.
     pub fn is_timeout(&self) -> bool {
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
-        while let Some(c) = cause {
-            if matches!(c.downcast_ref::<Self>(), Some(Self::Timeout))
+        crate::causes(self).any(|c| {
+            matches!(c.downcast_ref::<Self>(), Some(Self::Timeout))
                 || c.downcast_ref::<std::io::Error>()
                     .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
-            {
-                return true;
-            }
-            cause = c.source();
-        }
-        false
+        })
     }
 }
 
@@ -89,8 +83,8 @@ impl UpstreamClient {
         Self { inner }
     }
 
-    /// POSTs `body` to `uri` with `headers`; the answer once its head has come, however long
-    /// that takes (the caller's deadline bounds it).
+    /// POSTs `body`, JSON, to `uri` with `headers`; the answer once its head has come, however
+    /// long that takes (the caller's deadline bounds it).
     pub async fn post(
         &self,
         uri: Uri,
@@ -101,6 +95,10 @@ impl UpstreamClient {
             .body(Full::new(body))
             .expect("a request of a parsed URI and no other parts is valid");
         *request.headers_mut() = headers;
+        request.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        );
         let response = self
             .inner
             .request(request)
@@ -209,24 +207,14 @@ mod tests {
             .post(uri, HeaderMap::new(), Bytes::from_static(b"{}"))
             .await
             .unwrap_err();
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-        let mut refused = false;
-        while let Some(c) = cause {
-            refused |= c.downcast_ref::<rustls::Error>().is_some_and(|e| {
+        let refused = crate::causes(&err).any(|c| {
+            c.downcast_ref::<rustls::Error>().is_some_and(|e| {
                 matches!(
                     e,
                     rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
                 )
-            });
-            // An `io::Error`'s source skips the error it wraps: that one is its `get_ref`.
-            cause = match c
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-            {
-                Some(inner) => Some(inner),
-                None => c.source(),
-            };
-        }
+            })
+        });
         assert!(refused, "not refused for its issuer: {err:?}");
         assert!(!err.is_timeout());
         let offered = hello.await.unwrap();

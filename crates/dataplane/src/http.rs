@@ -70,14 +70,7 @@ async fn chat_completions(
 
 /// Whether reading a body failed because it passed its limit.
 fn too_large(e: &axum::Error) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cause {
-        if c.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
+    crate::causes(e).any(|c| c.is::<http_body_util::LengthLimitError>())
 }
 
 /// `GET /v1/models`: the models granted to the key's user.

@@ -47,7 +47,7 @@ use serde_json::Value;
 
 use admission::{Admission, Ask, OneNode, SharedNodes, Verdict};
 pub use egress::UpstreamNets;
-pub use error::{DataPlaneError, DpResult, LimitHit};
+pub use error::{DataPlaneError, DpResult, LimitHit, causes};
 use gatehouse_store::db::{Backend, Db, Tx};
 use gatehouse_store::spend::period_spend;
 use gatehouse_store::usage::{UsageEvent, cost_micros};

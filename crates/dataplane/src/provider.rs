@@ -220,10 +220,6 @@ async fn send(
         not_allowed("the base URL is an address or a form the gateway does not call")
     })?;
     let mut headers = HeaderMap::with_capacity(3);
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
     if let Some(accept) = accept {
         headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
     }

@@ -12,9 +12,10 @@
 //!   builds with. Rounds alternate direct and through the gateway, so both see the same machine;
 //!   each figure is the gateway's percentile minus the direct one. The same rounds measure two
 //!   floors: `proxy_relay_added_p50_us` / `_p99_us`, a bare HTTP relay built like the gateway
-//!   (axum and the data plane's upstream client, no checks), and `proxy_tcp_relay_added_p50_us` / `_p99_us`, a relay that
-//!   copies bytes between paired connections without reading them: the cost of one more hop
-//!   through a process on this machine, with no HTTP in it.
+//!   (axum and the data plane's upstream client, no checks), and
+//!   `proxy_tcp_relay_added_p50_us` / `_p99_us`, a relay that copies bytes between paired
+//!   connections without reading them: the cost of one more hop through a process on this
+//!   machine, with no HTTP in it.
 //! - `proxy_max_rps`: Debian's wrk, closed loop, as many requests as the machine serves through
 //!   the gateway; none may be refused. `proxy_direct_max_rps`: the same against the stub;
 //!   `proxy_relay_max_rps`: through the bare relay. `proxy_cpu_per_request_us` and
@@ -271,13 +272,8 @@ async fn bare_relay(stub: std::net::SocketAddr) -> anyhow::Result<std::net::Sock
         axum::routing::post(move |body: axum::body::Bytes| {
             let (http, upstream) = (http.clone(), upstream.clone());
             async move {
-                let mut headers = axum::http::HeaderMap::new();
-                headers.insert(
-                    axum::http::header::CONTENT_TYPE,
-                    axum::http::HeaderValue::from_static("application/json"),
-                );
                 let answer = http
-                    .post(upstream, headers, body)
+                    .post(upstream, axum::http::HeaderMap::new(), body)
                     .await
                     .map_err(|_| axum::http::StatusCode::BAD_GATEWAY)?;
                 answer

@@ -74,8 +74,10 @@ use utoipa_axum::routes;
 
 pub use gatehouse_store::{Db, db, hash_secret, new_id};
 
+pub use options::GatewayOptions;
+
 /// What `gatehouse-gateway` logs unless `RUST_LOG` says otherwise.
-pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
+const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
 
 /// The gateway's logging, to stderr, filtered by `RUST_LOG` or [`DEFAULT_LOG_FILTER`]: the
 /// binary's, and the data-plane bench's, so that it measures what a node runs.
@@ -88,7 +90,6 @@ pub fn init_logging() {
         .with_writer(std::io::stderr)
         .init();
 }
-pub use options::GatewayOptions;
 
 /// Largest request body the gateway reads.
 pub const BODY_LIMIT: usize = 1024 * 1024;
