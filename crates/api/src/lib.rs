@@ -48,3 +48,62 @@ pub fn page_limit(limit: Option<u32>) -> Result<i64, FieldError> {
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// `e` and the errors behind it, outermost first (what a caller checks for a TLS, timeout or
+/// limit failure deep in a client's error). An `io::Error`'s `source` skips the error it
+/// wraps, so the walk steps into that one (`get_ref`) instead.
+pub fn causes<'e>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'e (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |c| {
+        match c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::causes;
+
+    #[derive(Debug)]
+    struct Inner;
+
+    impl std::fmt::Display for Inner {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("inner")
+        }
+    }
+
+    impl std::error::Error for Inner {}
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("outer")
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    /// The walk goes through an `io::Error` to the error it wraps, which its `source` skips.
+    #[test]
+    fn causes_step_into_an_io_error() {
+        let e = Outer(std::io::Error::other(Inner));
+        let walked: Vec<_> = causes(&e).collect();
+        assert_eq!(walked.len(), 3);
+        assert!(walked[0].is::<Outer>());
+        assert!(walked[1].is::<std::io::Error>());
+        assert!(walked[2].is::<Inner>());
+    }
+}

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Request, Response, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -133,21 +133,16 @@ impl UpstreamBody {
     }
 
     /// The whole body, refused past `limit` bytes, however long it takes (the caller's deadline
-    /// bounds it).
-    pub async fn bytes(mut self, limit: usize) -> Result<Bytes, UpstreamError> {
-        let (mut parts, mut len) = (Vec::new(), 0);
-        while let Some(part) = self.next_data().await? {
-            len += part.len();
-            if len > limit {
-                return Err(UpstreamError::TooLarge(limit));
-            }
-            parts.push(part);
+    /// bounds it). A body in one piece is kept, not copied.
+    pub async fn bytes(self, limit: usize) -> Result<Bytes, UpstreamError> {
+        match Limited::new(self.body, limit).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(e) => match e.downcast::<hyper::Error>() {
+                Ok(e) => Err(UpstreamError::Body(*e)),
+                // `Limited`'s only error of its own.
+                Err(_) => Err(UpstreamError::TooLarge(limit)),
+            },
         }
-        // Most answers come in one piece: that one is kept, not copied.
-        Ok(match parts.len() {
-            1 => parts.swap_remove(0),
-            _ => Bytes::from(parts.concat()),
-        })
     }
 }
 
@@ -219,5 +214,50 @@ mod tests {
         assert!(!err.is_timeout());
         let offered = hello.await.unwrap();
         assert_eq!(offered, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+    }
+
+    /// An answer in two pieces is read whole; one a byte over the limit is refused as too large.
+    #[tokio::test]
+    async fn a_body_is_read_whole_within_its_limit_and_refused_past_it() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let tcp = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let addr = tcp.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = tcp.accept().await {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                // The head and the two-byte body the client sends.
+                while !request.ends_with(b"\r\n\r\n{}") {
+                    let n = stream.read(&mut buf).await.unwrap();
+                    assert!(n > 0, "the request ended early");
+                    request.extend_from_slice(&buf[..n]);
+                }
+                let head =
+                    b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+                stream.write_all(head).await.unwrap();
+                stream.write_all(b"5\r\nhello\r\n").await.unwrap();
+                stream.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                stream.write_all(b"6\r\n world\r\n0\r\n\r\n").await.unwrap();
+            }
+        });
+        let client = UpstreamClient::new(Arc::new(UpstreamNets::loopback()));
+        let uri: Uri = format!("http://{addr}/v1/chat/completions")
+            .parse()
+            .unwrap();
+        let read = |limit| {
+            let (client, uri) = (client.clone(), uri.clone());
+            async move {
+                let answer = client
+                    .post(uri, HeaderMap::new(), Bytes::from_static(b"{}"))
+                    .await
+                    .unwrap();
+                answer.into_body().bytes(limit).await
+            }
+        };
+        assert_eq!(read(11).await.unwrap(), Bytes::from_static(b"hello world"));
+        assert!(matches!(read(10).await, Err(UpstreamError::TooLarge(10))));
     }
 }

@@ -213,19 +213,3 @@ impl IntoResponse for DataPlaneError {
 }
 
 pub type DpResult<T> = Result<T, DataPlaneError>;
-
-/// `e` and the errors behind it, outermost first. An `io::Error`'s `source` skips the error it
-/// wraps, so the walk steps into that one (`get_ref`) instead.
-pub fn causes<'e>(
-    e: &'e (dyn std::error::Error + 'static),
-) -> impl Iterator<Item = &'e (dyn std::error::Error + 'static)> {
-    std::iter::successors(Some(e), |c| {
-        match c
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-            None => c.source(),
-        }
-    })
-}

@@ -510,24 +510,12 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
 /// The TLS failure behind `e`, if it is one: whether the server's certificate was rejected, and
 /// rustls' reason.
 fn tls_failure(e: &reqwest::Error) -> Option<(bool, String)> {
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = next {
-        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
-            let certificate = matches!(
-                tls,
-                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
-            );
-            return Some((certificate, tls.to_string()));
-        }
-        // An io::Error hides the error it wraps from `source()`: step into it.
-        next = match err.downcast_ref::<std::io::Error>() {
-            Some(io) => io
-                .get_ref()
-                .map(|inner| inner as &(dyn std::error::Error + 'static)),
-            None => err.source(),
-        };
-    }
-    None
+    let tls = gatehouse_api::causes(e).find_map(|c| c.downcast_ref::<rustls::Error>())?;
+    let certificate = matches!(
+        tls,
+        rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+    );
+    Some((certificate, tls.to_string()))
 }
 
 /// The certificates of a PEM bundle; an empty or malformed one is [`CoreError::Invalid`].
