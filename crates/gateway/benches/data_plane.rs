@@ -141,57 +141,52 @@ async fn run(stub: std::net::SocketAddr) -> anyhow::Result<()> {
     let tcp_url = format!("http://{}/v1/chat/completions", tcp_relay(stub).await?);
     // A first pass through the gateway: warm caches, connections and SQLite's pages.
     fixed_rate(&gateway_url, Some(&key), 2.0, 0.0)?;
-    let (mut direct, mut relayed, mut through) = (Vec::new(), Vec::new(), Vec::new());
-    let mut copied = Vec::new();
+    // The rounds' routes to the stub, each with the prefix of its figures: direct first, the
+    // baseline every figure is measured from.
+    let routes = [
+        ("direct", direct_url.as_str(), None, ""),
+        ("TCP relay", tcp_url.as_str(), None, "proxy_tcp_relay_added"),
+        ("bare relay", relay_url.as_str(), None, "proxy_relay_added"),
+        (
+            "gateway",
+            gateway_url.as_str(),
+            Some(key.as_str()),
+            "proxy_added",
+        ),
+    ];
+    let mut samples = vec![Vec::new(); routes.len()];
     for round in 0..ROUNDS {
-        let d = fixed_rate(&direct_url, None, ROUND_SECS, WARMUP_SECS)?;
-        let t = fixed_rate(&tcp_url, None, ROUND_SECS, WARMUP_SECS)?;
-        let r = fixed_rate(&relay_url, None, ROUND_SECS, WARMUP_SECS)?;
-        let g = fixed_rate(&gateway_url, Some(&key), ROUND_SECS, WARMUP_SECS)?;
-        eprintln!(
-            "round {}: direct p50 {} µs p99 {} µs; TCP relay p50 {} µs p99 {} µs; bare relay p50 {} µs p99 {} µs; gateway p50 {} µs p99 {} µs",
-            round + 1,
-            percentile(&d, 50.0),
-            percentile(&d, 99.0),
-            percentile(&t, 50.0),
-            percentile(&t, 99.0),
-            percentile(&r, 50.0),
-            percentile(&r, 99.0),
-            percentile(&g, 50.0),
-            percentile(&g, 99.0)
-        );
-        direct.extend(d);
-        copied.extend(t);
-        relayed.extend(r);
-        through.extend(g);
+        let mut line = format!("round {}:", round + 1);
+        for ((name, url, key, _), all) in routes.iter().zip(&mut samples) {
+            let s = fixed_rate(url, *key, ROUND_SECS, WARMUP_SECS)?;
+            let (p50, p99) = (percentile(&s, 50.0), percentile(&s, 99.0));
+            line.push_str(&format!(" {name} p50 {p50} µs p99 {p99} µs;"));
+            all.extend(s);
+        }
+        eprintln!("{line}");
     }
-    direct.sort_unstable();
-    copied.sort_unstable();
-    relayed.sort_unstable();
-    through.sort_unstable();
-    let (d50, d99) = (percentile(&direct, 50.0), percentile(&direct, 99.0));
-    let (t50, t99) = (percentile(&copied, 50.0), percentile(&copied, 99.0));
-    let (r50, r99) = (percentile(&relayed, 50.0), percentile(&relayed, 99.0));
-    let (g50, g99) = (percentile(&through, 50.0), percentile(&through, 99.0));
-    eprintln!(
-        "{} samples each at {RATE} req/s: direct p50 {d50} µs p99 {d99} µs; TCP relay p50 {t50} µs \
-         p99 {t99} µs; bare relay p50 {r50} µs p99 {r99} µs; gateway p50 {g50} µs p99 {g99} µs",
-        direct.len()
-    );
-    report("proxy_added_p50_us", g50 as f64 - d50 as f64, "us");
-    report("proxy_added_p99_us", g99 as f64 - d99 as f64, "us");
-    report(
-        "proxy_tcp_relay_added_p50_us",
-        t50 as f64 - d50 as f64,
-        "us",
-    );
-    report(
-        "proxy_tcp_relay_added_p99_us",
-        t99 as f64 - d99 as f64,
-        "us",
-    );
-    report("proxy_relay_added_p50_us", r50 as f64 - d50 as f64, "us");
-    report("proxy_relay_added_p99_us", r99 as f64 - d99 as f64, "us");
+    let mut line = format!("{} samples each at {RATE} req/s:", samples[0].len());
+    let mut direct = (0, 0);
+    for ((name, _, _, figure), all) in routes.iter().zip(&mut samples) {
+        all.sort_unstable();
+        let (p50, p99) = (percentile(all, 50.0), percentile(all, 99.0));
+        line.push_str(&format!(" {name} p50 {p50} µs p99 {p99} µs;"));
+        if figure.is_empty() {
+            direct = (p50, p99);
+        } else {
+            report(
+                &format!("{figure}_p50_us"),
+                p50 as f64 - direct.0 as f64,
+                "us",
+            );
+            report(
+                &format!("{figure}_p99_us"),
+                p99 as f64 - direct.1 as f64,
+                "us",
+            );
+        }
+    }
+    eprintln!("{line}");
 
     // This process serves both the stub and the gateway: what it spends per request through
     // the gateway, less what it spends per request direct, is the gateway's CPU time, a figure
