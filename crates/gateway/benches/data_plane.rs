@@ -20,7 +20,8 @@
 //!   the gateway; none may be refused. `proxy_direct_max_rps`: the same against the stub;
 //!   `proxy_relay_max_rps`: through the bare relay. `proxy_cpu_per_request_us` and
 //!   `proxy_relay_cpu_per_request_us`: this process's CPU time per request in those runs, less
-//!   what it spends per request direct.
+//!   what it spends per request direct. Each the median of `MAX_RPS_ROUNDS` rounds that
+//!   alternate direct, relay and gateway.
 //! - `proxy_max_rps_pg_two_nodes`: two `gatehouse-gateway serve` processes on one PostgreSQL
 //!   (`GATEHOUSE_TEST_POSTGRES`, which `make bench` starts), a wrk on each at once, combined.
 //! - `proxy_overshoot_requests`: the same two nodes driven at once by wrk against a user's
@@ -57,6 +58,8 @@ const ROUNDS: usize = 3;
 const ROUND_SECS: f64 = 4.0;
 const WARMUP_SECS: f64 = 1.0;
 const MAX_RPS_SECS: u32 = 10;
+/// Rounds of the top-rate runs (direct, bare relay, gateway).
+const MAX_RPS_ROUNDS: usize = 3;
 /// Connections wrk keeps busy.
 const WRK_CONNECTIONS: u32 = 32;
 
@@ -193,32 +196,46 @@ async fn run(stub: std::net::SocketAddr) -> anyhow::Result<()> {
     // a noisy machine moves far less than latency.
     let measured = |urls: &[&str], key: Option<&str>| -> anyhow::Result<_> {
         let cpu = process_cpu();
-        let rps = max_rps(urls, key)?;
-        Ok((rps, process_cpu() - cpu))
-    };
-    let (direct_rps, direct_cpu) = measured(&[&direct_url], None)?;
-    // The bare relay's figures are the floor of the gateway's on this machine.
-    let (relay_rps, relay_cpu) = measured(&[&relay_url], None)?;
-    let (rps, gateway_cpu) = measured(&[&gateway_url], Some(&key))?;
-    let per_request = |cpu: Duration, (rps, answered): (f64, Option<u64>)| {
+        let (rps, answered) = max_rps(urls, key)?;
         // The warm-up run answered about two seconds' worth on top of the measured ones.
         let n = answered.unwrap_or(0) as f64 + 2.0 * rps;
-        cpu.as_secs_f64() * 1e6 / n.max(1.0)
+        Ok((rps, (process_cpu() - cpu).as_secs_f64() * 1e6 / n.max(1.0)))
     };
-    let (d_cpu, r_cpu, g_cpu) = (
-        per_request(direct_cpu, direct_rps),
-        per_request(relay_cpu, relay_rps),
-        per_request(gateway_cpu, rps),
-    );
-    eprintln!(
-        "CPU per request: direct {d_cpu:.1} µs, through the bare relay {r_cpu:.1} µs, through \
-         the gateway {g_cpu:.1} µs"
-    );
-    report("proxy_direct_max_rps", direct_rps.0, "req/s");
-    report("proxy_relay_max_rps", relay_rps.0, "req/s");
-    report("proxy_max_rps", rps.0, "req/s");
-    report("proxy_relay_cpu_per_request_us", r_cpu - d_cpu, "us");
-    report("proxy_cpu_per_request_us", g_cpu - d_cpu, "us");
+    // Rounds alternate, as the latency rounds do, and each figure is the median of its rounds:
+    // one run of each moved by a tenth from one `make bench` to the next. The bare relay's
+    // figures are the floor of the gateway's on this machine.
+    let (mut rps, mut cpu) = ([const { Vec::new() }; 3], [const { Vec::new() }; 3]);
+    for round in 0..MAX_RPS_ROUNDS {
+        let direct = measured(&[&direct_url], None)?;
+        let relay = measured(&[&relay_url], None)?;
+        let through = measured(&[&gateway_url], Some(&key))?;
+        eprintln!(
+            "top rate, round {}: direct {:.0} req/s at {:.1} µs of CPU a request, bare relay {:.0} \
+             at {:.1}, gateway {:.0} at {:.1} ({:.2} of the relay's rate)",
+            round + 1,
+            direct.0,
+            direct.1,
+            relay.0,
+            relay.1,
+            through.0,
+            through.1,
+            through.0 / relay.0
+        );
+        for (i, (r, c)) in [direct, relay, through].into_iter().enumerate() {
+            rps[i].push(r);
+            // What the stub and the client side of this process spend is in every route's.
+            cpu[i].push(c - direct.1);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    report("proxy_direct_max_rps", median(&mut rps[0]), "req/s");
+    report("proxy_relay_max_rps", median(&mut rps[1]), "req/s");
+    report("proxy_max_rps", median(&mut rps[2]), "req/s");
+    report("proxy_relay_cpu_per_request_us", median(&mut cpu[1]), "us");
+    report("proxy_cpu_per_request_us", median(&mut cpu[2]), "us");
 
     gateway.state.data_plane.flush().await;
     let (events, refused): (i64, i64) = sqlx::query_as(
