@@ -47,7 +47,7 @@ pub enum UpstreamError {
 impl UpstreamError {
     /// A timeout of ours, or the connector's.
     pub fn is_timeout(&self) -> bool {
-        crate::causes(self).any(|c| {
+        gatehouse_api::causes(self).any(|c| {
             matches!(c.downcast_ref::<Self>(), Some(Self::Timeout))
                 || c.downcast_ref::<std::io::Error>()
                     .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
@@ -202,7 +202,7 @@ mod tests {
             .post(uri, HeaderMap::new(), Bytes::from_static(b"{}"))
             .await
             .unwrap_err();
-        let refused = crate::causes(&err).any(|c| {
+        let refused = gatehouse_api::causes(&err).any(|c| {
             c.downcast_ref::<rustls::Error>().is_some_and(|e| {
                 matches!(
                     e,

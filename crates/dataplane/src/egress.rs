@@ -364,7 +364,7 @@ impl tower_service::Service<hyper_util::client::legacy::connect::dns::Name> for 
 
 /// The refusal behind a failed upstream request, if an address check caused it.
 pub fn refusal_in<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e Refused> {
-    crate::causes(e).find_map(|c| c.downcast_ref::<Refused>())
+    gatehouse_api::causes(e).find_map(|c| c.downcast_ref::<Refused>())
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ async fn chat_completions(
 
 /// Whether reading a body failed because it passed its limit.
 fn too_large(e: &axum::Error) -> bool {
-    crate::causes(e).any(|c| c.is::<http_body_util::LengthLimitError>())
+    gatehouse_api::causes(e).any(|c| c.is::<http_body_util::LengthLimitError>())
 }
 
 /// `GET /v1/models`: the models granted to the key's user.

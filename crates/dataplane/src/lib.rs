@@ -48,7 +48,6 @@ use serde_json::Value;
 use admission::{Admission, Ask, OneNode, SharedNodes, Verdict};
 pub use egress::UpstreamNets;
 pub use error::{DataPlaneError, DpResult, LimitHit};
-pub(crate) use gatehouse_api::causes;
 use gatehouse_store::db::{Backend, Db, Tx};
 use gatehouse_store::spend::period_spend;
 use gatehouse_store::usage::{UsageEvent, cost_micros};

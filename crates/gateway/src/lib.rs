@@ -73,7 +73,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use gatehouse_store::{Db, db, hash_secret, new_id};
-
 pub use options::GatewayOptions;
 
 /// What `gatehouse-gateway` logs unless `RUST_LOG` says otherwise.

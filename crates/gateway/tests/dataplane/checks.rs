@@ -14,7 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use common::{TestGateway, backends};
-use support::{chat_at, delete, grant, group_of, hello, member, model, post, put};
+use support::{chat_at, delete, grant, granted_member, group_of, hello, member, model, post, put};
 use upstream_stub::UpstreamStub;
 
 async fn chat(gw: &TestGateway, key: &str, body: &Value) -> reqwest::Response {
@@ -72,8 +72,7 @@ async fn a_chat_completion_is_answered_by_echo_and_metered() {
         let admin = gw.init(10).await;
         model(&gw, &admin, "echo", "echo", None, 1000.0).await;
         model(&gw, &admin, "other", "echo", None, 1.0).await;
-        let m = member(&gw, &admin, "ada@acme.example").await;
-        grant(&gw, &admin, &format!("users/{}", m.id), "echo").await;
+        let m = granted_member(&gw, &admin, "ada@acme.example", "echo").await;
 
         let body = json!({ "model": "echo", "messages": [
             { "role": "system", "content": "be brief" },
@@ -156,8 +155,7 @@ async fn each_check_refuses_in_its_order_with_an_openai_error() {
         let admin = gw.init(10).await;
         model(&gw, &admin, "echo", "echo", None, 1.0).await;
         model(&gw, &admin, "secret-model", "echo", None, 1.0).await;
-        let m = member(&gw, &admin, "bob@acme.example").await;
-        grant(&gw, &admin, &format!("users/{}", m.id), "echo").await;
+        let m = granted_member(&gw, &admin, "bob@acme.example", "echo").await;
 
         // No key, a malformed one, an unknown one.
         let r = gw
@@ -350,8 +348,7 @@ async fn a_body_over_the_limit_is_refused_as_too_large_and_one_at_it_is_read() {
     for gw in backends().await {
         let admin = gw.init(10).await;
         model(&gw, &admin, "echo", "echo", None, 1.0).await;
-        let m = member(&gw, &admin, "bob@acme.example").await;
-        grant(&gw, &admin, &format!("users/{}", m.id), "echo").await;
+        let m = granted_member(&gw, &admin, "bob@acme.example", "echo").await;
         // Valid JSON padded with spaces to the limit: read, and answered.
         let mut body = serde_json::to_vec(&hello("echo")).unwrap();
         body.resize(BODY_LIMIT, b' ');
@@ -483,8 +480,7 @@ async fn budgets_refuse_once_spent_and_alert_once_per_threshold() {
         let admin = gw.init(10).await;
         // A cent a token: "hello" (9 tokens in, 2 out) costs 11 cents.
         model(&gw, &admin, "pricey", "echo", None, 10_000.0).await;
-        let m = member(&gw, &admin, "eve@acme.example").await;
-        grant(&gw, &admin, &format!("users/{}", m.id), "pricey").await;
+        let m = granted_member(&gw, &admin, "eve@acme.example", "pricey").await;
         put(
             &gw,
             &admin,
@@ -575,8 +571,7 @@ async fn concurrency_is_limited_and_slots_come_back() {
         let stub = UpstreamStub::start().await;
         let admin = gw.init(10).await;
         model(&gw, &admin, "slow", "openai", Some(&stub.base_url()), 1.0).await;
-        let m = member(&gw, &admin, "hal@acme.example").await;
-        grant(&gw, &admin, &format!("users/{}", m.id), "slow").await;
+        let m = granted_member(&gw, &admin, "hal@acme.example", "slow").await;
         put(
             &gw,
             &admin,
@@ -656,8 +651,7 @@ async fn streams_end_with_done_and_are_metered_from_the_final_usage() {
         let admin = gw.init(10).await;
         model(&gw, &admin, "echo", "echo", None, 1000.0).await;
         model(&gw, &admin, "up", "openai", Some(&stub.base_url()), 1000.0).await;
-        let m = member(&gw, &admin, "ida@acme.example").await;
-        grant(&gw, &admin, &format!("users/{}", m.id), "echo").await;
+        let m = granted_member(&gw, &admin, "ida@acme.example", "echo").await;
         grant(&gw, &admin, &format!("users/{}", m.id), "up").await;
 
         let ask = |model: &str, usage: bool| {
@@ -911,8 +905,7 @@ async fn redirects_of_an_upstream_are_not_followed() {
         stub.redirect_to(&format!("{}/chat/completions", elsewhere.base_url()));
         let admin = gw.init(10).await;
         model(&gw, &admin, "up", "openai", Some(&stub.base_url()), 1.0).await;
-        let m = member(&gw, &admin, "rex@acme.example").await;
-        grant(&gw, &admin, &format!("users/{}", m.id), "up").await;
+        let m = granted_member(&gw, &admin, "rex@acme.example", "up").await;
         for stream in [false, true] {
             let r = chat(&gw, &m.key, &streamed("up", stream)).await;
             let e = error(r, StatusCode::BAD_GATEWAY).await;
@@ -933,8 +926,7 @@ async fn only_chat_completions_and_sanitised_errors_reach_the_caller() {
         let stub = UpstreamStub::start().await;
         let admin = gw.init(10).await;
         model(&gw, &admin, "up", "openai", Some(&stub.base_url()), 1.0).await;
-        let m = member(&gw, &admin, "una@acme.example").await;
-        grant(&gw, &admin, &format!("users/{}", m.id), "up").await;
+        let m = granted_member(&gw, &admin, "una@acme.example", "up").await;
 
         // An error status: its code in a message of the gateway's, none of the body.
         for status in [400, 404, 422, 500, 503] {
@@ -993,8 +985,7 @@ async fn a_request_names_its_workspace_for_usage() {
     for gw in backends().await {
         let admin = gw.init(10).await;
         model(&gw, &admin, "echo", "echo", None, 1.0).await;
-        let m = member(&gw, &admin, "kim@acme.example").await;
-        grant(&gw, &admin, &format!("users/{}", m.id), "echo").await;
+        let m = granted_member(&gw, &admin, "kim@acme.example", "echo").await;
         let mut ids = Vec::new();
         for slug in ["alpha", "beta", "gamma"] {
             let ws: gatehouse_api::Workspace = gw
@@ -1051,8 +1042,7 @@ async fn a_revocation_or_suspension_applies_from_the_next_request() {
     for gw in backends().await {
         let admin = gw.init(10).await;
         model(&gw, &admin, "echo", "echo", None, 1.0).await;
-        let m = member(&gw, &admin, "lee@acme.example").await;
-        grant(&gw, &admin, &format!("users/{}", m.id), "echo").await;
+        let m = granted_member(&gw, &admin, "lee@acme.example", "echo").await;
 
         // The node's own admin API tells its data plane at once (other nodes: `nodes`).
         let on_other = |key: &str| {
@@ -1100,8 +1090,7 @@ async fn under_a_steady_load_metering_commits_once_per_gather_interval() {
     let gw = TestGateway::sqlite().await;
     let admin = gw.init(10).await;
     model(&gw, &admin, "echo", "echo", None, 1.0).await;
-    let m = member(&gw, &admin, "ada@acme.example").await;
-    grant(&gw, &admin, &format!("users/{}", m.id), "echo").await;
+    let m = granted_member(&gw, &admin, "ada@acme.example", "echo").await;
     let body = support::hello("echo");
     assert_eq!(chat(&gw, &m.key, &body).await.status(), 200);
     flush(&gw).await;

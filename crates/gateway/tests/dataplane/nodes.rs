@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use common::{TestGateway, backends};
 use node::Node;
-use support::{chat_at, grant, member, model, put};
+use support::{chat_at, grant, granted_member, member, model, put};
 use upstream_stub::UpstreamStub;
 
 /// How long a dead node's slot lasts, for these tests: long enough that a live node starved of
@@ -432,8 +432,7 @@ async fn answered_requests_are_metered_once_though_the_node_is_killed() {
         model(&gw, &admin, "pricey", "echo", None, 1.0).await;
         let mut keys = Vec::new();
         for who in ["ann", "bob", "cy"] {
-            let m = member(&gw, &admin, &format!("{who}@acme.example")).await;
-            grant(&gw, &admin, &format!("users/{}", m.id), "pricey").await;
+            let m = granted_member(&gw, &admin, &format!("{who}@acme.example"), "pricey").await;
             keys.push(m.key);
         }
         let name = gw.name;

@@ -85,6 +85,13 @@ pub async fn grant(gw: &TestGateway, admin: &Secret, subject: &str, model: &str)
     .await;
 }
 
+/// A [`member`] who may call `model`.
+pub async fn granted_member(gw: &TestGateway, admin: &Secret, email: &str, model: &str) -> Member {
+    let m = member(gw, admin, email).await;
+    grant(gw, admin, &format!("users/{}", m.id), model).await;
+    m
+}
+
 /// A one-message chat request: "hello" is 9 estimated tokens in, and 2 out from echo.
 pub fn hello(model: &str) -> Value {
     json!({ "model": model, "messages": [{ "role": "user", "content": "hello" }] })
